@@ -1,0 +1,46 @@
+# Two commands: `make demo` and `make test`. Both build .venv on a fresh clone.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+LINT_DIRS := $(wildcard src tests benchmarks examples)
+
+.PHONY: demo test lint typecheck pytest install dev docs clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $(VENV)/.installed $@
+
+install: $(VENV)/.installed
+dev: $(VENV)/.installed-dev
+
+demo: $(VENV)/.installed
+	$(BIN)/python examples/heart-disease/demo.py
+
+lint: dev
+	$(BIN)/ruff check $(LINT_DIRS)
+	$(BIN)/ruff format --check $(LINT_DIRS)
+
+typecheck: dev
+	$(BIN)/mypy
+
+# pytest exit code 5 means no test was collected: a broken setup, never a pass.
+pytest: dev
+	@$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: the setup is broken"; exit 1; fi; \
+	exit $$rc
+
+test: lint typecheck pytest
+
+docs: $(VENV)/.installed
+	TYPER_USE_RICH=0 COLUMNS=100 $(BIN)/python -m modelward.cli.reference > docs/cli.md
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""The ``modelward`` command line: Typer commands over the Python API."""

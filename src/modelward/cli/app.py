@@ -1,0 +1,139 @@
+"""The Typer application, its global options and the one place errors become exit codes.
+
+Exit codes: 0 success; 1 a check ran and failed (``CheckFailed``); 2 a user mistake
+(``ModelwardError``, and Click's own usage errors). A mistake prints one line on stderr;
+``--debug`` adds the traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from typer.core import TyperGroup
+
+from modelward.cli.output import print_error
+from modelward.errors import CheckFailed, ModelwardError
+
+if TYPE_CHECKING:
+    from modelward.workspace import Workspace
+
+__all__ = ["State", "app", "new_typer", "state"]
+
+
+@dataclass
+class State:
+    """What the global options set; commands reach it through :func:`state`."""
+
+    workspace_path: Path | None = None
+    debug: bool = False
+    _workspace: Any = field(default=None, repr=False)
+
+    def workspace(self) -> Workspace:
+        """The open workspace (found via --workspace, $MODELWARD_HOME or ./.modelward)."""
+        if self._workspace is None:
+            from modelward.workspace import Workspace
+
+            self._workspace = Workspace.open(self.workspace_path)
+        workspace: Workspace = self._workspace
+        return workspace
+
+    def close(self) -> None:
+        if self._workspace is not None:
+            self._workspace.close()
+
+
+_STATE: ContextVar[State | None] = ContextVar("modelward_cli_state", default=None)
+
+
+class ModelwardGroup(TyperGroup):
+    """Translates the error tree for every command below it."""
+
+    def invoke(self, ctx: Any) -> Any:
+        token = _STATE.set(None)
+        try:
+            return super().invoke(ctx)
+        except ModelwardError as exc:
+            _report(exc, exc.message)
+            ctx.exit(exc.exit_code)
+        except CheckFailed as exc:
+            _report(exc, exc.message, prefix="check failed")
+            ctx.exit(exc.exit_code)
+        finally:
+            current = _STATE.get()
+            if current is not None:
+                current.close()
+            _STATE.reset(token)
+
+
+def _report(exc: BaseException, message: str, prefix: str = "") -> None:
+    current = _STATE.get()
+    if current is not None and current.debug:
+        traceback.print_exception(exc)
+    if prefix:
+        sys.stderr.write(f"{prefix}: {message}\n")
+        sys.stderr.flush()
+    else:
+        print_error(message)
+
+
+def new_typer(help_text: str) -> typer.Typer:
+    """A sub-command group with the house settings."""
+    return typer.Typer(
+        help=help_text,
+        no_args_is_help=True,
+        pretty_exceptions_enable=False,
+        add_completion=False,
+    )
+
+
+app = typer.Typer(
+    cls=ModelwardGroup,
+    help="modelward: an executable model-management runbook.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from modelward import __version__
+
+        typer.echo(f"modelward {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    workspace: Annotated[
+        Path | None,
+        typer.Option(
+            "--workspace",
+            "-w",
+            help="Workspace folder (default: $MODELWARD_HOME, else ./.modelward).",
+            show_default=False,
+        ),
+    ] = None,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = False,
+) -> None:
+    _STATE.set(State(workspace_path=workspace, debug=debug))
+
+
+def state() -> State:
+    """The current command's :class:`State` (set by the global options)."""
+    current = _STATE.get()
+    if current is None:  # a command function called outside the app
+        current = State()
+        _STATE.set(current)
+    return current

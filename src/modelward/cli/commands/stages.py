@@ -1,0 +1,117 @@
+"""``modelward transition``, ``history`` and ``alias``: the lifecycle and its record."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from modelward.cli.app import new_typer, state
+from modelward.cli.output import console, fmt_time, print_json, table
+
+alias_app = new_typer("Point aliases (champion, challenger, …) at versions.")
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+
+def transition(
+    name: Annotated[str, typer.Argument(help="Model name.")],
+    version: Annotated[str, typer.Argument(help="Version number or alias.")],
+    to: Annotated[str, typer.Option("--to", help="Target stage.")],
+    reason: Annotated[str, typer.Option("--reason", help="Why; recorded in history.")] = "",
+    force: Annotated[
+        bool, typer.Option("--force", help="Override failing gates (recorded, needs --reason).")
+    ] = False,
+    replace: Annotated[
+        bool,
+        typer.Option("--replace", help="Entering production: move the current one to maintenance."),
+    ] = False,
+) -> None:
+    """Move a version to another lifecycle stage, through the state machine and its gates."""
+    event = (
+        state()
+        .workspace()
+        .transition(name, version, to, reason=reason, force=force, replace=replace)
+    )
+    gates = event.details.get("gates", [])
+    console.print(f"{name}:{event.version} {event.from_stage} → {event.to_stage}")
+    for gate in gates:
+        mark = "pass" if gate["passed"] else "FAIL (forced)"
+        console.print(f"  gate {gate['name']}: {mark} — {gate['detail']}")
+
+
+def history(
+    name: Annotated[str, typer.Argument(help="Model name.")],
+    version: Annotated[int | None, typer.Option(help="Only this version's events.")] = None,
+    kind: Annotated[
+        list[str] | None, typer.Option(help="Only these event kinds (repeatable).")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Every recorded event of a model: registrations, transitions, aliases, deployments."""
+    events = state().workspace().registry.history(name, version=version, kinds=kind)
+    if as_json:
+        print_json([e.to_dict() for e in events])
+        return
+    rows = []
+    for e in events:
+        move = f"{e.from_stage or ''} → {e.to_stage}" if e.to_stage else ""
+        extra = e.details.get("alias") or ""
+        if e.details.get("forced"):
+            extra = "FORCED past failing gates"
+        rows.append((fmt_time(e.created_at), e.version, e.kind, move, e.actor, e.reason, extra))
+    console.print(table(("time (UTC)", "version", "event", "stage", "by", "reason", ""), rows))
+
+
+@alias_app.command("set")
+def alias_set(
+    name: Annotated[str, typer.Argument(help="Model name.")],
+    alias: Annotated[str, typer.Argument(help="Alias, e.g. champion.")],
+    version: Annotated[str, typer.Argument(help="Version number (or another alias).")],
+    reason: Annotated[str, typer.Option(help="Why; recorded in history.")] = "",
+) -> None:
+    """Point an alias at a version (the move is recorded)."""
+    info = state().workspace().registry.set_alias(name, alias, version, reason=reason)
+    console.print(f"{name}@{info.alias} → version {info.version}")
+
+
+@alias_app.command("delete")
+def alias_delete(
+    name: Annotated[str, typer.Argument(help="Model name.")],
+    alias: Annotated[str, typer.Argument(help="Alias to remove.")],
+    reason: Annotated[str, typer.Option(help="Why; recorded in history.")] = "",
+) -> None:
+    """Remove an alias (recorded)."""
+    state().workspace().registry.delete_alias(name, alias, reason=reason)
+    console.print(f"{name}@{alias} removed")
+
+
+@alias_app.command("show")
+def alias_show(
+    name: Annotated[str, typer.Argument(help="Model name.")],
+    alias: Annotated[str, typer.Argument(help="Alias.")],
+    at: Annotated[
+        str | None,
+        typer.Option("--at", help="ISO time: which version the alias pointed at then."),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """The version an alias points at now, or pointed at at a past time (--at)."""
+    from modelward.errors import NotFound
+    from modelward.timeutil import parse_time, utcnow
+
+    registry = state().workspace().registry
+    when = parse_time(at, what="--at") if at else utcnow()
+    version = registry.alias_at(name, alias, when)
+    if as_json:
+        print_json({"model": name, "alias": alias, "at": when.isoformat(), "version": version})
+        return
+    if version is None:
+        raise NotFound(f"{name}@{alias} pointed at no version at {fmt_time(when)} UTC")
+    console.print(f"{name}@{alias} at {fmt_time(when)} UTC → version {version}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("transition")(transition)
+    app.command("history")(history)
+    app.add_typer(alias_app, name="alias")

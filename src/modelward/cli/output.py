@@ -1,0 +1,169 @@
+"""Everything the CLI prints: tables, JSON, one-line errors, progress bars.
+
+Results go to stdout (a table, or JSON with ``--json``); progress bars and errors go
+to stderr, so ``--json`` output can be piped.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any, TypeVar
+
+from rich.console import Console
+from rich.table import Table
+
+from modelward.progress import Progress
+
+__all__ = [
+    "RichProgress",
+    "console",
+    "dump_json",
+    "err_console",
+    "fmt",
+    "fmt_time",
+    "make_console",
+    "print_error",
+    "print_json",
+    "table",
+]
+
+
+def make_console(*, stderr: bool = False) -> Console:
+    """A console on the current stdout/stderr; wide when not a terminal, so piped
+    tables are not wrapped at 80 columns ($COLUMNS still wins)."""
+    stream = sys.stderr if stderr else sys.stdout
+    width = None
+    if not stream.isatty():
+        width = int(os.environ.get("COLUMNS") or 160)
+    return Console(file=stream, highlight=False, soft_wrap=True, width=width)
+
+
+class _CurrentConsole:
+    """``console.print(…)`` on whatever stdout (or stderr) is now (tests swap them)."""
+
+    def __init__(self, *, stderr: bool = False) -> None:
+        self._stderr = stderr
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(make_console(stderr=self._stderr), name)
+
+
+console: Console = _CurrentConsole()  # type: ignore[assignment]
+err_console: Console = _CurrentConsole(stderr=True)  # type: ignore[assignment]
+
+T = TypeVar("T")
+
+
+def dump_json(value: Any) -> str:
+    import orjson
+
+    def default(obj: Any) -> Any:
+        if hasattr(obj, "to_dict"):
+            return obj.to_dict()
+        if hasattr(obj, "item"):
+            return obj.item()
+        if hasattr(obj, "tolist"):
+            return obj.tolist()
+        return str(obj)
+
+    options = orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY
+    return orjson.dumps(value, default=default, option=options).decode()
+
+
+def print_json(value: Any) -> None:
+    sys.stdout.write(dump_json(value) + "\n")
+    sys.stdout.flush()
+
+
+def print_error(message: str) -> None:
+    """One line on stderr, never wrapped."""
+    sys.stderr.write(f"error: {message}\n")
+    sys.stderr.flush()
+
+
+def fmt_time(moment: datetime | None) -> str:
+    return "" if moment is None else moment.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def fmt(value: Any, digits: int = 4) -> str:
+    """A cell: floats rounded, None empty, lists joined."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:.{digits}g}" if abs(value) < 1e-3 and value else f"{value:.{digits}f}"
+    if isinstance(value, datetime):
+        return fmt_time(value)
+    if isinstance(value, list | tuple):
+        return ", ".join(fmt(v, digits) for v in value)
+    return str(value)
+
+
+def table(
+    columns: Sequence[str], rows: Iterable[Sequence[Any]], *, title: str | None = None
+) -> Table:
+    out = Table(title=title, title_justify="left", header_style="bold")
+    for column in columns:
+        out.add_column(column)
+    for row in rows:
+        out.add_row(*(fmt(cell) for cell in row))
+    return out
+
+
+class RichProgress(Progress):
+    """Rich progress bars on stderr (hidden when stderr is not a terminal)."""
+
+    def __init__(self) -> None:
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            SpinnerColumn,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+        from rich.progress import Progress as _Bars
+
+        self._bars = _Bars(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=make_console(stderr=True),
+            transient=True,
+        )
+
+    def __enter__(self) -> RichProgress:
+        self._bars.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._bars.stop()
+
+    def track(
+        self, iterable: Iterable[T], *, description: str, total: float | None = None
+    ) -> Iterator[T]:
+        if total is None and hasattr(iterable, "__len__"):
+            total = float(len(iterable))  # type: ignore[arg-type]
+        task = self._bars.add_task(description, total=total)
+        for item in iterable:
+            yield item
+            self._bars.advance(task)
+        self._bars.remove_task(task)
+
+    @contextmanager
+    def task(self, description: str, total: float | None = None) -> Iterator[Callable[..., None]]:
+        task = self._bars.add_task(description, total=total)
+
+        def advance(amount: float = 1) -> None:
+            self._bars.advance(task, amount)
+
+        try:
+            yield advance
+        finally:
+            self._bars.remove_task(task)

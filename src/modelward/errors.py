@@ -1,0 +1,142 @@
+"""The one exception tree of modelward.
+
+    ModelwardError                  a user mistake: one line, names the problem and the fix
+    ├── WorkspaceError              no workspace here, or one we cannot open
+    │   └── WorkspaceTooNew         written by a newer modelward
+    ├── PolicyError                 policy.yml is malformed (which key, which value, why)
+    ├── ConfigError                 a config file or option value is wrong
+    ├── DataError                   a data file is missing, empty, unreadable or lacks a column
+    ├── NotFound                    an unknown model, version, alias, run, deployment ...
+    ├── AlreadyExists               a name that is already taken
+    ├── InvalidName                 a name that breaks the naming rules
+    ├── TransitionError             a lifecycle move the state machine or a gate forbids
+    ├── ConflictError               another process changed the same thing at the same moment
+    ├── ArtifactError               an artifact is missing, corrupted, or holds an untrusted type
+    ├── SchemaError                 inputs that do not match a version's input schema
+    ├── StorageError                the metadata DB or artifact store failed underneath us
+    └── ProviderError               an LLM provider call failed (subclasses in modelward.llm)
+
+    CheckFailed                     not a mistake: a check ran and found a problem (exit 1)
+
+Every class carries ``exit_code`` (2 for user mistakes, 1 for failed checks) and
+``status`` (the HTTP status the server answers with), so the CLI and the server
+translate errors in one place each.  Backend errors (SQLAlchemy, fsspec, DuckDB, httpx)
+are translated where they enter our code and never escape raw.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AlreadyExists",
+    "ArtifactError",
+    "CheckFailed",
+    "ConfigError",
+    "ConflictError",
+    "DataError",
+    "InvalidName",
+    "ModelwardError",
+    "NotFound",
+    "PolicyError",
+    "ProviderError",
+    "SchemaError",
+    "StorageError",
+    "TransitionError",
+    "WorkspaceError",
+    "WorkspaceTooNew",
+]
+
+
+class ModelwardError(Exception):
+    """A user mistake. The message names the problem and says how to fix it."""
+
+    exit_code = 2
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+    def to_dict(self) -> dict[str, object]:
+        body: dict[str, object] = {"code": self.code, "message": self.message}
+        if self.field is not None:
+            body["field"] = self.field
+        return {"error": body}
+
+
+class WorkspaceError(ModelwardError):
+    code = "workspace"
+
+
+class WorkspaceTooNew(WorkspaceError):
+    code = "workspace_too_new"
+
+
+class PolicyError(ModelwardError):
+    code = "policy"
+
+
+class ConfigError(ModelwardError):
+    code = "config"
+
+
+class DataError(ModelwardError):
+    code = "data"
+    status = 422
+
+
+class NotFound(ModelwardError):
+    code = "not_found"
+    status = 404
+
+
+class AlreadyExists(ModelwardError):
+    code = "already_exists"
+    status = 409
+
+
+class InvalidName(ModelwardError):
+    code = "invalid_name"
+    status = 422
+
+
+class TransitionError(ModelwardError):
+    code = "transition"
+    status = 409
+
+
+class ConflictError(ModelwardError):
+    code = "conflict"
+    status = 409
+
+
+class ArtifactError(ModelwardError):
+    code = "artifact"
+    status = 422
+
+
+class SchemaError(ModelwardError):
+    code = "schema"
+    status = 422
+
+
+class StorageError(ModelwardError):
+    code = "storage"
+    status = 503
+
+
+class ProviderError(ModelwardError):
+    code = "provider"
+    status = 502
+
+
+class CheckFailed(Exception):
+    """A check ran and found a problem. Not a user mistake: exit 1."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, *, result: object = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.result = result

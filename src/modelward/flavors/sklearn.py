@@ -1,0 +1,145 @@
+"""scikit-learn estimators and pipelines, stored with skops: never plain pickle.
+
+Artifacts are untrusted input. Loading asks skops which types the file would build and
+refuses the file unless every one comes from scikit-learn, NumPy or SciPy (the explicit
+list below); the first unexpected type is named in the error.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, ClassVar
+
+from modelward.errors import ArtifactError
+
+__all__ = ["TRUSTED_PREFIXES", "SklearnFlavor", "untrusted_types"]
+
+#: Module prefixes whose types a model artifact may contain.
+TRUSTED_PREFIXES: tuple[str, ...] = ("sklearn.", "numpy.", "scipy.sparse.", "scipy.special.")
+#: Exact names trusted beyond those prefixes.
+TRUSTED_NAMES: frozenset[str] = frozenset({"builtins.slice", "collections.OrderedDict"})
+
+
+def untrusted_types(data: bytes) -> list[str]:
+    """The types in a skops file that are outside our trusted list."""
+    import skops.io as sio
+
+    try:
+        found = sio.get_untrusted_types(data=data)
+    except Exception as exc:  # noqa: BLE001 - skops raises many types for a bad file
+        raise ArtifactError(
+            f"the file is not a readable skops archive ({type(exc).__name__}: {exc}); "
+            "save the model with skops.io.dump(model, 'model.skops')"
+        ) from None
+    return [
+        name for name in found if not (name.startswith(TRUSTED_PREFIXES) or name in TRUSTED_NAMES)
+    ]
+
+
+class SklearnFlavor:
+    name: ClassVar[str] = "sklearn"
+    suffix: ClassVar[str] = ".skops"
+
+    def __init__(self, model: Any) -> None:
+        self.model = model
+
+    @classmethod
+    def save(cls, model: Any) -> bytes:
+        import skops.io as sio
+
+        if not hasattr(model, "predict"):
+            raise ArtifactError(
+                f"a {type(model).__name__} has no predict(); register a fitted scikit-learn "
+                "estimator or pipeline"
+            )
+        return _canonical_zip(sio.dumps(model))
+
+    @classmethod
+    def load(cls, data: bytes) -> SklearnFlavor:
+        import skops.io as sio
+
+        bad = untrusted_types(data)
+        if bad:
+            raise ArtifactError(
+                f"the artifact holds the untrusted type {bad[0]}"
+                + (f" (and {len(bad) - 1} more)" if len(bad) > 1 else "")
+                + "; only scikit-learn, NumPy and SciPy types are loaded"
+            )
+        trusted = sio.get_untrusted_types(data=data)
+        return cls(sio.loads(data, trusted=trusted))
+
+    def predict(self, frame: Any) -> Any:
+        return self.model.predict(frame)
+
+    def predict_proba(self, frame: Any) -> Any | None:
+        if not hasattr(self.model, "predict_proba"):
+            return None
+        return self.model.predict_proba(frame)
+
+    @property
+    def input_names(self) -> list[str] | None:
+        """The column names the model was fitted on, when it recorded them."""
+        names = getattr(self.model, "feature_names_in_", None)
+        return None if names is None else [str(n) for n in names]
+
+    @property
+    def classes(self) -> list[Any] | None:
+        classes = getattr(self.model, "classes_", None)
+        return None if classes is None else [_plain(c) for c in classes]
+
+    def describe(self) -> dict[str, Any]:
+        model = self.model
+        steps = getattr(model, "steps", None)
+        return {
+            "flavor": self.name,
+            "class": f"{type(model).__module__}.{type(model).__qualname__}",
+            "steps": [name for name, _ in steps] if steps else None,
+            "classes": self.classes,
+            "n_features_in": getattr(model, "n_features_in_", None),
+            "feature_names_in": [str(c) for c in getattr(model, "feature_names_in_", [])] or None,
+        }
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if hasattr(value, "item") else value
+
+
+_OBJECT_ID = re.compile(r'("__id__": )(\d+)|"(\d+)\.npy"')
+
+
+def _canonical_zip(blob: bytes) -> bytes:
+    """The skops archive rewritten so that the same model always gives the same bytes.
+
+    skops names shared objects and array files by Python object ids (``"__id__"``,
+    ``<id>.npy``) and stamps entries with the current time, so the same model would get a
+    new sha256 on every save. Renumbering the ids in order of first appearance (the
+    mapping is one-to-one, so shared references stay shared) and fixing the timestamps
+    makes identical models share one artifact and a seeded training run reproducible
+    down to its checksum.
+    """
+    import io
+    import zipfile
+
+    with zipfile.ZipFile(io.BytesIO(blob)) as source:
+        entries = {name: source.read(name) for name in source.namelist()}
+    schema = entries.pop("schema.json").decode()
+    numbers: dict[str, str] = {}
+
+    def renumber(match: re.Match[str]) -> str:
+        old = match.group(2) or match.group(3)
+        new = numbers.setdefault(old, str(len(numbers) + 1))
+        return f"{match.group(1)}{new}" if match.group(2) else f'"{new}.npy"'
+
+    schema = _OBJECT_ID.sub(renumber, schema)
+    renamed = {"schema.json": schema.encode()}
+    for name, data in entries.items():
+        stem = name.removesuffix(".npy")
+        renamed[f"{numbers.get(stem, stem)}.npy" if name.endswith(".npy") else name] = data
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as target:
+        for name in sorted(renamed):
+            info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            target.writestr(info, renamed[name])
+    return out.getvalue()

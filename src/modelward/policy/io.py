@@ -1,0 +1,69 @@
+"""Reading and writing ``policy.yml``; every mistake becomes one PolicyError line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from modelward.errors import PolicyError
+from modelward.policy.model import Policy
+
+__all__ = ["dump_policy", "load_policy", "parse_policy"]
+
+_HEADER = """\
+# modelward policy: the thresholds and weights every check and gate applies.
+# The defaults are the runbooks' numbers. Edit, then run any command: the file is
+# validated on load and a mistake is reported with the key that is wrong.
+"""
+
+
+def dump_policy(policy: Policy) -> str:
+    return _HEADER + yaml.safe_dump(policy.model_dump(mode="json"), sort_keys=False)
+
+
+def parse_policy(text: str, *, source: str = "policy.yml") -> Policy:
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise PolicyError(
+            f"{source} is not valid YAML{where}: {getattr(exc, 'problem', exc)}; fix the syntax"
+        ) from None
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise PolicyError(
+            f"{source} must be a mapping of sections (thresholds:, data:, ...), "
+            f"got {type(raw).__name__}"
+        )
+    try:
+        return Policy.model_validate(raw)
+    except ValidationError as exc:
+        raise PolicyError(_describe(exc, raw, source)) from None
+
+
+def load_policy(path: Path) -> Policy:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise PolicyError(
+            f"{path} is missing; restore it or write the defaults with `modelward policy show "
+            f"--defaults > {path}`"
+        ) from None
+    return parse_policy(text, source=str(path))
+
+
+def _describe(exc: ValidationError, raw: dict[str, Any], source: str) -> str:
+    first = exc.errors()[0]
+    key = ".".join(str(part) for part in first["loc"]) or "(top level)"
+    if first["type"] == "extra_forbidden":
+        return f"{source}: unknown key {key!r}; check its spelling against `modelward policy show`"
+    value = first.get("input")
+    shown = "" if isinstance(value, dict) else f" = {value!r}"
+    message = first["msg"].removeprefix("Value error, ")
+    more = f" (and {len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
+    return f"{source}: {key}{shown}: {message}{more}; fix the value"

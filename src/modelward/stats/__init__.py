@@ -1,0 +1,38 @@
+"""Statistics shared by evaluation, monitoring, canary analysis and LLM comparison.
+
+- :mod:`~modelward.stats.bootstrap`: percentile bootstrap confidence intervals, unpaired
+  and paired (two models scored on the same rows).
+- :mod:`~modelward.stats.tests`: McNemar (paired accuracy), DeLong (paired ROC-AUC),
+  two-proportion z-test (error rates, accuracy on two samples), Mann-Whitney U with an
+  effect size (latency).
+
+Every function takes NumPy arrays and returns plain dataclasses of floats, so results go
+straight into run records.
+"""
+
+from modelward.stats.bootstrap import Interval, PairedDifference, bootstrap_ci, paired_bootstrap
+from modelward.stats.tests import (
+    DeLongResult,
+    MannWhitneyResult,
+    McNemarResult,
+    TwoProportionResult,
+    delong,
+    mann_whitney,
+    mcnemar,
+    two_proportion,
+)
+
+__all__ = [
+    "DeLongResult",
+    "Interval",
+    "MannWhitneyResult",
+    "McNemarResult",
+    "PairedDifference",
+    "TwoProportionResult",
+    "bootstrap_ci",
+    "delong",
+    "mann_whitney",
+    "mcnemar",
+    "paired_bootstrap",
+    "two_proportion",
+]

@@ -1,0 +1,181 @@
+"""Hypothesis tests for comparing models and traffic.
+
+- :func:`mcnemar`: two classifiers on the same rows; exact binomial test on the
+  discordant pairs (what McNemar's test reduces to, exact for small counts).
+- :func:`delong`: two ROC-AUCs on the same rows, with DeLong's covariance (DeLong,
+  DeLong & Clarke-Pearson 1988; the fast midrank algorithm of Sun & Xu 2014).
+- :func:`two_proportion`: two independent proportions (error rates, accuracies), pooled
+  z-test; ``alternative="greater"`` asks whether the second is larger.
+- :func:`mann_whitney`: two independent samples (latencies), SciPy's U test plus the
+  common-language effect size P(b > a) + ½ P(b = a).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+__all__ = [
+    "DeLongResult",
+    "MannWhitneyResult",
+    "McNemarResult",
+    "TwoProportionResult",
+    "delong",
+    "mann_whitney",
+    "mcnemar",
+    "two_proportion",
+]
+
+Alternative = Literal["two-sided", "greater", "less"]
+
+
+class _Result:
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)  # type: ignore[call-overload]
+
+
+@dataclass(frozen=True)
+class McNemarResult(_Result):
+    only_a_correct: int
+    only_b_correct: int
+    p_value: float
+
+
+@dataclass(frozen=True)
+class DeLongResult(_Result):
+    auc_a: float
+    auc_b: float
+    difference: float
+    std_error: float
+    z: float
+    p_value: float
+
+
+@dataclass(frozen=True)
+class TwoProportionResult(_Result):
+    successes_a: int
+    n_a: int
+    successes_b: int
+    n_b: int
+    rate_a: float
+    rate_b: float
+    z: float
+    p_value: float
+
+
+@dataclass(frozen=True)
+class MannWhitneyResult(_Result):
+    statistic: float
+    p_value: float
+    effect_size: float  # P(b > a) + 0.5 P(b == a); 0.5 means no shift
+    n_a: int
+    n_b: int
+
+
+def mcnemar(correct_a: Any, correct_b: Any) -> McNemarResult:
+    """Do two classifiers differ in accuracy on the same rows? (exact, two-sided)"""
+    import numpy as np
+    from scipy.stats import binomtest
+
+    a = np.asarray(correct_a, dtype=bool)
+    b = np.asarray(correct_b, dtype=bool)
+    if a.shape != b.shape:
+        raise ValueError("correct_a and correct_b must have the same length")
+    only_a = int((a & ~b).sum())
+    only_b = int((~a & b).sum())
+    discordant = only_a + only_b
+    p = 1.0 if discordant == 0 else float(binomtest(only_b, discordant, 0.5).pvalue)
+    return McNemarResult(only_a, only_b, p)
+
+
+def _midranks(x: Any) -> Any:
+    import numpy as np
+
+    order = np.argsort(x, kind="mergesort")
+    ordered = x[order]
+    n = len(x)
+    ranks = np.empty(n, dtype="float64")
+    i = 0
+    while i < n:
+        j = i
+        while j < n and ordered[j] == ordered[i]:
+            j += 1
+        ranks[i:j] = 0.5 * (i + j - 1) + 1
+        i = j
+    out = np.empty(n, dtype="float64")
+    out[order] = ranks
+    return out
+
+
+def delong(y_true: Any, score_a: Any, score_b: Any) -> DeLongResult:
+    """DeLong's test for two correlated ROC-AUCs (two-sided)."""
+    import numpy as np
+    from scipy.stats import norm
+
+    y = np.asarray(y_true).astype(bool)
+    scores = np.vstack([np.asarray(score_a, float), np.asarray(score_b, float)])
+    pos, neg = scores[:, y], scores[:, ~y]
+    m, n = pos.shape[1], neg.shape[1]
+    if m == 0 or n == 0:
+        raise ValueError("DeLong's test needs both classes in y_true")
+    tx = np.array([_midranks(row) for row in pos])
+    ty = np.array([_midranks(row) for row in neg])
+    tz = np.array([_midranks(row) for row in np.hstack([pos, neg])])
+    aucs = tz[:, :m].sum(axis=1) / (m * n) - (m + 1) / (2 * n)
+    v01 = (tz[:, :m] - tx) / n
+    v10 = 1.0 - (tz[:, m:] - ty) / m
+    cov = np.atleast_2d(np.cov(v01)) / m + np.atleast_2d(np.cov(v10)) / n
+    var = float(cov[0, 0] + cov[1, 1] - 2 * cov[0, 1])
+    diff = float(aucs[1] - aucs[0])
+    if var <= 0:
+        z = 0.0 if diff == 0 else math.copysign(math.inf, diff)
+        p = 1.0 if diff == 0 else 0.0
+        return DeLongResult(float(aucs[0]), float(aucs[1]), diff, 0.0, z, p)
+    se = math.sqrt(var)
+    z = diff / se
+    return DeLongResult(float(aucs[0]), float(aucs[1]), diff, se, z, float(2 * norm.sf(abs(z))))
+
+
+def two_proportion(
+    successes_a: int,
+    n_a: int,
+    successes_b: int,
+    n_b: int,
+    *,
+    alternative: Alternative = "two-sided",
+) -> TwoProportionResult:
+    """Pooled z-test of ``successes_b / n_b`` against ``successes_a / n_a``."""
+    from scipy.stats import norm
+
+    if n_a <= 0 or n_b <= 0:
+        raise ValueError("both samples need at least one observation")
+    rate_a, rate_b = successes_a / n_a, successes_b / n_b
+    pooled = (successes_a + successes_b) / (n_a + n_b)
+    se = math.sqrt(pooled * (1 - pooled) * (1 / n_a + 1 / n_b))
+    if se == 0:
+        z = 0.0
+        p = 1.0
+    else:
+        z = (rate_b - rate_a) / se
+        if alternative == "greater":
+            p = float(norm.sf(z))
+        elif alternative == "less":
+            p = float(norm.cdf(z))
+        else:
+            p = float(2 * norm.sf(abs(z)))
+    return TwoProportionResult(successes_a, n_a, successes_b, n_b, rate_a, rate_b, z, p)
+
+
+def mann_whitney(a: Any, b: Any, *, alternative: Alternative = "two-sided") -> MannWhitneyResult:
+    """Is ``b`` shifted against ``a``? SciPy's U test plus a common-language effect size."""
+    import numpy as np
+    from scipy.stats import mannwhitneyu
+
+    x = np.asarray(a, dtype="float64")
+    y = np.asarray(b, dtype="float64")
+    if len(x) == 0 or len(y) == 0:
+        raise ValueError("both samples need at least one observation")
+    result = mannwhitneyu(y, x, alternative=alternative)
+    effect = float(result.statistic) / (len(x) * len(y))  # U of b over a / (n_a n_b)
+    return MannWhitneyResult(float(result.statistic), float(result.pvalue), effect, len(x), len(y))

@@ -1,0 +1,54 @@
+"""Time helpers shared by every subpackage: UTC now, and durations like ``30m`` or ``7d``."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+from modelward.errors import ConfigError
+
+__all__ = ["format_duration", "parse_duration", "parse_time", "utcnow"]
+
+_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)\s*$")
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware, in UTC."""
+    return datetime.now(UTC)
+
+
+def parse_duration(text: str | int | float | timedelta, *, what: str = "duration") -> timedelta:
+    """``"30m"`` -> 30 minutes. Units: ms, s, m, h, d, w. Bare numbers are seconds."""
+    if isinstance(text, timedelta):
+        return text
+    if isinstance(text, int | float) and not isinstance(text, bool):
+        if text < 0:
+            raise ConfigError(f"{what} must not be negative, got {text}")
+        return timedelta(seconds=float(text))
+    match = _DURATION.match(str(text))
+    if not match:
+        raise ConfigError(
+            f"{what} {text!r} is not a duration; write a number and a unit, e.g. 30m, 24h or 7d"
+        )
+    return timedelta(seconds=float(match.group(1)) * _UNITS[match.group(2)])
+
+
+def format_duration(delta: timedelta) -> str:
+    seconds = delta.total_seconds()
+    for unit in ("w", "d", "h", "m", "s"):
+        size = _UNITS[unit]
+        if seconds >= size and seconds % size == 0:
+            return f"{int(seconds // size)}{unit}"
+    return f"{seconds:g}s"
+
+
+def parse_time(text: str, *, what: str = "time") -> datetime:
+    """An ISO-8601 time (``2026-11-23T10:00``, ``2026-11-23``); naive times are UTC."""
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise ConfigError(
+            f"{what} {text!r} is not an ISO-8601 time; write e.g. 2026-11-23T10:00:00Z"
+        ) from None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)

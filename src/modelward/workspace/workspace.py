@@ -1,0 +1,389 @@
+"""The workspace: where state lives, and the Python entry point to everything.
+
+A workspace is a folder (``--workspace``, ``$MODELWARD_HOME`` or ``./.modelward``) with
+``policy.yml``, a SQLite metadata DB, an artifact store and the logs. Each location can
+be pointed elsewhere: ``MODELWARD_DB_URL`` (PostgreSQL), ``MODELWARD_ARTIFACTS`` and
+``MODELWARD_LOGS`` (any fsspec URL). Same code, same commands.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+from modelward.errors import (
+    AlreadyExists,
+    ArtifactError,
+    ConfigError,
+    DataError,
+    WorkspaceError,
+    WorkspaceTooNew,
+)
+from modelward.policy import Policy, dump_policy, load_policy
+from modelward.registry.registry import Registry
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from modelward.artifacts.store import ArtifactStore
+    from modelward.flavors.base import Flavor
+    from modelward.registry.records import EventInfo, VersionInfo
+    from modelward.store.db import Database
+
+__all__ = ["Workspace", "resolve_root"]
+
+POLICY_FILE = "policy.yml"
+META_FILE = "workspace.yml"
+DB_FILE = "modelward.db"
+FORMAT = 1
+
+
+def resolve_root(path: str | Path | None = None) -> Path:
+    """``path``, else ``$MODELWARD_HOME``, else ``./.modelward``."""
+    if path is not None:
+        return Path(path).expanduser().resolve()
+    home = os.environ.get("MODELWARD_HOME")
+    return Path(home).expanduser().resolve() if home else Path.cwd() / ".modelward"
+
+
+class Workspace:
+    """An open workspace. ``Workspace.open()`` finds one; ``Workspace.init(path)`` makes one."""
+
+    def __init__(
+        self,
+        root: Path,
+        *,
+        db_url: str | None = None,
+        artifacts_url: str | None = None,
+        logs_url: str | None = None,
+    ) -> None:
+        self.root = root
+        env = os.environ.get
+        self.db_url = db_url or env("MODELWARD_DB_URL") or f"sqlite:///{root / DB_FILE}"
+        self.artifacts_url = artifacts_url or env("MODELWARD_ARTIFACTS") or str(root / "artifacts")
+        self.logs_url = logs_url or env("MODELWARD_LOGS") or str(root / "logs")
+
+    # -- opening --------------------------------------------------------------------------
+
+    @classmethod
+    def init(
+        cls,
+        path: str | Path | None = None,
+        *,
+        policy: Policy | None = None,
+        db_url: str | None = None,
+    ) -> Workspace:
+        """Create a workspace; refuses to touch an existing one."""
+        root = resolve_root(path)
+        if (root / POLICY_FILE).exists():
+            raise AlreadyExists(
+                f"a modelward workspace already exists at {root}; nothing was changed"
+            )
+        if root.exists() and not root.is_dir():
+            raise WorkspaceError(f"{root} is a file; choose a folder for the workspace")
+        for sub in ("artifacts", "logs", "reports"):
+            (root / sub).mkdir(parents=True, exist_ok=True)
+        workspace = cls(root, db_url=db_url)
+        workspace.db.migrate()  # creates the schema
+        _write_atomic(root / META_FILE, workspace._meta())
+        # policy.yml is written last: its presence marks a complete workspace.
+        _write_atomic(root / POLICY_FILE, dump_policy(policy or Policy()))
+        return workspace
+
+    @classmethod
+    def open(cls, path: str | Path | None = None, *, db_url: str | None = None) -> Workspace:
+        root = resolve_root(path)
+        if not (root / POLICY_FILE).exists():
+            raise WorkspaceError(
+                f"no modelward workspace at {root}; create one with `modelward init {root}` "
+                "or point --workspace or MODELWARD_HOME at an existing one"
+            )
+        workspace = cls(root, db_url=db_url)
+        workspace._check_meta()
+        _ = workspace.policy  # a malformed policy is reported before anything runs
+        return workspace
+
+    def _meta(self) -> str:
+        from modelward.store.db import redact_url
+
+        default = self.db_url == f"sqlite:///{self.root / DB_FILE}"
+        return yaml.safe_dump(
+            {"format": FORMAT, "metadata": "workspace" if default else redact_url(self.db_url)},
+            sort_keys=False,
+        )
+
+    def _check_meta(self) -> None:
+        """Refuse to open a PostgreSQL-backed workspace against a fresh SQLite file."""
+        path = self.root / META_FILE
+        if not path.exists():
+            return
+        try:
+            meta = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError:
+            raise WorkspaceError(f"{path} is not valid YAML; restore it from a backup") from None
+        if not isinstance(meta, dict):
+            raise WorkspaceError(f"{path} must be a mapping; restore it from a backup")
+        if int(meta.get("format", FORMAT)) > FORMAT:
+            raise WorkspaceTooNew(
+                f"the workspace at {self.root} has format {meta['format']}, written by a newer "
+                "modelward; upgrade modelward (pip install -U modelward) to open it"
+            )
+        stored = meta.get("metadata", "workspace")
+        using_default = self.db_url == f"sqlite:///{self.root / DB_FILE}"
+        if stored != "workspace" and using_default:
+            raise WorkspaceError(
+                f"the workspace at {self.root} keeps its metadata in {stored}; set "
+                "MODELWARD_DB_URL to that database (with its password) to open it"
+            )
+
+    def close(self) -> None:
+        if "db" in self.__dict__:
+            self.db.dispose()
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- parts ----------------------------------------------------------------------------
+
+    @cached_property
+    def policy(self) -> Policy:
+        return load_policy(self.root / POLICY_FILE)
+
+    @cached_property
+    def db(self) -> Database:
+        from modelward.store.db import Database
+
+        return Database(self.db_url)
+
+    @cached_property
+    def artifacts(self) -> ArtifactStore:
+        from modelward.artifacts.store import open_store
+
+        return open_store(self.artifacts_url)
+
+    @cached_property
+    def registry(self) -> Registry:
+        return Registry(self.db, self.artifacts)
+
+    # -- the registry, for Python callers -------------------------------------------------
+
+    def register(
+        self,
+        name: str,
+        model: Any,
+        *,
+        data: pd.DataFrame,
+        target: str | None = None,
+        task: str | None = None,
+        params: dict[str, Any] | None = None,
+        metrics: dict[str, Any] | None = None,
+        tags: dict[str, Any] | None = None,
+        description: str = "",
+        source: dict[str, Any] | None = None,
+        reference_profile: dict[str, Any] | None = None,
+    ) -> VersionInfo:
+        """Register a fitted scikit-learn estimator (or ONNX bytes) as a new version.
+
+        ``data`` is the training data; with ``target`` it also holds the label column.
+        The input schema, fingerprint and reference profile are computed from it.
+        """
+        from modelward.flavors import OnnxFlavor, SklearnFlavor
+
+        flavor: type[SklearnFlavor] | type[OnnxFlavor]
+        flavor = (
+            OnnxFlavor if isinstance(model, bytes) or hasattr(model, "graph") else SklearnFlavor
+        )
+        blob = flavor.save(model)
+        loaded = flavor.load(blob)  # proves the artifact loads as it will later
+        return self._register_blob(
+            name,
+            blob,
+            flavor.name,
+            loaded,
+            data=data,
+            target=target,
+            task=task,
+            params=params if params is not None else _estimator_params(model),
+            metrics=metrics,
+            tags=tags,
+            description=description,
+            source=source or _source(None),
+            reference_profile=reference_profile,
+        )
+
+    def register_file(
+        self,
+        name: str,
+        path: str | Path,
+        *,
+        data: pd.DataFrame,
+        target: str | None = None,
+        task: str | None = None,
+        tags: dict[str, Any] | None = None,
+        description: str = "",
+    ) -> VersionInfo:
+        """Register a model file (.skops or .onnx); it is loaded under the trust rules first."""
+        from modelward.flavors import flavor_for_file
+
+        path = Path(path)
+        flavor = flavor_for_file(path)
+        try:
+            blob = path.read_bytes()
+        except FileNotFoundError:
+            raise ArtifactError(f"model file {path} does not exist; check the path") from None
+        loaded = flavor.load(blob)
+        model = getattr(loaded, "model", None)
+        return self._register_blob(
+            name,
+            blob,
+            flavor.name,
+            loaded,
+            data=data,
+            target=target,
+            task=task,
+            params=_estimator_params(model) if model is not None else {},
+            tags=tags,
+            description=description,
+            source=_source(path),
+        )
+
+    def _register_blob(
+        self,
+        name: str,
+        blob: bytes,
+        flavor: str,
+        loaded: Flavor,
+        *,
+        data: pd.DataFrame,
+        target: str | None,
+        task: str | None,
+        params: dict[str, Any],
+        metrics: dict[str, Any] | None = None,
+        tags: dict[str, Any] | None = None,
+        description: str = "",
+        source: dict[str, Any] | None = None,
+        reference_profile: dict[str, Any] | None = None,
+    ) -> VersionInfo:
+        from modelward.data import fingerprint, infer_schema, split_target
+        from modelward.errors import NotFound
+        from modelward.registry.names import check_model_name
+        from modelward.registry.registry import check_task
+
+        check_model_name(name)
+        features, labels = split_target(data, target) if target else (data, None)
+        wanted = loaded.input_names
+        if wanted:
+            missing = [column for column in wanted if column not in features.columns]
+            if missing:
+                raise DataError(
+                    f"the data lacks the model's input column(s) {', '.join(missing)}; "
+                    "pass the data the model was trained on",
+                    field="data",
+                )
+            features = features[wanted]
+            data = features if labels is None else features.assign(**{str(target): labels})
+        if task is not None:
+            check_task(task)
+        try:
+            existing = self.registry.get_model(name)
+        except NotFound:
+            existing = None
+        if existing is not None and task is not None and task != existing.task:
+            raise ConfigError(
+                f"model {name!r} is a {existing.task} model; drop --task or use another name"
+            )
+        task = task or (existing.task if existing else _infer_task(loaded, labels))
+        schema = infer_schema(features)
+        if reference_profile is None:
+            reference_profile = _profile(data, target)
+        digest = self.artifacts.put(blob)
+        if existing is None:
+            self.registry.create_model(name, task=task, description=description)
+        return self.registry.add_version(
+            name,
+            kind="artifact",
+            flavor=flavor,
+            sha256=digest,
+            size=len(blob),
+            input_schema=schema,
+            reference_profile=reference_profile,
+            data_fingerprint=fingerprint(data),
+            params=params,
+            metrics=metrics,
+            tags=tags,
+            source=source,
+            description=description,
+        )
+
+    def load_model(self, name: str, version: int | str = "latest") -> Flavor:
+        return self.registry.load_model(name, version)
+
+    def transition(
+        self, name: str, version: int | str, to: str, *, reason: str, **options: Any
+    ) -> EventInfo:
+        return self.registry.transition(name, version, to, reason=reason, **options)
+
+
+def _infer_task(loaded: Any, labels: Any) -> str:
+    classes = getattr(loaded, "classes", None)
+    if classes is not None:
+        return "binary-classification" if len(classes) == 2 else "multiclass-classification"
+    if labels is not None:
+        import pandas as pd
+
+        unique = labels.dropna().nunique()
+        if unique == 2:
+            return "binary-classification"
+        if pd.api.types.is_float_dtype(labels) or unique > 20:
+            return "regression"
+        return "multiclass-classification"
+    raise ConfigError("cannot tell the model's task; pass --task", field="task")
+
+
+def _profile(data: pd.DataFrame, target: str | None) -> dict[str, Any]:
+    """The reference profile stored with a version (drift monitoring compares to it)."""
+    from modelward.data.profile import profile_frame
+
+    return profile_frame(data, target=target)
+
+
+def _estimator_params(model: Any) -> dict[str, Any]:
+    get_params = getattr(model, "get_params", None)
+    if get_params is None:
+        return {}
+    simple = (str, int, float, bool, type(None))
+    return {k: v for k, v in get_params(deep=True).items() if isinstance(v, simple)}
+
+
+def _source(path: Path | None) -> dict[str, Any]:
+    source: dict[str, Any] = {}
+    if path is not None:
+        source["file"] = str(Path(path).resolve())
+    where = Path(path).resolve().parent if path is not None else Path.cwd()
+    try:
+        commit = subprocess.run(
+            ["git", "-C", str(where), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=3,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return source
+    if commit.returncode == 0:
+        source["git_commit"] = commit.stdout.strip()
+    return source
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)

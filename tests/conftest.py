@@ -1,0 +1,203 @@
+"""Fixtures every test module shares.
+
+- ``db_url``: parametrized over SQLite (always) and PostgreSQL (whenever a server answers
+  on 127.0.0.1:5432; each test gets a throwaway database, dropped afterwards). Without a
+  server the PostgreSQL cases are skipped with the reason shown in the summary (-ra).
+- ``workspace``: a fresh workspace on ``db_url``.
+- ``cli``: runs ``modelward …`` in process and returns exit code, stdout and stderr.
+- ``cleveland`` / ``heart``: the UCI data shipped in examples/heart-disease/.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+HEART_SPEC = ROOT / "examples" / "heart-disease" / "heart.yml"
+FEATURES = [
+    "age", "sex", "cp", "trestbps", "chol", "fbs", "restecg",
+    "thalach", "exang", "oldpeak", "slope", "ca", "thal",
+]  # fmt: skip
+
+PG_ADMIN_URL = os.environ.get(
+    "MODELWARD_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No test sees the developer's workspace or database settings."""
+    for var in ("MODELWARD_HOME", "MODELWARD_DB_URL", "MODELWARD_ARTIFACTS", "MODELWARD_LOGS"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("MODELWARD_ACTOR", "tester")
+    monkeypatch.chdir(tmp_path)
+
+
+# -- PostgreSQL ---------------------------------------------------------------------------
+
+_pg_status: dict[str, str | None] = {}
+
+
+def _pg_unavailable() -> str | None:
+    """None when a PostgreSQL server answers, else why not (cached for the session)."""
+    if "reason" not in _pg_status:
+        import sqlalchemy as sa
+
+        try:
+            engine = sa.create_engine(PG_ADMIN_URL, connect_args={"connect_timeout": 3})
+            with engine.connect() as conn:
+                conn.execute(sa.text("SELECT 1"))
+            engine.dispose()
+            _pg_status["reason"] = None
+        except Exception as exc:  # noqa: BLE001 - any failure means: skip PostgreSQL cases
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            _pg_status["reason"] = f"PostgreSQL not reachable at {PG_ADMIN_URL}: {first}"
+    return _pg_status["reason"]
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A throwaway PostgreSQL database, dropped after the test."""
+    reason = _pg_unavailable()
+    if reason:
+        pytest.skip(reason)
+    import sqlalchemy as sa
+
+    name = f"mw_test_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    base = PG_ADMIN_URL.rsplit("/", 1)[0]
+    try:
+        yield f"{base}/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The metadata DB URL for a test: SQLite in tmp_path, or a throwaway PostgreSQL DB."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'ws' / 'modelward.db'}"
+    return str(request.getfixturevalue("pg_url"))
+
+
+@pytest.fixture
+def workspace(tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch):
+    """A fresh workspace at tmp_path/ws; the CLI finds it through MODELWARD_HOME."""
+    from modelward import Workspace
+
+    root = tmp_path / "ws"
+    if not db_url.startswith("sqlite"):
+        monkeypatch.setenv("MODELWARD_DB_URL", db_url)
+    monkeypatch.setenv("MODELWARD_HOME", str(root))
+    ws = Workspace.init(root, db_url=db_url)
+    yield ws
+    ws.close()
+
+
+# -- the CLI ------------------------------------------------------------------------------
+
+
+@dataclass
+class Ran:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+    @property
+    def json(self):  # noqa: ANN201 - any JSON value
+        import json
+
+        return json.loads(self.stdout)
+
+
+@pytest.fixture
+def cli():
+    """``cli("models", "list", "--json")`` runs the command in process."""
+    from typer.testing import CliRunner
+
+    from modelward.cli.main import app
+
+    runner = CliRunner()
+
+    def run(*args: str, input: str | None = None) -> Ran:
+        result = runner.invoke(app, [str(a) for a in args], input=input, catch_exceptions=False)
+        return Ran(result.exit_code, result.stdout, result.stderr)
+
+    return run
+
+
+# -- data ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def heart() -> pd.DataFrame:
+    """All four hospitals, with a ``site`` column."""
+    from modelward.data import read_data
+
+    return read_data(HEART_SPEC)
+
+
+@pytest.fixture(scope="session")
+def cleveland(heart: pd.DataFrame) -> pd.DataFrame:
+    return heart[heart.site == "cleveland"].drop(columns="site").reset_index(drop=True)
+
+
+def make_pipeline(kind: str = "logreg", seed: int = 0):
+    """A small imputing pipeline over the 13 features."""
+    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.impute import SimpleImputer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    estimator = (
+        LogisticRegression(max_iter=1000)
+        if kind == "logreg"
+        else RandomForestClassifier(n_estimators=30, max_depth=4, random_state=seed)
+    )
+    return Pipeline(
+        [
+            ("impute", SimpleImputer(strategy="median")),
+            ("scale", StandardScaler()),
+            ("model", estimator),
+        ]
+    )
+
+
+@pytest.fixture(scope="session")
+def fitted(cleveland: pd.DataFrame):
+    """A logistic-regression pipeline fitted on Cleveland."""
+    return make_pipeline("logreg").fit(cleveland[FEATURES], cleveland["target"])
+
+
+@pytest.fixture(scope="session")
+def fitted_forest(cleveland: pd.DataFrame):
+    return make_pipeline("forest").fit(cleveland[FEATURES], cleveland["target"])
+
+
+@pytest.fixture
+def model_file(tmp_path: Path, fitted) -> Path:
+    """The fitted pipeline saved as a .skops file."""
+    import skops.io as sio
+
+    path = tmp_path / "model.skops"
+    sio.dump(fitted, path)
+    return path
+
+
+@pytest.fixture
+def cleveland_csv(tmp_path: Path, cleveland: pd.DataFrame) -> Path:
+    path = tmp_path / "cleveland.csv"
+    cleveland.to_csv(path, index=False)
+    return path

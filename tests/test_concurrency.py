@@ -1,0 +1,100 @@
+"""Two processes promoting different versions at the same moment: exactly one wins.
+
+Real processes, real databases: each racer opens the workspace, reports ready, waits for a
+shared start signal, then calls ``transition(..., "production")``. On SQLite the second
+writer queues on the write lock and then sees the winner; on PostgreSQL both run at once
+and the partial unique index on stage = 'production' rejects the loser at commit.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import FEATURES
+
+RACER = """
+import json, os, sys, time
+from modelward import ModelwardError, Workspace
+root, db_url, version, ready, go, replace = sys.argv[1:]
+ws = Workspace.open(root, db_url=db_url)
+ws.registry.get_model("heart")  # connect and warm up before the start signal
+open(ready, "w").close()
+while not os.path.exists(go):
+    time.sleep(0.0005)
+try:
+    ws.transition("heart", int(version), "production", reason="race", force=True,
+                  replace=replace == "1")
+except ModelwardError as exc:
+    print(json.dumps({"ok": False, "error": type(exc).__name__, "message": exc.message}))
+    sys.exit(2)
+print(json.dumps({"ok": True}))
+"""
+
+
+def _race(workspace, tmp_path: Path, versions: tuple[int, int], replace: bool) -> list[dict]:
+    go = tmp_path / f"go-{versions}"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    procs, readies = [], []
+    for version in versions:
+        ready = tmp_path / f"ready-{version}"
+        readies.append(ready)
+        procs.append(
+            subprocess.Popen(
+                [sys.executable, "-c", RACER, str(workspace.root), workspace.db_url,
+                 str(version), str(ready), str(go), "1" if replace else "0"],
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+            )
+        )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while not all(r.exists() for r in readies):
+        assert time.monotonic() < deadline, "racers never got ready"
+        assert all(p.poll() is None for p in procs), [p.communicate() for p in procs]
+        time.sleep(0.01)
+    go.touch()
+    results = []
+    for proc in procs:
+        out, err = proc.communicate(timeout=60)
+        assert out.strip(), err
+        results.append({"exit": proc.returncode, **json.loads(out.strip().splitlines()[-1])})
+    return results
+
+
+def _staged(workspace, fitted, cleveland, count: int) -> None:
+    data = cleveland[[*FEATURES, "target"]]
+    for _ in range(count):
+        info = workspace.register("heart", fitted, data=data, target="target")
+        workspace.transition("heart", info.version, "testing", reason="t")
+        workspace.transition("heart", info.version, "staging", reason="t", force=True)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("replace", [False, True], ids=["plain", "replace"])
+def test_exactly_one_of_two_simultaneous_promotions_wins(
+    workspace, fitted, cleveland, tmp_path, replace
+):
+    _staged(workspace, fitted, cleveland, 3)
+    if replace:  # an incumbent both racers try to replace
+        workspace.transition("heart", 3, "production", reason="incumbent", force=True)
+    results = _race(workspace, tmp_path, (1, 2), replace)
+    winners = [r for r in results if r["ok"]]
+    losers = [r for r in results if not r["ok"]]
+    assert len(winners) == 1 and len(losers) == 1, results
+    loser = losers[0]
+    assert loser["exit"] == 2
+    assert loser["error"] in {"ConflictError", "TransitionError"}
+    assert "production" in loser["message"]
+    production = [
+        v.version for v in workspace.registry.list_versions("heart") if v.stage == "production"
+    ]
+    assert len(production) == 1 and production[0] in (1, 2)
+    loser_version = ({1, 2} - set(production)).pop()
+    assert workspace.registry.get_version("heart", loser_version).stage == "staging"
+    moves = [e for e in workspace.registry.history("heart") if e.to_stage == "production"]
+    assert [e.version for e in moves][-1] == production[0]

@@ -1,0 +1,38 @@
+"""The one error tree: complete, drawn once, and mapped to exit codes and HTTP statuses."""
+
+from __future__ import annotations
+
+import modelward
+from modelward import errors
+
+
+def _subclasses(cls: type) -> set[type]:
+    found = set()
+    for sub in cls.__subclasses__():
+        found |= {sub} | _subclasses(sub)
+    return found
+
+
+def test_the_tree_docstring_draws_every_error_class():
+    classes = {errors.ModelwardError, errors.CheckFailed} | _subclasses(errors.ModelwardError)
+    drawn = errors.__doc__ or ""
+    assert [c.__name__ for c in classes if c.__name__ not in drawn] == []
+
+
+def test_user_mistakes_exit_2_with_an_http_status_and_checks_exit_1():
+    for cls in {errors.ModelwardError} | _subclasses(errors.ModelwardError):
+        assert cls.exit_code == 2, cls
+        assert 400 <= cls.status < 600, cls
+        error = cls("something is wrong; fix it", field="x")
+        assert error.to_dict() == {
+            "error": {"code": cls.code, "message": "something is wrong; fix it", "field": "x"}
+        }
+    assert errors.CheckFailed.exit_code == 1
+    assert not issubclass(errors.CheckFailed, errors.ModelwardError)
+
+
+def test_every_error_class_is_exported():
+    public = {errors.ModelwardError, errors.CheckFailed} | {
+        c for c in _subclasses(errors.ModelwardError) if c.__module__ == "modelward.errors"
+    }
+    assert {c.__name__ for c in public} <= set(modelward.__all__)
