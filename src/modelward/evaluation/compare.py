@@ -1,0 +1,112 @@
+"""Paired comparison of two versions scored on the same rows, with a verdict.
+
+Point estimates alone cannot tell a real improvement from noise. On the same rows we run
+McNemar's exact test on the per-row correctness (accuracy), DeLong's test on ROC-AUC, and a
+paired bootstrap of every metric's difference. The verdict is ``better`` when at least one
+test finds a significant improvement and none a significant loss, ``worse`` in the mirror
+case, ``mixed`` when both happen, else ``no significant difference``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from modelward.evaluation.metrics import BinaryData
+
+__all__ = ["ALPHA", "compare_paired", "paired_metric_differences"]
+
+ALPHA = 0.05
+
+
+def paired_metric_differences(
+    base: BinaryData,
+    cand: BinaryData,
+    *,
+    resamples: int = 1000,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> dict[str, dict[str, Any]]:
+    """``candidate - baseline`` for every metric, resampled on shared rows (vectorised).
+
+    Same resamples and p-value rule as :func:`modelward.stats.paired_bootstrap`.
+    """
+    import numpy as np
+
+    from modelward.evaluation.metrics import _weighted, point_metrics, resample_weights
+    from modelward.stats.bootstrap import _indices, _percentiles
+
+    a, b = point_metrics(base), point_metrics(cand)
+    indices = _indices(base.n, resamples, seed)
+    w = resample_weights(indices, base.n)
+    da, db = _weighted(base, w), _weighted(cand, w)
+    out: dict[str, dict[str, Any]] = {}
+    for name in a:
+        if name not in b:
+            continue
+        draws = db[name] - da[name]
+        low, high = _percentiles(draws, confidence)
+        finite = draws[np.isfinite(draws)]
+        p_value = None
+        if low is not None and len(finite):
+            below = float((finite <= 0).mean())
+            above = float((finite >= 0).mean())
+            p_value = min(1.0, max(2 * min(below, above), 1 / len(finite)))
+        out[name] = {
+            "baseline": a[name],
+            "candidate": b[name],
+            "difference": b[name] - a[name],
+            "low": low,
+            "high": high,
+            "p_value": p_value,
+        }
+    return out
+
+
+def compare_paired(
+    y_true: Any, base: BinaryData, cand: BinaryData, *, resamples: int = 1000, seed: int = 0
+) -> dict[str, Any]:
+    """Tests and verdict for a candidate against a baseline on the same labelled rows."""
+    from modelward.evaluation.directions import higher_is_better
+    from modelward.stats import delong, mcnemar
+
+    tests: dict[str, Any] = {}
+    correct_a = base.y_pred == base.y_true
+    correct_b = cand.y_pred == cand.y_true
+    mc = mcnemar(correct_a, correct_b)
+    acc_diff = float(correct_b.mean() - correct_a.mean())
+    tests["mcnemar_accuracy"] = {**mc.to_dict(), "difference": acc_diff}
+    if base.y_score is not None and cand.y_score is not None and 0 < base.y_true.sum() < base.n:
+        dl = delong(base.y_true, base.y_score, cand.y_score)
+        tests["delong_roc_auc"] = dl.to_dict()
+    differences = paired_metric_differences(base, cand, resamples=resamples, seed=seed)
+    signals: list[tuple[str, int]] = []
+    if mc.p_value < ALPHA and acc_diff != 0:
+        signals.append(("McNemar accuracy", 1 if acc_diff > 0 else -1))
+    if "delong_roc_auc" in tests:
+        dl_result = tests["delong_roc_auc"]
+        if dl_result["p_value"] < ALPHA and dl_result["difference"] != 0:
+            signals.append(("DeLong ROC-AUC", 1 if dl_result["difference"] > 0 else -1))
+    for metric in ("roc_auc", "accuracy"):
+        diff = differences.get(metric)
+        if diff and diff["p_value"] is not None and diff["p_value"] < ALPHA:
+            sign = 1 if diff["difference"] > 0 else -1
+            sign = sign if higher_is_better(metric) else -sign
+            signals.append((f"paired bootstrap {metric}", sign))
+    ups = [name for name, sign in signals if sign > 0]
+    downs = [name for name, sign in signals if sign < 0]
+    if ups and downs:
+        verdict = "mixed"
+    elif ups:
+        verdict = "better"
+    elif downs:
+        verdict = "worse"
+    else:
+        verdict = "no significant difference"
+    return {
+        "verdict": verdict,
+        "alpha": ALPHA,
+        "significant": {"better": ups, "worse": downs},
+        "tests": tests,
+        "differences": differences,
+    }

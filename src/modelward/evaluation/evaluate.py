@@ -1,0 +1,191 @@
+"""``evaluate``: every metric with a bootstrap interval, per group, against a baseline."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from modelward.errors import DataError
+from modelward.progress import NO_PROGRESS, Progress
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from modelward.evaluation.scoring import Scored
+    from modelward.workspace import Workspace
+
+__all__ = ["Evaluation", "evaluate_version", "resolve_baseline"]
+
+MIN_GROUP_ROWS = 2
+
+
+@dataclass
+class Evaluation:
+    """The stored results, plus what a report draws from (not stored)."""
+
+    results: dict[str, Any]
+    scored: Scored
+    baseline: Scored | None = None
+    run_id: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def resolve_baseline(ws: Workspace, name: str, version: int, baseline: str) -> int:
+    """``champion`` (or any alias), ``production``, or a version number -> a version."""
+    from modelward.errors import NotFound
+
+    if baseline == "production":
+        found = ws.registry.get_model(name).production_version
+        if found is None:
+            raise NotFound(
+                f"model {name!r} has no version in production to compare with; pass "
+                "--compare-baseline VERSION",
+                field="compare_baseline",
+            )
+        return found
+    try:
+        info = ws.registry.get_version(name, baseline)
+    except NotFound:
+        raise NotFound(
+            f"model {name!r} has no version or alias {baseline!r} to compare with; set one with "
+            f"`modelward alias set {name} {baseline} VERSION` or pass a version number",
+            field="compare_baseline",
+        ) from None
+    if info.version == version:
+        raise DataError(
+            f"{name}:{version} is itself the baseline {baseline!r}; pick another version",
+            field="compare_baseline",
+        )
+    return info.version
+
+
+def _summary(scored: Scored, resamples: int, seed: int) -> dict[str, Any]:
+    from modelward.evaluation.metrics import (
+        bootstrap_metrics,
+        calibration_table,
+        confusion,
+        threshold_table,
+    )
+
+    data = scored.data
+    out: dict[str, Any] = {
+        "rows": data.n,
+        "positives": int(data.y_true.sum()),
+        "metrics": bootstrap_metrics(data, resamples=resamples, seed=seed),
+        "confusion": confusion(data),
+    }
+    if data.y_score is not None:
+        out["calibration"] = calibration_table(data.y_true, data.y_score)
+        out["thresholds"] = threshold_table(data.y_true, data.y_score)
+    return out
+
+
+def _groups(scored: Scored, column: str, resamples: int, seed: int) -> dict[str, Any]:
+    from modelward.data.profile import _key
+    from modelward.evaluation.metrics import BinaryData, bootstrap_metrics, confusion
+
+    if column not in scored.frame.columns:
+        shown = ", ".join(map(str, scored.frame.columns[:15]))
+        raise DataError(
+            f"--by {column!r}: the data has no such column; its columns are {shown}",
+            field="by",
+        )
+    values = scored.frame[column]
+    out: dict[str, Any] = {}
+    data = scored.data
+    for value in values.dropna().unique():
+        mask = (values == value).to_numpy()
+        if mask.sum() < MIN_GROUP_ROWS:
+            continue
+        part = BinaryData.of(
+            data.y_true[mask],
+            data.y_pred[mask],
+            None if data.y_score is None else data.y_score[mask],
+        )
+        out[_key(value)] = {
+            "rows": part.n,
+            "positives": int(part.y_true.sum()),
+            "metrics": bootstrap_metrics(part, resamples=resamples, seed=seed),
+            "confusion": confusion(part),
+        }
+    return dict(sorted(out.items()))
+
+
+def evaluate_version(
+    ws: Workspace,
+    name: str,
+    version: int | str,
+    frame: pd.DataFrame,
+    *,
+    data_ref: str = "",
+    target: str | None = None,
+    by: str | None = None,
+    baseline: str | None = None,
+    resamples: int = 1000,
+    seed: int = 0,
+    progress: Progress = NO_PROGRESS,
+    record: bool = True,
+) -> Evaluation:
+    """Evaluate a version on labelled data and (by default) store an ``evaluation`` run."""
+    from modelward.evaluation.compare import compare_paired
+    from modelward.evaluation.scoring import score_version, target_for
+
+    if resamples < 100:
+        raise DataError(
+            f"--resamples {resamples} is too few for a 95 % interval; use at least 100",
+            field="resamples",
+        )
+    with progress.task("scoring", total=1) as advance:
+        scored = score_version(ws, name, version, frame, target=target)
+        advance()
+    info = scored.version
+    base_scored = None
+    base_version = None
+    if baseline is not None:
+        base_version = resolve_baseline(ws, name, info.version, baseline)
+        base_scored = score_version(ws, name, base_version, frame, target=target)
+    with progress.task("bootstrap", total=1) as advance:
+        results: dict[str, Any] = {
+            "model": name,
+            "version": info.version,
+            "data": data_ref,
+            "target": target_for(ws, info, target),
+            "positive_class": str(scored.positive),
+            "dropped_unlabelled": scored.dropped_unlabelled,
+            **_summary(scored, resamples, seed),
+        }
+        advance()
+    if by:
+        results["by"] = by
+        results["groups"] = _groups(scored, by, resamples, seed)
+    verdict = "info"
+    if base_scored is not None:
+        with progress.task("paired comparison", total=1) as advance:
+            comparison = compare_paired(
+                scored.data.y_true, base_scored.data, scored.data, resamples=resamples, seed=seed
+            )
+            advance()
+        comparison["baseline"] = {"version": base_version, "requested": baseline}
+        results["comparison"] = comparison
+        verdict = "warn" if comparison["verdict"] in ("worse", "mixed") else "pass"
+    evaluation = Evaluation(results, scored, base_scored)
+    if record:
+        run = ws.registry.record_run(
+            "evaluation",
+            model=name,
+            version=info.version,
+            inputs={
+                "data": data_ref,
+                "rows": scored.data.n,
+                "target": results["target"],
+                "by": by,
+                "baseline": baseline,
+                "resamples": resamples,
+                "seed": seed,
+            },
+            results=results,
+            verdict=verdict,
+        )
+        evaluation.run_id = run.id
+        results["run"] = run.id
+    return evaluation

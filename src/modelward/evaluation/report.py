@@ -1,0 +1,169 @@
+"""The evaluation report: metrics with intervals, ROC, precision-recall, calibration and
+confusion plots, threshold analysis, groups and the paired comparison."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from modelward.evaluation.evaluate import Evaluation
+    from modelward.reports import Document
+
+__all__ = ["evaluation_document", "metric_rows"]
+
+
+def metric_rows(metrics: dict[str, dict[str, Any]]) -> list[list[Any]]:
+    return [[name, m["value"], m["low"], m["high"]] for name, m in metrics.items()]
+
+
+def _figures(evaluation: Evaluation) -> list[tuple[str, str]]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from sklearn.metrics import precision_recall_curve, roc_curve
+
+    from modelward.reports import figure_uri
+
+    scored = evaluation.scored
+    curves = [(f"v{scored.version.version}", scored.data)]
+    if evaluation.baseline is not None:
+        curves.append(
+            (f"v{evaluation.baseline.version.version} (baseline)", evaluation.baseline.data)
+        )
+    out = []
+    if scored.data.y_score is not None:
+        fig, ax = plt.subplots(figsize=(4.5, 4))
+        for label, data in curves:
+            if data.y_score is not None:
+                fpr, tpr, _ = roc_curve(data.y_true, data.y_score)
+                ax.plot(fpr, tpr, label=label)
+        ax.plot([0, 1], [0, 1], ls="--", c="grey", lw=0.8)
+        ax.set(xlabel="false positive rate", ylabel="true positive rate", title="ROC")
+        ax.legend(loc="lower right")
+        out.append((figure_uri(fig), "ROC curve"))
+        fig, ax = plt.subplots(figsize=(4.5, 4))
+        for label, data in curves:
+            if data.y_score is not None:
+                precision, recall, _ = precision_recall_curve(data.y_true, data.y_score)
+                ax.plot(recall, precision, label=label)
+        ax.set(xlabel="recall", ylabel="precision", title="Precision-recall")
+        ax.legend(loc="lower left")
+        out.append((figure_uri(fig), "Precision-recall curve"))
+        fig, ax = plt.subplots(figsize=(4.5, 4))
+        for row in evaluation.results.get("calibration", []):
+            ax.scatter(row["mean_predicted"], row["observed_rate"], s=10 + row["rows"], c="C0")
+        rows = evaluation.results.get("calibration", [])
+        ax.plot([r["mean_predicted"] for r in rows], [r["observed_rate"] for r in rows], c="C0")
+        ax.plot([0, 1], [0, 1], ls="--", c="grey", lw=0.8)
+        ax.set(
+            xlabel="mean predicted probability",
+            ylabel="observed positive rate",
+            title="Calibration (dot size: rows)",
+            xlim=(0, 1),
+            ylim=(0, 1),
+        )
+        out.append((figure_uri(fig), "Calibration"))
+    matrix = evaluation.results["confusion"]
+    fig, ax = plt.subplots(figsize=(3.8, 3.4))
+    cells = [[matrix["tn"], matrix["fp"]], [matrix["fn"], matrix["tp"]]]
+    ax.imshow(cells, cmap="Blues")
+    for i in range(2):
+        for j in range(2):
+            ax.text(j, i, str(cells[i][j]), ha="center", va="center", fontsize=14)
+    ax.set(xticks=[0, 1], yticks=[0, 1], xlabel="predicted", ylabel="actual", title="Confusion")
+    ax.set_xticklabels(["negative", "positive"])
+    ax.set_yticklabels(["negative", "positive"])
+    out.append((figure_uri(fig), "Confusion matrix"))
+    return out
+
+
+def evaluation_document(evaluation: Evaluation) -> Document:
+    from modelward.reports import Document
+
+    r = evaluation.results
+    doc = Document(
+        f"Evaluation of {r['model']}:{r['version']}",
+        f"data {r['data']} · {r['rows']} labelled rows ({r['positives']} positive) · "
+        f"95 % percentile bootstrap intervals",
+    )
+    doc.section("Metrics").table(
+        ["metric", "value", "95 % low", "95 % high"], metric_rows(r["metrics"])
+    )
+    plots = doc.section("Plots")
+    for uri, caption in _figures(evaluation):
+        plots.image(uri, caption)
+    if "thresholds" in r:
+        cols = [
+            "threshold",
+            "precision",
+            "recall",
+            "specificity",
+            "f1",
+            "accuracy",
+            "positive_rate",
+        ]
+        doc.section("Threshold analysis").table(
+            cols, [[row[c] for c in cols] for row in r["thresholds"]]
+        )
+    if "calibration" in r:
+        cols = ["bin", "rows", "mean_predicted", "observed_rate"]
+        doc.section("Calibration table").table(
+            cols, [[row[c] for c in cols] for row in r["calibration"]]
+        )
+    if "groups" in r:
+        section = doc.section(f"By {r['by']}")
+        names = ["accuracy", "roc_auc", "f1", "precision", "recall"]
+        rows = []
+        for group, g in r["groups"].items():
+            row: list[Any] = [group, g["rows"]]
+            for name in names:
+                m = g["metrics"].get(name, {})
+                row.append(_ci(m))
+            rows.append(row)
+        section.table([r["by"], "rows", *names], rows)
+    if "comparison" in r:
+        c = r["comparison"]
+        section = doc.section(f"Against baseline v{c['baseline']['version']}: {c['verdict']}")
+        rows = [
+            [
+                name,
+                d["baseline"],
+                d["candidate"],
+                d["difference"],
+                d["low"],
+                d["high"],
+                d["p_value"],
+            ]
+            for name, d in c["differences"].items()
+        ]
+        section.table(
+            [
+                "metric",
+                "baseline",
+                "candidate",
+                "difference",
+                "95 % low",
+                "95 % high",
+                "bootstrap p",
+            ],
+            rows,
+        )
+        tests = []
+        mc = c["tests"]["mcnemar_accuracy"]
+        tests.append(["McNemar (accuracy)", mc["difference"], mc["p_value"]])
+        if "delong_roc_auc" in c["tests"]:
+            dl = c["tests"]["delong_roc_auc"]
+            tests.append(["DeLong (ROC-AUC)", dl["difference"], dl["p_value"]])
+        section.table(["test", "difference", "p-value"], tests)
+    return doc
+
+
+def _ci(m: dict[str, Any]) -> str:
+    from modelward.cli.output import fmt
+
+    if not m or m.get("value") is None:
+        return ""
+    if m.get("low") is None:
+        return fmt(m["value"], 3)
+    return f"{fmt(m['value'], 3)} [{fmt(m['low'], 3)}, {fmt(m['high'], 3)}]"

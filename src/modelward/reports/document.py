@@ -1,0 +1,86 @@
+"""The report document model, its one template, and atomic writing."""
+
+from __future__ import annotations
+
+import base64
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from modelward.errors import ConfigError
+
+__all__ = ["Document", "Section", "figure_uri", "write_html"]
+
+
+@dataclass
+class Section:
+    title: str
+    blocks: list[dict[str, Any]] = field(default_factory=list)
+
+    def text(self, text: str) -> Section:
+        self.blocks.append({"kind": "text", "text": text})
+        return self
+
+    def table(self, columns: list[str], rows: list[list[Any]], *, caption: str = "") -> Section:
+        from modelward.cli.output import fmt
+
+        cells = [[fmt(cell) for cell in row] for row in rows]
+        marks = [
+            ["fail" if c in ("fail", "FAIL") else "pass" if c == "pass" else "" for c in row]
+            for row in cells
+        ]
+        self.blocks.append(
+            {"kind": "table", "columns": columns, "rows": cells, "marks": marks, "caption": caption}
+        )
+        return self
+
+    def image(self, uri: str, caption: str = "") -> Section:
+        self.blocks.append({"kind": "image", "uri": uri, "caption": caption})
+        return self
+
+
+@dataclass
+class Document:
+    title: str
+    subtitle: str = ""
+    sections: list[Section] = field(default_factory=list)
+
+    def section(self, title: str) -> Section:
+        section = Section(title)
+        self.sections.append(section)
+        return section
+
+    def render(self) -> str:
+        import jinja2
+
+        env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
+            autoescape=True,
+            undefined=jinja2.StrictUndefined,
+        )
+        return env.get_template("document.html.j2").render(doc=self)
+
+
+def figure_uri(fig: Any) -> str:
+    """A matplotlib figure as a PNG ``data:`` URI (the figure is closed)."""
+    import matplotlib.pyplot as plt
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
+    plt.close(fig)
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+def write_html(path: Path | str, document: Document) -> Path:
+    """Render and write atomically; a bad path is a one-line ConfigError."""
+    path = Path(path)
+    if path.suffix.lower() not in (".html", ".htm"):
+        raise ConfigError(f"--report {path}: the report is HTML; name it e.g. report.html")
+    if not path.parent.exists():
+        raise ConfigError(f"--report {path}: the folder {path.parent} does not exist; create it")
+    html = document.render()
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(html, encoding="utf-8")
+    tmp.replace(path)
+    return path

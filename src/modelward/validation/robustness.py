@@ -1,0 +1,140 @@
+"""Robustness: how predictions move under gaussian noise, missing values and out-of-range
+inputs. Accuracy drop and prediction flip rate are held to policy limits; any crash, or
+an output that is not a valid prediction, fails the check outright."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from modelward.flavors.base import Flavor
+    from modelward.policy.model import RobustnessPolicy
+    from modelward.validation.checks import Check
+
+__all__ = ["continuous_columns", "perturbations", "robustness_checks"]
+
+
+def continuous_columns(frame: pd.DataFrame) -> list[str]:
+    """Numeric columns with many distinct values (not codes such as sex or cp)."""
+    import pandas as pd
+
+    from modelward.data.profile import CATEGORICAL_MAX_LEVELS
+
+    return [
+        str(c)
+        for c in frame.columns
+        if pd.api.types.is_numeric_dtype(frame[c])
+        and not pd.api.types.is_bool_dtype(frame[c])
+        and frame[c].nunique() > CATEGORICAL_MAX_LEVELS
+    ]
+
+
+def perturbations(
+    frame: pd.DataFrame, policy: RobustnessPolicy, seed: int = 0
+) -> dict[str, pd.DataFrame]:
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    continuous = continuous_columns(frame)
+    noisy = frame.copy()
+    for column in continuous:
+        values = noisy[column].astype("float64")
+        std = float(values.std()) or 1.0
+        noisy[column] = values + rng.normal(0.0, policy.noise_std * std, len(values))
+    holed = frame.copy()
+    for column in holed.columns:
+        mask = rng.random(len(holed)) < policy.missing_rate
+        if pd.api.types.is_integer_dtype(holed[column]):
+            holed[column] = holed[column].astype("float64")
+        holed.loc[mask, column] = np.nan
+    wild = frame.copy()
+    numeric = [c for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c])]
+    for i, column in enumerate(numeric):
+        values = wild[column].astype("float64")
+        span = float(values.max() - values.min()) or 1.0
+        rows = rng.random(len(wild)) < 0.1
+        far = values.max() + 10 * span if i % 2 == 0 else values.min() - 10 * span
+        wild[column] = values.where(~rows, far)
+    return {"gaussian noise": noisy, "missing values": holed, "out-of-range values": wild}
+
+
+def robustness_checks(
+    model: Flavor, features: pd.DataFrame, y_true: Any, positive: Any, policy: RobustnessPolicy
+) -> tuple[list[Check], dict[str, Any]]:
+    import numpy as np
+
+    from modelward.data.profile import _key
+    from modelward.validation.checks import Check, compare
+
+    def labels(frame: pd.DataFrame) -> Any:
+        predicted = np.asarray(model.predict(frame))
+        return np.array([_key(v) == _key(positive) for v in predicted], dtype="int64")
+
+    base = labels(features)
+    base_acc = float((base == y_true).mean())
+    checks: list[Check] = []
+    details: dict[str, Any] = {"baseline_accuracy": base_acc}
+    for name, frame in perturbations(features, policy).items():
+        try:
+            pred = labels(frame)
+            proba = model.predict_proba(frame)
+        except Exception as exc:  # noqa: BLE001 - any crash is the finding
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            checks.append(
+                Check(
+                    "robustness",
+                    f"{name}: no crash",
+                    "crashed",
+                    "no crash",
+                    "==",
+                    False,
+                    f"{type(exc).__name__}: {first}",
+                )
+            )
+            details[name] = {"crashed": f"{type(exc).__name__}: {first}"}
+            continue
+        valid = proba is None or bool(
+            np.all(np.isfinite(proba)) and np.all((proba >= 0) & (proba <= 1))
+        )
+        checks.append(
+            Check(
+                "robustness",
+                f"{name}: valid outputs",
+                "yes" if valid else "no",
+                "yes",
+                "==",
+                valid,
+                "predictions made; probabilities finite and in [0, 1]"
+                if valid
+                else "probabilities outside [0, 1] or not finite",
+            )
+        )
+        drop = base_acc - float((pred == y_true).mean())
+        flips = float((pred != base).mean())
+        details[name] = {"accuracy_drop": drop, "flip_rate": flips}
+        if name == "out-of-range values":
+            continue  # values far outside the data move predictions by design; reported only
+        checks.append(
+            Check(
+                "robustness",
+                f"{name}: accuracy drop",
+                drop,
+                policy.max_accuracy_drop,
+                "<=",
+                compare(drop, "<=", policy.max_accuracy_drop),
+            )
+        )
+        checks.append(
+            Check(
+                "robustness",
+                f"{name}: flip rate",
+                flips,
+                policy.max_flip_rate,
+                "<=",
+                compare(flips, "<=", policy.max_flip_rate),
+            )
+        )
+    return checks, details

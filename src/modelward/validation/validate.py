@@ -1,0 +1,171 @@
+"""``validate``: performance, bias, robustness and security checks against the policy,
+stored as a ``validation`` run (the staging gate reads the latest one)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from modelward.progress import NO_PROGRESS, Progress
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from modelward.validation.checks import Check
+    from modelward.workspace import Workspace
+
+__all__ = ["ALL_CHECKS", "ValidationReport", "validate_version"]
+
+ALL_CHECKS = ("performance", "bias", "robustness", "security")
+
+
+@dataclass
+class ValidationReport:
+    checks: list[Check]
+    results: dict[str, Any]
+    verdict: str
+    run_id: int | None = None
+
+    @property
+    def failed(self) -> list[Check]:
+        return [c for c in self.checks if not c.passed]
+
+
+def performance_checks(
+    data: Any, thresholds: Any, *, lower_ci: bool, seed: int = 0
+) -> tuple[list[Check], dict[str, Any]]:
+    from modelward.evaluation.metrics import bootstrap_metrics
+    from modelward.validation.checks import Check, compare
+
+    metrics = bootstrap_metrics(data, seed=seed)
+    checks = []
+    if data.n < thresholds.min_labels:
+        checks.append(
+            Check(
+                "performance",
+                "labelled rows",
+                data.n,
+                thresholds.min_labels,
+                ">=",
+                False,
+                "too few labelled rows to judge performance",
+            )
+        )
+    for name, limit in thresholds.as_dict().items():
+        m = metrics.get(name)
+        if m is None:
+            checks.append(
+                Check(
+                    "performance",
+                    name,
+                    None,
+                    limit,
+                    ">=",
+                    False,
+                    "the model gives no probabilities",
+                )
+            )
+            continue
+        value = m["low"] if lower_ci else m["value"]
+        shown = "95 % lower bound" if lower_ci else "point estimate"
+        ci = f"[{m['low']:.3f}, {m['high']:.3f}]" if m["low"] is not None else "(no interval)"
+        checks.append(
+            Check(
+                "performance",
+                name,
+                value,
+                limit,
+                ">=",
+                compare(value, ">=", limit),
+                f"{shown}; value {m['value']:.3f}, 95 % CI {ci}",
+            )
+        )
+    return checks, {"metrics": metrics, "rows": data.n, "lower_ci": lower_ci}
+
+
+def validate_version(
+    ws: Workspace,
+    name: str,
+    version: int | str,
+    frame: pd.DataFrame,
+    *,
+    data_ref: str = "",
+    target: str | None = None,
+    checks: tuple[str, ...] = ALL_CHECKS,
+    lower_ci: bool | None = None,
+    progress: Progress = NO_PROGRESS,
+    record: bool = True,
+) -> ValidationReport:
+    from modelward.evaluation.scoring import score_version
+    from modelward.validation.bias import bias_checks
+    from modelward.validation.robustness import robustness_checks
+    from modelward.validation.security import security_checks
+
+    policy = ws.policy
+    scored = score_version(ws, name, version, frame, target=target)
+    info = scored.version
+    use_lower = policy.thresholds.use_lower_ci if lower_ci is None else lower_ci
+    found: list[Check] = []
+    details: dict[str, Any] = {}
+    with progress.task("validation checks", total=len(checks)) as advance:
+        if "performance" in checks:
+            part, details["performance"] = performance_checks(
+                scored.data, policy.thresholds, lower_ci=use_lower
+            )
+            found += part
+            advance()
+        if "bias" in checks:
+            part, details["bias"] = bias_checks(
+                scored.frame, scored.data.y_true, scored.data.y_pred, policy.bias
+            )
+            found += part
+            advance()
+        if "robustness" in checks:
+            part, details["robustness"] = robustness_checks(
+                scored.model,
+                scored.features,
+                scored.data.y_true,
+                scored.positive,
+                policy.robustness,
+            )
+            found += part
+            advance()
+        if "security" in checks:
+            part, details["security"] = security_checks(ws, info)
+            found += part
+            advance()
+    verdict = "pass" if all(c.passed for c in found) else "fail"
+    results = {
+        "model": name,
+        "version": info.version,
+        "data": data_ref,
+        "rows": scored.data.n,
+        "checks": [c.to_dict() for c in found],
+        "failed": [c.name for c in found if not c.passed],
+        "details": details,
+    }
+    report = ValidationReport(found, results, verdict)
+    if record:
+        run = ws.registry.record_run(
+            "validation",
+            model=name,
+            version=info.version,
+            inputs={
+                "data": data_ref,
+                "rows": scored.data.n,
+                "checks": list(checks),
+                "lower_ci": use_lower,
+            },
+            results=results,
+            verdict=verdict,
+        )
+        ws.registry.record_event(
+            name,
+            "validated",
+            version=info.version,
+            reason=f"validation run #{run.id}: {verdict}",
+            details={"run": run.id, "verdict": verdict, "failed": results["failed"]},
+        )
+        report.run_id = run.id
+        results["run"] = run.id
+    return report
