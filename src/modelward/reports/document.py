@@ -10,7 +10,7 @@ from typing import Any
 
 from modelward.errors import ConfigError
 
-__all__ = ["Document", "Section", "figure_uri", "write_html"]
+__all__ = ["Document", "Section", "check_report_path", "figure_uri", "write_html"]
 
 
 @dataclass
@@ -72,13 +72,21 @@ def figure_uri(fig: Any) -> str:
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
 
 
-def write_html(path: Path | str, document: Document) -> Path:
-    """Render and write atomically; a bad path is a one-line ConfigError."""
+def check_report_path(path: Path | str, option: str = "--report") -> Path:
+    """A one-line ConfigError for a report path that cannot work (checked before any work)."""
     path = Path(path)
     if path.suffix.lower() not in (".html", ".htm"):
-        raise ConfigError(f"--report {path}: the report is HTML; name it e.g. report.html")
+        raise ConfigError(f"{option} {path}: the report is HTML; name it e.g. report.html")
     if not path.parent.exists():
-        raise ConfigError(f"--report {path}: the folder {path.parent} does not exist; create it")
+        raise ConfigError(f"{option} {path}: the folder {path.parent} does not exist; create it")
+    if path.is_dir():
+        raise ConfigError(f"{option} {path} is a folder; name a file such as report.html")
+    return path
+
+
+def write_html(path: Path | str, document: Document) -> Path:
+    """Render and write atomically; a bad path is a one-line ConfigError."""
+    path = check_report_path(path)
     html = document.render()
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(html, encoding="utf-8")

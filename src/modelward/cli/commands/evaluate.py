@@ -1,0 +1,153 @@
+"""``modelward evaluate``: metrics with 95 % bootstrap intervals, per group, and a paired
+comparison with a baseline version; stored as an evaluation run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from modelward.cli.app import state
+from modelward.cli.output import RichProgress, console, print_json, table
+
+TABLE_METRICS = ("accuracy", "roc_auc", "f1", "precision", "recall")
+
+
+def evaluate(
+    name: Annotated[str, typer.Argument(help="Model name.")],
+    version: Annotated[str, typer.Argument(help="Version number or alias.")],
+    data: Annotated[str, typer.Option("--data", help="Labelled data: CSV, Parquet or spec.")],
+    target: Annotated[
+        str | None, typer.Option(help="Label column (default: the one the model was trained on).")
+    ] = None,
+    by: Annotated[
+        str | None, typer.Option("--by", help="Also report metrics per value of this column.")
+    ] = None,
+    compare_baseline: Annotated[
+        str | None,
+        typer.Option(
+            "--compare-baseline",
+            help="Paired comparison with a baseline: champion (or any alias), production, or a "
+            "version number.",
+        ),
+    ] = None,
+    resamples: Annotated[int, typer.Option(help="Bootstrap resamples.")] = 1000,
+    seed: Annotated[int, typer.Option(help="Bootstrap seed.")] = 0,
+    report: Annotated[Path | None, typer.Option("--report", help="Write an HTML report.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Evaluate a version on labelled data; exit 0 (the comparison verdict is reported)."""
+    from modelward.data import read_data
+    from modelward.evaluation import evaluate_version
+
+    if compare_baseline is not None and compare_baseline.startswith("-"):
+        from modelward.errors import ConfigError
+
+        raise ConfigError(
+            f"--compare-baseline needs a value before {compare_baseline}: champion, an alias, "
+            "production or a version number",
+            field="compare_baseline",
+        )
+    if report is not None:
+        from modelward.reports.document import check_report_path
+
+        check_report_path(report)
+    frame = read_data(data)
+    workspace = state().workspace()
+    with RichProgress() as progress:
+        evaluation = evaluate_version(
+            workspace,
+            name,
+            version,
+            frame,
+            data_ref=data,
+            target=target,
+            by=by,
+            baseline=compare_baseline,
+            resamples=resamples,
+            seed=seed,
+            progress=progress,
+        )
+    if report is not None:
+        from modelward.evaluation.report import evaluation_document
+        from modelward.reports import write_html
+
+        write_html(report, evaluation_document(evaluation))
+    r = evaluation.results
+    if as_json:
+        print_json(r)
+        return
+    _print(r)
+    if report is not None:
+        console.print(f"Report: {report}")
+
+
+def _ci(m: dict[str, Any]) -> tuple[Any, Any, Any]:
+    return m.get("value"), m.get("low"), m.get("high")
+
+
+def _print(r: dict[str, Any]) -> None:
+    rows = [(n, *_ci(m)) for n, m in r["metrics"].items()]
+    console.print(
+        table(
+            ("metric", "value", "95 % low", "95 % high"),
+            rows,
+            title=f"{r['model']}:{r['version']} on {r['data']}: {r['rows']} rows "
+            f"({r['positives']} positive) · run #{r.get('run')}",
+        )
+    )
+    c = r["confusion"]
+    console.print(f"confusion: tn={c['tn']} fp={c['fp']} fn={c['fn']} tp={c['tp']}")
+    if "groups" in r:
+        rows = []
+        for group, g in r["groups"].items():
+            cells = []
+            for metric in TABLE_METRICS:
+                m = g["metrics"].get(metric, {})
+                value = m.get("value")
+                cells.append(
+                    ""
+                    if value is None
+                    else f"{value:.3f}"
+                    + (f" [{m['low']:.3f}, {m['high']:.3f}]" if m.get("low") is not None else "")
+                )
+            rows.append((group, g["rows"], g["positives"], *cells))
+        console.print(table((r["by"], "rows", "positives", *TABLE_METRICS), rows))
+    if "comparison" in r:
+        comp = r["comparison"]
+        base = comp["baseline"]["version"]
+        pairs: list[tuple[Any, ...]] = [
+            (m, d["baseline"], d["candidate"], d["difference"], d["low"], d["high"], d["p_value"])
+            for m, d in comp["differences"].items()
+        ]
+        console.print(
+            table(
+                (
+                    "metric",
+                    f"v{base}",
+                    f"v{r['version']}",
+                    "difference",
+                    "95 % low",
+                    "95 % high",
+                    "bootstrap p",
+                ),
+                pairs,
+                title=f"paired comparison with v{base} on the same {r['rows']} rows",
+            )
+        )
+        mc = comp["tests"]["mcnemar_accuracy"]
+        console.print(
+            f"McNemar (accuracy): {mc['only_a_correct']} rows only v{base} right, "
+            f"{mc['only_b_correct']} only v{r['version']} right, p = {mc['p_value']:.4g}"
+        )
+        if "delong_roc_auc" in comp["tests"]:
+            dl = comp["tests"]["delong_roc_auc"]
+            console.print(
+                f"DeLong (ROC-AUC): difference {dl['difference']:+.4f}, p = {dl['p_value']:.4g}"
+            )
+        console.print(f"[bold]verdict: v{r['version']} vs v{base}: {comp['verdict']}[/bold]")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("evaluate")(evaluate)
