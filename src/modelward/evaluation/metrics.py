@@ -149,7 +149,9 @@ def _ranking(y: np.ndarray, p: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, n
 def _bins(p: np.ndarray) -> np.ndarray:
     import numpy as np
 
-    return np.minimum((p * CALIBRATION_BINS).astype("int64"), CALIBRATION_BINS - 1)
+    # scikit-learn's calibration_curve bins: equal width, closed on the right
+    edges = np.linspace(0.0, 1.0, CALIBRATION_BINS + 1)
+    return np.searchsorted(edges[1:-1], p)
 
 
 def _ece(y: np.ndarray, p: np.ndarray, w: np.ndarray, total: np.ndarray) -> np.ndarray:

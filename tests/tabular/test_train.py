@@ -1,0 +1,161 @@
+"""``modelward train``: registration, determinism, tuning, and every config mistake."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from tabular.helpers import write_config
+
+
+def test_train_registers_a_version_with_metrics_params_and_profile(workspace, cli, tmp_path):
+    ran = cli("train", "--config", write_config(tmp_path), "--json")
+    assert ran.exit_code == 0, ran.stderr
+    out = ran.json
+    info = workspace.registry.get_version("heart-disease", 1)
+    assert info.stage == "development"
+    assert info.metrics["cv"]["folds"] == 5
+    assert set(info.metrics["test"]) >= {"accuracy", "roc_auc", "f1", "precision", "recall"}
+    assert info.params["estimator"] == "sklearn.linear_model.LogisticRegression"
+    assert info.params["C"] == 1.0 and info.params["seed"] == 42
+    assert info.data_fingerprint and info.has_reference_profile
+    profile = workspace.registry.reference_profile("heart-disease", 1)
+    assert profile["target"] == "target" and profile["rows"] == info.source["train_rows"]
+    assert out["metrics"]["test"]["roc_auc"] == info.metrics["test"]["roc_auc"]
+
+
+def test_held_out_metrics_are_what_sklearn_computes_on_the_same_split(workspace, tmp_path):
+    from sklearn.metrics import accuracy_score, roc_auc_score
+
+    from modelward.training import load_config, train_model
+
+    result = train_model(workspace, load_config(write_config(tmp_path)))
+    held = result.held_out
+    model = workspace.load_model("heart-disease", 1).model
+    x = held.drop(columns="target")
+    assert result.metrics["test"]["accuracy"] == pytest.approx(
+        accuracy_score(held["target"], model.predict(x))
+    )
+    assert result.metrics["test"]["roc_auc"] == pytest.approx(
+        roc_auc_score(held["target"], model.predict_proba(x)[:, 1])
+    )
+
+
+@pytest.mark.parametrize("kind", ["logreg", "forest", "gboost"])
+def test_training_is_deterministic(workspace, tmp_path, kind):
+    from modelward.training import load_config, train_model
+
+    config = load_config(write_config(tmp_path, kind))
+    first = train_model(workspace, config)
+    second = train_model(workspace, config)
+    assert first.version.sha256 == second.version.sha256
+    assert first.metrics == second.metrics
+
+
+def test_tuning_is_deterministic_and_recorded(workspace, tmp_path):
+    from modelward.training import load_config, train_model
+
+    config = load_config(write_config(tmp_path))
+    a = train_model(workspace, config, tune=3)
+    b = train_model(workspace, config, tune=3)
+    assert a.tuning["best_params"] == b.tuning["best_params"]
+    assert a.version.sha256 == b.version.sha256
+    assert a.version.params["C"] == pytest.approx(a.tuning["best_params"]["C"])
+    assert a.version.metrics["tuning"]["trials"] == 3
+
+
+def _nothing_stored(workspace):
+    assert workspace.registry.list_models() == []
+    assert workspace.registry.list_runs() == []
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"estimater": {"class": "x"}}, "unknown key 'estimater'"),
+        ({"split": {"test_sise": 0.2}}, "unknown key 'split.test_sise'"),
+        ({"features": {"numeric": ["age"], "categorial": ["sex"]}}, "'features.categorial'"),
+        ({"estimator": {"class": "sklearn.linear_model.LogisticRegresion"}}, "no class"),
+        ({"estimator": {"class": "os.system"}}, "not a scikit-learn import path"),
+        (
+            {
+                "estimator": {
+                    "class": "sklearn.linear_model.LogisticRegression",
+                    "params": {"CC": 1},
+                }
+            },
+            "no parameter 'CC'",
+        ),
+        ({"cv": {"folds": 1}}, "cv.folds"),
+        ({"split": {"test_size": 1.5}}, "split.test_size"),
+        ({"name": None}, "name is required"),
+        ({"name": "Bad Name!"}, "Bad Name!"),
+        (
+            {"features": {"numeric": ["age", "weight"]}, "preprocessing": None},
+            "no feature column 'weight'",
+        ),
+        ({"target": "diagnosis"}, "no target column 'diagnosis'"),
+        ({"data": "/nonexistent/heart.csv"}, "does not exist"),
+    ],
+)
+def test_config_mistakes_exit_2_with_one_line(workspace, cli, tmp_path, changes, message):
+    ran = cli("train", "--config", write_config(tmp_path, **changes))
+    assert ran.exit_code == 2
+    assert message in ran.stderr
+    assert len(ran.stderr.strip().splitlines()) == 1
+    _nothing_stored(workspace)
+
+
+def test_tune_without_a_space_and_bad_counts(workspace, cli, tmp_path):
+    ran = cli("train", "--config", write_config(tmp_path, tune=None), "--tune", "2")
+    assert ran.exit_code == 2 and "search space" in ran.stderr
+    ran = cli("train", "--config", write_config(tmp_path), "--tune", "0")
+    assert ran.exit_code == 2 and "--tune 0" in ran.stderr
+    _nothing_stored(workspace)
+
+
+def test_bad_files(workspace, cli, tmp_path):
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    text = tmp_path / "text.csv"
+    text.write_text("age,chol,target\n" + "50,high,1\n60,200,0\n" * 10)
+    broken = tmp_path / "broken.yml"
+    broken.write_text("name: [unclosed\n")
+    cases = [
+        (write_config(tmp_path, data=str(empty)), "is empty"),
+        (
+            write_config(
+                tmp_path,
+                data=str(text),
+                features={"numeric": ["age", "chol"]},
+                preprocessing=None,
+            ),
+            "feature 'chol' is numeric in the config but holds text such as 'high'",
+        ),
+        (broken, "not valid YAML"),
+        (tmp_path / "missing.yml", "does not exist"),
+    ]
+    for config, message in cases:
+        ran = cli("train", "--config", config)
+        assert ran.exit_code == 2, (config, ran.stderr)
+        assert message in ran.stderr
+    _nothing_stored(workspace)
+
+
+def test_a_target_with_one_class_is_refused(workspace, cli, tmp_path, cleveland):
+    one = cleveland.assign(target=1)
+    path = tmp_path / "one.csv"
+    one.to_csv(path, index=False)
+    ran = cli("train", "--config", write_config(tmp_path, data=str(path)))
+    assert ran.exit_code == 2 and "1 class(es)" in ran.stderr
+    _nothing_stored(workspace)
+
+
+def test_config_is_plain_yaml_and_examples_load():
+    from modelward.training import load_config
+    from tabular.helpers import CONFIGS
+
+    for path in sorted(CONFIGS.glob("*.yml")):
+        config = load_config(path)
+        assert yaml.safe_load(path.read_text())["name"] == config.name
+        assert config.data_ref().endswith("heart.yml#cleveland")
