@@ -102,44 +102,49 @@ def validate_version(
     from modelward.validation.security import security_checks
 
     policy = ws.policy
-    scored = score_version(ws, name, version, frame, target=target)
-    info = scored.version
-    use_lower = policy.thresholds.use_lower_ci if lower_ci is None else lower_ci
+    info = ws.registry.get_version(name, version)
     found: list[Check] = []
     details: dict[str, Any] = {}
+    use_lower = policy.thresholds.use_lower_ci if lower_ci is None else lower_ci
+    rows = 0
     with progress.task("validation checks", total=len(checks)) as advance:
-        if "performance" in checks:
-            part, details["performance"] = performance_checks(
-                scored.data, policy.thresholds, lower_ci=use_lower
-            )
-            found += part
-            advance()
-        if "bias" in checks:
-            part, details["bias"] = bias_checks(
-                scored.frame, scored.data.y_true, scored.data.y_pred, policy.bias
-            )
-            found += part
-            advance()
-        if "robustness" in checks:
-            part, details["robustness"] = robustness_checks(
-                scored.model,
-                scored.features,
-                scored.data.y_true,
-                scored.positive,
-                policy.robustness,
-            )
-            found += part
-            advance()
-        if "security" in checks:
+        if "security" in checks:  # first: a tampered artifact is not loaded at all
             part, details["security"] = security_checks(ws, info)
             found += part
             advance()
+        if all(c.passed for c in found):
+            scored = score_version(ws, name, info.version, frame, target=target)
+            rows = scored.data.n
+            if "performance" in checks:
+                part, details["performance"] = performance_checks(
+                    scored.data, policy.thresholds, lower_ci=use_lower
+                )
+                found += part
+                advance()
+            if "bias" in checks:
+                part, details["bias"] = bias_checks(
+                    scored.frame, scored.data.y_true, scored.data.y_pred, policy.bias
+                )
+                found += part
+                advance()
+            if "robustness" in checks:
+                part, details["robustness"] = robustness_checks(
+                    scored.model,
+                    scored.features,
+                    scored.data.y_true,
+                    scored.positive,
+                    policy.robustness,
+                )
+                found += part
+                advance()
+        else:
+            details["skipped"] = "the artifact failed its security checks; it was not loaded"
     verdict = "pass" if all(c.passed for c in found) else "fail"
     results = {
         "model": name,
         "version": info.version,
         "data": data_ref,
-        "rows": scored.data.n,
+        "rows": rows,
         "checks": [c.to_dict() for c in found],
         "failed": [c.name for c in found if not c.passed],
         "details": details,
@@ -152,7 +157,7 @@ def validate_version(
             version=info.version,
             inputs={
                 "data": data_ref,
-                "rows": scored.data.n,
+                "rows": rows,
                 "checks": list(checks),
                 "lower_ci": use_lower,
             },
