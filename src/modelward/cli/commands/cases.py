@@ -1,0 +1,58 @@
+"""``modelward test-predictions``: a regression suite of chosen inputs for a version."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from modelward.cli.app import state
+from modelward.cli.output import console, print_json, table
+
+
+def test_predictions(
+    name: Annotated[str, typer.Argument(help="Model name.")],
+    version: Annotated[str, typer.Argument(help="Version number or alias.")],
+    cases: Annotated[Path, typer.Option("--cases", help="cases.yml: inputs and expected outputs.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Check a version's predictions on chosen inputs; failures shown as a diff, exit 1."""
+    from modelward.errors import CheckFailed
+    from modelward.evaluation.cases import load_cases, run_cases
+
+    suite = load_cases(cases)
+    result = run_cases(state().workspace(), name, version, suite, source=str(cases))
+    if as_json:
+        print_json(result)
+    else:
+        rows = [
+            (
+                r["case"],
+                r["expected"],
+                r["got"],
+                r["probability"],
+                "pass" if r["passed"] else "FAIL",
+            )
+            for r in result["cases"]
+        ]
+        console.print(
+            table(
+                ("case", "expected", "got", "probability", "result"),
+                rows,
+                title=f"{name}:{result['version']} on {cases} · run #{result['run']}",
+            )
+        )
+        for r in result["cases"]:
+            if r["diff"]:
+                console.print(f"case {r['case']!r}:", markup=False)
+                console.print("\n".join(r["diff"]), markup=False, highlight=False)
+    if result["failed"]:
+        raise CheckFailed(
+            f"{len(result['failed'])} of {len(result['cases'])} prediction case(s) failed: "
+            + ", ".join(result["failed"])
+        )
+
+
+def register(app: typer.Typer) -> None:
+    app.command("test-predictions")(test_predictions)

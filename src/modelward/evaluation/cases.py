@@ -1,0 +1,179 @@
+"""Prediction regression tests: chosen inputs and the outputs a version must give.
+
+```yaml
+cases:
+  - name: typical healthy patient
+    input: {age: 41, sex: 0, cp: 2, trestbps: 130, chol: 204, ...}
+    expect: 0                                 # the predicted label
+  - name: high risk
+    input: {...}
+    expect: {label: 1, probability: {min: 0.8}}   # probability of that label
+```
+
+Every case names every input column (``null`` for a missing value); a failure is shown as
+a diff of what was expected against what the model gave.
+"""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from modelward.errors import ConfigError
+
+if TYPE_CHECKING:
+    from modelward.workspace import Workspace
+
+__all__ = ["CaseFile", "load_cases", "run_cases"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Bounds(_Strict):
+    min: float | None = Field(default=None, ge=0, le=1)
+    max: float | None = Field(default=None, ge=0, le=1)
+
+
+class Expect(_Strict):
+    label: Any
+    probability: Bounds | None = None
+
+
+class Case(_Strict):
+    name: str
+    input: dict[str, Any]
+    expect: Expect | int | float | str | bool
+
+
+class CaseFile(_Strict):
+    model: str | None = None
+    cases: list[Case] = Field(min_length=1)
+
+
+def load_cases(path: Path | str) -> CaseFile:
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"cases file {path} does not exist; check the path") from None
+    except yaml.YAMLError:
+        raise ConfigError(f"cases file {path} is not valid YAML; fix the syntax") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"cases file {path} must be a mapping with cases: [...]")
+    try:
+        return CaseFile.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        key = ".".join(str(p) for p in first["loc"] if not str(p).startswith(("Expect", "int")))
+        if first["type"] == "extra_forbidden":
+            raise ConfigError(f"cases file {path}: unknown key {key!r}") from None
+        if first["type"] == "missing":
+            raise ConfigError(f"cases file {path}: {key} is required") from None
+        raise ConfigError(f"cases file {path}: {key}: {first['msg']}") from None
+
+
+def run_cases(
+    ws: Workspace, name: str, version: int | str, cases: CaseFile, *, source: str = ""
+) -> dict[str, Any]:
+    import pandas as pd
+
+    from modelward.data.profile import _key
+    from modelward.evaluation.scoring import features_for
+
+    info = ws.registry.get_version(name, version)
+    model = ws.load_model(name, info.version)
+    wanted = model.input_names or info.feature_names
+    for case in cases.cases:
+        absent = [c for c in wanted if c not in case.input]
+        extra = [c for c in case.input if c not in wanted]
+        if absent or extra:
+            what = (
+                f"lacks input {absent[0]!r} (give it, or null for missing)"
+                if absent
+                else f"has input {extra[0]!r} that {info.ref} does not take"
+            )
+            raise ConfigError(f"case {case.name!r} {what}", field="cases")
+    frame = pd.DataFrame([case.input for case in cases.cases])
+    features = features_for(model, info, frame).astype("float64", errors="ignore")
+    predicted = list(model.predict(features))
+    proba = model.predict_proba(features)
+    classes = [_key(c) for c in (getattr(model, "classes", None) or [])]
+    results = []
+    for i, case in enumerate(cases.cases):
+        expect = case.expect if isinstance(case.expect, Expect) else Expect(label=case.expect)
+        got_label = _key(predicted[i])
+        want_label = _key(expect.label)
+        p = None
+        if proba is not None and want_label in classes:
+            p = float(proba[i][classes.index(want_label)])
+        expected_lines = [f"label: {want_label}"]
+        got_lines = [f"label: {got_label}"]
+        ok = got_label == want_label
+        bounds = expect.probability
+        if bounds is not None:
+            if bounds.min is not None:
+                expected_lines.append(f"probability of {want_label} >= {bounds.min:g}")
+                hit = p is not None and p >= bounds.min
+                got_lines.append(
+                    expected_lines[-1]
+                    if hit
+                    else f"probability of {want_label} = {p if p is None else round(p, 4)}"
+                )
+                ok = ok and hit
+            if bounds.max is not None:
+                expected_lines.append(f"probability of {want_label} <= {bounds.max:g}")
+                hit = p is not None and p <= bounds.max
+                got_lines.append(
+                    expected_lines[-1]
+                    if hit
+                    else f"probability of {want_label} = {p if p is None else round(p, 4)}"
+                )
+                ok = ok and hit
+        diff = (
+            []
+            if ok
+            else list(
+                difflib.unified_diff(
+                    expected_lines,
+                    got_lines,
+                    "expected",
+                    f"{info.ref} gave",
+                    lineterm="",
+                    n=len(expected_lines),
+                )
+            )
+        )
+        results.append(
+            {
+                "case": case.name,
+                "passed": ok,
+                "expected": want_label,
+                "got": got_label,
+                "probability": p,
+                "diff": diff,
+            }
+        )
+    failed = [r["case"] for r in results if not r["passed"]]
+    out = {
+        "model": name,
+        "version": info.version,
+        "cases": results,
+        "failed": failed,
+        "source": source,
+    }
+    run = ws.registry.record_run(
+        "prediction-tests",
+        model=name,
+        version=info.version,
+        inputs={"cases": source, "count": len(results)},
+        results=out,
+        verdict="fail" if failed else "pass",
+    )
+    out["run"] = run.id
+    return out
