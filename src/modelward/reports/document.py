@@ -51,6 +51,27 @@ class Document:
         self.sections.append(section)
         return section
 
+    def to_markdown(self) -> str:
+        """The same document as Markdown (figures are left to the HTML version)."""
+        lines = [f"# {self.title}", ""]
+        if self.subtitle:
+            lines += [f"_{self.subtitle}_", ""]
+        for section in self.sections:
+            lines += [f"## {section.title}", ""]
+            for block in section.blocks:
+                if block["kind"] == "text":
+                    lines += [block["text"], ""]
+                elif block["kind"] == "table":
+                    if block["caption"]:
+                        lines += [f"**{block['caption']}**", ""]
+                    lines.append("| " + " | ".join(block["columns"]) + " |")
+                    lines.append("|" + "---|" * len(block["columns"]))
+                    for row in block["rows"]:
+                        cells = [str(c).replace("|", "\\|").replace("\n", " ") for c in row]
+                        lines.append("| " + " | ".join(cells) + " |")
+                    lines.append("")
+        return "\n".join(lines).rstrip() + "\n"
+
     def render(self) -> str:
         import jinja2
 

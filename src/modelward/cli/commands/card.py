@@ -1,0 +1,34 @@
+"""``modelward card``: a model card in Markdown and HTML from what was recorded."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from modelward.cli.app import state
+from modelward.cli.output import console, print_json
+
+
+def card(
+    name: Annotated[str, typer.Argument(help="Model name.")],
+    version: Annotated[str, typer.Argument(help="Version number or alias.")] = "latest",
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Folder (default: <workspace>/reports/cards).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the paths as JSON.")] = False,
+) -> None:
+    """Write the model card (intended use, data, metrics with CIs, groups, validation,
+    limitations, history)."""
+    from modelward.reports.card import write_card
+
+    md, html = write_card(state().workspace(), name, version, out=out)
+    if as_json:
+        print_json({"markdown": str(md), "html": str(html)})
+        return
+    console.print(f"Model card: {md}\n            {html}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("card")(card)
