@@ -73,6 +73,10 @@ def _nothing_stored(workspace):
     ("changes", "message"),
     [
         ({"estimater": {"class": "x"}}, "unknown key 'estimater'"),
+        (
+            {"features": None, "feature": {"numeric": ["age"]}},
+            "unknown key 'feature'; known keys here: cv, data, description, estimator",
+        ),
         ({"split": {"test_sise": 0.2}}, "unknown key 'split.test_sise'"),
         ({"features": {"numeric": ["age"], "categorial": ["sex"]}}, "'features.categorial'"),
         ({"estimator": {"class": "sklearn.linear_model.LogisticRegresion"}}, "no class"),

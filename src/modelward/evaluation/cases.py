@@ -69,7 +69,9 @@ def load_cases(path: Path | str) -> CaseFile:
     try:
         return CaseFile.model_validate(raw)
     except ValidationError as exc:
-        first = exc.errors()[0]
+        # a typo'd key also makes the intended key "missing": name the typo first
+        errors = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
+        first = errors[0]
         key = ".".join(str(p) for p in first["loc"] if not str(p).startswith(("Expect", "int")))
         if first["type"] == "extra_forbidden":
             raise ConfigError(f"cases file {path}: unknown key {key!r}") from None

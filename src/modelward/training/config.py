@@ -219,7 +219,9 @@ def load_config(path: Path | str) -> TrainingConfig:
     try:
         return TrainingConfig.model_validate({**raw, "base": path.resolve().parent})
     except ValidationError as exc:
-        first = exc.errors()[0]
+        # a typo'd key also makes the intended key "missing": name the typo first
+        errors = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
+        first = errors[0]
         key = _location(first["loc"])
         if first["type"] == "extra_forbidden":
             known = _known(first["loc"])
