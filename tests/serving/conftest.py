@@ -83,7 +83,7 @@ def start_server(tmp_path: Path) -> Iterator[Callable[..., Server]]:
         servers.append(server)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
-            found = re.search(r"listening on (http://\S+)", server.output())
+            found = re.search(r"listening on (http://[^\s\"]+)", server.output())
             if found:
                 server.url = found.group(1)
                 break
