@@ -109,3 +109,78 @@ def start_server(tmp_path: Path) -> Iterator[Callable[..., Server]]:
         if server.proc.poll() is None:
             server.proc.kill()
             server.proc.wait(timeout=10)
+
+
+@dataclass
+class Live:
+    """A server running in a thread of the test process (real socket, real uvicorn)."""
+
+    url: str
+    app: object
+    ws: object
+    server: object
+    thread: object
+
+    def client(self, **headers: str):
+        import httpx
+
+        return httpx.Client(base_url=self.url, headers=headers, timeout=30)
+
+    def flush(self) -> None:
+        self.app.writer.flush()  # type: ignore[attr-defined]
+
+    def wait_for(self, predicate, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if predicate():
+                return
+            time.sleep(0.05)
+        raise AssertionError("condition not met in time")
+
+
+def start_live(ws, **options) -> Live:
+    import socket
+    import threading
+
+    import uvicorn
+
+    from modelward.serving.run import ServeOptions, create_app
+
+    app = create_app(ws, ServeOptions(poll=0.1, **options))
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(128)
+    config = uvicorn.Config(app, lifespan="on", log_config=None, access_log=False, loop="asyncio")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise AssertionError("in-process server did not start")
+        time.sleep(0.02)
+    return Live(f"http://127.0.0.1:{sock.getsockname()[1]}", app, ws, server, thread)
+
+
+def stop_live(live: Live) -> None:
+    live.server.should_exit = True  # type: ignore[attr-defined]
+    live.thread.join(timeout=30)  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def live(deployed) -> Iterator[Live]:
+    """heart v1 in production, served by a real uvicorn in a thread (port 0)."""
+    server = start_live(deployed)
+    yield server
+    stop_live(server)
+
+
+def set_policy(ws, section: str, key: str, value) -> None:
+    """Change one policy value in the workspace's policy.yml (and drop the cached one)."""
+    import yaml
+
+    path = Path(ws.root) / "policy.yml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data.setdefault(section, {})[key] = value
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    ws.__dict__.pop("policy", None)
