@@ -14,7 +14,10 @@
     ├── ArtifactError               an artifact is missing, corrupted, or holds an untrusted type
     ├── SchemaError                 inputs that do not match a version's input schema
     ├── StorageError                the metadata DB or artifact store failed underneath us
-    └── ProviderError               an LLM provider call failed (subclasses in modelward.llm)
+    ├── ProviderError               an LLM provider call failed (subclasses in modelward.llm)
+    ├── AuthError                   no or unknown API token (401; in modelward.serving.errors)
+    │   └── PermissionDenied        the token lacks the scope (403)
+    └── PayloadTooLarge             a request body over the server's limit (413)
 
     CheckFailed                     not a mistake: a check ran and found a problem (exit 1)
 

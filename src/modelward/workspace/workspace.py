@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from modelward.artifacts.store import ArtifactStore
+    from modelward.deploy.deployments import Deployments
     from modelward.flavors.base import Flavor
     from modelward.registry.records import EventInfo, VersionInfo
     from modelward.store.db import Database
@@ -172,6 +173,13 @@ class Workspace:
     @cached_property
     def registry(self) -> Registry:
         return Registry(self.db, self.artifacts)
+
+    @cached_property
+    def deployments(self) -> Deployments:
+        """Deployments: environment -> versions with traffic weights (docs/serving.md)."""
+        from modelward.deploy.deployments import Deployments
+
+        return Deployments(self.registry)
 
     # -- the registry, for Python callers -------------------------------------------------
 

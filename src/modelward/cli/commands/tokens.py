@@ -1,0 +1,84 @@
+"""``modelward tokens``: API tokens for the server (only their hashes are stored)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from modelward.cli.app import new_typer, state
+from modelward.cli.output import console, fmt_time, print_json, table
+
+tokens_app = new_typer("API tokens for `modelward serve` (bearer tokens with scopes).")
+
+
+@tokens_app.command("create")
+def tokens_create(
+    name: Annotated[str, typer.Argument(help="A name for the token (e.g. the client).")],
+    scope: Annotated[
+        list[str] | None,
+        typer.Option("--scope", "-s", help="predict, feedback or admin (repeatable)."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Create a token and print it once; store it in your client's secret store."""
+    from modelward.serving.tokens import create_token
+
+    ws = state().workspace()
+    info, secret = create_token(ws.db, name, scope or ["predict", "feedback"])
+    ws.registry.record_run(
+        "token",
+        model=None,
+        version=None,
+        inputs={"action": "create", "name": name, "scopes": list(info.scopes)},
+        results={},
+        verdict="info",
+    )
+    if as_json:
+        print_json({**info.to_dict(), "token": secret})
+        return
+    console.print(f"token {name} ({', '.join(info.scopes)}); shown only now:")
+    console.print(secret)
+
+
+@tokens_app.command("list")
+def tokens_list(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Every token: name, scopes, created, revoked. Secrets are never shown again."""
+    from modelward.serving.tokens import list_tokens
+
+    found = list_tokens(state().workspace().db)
+    if as_json:
+        print_json([t.to_dict() for t in found])
+        return
+    rows = [
+        (t.name, ", ".join(t.scopes), fmt_time(t.created_at), t.created_by, fmt_time(t.revoked_at))
+        for t in found
+    ]
+    console.print(table(("name", "scopes", "created (UTC)", "by", "revoked (UTC)"), rows))
+
+
+@tokens_app.command("revoke")
+def tokens_revoke(
+    name: Annotated[str, typer.Argument(help="The token's name.")],
+) -> None:
+    """Revoke a token; running servers refuse it within a second."""
+    from modelward.serving.tokens import revoke_token
+
+    ws = state().workspace()
+    revoke_token(ws.db, name)
+    ws.registry.record_run(
+        "token",
+        model=None,
+        version=None,
+        inputs={"action": "revoke", "name": name},
+        results={},
+        verdict="info",
+    )
+    console.print(f"token {name} revoked")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(tokens_app, name="tokens")
+    app.add_typer(tokens_app, name="token", hidden=True)

@@ -1,0 +1,79 @@
+"""The prediction-log layout: paths and column types (the contract monitoring reads).
+
+``<logs>/predictions/model=<name>/date=<YYYY-MM-DD>/<writer-id>-<seq>.parquet`` holds one
+row per served prediction; ``<logs>/feedback/…`` the same way holds ground-truth labels.
+``model`` and ``date`` live only in the path (Hive partitioning); every other column is
+listed below. Input features are ``in_<feature>`` columns typed float64, int64 or string.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+__all__ = [
+    "FEEDBACK",
+    "FEEDBACK_COLUMNS",
+    "PREDICTIONS",
+    "PREDICTION_COLUMNS",
+    "arrow_schema",
+    "feature_type",
+    "partition",
+]
+
+PREDICTIONS = "predictions"
+FEEDBACK = "feedback"
+
+#: name -> arrow type name, in file order (``in_*`` columns follow ``proba``).
+PREDICTION_COLUMNS: dict[str, str] = {
+    "request_id": "string",
+    "ts": "timestamp",
+    "version": "int64",
+    "environment": "string",
+    "status": "string",  # ok | error | rejected
+    "error": "string",
+    "latency_ms": "float64",
+    "prediction": "string",
+    "score": "float64",
+    "proba": "string",
+    "client": "string",  # the API token's name, "-" when anonymous
+    "flags": "string",  # inputs accepted but flagged (out of the training range), comma-joined
+    "query_type": "string",
+    "input_tokens": "int64",
+    "output_tokens": "int64",
+    "cost": "float64",
+}
+FEEDBACK_COLUMNS: dict[str, str] = {"request_id": "string", "ts": "timestamp", "label": "string"}
+
+_KIND_TYPES = {"integer": "int64", "float": "float64", "string": "string", "boolean": "string"}
+
+
+def feature_type(kind: str) -> str:
+    """The column type of an input feature of schema kind ``kind``."""
+    return _KIND_TYPES.get(kind, "string")
+
+
+def _arrow(name: str) -> Any:
+    import pyarrow as pa
+
+    if name == "timestamp":
+        return pa.timestamp("us", tz="UTC")
+    return {"string": pa.string(), "int64": pa.int64(), "float64": pa.float64()}[name]
+
+
+def arrow_schema(kind: str, features: dict[str, str] | None = None) -> pa.Schema:
+    """The file schema of a predictions or feedback batch (``features``: in_col -> type)."""
+    import pyarrow as pa
+
+    base = PREDICTION_COLUMNS if kind == PREDICTIONS else FEEDBACK_COLUMNS
+    fields = [pa.field(name, _arrow(type_)) for name, type_ in base.items()]
+    if kind == PREDICTIONS:
+        extra = sorted((features or {}).items())
+        fields += [pa.field(name, _arrow(type_)) for name, type_ in extra]
+    return pa.schema(fields)
+
+
+def partition(kind: str, model: str, date: str) -> str:
+    return f"{kind}/model={model}/date={date}"

@@ -1,0 +1,498 @@
+"""The server: a small raw-ASGI application (no framework on the hot path).
+
+Routes: ``POST /v1/models/{name}/predict``, ``POST /v1/feedback``, ``GET /v1/models/{name}``,
+``GET /healthz``, ``/readyz``, ``/metrics``, ``/openapi.json`` and ``/docs``. Every error
+is one JSON shape, ``{"error": {"code", "message", "field"?}}``, with the status of its
+class in the error tree; bad input is a 4xx, never a 500.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections import OrderedDict
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from modelward.errors import ModelwardError, NotFound, SchemaError
+from modelward.serving.errors import AuthError, PayloadTooLarge, PermissionDenied
+from modelward.serving.payload import feedback_items, rows_of
+from modelward.serving.tokens import TokenInfo, find_token
+
+if TYPE_CHECKING:
+    from modelward.predlog.writer import LogWriter
+    from modelward.serving.metrics import ServerMetrics
+    from modelward.serving.models import LoadedModel
+    from modelward.serving.state import ServingState
+
+__all__ = ["ServingApp"]
+
+log = logging.getLogger("modelward.serving")
+
+MAX_BODY = 8 * 1024 * 1024
+ENV_HEADER = b"x-modelward-environment"
+_JSON = [(b"content-type", b"application/json")]
+_RECENT = 100_000
+
+
+class _BadJSON(ModelwardError):
+    code = "invalid_json"
+    status = 400
+
+
+class ServingApp:
+    def __init__(
+        self,
+        state: ServingState,
+        writer: LogWriter,
+        metrics: ServerMetrics,
+        *,
+        default_env: str = "production",
+        on_ready: Any = None,
+    ) -> None:
+        self.state = state
+        self.writer = writer
+        self.metrics = metrics
+        self.default_env = default_env
+        self.on_ready = on_ready
+        self.recent: OrderedDict[str, str] = OrderedDict()  # request id -> model
+        self.seen_labels: OrderedDict[str, str] = OrderedDict()
+
+    # -- ASGI -----------------------------------------------------------------------------
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        kind = scope["type"]
+        if kind == "http":
+            await self._http(scope, receive, send)
+        elif kind == "lifespan":
+            await self._lifespan(receive, send)
+
+    async def _lifespan(self, receive: Any, send: Any) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                try:
+                    self.writer.start()
+                    await asyncio.to_thread(self.state.start)
+                except Exception as exc:  # noqa: BLE001 - report and refuse to start
+                    text = getattr(exc, "message", None) or repr(exc)
+                    log.error("startup failed: %s", text)
+                    await send({"type": "lifespan.startup.failed", "message": text})
+                    return
+                await send({"type": "lifespan.startup.complete"})
+                if self.on_ready is not None:
+                    self.on_ready()
+            elif message["type"] == "lifespan.shutdown":
+                self.state.stop()
+                await asyncio.to_thread(self.writer.close)
+                log.info(
+                    "stopped; prediction log flushed",
+                    extra={
+                        "rows_written": self.writer.written_rows,
+                        "dropped": self.writer.dropped,
+                    },
+                )
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def _http(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        path: str = scope["path"]
+        method: str = scope["method"]
+        try:
+            if path.startswith("/v1/models/"):
+                rest = path[len("/v1/models/") :]
+                if rest.endswith("/predict") and rest.count("/") == 1:
+                    _method(method, "POST")
+                    await self._predict(rest[: -len("/predict")], scope, receive, send)
+                    return
+                if "/" not in rest and rest:
+                    _method(method, "GET")
+                    await self._model_info(rest, scope, send)
+                    return
+            elif path == "/v1/feedback":
+                _method(method, "POST")
+                await self._feedback(scope, receive, send)
+                return
+            elif path == "/healthz":
+                await _respond(send, 200, {"status": "ok"})
+                return
+            elif path == "/readyz":
+                await self._ready(send)
+                return
+            elif path == "/metrics":
+                self._auth(scope, "admin")
+                body, ctype = self.metrics.render()
+                await _raw(send, 200, body, [(b"content-type", ctype.encode())])
+                return
+            elif path == "/openapi.json":
+                from modelward.serving.openapi import openapi
+
+                await _respond(send, 200, openapi())
+                return
+            elif path == "/docs":
+                await self._docs(send)
+                return
+            raise NotFound(
+                f"no route {path}; see /docs for the API (POST /v1/models/NAME/predict)",
+                field="path",
+            )
+        except ModelwardError as exc:
+            self.metrics.child(self.metrics.http_errors, exc.code).inc()
+            await _respond(send, exc.status, exc.to_dict())
+        except Exception:  # noqa: BLE001 - a bug: log it, answer 500 in the one shape
+            log.exception("internal error", extra={"path": path})
+            self.metrics.child(self.metrics.http_errors, "internal").inc()
+            error = {"error": {"code": "internal", "message": "internal server error; see logs"}}
+            await _respond(send, 500, error)
+
+    # -- auth -----------------------------------------------------------------------------
+
+    def _auth(self, scope: dict[str, Any], needed: str) -> TokenInfo | None:
+        if not self.state.auth_on:
+            return None
+        presented = None
+        for key, value in scope["headers"]:
+            if key == b"authorization":
+                kind, _, token = value.decode("latin-1").partition(" ")
+                if kind.lower() == "bearer" and token.strip():
+                    presented = token.strip()
+                break
+        if presented is None:
+            raise AuthError(
+                "this server needs an API token: send 'Authorization: Bearer <token>' "
+                "(create one with `modelward tokens create NAME`)"
+            )
+        token = find_token(self.state.tokens, presented)
+        if token is None:
+            raise AuthError("the API token is unknown or revoked; ask for a new one")
+        if not token.allows(needed):
+            raise PermissionDenied(
+                f"token {token.name!r} lacks the {needed!r} scope (it has "
+                f"{', '.join(token.scopes)}); create a token with --scope {needed}"
+            )
+        return token
+
+    # -- predict --------------------------------------------------------------------------
+
+    async def _predict(self, name: str, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        started = time.perf_counter()
+        token = self._auth(scope, "predict")
+        env = self.default_env
+        rid = None
+        for key, value in scope["headers"]:
+            if key == ENV_HEADER:
+                env = value.decode("latin-1")
+            elif key == b"x-request-id":
+                rid = value.decode("latin-1")
+        if rid is not None and not (0 < len(rid) <= 128 and rid.isprintable()):
+            raise SchemaError(
+                "X-Request-Id must be 1-128 printable characters", field="x-request-id"
+            )
+        route = self.state.route(name, env)
+        payload = _loads(await _body(receive))
+        rows, single = rows_of(payload)
+        rid = rid or uuid.uuid4().hex
+        model = route.pick(rid)
+        ids = [rid] if single else [f"{rid}-{i}" for i in range(len(rows))]
+        client = token.name if token else "-"
+        validator = model.validator
+        values = []
+        flags = []
+        try:
+            for i, row in enumerate(rows):
+                checked, flagged = validator.check(row, "inputs" if single else f"inputs[{i}]")
+                values.append(checked)
+                flags.append(flagged)
+        except SchemaError as exc:
+            self._log_failed(model, env, ids, "rejected", exc.message, client, started)
+            raise
+        try:
+            outputs = model.predict(values)
+        except Exception as exc:
+            self._log_failed(model, env, ids, "error", repr(exc)[:500], client, started)
+            raise
+        latency = (time.perf_counter() - started) * 1000
+        ts = time.time_ns() // 1000
+        m = self.metrics
+        version = str(model.version)
+        types = model.types
+        names = validator.names
+        proba = outputs.proba
+        logged = []
+        for i, row_id in enumerate(ids):
+            label = outputs.labels[i]
+            text = str(label)
+            record = {
+                "request_id": row_id,
+                "ts": ts,
+                "version": model.version,
+                "environment": env,
+                "status": "ok",
+                "latency_ms": latency,
+                "prediction": text,
+                "score": outputs.scores[i],
+                "proba": outputs.proba_json(i),
+                "client": client,
+                "flags": ",".join(flags[i]) or None,
+            }
+            for col, value in zip(names, values[i], strict=True):
+                record["in_" + col] = value if not isinstance(value, bool) else str(value).lower()
+            logged.append(record)
+            m.child(m.predictions, name, version, text).inc()
+            for field in flags[i]:
+                m.child(m.flagged, name, field).inc()
+            self._remember(row_id, name)
+        self.writer.log_predictions(name, logged, types)
+        m.child(m.requests, name, version, "ok").inc()
+        m.child(m.latency, name, version).observe(latency / 1000)
+        common = {"model": name, "version": model.version, "environment": env}
+        if single:
+            body: dict[str, Any] = {
+                **common,
+                "request_id": rid,
+                "prediction": outputs.labels[0],
+                "probabilities": proba[0] if proba is not None else None,
+                "score": outputs.scores[0],
+            }
+            if flags[0]:
+                body["flags"] = flags[0]
+        else:
+            body = {
+                **common,
+                "request_id": rid,
+                "request_ids": ids,
+                "predictions": outputs.labels,
+                "probabilities": proba,
+            }
+            if any(flags):
+                body["flags"] = flags
+        headers = [
+            *_JSON,
+            (b"x-request-id", rid.encode()),
+            (b"x-modelward-version", version.encode()),
+        ]
+        await _raw(send, 200, orjson.dumps(body), headers)
+
+    def _log_failed(
+        self,
+        model: LoadedModel,
+        env: str,
+        ids: list[str],
+        status: str,
+        error: str,
+        client: str,
+        started: float,
+    ) -> None:
+        latency = (time.perf_counter() - started) * 1000
+        ts = time.time_ns() // 1000
+        rows = [
+            {
+                "request_id": row_id,
+                "ts": ts,
+                "version": model.version,
+                "environment": env,
+                "status": status,
+                "error": error,
+                "latency_ms": latency,
+                "client": client,
+            }
+            for row_id in ids
+        ]
+        self.writer.log_predictions(model.name, rows, model.types)
+        self.metrics.child(self.metrics.requests, model.name, str(model.version), status).inc()
+
+    def _remember(self, request_id: str, model: str) -> None:
+        recent = self.recent
+        recent[request_id] = model
+        if len(recent) > _RECENT:
+            recent.popitem(last=False)
+
+    # -- feedback -------------------------------------------------------------------------
+
+    async def _feedback(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        self._auth(scope, "feedback")
+        items, single = feedback_items(_loads(await _body(receive)))
+        models: dict[str, str | None] = {}
+        for rid, _, model in items:
+            models[rid] = model or self.recent.get(rid)
+        missing = [rid for rid, model in models.items() if model is None]
+        if missing:
+            found = await asyncio.to_thread(self._lookup, missing)
+            models.update(found)
+        unknown = [rid for rid, model in models.items() if model is None]
+        if single and unknown:
+            raise NotFound(
+                f"no prediction with request_id {unknown[0]!r} is known; send the id a "
+                "prediction returned (feedback for a model name not served here is refused)",
+                field="request_id",
+            )
+        accepted = duplicates = 0
+        for rid, label, _ in items:
+            model = models.get(rid)
+            if model is None:
+                continue
+            text = _label_text(label, self._task(model))
+            if self.seen_labels.get(rid) == text:
+                duplicates += 1
+                continue
+            self.writer.log_feedback(model, rid, text)
+            self.seen_labels[rid] = text
+            if len(self.seen_labels) > _RECENT:
+                self.seen_labels.popitem(last=False)
+            self.metrics.child(self.metrics.feedback, model).inc()
+            accepted += 1
+        await _respond(
+            send,
+            200,
+            {"accepted": accepted, "duplicates": duplicates, "unknown": sorted(set(unknown))},
+        )
+
+    def _task(self, model: str) -> str:
+        for loaded in list(self.state.models.values()):
+            if loaded.name == model:
+                return loaded.task
+        return "unknown"
+
+    def _lookup(self, request_ids: list[str]) -> dict[str, str]:
+        """Which model served these ids, from the Parquet log (older predictions)."""
+        from modelward.predlog.layout import PREDICTIONS
+        from modelward.predlog.read import connect, source
+
+        con = connect()
+        try:
+            logs = source(con, self.state.ws.logs_url, PREDICTIONS)
+            con.register("wanted", _id_table(request_ids))
+            found = con.sql(
+                f"SELECT DISTINCT request_id, model FROM {logs} WHERE request_id IN "
+                "(SELECT request_id FROM wanted)"
+            ).fetchall()
+        except Exception as exc:  # noqa: BLE001 - an unreadable log means: unknown ids
+            log.warning("looking up request ids in the prediction log failed: %s", exc)
+            return {}
+        finally:
+            con.close()
+        return {rid: model for rid, model in found}
+
+    # -- the rest -------------------------------------------------------------------------
+
+    async def _model_info(self, name: str, scope: dict[str, Any], send: Any) -> None:
+        self._auth(scope, "predict")
+        routes = [r for (model, _), r in self.state.routes.items() if model == name]
+        if not routes:
+            raise NotFound(f"model {name!r} is not deployed on this server", field="name")
+        body = {
+            "model": name,
+            "deployments": [
+                {
+                    "environment": r.environment,
+                    "revision": r.revision,
+                    "targets": [{"version": v, "weight": w} for v, w in r.targets],
+                    "versions": {
+                        str(v): {
+                            "task": m.task,
+                            "path": m.path,
+                            "inputs": [
+                                {"name": c.name, "kind": c.kind, "nullable": c.nullable}
+                                for c in m.validator.columns
+                            ],
+                        }
+                        for v, m in r.models.items()
+                    },
+                }
+                for r in routes
+            ],
+        }
+        await _respond(send, 200, body)
+
+    async def _ready(self, send: Any) -> None:
+        state = self.state
+        routes = [
+            {
+                "model": r.model,
+                "environment": r.environment,
+                "revision": r.revision,
+                "targets": [[v, w] for v, w in r.targets],
+            }
+            for r in state.routes.values()
+        ]
+        ready = state.loaded and state.db_ok
+        body = {"status": "ready" if ready else "not ready", "db": state.db_ok, "routes": routes}
+        await _respond(send, 200 if ready else 503, body)
+
+    async def _docs(self, send: Any) -> None:
+        from fastapi.openapi.docs import get_swagger_ui_html
+
+        page = get_swagger_ui_html(openapi_url="/openapi.json", title="modelward serve")
+        await _raw(send, 200, bytes(page.body), [(b"content-type", b"text/html; charset=utf-8")])
+
+
+def _method(method: str, wanted: str) -> None:
+    if method != wanted:
+        raise _MethodNotAllowed(f"use {wanted} for this route, not {method}", field="method")
+
+
+class _MethodNotAllowed(ModelwardError):
+    code = "method_not_allowed"
+    status = 405
+
+
+def _loads(body: bytes) -> Any:
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise _BadJSON(
+            f"the body is not valid JSON ({exc.args[0] if exc.args else exc}); send a JSON object",
+            field="body",
+        ) from None
+
+
+async def _body(receive: Any) -> bytes:
+    chunks = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_BODY:
+            raise PayloadTooLarge(
+                f"the body is over {MAX_BODY // (1024 * 1024)} MiB; send fewer rows per request",
+                field="body",
+            )
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+def _label_text(label: Any, task: str) -> str:
+    if isinstance(label, bool):
+        return str(label).lower()
+    if isinstance(label, float) and task != "regression" and label.is_integer():
+        return str(int(label))
+    return str(label)
+
+
+def _id_table(ids: list[str]) -> Any:
+    import pyarrow as pa
+
+    return pa.table({"request_id": pa.array(ids, pa.string())})
+
+
+async def _respond(send: Any, status: int, body: Any) -> None:
+    await _raw(send, status, orjson.dumps(body), _JSON)
+
+
+async def _raw(send: Any, status: int, body: bytes, headers: list[tuple[bytes, bytes]]) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [*headers, (b"content-length", str(len(body)).encode())],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,22 @@
+"""HTTP-only members of the error tree (drawn in :mod:`modelward.errors`)."""
+
+from __future__ import annotations
+
+from modelward.errors import ModelwardError
+
+__all__ = ["AuthError", "PayloadTooLarge", "PermissionDenied"]
+
+
+class AuthError(ModelwardError):
+    code = "unauthorized"
+    status = 401
+
+
+class PermissionDenied(AuthError):
+    code = "forbidden"
+    status = 403
+
+
+class PayloadTooLarge(ModelwardError):
+    code = "payload_too_large"
+    status = 413

@@ -1,0 +1,166 @@
+"""``modelward serve``: build the app for a workspace and run it on uvicorn.
+
+uvloop and httptools are used when installed. Binding anywhere but loopback needs API
+tokens (or ``insecure=True``). SIGTERM and SIGINT shut down gracefully: requests in
+flight finish, the prediction log is flushed, and the process exits 0.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import socket
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any
+
+from modelward.errors import ConfigError, StorageError
+
+if TYPE_CHECKING:
+    from modelward.serving.app import ServingApp
+    from modelward.workspace import Workspace
+
+__all__ = ["ServeOptions", "app_from_env", "create_app", "serve"]
+
+log = logging.getLogger("modelward.serving")
+
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+_OPTIONS_ENV = "MODELWARD_SERVE_OPTIONS"
+
+
+@dataclass
+class ServeOptions:
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 1
+    insecure: bool = False
+    environment: str = "production"
+    poll: float = 0.5
+    log_level: str = "info"
+
+
+def create_app(ws: Workspace, options: ServeOptions, *, on_ready: Any = None) -> ServingApp:
+    from modelward.predlog.writer import LogWriter
+    from modelward.serving.app import ServingApp
+    from modelward.serving.metrics import ServerMetrics
+    from modelward.serving.state import ServingState
+
+    serving = ws.policy.serving
+    writer = LogWriter(
+        ws.logs_url,
+        wal_dir=ws.root / "wal",
+        flush_rows=serving.flush_rows,
+        flush_ms=serving.flush_ms,
+    )
+    state = ServingState(ws, poll=options.poll)
+    metrics = ServerMetrics(lambda: writer.queued, lambda: writer.dropped)
+
+    def track(routes: dict[Any, Any]) -> None:
+        for (model, env), route in routes.items():
+            metrics.revision.labels(model, env).set(route.revision)
+
+    state.on_change.append(track)
+    return ServingApp(state, writer, metrics, default_env=options.environment, on_ready=on_ready)
+
+
+def app_from_env() -> ServingApp:
+    """The app in a uvicorn worker process (``--workers N``)."""
+    from modelward.serving.logs import configure_logging
+    from modelward.workspace import Workspace
+
+    options = ServeOptions(**json.loads(os.environ[_OPTIONS_ENV]))
+    configure_logging(options.log_level)
+    return create_app(Workspace.open(), options)
+
+
+def check_binding(ws: Workspace, options: ServeOptions) -> None:
+    from modelward.serving.tokens import active_tokens
+
+    if options.workers < 1:
+        raise ConfigError(f"--workers must be at least 1, got {options.workers}", field="workers")
+    if not 0 <= options.port <= 65535:
+        raise ConfigError(f"--port {options.port} is not a TCP port (0-65535)", field="port")
+    if options.environment not in ("staging", "production"):
+        raise ConfigError(
+            f"unknown environment {options.environment!r}; use staging or production",
+            field="environment",
+        )
+    if options.host in LOOPBACK or options.insecure:
+        return
+    if not active_tokens(ws.db):
+        raise ConfigError(
+            f"refusing to serve on {options.host} without API tokens: anyone who can reach it "
+            "could call it. Create one with `modelward tokens create NAME`, bind 127.0.0.1, "
+            "or pass --insecure",
+            field="host",
+        )
+
+
+def serve(ws: Workspace, options: ServeOptions) -> None:
+    import uvicorn
+
+    from modelward.serving.logs import configure_logging
+
+    check_binding(ws, options)
+    configure_logging(options.log_level)
+    family = socket.AF_INET6 if ":" in options.host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((options.host, options.port))
+    except OSError as exc:
+        sock.close()
+        raise ConfigError(
+            f"cannot listen on {options.host}:{options.port} ({exc.strerror}); choose "
+            "another --port or --host",
+            field="port",
+        ) from None
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    port = sock.getsockname()[1]
+    host = f"[{options.host}]" if family == socket.AF_INET6 else options.host
+    url = f"http://{host}:{port}"
+    speed = _speedups()
+
+    def ready() -> None:
+        log.info(f"listening on {url}", extra={"url": url, "pid": os.getpid(), **speed})
+
+    common: dict[str, Any] = {
+        "lifespan": "on",
+        "access_log": False,
+        "log_config": None,
+        "timeout_graceful_shutdown": 30,
+        "loop": "uvloop" if speed["uvloop"] else "asyncio",
+        "http": "httptools" if speed["httptools"] else "h11",
+    }
+    # Uvicorn re-raises the signal it stopped on; a no-op handler makes that exit 0.
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: None)
+    if options.workers == 1:
+        app = create_app(ws, options, on_ready=ready)
+        server = uvicorn.Server(uvicorn.Config(app, **common))
+        server.run(sockets=[sock])
+        if not server.started:
+            raise StorageError("the server failed to start; see the log lines above")
+        return
+    from uvicorn.supervisors import Multiprocess
+
+    os.environ[_OPTIONS_ENV] = json.dumps(asdict(options))
+    os.environ["MODELWARD_HOME"] = str(ws.root)
+    if ws.db_url != f"sqlite:///{ws.root / 'modelward.db'}":
+        os.environ["MODELWARD_DB_URL"] = ws.db_url
+    config = uvicorn.Config(
+        "modelward.serving.run:app_from_env", factory=True, workers=options.workers, **common
+    )
+    ready()
+    Multiprocess(config, sockets=[sock]).run()
+
+
+def _speedups() -> dict[str, bool]:
+    import importlib.util
+
+    return {
+        "uvloop": importlib.util.find_spec("uvloop") is not None,
+        "httptools": importlib.util.find_spec("httptools") is not None,
+    }

@@ -1,0 +1,166 @@
+"""What a server process knows: routes (from the deployments), loaded models, tokens.
+
+A watcher thread re-reads the deployments and tokens every ``poll`` seconds. When a
+deployment changes, the versions it needs are loaded first (off the event loop) and the
+routing table is then replaced in one assignment: requests in flight keep the table
+they started with, new requests see the new one. Models are loaded once and shared by
+every route that uses them; versions no route needs any more are released.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from modelward.deploy.routing import pick_version
+from modelward.errors import ModelwardError, NotFound
+
+if TYPE_CHECKING:
+    from modelward.serving.models import LoadedModel
+    from modelward.serving.tokens import TokenInfo
+    from modelward.workspace import Workspace
+
+__all__ = ["Route", "ServingState"]
+
+log = logging.getLogger("modelward.serving")
+
+
+@dataclass(frozen=True)
+class Route:
+    model: str
+    environment: str
+    revision: int
+    targets: tuple[tuple[int, float], ...]
+    models: dict[int, LoadedModel]
+
+    def pick(self, request_id: str) -> LoadedModel:
+        return self.models[pick_version(self.targets, request_id)]
+
+
+class ServingState:
+    def __init__(self, ws: Workspace, *, poll: float = 0.5, require_auth: bool = False) -> None:
+        self.ws = ws
+        self.poll = poll
+        self.require_auth = require_auth
+        self.routes: dict[tuple[str, str], Route] = {}
+        self.models: dict[tuple[str, int], LoadedModel] = {}
+        self.tokens: dict[str, TokenInfo] = {}
+        self.db_ok = False
+        self.loaded = False
+        self.failures: dict[tuple[str, int], str] = {}
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.on_change: list[Any] = []
+
+    @property
+    def auth_on(self) -> bool:
+        return self.require_auth or bool(self.tokens)
+
+    def start(self) -> None:
+        self.refresh()
+        self._thread = threading.Thread(target=self._run, name="deployment-watcher", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.poll):
+            self.refresh()
+
+    def refresh(self) -> None:
+        from modelward.serving.tokens import active_tokens
+
+        try:
+            deployments = self.ws.deployments.list()
+            tokens = active_tokens(self.ws.db)
+        except ModelwardError as exc:
+            if self.db_ok:
+                log.error("metadata DB unreachable; serving the last known deployments: %s", exc)
+            self.db_ok = False
+            return
+        except Exception:  # noqa: BLE001 - the watcher must survive anything
+            log.exception("reading deployments failed")
+            self.db_ok = False
+            return
+        self.db_ok = True
+        self.tokens = tokens
+        routes: dict[tuple[str, str], Route] = {}
+        for dep in deployments:
+            key = (dep.model, dep.environment)
+            old = self.routes.get(key)
+            if old is not None and old.revision == dep.revision:
+                routes[key] = old
+                continue
+            models = {}
+            try:
+                for version, _ in dep.weights():
+                    models[version] = self._model(dep.model, version)
+            except Exception as exc:  # noqa: BLE001 - keep serving the old split
+                message = getattr(exc, "message", None) or repr(exc)
+                log.error(
+                    "cannot load %s for %s; keeping revision %s: %s",
+                    dep.model,
+                    dep.environment,
+                    old.revision if old else None,
+                    message,
+                )
+                if old is not None:
+                    routes[key] = old
+                continue
+            routes[key] = Route(
+                dep.model, dep.environment, dep.revision, tuple(dep.weights()), models
+            )
+            log.info(
+                "deployment changed",
+                extra={
+                    "model": dep.model,
+                    "environment": dep.environment,
+                    "revision": dep.revision,
+                    "targets": [list(t) for t in dep.weights()],
+                },
+            )
+        self.routes = routes  # one assignment: in-flight requests keep the old table
+        used = {(r.model, v) for r in routes.values() for v in r.models}
+        for loaded in list(self.models):
+            if loaded not in used:
+                del self.models[loaded]
+        self.loaded = True
+        for callback in self.on_change:
+            callback(routes)
+
+    def _model(self, name: str, version: int) -> LoadedModel:
+        from modelward.serving.models import load_model
+
+        key = (name, version)
+        found = self.models.get(key)
+        if found is None:
+            started = time.perf_counter()
+            found = load_model(self.ws, name, version)
+            log.info(
+                "model ready",
+                extra={
+                    "model": name,
+                    "version": version,
+                    "path": found.path,
+                    "seconds": round(time.perf_counter() - started, 3),
+                },
+            )
+            self.models[key] = found
+        return found
+
+    def route(self, name: str, env: str) -> Route:
+        found = self.routes.get((name, env))
+        if found is None:
+            raise NotFound(
+                f"model {name!r} is not deployed to {env}; deploy it with "
+                f"`modelward deploy {name} --version N --env {env}`, or send the "
+                "X-Modelward-Environment header for another environment",
+                field="name",
+            )
+        return found

@@ -1,0 +1,137 @@
+"""Request inputs checked against a version's input schema, compiled once per version.
+
+A row is a JSON object ``{feature: value}``. Unknown fields, missing required fields,
+nulls where the training data had none and values of the wrong type are refused with a
+:class:`~modelward.errors.SchemaError` naming the field, the value and what is allowed.
+Values outside the training range (or unseen categories) are refused when the policy
+says ``data.out_of_range: reject``; with ``flag`` (the default) they are served and
+their field names returned as flags (and logged).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from modelward.errors import SchemaError
+
+__all__ = ["Column", "InputValidator"]
+
+_NUMBER = (int, float)
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    kind: str
+    nullable: bool
+    low: float | None = None
+    high: float | None = None
+    categories: frozenset[Any] | None = None
+
+    def allowed(self) -> str:
+        if self.kind in ("integer", "float"):
+            span = f" in {self.low}..{self.high}" if self.low is not None else ""
+            return f"{'an integer' if self.kind == 'integer' else 'a number'}{span}"
+        if self.kind == "boolean":
+            return "true or false"
+        if self.categories is not None:
+            shown = ", ".join(repr(c) for c in sorted(self.categories, key=str)[:8])
+            return f"a string (seen: {shown})"
+        return "a string"
+
+
+class InputValidator:
+    def __init__(self, schema: dict[str, Any], *, out_of_range: str = "flag") -> None:
+        self.columns = [
+            Column(
+                name=str(c["name"]),
+                kind=str(c.get("kind", "string")),
+                nullable=bool(c.get("nullable", False)),
+                low=c.get("min"),
+                high=c.get("max"),
+                categories=frozenset(c["categories"]) if "categories" in c else None,
+            )
+            for c in schema.get("columns", [])
+        ]
+        self.names = [c.name for c in self.columns]
+        self._known = frozenset(self.names)
+        self.reject = out_of_range == "reject"
+
+    def check(self, row: Any, where: str) -> tuple[list[Any], list[str]]:
+        """The row's values in schema order (coerced to the schema's kinds) and its flags."""
+        if not isinstance(row, dict):
+            raise SchemaError(
+                f"{where} must be an object of feature: value, got {_show(row)}", field=where
+            )
+        if len(row) > len(self._known) or not self._known.issuperset(row):
+            extra = sorted(set(row) - self._known)
+            if extra:
+                raise SchemaError(
+                    f"{where}.{extra[0]} is not an input of this model; its inputs are "
+                    f"{', '.join(self.names)}",
+                    field=f"{where}.{extra[0]}",
+                )
+        values: list[Any] = []
+        flags: list[str] = []
+        for col in self.columns:
+            value = row.get(col.name)
+            if value is None:
+                if not col.nullable:
+                    state = "is null" if col.name in row else "is missing"
+                    raise SchemaError(
+                        f"{where}.{col.name} {state}; it is required: send {col.allowed()}",
+                        field=f"{where}.{col.name}",
+                    )
+                values.append(None)
+                continue
+            value = self._coerce(col, value, where)
+            if self._outside(col, value):
+                if self.reject:
+                    raise SchemaError(
+                        f"{where}.{col.name} = {_show(value)} is outside the training data; "
+                        f"send {col.allowed()} (policy data.out_of_range: reject)",
+                        field=f"{where}.{col.name}",
+                    )
+                flags.append(col.name)
+            values.append(value)
+        return values, flags
+
+    @staticmethod
+    def _coerce(col: Column, value: Any, where: str) -> Any:
+        kind = col.kind
+        ok = True
+        if kind == "integer":
+            if isinstance(value, bool) or not isinstance(value, _NUMBER):
+                ok = False
+            elif isinstance(value, float):
+                ok = math.isfinite(value) and value.is_integer()
+                value = int(value) if ok else value
+        elif kind == "float":
+            ok = isinstance(value, _NUMBER) and not isinstance(value, bool)
+            value = float(value) if ok else value
+            ok = ok and math.isfinite(value)
+        elif kind == "boolean":
+            ok = isinstance(value, bool)
+        else:
+            ok = isinstance(value, str)
+        if not ok:
+            raise SchemaError(
+                f"{where}.{col.name} = {_show(value)} has the wrong type; send {col.allowed()}",
+                field=f"{where}.{col.name}",
+            )
+        return value
+
+    @staticmethod
+    def _outside(col: Column, value: Any) -> bool:
+        if col.low is not None and col.high is not None and col.kind in ("integer", "float"):
+            return bool(value < col.low or value > col.high)
+        if col.categories is not None:
+            return value not in col.categories
+        return False
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."

@@ -1,0 +1,147 @@
+"""``modelward serve`` as a real process: clean shutdown flushes, a kill loses nothing,
+binding rules, and one-line errors for bad flags."""
+
+from __future__ import annotations
+
+import signal
+
+import httpx
+import pytest
+
+from conftest import FEATURES
+from modelward.predlog import predictions
+
+from .conftest import set_policy
+
+
+def _send(url: str, cleveland, n: int) -> list[str]:
+    rows = cleveland[FEATURES].fillna(0).iloc[:n].to_dict(orient="records")
+    ids = []
+    with httpx.Client(base_url=url, timeout=30) as http:
+        for row in rows:
+            reply = http.post("/v1/models/heart/predict", json={"inputs": row})
+            assert reply.status_code == 200, reply.text
+            ids.append(reply.json()["request_id"])
+    return ids
+
+
+def _logged(ws) -> set[str]:
+    return {r[0] for r in predictions(ws, "heart").select("request_id").fetchall()}
+
+
+@pytest.fixture
+def slow_flush(deployed):
+    """Flushes only at shutdown (the interval is ten minutes)."""
+    set_policy(deployed, "serving", "flush_ms", 600_000)
+    set_policy(deployed, "serving", "flush_rows", 1_000_000)
+    return deployed
+
+
+def test_sigterm_flushes_everything_acknowledged_and_exits_0(slow_flush, start_server, cleveland):
+    server = start_server()
+    ids = _send(server.url, cleveland, 30)
+    assert _logged(slow_flush) == set()
+    assert server.stop(signal.SIGTERM) == 0, server.output()
+    assert _logged(slow_flush) == set(ids)
+    assert "prediction log flushed" in server.output()
+
+
+def test_sigkill_loses_nothing_the_next_start_replays(slow_flush, start_server, cleveland):
+    server = start_server()
+    ids = _send(server.url, cleveland, 30)
+    assert server.stop(signal.SIGKILL) == -signal.SIGKILL
+    assert _logged(slow_flush) == set()
+    again = start_server()
+    assert _logged(slow_flush) == set(ids)  # replayed at start, before serving
+    assert again.stop() == 0
+
+
+def test_logs_are_json_lines_without_secrets(deployed, start_server, cleveland):
+    from modelward.serving.tokens import create_token
+
+    _, secret = create_token(deployed.db, "app", ["predict"])
+    server = start_server()
+    with httpx.Client(base_url=server.url) as http:
+        row = cleveland[FEATURES].fillna(0).iloc[0].to_dict()
+        headers = {"Authorization": f"Bearer {secret}"}
+        assert http.post("/v1/models/heart/predict", json={"inputs": row}, headers=headers)
+    server.stop()
+    import json
+
+    lines = [json.loads(line) for line in server.output().splitlines() if line.strip()]
+    assert all({"ts", "level", "message"} <= set(line) for line in lines)
+    assert secret not in server.output()
+
+
+def test_binding_beyond_loopback_needs_tokens(deployed, cli):
+    ran = cli("serve", "--host", "0.0.0.0", "--port", "0")
+    assert ran.exit_code == 2
+    assert "refusing to serve on 0.0.0.0 without API tokens" in ran.stderr
+    assert ran.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "text"),
+    [
+        (["--workers", "0"], "--workers must be at least 1"),
+        (["--port", "70000"], "is not a TCP port"),
+        (["--env", "qa"], "unknown environment 'qa'"),
+        (["--log-level", "loud"], "--log-level 'loud'"),
+    ],
+)
+def test_bad_serve_flags_exit_2(deployed, cli, args, text):
+    ran = cli("serve", *args)
+    assert ran.exit_code == 2 and text in ran.stderr and ran.stderr.count("\n") == 1
+
+
+def test_a_taken_port_is_one_line(deployed, start_server):
+    first = start_server()
+    port = first.url.rsplit(":", 1)[1]
+    import os
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    done = subprocess.run(
+        [sys.executable, "-m", "modelward.cli.main", "serve", "--port", port],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert f"cannot listen on 127.0.0.1:{port}" in done.stderr
+
+
+def test_tokens_commands(deployed, cli):
+    made = cli("tokens", "create", "app", "--scope", "predict", "--json")
+    assert made.exit_code == 0, made.stderr
+    secret = made.json["token"]
+    assert secret.startswith("mw_") and len(secret) > 40
+    listed = cli("tokens", "list", "--json").json
+    assert listed == [{**{k: v for k, v in made.json.items() if k != "token"}}]
+    assert secret not in cli("tokens", "list").stdout
+    from modelward.serving.tokens import active_tokens, hash_token
+
+    assert hash_token(secret) in active_tokens(deployed.db)
+    assert cli("tokens", "revoke", "app").exit_code == 0
+    assert active_tokens(deployed.db) == {}
+
+
+@pytest.mark.parametrize(
+    ("args", "text"),
+    [
+        (["tokens", "create", "Bad Name"], "is invalid"),
+        (["tokens", "create", "x", "--scope", "root"], "unknown scope 'root'"),
+        (["tokens", "create", "app"], "a token named 'app' exists"),
+        (["tokens", "revoke", "nobody"], "token 'nobody' does not exist"),
+    ],
+)
+def test_token_mistakes_exit_2_and_change_nothing(deployed, cli, args, text):
+    cli("tokens", "create", "app")
+    before = cli("tokens", "list", "--json").json
+    ran = cli(*args)
+    assert ran.exit_code == 2 and text in ran.stderr and ran.stderr.count("\n") == 1
+    assert cli("tokens", "list", "--json").json == before
