@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
     from modelward.artifacts.store import ArtifactStore
     from modelward.flavors.base import Flavor
+    from modelward.llm.fleet import LLMFleet
     from modelward.registry.records import EventInfo, VersionInfo
     from modelward.store.db import Database
 
@@ -172,6 +173,13 @@ class Workspace:
     @cached_property
     def registry(self) -> Registry:
         return Registry(self.db, self.artifacts)
+
+    @cached_property
+    def llm(self) -> LLMFleet:
+        """The LLM fleet: providers from ``llm.yml``, endpoint models, cached calls."""
+        from modelward.llm.fleet import LLMFleet
+
+        return LLMFleet(self)
 
     # -- the registry, for Python callers -------------------------------------------------
 
