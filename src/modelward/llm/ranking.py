@@ -44,6 +44,10 @@ def normalize(values: list[float | None], direction: str) -> list[float]:
     return out
 
 
+def _num(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.4g}"
+
+
 def _metric(metrics: dict[str, Any], name: str) -> float | None:
     if name == "response_time":
         value = metrics["response_time"]["mean"]["value"]
@@ -80,7 +84,9 @@ def rank(ws: Workspace, evaluations: list[Evaluation], query_type: str) -> list[
                 "model": evaluation.ref,
                 "score": score,
                 "eligible": not failed,
-                "failed": [f"{c['check']} {c['value']} vs {c['limit']}" for c in failed],
+                "failed": [
+                    f"{c['check']} {_num(c['value'])} vs {_num(c['limit'])}" for c in failed
+                ],
                 "accuracy": _metric(metrics, "accuracy"),
                 "response_time": _metric(metrics, "response_time"),
                 "cost": _metric(metrics, "cost"),

@@ -656,7 +656,7 @@ def usage_cmd(
             [tuple(r.values()) for r in rows],
         )
     )
-    console.print(f"This month: ${month_spend(ws.db):.4f} of ${ws.policy.llm.monthly_budget:g}")
+    console.print(f"This month: ${month_spend(ws.db):.6f} of ${ws.policy.llm.monthly_budget:g}")
 
 
 # -- config -------------------------------------------------------------------------------

@@ -57,13 +57,16 @@ class FakeBehaviour(BaseModel):
         return f"This is {model_id}'s answer to: {prompt[:200]}", False
 
     def add_answers_from(self, path: str | Path) -> None:
-        """Learn the expected answers of an evaluation dataset (JSONL)."""
+        """Learn the answers of an evaluation dataset (JSONL): the first expected answer,
+        or the reference for regex-scored items (a pattern is not an answer)."""
         from modelward.llm.dataset import load_dataset
 
         answers = dict(self.answers)
         for item in load_dataset(path):
-            if item.expected:
-                answers[item.prompt_text()] = item.expected[0]
+            answer = item.reference if item.scorer == "regex" else None
+            answer = answer or (item.expected[0] if item.expected else item.reference)
+            if answer:
+                answers[item.prompt_text()] = answer
         self.answers = answers
 
 
