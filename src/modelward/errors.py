@@ -14,7 +14,13 @@
     ├── ArtifactError               an artifact is missing, corrupted, or holds an untrusted type
     ├── SchemaError                 inputs that do not match a version's input schema
     ├── StorageError                the metadata DB or artifact store failed underneath us
-    ├── ProviderError               an LLM provider call failed (subclasses in modelward.llm)
+    ├── ProviderError               an LLM provider call failed (after retries)
+    │   ├── ProviderAuthError       the provider refused the API key (401/403)
+    │   ├── ProviderRateLimited     still 429 after the retries (Retry-After honoured)
+    │   ├── ProviderTimeout         no answer within the configured timeout
+    │   └── ProviderBadResponse     an answer that is not the provider's documented shape
+    ├── BudgetExceeded              an LLM call would pass a per-key or monthly budget
+    ├── RequestError                an HTTP request body that is malformed (which field, why)
     ├── AuthError                   no or unknown API token (401; in modelward.serving.errors)
     │   └── PermissionDenied        the token lacks the scope (403)
     └── PayloadTooLarge             a request body over the server's limit (413)
@@ -32,6 +38,7 @@ from __future__ import annotations
 __all__ = [
     "AlreadyExists",
     "ArtifactError",
+    "BudgetExceeded",
     "CheckFailed",
     "ConfigError",
     "ConflictError",
@@ -40,7 +47,12 @@ __all__ = [
     "ModelwardError",
     "NotFound",
     "PolicyError",
+    "ProviderAuthError",
+    "ProviderBadResponse",
     "ProviderError",
+    "ProviderRateLimited",
+    "ProviderTimeout",
+    "RequestError",
     "SchemaError",
     "StorageError",
     "TransitionError",
@@ -132,6 +144,36 @@ class StorageError(ModelwardError):
 class ProviderError(ModelwardError):
     code = "provider"
     status = 502
+
+
+class ProviderAuthError(ProviderError):
+    code = "provider_auth"
+    status = 502
+
+
+class ProviderRateLimited(ProviderError):
+    code = "provider_rate_limited"
+    status = 429
+
+
+class ProviderTimeout(ProviderError):
+    code = "provider_timeout"
+    status = 504
+
+
+class ProviderBadResponse(ProviderError):
+    code = "provider_bad_response"
+    status = 502
+
+
+class BudgetExceeded(ModelwardError):
+    code = "budget_exceeded"
+    status = 429
+
+
+class RequestError(ModelwardError):
+    code = "invalid_request"
+    status = 400
 
 
 class CheckFailed(Exception):

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from modelward.artifacts.store import ArtifactStore
     from modelward.deploy.deployments import Deployments
     from modelward.flavors.base import Flavor
+    from modelward.llm.fleet import LLMFleet
     from modelward.registry.records import EventInfo, VersionInfo
     from modelward.store.db import Database
 
@@ -180,6 +181,13 @@ class Workspace:
         from modelward.deploy.deployments import Deployments
 
         return Deployments(self.registry)
+
+    @cached_property
+    def llm(self) -> LLMFleet:
+        """The LLM fleet: providers from ``llm.yml``, endpoint models, cached calls."""
+        from modelward.llm.fleet import LLMFleet
+
+        return LLMFleet(self)
 
     # -- the registry, for Python callers -------------------------------------------------
 

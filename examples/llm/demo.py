@@ -1,0 +1,185 @@
+"""The LLM fleet demo: FAKE providers (not real models), real everything else.
+
+    python examples/llm/demo.py [WORKDIR]
+
+Starts fake OpenAI/Anthropic/Ollama/Hugging Face servers on 127.0.0.1, creates a
+workspace in WORKDIR (a temporary folder by default), and runs the runbook: register
+endpoints, health check, evaluate, compare, select and apply a routing table, tune, serve
+requests through the OpenAI-compatible gateway with the official openai SDK, show usage,
+and optimize cost. Each step is a `modelward` command, printed before it runs.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def run(*args: str, check: bool = True) -> int:
+    print(f"\n$ modelward {' '.join(args)}", flush=True)
+    code = subprocess.run(
+        [sys.executable, "-m", "modelward.cli.main", *args], check=False
+    ).returncode
+    if check and code not in (0, 1):
+        raise SystemExit(f"`modelward {' '.join(args)}` failed with exit code {code}")
+    if code == 1:
+        print("(exit 1: a check found a problem, as the runbook expects here)")
+    return code
+
+
+def main() -> None:
+    from modelward.llm.fake import FakeServer
+    from modelward.llm.fake.behaviour import load_behaviour
+
+    workdir = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(tempfile.mkdtemp(prefix="mw-llm-"))
+    ws = workdir / "ws"
+    os.environ["MODELWARD_HOME"] = str(ws)
+    os.environ.setdefault("OPENAI_API_KEY", "demo-key-not-real")
+    os.environ.setdefault("ANTHROPIC_API_KEY", "demo-key-not-real")
+    behaviour = load_behaviour(HERE / "fake.yml")
+    behaviour.add_answers_from(HERE / "qa.jsonl")
+    with FakeServer(behaviour) as fake:
+        print(
+            f"NOTE: this demo uses FAKE LLM providers on {fake.url} (deterministic answers, "
+            "no real model)."
+        )
+        run("init", str(ws))
+        config = (HERE / "llm.yml").read_text(encoding="utf-8")
+        for real, local in [
+            ("https://api.openai.com/v1", fake.openai_url),
+            ("https://api.anthropic.com", fake.anthropic_url),
+            ("http://127.0.0.1:11434", fake.ollama_url),
+            ("https://api-inference.huggingface.co", fake.hf_url),
+        ]:
+            config = config.replace(real, local)
+        (ws / "llm.yml").write_text(config, encoding="utf-8")
+        data = str(HERE / "qa.jsonl")
+        run(
+            "llm",
+            "register",
+            "fast-small",
+            "--provider",
+            "openai",
+            "--model",
+            "fast-small",
+            "--param",
+            "temperature=0",
+        )
+        run("llm", "register", "big-accurate", "--provider", "openai", "--model", "big-accurate")
+        run(
+            "llm",
+            "register",
+            "mid-balanced",
+            "--provider",
+            "anthropic",
+            "--model",
+            "mid-balanced",
+            "--param",
+            "temperature=0.7",
+            "--prompt",
+            str(HERE / "prompt.txt"),
+        )
+        run("llm", "register", "flaky", "--provider", "openai", "--model", "flaky")
+        run("llm", "health")
+        run(
+            "llm",
+            "evaluate",
+            "--models",
+            "fast-small,big-accurate,mid-balanced,flaky",
+            "--dataset",
+            data,
+            check=False,
+        )
+        run("llm", "compare", "--models", "big-accurate,mid-balanced,fast-small", "--dataset", data)
+        run(
+            "llm",
+            "tune",
+            "mid-balanced",
+            "--dataset",
+            data,
+            "--params",
+            "temperature",
+            "--grid",
+            "temperature=0,0.7",
+        )
+        run("llm", "select", "--dataset", data, "--apply", check=False)
+        run("llm", "routes", "show")
+        run("transition", "big-accurate", "1", "--to", "testing", "--reason", "demo")
+        run("transition", "big-accurate", "1", "--to", "staging", "--reason", "passed llm evaluate")
+        gateway_demo(ws)
+        run("llm", "usage")
+        run(
+            "llm",
+            "optimize-cost",
+            "--budget",
+            "50",
+            "--volume",
+            "100000",
+            "--batch-share",
+            "0.3",
+            check=False,
+        )
+        run("llm", "history")
+    print(f"\nWorkspace left at {ws}")
+
+
+def gateway_demo(ws: Path) -> None:
+    """Serve the gateway on 127.0.0.1 and call it with the official openai SDK."""
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+    from openai import OpenAI
+
+    from modelward.llm.gateway import create_gateway_app
+    from modelward.workspace import Workspace
+
+    print("\n# the gateway (`modelward llm gateway`) with the official openai SDK as client")
+    workspace = Workspace.open(ws)
+    app = create_gateway_app(workspace)
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.01)
+    try:
+        with OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="demo") as client:
+            print("models:", ", ".join(m.id for m in client.models.list()))
+            for question in [
+                "What is the capital of France?",
+                "What is 17 * 3? (python)",
+                "What is the capital of France?",
+            ]:
+                answer = client.chat.completions.with_raw_response.create(
+                    model="auto", messages=[{"role": "user", "content": question}]
+                )
+                parsed = answer.parse()
+                print(
+                    f"  {question!r} -> {parsed.choices[0].message.content!r} "
+                    f"[{parsed.model}, {answer.headers.get('x-modelward-query-type')}, "
+                    f"cache {answer.headers.get('x-modelward-cache')}]"
+                )
+            stream = client.chat.completions.create(
+                model="route:technical",
+                stream=True,
+                messages=[{"role": "user", "content": "What does SQL stand for?"}],
+            )
+            text = "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
+            print(f"  streamed: {text!r}")
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        workspace.close()
+
+
+if __name__ == "__main__":
+    main()

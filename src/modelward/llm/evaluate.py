@@ -1,0 +1,287 @@
+"""``modelward llm evaluate``: every model on every dataset item, with bounded concurrency.
+
+Per item: output, latency, tokens, cost, score, relevance, coherence (and the error when
+the provider failed). Per model: the metrics of :mod:`modelward.llm.metrics` overall and
+per category, verdicts against the policy's thresholds, and one ``llm-evaluation`` run
+record per version (the lifecycle gate into staging reads it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from modelward.errors import ProviderError
+from modelward.progress import NO_PROGRESS, Progress
+
+if TYPE_CHECKING:
+    from modelward.llm.dataset import Item
+    from modelward.llm.types import Endpoint
+    from modelward.workspace import Workspace
+
+__all__ = ["Evaluation", "evaluate", "verdicts"]
+
+
+@dataclass
+class Evaluation:
+    endpoint: Endpoint
+    rows: list[dict[str, Any]]
+    metrics: dict[str, Any]
+    by_category: dict[str, dict[str, Any]]
+    checks: list[dict[str, Any]]
+    verdict: str
+    run_id: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ref(self) -> str:
+        return self.endpoint.ref
+
+    def to_dict(self, *, items: bool = False) -> dict[str, Any]:
+        out = {
+            "model": self.ref,
+            "provider": self.endpoint.provider,
+            "model_id": self.endpoint.model,
+            "params": self.endpoint.params,
+            "metrics": self.metrics,
+            "by_category": self.by_category,
+            "checks": self.checks,
+            "verdict": self.verdict,
+            "run_id": self.run_id,
+        }
+        if items:
+            out["items"] = self.rows
+        return out
+
+
+async def _judge_score(ws: Workspace, judge: Endpoint, item: Item, output: str) -> float:
+    prompt = (
+        "Rate the answer to the question on a scale from 0 to 10 for correctness against the "
+        "reference. Reply with the number only.\n"
+        f"Question: {item.prompt_text()}\nReference: {item.reference or '; '.join(item.expected)}"
+        f"\nAnswer: {output}"
+    )
+    call = await ws.llm.call(judge, [{"role": "user", "content": prompt}])
+    match = re.search(r"\d+(?:\.\d+)?", call.result.text)
+    return min(10.0, float(match.group(0))) / 10 if match else 0.0
+
+
+async def _one(
+    ws: Workspace,
+    endpoint: Endpoint,
+    item: Item,
+    sem: asyncio.Semaphore,
+    use_cache: bool,
+    judge: Endpoint | None,
+    params: dict[str, Any] | None,
+) -> dict[str, Any]:
+    from modelward.llm.scoring import coherence, relevance, score
+
+    row: dict[str, Any] = {
+        "id": item.id,
+        "category": item.category,
+        "output": None,
+        "latency_ms": 0.0,
+        "input_tokens": 0,
+        "output_tokens": 0,
+        "cost": None,
+        "score": 0.0,
+        "correct": False,
+        "relevance": 0.0,
+        "coherence": 0.0,
+        "error": None,
+        "cached": False,
+    }
+    async with sem:
+        try:
+            call = await ws.llm.call(endpoint, item.messages, use_cache=use_cache, params=params)
+        except ProviderError as exc:
+            row["error"] = exc.message
+            return row
+    result = call.result
+    if item.scorer == "judge":
+        if judge is None:
+            value = 0.0
+            row["error"] = "the judge scorer needs --judge MODEL (or judge: in llm.yml)"
+        else:
+            value = await _judge_score(ws, judge, item, result.text)
+    else:
+        value = score(result.text, item)
+    row.update(
+        output=result.text,
+        latency_ms=result.latency_ms,
+        input_tokens=result.input_tokens,
+        output_tokens=result.output_tokens,
+        cost=call.cost,
+        score=value,
+        correct=value >= 0.5,
+        relevance=relevance(result.text, item),
+        coherence=coherence(result.text),
+        cached=call.cached,
+    )
+    return row
+
+
+def verdicts(
+    ws: Workspace, metrics: dict[str, Any], by_category: dict[str, dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Checks against the policy: accuracy and p95 response time per category, error rate
+    and cost per query overall."""
+    policy = ws.policy.llm
+    checks: list[dict[str, Any]] = []
+    for category, values in sorted(by_category.items()):
+        threshold = policy.category_thresholds.get(category)
+        accuracy = values["accuracy"]["value"]
+        if threshold is not None:
+            checks.append(
+                {
+                    "check": f"accuracy[{category}]",
+                    "value": accuracy,
+                    "limit": threshold,
+                    "passed": accuracy is not None and accuracy >= threshold,
+                }
+            )
+        limit = policy.max_response_time_s.get(category)
+        p95 = values["response_time"]["p95"]["value"]
+        if limit is not None and p95 is not None:
+            checks.append(
+                {
+                    "check": f"response_time_p95_s[{category}]",
+                    "value": p95,
+                    "limit": limit,
+                    "passed": p95 <= limit,
+                }
+            )
+    error_rate = metrics["error_rate"]["value"]
+    checks.append(
+        {
+            "check": "error_rate",
+            "value": error_rate,
+            "limit": policy.max_error_rate,
+            "passed": error_rate is not None and error_rate <= policy.max_error_rate,
+        }
+    )
+    per_query = metrics["cost"]["per_query"]["value"]
+    if per_query is not None:
+        checks.append(
+            {
+                "check": "cost_per_query",
+                "value": per_query,
+                "limit": policy.max_cost_per_query,
+                "passed": per_query <= policy.max_cost_per_query,
+            }
+        )
+    return checks
+
+
+async def _evaluate(
+    ws: Workspace,
+    endpoints: list[Endpoint],
+    items: list[Item],
+    *,
+    concurrency: int,
+    use_cache: bool,
+    judge: Endpoint | None,
+    progress: Progress,
+    params: dict[str, Any] | None,
+) -> list[list[dict[str, Any]]]:
+    sem = asyncio.Semaphore(concurrency)
+    total = len(endpoints) * len(items)
+    try:
+        with progress.task(f"evaluating {len(endpoints)} model(s)", total=total) as advance:
+
+            async def tracked(endpoint: Endpoint, item: Item) -> dict[str, Any]:
+                row = await _one(ws, endpoint, item, sem, use_cache, judge, params)
+                advance()
+                return row
+
+            results = []
+            for endpoint in endpoints:
+                results.append(await asyncio.gather(*(tracked(endpoint, i) for i in items)))
+            return results
+    finally:
+        await ws.llm.aclose()
+
+
+def evaluate(
+    ws: Workspace,
+    refs: list[str],
+    items: list[Item],
+    *,
+    concurrency: int = 4,
+    use_cache: bool = True,
+    judge: str | None = None,
+    record: bool = True,
+    dataset: str = "",
+    params: dict[str, Any] | None = None,
+    progress: Progress = NO_PROGRESS,
+) -> list[Evaluation]:
+    """Evaluate each endpoint in ``refs`` on ``items`` and record one run per version."""
+    from modelward.errors import ConfigError
+    from modelward.llm.metrics import summarize
+
+    if concurrency < 1:
+        raise ConfigError(
+            f"--concurrency must be at least 1, got {concurrency}", field="concurrency"
+        )
+    if not refs:
+        raise ConfigError("name at least one model: --models a,b", field="models")
+    endpoints = [ws.llm.resolve(ref) for ref in refs]
+    for endpoint in endpoints:
+        ws.llm.config.provider(endpoint.provider)  # a provider missing from llm.yml: fail early
+    judge_ref = judge or ws.llm.config.judge
+    judge_endpoint = ws.llm.resolve(judge_ref) if judge_ref else None
+    all_rows = asyncio.run(
+        _evaluate(
+            ws,
+            endpoints,
+            items,
+            concurrency=concurrency,
+            use_cache=use_cache,
+            judge=judge_endpoint,
+            progress=progress,
+            params=params,
+        )
+    )
+    out = []
+    for endpoint, rows in zip(endpoints, all_rows, strict=True):
+        metrics = summarize(rows)
+        categories = sorted({r["category"] for r in rows})
+        by_category = {c: summarize([r for r in rows if r["category"] == c]) for c in categories}
+        checks = verdicts(ws, metrics, by_category)
+        verdict = "pass" if all(c["passed"] for c in checks) else "fail"
+        evaluation = Evaluation(endpoint, rows, metrics, by_category, checks, verdict)
+        if record and params is None:
+            run = ws.registry.record_run(
+                "llm-evaluation",
+                model=endpoint.name,
+                version=endpoint.version,
+                inputs={
+                    "dataset": dataset,
+                    "items": len(items),
+                    "concurrency": concurrency,
+                    "judge": judge_ref,
+                },
+                results={**evaluation.to_dict(), "items": _compact(rows)},
+                verdict=verdict,
+            )
+            evaluation.run_id = run.id
+        out.append(evaluation)
+    return out
+
+
+def _compact(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    keys = (
+        "id",
+        "category",
+        "correct",
+        "latency_ms",
+        "input_tokens",
+        "output_tokens",
+        "cost",
+        "error",
+        "cached",
+    )
+    return [{k: r[k] for k in keys} for r in rows]

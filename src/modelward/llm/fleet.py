@@ -1,0 +1,123 @@
+"""The LLM fleet of a workspace: config, provider adapters, cached and priced calls."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from modelward.llm.config import CONFIG_FILE, LLMConfig, load_config
+
+if TYPE_CHECKING:
+    from modelward.llm.providers.base import Provider
+    from modelward.llm.types import ChatResult, Endpoint, Message
+    from modelward.registry.records import VersionInfo
+    from modelward.workspace import Workspace
+
+__all__ = ["Call", "LLMFleet"]
+
+
+@dataclass(frozen=True)
+class Call:
+    """One answered call: the result, its cost and whether the cache answered it."""
+
+    result: ChatResult
+    cost: float | None
+    cached: bool
+
+
+class LLMFleet:
+    """``ws.llm``: everything the ``modelward llm`` commands use."""
+
+    def __init__(self, ws: Workspace, *, config: LLMConfig | None = None) -> None:
+        self.ws = ws
+        self._config = config
+        self._providers: dict[str, Provider] = {}
+
+    @property
+    def config_path(self) -> Path:
+        return self.ws.root / CONFIG_FILE
+
+    @property
+    def config(self) -> LLMConfig:
+        if self._config is None:
+            self._config = load_config(self.config_path)
+        return self._config
+
+    @cached_property
+    def cache(self) -> Any:
+        from modelward.llm.cache import DiskCache
+
+        return DiskCache(self.ws.root / "cache" / "llm")
+
+    # -- registry -------------------------------------------------------------------------
+
+    def register(self, name: str, *, provider: str, model: str, **options: Any) -> VersionInfo:
+        from modelward.llm.endpoints import register_endpoint
+
+        return register_endpoint(
+            self.ws, self.config, name, provider=provider, model=model, **options
+        )
+
+    def resolve(self, ref: str) -> Endpoint:
+        from modelward.llm.endpoints import resolve
+
+        return resolve(self.ws, ref)
+
+    def endpoints(self) -> list[VersionInfo]:
+        """Every endpoint version in the registry."""
+        out: list[VersionInfo] = []
+        for model in self.ws.registry.list_models():
+            if model.task == "text-generation":
+                out.extend(
+                    v for v in self.ws.registry.list_versions(model.name) if v.kind == "endpoint"
+                )
+        return out
+
+    # -- calls ----------------------------------------------------------------------------
+
+    def provider(self, name: str) -> Provider:
+        """The adapter for a configured provider (one per fleet and event loop)."""
+        if name not in self._providers:
+            from modelward.llm.providers import make_provider
+
+            self._providers[name] = make_provider(name, self.config.provider(name))
+        return self._providers[name]
+
+    async def aclose(self) -> None:
+        providers, self._providers = self._providers, {}
+        await asyncio.gather(*(p.aclose() for p in providers.values()))
+
+    def cost(self, endpoint: Endpoint, input_tokens: int, output_tokens: int) -> float | None:
+        from modelward.llm.pricing import cost_of
+
+        return cost_of(self.config, endpoint.provider, endpoint.model, input_tokens, output_tokens)
+
+    async def call(
+        self,
+        endpoint: Endpoint,
+        messages: list[Message],
+        *,
+        use_cache: bool = True,
+        params: dict[str, Any] | None = None,
+    ) -> Call:
+        """Ask ``endpoint``; an identical earlier call is answered from the disk cache."""
+        from modelward.llm.cache import cache_key
+        from modelward.llm.types import ChatResult
+
+        rendered = endpoint.render(messages)
+        merged = {**endpoint.params, **(params or {})}
+        key = cache_key(endpoint.provider, endpoint.model, merged, rendered)
+        if use_cache:
+            hit = self.cache.get(key)
+            if hit is not None:
+                result = ChatResult(**hit)
+                return Call(
+                    result, self.cost(endpoint, result.input_tokens, result.output_tokens), True
+                )
+        result = await self.provider(endpoint.provider).chat(endpoint.model, rendered, merged)
+        if use_cache:
+            self.cache.put(key, result.to_dict())
+        return Call(result, self.cost(endpoint, result.input_tokens, result.output_tokens), False)

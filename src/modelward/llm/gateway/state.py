@@ -1,0 +1,199 @@
+"""What the gateway keeps between requests: the routing table, endpoints, spend, the
+response cache, usage counters and the prediction log.
+
+Nothing on the request path touches the database: a background thread (started with the
+first request) flushes usage rows in batches, re-reads the month's spend and follows new
+routing revisions and API tokens once per ``flush_ms``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import random
+import threading
+from typing import TYPE_CHECKING, Any
+
+from modelward.errors import BudgetExceeded, NotFound
+
+if TYPE_CHECKING:
+    from modelward.llm.config import LLMConfig
+    from modelward.llm.types import Endpoint
+    from modelward.workspace import Workspace
+
+__all__ = ["GatewayState"]
+
+log = logging.getLogger("modelward.llm.gateway")
+
+
+class GatewayState:
+    def __init__(
+        self, ws: Workspace, *, config: LLMConfig | None = None, environment: str = "production"
+    ) -> None:
+        from modelward.llm.cache import MemoryCache
+        from modelward.llm.fleet import LLMFleet
+        from modelward.llm.gateway.logwriter import PredictionLog
+        from modelward.llm.usage import UsageBuffer
+
+        self.ws = ws
+        self.fleet = LLMFleet(ws, config=config)
+        self.config = self.fleet.config
+        self.gateway = self.config.gateway
+        self.policy = ws.policy.llm
+        self.environment = environment
+        self.cache = MemoryCache(ttl_s=self.gateway.cache_ttl_s, size=self.gateway.cache_size)
+        self.usage = UsageBuffer(ws.db)
+        self.predlog = PredictionLog(ws.logs_url, flush_ms=self.gateway.flush_ms)
+        self.routes: dict[str, Any] = {}
+        self.revision = 0
+        self.endpoints: dict[str, Endpoint] = {}
+        self.tokens: dict[str, str] = {}
+        self.spend_month = 0.0
+        self.spend_keys: dict[str, float] = {}
+        self._unflushed = 0.0
+        self._unflushed_keys: dict[str, float] = {}
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.refresh()
+
+    # -- background -----------------------------------------------------------------------
+
+    def ensure_started(self) -> None:
+        if self._thread is None:
+            with self._lock:
+                if self._thread is None:
+                    self._thread = threading.Thread(
+                        target=self._loop, name="llm-gateway", daemon=True
+                    )
+                    self._thread.start()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.gateway.flush_ms / 1000):
+            try:
+                self.flush()
+                self.refresh()
+            except Exception:  # noqa: BLE001 - keep serving on a DB hiccup; retried next tick
+                log.exception("gateway maintenance failed; retrying")
+
+    def flush(self) -> None:
+        with self._lock:
+            self._unflushed = 0.0
+            self._unflushed_keys = {}
+        self.usage.flush()
+
+    def refresh(self) -> None:
+        """Follow the routing table, tokens and the month's spend."""
+        from sqlalchemy import select
+
+        from modelward.llm.routing import current_routes
+        from modelward.llm.usage import month_spend
+        from modelward.store.tables import TokenRow, UsageRow
+
+        table = current_routes(self.ws)
+        if table is not None and table.revision != self.revision:
+            endpoints = {}
+            for route in table.routes.values():
+                refs = list(route["models"])
+                if route.get("canary"):
+                    refs.append(route["canary"]["model"])
+                for ref in refs:
+                    try:
+                        endpoints[ref] = self.fleet.resolve(ref)
+                    except NotFound:
+                        log.warning("routing table names %s, which no longer exists", ref)
+            self.endpoints = {**self.endpoints, **endpoints}
+            self.routes, self.revision = dict(table.routes), table.revision
+        with self.ws.db.session(readonly=True) as session:
+            rows = session.execute(
+                select(TokenRow.token_hash, TokenRow.name).where(TokenRow.revoked_at.is_(None))
+            ).all()
+            keys = session.scalars(select(UsageRow.api_key).distinct()).all()
+        self.tokens = {h: n for h, n in rows}
+        spend = month_spend(self.ws.db)
+        per_key = {k: month_spend(self.ws.db, api_key=k) for k in keys}
+        with self._lock:
+            self.spend_month, self.spend_keys = spend, per_key
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        self.flush()
+        self.predlog.close()
+
+    # -- per request ----------------------------------------------------------------------
+
+    def key_label(self, authorization: str | None) -> str:
+        if not authorization or not authorization.lower().startswith("bearer "):
+            return "-"
+        token = authorization[7:].strip()
+        digest = hashlib.sha256(token.encode()).hexdigest()
+        return self.tokens.get(digest, "-")
+
+    def check_budget(self, key: str) -> None:
+        with self._lock:
+            spent = self.spend_month + self._unflushed
+            spent_key = self.spend_keys.get(key, 0.0) + self._unflushed_keys.get(key, 0.0)
+        if spent >= self.policy.monthly_budget:
+            raise BudgetExceeded(
+                f"the monthly LLM budget (${self.policy.monthly_budget:g}) is spent "
+                f"(${spent:.2f}); raise llm.monthly_budget in policy.yml or wait for next month"
+            )
+        budget = self.gateway.key_budgets.get(key)
+        if budget is not None and spent_key >= budget.monthly:
+            raise BudgetExceeded(
+                f"API key {key!r} has spent its monthly budget (${budget.monthly:g}); raise "
+                "gateway.key_budgets in llm.yml or wait for next month"
+            )
+
+    def spent(self, key: str, cost: float) -> None:
+        with self._lock:
+            self._unflushed += cost
+            self._unflushed_keys[key] = self._unflushed_keys.get(key, 0.0) + cost
+
+    def classify(self, text: str) -> str:
+        lowered = text.lower()
+        for query_type, words in self.gateway.classifier.items():
+            if any(w.lower() in lowered for w in words):
+                return query_type
+        return self.gateway.default_query_type
+
+    def candidates(self, model: str, query_type: str | None, prompt: str) -> tuple[str, list[str]]:
+        """(query type, endpoint refs to try in order) for a request."""
+        if model.startswith("route:"):
+            query_type = model[6:]
+        elif model not in ("", "auto", "default") and query_type is None:
+            ref = self.direct(model)
+            return "direct", [ref]
+        query_type = query_type or self.classify(prompt)
+        route = self.routes.get(query_type)
+        if route is None:
+            known = ", ".join(sorted(self.routes)) or "none"
+            raise NotFound(
+                f"no route for query type {query_type!r} (routes: {known}); see "
+                "`modelward llm routes show`",
+                field="model",
+            )
+        refs = list(route["models"])
+        canary = route.get("canary")
+        if canary and random.random() * 100 < float(canary["weight"]):
+            refs = [canary["model"], *[r for r in refs if r != canary["model"]]]
+        return query_type, refs
+
+    def direct(self, model: str) -> str:
+        """A registered endpoint named directly (``name`` or ``name:3``)."""
+        from modelward.errors import ConfigError
+
+        if model in self.endpoints:
+            return model
+        try:
+            endpoint = self.fleet.resolve(model)
+        except (NotFound, ConfigError):
+            raise NotFound(
+                f"no model or route named {model!r}; use route:<query type> or a registered "
+                "endpoint (GET /v1/models lists them)",
+                field="model",
+            ) from None
+        self.endpoints[model] = endpoint
+        return model

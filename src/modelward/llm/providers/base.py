@@ -1,0 +1,213 @@
+"""The provider seam: one small async class per wire protocol, all with this interface.
+
+``chat(model, messages, params) -> ChatResult``, ``stream(...)`` yielding text pieces and
+``list_models()``. The shared :meth:`Provider._send` does timeouts, retries with exponential
+backoff on 429 and 5xx (honouring ``Retry-After``) and maps every failure to the typed
+errors of :mod:`modelward.errors`. The API key is put in a header and nowhere else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from modelward.errors import (
+    ProviderAuthError,
+    ProviderBadResponse,
+    ProviderError,
+    ProviderRateLimited,
+    ProviderTimeout,
+)
+
+if TYPE_CHECKING:
+    from modelward.llm.config import ProviderConfig
+    from modelward.llm.types import ChatResult, Message
+
+__all__ = ["Provider", "retry_after_seconds"]
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """``Retry-After`` as seconds (delta-seconds or an HTTP date)."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    from email.utils import parsedate_to_datetime
+
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+class Provider:
+    """Base adapter. Subclasses set ``kind`` and implement the three calls."""
+
+    kind = "base"
+
+    def __init__(
+        self,
+        name: str,
+        config: ProviderConfig,
+        *,
+        client: httpx.AsyncClient | None = None,
+    ) -> None:
+        self.name = name
+        self.config = config
+        self._client = client
+        self._own_client = client is None
+
+    # -- the interface ----------------------------------------------------------------------
+
+    async def chat(self, model: str, messages: list[Message], params: dict[str, Any]) -> ChatResult:
+        raise NotImplementedError
+
+    def stream(
+        self, model: str, messages: list[Message], params: dict[str, Any]
+    ) -> AsyncIterator[str]:
+        raise NotImplementedError
+
+    async def list_models(self) -> list[str]:
+        raise NotImplementedError
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    def headers(self) -> dict[str, str]:
+        """Auth headers for this protocol (subclasses override)."""
+        return {}
+
+    @property
+    def client(self) -> httpx.AsyncClient:
+        if self._client is None:
+            self._client = httpx.AsyncClient(
+                timeout=httpx.Timeout(self.config.timeout_s),
+                limits=httpx.Limits(max_connections=max(8, self.config.concurrency * 2)),
+            )
+        return self._client
+
+    async def aclose(self) -> None:
+        if self._client is not None and self._own_client:
+            await self._client.aclose()
+            self._client = None
+
+    def _url(self, path: str) -> str:
+        return self.config.base_url + path
+
+    async def _send(
+        self, method: str, path: str, *, json: Any = None, stream: bool = False
+    ) -> tuple[httpx.Response, int]:
+        """One call with retries; returns the successful response and the attempt count.
+
+        With ``stream=True`` the response body is not read; the caller must close it.
+        """
+        attempts = self.config.max_retries + 1
+        for attempt in range(1, attempts + 1):
+            try:
+                request = self.client.build_request(
+                    method, self._url(path), json=json, headers=self.headers()
+                )
+                response = await self.client.send(request, stream=stream)
+            except httpx.TimeoutException:
+                if attempt < attempts:
+                    await asyncio.sleep(self._backoff(attempt, None))
+                    continue
+                raise ProviderTimeout(
+                    f"provider {self.name!r} did not answer within {self.config.timeout_s:g}s "
+                    f"({attempts} attempts); raise timeout_s in llm.yml or check the server"
+                ) from None
+            except httpx.HTTPError as exc:
+                if attempt < attempts:
+                    await asyncio.sleep(self._backoff(attempt, None))
+                    continue
+                raise ProviderError(
+                    f"provider {self.name!r} at {self.config.base_url} is unreachable "
+                    f"({type(exc).__name__}); check base_url in llm.yml and that it is running"
+                ) from None
+            status = response.status_code
+            if status < 400:
+                return response, attempt
+            retry_after = retry_after_seconds(response.headers.get("retry-after"))
+            detail = await _detail(response)
+            if (status == 429 or status >= 500) and attempt < attempts:
+                await asyncio.sleep(self._backoff(attempt, retry_after))
+                continue
+            if status in (401, 403):
+                env = self.config.api_key_env or "api_key_env"
+                raise ProviderAuthError(
+                    f"provider {self.name!r} refused the API key (HTTP {status}); set {env} "
+                    "to a valid key"
+                )
+            if status == 429:
+                raise ProviderRateLimited(
+                    f"provider {self.name!r} is still rate limiting after {attempts} attempts"
+                    f"{f' (Retry-After {retry_after:g}s)' if retry_after is not None else ''}; "
+                    "lower --concurrency or raise max_retries"
+                )
+            raise ProviderError(
+                f"provider {self.name!r} answered HTTP {status}: {detail}"
+                + ("" if status >= 500 else "; check the model id and parameters")
+            )
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _backoff(self, attempt: int, retry_after: float | None) -> float:
+        if retry_after is not None:
+            return min(retry_after, self.config.max_backoff_s)
+        base = self.config.backoff_s * (2 ** (attempt - 1))
+        return min(base * (0.5 + random.random() / 2), self.config.max_backoff_s)
+
+    async def _lines(self, path: str, *, json: Any) -> AsyncIterator[str]:
+        """The body of a streamed answer, line by line (SSE or NDJSON)."""
+        response, _ = await self._send("POST", path, json=json, stream=True)
+        try:
+            async for line in response.aiter_lines():
+                if line:
+                    yield line
+        except httpx.HTTPError as exc:
+            raise ProviderError(
+                f"provider {self.name!r} broke off the stream ({type(exc).__name__}); retry"
+            ) from None
+        finally:
+            await response.aclose()
+
+    async def _json(self, method: str, path: str, *, json: Any = None) -> tuple[Any, int]:
+        response, attempts = await self._send(method, path, json=json)
+        try:
+            return response.json(), attempts
+        except ValueError:
+            raise self.bad_response("a body that is not JSON") from None
+
+    def bad_response(self, what: str) -> ProviderBadResponse:
+        return ProviderBadResponse(
+            f"provider {self.name!r} ({self.kind} protocol) sent {what}; check that base_url "
+            "points at a server of that kind"
+        )
+
+
+async def _detail(response: httpx.Response) -> str:
+    try:
+        body = await response.aread()
+    except httpx.HTTPError:
+        return "(no body)"
+    finally:
+        await response.aclose()
+    text = body.decode("utf-8", "replace").strip().replace("\n", " ")
+    try:
+        import orjson
+
+        parsed = orjson.loads(body)
+        error = parsed.get("error") if isinstance(parsed, dict) else None
+        if isinstance(error, dict) and error.get("message"):
+            text = str(error["message"])
+        elif isinstance(error, str):
+            text = error
+    except (ValueError, TypeError):
+        pass
+    return text[:200] or "(no body)"

@@ -1,0 +1,162 @@
+"""The routing table: query type -> ranked endpoint models (+ an optional canary).
+
+Stored in ``routing_tables``, one append-only revision per change; reverting writes a new
+revision equal to an older one. A route looks like::
+
+    {"factual": {"models": ["gpt-fast:2", "claude:1"], "canary": {"model": "gpt-new:1",
+     "weight": 5}}, ...}
+
+The first model serves the query type; the others are the fallbacks, in order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import func, select
+
+from modelward.errors import ConfigError, NotFound
+from modelward.registry.records import aware
+from modelward.registry.registry import default_actor
+from modelward.store.tables import RoutingRow
+from modelward.timeutil import utcnow
+
+if TYPE_CHECKING:
+    from modelward.workspace import Workspace
+
+__all__ = [
+    "RoutingTable",
+    "check_routes",
+    "current_routes",
+    "revert_routes",
+    "routing_history",
+    "save_routes",
+]
+
+
+@dataclass(frozen=True)
+class RoutingTable:
+    revision: int
+    routes: dict[str, Any]
+    reason: str
+    source_run_id: int | None
+    created_at: datetime
+    created_by: str
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["created_at"] = self.created_at.isoformat()
+        return out
+
+    def models_for(self, query_type: str) -> list[str]:
+        route = self.routes.get(query_type) or {}
+        return list(route.get("models", []))
+
+
+def _info(row: RoutingRow) -> RoutingTable:
+    return RoutingTable(
+        row.revision,
+        dict(row.routes or {}),
+        row.reason,
+        row.source_run_id,
+        aware(row.created_at),
+        row.created_by,
+    )
+
+
+def check_routes(ws: Workspace, routes: dict[str, Any]) -> dict[str, Any]:
+    """Every route names registered endpoint versions; canary weights are in (0, 100)."""
+    out: dict[str, Any] = {}
+    for query_type, route in routes.items():
+        if not isinstance(route, dict) or not route.get("models"):
+            raise ConfigError(f"route {query_type!r} needs at least one model", field="routes")
+        models = [_pin(ws, ref) for ref in route["models"]]
+        clean: dict[str, Any] = {"models": models}
+        canary = route.get("canary")
+        if canary:
+            weight = float(canary.get("weight", 0))
+            if not 0 < weight < 100:
+                raise ConfigError(
+                    f"canary weight for {query_type!r} must be between 0 and 100 (exclusive), "
+                    f"got {weight:g}",
+                    field="weight",
+                )
+            clean["canary"] = {"model": _pin(ws, str(canary["model"])), "weight": weight}
+        out[query_type] = clean
+    return out
+
+
+def _pin(ws: Workspace, ref: str) -> str:
+    """``name`` or ``name:alias`` -> ``name:N`` (routes always pin a version)."""
+    endpoint = ws.llm.resolve(ref)
+    return f"{endpoint.name}:{endpoint.version}"
+
+
+def current_routes(ws: Workspace) -> RoutingTable | None:
+    with ws.db.session(readonly=True) as session:
+        row = session.scalar(select(RoutingRow).order_by(RoutingRow.revision.desc()).limit(1))
+        return _info(row) if row is not None else None
+
+
+def get_revision(ws: Workspace, revision: int) -> RoutingTable:
+    with ws.db.session(readonly=True) as session:
+        row = session.scalar(select(RoutingRow).where(RoutingRow.revision == revision))
+        if row is None:
+            latest = session.scalar(select(func.max(RoutingRow.revision)))
+            have = f"revisions 1-{latest}" if latest else "no routing table yet"
+            raise NotFound(
+                f"no routing revision {revision} ({have}); see `modelward llm history`",
+                field="revision",
+            )
+        return _info(row)
+
+
+def save_routes(
+    ws: Workspace,
+    routes: dict[str, Any],
+    *,
+    reason: str,
+    source_run_id: int | None = None,
+    actor: str | None = None,
+) -> RoutingTable:
+    """Write a new revision (checked first); also recorded as an ``llm-routing`` run."""
+    checked = check_routes(ws, routes)
+    actor = actor or default_actor()
+    with ws.db.session() as session:
+        latest = session.scalar(select(func.max(RoutingRow.revision))) or 0
+        row = RoutingRow(
+            revision=latest + 1,
+            routes=checked,
+            reason=reason,
+            source_run_id=source_run_id,
+            created_at=utcnow(),
+            created_by=actor,
+        )
+        session.add(row)
+        session.flush()
+        table = _info(row)
+    ws.registry.record_run(
+        "llm-routing",
+        model=None,
+        version=None,
+        inputs={"reason": reason, "source_run_id": source_run_id},
+        results={"revision": table.revision, "routes": checked},
+        verdict="info",
+        actor=actor,
+    )
+    return table
+
+
+def routing_history(ws: Workspace) -> list[RoutingTable]:
+    with ws.db.session(readonly=True) as session:
+        rows = session.scalars(select(RoutingRow).order_by(RoutingRow.revision)).all()
+        return [_info(r) for r in rows]
+
+
+def revert_routes(ws: Workspace, revision: int, *, reason: str) -> RoutingTable:
+    if not reason.strip():
+        raise ConfigError('a revert needs a reason; pass --reason "why"', field="reason")
+    old = get_revision(ws, revision)
+    return save_routes(ws, old.routes, reason=f"revert to revision {revision}: {reason}")

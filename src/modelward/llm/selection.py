@@ -1,0 +1,107 @@
+"""``modelward llm select``: the best eligible model per query type -> a routing table."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from modelward.progress import NO_PROGRESS, Progress
+
+if TYPE_CHECKING:
+    from modelward.llm.dataset import Item
+    from modelward.llm.evaluate import Evaluation
+    from modelward.llm.routing import RoutingTable
+    from modelward.workspace import Workspace
+
+__all__ = ["Selection", "select_models"]
+
+#: Stages from which a model may be routed.
+ROUTABLE = ("development", "testing", "staging", "production", "maintenance")
+
+
+@dataclass
+class Selection:
+    rankings: dict[str, list[dict[str, Any]]]
+    routes: dict[str, Any]
+    unserved: list[str]
+    run_id: int
+    applied: RoutingTable | None
+    evaluations: list[Evaluation]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "rankings": self.rankings,
+            "routes": self.routes,
+            "unserved": self.unserved,
+            "run_id": self.run_id,
+            "applied_revision": self.applied.revision if self.applied else None,
+        }
+
+
+def candidates(ws: Workspace) -> list[str]:
+    """The latest version of every endpoint model that is still in a routable stage."""
+    latest: dict[str, Any] = {}
+    for info in ws.llm.endpoints():
+        if info.stage in ROUTABLE:
+            latest[info.model] = info
+    return [info.ref for info in latest.values()]
+
+
+def select_models(
+    ws: Workspace,
+    items: list[Item],
+    *,
+    refs: list[str] | None = None,
+    apply: bool = False,
+    concurrency: int = 4,
+    dataset: str = "",
+    progress: Progress = NO_PROGRESS,
+) -> Selection:
+    from modelward.errors import ConfigError
+    from modelward.llm.evaluate import evaluate
+    from modelward.llm.ranking import rank
+    from modelward.llm.routing import save_routes
+
+    refs = refs or candidates(ws)
+    if not refs:
+        raise ConfigError(
+            "no endpoint models to choose from; register some with `modelward llm register`",
+            field="models",
+        )
+    evaluations = evaluate(
+        ws, refs, items, concurrency=concurrency, dataset=dataset, progress=progress
+    )
+    query_types = sorted({i.category for i in items})
+    rankings = {q: rank(ws, evaluations, q) for q in query_types}
+    routes = {}
+    unserved = []
+    for query_type, ranked in rankings.items():
+        eligible = [r["model"] for r in ranked if r["eligible"]]
+        if eligible:
+            routes[query_type] = {"models": eligible}
+        else:
+            unserved.append(query_type)
+    verdict = "pass" if not unserved else "fail"
+    run = ws.registry.record_run(
+        "llm-selection",
+        model=None,
+        version=None,
+        inputs={"dataset": dataset, "models": refs, "apply": apply},
+        results={"rankings": rankings, "routes": routes, "unserved": unserved},
+        verdict=verdict,
+    )
+    applied = None
+    if apply and routes:
+        current = _current(ws)
+        merged = {**current, **routes}
+        applied = save_routes(
+            ws, merged, reason=f"llm select on {dataset or 'dataset'}", source_run_id=run.id
+        )
+    return Selection(rankings, routes, unserved, run.id, applied, evaluations)
+
+
+def _current(ws: Workspace) -> dict[str, Any]:
+    from modelward.llm.routing import current_routes
+
+    table = current_routes(ws)
+    return dict(table.routes) if table else {}

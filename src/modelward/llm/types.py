@@ -1,0 +1,54 @@
+"""Plain records for chat calls: what goes to a provider and what comes back."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+__all__ = ["ChatResult", "Endpoint", "Message"]
+
+Message = dict[str, Any]  # {"role": "user", "content": "..."}
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """What a registered endpoint version calls: provider, model id, params, prompt template."""
+
+    provider: str
+    model: str
+    params: dict[str, Any] = field(default_factory=dict)
+    prompt_template: str | None = None
+    name: str | None = None  # registry model name
+    version: int | None = None
+
+    @property
+    def ref(self) -> str:
+        return f"{self.name}:{self.version}" if self.name else f"{self.provider}/{self.model}"
+
+    def render(self, messages: list[Message]) -> list[Message]:
+        """Apply the prompt template (``{input}`` is the last user message) to the messages."""
+        if not self.prompt_template:
+            return messages
+        out = [dict(m) for m in messages]
+        for message in reversed(out):
+            if message.get("role") == "user" and isinstance(message.get("content"), str):
+                message["content"] = self.prompt_template.replace("{input}", message["content"])
+                break
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class ChatResult:
+    text: str
+    input_tokens: int
+    output_tokens: int
+    model: str
+    latency_ms: float
+    finish_reason: str | None = None
+    attempts: int = 1
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)

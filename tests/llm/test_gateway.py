@@ -1,0 +1,226 @@
+"""The gateway over a real socket, with the official openai SDK as the client."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from modelward.llm.routing import save_routes
+
+
+class Served:
+    def __init__(self, app) -> None:
+        import uvicorn
+
+        self.app = app
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        self.port = sock.getsockname()[1]
+        self.server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+        self.thread = threading.Thread(
+            target=self.server.run, kwargs={"sockets": [sock]}, daemon=True
+        )
+        self.thread.start()
+        while not self.server.started:
+            time.sleep(0.01)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+@pytest.fixture
+def routed(fleet):
+    save_routes(
+        fleet,
+        {"factual": {"models": ["good", "slow"]}, "technical": {"models": ["cheap", "good"]}},
+        reason="test",
+    )
+    return fleet
+
+
+@pytest.fixture
+def gateway(routed) -> Iterator[Served]:
+    from modelward.llm.gateway import create_gateway_app
+
+    served = Served(create_gateway_app(routed))
+    yield served
+    served.stop()
+
+
+@pytest.fixture
+def client(gateway):
+    from openai import OpenAI
+
+    with OpenAI(base_url=gateway.url + "/v1", api_key="anything", max_retries=0) as c:
+        yield c
+
+
+def test_openai_sdk_chat_through_a_route(client):
+    answer = client.chat.completions.create(
+        model="route:factual",
+        messages=[{"role": "user", "content": "What is the capital of France?"}],
+    )
+    assert answer.choices[0].message.content == "Paris"
+    assert answer.model == "good:1"
+    assert answer.usage.prompt_tokens > 0 and answer.usage.completion_tokens > 0
+
+
+def test_openai_sdk_streaming(client):
+    stream = client.chat.completions.create(
+        model="route:technical",
+        stream=True,
+        messages=[{"role": "user", "content": "Tell me a story about a cat"}],
+    )
+    pieces = [c.choices[0].delta.content or "" for c in stream if c.choices]
+    assert "".join(pieces) == "This is cheap's answer to: Tell me a story about a cat"
+
+
+def test_openai_sdk_model_list(client):
+    ids = {m.id for m in client.models.list()}
+    assert {"route:factual", "route:technical", "good:1", "slow:1", "cheap:1"} <= ids
+
+
+def test_query_type_header_and_direct_model(gateway):
+    body = {"model": "auto", "messages": [{"role": "user", "content": "What is 17 * 3?"}]}
+    answer = httpx.post(
+        gateway.url + "/v1/chat/completions", json=body, headers={"X-Query-Type": "technical"}
+    )
+    assert answer.status_code == 200
+    assert answer.json()["model"] == "cheap:1"
+    assert answer.headers["x-modelward-query-type"] == "technical"
+    direct = httpx.post(gateway.url + "/v1/chat/completions", json={**body, "model": "slow"})
+    assert direct.json()["model"] == "slow"
+
+
+def test_second_identical_call_is_a_cache_hit(gateway, fake):
+    body = {"model": "route:factual", "messages": [{"role": "user", "content": "Hi there"}]}
+    first = httpx.post(gateway.url + "/v1/chat/completions", json=body)
+    calls = fake.behaviour._calls["good"]
+    second = httpx.post(gateway.url + "/v1/chat/completions", json=body)
+    assert (first.headers["x-modelward-cache"], second.headers["x-modelward-cache"]) == (
+        "miss",
+        "hit",
+    )
+    assert second.json()["choices"] == first.json()["choices"]
+    assert fake.behaviour._calls["good"] == calls
+
+
+def test_falls_back_to_the_next_model_when_the_first_fails(gateway, fake):
+    fake.behaviour.models["good"].error_rate = 1.0
+    body = {"model": "route:factual", "messages": [{"role": "user", "content": "Fallback?"}]}
+    answer = httpx.post(gateway.url + "/v1/chat/completions", json=body)
+    assert answer.status_code == 200
+    assert answer.json()["model"] == "slow:1"
+    assert answer.headers["x-modelward-attempts"] == "2"
+    fake.behaviour.models["slow"].error_rate = 1.0
+    body["messages"][0]["content"] = "Fallback again?"
+    failed = httpx.post(gateway.url + "/v1/chat/completions", json=body)
+    assert failed.status_code == 502
+    assert "every model for 'factual' failed" in failed.json()["error"]["message"]
+
+
+def test_usage_and_prediction_log_are_written_off_the_request_path(gateway, routed):
+    import duckdb
+
+    for i in range(3):
+        body = {
+            "model": "route:factual",
+            "messages": [{"role": "user", "content": f"What is the capital of France? {i}"}],
+        }
+        assert httpx.post(gateway.url + "/v1/chat/completions", json=body).status_code == 200
+    state = gateway.app.state.gateway
+    state.flush()
+    state.predlog.flush()
+    from modelward.llm.usage import usage_summary
+
+    usage = {(u["model"], u["version"]): u for u in usage_summary(routed.db)}
+    good = usage[("good", 1)]
+    assert good["requests"] == 3 and good["input_tokens"] > 0
+    expected = (good["input_tokens"] * 5 + good["output_tokens"] * 15) / 1e6
+    assert good["cost"] == pytest.approx(expected)
+    rows = duckdb.sql(
+        f"select model, version, status, query_type, input_tokens, cost, date from read_parquet("
+        f"'{routed.logs_url}/predictions/**/*.parquet', hive_partitioning=true)"
+    ).fetchall()
+    assert len(rows) == 3
+    assert {(r[0], r[1], r[2], r[3]) for r in rows} == {("good", 1, "ok", "factual")}
+    assert sum(r[5] for r in rows) == pytest.approx(expected)
+
+
+def test_monthly_budget_is_enforced(gateway, routed):
+    state = gateway.app.state.gateway
+    state.spend_month = routed.policy.llm.monthly_budget
+    body = {"model": "route:factual", "messages": [{"role": "user", "content": "hi"}]}
+    refused = httpx.post(gateway.url + "/v1/chat/completions", json=body)
+    assert refused.status_code == 429
+    assert refused.json()["error"]["code"] == "budget_exceeded"
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        (b"not json", None),
+        (b"[1, 2]", None),
+        (b'{"messages": [{"role": "user", "content": "x"}]}', "model"),
+        (b'{"model": "route:factual", "messages": []}', "messages"),
+        (
+            b'{"model": "route:factual", "messages": [{"role": "robot", "content": "x"}]}',
+            "messages[0]",
+        ),
+        (
+            b'{"model": "route:factual", "messages": [{"role": "user", "content": "x"}], '
+            b'"stream": "yes"}',
+            "stream",
+        ),
+        (
+            b'{"model": "route:factual", "messages": [{"role": "user", "content": "x"}], '
+            b'"temperature": 9}',
+            "param",
+        ),
+        (
+            b'{"model": "route:factual", "messages": [{"role": "user", "content": "x"}], '
+            b'"max_tokens": "many"}',
+            "max_tokens",
+        ),
+    ],
+)
+def test_bad_bodies_get_a_400_naming_the_field(gateway, routed, body, field):
+    answer = httpx.post(
+        gateway.url + "/v1/chat/completions",
+        content=body,
+        headers={"content-type": "application/json"},
+    )
+    assert answer.status_code == 400
+    error = answer.json()["error"]
+    assert error.get("field") == field
+    assert error["message"] and "\n" not in error["message"]
+    from modelward.llm.usage import usage_summary
+
+    gateway.app.state.gateway.flush()
+    assert usage_summary(routed.db) == []
+
+
+def test_unknown_route_and_model_are_404(gateway):
+    for model in ("route:poetry", "gpt-99"):
+        body = {"model": model, "messages": [{"role": "user", "content": "x"}]}
+        answer = httpx.post(gateway.url + "/v1/chat/completions", json=body)
+        assert answer.status_code == 404
+        assert answer.json()["error"]["field"] == "model"
+    assert httpx.get(gateway.url + "/v2/whatever").status_code == 404
+
+
+def test_metrics_endpoint_counts_requests(gateway):
+    body = {"model": "route:factual", "messages": [{"role": "user", "content": "count me"}]}
+    httpx.post(gateway.url + "/v1/chat/completions", json=body)
+    text = httpx.get(gateway.url + "/metrics").text
+    assert 'modelward_llm_requests_total{model="good",query_type="factual",status="ok"} 1.0' in text
