@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
     from modelward.artifacts.store import ArtifactStore
     from modelward.flavors.base import Flavor
+    from modelward.monitoring import Monitor
     from modelward.registry.records import EventInfo, VersionInfo
     from modelward.store.db import Database
 
@@ -172,6 +173,13 @@ class Workspace:
     @cached_property
     def registry(self) -> Registry:
         return Registry(self.db, self.artifacts)
+
+    @cached_property
+    def monitor(self) -> Monitor:
+        """Production monitoring over the prediction log (metrics, drift, quality, …)."""
+        from modelward.monitoring import Monitor
+
+        return Monitor(self)
 
     # -- the registry, for Python callers -------------------------------------------------
 

@@ -1,0 +1,222 @@
+"""``modelward monitor …``: production checks over the prediction log, alerts and history."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from modelward.cli.app import new_typer, state
+from modelward.cli.output import console, fmt, fmt_time, print_json, table
+from modelward.errors import CheckFailed, ConfigError
+
+if TYPE_CHECKING:
+    from modelward.monitoring.result import CheckResult
+
+monitor_app = new_typer(
+    "Production monitoring: metrics, drift, data quality, degradation, review, alerts."
+)
+
+Name = Annotated[str, typer.Argument(help="Model name.")]
+Last = Annotated[str, typer.Option("--last", help="Window length, e.g. 24h, 7d.")]
+Until = Annotated[
+    str | None,
+    typer.Option("--until", help="End of the window (ISO time, UTC); default: now."),
+]
+Env = Annotated[str | None, typer.Option("--env", help="Environment (default: production).")]
+AllEnvs = Annotated[bool, typer.Option("--all-envs", help="Every environment.")]
+Json = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+
+
+def _env(env: str | None, all_envs: bool) -> str | None:
+    return None if all_envs else (env or "production")
+
+
+def _split(text: str | None) -> list[str] | None:
+    if text is None:
+        return None
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def _floats(text: str | None, option: str) -> list[float] | None:
+    parts = _split(text)
+    if parts is None:
+        return None
+    try:
+        return [float(p) for p in parts]
+    except ValueError:
+        raise ConfigError(
+            f"{option} {text!r} must be numbers separated by commas, e.g. 0.80,0.85,0.75",
+            field=option.lstrip("-"),
+        ) from None
+
+
+def emit(result: CheckResult, as_json: bool, show: Any = None) -> None:
+    """Print the result (JSON or a table), then exit 1 when the check failed."""
+    if as_json:
+        print_json(result.to_dict())
+    else:
+        if show is not None:
+            show(result)
+        tail = f" (run #{result.run_id})" if result.run_id else ""
+        console.print(f"{result.check} {result.model or ''}: {result.verdict}{tail}")
+        for warning in result.warnings:
+            console.print(f"  warning: {warning}")
+    if result.failed:
+        raise CheckFailed("; ".join(result.breaches) or result.verdict, result=result)
+
+
+def _show_metrics(result: CheckResult) -> None:
+    rows = []
+    for tag, entry in result.results["versions"].items():
+        values = entry.get("metrics", {})
+        for metric, found in values.items():
+            limit = result.inputs["thresholds"].get(metric)
+            ci = ""
+            if found.get("low") is not None:
+                ci = f"{found['low']:.3f} .. {found['high']:.3f}"
+            rows.append(
+                (
+                    tag,
+                    metric,
+                    found.get("value"),
+                    ci,
+                    limit,
+                    entry["labelled"],
+                    f"{entry['label_coverage']:.1%}",
+                    entry["status"],
+                )
+            )
+        if not values:
+            rows.append(
+                (
+                    tag,
+                    "",
+                    None,
+                    "",
+                    None,
+                    entry["labelled"],
+                    f"{entry['label_coverage']:.1%}",
+                    entry["status"],
+                )
+            )
+    console.print(
+        table(
+            ("version", "metric", "value", "95% CI", "threshold", "labels", "coverage", "status"),
+            rows,
+            title=f"metrics, {result.inputs['window']['start'][:16]} .. "
+            f"{result.inputs['window']['end'][:16]}",
+        )
+    )
+
+
+@monitor_app.command("metrics")
+def metrics_cmd(
+    name: Name,
+    last: Last = "24h",
+    until: Until = None,
+    env: Env = None,
+    all_envs: AllEnvs = False,
+    metrics: Annotated[
+        str | None, typer.Option(help="Comma-separated metrics, e.g. accuracy,auc,f1.")
+    ] = None,
+    thresholds: Annotated[
+        str | None, typer.Option(help="One threshold per metric, e.g. 0.80,0.85,0.75.")
+    ] = None,
+    as_json: Json = False,
+) -> None:
+    """Metrics on labelled predictions per version, with label coverage and CIs."""
+    result = (
+        state()
+        .workspace()
+        .monitor.metrics(
+            name,
+            last=last,
+            until=until,
+            environment=_env(env, all_envs),
+            metrics=_split(metrics),
+            thresholds=_floats(thresholds, "--thresholds"),
+        )
+    )
+    emit(result, as_json, _show_metrics)
+
+
+@monitor_app.command("history")
+def history_cmd(
+    name: Annotated[str | None, typer.Argument(help="Only this model.")] = None,
+    check: Annotated[
+        str | None, typer.Option(help="Only this check (metrics, drift, quality, …).")
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, help="At most this many, newest first.")] = 50,
+    as_json: Json = False,
+) -> None:
+    """Stored monitoring checks, newest first."""
+    from modelward.monitoring.monitor import RUN_PREFIX
+
+    ws = state().workspace()
+    runs = ws.registry.list_runs(model=name, limit=None)
+    runs = [r for r in runs if r.kind.startswith(RUN_PREFIX) or r.kind == "runbook"]
+    if check:
+        runs = [r for r in runs if r.kind in (RUN_PREFIX + check, check)]
+    runs = runs[:limit]
+    if as_json:
+        print_json([r.to_dict() for r in runs])
+        return
+    rows = [
+        (
+            r.id,
+            fmt_time(r.created_at),
+            r.kind.removeprefix(RUN_PREFIX),
+            r.model,
+            r.verdict,
+            "; ".join(r.results.get("breaches", []))[:120],
+        )
+        for r in runs
+    ]
+    console.print(table(("run", "time (UTC)", "check", "model", "verdict", "breaches"), rows))
+
+
+@monitor_app.command("alerts")
+def alerts_cmd(
+    name: Annotated[str | None, typer.Argument(help="Only this model.")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Include resolved alerts.")] = False,
+    resolve: Annotated[int | None, typer.Option(help="Resolve this alert id.")] = None,
+    as_json: Json = False,
+) -> None:
+    """Open alerts (deduplicated: count and last seen), or resolve one."""
+    monitor = state().workspace().monitor
+    if resolve is not None:
+        info = monitor.alerts.resolve(resolve)
+        if as_json:
+            print_json(info.to_dict())
+        else:
+            console.print(f"alert #{info.id} resolved")
+        return
+    alerts = monitor.alerts.list(model=name, include_resolved=all_)
+    if as_json:
+        print_json([a.to_dict() for a in alerts])
+        return
+    rows = [
+        (
+            a.id,
+            a.level,
+            a.model,
+            a.check,
+            a.count,
+            fmt_time(a.first_at),
+            fmt_time(a.last_at),
+            "resolved" if a.resolved_at else "open",
+            a.message[:100],
+        )
+        for a in alerts
+    ]
+    console.print(
+        table(("id", "level", "model", "check", "count", "first", "last", "state", "message"), rows)
+    )
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(monitor_app, name="monitor")
+
+
+__all__ = ["emit", "fmt", "register"]
