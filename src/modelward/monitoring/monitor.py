@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from modelward.errors import ConfigError
 from modelward.monitoring.result import CheckResult, verdict_of
-from modelward.monitoring.window import Window, parse_baseline, window_for
+from modelward.monitoring.window import Window, window_for
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -178,6 +178,20 @@ class Monitor:
         )
         return self.finish(result, record=record)
 
+    # -- drift ----------------------------------------------------------------------------
+
+    def drift(self, name: str, **options: Any) -> CheckResult:
+        """Per-feature drift; see :func:`modelward.monitoring.driftcheck.feature_drift`."""
+        from modelward.monitoring.driftcheck import feature_drift
+
+        return feature_drift(self, name, **options)
+
+    def predictions(self, name: str, **options: Any) -> CheckResult:
+        """Prediction volume, errors, latency and distribution drift."""
+        from modelward.monitoring.driftcheck import prediction_drift
+
+        return prediction_drift(self, name, **options)
+
     def _thresholds(self, names: list[str], given: list[float] | None) -> dict[str, float]:
         if given:
             if len(given) != len(names):
@@ -214,7 +228,3 @@ class Monitor:
         if not labels and not frame.empty:
             labels = frame["prediction"].dropna().astype(str).unique().tolist()
         return positive_label(labels) if labels else None
-
-
-def _baseline(text: str) -> Any:
-    return parse_baseline(text)

@@ -141,6 +141,136 @@ def metrics_cmd(
     emit(result, as_json, _show_metrics)
 
 
+def _show_drift(result: CheckResult) -> None:
+    rows = []
+    for feature, entry in result.results["features"].items():
+        rows.append(
+            (
+                feature,
+                entry["kind"],
+                entry["method"],
+                entry.get("statistic"),
+                entry.get("p_value"),
+                entry.get("threshold"),
+                "DRIFT" if entry.get("drifted") else entry.get("note", ""),
+                entry["current_rows"],
+            )
+        )
+    console.print(
+        table(
+            ("feature", "kind", "method", "statistic", "p-value", "threshold", "drifted", "rows"),
+            rows,
+            title=f"drift vs {result.inputs['compare_to']}",
+        )
+    )
+    console.print(
+        f"drifted share {result.results['drifted_share']:.0%} "
+        f"(limit {result.inputs['max_drifted_share']:.0%})"
+    )
+
+
+@monitor_app.command("drift")
+def drift_cmd(
+    name: Name,
+    last: Last = "24h",
+    until: Until = None,
+    compare_to: Annotated[
+        str, typer.Option("--compare-to", help="reference | previous | window:<duration>.")
+    ] = "reference",
+    features: Annotated[str, typer.Option(help="all, or comma-separated feature names.")] = "all",
+    method: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="FEATURE=METHOD override (ks, chi2, psi, wasserstein, jensenshannon); repeatable."
+        ),
+    ] = None,
+    version: Annotated[int | None, typer.Option(help="Only this version's traffic.")] = None,
+    env: Env = None,
+    all_envs: AllEnvs = False,
+    as_json: Json = False,
+) -> None:
+    """Per-feature drift against the reference profile or an earlier window."""
+    from modelward.monitoring.driftcheck import parse_methods
+
+    result = (
+        state()
+        .workspace()
+        .monitor.drift(
+            name,
+            last=last,
+            until=until,
+            compare_to=compare_to,
+            features=_split(features),
+            methods=parse_methods(method),
+            environment=_env(env, all_envs),
+            version=version,
+        )
+    )
+    emit(result, as_json, _show_drift)
+
+
+def _show_predictions(result: CheckResult) -> None:
+    r = result.results
+    rows = [
+        (k, r.get(k))
+        for k in (
+            "predictions",
+            "errors",
+            "rejected",
+            "error_rate",
+            "latency_p50_ms",
+            "latency_p95_ms",
+            "mean_score",
+        )
+    ]
+    rows += [(f"share {k}", v) for k, v in r.get("class_shares", {}).items()]
+    for key in ("class_drift", "score_drift"):
+        if key in r:
+            rows.append(
+                (
+                    key,
+                    f"{r[key]['method']} {r[key]['statistic']:.4f} "
+                    f"(threshold {r[key]['threshold']})",
+                )
+            )
+    console.print(table(("figure", "value"), rows, title="predictions"))
+
+
+@monitor_app.command("predictions")
+def predictions_cmd(
+    name: Name,
+    last: Last = "24h",
+    until: Until = None,
+    distribution_check: Annotated[
+        bool, typer.Option("--distribution-check", help="Also check distribution drift.")
+    ] = False,
+    drift_threshold: Annotated[
+        float | None, typer.Option(help="Distance threshold (default: policy, 0.1).")
+    ] = None,
+    compare_to: Annotated[
+        str, typer.Option("--compare-to", help="reference | previous | window:<duration>.")
+    ] = "reference",
+    env: Env = None,
+    all_envs: AllEnvs = False,
+    as_json: Json = False,
+) -> None:
+    """Prediction volume, errors, latency and prediction-distribution drift."""
+    result = (
+        state()
+        .workspace()
+        .monitor.predictions(
+            name,
+            last=last,
+            until=until,
+            compare_to=compare_to,
+            distribution_check=distribution_check,
+            drift_threshold=drift_threshold,
+            environment=_env(env, all_envs),
+        )
+    )
+    emit(result, as_json, _show_predictions)
+
+
 @monitor_app.command("history")
 def history_cmd(
     name: Annotated[str | None, typer.Argument(help="Only this model.")] = None,
