@@ -192,6 +192,12 @@ class Monitor:
 
         return prediction_drift(self, name, **options)
 
+    def quality(self, name: str, **options: Any) -> CheckResult:
+        """Missing values, ranges, zeros, categories, types, schema and volume."""
+        from modelward.monitoring.quality import quality_check
+
+        return quality_check(self, name, **options)
+
     def _thresholds(self, names: list[str], given: list[float] | None) -> dict[str, float]:
         if given:
             if len(given) != len(names):

@@ -271,6 +271,56 @@ def predictions_cmd(
     emit(result, as_json, _show_predictions)
 
 
+def _show_quality(result: CheckResult) -> None:
+    rows = []
+    for feature, entry in result.results["features"].items():
+        rows.append(
+            (
+                feature,
+                entry.get("missing_rate"),
+                entry.get("reference_missing_rate"),
+                entry.get("out_of_range"),
+                entry.get("zeros"),
+                entry.get("unseen"),
+                "absent" if entry.get("absent") else "",
+            )
+        )
+    console.print(
+        table(
+            ("feature", "missing", "ref. missing", "out of range", "zeros", "unseen", "schema"),
+            rows,
+            title=f"data quality, {result.results['rows']} rows",
+        )
+    )
+    volume = result.results["volume"]
+    if "ratio" in volume:
+        console.print(
+            f"volume {volume['rows']} rows = {volume['ratio']:.2f}x the previous "
+            f"mean {volume['previous_mean']:.0f}"
+        )
+
+
+@monitor_app.command("quality")
+def quality_cmd(
+    name: Name,
+    last: Last = "24h",
+    until: Until = None,
+    version: Annotated[int | None, typer.Option(help="Only this version's traffic.")] = None,
+    env: Env = None,
+    all_envs: AllEnvs = False,
+    as_json: Json = False,
+) -> None:
+    """Missing values, out-of-range values, types, categories, schema changes, volume."""
+    result = (
+        state()
+        .workspace()
+        .monitor.quality(
+            name, last=last, until=until, environment=_env(env, all_envs), version=version
+        )
+    )
+    emit(result, as_json, _show_quality)
+
+
 @monitor_app.command("history")
 def history_cmd(
     name: Annotated[str | None, typer.Argument(help="Only this model.")] = None,
