@@ -71,3 +71,52 @@ def served(workspace, heart):
     for i, (site, rows) in enumerate(days.items()):
         preds[site], _ = serve_day(workspace, "heart", flavor, rows, days_before=DAYS[site], seed=i)
     return Served(workspace, "heart", flavor, train, days, preds)
+
+
+class Hook:
+    """A real HTTP server on 127.0.0.1 that records JSON POST bodies."""
+
+    def __init__(self, status: int = 200) -> None:
+        import json
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.bodies: list[dict] = []
+        self.status = status
+        hook = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - http.server's name
+                length = int(self.headers.get("Content-Length", 0))
+                hook.bodies.append(json.loads(self.rfile.read(length)))
+                self.send_response(hook.status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def hook():
+    server = Hook()
+    yield server
+    server.close()
+
+
+def set_policy(ws, **sections) -> None:
+    """Rewrite the workspace's policy.yml with these sections changed."""
+    from modelward.policy import Policy, dump_policy
+
+    policy = Policy.model_validate({**ws.policy.model_dump(), **sections})
+    (ws.root / "policy.yml").write_text(dump_policy(policy), encoding="utf-8")
+    ws.__dict__.pop("policy", None)
