@@ -198,6 +198,18 @@ class Monitor:
 
         return quality_check(self, name, **options)
 
+    def degradation(self, name: str, **options: Any) -> CheckResult:
+        """When a metric dropped, which slices lost most, which drifted features go with it."""
+        from modelward.monitoring.degradation import degradation_check
+
+        return degradation_check(self, name, **options)
+
+    def review(self, name: str, **options: Any) -> CheckResult:
+        """Misclassified and low-confidence predictions, their inputs and shared patterns."""
+        from modelward.monitoring.review import review_check
+
+        return review_check(self, name, **options)
+
     def _thresholds(self, names: list[str], given: list[float] | None) -> dict[str, float]:
         if given:
             if len(given) != len(names):

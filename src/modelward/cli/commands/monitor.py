@@ -321,6 +321,152 @@ def quality_cmd(
     emit(result, as_json, _show_quality)
 
 
+def _ci(pair: Any) -> str:
+    if not pair or pair[0] is None:
+        return ""
+    return f"{pair[0]:.3f} .. {pair[1]:.3f}"
+
+
+def _show_degradation(result: CheckResult) -> None:
+    r = result.results
+    now, before = r["current"], r.get("baseline", {})
+    console.print(
+        f"accuracy now {fmt(now.get('accuracy'))} [{_ci(now.get('ci'))}] on {now['rows']} "
+        f"labelled; before {fmt(before.get('accuracy', before.get('recorded_accuracy')))}"
+    )
+    console.print(
+        table(
+            ("from", "to", "rows", "accuracy", "95% CI"),
+            [
+                (
+                    p["start"][:16],
+                    p["end"][:16],
+                    p["rows"],
+                    p["accuracy"],
+                    _ci((p["low"], p["high"])),
+                )
+                for p in r["timeline"]
+            ],
+            title="when",
+        )
+    )
+    console.print(
+        table(
+            ("slice", "rows", "accuracy", "95% CI", "before", "drop"),
+            [
+                (
+                    s["slice"],
+                    s["rows"],
+                    s["accuracy"],
+                    _ci(s["ci"]),
+                    s.get("baseline_accuracy"),
+                    s.get("drop"),
+                )
+                for s in r["slices"]
+            ],
+            title="slices that lost most",
+        )
+    )
+    if r.get("drifted_with_errors"):
+        console.print(
+            "drifted features that go with the errors: " + ", ".join(r["drifted_with_errors"])
+        )
+
+
+@monitor_app.command("degradation")
+def degradation_cmd(
+    name: Name,
+    last: Last = "24h",
+    until: Until = None,
+    compare_to: Annotated[
+        str, typer.Option("--compare-to", help="previous | window:<duration> | reference.")
+    ] = "previous",
+    periods: Annotated[int, typer.Option(help="Cut the window into this many periods.")] = 4,
+    top: Annotated[int, typer.Option(min=1, help="Show this many slices.")] = 10,
+    env: Env = None,
+    all_envs: AllEnvs = False,
+    as_json: Json = False,
+) -> None:
+    """When accuracy dropped, which slices lost most, which drifted features go with it."""
+    result = (
+        state()
+        .workspace()
+        .monitor.degradation(
+            name,
+            last=last,
+            until=until,
+            compare_to=compare_to,
+            periods=periods,
+            top=top,
+            environment=_env(env, all_envs),
+        )
+    )
+    emit(result, as_json, _show_degradation)
+
+
+def _show_review(result: CheckResult) -> None:
+    r = result.results
+    console.print(
+        f"{r['rows']} predictions, {r['labelled']} labelled, {r['misclassified']} "
+        f"misclassified, {r['low_confidence']} low-confidence"
+    )
+    console.print(
+        table(
+            ("request", "why", "pred", "label", "confidence", "top contributions"),
+            [
+                (
+                    i["request_id"][:12],
+                    i["why"],
+                    i["prediction"],
+                    i["label"],
+                    i["confidence"],
+                    ", ".join(f"{k} {v:+.2f}" for k, v in i["contributions"].items()),
+                )
+                for i in r["items"]
+            ],
+            title="reviewed predictions",
+        )
+    )
+    console.print(
+        table(
+            ("pattern", "in reviewed", "in all"),
+            [(p["pattern"], p["share_reviewed"], p["share_all"]) for p in r["patterns"]],
+            title="shared patterns",
+        )
+    )
+
+
+@monitor_app.command("review")
+def review_cmd(
+    name: Name,
+    last: Annotated[
+        str, typer.Option("--last", help="The last N predictions, or a window such as 24h.")
+    ] = "100",
+    until: Until = None,
+    failed_only: Annotated[
+        bool, typer.Option("--failed-only", help="Only misclassified predictions.")
+    ] = False,
+    limit: Annotated[int, typer.Option(min=1, help="Show at most this many.")] = 20,
+    env: Env = None,
+    all_envs: AllEnvs = False,
+    as_json: Json = False,
+) -> None:
+    """Misclassified and low-confidence predictions, their inputs, contributions, patterns."""
+    result = (
+        state()
+        .workspace()
+        .monitor.review(
+            name,
+            last=last,
+            until=until,
+            failed_only=failed_only,
+            limit=limit,
+            environment=_env(env, all_envs),
+        )
+    )
+    emit(result, as_json, _show_review)
+
+
 @monitor_app.command("history")
 def history_cmd(
     name: Annotated[str | None, typer.Argument(help="Only this model.")] = None,
