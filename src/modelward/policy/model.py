@@ -20,6 +20,7 @@ __all__ = [
     "DriftPolicy",
     "LLMPolicy",
     "LatencyPolicy",
+    "MonitoringPolicy",
     "Policy",
     "RetentionPolicy",
     "RetirementPolicy",
@@ -227,6 +228,31 @@ class AlertsPolicy(_Section):
     dedupe_window: str = "1h"
 
 
+class MonitoringPolicy(_Section):
+    """Production monitoring (runbook: daily, weekly, monthly checks)."""
+
+    window: str = "24h"
+    environment: str = "production"
+    max_out_of_range_share: Fraction = 0.01
+    max_unseen_share: Fraction = 0.01
+    max_zero_share: Fraction = 0.05  # zeros where the reference never had any
+    volume_low: Fraction = 0.5  # rows below half of the previous windows' mean
+    volume_high: float = Field(default=2.0, gt=1)
+    volume_windows: int = Field(default=7, ge=1)
+    low_confidence: Fraction = 0.6  # review: max class probability below this
+    min_slice_rows: int = Field(default=10, ge=1)
+    daily: list[str] = ["metrics", "predictions", "quality", "alerts"]
+    weekly: list[str] = ["metrics", "drift", "quality", "degradation", "report", "backup"]
+    monthly: list[str] = ["evaluation", "drift", "baseline", "retention", "report"]
+    watch_checks: list[str] = ["metrics", "predictions", "quality", "drift"]
+
+    @field_validator("window")
+    @classmethod
+    def _window(cls, value: str) -> str:
+        parse_duration(value, what="monitoring.window")
+        return value
+
+
 class Policy(_Section):
     """The whole policy file. ``Policy()`` is the runbooks' defaults."""
 
@@ -242,3 +268,4 @@ class Policy(_Section):
     retirement: RetirementPolicy = RetirementPolicy()
     retention: RetentionPolicy = RetentionPolicy()
     alerts: AlertsPolicy = AlertsPolicy()
+    monitoring: MonitoringPolicy = MonitoringPolicy()

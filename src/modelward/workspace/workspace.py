@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from modelward.deploy.deployments import Deployments
     from modelward.flavors.base import Flavor
     from modelward.llm.fleet import LLMFleet
+    from modelward.monitoring import Monitor
     from modelward.registry.records import EventInfo, VersionInfo
     from modelward.store.db import Database
 
@@ -188,6 +189,13 @@ class Workspace:
         from modelward.llm.fleet import LLMFleet
 
         return LLMFleet(self)
+
+    @cached_property
+    def monitor(self) -> Monitor:
+        """Production monitoring over the prediction log (metrics, drift, quality, …)."""
+        from modelward.monitoring import Monitor
+
+        return Monitor(self)
 
     # -- the registry, for Python callers -------------------------------------------------
 

@@ -1,0 +1,113 @@
+"""The interface of a drift method, and the two kinds of sample it compares."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from modelward.errors import ConfigError
+
+__all__ = ["DriftScore", "Method", "Sample", "bin_edges", "shares"]
+
+
+@dataclass
+class Sample:
+    """Numeric ``values`` (a NumPy array), or categorical ``counts`` (label -> count)."""
+
+    values: Any = None
+    counts: dict[str, int] | None = None
+    rows: int = 0  # how many rows the sample stands for (the reference's full size)
+
+    @property
+    def kind(self) -> str:
+        return "numeric" if self.values is not None else "categorical"
+
+    def __len__(self) -> int:
+        if self.values is not None:
+            return int(len(self.values))
+        return int(sum((self.counts or {}).values()))
+
+
+@dataclass(frozen=True)
+class DriftScore:
+    method: str
+    statistic: float
+    p_value: float | None
+    threshold: float
+    drifted: bool
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "method": self.method,
+            "statistic": self.statistic,
+            "p_value": self.p_value,
+            "threshold": self.threshold,
+            "drifted": self.drifted,
+            **self.extra,
+        }
+
+
+class Method:
+    """``Method(threshold).score(reference, current) -> DriftScore``."""
+
+    name: ClassVar[str]
+    #: "p_value": drifted when p < threshold; "distance": drifted when statistic >= threshold
+    criterion: ClassVar[str]
+    numeric_only: ClassVar[bool] = False
+
+    def __init__(self, threshold: float) -> None:
+        self.threshold = threshold
+
+    def score(self, reference: Sample, current: Sample) -> DriftScore:
+        if self.numeric_only and (reference.kind != "numeric" or current.kind != "numeric"):
+            raise ConfigError(
+                f"drift method {self.name} needs a numeric feature; use chi2, jensenshannon "
+                "or psi for categorical features"
+            )
+        return self._score(reference, current)
+
+    def _score(self, reference: Sample, current: Sample) -> DriftScore:  # pragma: no cover
+        raise NotImplementedError
+
+    def _verdict(self, statistic: float, p_value: float | None, **extra: Any) -> DriftScore:
+        if self.criterion == "p_value":
+            drifted = p_value is not None and p_value < self.threshold
+        else:
+            drifted = statistic >= self.threshold
+        return DriftScore(self.name, float(statistic), p_value, self.threshold, drifted, extra)
+
+
+def bin_edges(reference: Any, bins: int = 10) -> Any:
+    """Inner edges at the reference's quantiles (unique), so each bin holds ~1/bins of it."""
+    import numpy as np
+
+    inner = np.unique(np.quantile(reference, np.linspace(0, 1, bins + 1)[1:-1]))
+    return inner
+
+
+def shares(reference: Sample, current: Sample) -> tuple[list[str], Any, Any]:
+    """Both samples as count vectors over one set of categories (numeric: reference bins)."""
+    import numpy as np
+
+    if reference.kind == "numeric" and current.kind == "numeric":
+        inner = bin_edges(reference.values)
+        ref = np.bincount(
+            np.searchsorted(inner, reference.values, side="right"), minlength=len(inner) + 1
+        )
+        cur = np.bincount(
+            np.searchsorted(inner, current.values, side="right"), minlength=len(inner) + 1
+        )
+        labels = [f"<{inner[0]:g}" if len(inner) else "all"]
+        labels += [f"[{a:g}, {b:g})" for a, b in zip(inner[:-1], inner[1:], strict=True)]
+        if len(inner):
+            labels.append(f">={inner[-1]:g}")
+        return labels, ref.astype("float64"), cur.astype("float64")
+    if reference.kind != current.kind:
+        raise ConfigError("cannot compare a numeric sample with a categorical one")
+    ref_counts = reference.counts or {}
+    cur_counts = current.counts or {}
+    keys = sorted(set(ref_counts) | set(cur_counts), key=str)
+    ref_vec = np.array([ref_counts.get(k, 0) for k in keys], dtype="float64")
+    cur_vec = np.array([cur_counts.get(k, 0) for k in keys], dtype="float64")
+    return keys, ref_vec, cur_vec

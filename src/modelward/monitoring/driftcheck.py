@@ -1,0 +1,354 @@
+"""The drift checks: per-feature drift against the version's stored reference profile (or
+an earlier window of the log), and prediction-distribution drift."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from modelward.errors import ConfigError
+from modelward.monitoring.result import CheckResult, verdict_of
+from modelward.monitoring.window import parse_baseline, window_for
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from modelward.monitoring.monitor import Monitor
+
+__all__ = ["MAX_ROWS", "feature_drift", "parse_methods", "prediction_drift"]
+
+#: Above this many rows in a window, drift reads a reproducible reservoir sample of it.
+MAX_ROWS = 1_000_000
+
+
+def parse_methods(text: list[str] | None) -> dict[str, str]:
+    """``["chol=psi", "thal=jensenshannon"]`` -> ``{"chol": "psi", …}``."""
+    from modelward.monitoring.drift import METHODS
+
+    out: dict[str, str] = {}
+    for item in text or []:
+        for part in item.split(","):
+            if not part.strip():
+                continue
+            feature, sep, method = part.partition("=")
+            method = method.strip()
+            if not sep or method not in METHODS:
+                raise ConfigError(
+                    f"--method {part.strip()!r} must be FEATURE=METHOD with METHOD one of "
+                    f"{', '.join(sorted(METHODS))}",
+                    field="method",
+                )
+            out[feature.strip()] = method
+    return out
+
+
+def _threshold(monitor: Monitor, method: str) -> float:
+    from modelward.monitoring.drift import METHODS
+
+    policy = monitor.ws.policy.drift
+    return policy.p_value if METHODS[method].criterion == "p_value" else policy.distance_threshold
+
+
+def _version_for(frame: pd.DataFrame, version: int | None) -> int | None:
+    if version is not None:
+        return version
+    if frame.empty or "version" not in frame:
+        return None
+    counts = frame["version"].value_counts()
+    return int(counts.index[0])
+
+
+def feature_drift(
+    monitor: Monitor,
+    name: str,
+    *,
+    last: str = "24h",
+    until: str | None = None,
+    compare_to: str = "reference",
+    features: list[str] | None = None,
+    methods: dict[str, str] | None = None,
+    environment: str | None = "production",
+    version: int | None = None,
+    record: bool = True,
+) -> CheckResult:
+    from modelward.monitoring.drift import METHODS, choose_method
+    from modelward.monitoring.samples import (
+        feature_kinds,
+        frame_samples,
+        histogram,
+        reference_samples,
+    )
+
+    monitor._model(name)
+    policy = monitor.ws.policy.drift
+    window = window_for(last, until=until)
+    baseline = parse_baseline(compare_to)
+    overrides = {**policy.methods, **(methods or {})}
+    versions_seen = monitor._ok_rows(name, window, environment, ["version"], labels=False)
+    chosen = _version_for(versions_seen, version)
+    info = monitor.ws.registry.get_version(name, chosen if chosen is not None else "latest")
+    profile = monitor.ws.registry.reference_profile(name, info.version) or {}
+    all_features = info.feature_names
+    wanted = all_features if not features or features == ["all"] else features
+    unknown = [f for f in wanted if f not in all_features]
+    if unknown:
+        raise ConfigError(
+            f"unknown feature(s) {', '.join(unknown)} for {info.ref}; choose from "
+            f"{', '.join(all_features)} or all",
+            field="features",
+        )
+    bad = [f for f in overrides if f not in all_features]
+    if bad and methods:
+        raise ConfigError(
+            f"--method names unknown feature(s) {', '.join(bad)}; choose from "
+            f"{', '.join(all_features)}",
+            field="method",
+        )
+    kinds = feature_kinds(profile, wanted)
+    columns = ["version", *(f"in_{f}" for f in wanted)]
+    current_frame = monitor._ok_rows(
+        name, window, environment, columns, sample=MAX_ROWS, labels=False
+    )
+    if version is not None:
+        current_frame = current_frame[current_frame["version"] == version]
+    current = frame_samples(current_frame, kinds)
+    base_window = baseline.window(window)
+    if base_window is None:
+        reference = reference_samples(profile, kinds)
+    else:
+        reference_frame = monitor._ok_rows(
+            name, base_window, environment, columns, labels=False, sample=MAX_ROWS
+        )
+        reference = frame_samples(reference_frame, kinds)
+    results: dict[str, Any] = {}
+    drifted: list[str] = []
+    skipped: list[str] = []
+    for feature in wanted:
+        ref, cur = reference[feature], current[feature]
+        method = overrides.get(feature) or choose_method(
+            kinds[feature], ref.rows, small_sample_rows=policy.small_sample_rows
+        )
+        entry: dict[str, Any] = {
+            "kind": kinds[feature],
+            "method": method,
+            "reference_rows": ref.rows,
+            "current_rows": len(cur),
+        }
+        if len(cur) == 0 or len(ref) == 0:
+            entry["note"] = "no values to compare (all missing)"
+            skipped.append(feature)
+            results[feature] = entry
+            continue
+        if METHODS[method].numeric_only and kinds[feature] != "numeric":
+            raise ConfigError(
+                f"drift method {method} needs a numeric feature and {feature} is categorical; "
+                "use chi2, jensenshannon or psi",
+                field="method",
+            )
+        score = METHODS[method](_threshold(monitor, method)).score(ref, cur)
+        entry.update(score.to_dict())
+        entry["histogram"] = histogram(ref, cur, profile.get("columns", {}).get(feature))
+        if score.drifted:
+            drifted.append(feature)
+        results[feature] = entry
+    judged = len(wanted) - len(skipped)
+    share = len(drifted) / judged if judged else 0.0
+    breaches = []
+    insufficient = len(current_frame) == 0
+    if judged and share >= policy.max_drifted_share:
+        detail = ", ".join(
+            f"{f} ({results[f]['method']} "
+            + (
+                f"p={results[f]['p_value']:.3g}"
+                if results[f]["p_value"] is not None
+                else f"{results[f]['statistic']:.3f}"
+            )
+            + ")"
+            for f in drifted
+        )
+        breaches.append(
+            f"{len(drifted)} of {judged} features drifted ({share:.0%} >= "
+            f"{policy.max_drifted_share:.0%}): {detail}"
+        )
+    if insufficient:
+        breaches_or = [f"no predictions in {window.label()}"]
+    else:
+        breaches_or = []
+    return monitor.finish(
+        CheckResult(
+            check="drift",
+            model=name,
+            version=info.version,
+            verdict=verdict_of(breaches, insufficient),
+            inputs={
+                "window": window.to_dict(),
+                "compare_to": baseline.label(),
+                "baseline_window": base_window.to_dict() if base_window else None,
+                "environment": environment,
+                "features": wanted,
+                "methods": overrides,
+                "max_drifted_share": policy.max_drifted_share,
+                "p_value": policy.p_value,
+                "distance_threshold": policy.distance_threshold,
+            },
+            results={
+                "features": results,
+                "drifted": drifted,
+                "drifted_share": share,
+                "rows": int(len(current_frame)),
+                "skipped": skipped,
+            },
+            breaches=breaches or breaches_or,
+            keys=[f"drift:{f}" for f in drifted] or (["insufficient"] if insufficient else []),
+            level="critical"
+            if judged and share >= 2 * policy.max_drifted_share and share >= 0.5
+            else "warning",
+        ),
+        record=record,
+    )
+
+
+def prediction_drift(
+    monitor: Monitor,
+    name: str,
+    *,
+    last: str = "24h",
+    until: str | None = None,
+    compare_to: str = "reference",
+    distribution_check: bool = True,
+    drift_threshold: float | None = None,
+    environment: str | None = "production",
+    record: bool = True,
+) -> CheckResult:
+    """Prediction volume, errors, latency and (with ``distribution_check``) the drift of
+    the predicted-class distribution (and, against a log window, of the scores)."""
+    import numpy as np
+
+    from modelward.monitoring.drift import JensenShannon, NormalizedWasserstein, Sample
+    from modelward.monitoring.samples import _key
+
+    model = monitor._model(name)
+    policy = monitor.ws.policy
+    threshold = policy.drift.prediction_threshold if drift_threshold is None else drift_threshold
+    if not 0 < threshold <= 1:
+        raise ConfigError(
+            f"--drift-threshold {threshold} must be between 0 and 1, e.g. 0.1",
+            field="drift_threshold",
+        )
+    window = window_for(last, until=until)
+    baseline = parse_baseline(compare_to)
+    columns = ["version", "status", "prediction", "score", "latency_ms"]
+    frame = monitor.log.frame(
+        name, window, columns=columns, environment=environment, labels=False, sample=MAX_ROWS
+    )
+    total = len(frame)
+    ok = frame[frame["status"] == "ok"]
+    errors = int((frame["status"] == "error").sum())
+    rejected = int((frame["status"] == "rejected").sum())
+    latency = frame["latency_ms"].dropna().to_numpy("float64")
+    p95 = float(np.percentile(latency, 95)) if len(latency) else None
+    breaches: list[str] = []
+    keys: list[str] = []
+    level = "warning"
+    results: dict[str, Any] = {
+        "predictions": total,
+        "errors": errors,
+        "rejected": rejected,
+        "error_rate": errors / total if total else None,
+        "latency_p50_ms": float(np.percentile(latency, 50)) if len(latency) else None,
+        "latency_p95_ms": p95,
+        "mean_score": float(ok["score"].mean()) if ok["score"].notna().any() else None,
+    }
+    max_error = policy.rollout.max_error_rate
+    if total and errors / total > max_error:
+        rate = errors / total
+        breaches.append(f"error rate {rate:.1%} > {max_error:.0%} ({errors} of {total})")
+        keys.append("error_rate")
+        if rate > 2 * max_error:
+            level = "critical"
+    p95_limit = policy.serving.latency.p95_ms
+    if p95 is not None and p95 > p95_limit * policy.llm.latency_warning_factor:
+        factor = p95 / p95_limit
+        breaches.append(
+            f"latency p95 {p95:.1f} ms is {factor:.1f}x the {p95_limit:.0f} ms target "
+            f"(warning at {policy.llm.latency_warning_factor}x, critical at "
+            f"{policy.llm.latency_critical_factor}x)"
+        )
+        keys.append("latency_p95")
+        if factor >= policy.llm.latency_critical_factor:
+            level = "critical"
+    counts = ok["prediction"].dropna().astype(str).value_counts()
+    current_counts = {_key(k): int(v) for k, v in counts.items()}
+    results["class_shares"] = {
+        k: v / max(sum(current_counts.values()), 1) for k, v in current_counts.items()
+    }
+    if distribution_check and model.task != "regression" and current_counts:
+        base_window = baseline.window(window)
+        if base_window is None:
+            profile = monitor.ws.registry.reference_profile(name, "latest") or {}
+            ref_counts = dict(profile.get("target_counts", {}))
+            source = "training labels of the reference profile"
+            ref_scores = None
+        else:
+            base = monitor.log.frame(
+                name,
+                base_window,
+                columns=columns,
+                environment=environment,
+                labels=False,
+                sample=MAX_ROWS,
+            )
+            base = base[base["status"] == "ok"]
+            bc = base["prediction"].dropna().astype(str).value_counts()
+            ref_counts = {_key(k): int(v) for k, v in bc.items()}
+            source = f"predictions of {base_window.label()}"
+            ref_scores = base["score"].dropna().to_numpy("float64")
+        if ref_counts:
+            score = JensenShannon(threshold).score(
+                Sample(counts=ref_counts), Sample(counts=current_counts)
+            )
+            results["class_drift"] = {
+                **score.to_dict(),
+                "reference": source,
+                "reference_counts": ref_counts,
+                "current_counts": current_counts,
+            }
+            if score.drifted:
+                breaches.append(
+                    f"predicted-class distribution drifted: Jensen-Shannon "
+                    f"{score.statistic:.3f} >= {threshold} against the {source}"
+                )
+                keys.append("prediction_drift")
+        cur_scores = ok["score"].dropna().to_numpy("float64")
+        if ref_scores is not None and len(ref_scores) and len(cur_scores):
+            ws_score = NormalizedWasserstein(threshold).score(
+                Sample(values=ref_scores), Sample(values=cur_scores)
+            )
+            results["score_drift"] = ws_score.to_dict()
+            if ws_score.drifted:
+                breaches.append(
+                    f"score distribution drifted: normalized Wasserstein "
+                    f"{ws_score.statistic:.3f} >= {threshold}"
+                )
+                keys.append("score_drift")
+    insufficient = total == 0
+    return monitor.finish(
+        CheckResult(
+            check="predictions",
+            model=name,
+            verdict=verdict_of(breaches, insufficient),
+            inputs={
+                "window": window.to_dict(),
+                "compare_to": baseline.label(),
+                "environment": environment,
+                "distribution_check": distribution_check,
+                "drift_threshold": threshold,
+                "max_error_rate": max_error,
+                "latency_p95_ms": p95_limit,
+            },
+            results=results,
+            breaches=breaches or ([f"no predictions in {window.label()}"] if insufficient else []),
+            keys=keys or (["insufficient"] if insufficient else []),
+            level=level,
+        ),
+        record=record,
+    )

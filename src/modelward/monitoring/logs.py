@@ -1,0 +1,263 @@
+"""Reading the prediction log and the feedback in place, with DuckDB.
+
+The layout is the serving contract (``docs/monitor.md`` repeats it)::
+
+    <logs>/predictions/model=<name>/date=<YYYY-MM-DD>/<writer>-<seq>.parquet
+    <logs>/feedback/model=<name>/date=<YYYY-MM-DD>/<writer>-<seq>.parquet
+
+``model`` and ``date`` come only from the path. Files are listed with fsspec (so the log
+can live in object storage), pruned by their ``date=`` partition before DuckDB opens them,
+and read with ``union_by_name`` so files written before a column existed still read.
+Feedback is joined on ``request_id``; the latest feedback row per request wins.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from modelward.errors import DataError, StorageError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from modelward.monitoring.window import Window
+
+__all__ = ["BASE_COLUMNS", "FEATURE_PREFIX", "PredictionLog"]
+
+FEATURE_PREFIX = "in_"
+BASE_COLUMNS = (
+    "request_id",
+    "ts",
+    "version",
+    "environment",
+    "status",
+    "error",
+    "latency_ms",
+    "prediction",
+    "score",
+    "proba",
+)
+_DATE = re.compile(r"/date=(\d{4}-\d{2}-\d{2})/")
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+@dataclass(frozen=True)
+class LogFile:
+    path: str
+    date: str
+
+
+class PredictionLog:
+    """The prediction log of one workspace (``ws.logs_url``)."""
+
+    def __init__(self, url: str) -> None:
+        import fsspec
+
+        self.url = url.rstrip("/")
+        try:
+            self.fs, self.root = fsspec.core.url_to_fs(self.url)
+        except (ValueError, ImportError) as exc:
+            raise StorageError(
+                f"cannot open the prediction log at {url}: {exc}; check MODELWARD_LOGS"
+            ) from None
+        self.protocol = self.url.split("://", 1)[0] if "://" in self.url else "file"
+        self.root = self.root.rstrip("/")
+
+    # -- files ----------------------------------------------------------------------------
+
+    def files(self, kind: str, model: str, window: Window | None = None) -> list[LogFile]:
+        """The Parquet files of ``kind`` (predictions | feedback) for ``model``, pruned by date."""
+        base = f"{self.root}/{kind}/model={model}"
+        try:
+            found = self.fs.glob(f"{base}/date=*/*.parquet")
+        except (OSError, ValueError) as exc:
+            raise StorageError(f"cannot list the prediction log at {self.url}: {exc}") from None
+        out = []
+        for path in sorted(found):
+            path = str(path)
+            if path.rsplit("/", 1)[-1].startswith((".", "_")):
+                continue  # temporary names of files being written
+            match = _DATE.search(path)
+            if match is None:
+                continue
+            date = match.group(1)
+            if window is not None:
+                first = (window.start - timedelta(days=1)).strftime("%Y-%m-%d")
+                last = window.end.strftime("%Y-%m-%d")
+                if not first <= date <= last:
+                    continue
+            out.append(LogFile(self._full(path), date))
+        return out
+
+    def _full(self, path: str) -> str:
+        return path if self.protocol == "file" else f"{self.protocol}://{path}"
+
+    def models(self) -> list[str]:
+        try:
+            found = self.fs.glob(f"{self.root}/predictions/model=*")
+        except (OSError, ValueError):
+            return []
+        return sorted(str(p).rsplit("model=", 1)[-1] for p in found)
+
+    def require(self, model: str) -> None:
+        """A one-line error when the log has nothing at all for ``model``."""
+        if not self.files("predictions", model):
+            known = ", ".join(self.models()) or "none"
+            raise DataError(
+                f"the prediction log at {self.url} has no predictions for model {model!r} "
+                f"(models in the log: {known}); serve the model first or point "
+                "MODELWARD_LOGS at the right log",
+                field="model",
+            )
+
+    # -- DuckDB ---------------------------------------------------------------------------
+
+    def connect(self) -> Any:
+        import duckdb
+
+        con = duckdb.connect()
+        if self.protocol != "file":
+            con.register_filesystem(self.fs)
+        return con
+
+    def _source(self, files: list[LogFile]) -> str:
+        paths = ", ".join(_quote(f.path) for f in files)
+        return (
+            f"read_parquet([{paths}], hive_partitioning=true, union_by_name=true, "
+            "hive_types={'date': 'VARCHAR', 'model': 'VARCHAR'})"
+        )
+
+    def file_schemas(self, model: str, window: Window | None = None) -> dict[str, dict[str, str]]:
+        """Arrow type of every column, per file (type violations and schema changes)."""
+        import pyarrow.parquet as pq
+
+        out: dict[str, dict[str, str]] = {}
+        for log_file in self.files("predictions", model, window):
+            path = log_file.path.split("://", 1)[-1] if self.protocol != "file" else log_file.path
+            with self.fs.open(path, "rb") as handle:
+                schema = pq.read_schema(handle)
+            out[log_file.path] = {field.name: str(field.type) for field in schema}
+        return out
+
+    def columns(self, model: str, window: Window | None = None) -> dict[str, str]:
+        """Columns of the unified predictions table and their DuckDB types."""
+        files = self.files("predictions", model, window)
+        if not files:
+            return {}
+        con = self.connect()
+        try:
+            rows = con.execute(f"DESCRIBE SELECT * FROM {self._source(files)}").fetchall()
+        except Exception as exc:  # duckdb.Error and friends
+            raise _translate(exc, self.url) from None
+        finally:
+            con.close()
+        return {str(r[0]): str(r[1]) for r in rows}
+
+    def frame(
+        self,
+        model: str,
+        window: Window,
+        *,
+        columns: list[str] | None = None,
+        environment: str | None = None,
+        version: int | None = None,
+        labels: bool = True,
+        labelled_only: bool = False,
+        sample: int | None = None,
+    ) -> pd.DataFrame:
+        """The predictions in ``window`` (with their latest feedback ``label``) as a frame.
+
+        ``columns`` limits what is read (Parquet is columnar: unread columns cost nothing);
+        ``sample`` draws a reproducible reservoir sample of at most that many rows.
+        """
+        import pandas as pd
+
+        files = self.files("predictions", model, window)
+        available = self.columns(model, window) if files else {}
+        wanted = (
+            list(columns)
+            if columns is not None
+            else [c for c in available if c not in ("model", "date")]
+        )
+        missing = [c for c in wanted if c not in available]
+        select = [c for c in wanted if c in available]
+        if not files or not select:
+            empty = pd.DataFrame({c: pd.Series(dtype="object") for c in wanted})
+            if labels:
+                empty["label"] = pd.Series(dtype="object")
+            return empty
+        where = [
+            f"p.ts >= TIMESTAMPTZ {_quote(window.start.isoformat())}",
+            f"p.ts < TIMESTAMPTZ {_quote(window.end.isoformat())}",
+        ]
+        if environment is not None:
+            where.append(f"p.environment = {_quote(environment)}")
+        if version is not None:
+            where.append(f"p.version = {int(version)}")
+        cols = ", ".join(f'p."{c}"' for c in select)
+        feedback = self.files("feedback", model) if labels else []
+        sql = f"SELECT {cols}"
+        if labels and feedback:
+            sql += ", f.label AS label"
+            sql += f" FROM {self._source(files)} AS p LEFT JOIN ("
+            sql += (
+                "SELECT request_id, arg_max(label, ts) AS label "
+                f"FROM {self._source(feedback)} GROUP BY request_id"
+            )
+            sql += ") AS f ON p.request_id = f.request_id"
+            if labelled_only:
+                where.append("f.label IS NOT NULL")
+        elif labels:
+            sql += f", CAST(NULL AS VARCHAR) AS label FROM {self._source(files)} AS p"
+            if labelled_only:
+                where.append("FALSE")
+        else:
+            sql += f" FROM {self._source(files)} AS p"
+        sql += " WHERE " + " AND ".join(where)
+        if sample is not None:
+            sql = f"SELECT * FROM ({sql}) USING SAMPLE reservoir({int(sample)} ROWS) REPEATABLE (7)"
+        con = self.connect()
+        try:
+            out = con.execute(sql).df()
+        except Exception as exc:  # duckdb.Error and friends
+            raise _translate(exc, self.url) from None
+        finally:
+            con.close()
+        for column in missing:
+            out[column] = None
+        return out
+
+    def count(self, model: str, window: Window, *, environment: str | None = None) -> int:
+        files = self.files("predictions", model, window)
+        if not files:
+            return 0
+        where = (
+            f"ts >= TIMESTAMPTZ {_quote(window.start.isoformat())} "
+            f"AND ts < TIMESTAMPTZ {_quote(window.end.isoformat())}"
+        )
+        if environment is not None:
+            where += f" AND environment = {_quote(environment)}"
+        con = self.connect()
+        try:
+            row = con.execute(
+                f"SELECT count(*) FROM {self._source(files)} WHERE {where}"
+            ).fetchone()
+        except Exception as exc:
+            raise _translate(exc, self.url) from None
+        finally:
+            con.close()
+        return int(row[0]) if row else 0
+
+
+def _translate(exc: Exception, url: str) -> Exception:
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return DataError(
+        f"cannot read the prediction log at {url}: {first}; check that its files follow "
+        "the layout in docs/monitor.md"
+    )

@@ -1,0 +1,213 @@
+"""Model metrics over a window of labelled predictions, per version, with label coverage
+and bootstrap confidence intervals.
+
+Metric names and directions (every one here is higher-is-better except the regression
+errors): binary ``accuracy, roc_auc, f1, precision, recall``; multiclass ``accuracy,
+f1_macro, precision_macro, recall_macro``; regression ``mae, rmse`` (lower is better)
+and ``r2``. Intervals are percentile bootstraps (:func:`modelward.stats.bootstrap_ci`);
+above :data:`CI_ROWS` labelled rows the interval is the bootstrap of a
+``CI_ROWS``-row subsample, narrowed by ``sqrt(CI_ROWS / n)`` (standard errors shrink
+with the square root of the sample), so a million labels cost what 5 000 do.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from modelward.errors import ConfigError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = [
+    "ALIASES",
+    "CI_ROWS",
+    "LOWER_IS_BETTER",
+    "METRICS_BY_TASK",
+    "compute_metrics",
+    "positive_label",
+    "resolve_metrics",
+]
+
+CI_ROWS = 5000
+ALIASES = {"auc": "roc_auc", "roc-auc": "roc_auc", "acc": "accuracy"}
+METRICS_BY_TASK = {
+    "binary-classification": ("accuracy", "roc_auc", "f1", "precision", "recall"),
+    "multiclass-classification": ("accuracy", "f1_macro", "precision_macro", "recall_macro"),
+    "regression": ("mae", "rmse", "r2"),
+}
+LOWER_IS_BETTER = frozenset({"mae", "rmse"})
+
+
+def resolve_metrics(task: str, names: list[str] | None) -> list[str]:
+    known = METRICS_BY_TASK.get(task)
+    if known is None:
+        raise ConfigError(f"monitoring metrics are not defined for {task} models")
+    if not names:
+        return list(known)
+    out = []
+    for raw in names:
+        name = ALIASES.get(raw.strip().lower(), raw.strip().lower())
+        if name not in known:
+            raise ConfigError(
+                f"unknown metric {raw!r} for a {task} model; choose from {', '.join(known)}",
+                field="metrics",
+            )
+        out.append(name)
+    return out
+
+
+def _sort_key(label: str) -> tuple[int, float, str]:
+    try:
+        return (0, float(label), label)
+    except ValueError:
+        return (1, 0.0, label)
+
+
+def positive_label(labels: list[str]) -> str:
+    """scikit-learn's convention: the last of the sorted classes is the positive one."""
+    return sorted(set(labels), key=_sort_key)[-1]
+
+
+def _functions(task: str, positive: str | None) -> dict[str, tuple[Callable[..., float], str]]:
+    """name -> (function of (y_true, column), which column: pred | score)."""
+    import numpy as np
+    from sklearn import metrics as m
+
+    if task == "regression":
+        return {
+            "mae": (m.mean_absolute_error, "pred"),
+            "rmse": (lambda t, p: float(np.sqrt(m.mean_squared_error(t, p))), "pred"),
+            "r2": (m.r2_score, "pred"),
+        }
+    if task == "multiclass-classification":
+        return {
+            "accuracy": (m.accuracy_score, "pred"),
+            "f1_macro": (lambda t, p: m.f1_score(t, p, average="macro", zero_division=0), "pred"),
+            "precision_macro": (
+                lambda t, p: m.precision_score(t, p, average="macro", zero_division=0),
+                "pred",
+            ),
+            "recall_macro": (
+                lambda t, p: m.recall_score(t, p, average="macro", zero_division=0),
+                "pred",
+            ),
+        }
+
+    def binary(fn: Callable[..., float]) -> Callable[..., float]:
+        return lambda t, p: fn(t, p, pos_label=positive, zero_division=0)
+
+    return {
+        "accuracy": (m.accuracy_score, "pred"),
+        "roc_auc": (lambda t, s: m.roc_auc_score(t == positive, s), "score"),
+        "f1": (binary(m.f1_score), "pred"),
+        "precision": (binary(m.precision_score), "pred"),
+        "recall": (binary(m.recall_score), "pred"),
+    }
+
+
+def compute_metrics(
+    frame: pd.DataFrame,
+    task: str,
+    names: list[str],
+    *,
+    positive: str | None = None,
+    resamples: int = 1000,
+    seed: int = 0,
+) -> dict[str, dict[str, Any]]:
+    """``name -> {value, low, high}`` over the labelled rows of ``frame``
+    (columns ``label``, ``prediction``, ``score``)."""
+    import numpy as np
+
+    from modelward.stats import bootstrap_ci
+
+    labelled = frame[frame["label"].notna() & frame["prediction"].notna()]
+    y_true: Any
+    y_pred: Any
+    if task == "regression":
+        y_true = labelled["label"].astype("float64").to_numpy()
+        y_pred = labelled["prediction"].astype("float64").to_numpy()
+    else:
+        y_true = labelled["label"].astype(str).to_numpy()
+        y_pred = labelled["prediction"].astype(str).to_numpy()
+    score = labelled["score"].astype("float64").to_numpy() if "score" in labelled else None
+    functions = _functions(task, positive)
+    n = len(y_true)
+    rng = np.random.default_rng(seed)
+    sub = rng.choice(n, size=CI_ROWS, replace=False) if n > CI_ROWS else None
+    shrink = math.sqrt(CI_ROWS / n) if sub is not None else 1.0
+    out: dict[str, dict[str, Any]] = {}
+    for name in names:
+        fn, which = functions[name]
+        column = y_pred if which == "pred" else score
+        if column is None or (which == "score" and np.isnan(column).any()):
+            out[name] = {"value": None, "low": None, "high": None, "note": "no scores logged"}
+            continue
+        if which == "score" and len(set(y_true)) < 2:
+            out[name] = {"value": None, "low": None, "high": None, "note": "one class only"}
+            continue
+        if n == 0:
+            out[name] = {"value": None, "low": None, "high": None}
+            continue
+        value = float(fn(y_true, column))
+        t, c = (y_true, column) if sub is None else (y_true[sub], column[sub])
+        if task == "binary-classification":
+            mid = value if sub is None else float(fn(t, c))
+            low, high = _binary_bootstrap(name, t == positive, c, positive, resamples, seed)
+        else:
+            interval = bootstrap_ci(fn, t, c, resamples=resamples, seed=seed)
+            mid, low, high = interval.value, interval.low, interval.high
+        if low is not None and high is not None:
+            low = value - (mid - low) * shrink
+            high = value + (high - mid) * shrink
+        out[name] = {"value": _num(value), "low": _num(low), "high": _num(high)}
+    return out
+
+
+def _binary_bootstrap(
+    name: str, truth: Any, column: Any, positive: str | None, resamples: int, seed: int
+) -> tuple[float | None, float | None]:
+    """The same percentile bootstrap as :func:`modelward.stats.bootstrap_ci` (same
+    resampling of row indices), vectorized over resamples for the binary metrics."""
+    import numpy as np
+    from scipy.stats import rankdata
+
+    from modelward.stats.bootstrap import _indices, _percentiles
+
+    n = len(truth)
+    truth = np.asarray(truth, dtype=bool)
+    if n < 2:
+        return None, None
+    idx = _indices(n, resamples, seed)
+    t = truth[idx]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if name == "roc_auc":
+            s = np.asarray(column, dtype="float64")[idx]
+            ranks = rankdata(s, axis=1)
+            pos = t.sum(axis=1)
+            neg = n - pos
+            draws = ((ranks * t).sum(axis=1) - pos * (pos + 1) / 2) / (pos * neg)
+        else:
+            p = (np.asarray(column) == positive)[idx]
+            tp = (t & p).sum(axis=1)
+            fp = (~t & p).sum(axis=1)
+            fn = (t & ~p).sum(axis=1)
+            if name == "accuracy":
+                draws = (t == p).mean(axis=1)
+            elif name == "precision":
+                draws = np.where(tp + fp > 0, tp / (tp + fp), 0.0)
+            elif name == "recall":
+                draws = np.where(tp + fn > 0, tp / (tp + fn), 0.0)
+            else:  # f1
+                draws = np.where(2 * tp + fp + fn > 0, 2 * tp / (2 * tp + fp + fn), 0.0)
+    draws = np.where(np.isfinite(draws), draws, np.nan)
+    low, high = _percentiles(draws, 0.95)
+    return low, high
+
+
+def _num(value: float | None) -> float | None:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return float(value)

@@ -1,0 +1,248 @@
+"""The monitoring entry point: ``Monitor(workspace)`` runs each check, stores it with
+``record_run`` (kind ``monitor-<check>``) and turns failures into alerts.
+
+Every check takes a window (``last="24h"``, optional ``until``) and returns a
+:class:`~modelward.monitoring.result.CheckResult`; the CLI prints it and exits 1 when
+it failed.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from modelward.errors import ConfigError
+from modelward.monitoring.result import CheckResult, verdict_of
+from modelward.monitoring.window import Window, window_for
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from modelward.monitoring.alerts import Alerts
+    from modelward.monitoring.logs import PredictionLog
+    from modelward.registry.records import ModelInfo
+    from modelward.workspace import Workspace
+
+__all__ = ["Monitor"]
+
+RUN_PREFIX = "monitor-"
+
+
+class Monitor:
+    def __init__(self, workspace: Workspace, *, alert: bool = True) -> None:
+        self.ws = workspace
+        self.alert = alert
+
+    # -- parts ----------------------------------------------------------------------------
+
+    @property
+    def log(self) -> PredictionLog:
+        from modelward.monitoring.logs import PredictionLog
+
+        return PredictionLog(self.ws.logs_url)
+
+    @property
+    def alerts(self) -> Alerts:
+        from modelward.monitoring.alerts import Alerts
+
+        return Alerts(self.ws)
+
+    def _model(self, name: str) -> ModelInfo:
+        info = self.ws.registry.get_model(name)  # NotFound names the known models
+        self.log.require(name)
+        return info
+
+    def finish(self, result: CheckResult, *, record: bool = True) -> CheckResult:
+        """Store the check and fire (or resolve) its alert."""
+        if record:
+            run = self.ws.registry.record_run(
+                RUN_PREFIX + result.check,
+                model=result.model,
+                version=result.version,
+                inputs=result.inputs,
+                results={
+                    **result.results,
+                    "breaches": result.breaches,
+                    "warnings": result.warnings,
+                },
+                verdict=result.verdict,
+            )
+            result.run_id = run.id
+        if self.alert:
+            alert, errors = self.alerts.for_result(result)
+            if alert is not None:
+                result.results["alert"] = {"id": alert.id, "sent": alert.sent, "count": alert.count}
+            if errors:
+                result.warnings.extend(f"alert sink: {e}" for e in errors)
+        return result
+
+    # -- metrics --------------------------------------------------------------------------
+
+    def metrics(
+        self,
+        name: str,
+        *,
+        last: str = "24h",
+        until: str | None = None,
+        environment: str | None = "production",
+        metrics: list[str] | None = None,
+        thresholds: list[float] | None = None,
+        record: bool = True,
+    ) -> CheckResult:
+        """Metrics on the labelled predictions of the window, per version (with label
+        coverage and CIs) against thresholds (default: ``policy.thresholds``)."""
+        from modelward.monitoring.metrics import LOWER_IS_BETTER, compute_metrics, resolve_metrics
+
+        model = self._model(name)
+        window = window_for(last, until=until)
+        names = resolve_metrics(model.task, metrics)
+        limits = self._thresholds(names, thresholds)
+        policy = self.ws.policy.thresholds
+        frame = self._ok_rows(name, window, environment, ["version", "prediction", "score"])
+        positive = self._positive(name, frame) if model.task == "binary-classification" else None
+        per_version: dict[str, Any] = {}
+        breaches: list[str] = []
+        keys: list[str] = []
+        insufficient = False
+        critical = False
+        if frame.empty:
+            insufficient = True
+            breaches_text = f"no predictions in {window.label()}"
+            per_version = {}
+        for version in sorted(frame["version"].dropna().unique().tolist()):
+            rows = frame[frame["version"] == version]
+            labelled = int(rows["label"].notna().sum())
+            coverage = labelled / len(rows) if len(rows) else 0.0
+            entry: dict[str, Any] = {
+                "predictions": len(rows),
+                "labelled": labelled,
+                "label_coverage": coverage,
+                "status": "pass",
+            }
+            tag = f"v{int(version)}"
+            if labelled < policy.min_labels:
+                entry["status"] = "insufficient"
+                entry["reason"] = (
+                    f"{tag}: too few labels to judge: {labelled} labelled of {len(rows)} "
+                    f"predictions (coverage {coverage:.1%}), need {policy.min_labels}"
+                )
+                insufficient = True
+                per_version[tag] = entry
+                continue
+            values = compute_metrics(rows, model.task, names, positive=positive)
+            entry["metrics"] = values
+            for metric, limit in limits.items():
+                found = values[metric]
+                value = found["value"]
+                if value is None:
+                    continue
+                lower = metric in LOWER_IS_BETTER
+                judged = value
+                if policy.use_lower_ci and found["low"] is not None and not lower:
+                    judged = found["low"]
+                if policy.use_lower_ci and found["high"] is not None and lower:
+                    judged = found["high"]
+                bad = judged > limit if lower else judged < limit
+                if bad:
+                    entry["status"] = "fail"
+                    sign = ">" if lower else "<"
+                    ci = ""
+                    if found["low"] is not None:
+                        ci = f" [95% CI {found['low']:.3f}, {found['high']:.3f}]"
+                    breaches.append(
+                        f"{tag} {metric} {value:.3f}{ci} {sign} {limit:.2f} (n={labelled} labelled)"
+                    )
+                    keys.append(f"{tag}:{metric}")
+                    whole = found["high"] if not lower else found["low"]
+                    if whole is not None and (whole < limit if not lower else whole > limit):
+                        critical = True  # the whole interval is on the wrong side
+            per_version[tag] = entry
+        reasons = [e["reason"] for e in per_version.values() if "reason" in e]
+        if frame.empty:
+            reasons.append(breaches_text)
+        result = CheckResult(
+            check="metrics",
+            model=name,
+            verdict=verdict_of(breaches, insufficient),
+            inputs={
+                "window": window.to_dict(),
+                "environment": environment,
+                "metrics": names,
+                "thresholds": limits,
+                "min_labels": policy.min_labels,
+                "use_lower_ci": policy.use_lower_ci,
+            },
+            results={"versions": per_version, "positive_label": positive, "insufficient": reasons},
+            breaches=breaches + ([] if breaches else reasons),
+            keys=keys or (["insufficient"] if insufficient else []),
+            level="critical" if critical else "warning",
+        )
+        return self.finish(result, record=record)
+
+    # -- drift ----------------------------------------------------------------------------
+
+    def drift(self, name: str, **options: Any) -> CheckResult:
+        """Per-feature drift; see :func:`modelward.monitoring.driftcheck.feature_drift`."""
+        from modelward.monitoring.driftcheck import feature_drift
+
+        return feature_drift(self, name, **options)
+
+    def predictions(self, name: str, **options: Any) -> CheckResult:
+        """Prediction volume, errors, latency and distribution drift."""
+        from modelward.monitoring.driftcheck import prediction_drift
+
+        return prediction_drift(self, name, **options)
+
+    def quality(self, name: str, **options: Any) -> CheckResult:
+        """Missing values, ranges, zeros, categories, types, schema and volume."""
+        from modelward.monitoring.quality import quality_check
+
+        return quality_check(self, name, **options)
+
+    def degradation(self, name: str, **options: Any) -> CheckResult:
+        """When a metric dropped, which slices lost most, which drifted features go with it."""
+        from modelward.monitoring.degradation import degradation_check
+
+        return degradation_check(self, name, **options)
+
+    def review(self, name: str, **options: Any) -> CheckResult:
+        """Misclassified and low-confidence predictions, their inputs and shared patterns."""
+        from modelward.monitoring.review import review_check
+
+        return review_check(self, name, **options)
+
+    def _thresholds(self, names: list[str], given: list[float] | None) -> dict[str, float]:
+        if given:
+            if len(given) != len(names):
+                raise ConfigError(
+                    f"--thresholds has {len(given)} value(s) for {len(names)} metric(s) "
+                    f"({', '.join(names)}); give one threshold per metric, in the same order",
+                    field="thresholds",
+                )
+            return dict(zip(names, (float(v) for v in given), strict=True))
+        defaults = self.ws.policy.thresholds.as_dict()
+        return {n: defaults[n] for n in names if n in defaults}
+
+    def _ok_rows(
+        self,
+        name: str,
+        window: Window,
+        environment: str | None,
+        columns: list[str],
+        **options: Any,
+    ) -> pd.DataFrame:
+        frame = self.log.frame(
+            name, window, columns=[*columns, "status"], environment=environment, **options
+        )
+        return frame[frame["status"] == "ok"].reset_index(drop=True)
+
+    def _positive(self, name: str, frame: pd.DataFrame) -> str | None:
+        """The positive class: from the training labels, else from what was predicted."""
+        from modelward.monitoring.metrics import positive_label
+
+        versions = frame["version"].dropna().unique().tolist() if not frame.empty else []
+        ref = int(max(versions)) if versions else "latest"
+        profile = self.ws.registry.reference_profile(name, ref) or {}
+        labels = list(profile.get("target_counts", {}))
+        if not labels and not frame.empty:
+            labels = frame["prediction"].dropna().astype(str).unique().tolist()
+        return positive_label(labels) if labels else None

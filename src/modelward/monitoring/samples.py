@@ -1,0 +1,108 @@
+"""Turning a stored reference profile, or a window of the log, into drift samples.
+
+A feature is *categorical* when its reference profile lists categories (strings, and
+integer codes with at most 10 levels such as ``cp`` or ``thal``), else *numeric*.
+Category keys are the profile's (``3.0`` -> ``"3"``), so log values and the profile meet.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from modelward.errors import DataError
+from modelward.monitoring.drift.base import Sample
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["feature_kinds", "frame_samples", "histogram", "reference_samples"]
+
+
+def feature_kinds(profile: dict[str, Any], features: list[str]) -> dict[str, str]:
+    columns = profile.get("columns", {})
+    out = {}
+    for name in features:
+        column = columns.get(name, {})
+        out[name] = "categorical" if "categories" in column else "numeric"
+    return out
+
+
+def reference_samples(profile: dict[str, Any], kinds: dict[str, str]) -> dict[str, Sample]:
+    import numpy as np
+
+    columns = profile.get("columns", {})
+    out = {}
+    for name, kind in kinds.items():
+        column = columns.get(name)
+        if column is None:
+            raise DataError(
+                f"the reference profile has no feature {name!r}; choose --features from "
+                f"{', '.join(columns)}",
+                field="features",
+            )
+        rows = int(column.get("count", 0)) - int(column.get("missing", 0))
+        if kind == "categorical":
+            out[name] = Sample(counts=dict(column.get("categories", {})), rows=rows)
+        else:
+            out[name] = Sample(values=np.asarray(column.get("values", []), "float64"), rows=rows)
+    return out
+
+
+def _key(value: Any) -> str:
+    from modelward.data.profile import _key as profile_key
+
+    return profile_key(value)
+
+
+def frame_samples(frame: pd.DataFrame, kinds: dict[str, str]) -> dict[str, Sample]:
+    """``in_<feature>`` columns of a log window as samples (missing values left out)."""
+    import pandas as pd
+
+    out = {}
+    for name, kind in kinds.items():
+        column = f"in_{name}"
+        series = frame[column].dropna() if column in frame else pd.Series(dtype="float64")
+        if kind == "categorical":
+            counts = series.value_counts()
+            out[name] = Sample(
+                counts={_key(k): int(v) for k, v in counts.items()}, rows=int(len(series))
+            )
+        else:
+            values = pd.to_numeric(series, errors="coerce").dropna().to_numpy("float64")
+            out[name] = Sample(values=values, rows=int(len(values)))
+    return out
+
+
+def histogram(
+    reference: Sample, current: Sample, profile_column: dict[str, Any] | None
+) -> dict[str, Any]:
+    """Reference vs current shares on one set of bins (for reports)."""
+    import numpy as np
+
+    if reference.kind == "categorical":
+        ref = reference.counts or {}
+        cur = current.counts or {}
+        keys = sorted(set(ref) | set(cur), key=str)[:30]
+        rt, ct = max(sum(ref.values()), 1), max(sum(cur.values()), 1)
+        return {
+            "labels": keys,
+            "reference": [ref.get(k, 0) / rt for k in keys],
+            "current": [cur.get(k, 0) / ct for k in keys],
+        }
+    edges = None
+    if profile_column and "histogram" in profile_column:
+        edges = np.asarray(profile_column["histogram"]["edges"], "float64")
+    if edges is None or len(edges) < 2:
+        both = np.concatenate([reference.values, current.values])
+        edges = np.histogram_bin_edges(both, bins=20) if len(both) else np.array([0.0, 1.0])
+    ref_counts = np.histogram(np.clip(reference.values, edges[0], edges[-1]), edges)[0]
+    cur_counts = np.histogram(np.clip(current.values, edges[0], edges[-1]), edges)[0]
+    below = int((current.values < edges[0]).sum())
+    above = int((current.values > edges[-1]).sum())
+    return {
+        "edges": [float(e) for e in edges],
+        "reference": (ref_counts / max(ref_counts.sum(), 1)).tolist(),
+        "current": (cur_counts / max(cur_counts.sum(), 1)).tolist(),
+        "current_below_range": below,
+        "current_above_range": above,
+    }

@@ -1,0 +1,105 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.stats import norm
+from tests.conftest import FEATURES
+from tests.monitor.conftest import UNTIL
+
+
+def _accuracy(served, site):
+    rows = served.days[site]
+    pred = served.flavor.predict(rows[FEATURES]).astype(int)
+    return (
+        (pred == rows["target"].to_numpy()).mean(),
+        len(rows),
+        int((pred == rows["target"].to_numpy()).sum()),
+    )
+
+
+def test_degradation_after_cleveland(served, cli):
+    ran = cli(
+        "monitor",
+        "degradation",
+        "heart",
+        "--last",
+        "3d",
+        "--until",
+        UNTIL,
+        "--compare-to",
+        "window:1d",
+        "--periods",
+        "3",
+        "--json",
+    )
+    assert ran.exit_code == 1
+    body = ran.json
+    before_acc, n0, k0 = _accuracy(served, "cleveland")
+    later = [_accuracy(served, s) for s in ("hungarian", "switzerland", "va")]
+    n1, k1 = sum(x[1] for x in later), sum(x[2] for x in later)
+    assert body["results"]["baseline"]["accuracy"] == pytest.approx(before_acc)
+    assert body["results"]["current"]["accuracy"] == pytest.approx(k1 / n1)
+    pooled = (k0 + k1) / (n0 + n1)
+    z = (k1 / n1 - k0 / n0) / np.sqrt(pooled * (1 - pooled) * (1 / n0 + 1 / n1))
+    assert body["results"]["test"]["p_value"] == pytest.approx(norm.cdf(z))
+    assert f"accuracy dropped {before_acc:.3f} -> {k1 / n1:.3f}" in ran.stderr
+    # when: one period per hospital day, plus the baseline
+    timeline = body["results"]["timeline"]
+    assert [p["rows"] for p in timeline] == [n0] + [x[1] for x in later]
+    assert [p["accuracy"] for p in timeline] == pytest.approx(
+        [before_acc] + [x[2] / x[1] for x in later]
+    )
+    assert body["results"]["first_below_threshold"] == timeline[1]["start"] or (
+        body["results"]["first_below_threshold"] == timeline[2]["start"]
+    )
+    # where: slices with counts and intervals, ranked by lost correct predictions
+    slices = body["results"]["slices"]
+    assert slices and all(s["ci"][0] <= s["accuracy"] <= s["ci"][1] for s in slices)
+    lost = [s["lost"] for s in slices]
+    assert lost == sorted(lost, reverse=True)
+    # why: drifted features that differ between wrong and right predictions
+    assert set(body["results"]["drifted_with_errors"]) <= set(FEATURES)
+    assert body["results"]["drifted_with_errors"]
+
+
+def test_degradation_table_output(served, cli):
+    ran = cli("monitor", "degradation", "heart", "--last", "2d", "--until", UNTIL)
+    assert "slices that lost most" in ran.stdout and "when" in ran.stdout
+
+
+def test_review_failed_only_with_contributions(served, cli):
+    ran = cli(
+        "monitor", "review", "heart", "--until", UNTIL, "--last", "100", "--failed-only", "--json"
+    )
+    assert ran.exit_code == 0
+    body = ran.json["results"]
+    va = served.days["va"].tail(100)
+    pred = served.flavor.predict(va[FEATURES]).astype(int)
+    wrong = int((pred != va["target"].to_numpy()).sum())
+    assert body["rows"] == 100 and body["misclassified"] == wrong == body["reviewed"]
+    item = body["items"][0]
+    assert item["why"] == "misclassified" and item["prediction"] != item["label"]
+    assert set(item["inputs"]) == set(FEATURES) and len(item["contributions"]) == 3
+    assert body["patterns"]
+    # contributions are real: replacing the top feature changes the model's probability
+    import pandas as pd
+
+    feature, delta = next(iter(item["contributions"].items()))
+    row = pd.DataFrame([{f: np.nan if v is None else v for f, v in item["inputs"].items()}])
+    before = served.flavor.predict_proba(row[FEATURES])[0, 1]
+    assert before == pytest.approx(item["score"])
+    assert abs(delta) > 0
+
+
+def test_review_includes_low_confidence(served, cli):
+    body = cli("monitor", "review", "heart", "--until", UNTIL, "--last", "3d", "--json").json
+    whys = {i["why"] for i in body["results"]["items"]}
+    assert body["results"]["reviewed"] >= body["results"]["misclassified"]
+    assert whys <= {"misclassified", "low confidence"}
+
+
+def test_review_bad_last(served, cli):
+    ran = cli("monitor", "review", "heart", "--last", "lots")
+    assert ran.exit_code == 2 and "is not a duration" in ran.stderr
+    ran = cli("monitor", "degradation", "heart", "--periods", "0")
+    assert ran.exit_code == 2 and "--periods must be at least 1" in ran.stderr

@@ -1,0 +1,98 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pyarrow as pa
+import pytest
+from tests.conftest import FEATURES
+from tests.monitor.conftest import END
+from tests.monitor.logdata import traffic, write_traffic
+
+
+def _until(days_before: int) -> str:
+    return (END - timedelta(days=days_before - 1)).isoformat()
+
+
+def test_switzerland_missing_values_and_zero_cholesterol(served, cli):
+    ran = cli("monitor", "quality", "heart", "--until", _until(2), "--json")
+    assert ran.exit_code == 1
+    body = ran.json
+    swiss = served.days["switzerland"]
+    features = body["results"]["features"]
+    for feature in FEATURES:
+        rate = swiss[feature].isna().mean()
+        assert features[feature]["missing_rate"] == pytest.approx(rate)
+        flagged = f"{feature} missing {rate:.1%} >= 5%" in ran.stderr
+        assert flagged == (rate >= 0.05), feature
+    for feature in ("ca", "thal", "slope", "fbs"):
+        assert f"{feature} missing" in ran.stderr
+    # every recorded cholesterol is 0: out of the training range, and never 0 there
+    chol = swiss["chol"].dropna()
+    low = served.train["chol"].min()
+    assert (chol == 0).all()
+    assert features["chol"]["zeros"] == len(chol)
+    assert features["chol"]["out_of_range"] == int((chol < low).sum())
+    assert f"chol: {len(chol)} of {len(chol)} values (100.0%) are 0" in ran.stderr
+    assert f"outside the training range [{low:g}," in ran.stderr
+
+
+def test_hungarian_missing_ca_thal_slope(served, cli):
+    body = cli("monitor", "quality", "heart", "--until", _until(3), "--json").json
+    hun = served.days["hungarian"]
+    assert "ca missing" in " ".join(body["breaches"])
+    for feature in ("ca", "thal", "slope"):
+        assert body["results"]["features"][feature]["missing_rate"] == pytest.approx(
+            hun[feature].isna().mean()
+        )
+        assert hun[feature].isna().mean() >= 0.05
+
+
+def test_held_out_cleveland_is_clean(served, cli):
+    ran = cli("monitor", "quality", "heart", "--until", _until(4), "--json")
+    body = ran.json
+    held = served.days["cleveland"]
+    bad_missing = [f for f in FEATURES if held[f].isna().mean() >= 0.05]
+    assert not bad_missing
+    assert not [b for b in body["breaches"] if "missing" in b]
+    assert not [b for b in body["breaches"] if "are 0" in b]
+
+
+def test_type_violation_unseen_category_schema_change_and_volume(served, cli):
+    rows = served.days["cleveland"].head(12).copy()
+    pred, _ = traffic(
+        served.flavor, rows, start=END + timedelta(days=2), spacing=timedelta(minutes=1), version=1
+    )
+    # a writer that logged chol as text, an unseen chest-pain code, thal dropped, a new column
+    odd = pred.drop(columns=["in_thal"]).copy()
+    odd["in_chol"] = odd["in_chol"].map(lambda v: f"{v:g}")
+    odd["in_cp"] = 9.0
+    odd["in_extra"] = 1.0
+    types = {n: pa.float64() for n in FEATURES if n != "thal"}
+    types["chol"] = pa.string()
+    types["extra"] = pa.float64()
+    write_traffic(served.ws.logs_url, "heart", odd, feature_types=types, writer="w2")
+    until = (END + timedelta(days=3)).isoformat()
+    ran = cli("monitor", "quality", "heart", "--until", until, "--json")
+    assert ran.exit_code == 1
+    text = ran.stderr
+    kinds = {
+        c["name"]: c["kind"]
+        for c in served.ws.registry.get_version("heart", 1).input_schema["columns"]
+    }
+    assert "type violation: chol is string in w2-" in text
+    assert f"the schema says {kinds['chol']}" in text
+    assert "cp: 12 value(s) (100.0%) in categories the training data never had (9)" in text
+    assert "schema change: feature thal is not in the log" in text
+    assert "in_extra" in " ".join(ran.json["warnings"])
+    volume = ran.json["results"]["volume"]
+    assert volume["rows"] == 12 and volume["ratio"] < 0.5
+    assert "volume anomaly: 12 rows" in text
+
+
+def test_quality_is_stored_and_alerts(served, cli):
+    cli("monitor", "quality", "heart", "--until", _until(2))
+    run = served.ws.registry.list_runs(model="heart", kinds=["monitor-quality"])[0]
+    assert run.verdict == "fail" and run.results["features"]["ca"]["missing_rate"] > 0.9
+    alerts = cli("monitor", "alerts", "heart", "--json").json
+    assert [a["check"] for a in alerts] == ["quality"]
+    assert alerts[0]["level"] == "critical"  # missing rates far beyond twice the limit
