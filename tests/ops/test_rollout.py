@@ -276,3 +276,43 @@ def test_metrics_adapter_matches_numpy_and_latest_feedback_wins(setup):
         "heart", "production", 1, start, clock.now
     )
     assert empty.requests == 0
+
+
+def test_cli_rollout_family(setup, cli):
+    ws, clock, traffic = setup
+    ran = cli("rollout", "start", "heart", "--version", "2", "--stages", "50:1m,100")
+    assert ran.exit_code == 0, ran.stderr
+    assert "stage 1 of 2 at 50 %" in ran.stdout
+    traffic.serve(clock.now, clock.advance(60), [(1, 50), (2, 50)])
+    ran = cli("rollout", "status", "heart", "--json")
+    assert ran.json["state"] == "running" and ran.json["weight"] == 50
+    assert cli("rollout", "pause", "heart").exit_code == 0
+    ran = cli("rollout", "pause", "heart")
+    assert ran.exit_code == 2 and "already paused" in ran.stderr
+    assert cli("rollout", "resume", "heart").exit_code == 0
+    ran = cli("rollout", "run", "--once", "--json")
+    assert ran.exit_code == 0, ran.stderr
+    assert ran.json[0]["action"] == "wait"  # the resumed stage has no data yet
+    ran = cli("rollout", "advance", "heart", "--reason", "ops call")
+    assert ran.exit_code == 0 and "promoted" in ran.stdout
+    ran = cli("rollout", "status", "heart")
+    assert "promoted" in ran.stdout and "ops call" in ran.stdout
+    ran = cli("rollout", "list", "--json")
+    assert [r["state"] for r in ran.json] == ["promoted"]
+
+
+def test_cli_rollout_bad_input(setup, cli):
+    ws, clock, traffic = setup
+    ran = cli("rollout", "start", "heart", "--version", "2", "--stages", "5:1m")
+    assert ran.exit_code == 2 and "end at 100" in ran.stderr
+    ran = cli("rollout", "start", "nosuch", "--version", "1")
+    assert ran.exit_code == 2 and "no model named 'nosuch'" in ran.stderr
+    ran = cli("rollout", "start", "heart", "--version", "9")
+    assert ran.exit_code == 2 and "no version '9'" in ran.stderr
+    ran = cli("rollout", "status", "heart")
+    assert ran.exit_code == 2 and "has no rollout in production" in ran.stderr
+    ran = cli("rollout", "abort", "heart")
+    assert ran.exit_code == 2
+    ran = cli("rollout", "run", "--once", "--interval", "0")
+    assert ran.exit_code == 2 and "--interval" in ran.stderr
+    assert ws.registry.list_runs(kinds=["rollout"]) == []
