@@ -152,6 +152,10 @@ class RolloutPolicy(_Section):
     max_cost_increase: float = Field(default=0.20, ge=0)
     max_p95_latency_ms: float = Field(default=500.0, gt=0)
     failure_limit: int = Field(default=3, ge=1)
+    # The statistical judgement (Kayenta-style) beside the hard limits.
+    alpha: Fraction = 0.05
+    min_labels: int = Field(default=30, ge=1)
+    latency_effect_size: float = Field(default=0.60, ge=0.5, le=1.0)
 
     @model_validator(mode="after")
     def _increasing(self) -> RolloutPolicy:

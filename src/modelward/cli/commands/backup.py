@@ -1,0 +1,105 @@
+"""``modelward backup``, ``backup-verify`` and ``restore``: checksummed snapshots of a workspace."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from modelward.cli.app import state
+from modelward.cli.output import RichProgress, console, print_json
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
+
+
+def backup(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Archive to write (.tar.gz).")],
+    include_weights: Annotated[
+        bool, typer.Option("--include-weights", help="Also copy every referenced artifact.")
+    ] = False,
+    include_config: Annotated[
+        bool, typer.Option("--include-config", help="Also copy the workspace's config files.")
+    ] = False,
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing --out file.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Snapshot the metadata DB (consistent while the server runs), policy and artifacts."""
+    from modelward.backup import create_backup
+
+    workspace = state().workspace()
+    with RichProgress() as progress:
+        info = create_backup(
+            workspace,
+            out,
+            include_weights=include_weights,
+            include_config=include_config,
+            overwrite=force,
+            progress=progress,
+        )
+    if as_json:
+        print_json(info.to_dict())
+        return
+    rows = sum(info.tables.values())
+    console.print(
+        f"Backed up {rows} rows in {len(info.tables)} tables, {info.artifacts} artifacts "
+        f"and {info.files} files to {info.path} ({info.bytes} bytes)"
+    )
+    if not include_weights:
+        console.print("  artifacts not included: add --include-weights to copy them")
+
+
+def backup_verify(
+    file: Annotated[Path, typer.Argument(help="Backup archive to check.")],
+    as_json: JsonOption = False,
+) -> None:
+    """Check every checksum of a backup archive without restoring it."""
+    from modelward.backup import verify_backup
+
+    summary = verify_backup(file)
+    if as_json:
+        print_json(summary)
+        return
+    console.print(
+        f"{file}: {summary['files']} files verified (backup of {summary['created_at']}, "
+        f"schema {summary['schema_revision']}, from {summary['dialect']})"
+    )
+
+
+def restore(
+    file: Annotated[Path, typer.Argument(help="Backup archive (from `modelward backup`).")],
+    workspace: Annotated[
+        Path, typer.Option("--workspace", "-w", help="New, empty folder for the workspace.")
+    ],
+    db_url: Annotated[
+        str | None,
+        typer.Option(
+            "--db-url",
+            help="Empty metadata DB to restore into (default: $MODELWARD_DB_URL, else SQLite).",
+        ),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Verify every checksum, then rebuild a workspace from a backup (never overwrites)."""
+    from modelward.backup import restore_backup
+
+    with RichProgress() as progress:
+        result = restore_backup(file, workspace, db_url=db_url, progress=progress)
+    if as_json:
+        print_json(result)
+        return
+    rows = sum(result["tables"].values())
+    console.print(
+        f"Restored {rows} rows and {result['artifacts']} artifacts into {result['workspace']}"
+    )
+    if result["missing_artifacts"]:
+        console.print(
+            f"  warning: {len(result['missing_artifacts'])} artifacts are not in the backup nor "
+            "the artifact store; back up with --include-weights"
+        )
+
+
+def register(app: typer.Typer) -> None:
+    app.command("backup")(backup)
+    app.command("backup-verify")(backup_verify)
+    app.command("restore")(restore)

@@ -1,0 +1,169 @@
+"""``modelward rollout …``: canary rollouts with automatic rollback."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from modelward.cli.app import new_typer, state
+from modelward.cli.output import console, err_console, fmt_time, print_json, table
+
+if TYPE_CHECKING:
+    from modelward.rollout import RolloutEngine, RolloutInfo
+
+rollout_app = new_typer("Canary rollouts: staged traffic shifts with automatic rollback.")
+
+Name = Annotated[str, typer.Argument(help="Model name.")]
+Env = Annotated[str, typer.Option("--env", help="Environment.")]
+Reason = Annotated[str, typer.Option("--reason", help="Why; recorded in history.")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
+
+
+def _engine() -> RolloutEngine:
+    from modelward.rollout import RolloutEngine
+
+    return RolloutEngine(state().workspace())
+
+
+def _summary(info: RolloutInfo) -> str:
+    stages = info.stages
+    return (
+        f"rollout #{info.id} of {info.model}:{info.canary_version} in {info.environment} "
+        f"(stable {info.stable_version}): {info.state}, stage {info.stage_index + 1} of "
+        f"{len(stages)} at {info.weight:g} %, breaches {info.failures}"
+    )
+
+
+@rollout_app.command("start")
+def start(
+    name: Name,
+    version: Annotated[str, typer.Option("--version", help="Version to roll out.")],
+    env: Env = "production",
+    stages: Annotated[
+        str | None,
+        typer.Option("--stages", help="WEIGHT:DURATION,… e.g. 5:30m,25:1h,50:2h,100 (policy)."),
+    ] = None,
+    reason: Reason = "",
+) -> None:
+    """Start a canary: the first stage's share of traffic goes to VERSION."""
+    info = _engine().start(name, version, env=env, stages=stages, reason=reason)
+    console.print(_summary(info))
+    console.print("  the controller (`modelward rollout run`) advances or rolls it back")
+
+
+@rollout_app.command("status")
+def status(name: Name, env: Env = "production", as_json: JsonOption = False) -> None:
+    """The live (or latest) rollout and its recent decisions with their numbers."""
+    engine = _engine()
+    info = engine.current(name, env)
+    runs = [
+        r
+        for r in engine.registry.list_runs(model=name, kinds=["rollout"], limit=200)
+        if r.inputs.get("rollout") == info.id
+    ][:10]
+    if as_json:
+        print_json({**info.to_dict(), "decisions": [r.to_dict() for r in runs]})
+        return
+    console.print(_summary(info))
+    if info.details.get("ended"):
+        console.print(f"  ended: {info.details['ended']}")
+    rows = [
+        (fmt_time(r.created_at), r.inputs.get("stage"), r.inputs.get("weight"),
+         r.results.get("action"), r.verdict, r.results.get("reason"))
+        for r in runs
+    ]  # fmt: skip
+    console.print(table(("time (UTC)", "stage", "weight %", "action", "verdict", "why"), rows))
+
+
+@rollout_app.command("list")
+def list_(
+    name: Annotated[str | None, typer.Argument(help="Only this model.")] = None,
+    live: Annotated[bool, typer.Option("--live", help="Only running or paused ones.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Rollouts, newest first."""
+    rollouts = _engine().list_rollouts(name, live=live)
+    if as_json:
+        print_json([r.to_dict() for r in rollouts])
+        return
+    rows = [
+        (r.id, r.model, r.environment, r.canary_version, r.stable_version, r.state,
+         f"{r.stage_index + 1}/{len(r.stages)}", r.weight, fmt_time(r.updated_at))
+        for r in rollouts
+    ]  # fmt: skip
+    console.print(
+        table(
+            (
+                "id",
+                "model",
+                "env",
+                "canary",
+                "stable",
+                "state",
+                "stage",
+                "weight %",
+                "updated (UTC)",
+            ),
+            rows,
+        )  # fmt: skip
+    )
+
+
+@rollout_app.command("advance")
+def advance(name: Name, env: Env = "production", reason: Reason = "") -> None:
+    """Go to the next stage now (promote from the last), skipping the checks."""
+    console.print(_summary(_engine().advance(name, env=env, reason=reason)))
+
+
+@rollout_app.command("pause")
+def pause(name: Name, env: Env = "production", reason: Reason = "") -> None:
+    """Hold the rollout at its current split; the controller leaves it alone."""
+    console.print(_summary(_engine().pause(name, env=env, reason=reason)))
+
+
+@rollout_app.command("resume")
+def resume(name: Name, env: Env = "production", reason: Reason = "") -> None:
+    """Continue a paused rollout; the current stage starts again."""
+    console.print(_summary(_engine().resume(name, env=env, reason=reason)))
+
+
+@rollout_app.command("abort")
+def abort(name: Name, env: Env = "production", reason: Reason = "") -> None:
+    """Stop and send all traffic back to the stable version."""
+    console.print(_summary(_engine().abort(name, env=env, reason=reason)))
+
+
+@rollout_app.command("run")
+def run(
+    once: Annotated[bool, typer.Option("--once", help="One pass over live rollouts.")] = False,
+    until_done: Annotated[
+        bool, typer.Option("--until-done", help="Exit when no rollout is live.")
+    ] = False,
+    interval: Annotated[
+        float | None,
+        typer.Option("--interval", help="Seconds between passes (policy: check_interval)."),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """The controller: judge every live rollout each interval; advance, promote or roll back."""
+    from modelward.errors import ConfigError
+
+    if interval is not None and interval <= 0:
+        raise ConfigError(f"--interval must be above 0 seconds, got {interval:g}", field="interval")
+    engine = _engine()
+
+    def show(decision: object) -> None:
+        if not as_json:
+            d = decision  # a Decision
+            err_console.print(
+                f"rollout #{d.rollout_id} at {d.weight:g} %: {d.action} — {d.reason}"  # type: ignore[attr-defined]
+            )
+
+    decisions = engine.run(once=once, until_done=until_done, interval=interval, on_decision=show)
+    if as_json:
+        print_json([d.to_dict() for d in decisions])
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(rollout_app, name="rollout")

@@ -1,0 +1,23 @@
+"""Canary rollouts with automatic rollback: the engine, its two ports and their adapters."""
+
+from modelward.rollout.engine import RolloutEngine
+from modelward.rollout.judge import Check, Judgement, judge
+from modelward.rollout.metrics import PredictionLogMetrics
+from modelward.rollout.ports import MetricsPort, TrafficPort, TrafficState, WindowStats
+from modelward.rollout.records import Decision, RolloutInfo
+from modelward.rollout.traffic import DeploymentTraffic
+
+__all__ = [
+    "Check",
+    "Decision",
+    "DeploymentTraffic",
+    "Judgement",
+    "MetricsPort",
+    "PredictionLogMetrics",
+    "RolloutEngine",
+    "RolloutInfo",
+    "TrafficPort",
+    "TrafficState",
+    "WindowStats",
+    "judge",
+]

@@ -1,0 +1,91 @@
+"""The two narrow seams the rollout engine talks through, plus the clock.
+
+``TrafficPort`` reads and sets who serves what share of an environment's traffic;
+``MetricsPort`` says how a version behaved in a time window. The engine knows nothing
+else about serving or logging: the adapters in :mod:`modelward.rollout.traffic` (the
+``deployments`` table) and :mod:`modelward.rollout.metrics` (the Parquet prediction log,
+through DuckDB) implement them, and another serving layer only needs two small classes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+__all__ = ["Clock", "MetricsPort", "TrafficPort", "TrafficState", "WindowStats"]
+
+#: Returns the current time (timezone-aware, UTC). Tests pass a settable one.
+Clock = Callable[[], datetime]
+
+
+@dataclass(frozen=True)
+class TrafficState:
+    """An environment's traffic split: ``((version, weight %), ...)`` and its revision.
+
+    ``revision`` 0 means nothing was ever deployed there.
+    """
+
+    targets: tuple[tuple[int, float], ...]
+    revision: int
+
+    @property
+    def versions(self) -> set[int]:
+        return {version for version, weight in self.targets if weight > 0}
+
+    def weight_of(self, version: int) -> float:
+        return sum(weight for v, weight in self.targets if v == version)
+
+
+class TrafficPort(Protocol):
+    def current(self, name: str, env: str) -> TrafficState: ...
+
+    def set_targets(
+        self,
+        name: str,
+        env: str,
+        targets: Sequence[tuple[int, float]],
+        *,
+        reason: str,
+        actor: str,
+        expected_revision: int,
+    ) -> TrafficState:
+        """Replace the split; refuses (ConflictError) if the revision is no longer
+        ``expected_revision``, so two writers never silently overwrite each other."""
+        ...
+
+
+@dataclass(frozen=True)
+class WindowStats:
+    """How one version behaved in one environment over ``[since, until)``."""
+
+    requests: int = 0  # ok + error (rejected inputs are the caller's mistake, not the model's)
+    errors: int = 0
+    p95_latency_ms: float | None = None
+    latencies: tuple[float, ...] = field(default=(), repr=False)  # a sample, for the U test
+    labelled: int = 0
+    correct: int = 0
+    cost_rows: int = 0
+    cost_per_query: float | None = None
+
+    @property
+    def error_rate(self) -> float | None:
+        return self.errors / self.requests if self.requests else None
+
+    @property
+    def accuracy(self) -> float | None:
+        return self.correct / self.labelled if self.labelled else None
+
+    def summary(self) -> dict[str, Any]:
+        out = asdict(self)
+        out.pop("latencies")
+        out["error_rate"] = self.error_rate
+        out["accuracy"] = self.accuracy
+        return out
+
+
+class MetricsPort(Protocol):
+    def window(
+        self, name: str, env: str, version: int, since: datetime, until: datetime
+    ) -> WindowStats: ...
