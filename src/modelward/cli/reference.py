@@ -22,7 +22,7 @@ stderr naming the problem and the fix; `--debug` adds the traceback).
 
 
 def command_paths() -> Iterator[tuple[str, ...]]:
-    """Every command and group below ``modelward``, depth first, in name order."""
+    """Every visible command and group below ``modelward``, depth first, in name order."""
     import typer
 
     from modelward.cli.main import app
@@ -30,7 +30,8 @@ def command_paths() -> Iterator[tuple[str, ...]]:
     def walk(command: Any, path: tuple[str, ...]) -> Iterator[tuple[str, ...]]:
         yield path
         for name in sorted(getattr(command, "commands", {}) or {}):
-            yield from walk(command.commands[name], (*path, name))
+            if not getattr(command.commands[name], "hidden", False):
+                yield from walk(command.commands[name], (*path, name))
 
     yield from walk(typer.main.get_command(app), ())
 
