@@ -37,6 +37,8 @@ LABEL_METRICS = ("accuracy", "precision", "recall", "specificity", "f1")
 SCORE_METRICS = ("roc_auc", "average_precision", "log_loss", "brier_score", "calibration_error")
 METRICS = LABEL_METRICS + SCORE_METRICS
 CALIBRATION_BINS = 10
+#: resamples x rows held in memory at once by the bootstrap
+CHUNK_CELLS = 10_000_000
 
 
 @dataclass(frozen=True)
@@ -177,7 +179,7 @@ def bootstrap_metrics(
     resamples: int = 1000,
     confidence: float = 0.95,
     seed: int = 0,
-    chunk: int = 250,
+    chunk: int | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Every metric with a percentile bootstrap interval, all from the same resamples.
 
@@ -196,6 +198,8 @@ def bootstrap_metrics(
             for k, v in point.items()
         }
     indices = _indices(data.n, resamples, seed)
+    if chunk is None:  # about 80 MB of weights per chunk, whatever the row count
+        chunk = max(1, min(250, CHUNK_CELLS // data.n))
     draws: dict[str, list[np.ndarray]] = {name: [] for name in point}
     for start in range(0, resamples, chunk):  # bounded memory on large data
         w = resample_weights(indices[start : start + chunk], data.n)
