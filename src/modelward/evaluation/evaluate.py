@@ -76,7 +76,9 @@ def _summary(scored: Scored, resamples: int, seed: int) -> dict[str, Any]:
     }
     if data.y_score is not None:
         out["calibration"] = calibration_table(data.y_true, data.y_score)
-        out["thresholds"] = threshold_table(data.y_true, data.y_score)
+        out["thresholds"] = threshold_table(
+            data.y_true, data.y_score, resamples=resamples, seed=seed
+        )
     return out
 
 
