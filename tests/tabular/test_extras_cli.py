@@ -128,6 +128,7 @@ def test_the_card_holds_what_was_recorded(trained, cli, tmp_path):
     ):
         assert f"## {heading}" in md and heading in html
     assert "| switzerland |" in md and "Latest validation: run #" in md
+    assert html.count('<img src="data:image/png;base64,') == 1  # per-site bars with CIs
     assert "held-out (95 % CI)" in md
     assert "below the policy's 0.80" in md  # the Swiss and VA accuracy
 
