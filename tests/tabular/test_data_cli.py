@@ -107,3 +107,13 @@ def test_bad_inputs_exit_2(cli, tmp_path, workspace):
         assert message in ran.stderr
         assert len(ran.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "r.txt").exists()
+
+
+def test_parquet_and_csv_give_the_same_findings(cli, heart, tmp_path):
+    swiss = heart[heart.site == "switzerland"].drop(columns="site")
+    swiss.to_parquet(tmp_path / "swiss.parquet")
+    swiss.to_csv(tmp_path / "swiss.csv", index=False)
+    a = cli("data", "validate", tmp_path / "swiss.parquet", "--json").json
+    b = cli("data", "validate", tmp_path / "swiss.csv", "--json").json
+    assert a["failed"] == b["failed"] and a["failed"]
+    assert _findings(a, "schema")["chol"]["value"] == 123

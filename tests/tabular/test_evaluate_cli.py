@@ -105,3 +105,21 @@ def test_bad_evaluate_inputs_change_nothing(trained, cli, workspace, tmp_path):
     ran = cli("evaluate", "heart-disease", "1", "--data", no_features)
     assert ran.exit_code == 2 and "lacks heart-disease:1's input column(s)" in ran.stderr
     assert len(workspace.registry.list_runs()) == before
+
+
+def test_by_a_many_valued_number_uses_quartiles(trained, cli, cleveland):
+    ran = cli(
+        "evaluate",
+        "heart-disease",
+        "1",
+        "--data",
+        f"{HEART_SPEC}#cleveland",
+        "--by",
+        "age",
+        "--json",
+        "--resamples",
+        "200",
+    )
+    groups = ran.json["groups"]
+    assert len(groups) == 4
+    assert sum(g["rows"] for g in groups.values()) == len(cleveland)

@@ -128,6 +128,7 @@ def test_the_card_holds_what_was_recorded(trained, cli, tmp_path):
     ):
         assert f"## {heading}" in md and heading in html
     assert "| switzerland |" in md and "Latest validation: run #" in md
+    assert html.count('<img src="data:image/png;base64,') == 1  # per-site bars with CIs
     assert "held-out (95 % CI)" in md
     assert "below the policy's 0.80" in md  # the Swiss and VA accuracy
 
@@ -139,3 +140,46 @@ def test_card_errors(trained, cli, tmp_path):
     file.write_text("x")
     ran = cli("card", "heart-disease", "--out", file)
     assert ran.exit_code == 2 and "is a file" in ran.stderr
+
+
+def test_a_lossy_conversion_is_refused_with_the_numbers(
+    trained, cli, workspace, cleveland, monkeypatch
+):
+    """A conversion that changes predictions (here: a deliberately weaker model) is not
+    registered; the command exits 1 and names the loss."""
+    from sklearn.impute import SimpleImputer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+
+    from modelward.training import optimize
+
+    real = optimize.convert_to_onnx
+    weak = make_pipeline(SimpleImputer(), LogisticRegression()).fit(
+        cleveland[["age", "chol"]], cleveland["target"]
+    )
+
+    def lossy(model, sample):
+        return _weak_onnx(real, weak, sample)
+
+    monkeypatch.setattr(optimize, "convert_to_onnx", lossy)
+    ran = cli("optimize", "heart-disease", "1", "--data", CLEVELAND, "--max-loss", "0.01")
+    assert ran.exit_code == 1
+    assert "ONNX conversion loses" in ran.stderr and "nothing was registered" in ran.stderr
+    assert len(workspace.registry.list_versions("heart-disease")) == 1
+    run = workspace.registry.list_runs(kinds=["optimization"])[0]
+    assert run.verdict == "fail" and run.results["agreement"] < 1.0
+
+
+def _weak_onnx(real, weak, sample):
+    """ONNX of a model over two of the columns, with graph inputs for all of them."""
+    import onnx
+
+    blob = real(weak, sample[["age", "chol"]])
+    graph = onnx.load_from_string(blob)
+    have = {i.name for i in graph.graph.input}
+    for column in sample.columns:
+        if column not in have:
+            graph.graph.input.append(
+                onnx.helper.make_tensor_value_info(column, onnx.TensorProto.FLOAT, [None, 1])
+            )
+    return graph.SerializeToString()

@@ -95,7 +95,9 @@ def test_calibration_table_matches_sklearn_calibration_curve(scored):
 
 
 def test_threshold_table_matches_sklearn(scored):
-    for row in threshold_table(scored.y_true, scored.y_score):
+    for row in threshold_table(scored.y_true, scored.y_score, resamples=200):
+        low, high = row["f1_ci"]
+        assert low <= row["f1"] <= high
         yhat = (scored.y_score >= row["threshold"]).astype(int)
         assert row["precision"] == pytest.approx(
             skm.precision_score(scored.y_true, yhat, zero_division=0)

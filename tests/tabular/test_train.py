@@ -41,8 +41,18 @@ def test_held_out_metrics_are_what_sklearn_computes_on_the_same_split(workspace,
     )
 
 
+@pytest.fixture
+def local_ws(tmp_path):
+    """A SQLite workspace: determinism does not depend on the metadata database."""
+    from modelward import Workspace
+
+    with Workspace.init(tmp_path / "local") as ws:
+        yield ws
+
+
 @pytest.mark.parametrize("kind", ["logreg", "forest", "gboost"])
-def test_training_is_deterministic(workspace, tmp_path, kind):
+def test_training_is_deterministic(local_ws, tmp_path, kind):
+    workspace = local_ws
     from modelward.training import load_config, train_model
 
     config = load_config(write_config(tmp_path, kind))
@@ -52,7 +62,8 @@ def test_training_is_deterministic(workspace, tmp_path, kind):
     assert first.metrics == second.metrics
 
 
-def test_tuning_is_deterministic_and_recorded(workspace, tmp_path):
+def test_tuning_is_deterministic_and_recorded(local_ws, tmp_path):
+    workspace = local_ws
     from modelward.training import load_config, train_model
 
     config = load_config(write_config(tmp_path))

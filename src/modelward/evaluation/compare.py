@@ -33,18 +33,21 @@ def paired_metric_differences(
     """
     import numpy as np
 
-    from modelward.evaluation.metrics import _weighted, point_metrics, resample_weights
+    from modelward.evaluation.metrics import CHUNK_CELLS, _weighted, point_metrics, resample_weights
     from modelward.stats.bootstrap import _indices, _percentiles
 
     a, b = point_metrics(base), point_metrics(cand)
     indices = _indices(base.n, resamples, seed)
-    w = resample_weights(indices, base.n)
-    da, db = _weighted(base, w), _weighted(cand, w)
+    chunk = max(1, min(250, CHUNK_CELLS // max(base.n, 1)))
+    parts: dict[str, list[Any]] = {name: [] for name in a if name in b}
+    for start in range(0, resamples, chunk):
+        w = resample_weights(indices[start : start + chunk], base.n)
+        da, db = _weighted(base, w), _weighted(cand, w)
+        for name in parts:
+            parts[name].append(db[name] - da[name])
     out: dict[str, dict[str, Any]] = {}
-    for name in a:
-        if name not in b:
-            continue
-        draws = db[name] - da[name]
+    for name in parts:
+        draws = np.concatenate(parts[name])
         low, high = _percentiles(draws, confidence)
         finite = draws[np.isfinite(draws)]
         p_value = None

@@ -76,7 +76,9 @@ def _summary(scored: Scored, resamples: int, seed: int) -> dict[str, Any]:
     }
     if data.y_score is not None:
         out["calibration"] = calibration_table(data.y_true, data.y_score)
-        out["thresholds"] = threshold_table(data.y_true, data.y_score)
+        out["thresholds"] = threshold_table(
+            data.y_true, data.y_score, resamples=resamples, seed=seed
+        )
     return out
 
 
@@ -90,7 +92,7 @@ def _groups(scored: Scored, column: str, resamples: int, seed: int) -> dict[str,
             f"--by {column!r}: the data has no such column; its columns are {shown}",
             field="by",
         )
-    values = scored.frame[column]
+    values = _grouping(scored.frame[column])
     out: dict[str, Any] = {}
     data = scored.data
     for value in values.dropna().unique():
@@ -109,6 +111,20 @@ def _groups(scored: Scored, column: str, resamples: int, seed: int) -> dict[str,
             "confusion": confusion(part),
         }
     return dict(sorted(out.items()))
+
+
+def _grouping(series: Any) -> Any:
+    """Codes and categories as they are; a many-valued number cut at its quartiles."""
+    import pandas as pd
+
+    from modelward.data.profile import CATEGORICAL_MAX_LEVELS, _key
+
+    numeric = pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
+    if not numeric or series.nunique() <= CATEGORICAL_MAX_LEVELS:
+        return series
+    edges = sorted(set(series.quantile([0, 0.25, 0.5, 0.75, 1]).tolist()))
+    labels = [f"{_key(a)}-{_key(b)}" for a, b in zip(edges, edges[1:], strict=False)]
+    return pd.cut(series, edges, labels=labels, include_lowest=True).astype("string")
 
 
 def evaluate_version(

@@ -37,6 +37,8 @@ LABEL_METRICS = ("accuracy", "precision", "recall", "specificity", "f1")
 SCORE_METRICS = ("roc_auc", "average_precision", "log_loss", "brier_score", "calibration_error")
 METRICS = LABEL_METRICS + SCORE_METRICS
 CALIBRATION_BINS = 10
+#: resamples x rows held in memory at once by the bootstrap
+CHUNK_CELLS = 10_000_000
 
 
 @dataclass(frozen=True)
@@ -177,7 +179,7 @@ def bootstrap_metrics(
     resamples: int = 1000,
     confidence: float = 0.95,
     seed: int = 0,
-    chunk: int = 250,
+    chunk: int | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Every metric with a percentile bootstrap interval, all from the same resamples.
 
@@ -196,6 +198,8 @@ def bootstrap_metrics(
             for k, v in point.items()
         }
     indices = _indices(data.n, resamples, seed)
+    if chunk is None:  # about 80 MB of weights per chunk, whatever the row count
+        chunk = max(1, min(250, CHUNK_CELLS // data.n))
     draws: dict[str, list[np.ndarray]] = {name: [] for name in point}
     for start in range(0, resamples, chunk):  # bounded memory on large data
         w = resample_weights(indices[start : start + chunk], data.n)
@@ -246,8 +250,11 @@ def calibration_table(y_true: Any, y_score: Any) -> list[dict[str, Any]]:
     return rows
 
 
-def threshold_table(y_true: Any, y_score: Any, thresholds: Any = None) -> list[dict[str, Any]]:
-    """Precision, recall, specificity, F1 and positive rate at each decision threshold."""
+def threshold_table(
+    y_true: Any, y_score: Any, thresholds: Any = None, *, resamples: int = 1000, seed: int = 0
+) -> list[dict[str, Any]]:
+    """Precision, recall, specificity, F1, accuracy (each with a 95 % bootstrap interval)
+    and the positive rate at each decision threshold."""
     import numpy as np
 
     y = np.asarray(y_true).astype("int64")
@@ -256,16 +263,12 @@ def threshold_table(y_true: Any, y_score: Any, thresholds: Any = None) -> list[d
         thresholds = np.round(np.arange(0.1, 0.91, 0.1), 2)
     rows = []
     for t in thresholds:
-        metrics = point_metrics(BinaryData.of(y, (p >= t).astype("int64")))
-        rows.append(
-            {
-                "threshold": float(t),
-                "precision": metrics["precision"],
-                "recall": metrics["recall"],
-                "specificity": metrics["specificity"],
-                "f1": metrics["f1"],
-                "accuracy": metrics["accuracy"],
-                "positive_rate": float((p >= t).mean()),
-            }
-        )
+        labels = BinaryData.of(y, (p >= t).astype("int64"))  # label metrics only: fast
+        ci = bootstrap_metrics(labels, resamples=resamples, seed=seed)
+        row: dict[str, Any] = {"threshold": float(t)}
+        for name in ("precision", "recall", "specificity", "f1", "accuracy"):
+            row[name] = ci[name]["value"]
+            row[f"{name}_ci"] = [ci[name]["low"], ci[name]["high"]]
+        row["positive_rate"] = float((p >= t).mean())
+        rows.append(row)
     return rows

@@ -94,17 +94,20 @@ def evaluation_document(evaluation: Evaluation) -> Document:
     for uri, caption in _figures(evaluation):
         plots.image(uri, caption)
     if "thresholds" in r:
-        cols = [
-            "threshold",
-            "precision",
-            "recall",
-            "specificity",
-            "f1",
-            "accuracy",
-            "positive_rate",
-        ]
-        doc.section("Threshold analysis").table(
-            cols, [[row[c] for c in cols] for row in r["thresholds"]]
+        names = ["precision", "recall", "specificity", "f1", "accuracy"]
+        doc.section("Threshold analysis (95 % intervals)").table(
+            ["threshold", *names, "positive_rate"],
+            [
+                [
+                    row["threshold"],
+                    *(
+                        _ci({"value": row[n], "low": row[f"{n}_ci"][0], "high": row[f"{n}_ci"][1]})
+                        for n in names
+                    ),
+                    row["positive_rate"],
+                ]
+                for row in r["thresholds"]
+            ],
         )
     if "calibration" in r:
         cols = ["bin", "rows", "mean_predicted", "observed_rate"]

@@ -24,6 +24,38 @@ def _ci(value: Any, low: Any, high: Any) -> str:
     return f"{value:.3f} [{low:.3f}, {high:.3f}]"
 
 
+def _group_figure(results: dict[str, Any], accuracy_threshold: float) -> str:
+    """Bars per group for accuracy, ROC-AUC and recall with their intervals."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from modelward.reports.document import figure_uri
+
+    names = ("accuracy", "roc_auc", "recall")
+    groups = list(results["groups"])
+    fig, ax = plt.subplots(figsize=(1.6 + 1.4 * len(groups), 3.4))
+    width = 0.8 / len(names)
+    for k, metric in enumerate(names):
+        values: list[float] = []
+        errors: list[list[float]] = [[], []]
+        for group in groups:
+            m = results["groups"][group]["metrics"].get(metric, {})
+            value = m.get("value") or 0.0
+            values.append(value)
+            errors[0].append(value - (m.get("low") if m.get("low") is not None else value))
+            errors[1].append((m.get("high") if m.get("high") is not None else value) - value)
+        x = np.arange(len(groups)) + (k - 1) * width
+        ax.bar(x, values, width, yerr=errors, capsize=3, label=metric)
+    ax.axhline(accuracy_threshold, ls="--", c="grey", lw=0.8)
+    ax.set(xticks=np.arange(len(groups)), ylim=(0, 1.05), ylabel="value")
+    ax.set_xticklabels(groups)
+    ax.legend(loc="lower right", fontsize=8)
+    return figure_uri(fig)
+
+
 def card_document(ws: Workspace, name: str, version: int | str = "latest") -> Document:
     from modelward.reports.document import Document
 
@@ -144,6 +176,7 @@ def card_document(ws: Workspace, name: str, version: int | str = "latest") -> Do
             table_rows,
             caption=f"Evaluation run #{run.id} on {r.get('data')}",
         )
+        groups.image(_group_figure(r, thresholds.accuracy), f"{r['by']}: metrics with 95 % CIs")
     if validations:
         bias = validations[0].results.get("details", {}).get("bias", {})
         for attribute, detail in bias.items():

@@ -111,7 +111,10 @@ def optimize_version(
     from modelward.data.profile import _key
 
     positive = _key(scored.positive)
-    y_pred = np.array([_key(v) == positive for v in labels], dtype="int64")
+    import pandas as pd
+
+    predicted = pd.Series(np.asarray(labels))
+    y_pred = predicted.map({v: _key(v) == positive for v in predicted.unique()}).to_numpy("int64")
     score = None if proba is None else np.asarray(proba)[:, 1]
     after = BinaryData.of(scored.data.y_true, y_pred, score)
     m_before, m_after = point_metrics(scored.data), point_metrics(after)

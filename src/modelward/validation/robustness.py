@@ -70,8 +70,11 @@ def robustness_checks(
     from modelward.validation.checks import Check, compare
 
     def labels(frame: pd.DataFrame) -> Any:
-        predicted = np.asarray(model.predict(frame))
-        return np.array([_key(v) == _key(positive) for v in predicted], dtype="int64")
+        import pandas as pd
+
+        predicted = pd.Series(np.asarray(model.predict(frame)))
+        hits = {v: _key(v) == _key(positive) for v in predicted.unique()}
+        return predicted.map(hits).to_numpy("int64")
 
     base = labels(features)
     base_acc = float((base == y_true).mean())

@@ -19,8 +19,7 @@ def card(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the paths as JSON.")] = False,
 ) -> None:
-    """Write the model card (intended use, data, metrics with CIs, groups, validation,
-    limitations, history)."""
+    """Write the model card in Markdown and HTML: use, data, metrics, groups, validation."""
     from modelward.reports.card import write_card
 
     md, html = write_card(state().workspace(), name, version, out=out)

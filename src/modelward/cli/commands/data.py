@@ -48,6 +48,7 @@ def profile(
     frame = read_data(file)
     if target:
         split_target(frame, target, source=file)
+    target = target or _spec_target(file)
     result = profile_frame(frame, target=target)
     if as_json:
         print_json(result)
@@ -90,6 +91,17 @@ def profile(
             title=title,
         )
     )
+
+
+def _spec_target(ref: str) -> str | None:
+    """The label column a dataset spec derives (``target: {name: …}``), if any."""
+    from modelward.data.spec import SPEC_SUFFIXES, load_spec
+
+    path = Path(ref.partition("#")[0])
+    if path.suffix.lower() not in SPEC_SUFFIXES or not path.exists():
+        return None
+    spec = load_spec(path)
+    return spec.target.name if spec.target is not None else None
 
 
 def _against(ref: str) -> tuple[dict[str, Any], dict[str, Any] | None, str | None]:
@@ -160,7 +172,12 @@ def validate(
     ref_target = None
     if against:
         schema, profile, ref_target = _against(against)
-    column = target or ref_target or ("target" if "target" in frame.columns else None)
+    column = (
+        target
+        or ref_target
+        or _spec_target(file)
+        or ("target" if "target" in frame.columns else None)
+    )
     if target:
         from modelward.data import split_target
 
