@@ -28,8 +28,14 @@ from modelward.errors import (
     WorkspaceError,
     WorkspaceTooNew,
 )
+from modelward.evaluation import Evaluation, evaluate_version
 from modelward.policy import Policy
 from modelward.registry import Stage
+from modelward.reports.card import write_card
+from modelward.training import TrainingConfig, TrainResult, train_model
+from modelward.training import load_config as load_training_config
+from modelward.training.optimize import optimize_version
+from modelward.validation import ValidationReport, validate_version
 from modelward.workspace import Workspace
 
 __version__ = "0.1.0"
@@ -42,6 +48,7 @@ __all__ = [
     "ConfigError",
     "ConflictError",
     "DataError",
+    "Evaluation",
     "InvalidName",
     "ModelwardError",
     "NotFound",
@@ -56,8 +63,17 @@ __all__ = [
     "SchemaError",
     "Stage",
     "StorageError",
+    "TrainResult",
+    "TrainingConfig",
     "TransitionError",
+    "ValidationReport",
     "Workspace",
     "WorkspaceError",
     "WorkspaceTooNew",
+    "evaluate_version",
+    "load_training_config",
+    "optimize_version",
+    "train_model",
+    "validate_version",
+    "write_card",
 ]
