@@ -659,6 +659,29 @@ def usage_cmd(
     console.print(f"This month: ${month_spend(ws.db):.6f} of ${ws.policy.llm.monthly_budget:g}")
 
 
+@llm_app.command("alerts")
+def alerts_cmd(as_json: JsonOption = False) -> None:
+    """Budget, cost-increase, error-rate and response-time alerts; exit 1 on a critical."""
+    from modelward.errors import CheckFailed
+    from modelward.llm.alerts import check_alerts
+
+    alerts = check_alerts(state().workspace())
+    if as_json:
+        print_json(alerts)
+    elif alerts:
+        console.print(
+            table(
+                ("level", "check", "message"),
+                [(a["level"], a["check"], a["message"]) for a in alerts],
+            )
+        )
+    else:
+        console.print("No LLM alerts.")
+    critical = [a for a in alerts if a["level"] == "critical"]
+    if critical:
+        raise CheckFailed("; ".join(a["message"] for a in critical))
+
+
 # -- config -------------------------------------------------------------------------------
 
 
