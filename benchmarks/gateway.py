@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import secrets
 import socket
 import statistics
 import subprocess
@@ -32,7 +33,13 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 VENV = HERE / ".venv-litellm"
 PY = sys.executable
-ENV = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "LITELLM_LOG": "ERROR"}
+MASTER_KEY = "sk-bench-" + secrets.token_hex(16)  # LiteLLM refuses to start without one
+ENV = {
+    **os.environ,
+    "PYTHONPATH": str(ROOT / "src"),
+    "LITELLM_LOG": "ERROR",
+    "LITELLM_MASTER_KEY": MASTER_KEY,
+}
 
 
 def say(text: str) -> None:
@@ -63,7 +70,8 @@ def wait_ready(url: str, proc: subprocess.Popen, timeout: float = 120) -> None:
         if proc.poll() is not None:
             raise SystemExit(f"server exited early ({proc.returncode}) for {url}")
         try:
-            if httpx.get(url, timeout=1).status_code < 500:
+            headers = {"Authorization": f"Bearer {MASTER_KEY}"}
+            if httpx.get(url, timeout=1, headers=headers).status_code < 500:
                 return
         except httpx.HTTPError:
             pass
@@ -83,7 +91,8 @@ async def measure(url: str, *, requests: int, concurrency: int, tag: str) -> dic
     latencies: list[float] = []
     counter = iter(range(10**9))
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(timeout=30, limits=limits) as client:
+    headers = {"Authorization": f"Bearer {MASTER_KEY}"}
+    async with httpx.AsyncClient(timeout=30, limits=limits, headers=headers) as client:
 
         async def one() -> None:
             body = {

@@ -10,6 +10,7 @@ usage rows and prediction-log rows are written off the request path.
 
 from __future__ import annotations
 
+import itertools
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -130,6 +131,8 @@ def create_gateway_app(
     from modelward.llm.gateway.state import GatewayState
 
     state = GatewayState(ws, config=config, environment=environment)
+    prefix = uuid.uuid4().hex[:12]  # request ids: a per-process prefix and a counter
+    counter = itertools.count()
     metrics = GatewayMetrics()
 
     def record(
@@ -231,7 +234,7 @@ def create_gateway_app(
     async def chat_completions(request: Request) -> Response:
         state.ensure_started()
         start = time.perf_counter()
-        request_id = f"chatcmpl-{uuid.uuid4().hex[:24]}"
+        request_id = f"chatcmpl-{prefix}{next(counter):012x}"
         try:
             model, messages, params, stream = parse_body(await request.body())
             prompt = _prompt(messages)

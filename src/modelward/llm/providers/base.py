@@ -87,9 +87,11 @@ class Provider:
     @property
     def client(self) -> httpx.AsyncClient:
         if self._client is None:
+            from modelward.llm.providers.transport import LeanTransport
+
             self._client = httpx.AsyncClient(
                 timeout=httpx.Timeout(self.config.timeout_s),
-                limits=httpx.Limits(max_connections=max(8, self.config.concurrency * 2)),
+                transport=LeanTransport(max_idle=max(8, self.config.concurrency * 2)),
             )
         return self._client
 
