@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
 import httpx
+import orjson
 
 from modelward.errors import (
     ProviderAuthError,
@@ -103,6 +104,22 @@ class Provider:
     def _url(self, path: str) -> str:
         return self.config.base_url + path
 
+    def _request(self, method: str, path: str, body: Any) -> httpx.Request:
+        """A request built directly (``client.build_request`` costs ~0.25 ms a call)."""
+        cache = self.__dict__.setdefault("_built", {})
+        if path not in cache:
+            headers = {
+                "content-type": "application/json",
+                "accept": "application/json",
+                "user-agent": "modelward",
+                **self.headers(),
+            }
+            timeout = httpx.Timeout(self.config.timeout_s).as_dict()
+            cache[path] = (httpx.URL(self._url(path)), headers, {"timeout": timeout})
+        url, headers, extensions = cache[path]
+        content = orjson.dumps(body) if body is not None else None
+        return httpx.Request(method, url, headers=headers, content=content, extensions=extensions)
+
     async def _send(
         self, method: str, path: str, *, json: Any = None, stream: bool = False
     ) -> tuple[httpx.Response, int]:
@@ -113,9 +130,7 @@ class Provider:
         attempts = self.config.max_retries + 1
         for attempt in range(1, attempts + 1):
             try:
-                request = self.client.build_request(
-                    method, self._url(path), json=json, headers=self.headers()
-                )
+                request = self._request(method, path, json)
                 response = await self.client.send(request, stream=stream)
             except httpx.TimeoutException:
                 if attempt < attempts:
@@ -182,7 +197,7 @@ class Provider:
     async def _json(self, method: str, path: str, *, json: Any = None) -> tuple[Any, int]:
         response, attempts = await self._send(method, path, json=json)
         try:
-            return response.json(), attempts
+            return orjson.loads(response.content), attempts
         except ValueError:
             raise self.bad_response("a body that is not JSON") from None
 
