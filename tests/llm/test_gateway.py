@@ -224,3 +224,40 @@ def test_metrics_endpoint_counts_requests(gateway):
     httpx.post(gateway.url + "/v1/chat/completions", json=body)
     text = httpx.get(gateway.url + "/metrics").text
     assert 'modelward_llm_requests_total{model="good",query_type="factual",status="ok"} 1.0' in text
+
+
+def test_canary_takes_its_share_of_a_route(routed, fake):
+    from modelward.llm.gateway import create_gateway_app
+
+    save_routes(
+        routed,
+        {"factual": {"models": ["good"], "canary": {"model": "slow", "weight": 30}}},
+        reason="canary",
+    )
+    served = Served(create_gateway_app(routed))
+    try:
+        served_by = []
+        with httpx.Client() as client:
+            for i in range(200):
+                body = {
+                    "model": "route:factual",
+                    "messages": [{"role": "user", "content": f"canary {i}"}],
+                }
+                served_by.append(
+                    client.post(served.url + "/v1/chat/completions", json=body).json()["model"]
+                )
+    finally:
+        served.stop()
+    share = served_by.count("slow:1") / len(served_by)
+    # binomial(200, 0.3): mean 60, sd 6.5; 0.15-0.45 is beyond 4.5 sd either side
+    assert 0.15 < share < 0.45
+    assert set(served_by) == {"good:1", "slow:1"}
+
+
+def test_gateway_follows_a_new_routing_revision(gateway, routed):
+    body = {"model": "route:factual", "messages": [{"role": "user", "content": "follow"}]}
+    assert httpx.post(gateway.url + "/v1/chat/completions", json=body).json()["model"] == ("good:1")
+    save_routes(routed, {"factual": {"models": ["slow"]}}, reason="switch")
+    gateway.app.state.gateway.refresh()
+    body["messages"][0]["content"] = "follow 2"
+    assert httpx.post(gateway.url + "/v1/chat/completions", json=body).json()["model"] == ("slow:1")

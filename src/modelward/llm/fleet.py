@@ -102,6 +102,7 @@ class LLMFleet:
         *,
         use_cache: bool = True,
         params: dict[str, Any] | None = None,
+        limiter: Any = None,
     ) -> Call:
         """Ask ``endpoint``; an identical earlier call is answered from the disk cache."""
         from modelward.llm.cache import cache_key
@@ -117,6 +118,8 @@ class LLMFleet:
                 return Call(
                     result, self.cost(endpoint, result.input_tokens, result.output_tokens), True
                 )
+        if limiter is not None:  # only real calls count against a rate limit
+            await limiter.wait()
         result = await self.provider(endpoint.provider).chat(endpoint.model, rendered, merged)
         if use_cache:
             self.cache.put(key, result.to_dict())

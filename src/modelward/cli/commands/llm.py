@@ -251,6 +251,9 @@ def evaluate_cmd(
     judge: Annotated[
         str | None, typer.Option("--judge", help="Endpoint model for the judge scorer.")
     ] = None,
+    rate: Annotated[
+        float | None, typer.Option("--rate", help="At most this many provider calls a second.")
+    ] = None,
     items: Annotated[bool, typer.Option("--items", help="With --json: every item too.")] = False,
     as_json: JsonOption = False,
 ) -> None:
@@ -266,6 +269,7 @@ def evaluate_cmd(
             refs,
             data,
             concurrency=concurrency,
+            rate=rate,
             use_cache=not no_cache,
             judge=judge,
             dataset=str(dataset),
@@ -771,6 +775,17 @@ def gateway_cmd(
     port: Annotated[int, typer.Option(help="Port.")] = 8800,
 ) -> None:
     """Run the OpenAI-compatible gateway (/v1/chat/completions, /v1/models)."""
+    from modelward.errors import ConfigError
+
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        raise ConfigError(
+            f"--host {host} would expose the gateway, which has no authentication of its "
+            "own; bind 127.0.0.1 (put a proxy with auth in front) or mount it into "
+            "`modelward serve` with tokens",
+            field="host",
+        )
+    if not 0 < port < 65536:
+        raise ConfigError(f"--port must be between 1 and 65535, got {port}", field="port")
     import uvicorn
 
     from modelward.llm.gateway import create_gateway_app
