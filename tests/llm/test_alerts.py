@@ -115,3 +115,27 @@ def test_response_time_against_normal(fleet, cli):
     levels = {a["model"]: a["level"] for a in ran.json if a["check"] == "llm-response-time"}
     assert levels == {"good": "warning", "slow": "critical"}
     assert ran.exit_code == 1
+
+
+def test_rate_limit_usage_and_cost_per_query(fleet, cli):
+    path = fleet.root / "llm.yml"
+    path.write_text(
+        path.read_text().replace(
+            "    models: [good, cheap]\n", "    models: [good, cheap]\n    rate_limit_rpm: 20\n"
+        )
+    )
+    fleet.llm._config = None
+    log = PredictionLog(fleet.logs_url)
+    minute = utcnow().replace(second=0, microsecond=0) - timedelta(minutes=5)
+    for i in range(17):  # 17 of 20 rpm in one minute: 85 % -> warning
+        row = _log(fleet, minute + timedelta(seconds=i), 10.0)
+        row["cost"] = 0.5 if i == 0 else 0.0  # one call above the $0.10 limit
+        log.add("good", row)
+    log.close()
+    ran = cli("llm", "alerts", "--json")
+    found = {a["check"]: a for a in ran.json}
+    assert found["llm-rate-limit"]["level"] == "warning"
+    assert "17 calls in the busiest minute" in found["llm-rate-limit"]["message"]
+    assert (
+        "1 call(s) in the last hour cost more than $0.1" in (found["llm-cost-per-query"]["message"])
+    )

@@ -261,3 +261,63 @@ def test_gateway_follows_a_new_routing_revision(gateway, routed):
     gateway.app.state.gateway.refresh()
     body["messages"][0]["content"] = "follow 2"
     assert httpx.post(gateway.url + "/v1/chat/completions", json=body).json()["model"] == ("slow:1")
+
+
+def test_streaming_falls_back_before_the_first_chunk(gateway, fake, client):
+    fake.behaviour.models["good"].error_rate = 1.0
+    stream = client.chat.completions.create(
+        model="route:factual",
+        stream=True,
+        messages=[{"role": "user", "content": "stream fallback please"}],
+    )
+    chunks = [c for c in stream if c.choices]
+    assert {c.model for c in chunks} == {"slow:1"}
+    assert "".join(c.choices[0].delta.content or "" for c in chunks) == (
+        "This is slow's answer to: stream fallback please"
+    )
+
+
+def test_per_key_budget_uses_token_names(routed, fake):
+    import hashlib
+
+    from modelward.llm.config import load_config
+    from modelward.llm.gateway import create_gateway_app
+    from modelward.store.tables import TokenRow
+    from modelward.timeutil import utcnow
+
+    with routed.db.session() as session:
+        session.add(
+            TokenRow(
+                name="team-a",
+                token_hash=hashlib.sha256(b"tok-a").hexdigest(),
+                scopes=[],
+                created_at=utcnow(),
+                created_by="t",
+            )
+        )
+    path = routed.root / "llm.yml"
+    path.write_text(
+        path.read_text() + "gateway:\n  key_budgets: {team-a: {monthly: 0.000001}}\n"
+        "  classifier: {technical: [python]}\n"
+    )
+    served = Served(create_gateway_app(routed, config=load_config(path)))
+    try:
+        url = served.url + "/v1/chat/completions"
+        body = {"model": "auto", "messages": [{"role": "user", "content": "python: 17 * 3?"}]}
+        first = httpx.post(url, json=body, headers={"Authorization": "Bearer tok-a"})
+        assert first.status_code == 200
+        assert first.headers["x-modelward-query-type"] == "technical"  # the classifier
+        body["messages"][0]["content"] = "python: again"
+        refused = httpx.post(url, json=body, headers={"Authorization": "Bearer tok-a"})
+        assert refused.status_code == 429
+        assert "'team-a' has spent its monthly budget" in refused.json()["error"]["message"]
+        other = httpx.post(url, json=body, headers={"Authorization": "Bearer someone-else"})
+        assert other.status_code == 200
+        state = served.app.state.gateway
+        state.flush()
+        from modelward.llm.usage import usage_summary
+
+        keys = {u["api_key"] for u in usage_summary(routed.db)}
+        assert keys == {"team-a", "-"}
+    finally:
+        served.stop()

@@ -6,7 +6,10 @@
   ``cost_increase_alert`` (20 %);
 - error rate: today's errors per request per model, critical above ``max_error_rate``;
 - response time: each model's p95 latency over the last hour against its p95 over the
-  7 days before (the normal): warning at 1.5x, critical at 2x.
+  7 days before (the normal): warning at 1.5x, critical at 2x;
+- cost per query: calls in the last hour above ``max_cost_per_query`` (warning);
+- rate limit: each provider's busiest minute in the last hour against its
+  ``rate_limit_rpm`` in llm.yml, warning at 80 %, critical at 90 %.
 
 Alerts are stored in the ``alerts`` table (a repeat of the same alert bumps its count).
 """
@@ -129,17 +132,36 @@ def _latency_alerts(ws: Workspace) -> list[dict[str, Any]]:
     query = f"""
         select model,
           quantile_cont(latency_ms, 0.95) filter (where ts >= $hour) as recent,
-          quantile_cont(latency_ms, 0.95) filter (where ts < $hour and ts >= $week) as normal
-        from read_parquet('{root}/*/*/*.parquet', hive_partitioning=true, union_by_name=true)
+          quantile_cont(latency_ms, 0.95) filter (where ts < $hour and ts >= $week) as normal,
+          count(*) filter (where ts >= $hour and cost > $limit) as over,
+          (select max(n) from (select count(*) as n from read_parquet(
+             '{root}/*/*/*.parquet', hive_partitioning=true, union_by_name=true) as inner_log
+             where inner_log.model = log.model and inner_log.ts >= $hour
+             group by date_trunc('minute', inner_log.ts))) as busiest
+        from read_parquet('{root}/*/*/*.parquet', hive_partitioning=true, union_by_name=true) as log
         where query_type is not null and status = 'ok'
         group by model
     """
     try:
-        rows = duckdb.execute(query, {"hour": hour, "week": week}).fetchall()
+        rows = duckdb.execute(
+            query, {"hour": hour, "week": week, "limit": policy.max_cost_per_query}
+        ).fetchall()
     except duckdb.Error:
         return []
     out: list[dict[str, Any]] = []
-    for model, recent, normal in rows:
+    for model, _recent, _normal, over, _ in rows:
+        if over:
+            out.append(
+                {
+                    "check": "llm-cost-per-query",
+                    "level": "warning",
+                    "model": model,
+                    "message": f"{model}: {over} call(s) in the last hour cost more than "
+                    f"${policy.max_cost_per_query:g}",
+                }
+            )
+    out += _rate_alerts(ws, rows)
+    for model, recent, normal, _, _ in rows:
         if recent is None or not normal:
             continue
         ratio = recent / normal
@@ -152,6 +174,38 @@ def _latency_alerts(ws: Workspace) -> list[dict[str, Any]]:
                     "model": model,
                     "message": f"{model}: p95 response time {recent:.0f} ms in the last "
                     f"hour is {ratio:.1f}x its normal {normal:.0f} ms",
+                }
+            )
+    return out
+
+
+def _rate_alerts(ws: Workspace, rows: list[Any]) -> list[dict[str, Any]]:
+    """Busiest minute of the last hour per provider vs its ``rate_limit_rpm``."""
+    policy = ws.policy.llm
+    providers: dict[str, str] = {}
+    for info in ws.llm.endpoints():
+        providers[info.model] = str(info.spec.get("provider"))
+    per_provider: dict[str, int] = {}
+    for model, *_, busiest in rows:
+        provider = providers.get(model)
+        if provider is not None and busiest:
+            per_provider[provider] = per_provider.get(provider, 0) + int(busiest)
+    out = []
+    for provider, busiest in sorted(per_provider.items()):
+        config = ws.llm.config.providers.get(provider)
+        if config is None or not config.rate_limit_rpm:
+            continue
+        share = busiest / config.rate_limit_rpm
+        level = _level(share, policy.quota_warning, policy.quota_critical)
+        if level:
+            out.append(
+                {
+                    "check": "llm-rate-limit",
+                    "level": level,
+                    "model": None,
+                    "message": f"provider {provider}: {busiest} calls in the busiest minute "
+                    f"of the last hour, {share:.0%} of its {config.rate_limit_rpm}"
+                    " rpm limit",
                 }
             )
     return out
