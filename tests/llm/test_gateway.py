@@ -321,3 +321,32 @@ def test_per_key_budget_uses_token_names(routed, fake):
         assert keys == {"team-a", "-"}
     finally:
         served.stop()
+
+
+def test_gateway_streams_from_an_anthropic_endpoint(routed):
+    from openai import OpenAI
+
+    from modelward.llm.gateway import create_gateway_app
+
+    routed.llm.register("claude-ish", provider="anthropic", model="good")
+    routed.llm.register("llama-ish", provider="ollama", model="good")
+    save_routes(routed, {"research": {"models": ["claude-ish", "llama-ish"]}}, reason="t")
+    served = Served(create_gateway_app(routed))
+    try:
+        with OpenAI(base_url=served.url + "/v1", api_key="x", max_retries=0) as client:
+            for_stream = client.chat.completions.create(
+                model="route:research",
+                stream=True,
+                messages=[
+                    {"role": "system", "content": "Be brief."},
+                    {"role": "user", "content": "What is the capital of Japan?"},
+                ],
+            )
+            text = "".join(c.choices[0].delta.content or "" for c in for_stream if c.choices)
+            plain = client.chat.completions.create(
+                model="llama-ish", messages=[{"role": "user", "content": "What is 17 * 3?"}]
+            )
+    finally:
+        served.stop()
+    assert text == "Tokyo"
+    assert plain.choices[0].message.content == "51" and plain.model == "llama-ish"
