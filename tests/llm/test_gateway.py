@@ -350,3 +350,30 @@ def test_gateway_streams_from_an_anthropic_endpoint(routed):
         served.stop()
     assert text == "Tokyo"
     assert plain.choices[0].message.content == "51" and plain.model == "llama-ish"
+
+
+def test_a_timeout_falls_back_to_the_next_model(routed, fake):
+    from modelward.llm.config import load_config
+    from modelward.llm.gateway import create_gateway_app
+
+    fake.behaviour.models["good"].latency_ms = 2000
+    path = routed.root / "llm.yml"
+    path.write_text(
+        path.read_text().replace(
+            "    timeout_s: 5\n    max_retries: 2\n", "    timeout_s: 0.3\n    max_retries: 0\n", 1
+        )
+    )
+    served = Served(create_gateway_app(routed, config=load_config(path)))
+    try:
+        body = {"model": "route:factual", "messages": [{"role": "user", "content": "slowly"}]}
+        answer = httpx.post(served.url + "/v1/chat/completions", json=body, timeout=10)
+        assert answer.status_code == 200
+        assert answer.json()["model"] == "slow:1"
+        state = served.app.state.gateway
+        state.flush()
+        from modelward.llm.usage import usage_summary
+
+        usage = {u["model"]: u for u in usage_summary(routed.db)}
+        assert usage["good"]["errors"] == 1 and usage["slow"]["errors"] == 0
+    finally:
+        served.stop()
