@@ -377,3 +377,18 @@ def test_a_timeout_falls_back_to_the_next_model(routed, fake):
         assert usage["good"]["errors"] == 1 and usage["slow"]["errors"] == 0
     finally:
         served.stop()
+
+
+def test_a_bug_is_one_json_500_without_a_traceback(gateway, monkeypatch):
+    state = gateway.app.state.gateway
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(state, "candidates", broken)
+    body = {"model": "route:factual", "messages": [{"role": "user", "content": "x"}]}
+    answer = httpx.post(gateway.url + "/v1/chat/completions", json=body)
+    assert answer.status_code == 500
+    assert answer.json() == {
+        "error": {"code": "internal", "type": "internal", "message": "internal error; see the log"}
+    }
