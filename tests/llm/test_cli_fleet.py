@@ -328,3 +328,26 @@ def test_bad_rate_and_gateway_host(llm_ws, cli, dataset):
     assert "no authentication of its own" in ran.stderr
     ran = cli("llm", "gateway", "--port", "70000")
     assert ran.exit_code == 2 and "--port must be between" in ran.stderr
+
+
+def test_routes_set_with_a_canary_pins_versions(llm_ws, cli):
+    _register_all(cli)
+    ran = cli(
+        "llm",
+        "routes",
+        "set",
+        "factual",
+        "--models",
+        "good,slow",
+        "--canary",
+        "cheap",
+        "--weight",
+        "10",
+        "--reason",
+        "try cheap",
+    )
+    assert ran.exit_code == 0, ran.stderr
+    route = cli("llm", "routes", "show", "--json").json["routes"]["factual"]
+    assert route == {"models": ["good:1", "slow:1"], "canary": {"model": "cheap:1", "weight": 10.0}}
+    shown = cli("llm", "routes", "show")
+    assert "cheap:1 @ 10%" in shown.stdout
