@@ -286,3 +286,68 @@ def test_evaluate_json_is_valid_for_every_protocol(llm_ws, cli, dataset):
     )
     assert ran.exit_code == 0, ran.stderr
     assert [e["metrics"]["accuracy"]["value"] for e in json.loads(ran.stdout)] == [1.0] * 4
+
+
+def test_rate_limits_provider_calls_but_not_cached_answers(llm_ws, cli, dataset):
+    import time
+
+    _register_all(cli)
+    start = time.perf_counter()
+    ran = cli(
+        "llm",
+        "evaluate",
+        "--models",
+        "good",
+        "--dataset",
+        dataset,
+        "--rate",
+        "20",
+        "--concurrency",
+        "8",
+        "--json",
+    )
+    assert ran.exit_code == 0, ran.stderr
+    # 8 calls evenly spaced at 20/s: the last starts >= 7/20 s after the first
+    assert time.perf_counter() - start >= 7 / 20
+    assert ran.json[0]["metrics"]["cached"] == 0
+    again = cli(
+        "llm", "evaluate", "--models", "good", "--dataset", dataset, "--rate", "20", "--json"
+    )
+    assert again.json[0]["metrics"]["cached"] == len(DATASET)
+
+
+def test_bad_rate_and_gateway_host(llm_ws, cli, dataset):
+    _register_all(cli)
+    runs = len(llm_ws.registry.list_runs())
+    ran = cli("llm", "evaluate", "--models", "good", "--dataset", dataset, "--rate", "0")
+    assert ran.exit_code == 2 and "--rate must be a positive number" in ran.stderr
+    assert len(llm_ws.registry.list_runs()) == runs
+    ran = cli("llm", "gateway", "--host", "0.0.0.0")
+    assert ran.exit_code == 2
+    assert ran.stderr.strip().splitlines() == [ran.stderr.strip()]
+    assert "no authentication of its own" in ran.stderr
+    ran = cli("llm", "gateway", "--port", "70000")
+    assert ran.exit_code == 2 and "--port must be between" in ran.stderr
+
+
+def test_routes_set_with_a_canary_pins_versions(llm_ws, cli):
+    _register_all(cli)
+    ran = cli(
+        "llm",
+        "routes",
+        "set",
+        "factual",
+        "--models",
+        "good,slow",
+        "--canary",
+        "cheap",
+        "--weight",
+        "10",
+        "--reason",
+        "try cheap",
+    )
+    assert ran.exit_code == 0, ran.stderr
+    route = cli("llm", "routes", "show", "--json").json["routes"]["factual"]
+    assert route == {"models": ["good:1", "slow:1"], "canary": {"model": "cheap:1", "weight": 10.0}}
+    shown = cli("llm", "routes", "show")
+    assert "cheap:1 @ 10%" in shown.stdout

@@ -224,3 +224,171 @@ def test_metrics_endpoint_counts_requests(gateway):
     httpx.post(gateway.url + "/v1/chat/completions", json=body)
     text = httpx.get(gateway.url + "/metrics").text
     assert 'modelward_llm_requests_total{model="good",query_type="factual",status="ok"} 1.0' in text
+
+
+def test_canary_takes_its_share_of_a_route(routed, fake):
+    from modelward.llm.gateway import create_gateway_app
+
+    save_routes(
+        routed,
+        {"factual": {"models": ["good"], "canary": {"model": "slow", "weight": 30}}},
+        reason="canary",
+    )
+    served = Served(create_gateway_app(routed))
+    try:
+        served_by = []
+        with httpx.Client() as client:
+            for i in range(200):
+                body = {
+                    "model": "route:factual",
+                    "messages": [{"role": "user", "content": f"canary {i}"}],
+                }
+                served_by.append(
+                    client.post(served.url + "/v1/chat/completions", json=body).json()["model"]
+                )
+    finally:
+        served.stop()
+    share = served_by.count("slow:1") / len(served_by)
+    # binomial(200, 0.3): mean 60, sd 6.5; 0.15-0.45 is beyond 4.5 sd either side
+    assert 0.15 < share < 0.45
+    assert set(served_by) == {"good:1", "slow:1"}
+
+
+def test_gateway_follows_a_new_routing_revision(gateway, routed):
+    body = {"model": "route:factual", "messages": [{"role": "user", "content": "follow"}]}
+    assert httpx.post(gateway.url + "/v1/chat/completions", json=body).json()["model"] == ("good:1")
+    save_routes(routed, {"factual": {"models": ["slow"]}}, reason="switch")
+    gateway.app.state.gateway.refresh()
+    body["messages"][0]["content"] = "follow 2"
+    assert httpx.post(gateway.url + "/v1/chat/completions", json=body).json()["model"] == ("slow:1")
+
+
+def test_streaming_falls_back_before_the_first_chunk(gateway, fake, client):
+    fake.behaviour.models["good"].error_rate = 1.0
+    stream = client.chat.completions.create(
+        model="route:factual",
+        stream=True,
+        messages=[{"role": "user", "content": "stream fallback please"}],
+    )
+    chunks = [c for c in stream if c.choices]
+    assert {c.model for c in chunks} == {"slow:1"}
+    assert "".join(c.choices[0].delta.content or "" for c in chunks) == (
+        "This is slow's answer to: stream fallback please"
+    )
+
+
+def test_per_key_budget_uses_token_names(routed, fake):
+    import hashlib
+
+    from modelward.llm.config import load_config
+    from modelward.llm.gateway import create_gateway_app
+    from modelward.store.tables import TokenRow
+    from modelward.timeutil import utcnow
+
+    with routed.db.session() as session:
+        session.add(
+            TokenRow(
+                name="team-a",
+                token_hash=hashlib.sha256(b"tok-a").hexdigest(),
+                scopes=[],
+                created_at=utcnow(),
+                created_by="t",
+            )
+        )
+    path = routed.root / "llm.yml"
+    path.write_text(
+        path.read_text() + "gateway:\n  key_budgets: {team-a: {monthly: 0.000001}}\n"
+        "  classifier: {technical: [python]}\n"
+    )
+    served = Served(create_gateway_app(routed, config=load_config(path)))
+    try:
+        url = served.url + "/v1/chat/completions"
+        body = {"model": "auto", "messages": [{"role": "user", "content": "python: 17 * 3?"}]}
+        first = httpx.post(url, json=body, headers={"Authorization": "Bearer tok-a"})
+        assert first.status_code == 200
+        assert first.headers["x-modelward-query-type"] == "technical"  # the classifier
+        body["messages"][0]["content"] = "python: again"
+        refused = httpx.post(url, json=body, headers={"Authorization": "Bearer tok-a"})
+        assert refused.status_code == 429
+        assert "'team-a' has spent its monthly budget" in refused.json()["error"]["message"]
+        other = httpx.post(url, json=body, headers={"Authorization": "Bearer someone-else"})
+        assert other.status_code == 200
+        state = served.app.state.gateway
+        state.flush()
+        from modelward.llm.usage import usage_summary
+
+        keys = {u["api_key"] for u in usage_summary(routed.db)}
+        assert keys == {"team-a", "-"}
+    finally:
+        served.stop()
+
+
+def test_gateway_streams_from_an_anthropic_endpoint(routed):
+    from openai import OpenAI
+
+    from modelward.llm.gateway import create_gateway_app
+
+    routed.llm.register("claude-ish", provider="anthropic", model="good")
+    routed.llm.register("llama-ish", provider="ollama", model="good")
+    save_routes(routed, {"research": {"models": ["claude-ish", "llama-ish"]}}, reason="t")
+    served = Served(create_gateway_app(routed))
+    try:
+        with OpenAI(base_url=served.url + "/v1", api_key="x", max_retries=0) as client:
+            for_stream = client.chat.completions.create(
+                model="route:research",
+                stream=True,
+                messages=[
+                    {"role": "system", "content": "Be brief."},
+                    {"role": "user", "content": "What is the capital of Japan?"},
+                ],
+            )
+            text = "".join(c.choices[0].delta.content or "" for c in for_stream if c.choices)
+            plain = client.chat.completions.create(
+                model="llama-ish", messages=[{"role": "user", "content": "What is 17 * 3?"}]
+            )
+    finally:
+        served.stop()
+    assert text == "Tokyo"
+    assert plain.choices[0].message.content == "51" and plain.model == "llama-ish"
+
+
+def test_a_timeout_falls_back_to_the_next_model(routed, fake):
+    from modelward.llm.config import load_config
+    from modelward.llm.gateway import create_gateway_app
+
+    fake.behaviour.models["good"].latency_ms = 2000
+    path = routed.root / "llm.yml"
+    path.write_text(
+        path.read_text().replace(
+            "    timeout_s: 5\n    max_retries: 2\n", "    timeout_s: 0.3\n    max_retries: 0\n", 1
+        )
+    )
+    served = Served(create_gateway_app(routed, config=load_config(path)))
+    try:
+        body = {"model": "route:factual", "messages": [{"role": "user", "content": "slowly"}]}
+        answer = httpx.post(served.url + "/v1/chat/completions", json=body, timeout=10)
+        assert answer.status_code == 200
+        assert answer.json()["model"] == "slow:1"
+        state = served.app.state.gateway
+        state.flush()
+        from modelward.llm.usage import usage_summary
+
+        usage = {u["model"]: u for u in usage_summary(routed.db)}
+        assert usage["good"]["errors"] == 1 and usage["slow"]["errors"] == 0
+    finally:
+        served.stop()
+
+
+def test_a_bug_is_one_json_500_without_a_traceback(gateway, monkeypatch):
+    state = gateway.app.state.gateway
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(state, "candidates", broken)
+    body = {"model": "route:factual", "messages": [{"role": "user", "content": "x"}]}
+    answer = httpx.post(gateway.url + "/v1/chat/completions", json=body)
+    assert answer.status_code == 500
+    assert answer.json() == {
+        "error": {"code": "internal", "type": "internal", "message": "internal error; see the log"}
+    }

@@ -47,6 +47,7 @@ class ProviderConfig(_Section):
     concurrency: int = Field(default=8, ge=1)
     required: bool = False
     models: list[str] = []  # models the health check requires
+    rate_limit_rpm: int | None = Field(default=None, ge=1)  # for the quota alerts
 
     @field_validator("base_url")
     @classmethod

@@ -68,11 +68,32 @@ async def _judge_score(ws: Workspace, judge: Endpoint, item: Item, output: str) 
     return min(10.0, float(match.group(0))) / 10 if match else 0.0
 
 
+class RateLimiter:
+    """At most ``rate`` call starts per second (evenly spaced); ``None`` = no limit."""
+
+    def __init__(self, rate: float | None) -> None:
+        self.interval = 1 / rate if rate else 0.0
+        self._next = 0.0
+        self._lock = asyncio.Lock()
+
+    async def wait(self) -> None:
+        if not self.interval:
+            return
+        loop = asyncio.get_running_loop()
+        async with self._lock:
+            now = loop.time()
+            start = max(now, self._next)
+            self._next = start + self.interval
+        if start > now:
+            await asyncio.sleep(start - now)
+
+
 async def _one(
     ws: Workspace,
     endpoint: Endpoint,
     item: Item,
     sem: asyncio.Semaphore,
+    limiter: RateLimiter,
     use_cache: bool,
     judge: Endpoint | None,
     params: dict[str, Any] | None,
@@ -96,7 +117,9 @@ async def _one(
     }
     async with sem:
         try:
-            call = await ws.llm.call(endpoint, item.messages, use_cache=use_cache, params=params)
+            call = await ws.llm.call(
+                endpoint, item.messages, use_cache=use_cache, params=params, limiter=limiter
+            )
         except ProviderError as exc:
             row["error"] = exc.message
             return row
@@ -182,18 +205,20 @@ async def _evaluate(
     items: list[Item],
     *,
     concurrency: int,
+    rate: float | None,
     use_cache: bool,
     judge: Endpoint | None,
     progress: Progress,
     params: dict[str, Any] | None,
 ) -> list[list[dict[str, Any]]]:
     sem = asyncio.Semaphore(concurrency)
+    limiter = RateLimiter(rate)
     total = len(endpoints) * len(items)
     try:
         with progress.task(f"evaluating {len(endpoints)} model(s)", total=total) as advance:
 
             async def tracked(endpoint: Endpoint, item: Item) -> dict[str, Any]:
-                row = await _one(ws, endpoint, item, sem, use_cache, judge, params)
+                row = await _one(ws, endpoint, item, sem, limiter, use_cache, judge, params)
                 advance()
                 return row
 
@@ -211,6 +236,7 @@ def evaluate(
     items: list[Item],
     *,
     concurrency: int = 4,
+    rate: float | None = None,
     use_cache: bool = True,
     judge: str | None = None,
     record: bool = True,
@@ -226,6 +252,10 @@ def evaluate(
         raise ConfigError(
             f"--concurrency must be at least 1, got {concurrency}", field="concurrency"
         )
+    if rate is not None and rate <= 0:
+        raise ConfigError(
+            f"--rate must be a positive number of calls per second, got {rate:g}", field="rate"
+        )
     if not refs:
         raise ConfigError("name at least one model: --models a,b", field="models")
     endpoints = [ws.llm.resolve(ref) for ref in refs]
@@ -239,6 +269,7 @@ def evaluate(
             endpoints,
             items,
             concurrency=concurrency,
+            rate=rate,
             use_cache=use_cache,
             judge=judge_endpoint,
             progress=progress,
@@ -262,6 +293,7 @@ def evaluate(
                     "dataset": dataset,
                     "items": len(items),
                     "concurrency": concurrency,
+                    "rate": rate,
                     "judge": judge_ref,
                 },
                 results={**evaluation.to_dict(), "items": _compact(rows)},

@@ -76,6 +76,51 @@ class LLMFleet:
                 )
         return out
 
+    # -- the runbook, for Python callers (the CLI commands call the same functions) ----------
+
+    def evaluate(self, models: list[str], dataset: str | Path, **options: Any) -> Any:
+        """``modelward llm evaluate``: a list of :class:`~modelward.llm.evaluate.Evaluation`."""
+        from modelward.llm.dataset import load_dataset
+        from modelward.llm.evaluate import evaluate
+
+        return evaluate(self.ws, models, load_dataset(dataset), dataset=str(dataset), **options)
+
+    def select(self, dataset: str | Path, **options: Any) -> Any:
+        """``modelward llm select``; ``apply=True`` writes a routing revision."""
+        from modelward.llm.dataset import load_dataset
+        from modelward.llm.selection import select_models
+
+        return select_models(self.ws, load_dataset(dataset), dataset=str(dataset), **options)
+
+    def tune(self, model: str, dataset: str | Path, params: str, **options: Any) -> Any:
+        """``modelward llm tune``: ``params`` like ``"temperature,max_tokens"``."""
+        from modelward.llm.dataset import load_dataset
+        from modelward.llm.tuning import parse_grid, tune
+
+        grid = parse_grid(params, options.pop("grid", None))
+        return tune(self.ws, model, load_dataset(dataset), grid, dataset=str(dataset), **options)
+
+    def health(self, providers: list[str] | None = None) -> list[dict[str, Any]]:
+        from modelward.llm.health import health
+
+        return health(self.ws, providers)
+
+    def routes(self) -> Any:
+        """The current routing table (``None`` before the first)."""
+        from modelward.llm.routing import current_routes
+
+        return current_routes(self.ws)
+
+    def optimize_cost(self, *, budget: float, **options: Any) -> Any:
+        from modelward.llm.cost import optimize_cost
+
+        return optimize_cost(self.ws, budget=budget, **options)
+
+    def alerts(self) -> list[dict[str, Any]]:
+        from modelward.llm.alerts import check_alerts
+
+        return check_alerts(self.ws)
+
     # -- calls ----------------------------------------------------------------------------
 
     def provider(self, name: str) -> Provider:
@@ -102,6 +147,7 @@ class LLMFleet:
         *,
         use_cache: bool = True,
         params: dict[str, Any] | None = None,
+        limiter: Any = None,
     ) -> Call:
         """Ask ``endpoint``; an identical earlier call is answered from the disk cache."""
         from modelward.llm.cache import cache_key
@@ -117,6 +163,8 @@ class LLMFleet:
                 return Call(
                     result, self.cost(endpoint, result.input_tokens, result.output_tokens), True
                 )
+        if limiter is not None:  # only real calls count against a rate limit
+            await limiter.wait()
         result = await self.provider(endpoint.provider).chat(endpoint.model, rendered, merged)
         if use_cache:
             self.cache.put(key, result.to_dict())

@@ -251,6 +251,9 @@ def evaluate_cmd(
     judge: Annotated[
         str | None, typer.Option("--judge", help="Endpoint model for the judge scorer.")
     ] = None,
+    rate: Annotated[
+        float | None, typer.Option("--rate", help="At most this many provider calls a second.")
+    ] = None,
     items: Annotated[bool, typer.Option("--items", help="With --json: every item too.")] = False,
     as_json: JsonOption = False,
 ) -> None:
@@ -266,6 +269,7 @@ def evaluate_cmd(
             refs,
             data,
             concurrency=concurrency,
+            rate=rate,
             use_cache=not no_cache,
             judge=judge,
             dataset=str(dataset),
@@ -659,6 +663,29 @@ def usage_cmd(
     console.print(f"This month: ${month_spend(ws.db):.6f} of ${ws.policy.llm.monthly_budget:g}")
 
 
+@llm_app.command("alerts")
+def alerts_cmd(as_json: JsonOption = False) -> None:
+    """Budget, cost-increase, error-rate and response-time alerts; exit 1 on a critical."""
+    from modelward.errors import CheckFailed
+    from modelward.llm.alerts import check_alerts
+
+    alerts = check_alerts(state().workspace())
+    if as_json:
+        print_json(alerts)
+    elif alerts:
+        console.print(
+            table(
+                ("level", "check", "message"),
+                [(a["level"], a["check"], a["message"]) for a in alerts],
+            )
+        )
+    else:
+        console.print("No LLM alerts.")
+    critical = [a for a in alerts if a["level"] == "critical"]
+    if critical:
+        raise CheckFailed("; ".join(a["message"] for a in critical))
+
+
 # -- config -------------------------------------------------------------------------------
 
 
@@ -748,6 +775,17 @@ def gateway_cmd(
     port: Annotated[int, typer.Option(help="Port.")] = 8800,
 ) -> None:
     """Run the OpenAI-compatible gateway (/v1/chat/completions, /v1/models)."""
+    from modelward.errors import ConfigError
+
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        raise ConfigError(
+            f"--host {host} would expose the gateway, which has no authentication of its "
+            "own; bind 127.0.0.1 (put a proxy with auth in front) or mount it into "
+            "`modelward serve` with tokens",
+            field="host",
+        )
+    if not 0 < port < 65536:
+        raise ConfigError(f"--port must be between 1 and 65535, got {port}", field="port")
     import uvicorn
 
     from modelward.llm.gateway import create_gateway_app

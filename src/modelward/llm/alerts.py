@@ -1,0 +1,249 @@
+"""``modelward llm alerts``: the runbook's LLM alerts from the usage table and the log.
+
+- budget: the month's spend against ``llm.monthly_budget`` (and each key's budget in
+  llm.yml): warning at ``quota_warning`` (80 %), critical at ``quota_critical`` (90 %);
+- cost increase: cost per request of the last 7 days against the 7 before, warning above
+  ``cost_increase_alert`` (20 %);
+- error rate: today's errors per request per model, critical above ``max_error_rate``;
+- response time: each model's p95 latency over the last hour against its p95 over the
+  7 days before (the normal): warning at 1.5x, critical at 2x;
+- cost per query: calls in the last hour above ``max_cost_per_query`` (warning);
+- rate limit: each provider's busiest minute in the last hour against its
+  ``rate_limit_rpm`` in llm.yml, warning at 80 %, critical at 90 %.
+
+Alerts are stored in the ``alerts`` table (a repeat of the same alert bumps its count).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import func, select
+
+from modelward.store.tables import AlertRow, ModelRow, UsageRow
+from modelward.timeutil import utcnow
+
+if TYPE_CHECKING:
+    from modelward.workspace import Workspace
+
+__all__ = ["check_alerts"]
+
+
+def _level(share: float, warning: float, critical: float) -> str | None:
+    if share >= critical:
+        return "critical"
+    if share >= warning:
+        return "warning"
+    return None
+
+
+def _budget_alerts(ws: Workspace) -> list[dict[str, Any]]:
+    from modelward.llm.usage import month_spend
+
+    policy = ws.policy.llm
+    out: list[dict[str, Any]] = []
+    budgets: list[tuple[str, str | None, float]] = [("all keys", None, policy.monthly_budget)]
+    budgets += [(k, k, b.monthly) for k, b in ws.llm.config.gateway.key_budgets.items()]
+    for label, key, budget in budgets:
+        if budget <= 0:
+            continue
+        spent = month_spend(ws.db, api_key=key)
+        level = _level(spent / budget, policy.quota_warning, policy.quota_critical)
+        if level:
+            out.append(
+                {
+                    "check": "llm-budget",
+                    "level": level,
+                    "model": None,
+                    "message": f"LLM spend of {label} is ${spent:.2f} of ${budget:g} "
+                    f"({spent / budget:.0%}) this month",
+                }
+            )
+    return out
+
+
+def _usage_alerts(ws: Workspace) -> list[dict[str, Any]]:
+    policy = ws.policy.llm
+    today = utcnow().date()
+    day = today.isoformat()
+    recent = (today - timedelta(days=6)).isoformat()
+    before = (today - timedelta(days=13)).isoformat()
+    out: list[dict[str, Any]] = []
+    with ws.db.session(readonly=True) as session:
+        rows = session.execute(
+            select(UsageRow.model, func.sum(UsageRow.requests), func.sum(UsageRow.errors))
+            .where(UsageRow.day == day)
+            .group_by(UsageRow.model)
+        ).all()
+        windows = {}
+        for name, start, end in (("recent", recent, day), ("before", before, recent)):
+            found = session.execute(
+                select(
+                    func.sum(UsageRow.cost), func.sum(UsageRow.requests - UsageRow.cache_hits)
+                ).where(
+                    UsageRow.day >= start,
+                    UsageRow.day <= end if name == "recent" else UsageRow.day < end,
+                )
+            ).one()
+            windows[name] = found
+    for model, requests, errors in rows:
+        if requests and errors / requests > policy.max_error_rate:
+            out.append(
+                {
+                    "check": "llm-error-rate",
+                    "level": "critical",
+                    "model": model,
+                    "message": f"{model}: error rate {errors / requests:.1%} today is above "
+                    f"{policy.max_error_rate:.0%} ({errors} of {requests})",
+                }
+            )
+    (cost_now, calls_now), (cost_then, calls_then) = windows["recent"], windows["before"]
+    if calls_now and calls_then and cost_then:
+        per_now, per_then = cost_now / calls_now, cost_then / calls_then
+        increase = per_now / per_then - 1
+        if increase > policy.cost_increase_alert:
+            out.append(
+                {
+                    "check": "llm-cost-increase",
+                    "level": "warning",
+                    "model": None,
+                    "message": f"LLM cost per request rose {increase:.0%} week over week "
+                    f"(${per_then:.5f} -> ${per_now:.5f}); limit "
+                    f"{policy.cost_increase_alert:.0%}",
+                }
+            )
+    return out
+
+
+def _latency_alerts(ws: Workspace) -> list[dict[str, Any]]:
+    from pathlib import Path
+
+    policy = ws.policy.llm
+    root = f"{ws.logs_url.rstrip('/')}/predictions"
+    if "://" not in root and not any(Path(root).glob("model=*/date=*/*.parquet")):
+        return []
+    import duckdb
+
+    now = utcnow()
+    hour = now - timedelta(hours=1)
+    week = now - timedelta(days=7)
+    query = f"""
+        select model,
+          quantile_cont(latency_ms, 0.95) filter (where ts >= $hour) as recent,
+          quantile_cont(latency_ms, 0.95) filter (where ts < $hour and ts >= $week) as normal,
+          count(*) filter (where ts >= $hour and cost > $limit) as over,
+          (select max(n) from (select count(*) as n from read_parquet(
+             '{root}/*/*/*.parquet', hive_partitioning=true, union_by_name=true) as inner_log
+             where inner_log.model = log.model and inner_log.ts >= $hour
+             group by date_trunc('minute', inner_log.ts))) as busiest
+        from read_parquet('{root}/*/*/*.parquet', hive_partitioning=true, union_by_name=true) as log
+        where query_type is not null and status = 'ok'
+        group by model
+    """
+    try:
+        rows = duckdb.execute(
+            query, {"hour": hour, "week": week, "limit": policy.max_cost_per_query}
+        ).fetchall()
+    except duckdb.Error:
+        return []
+    out: list[dict[str, Any]] = []
+    for model, _recent, _normal, over, _ in rows:
+        if over:
+            out.append(
+                {
+                    "check": "llm-cost-per-query",
+                    "level": "warning",
+                    "model": model,
+                    "message": f"{model}: {over} call(s) in the last hour cost more than "
+                    f"${policy.max_cost_per_query:g}",
+                }
+            )
+    out += _rate_alerts(ws, rows)
+    for model, recent, normal, _, _ in rows:
+        if recent is None or not normal:
+            continue
+        ratio = recent / normal
+        level = _level(ratio, policy.latency_warning_factor, policy.latency_critical_factor)
+        if level:
+            out.append(
+                {
+                    "check": "llm-response-time",
+                    "level": level,
+                    "model": model,
+                    "message": f"{model}: p95 response time {recent:.0f} ms in the last "
+                    f"hour is {ratio:.1f}x its normal {normal:.0f} ms",
+                }
+            )
+    return out
+
+
+def _rate_alerts(ws: Workspace, rows: list[Any]) -> list[dict[str, Any]]:
+    """Busiest minute of the last hour per provider vs its ``rate_limit_rpm``."""
+    policy = ws.policy.llm
+    providers: dict[str, str] = {}
+    for info in ws.llm.endpoints():
+        providers[info.model] = str(info.spec.get("provider"))
+    per_provider: dict[str, int] = {}
+    for model, *_, busiest in rows:
+        provider = providers.get(model)
+        if provider is not None and busiest:
+            per_provider[provider] = per_provider.get(provider, 0) + int(busiest)
+    out = []
+    for provider, busiest in sorted(per_provider.items()):
+        config = ws.llm.config.providers.get(provider)
+        if config is None or not config.rate_limit_rpm:
+            continue
+        share = busiest / config.rate_limit_rpm
+        level = _level(share, policy.quota_warning, policy.quota_critical)
+        if level:
+            out.append(
+                {
+                    "check": "llm-rate-limit",
+                    "level": level,
+                    "model": None,
+                    "message": f"provider {provider}: {busiest} calls in the busiest minute "
+                    f"of the last hour, {share:.0%} of its {config.rate_limit_rpm}"
+                    " rpm limit",
+                }
+            )
+    return out
+
+
+def check_alerts(ws: Workspace, *, store: bool = True) -> list[dict[str, Any]]:
+    alerts = _budget_alerts(ws) + _usage_alerts(ws) + _latency_alerts(ws)
+    if store and alerts:
+        now = utcnow()
+        with ws.db.session() as session:
+            for alert in alerts:
+                fingerprint = hashlib.sha256(
+                    f"{alert['check']}|{alert['model']}|{alert['level']}".encode()
+                ).hexdigest()
+                model_id = (
+                    session.scalar(select(ModelRow.id).where(ModelRow.name == alert["model"]))
+                    if alert["model"]
+                    else None
+                )
+                row = session.scalar(
+                    select(AlertRow).where(
+                        AlertRow.fingerprint == fingerprint, AlertRow.resolved_at.is_(None)
+                    )
+                )
+                if row is None:
+                    session.add(
+                        AlertRow(
+                            fingerprint=fingerprint,
+                            model_id=model_id,
+                            check=alert["check"],
+                            level=alert["level"],
+                            message=alert["message"],
+                            details=alert,
+                            first_at=now,
+                            last_at=now,
+                            count=1,
+                        )
+                    )
+                else:
+                    row.last_at, row.count, row.message = now, row.count + 1, alert["message"]
+    return alerts

@@ -1,0 +1,102 @@
+"""The lean keep-alive transport: reuse, stale connections, timeouts, errors as httpx's."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+import pytest
+
+from modelward.llm.providers.transport import LeanTransport
+
+RESPONSE = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nok"
+
+
+async def _server(handler):
+    server = await asyncio.start_server(handler, "127.0.0.1", 0)
+    return server, server.sockets[0].getsockname()[1]
+
+
+async def _read_request(reader: asyncio.StreamReader) -> bytes:
+    head = await reader.readuntil(b"\r\n\r\n")
+    length = 0
+    for line in head.split(b"\r\n"):
+        if line.lower().startswith(b"content-length:"):
+            length = int(line.split(b":")[1])
+    return head + (await reader.readexactly(length) if length else b"")
+
+
+def test_connections_are_reused():
+    connections = 0
+
+    async def handler(reader, writer):
+        nonlocal connections
+        connections += 1
+        try:
+            while True:
+                await _read_request(reader)
+                writer.write(RESPONSE)
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            writer.close()
+
+    async def main():
+        server, port = await _server(handler)
+        async with server, httpx.AsyncClient(transport=LeanTransport()) as client:
+            for _ in range(5):
+                answer = await client.post(f"http://127.0.0.1:{port}/x", json={"a": 1})
+                assert answer.text == "ok"
+        return connections
+
+    assert asyncio.run(main()) == 1
+
+
+def test_a_stale_keep_alive_connection_is_retried_on_a_fresh_one():
+    async def handler(reader, writer):  # answers one request, then hangs up
+        await _read_request(reader)
+        writer.write(RESPONSE)
+        await writer.drain()
+        writer.close()
+
+    async def main():
+        server, port = await _server(handler)
+        async with server, httpx.AsyncClient(transport=LeanTransport()) as client:
+            first = await client.get(f"http://127.0.0.1:{port}/")
+            await asyncio.sleep(0.05)  # the server has closed the idle connection
+            second = await client.get(f"http://127.0.0.1:{port}/")
+            return first.text, second.text
+
+    assert asyncio.run(main()) == ("ok", "ok")
+
+
+def test_read_timeout_and_connect_error_are_httpx_errors():
+    async def handler(reader, writer):
+        await asyncio.sleep(1)
+        writer.close()
+
+    async def main():
+        server, port = await _server(handler)
+        async with server, httpx.AsyncClient(transport=LeanTransport(), timeout=0.1) as client:
+            with pytest.raises(httpx.ReadTimeout):
+                await client.get(f"http://127.0.0.1:{port}/")
+        async with httpx.AsyncClient(transport=LeanTransport()) as client:
+            with pytest.raises(httpx.ConnectError):
+                await client.get("http://127.0.0.1:9/")
+
+    asyncio.run(main())
+
+
+def test_a_body_cut_short_is_a_protocol_error():
+    async def handler(reader, writer):
+        await _read_request(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc")
+        await writer.drain()
+        writer.close()
+
+    async def main():
+        server, port = await _server(handler)
+        async with server, httpx.AsyncClient(transport=LeanTransport()) as client:
+            with pytest.raises(httpx.HTTPError):
+                await client.get(f"http://127.0.0.1:{port}/")
+
+    asyncio.run(main())
