@@ -23,6 +23,7 @@ dev: $(VENV)/.installed-dev
 
 demo: $(VENV)/.installed
 	$(BIN)/python examples/heart-disease/demo.py
+	$(BIN)/python examples/llm/demo.py
 
 lint: dev
 	$(BIN)/ruff check $(LINT_DIRS)

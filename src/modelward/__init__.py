@@ -29,6 +29,8 @@ from modelward.errors import (
     WorkspaceTooNew,
 )
 from modelward.evaluation import Evaluation, evaluate_version
+from modelward.llm.fleet import LLMFleet
+from modelward.llm.gateway import create_gateway_app
 from modelward.policy import Policy
 from modelward.registry import Stage
 from modelward.reports.card import write_card
@@ -50,6 +52,7 @@ __all__ = [
     "DataError",
     "Evaluation",
     "InvalidName",
+    "LLMFleet",
     "ModelwardError",
     "NotFound",
     "Policy",
@@ -70,6 +73,7 @@ __all__ = [
     "Workspace",
     "WorkspaceError",
     "WorkspaceTooNew",
+    "create_gateway_app",
     "evaluate_version",
     "load_training_config",
     "optimize_version",
