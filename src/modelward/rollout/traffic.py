@@ -91,3 +91,24 @@ class DeploymentTraffic:
                 details={"environment": env, "targets": body, "revision": row.revision},
             )  # fmt: skip
             return TrafficState(parse_targets(body), row.revision)
+
+    def remove(self, name: str, env: str, *, actor: str, expected_revision: int) -> None:
+        """Delete the environment's deployment (used to undo a first deploy)."""
+        with self.db.session() as session:
+            model = self.registry._model_row(session, name)
+            row = session.scalar(
+                select(DeploymentRow)
+                .where(DeploymentRow.model_id == model.id, DeploymentRow.environment == env)
+                .with_for_update()
+            )
+            if row is None:
+                return
+            if row.revision != expected_revision:
+                raise ConflictError(
+                    f"the {env} deployment of {name!r} changed (revision {row.revision}, "
+                    f"expected {expected_revision}); look at it and retry"
+                )
+            session.delete(row)
+            self.registry._event(
+                session, model.id, None, "undeployed", actor, details={"environment": env}
+            )
