@@ -156,3 +156,26 @@ def test_backup_bad_out_paths(populated, tmp_path, cli):
     notgz.write_text("hello")
     ran = cli("restore", notgz, "--workspace", tmp_path / "r")
     assert ran.exit_code == 2 and "not a modelward backup" in ran.stderr
+
+
+def test_backup_while_writers_run_is_consistent(populated, tmp_path):
+    """Writers keep appending history during the backup; the snapshot restores cleanly."""
+    import threading
+
+    stop = threading.Event()
+
+    def write() -> None:
+        while not stop.is_set():
+            populated.registry.record_event("heart", "note", reason="busy")
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    try:
+        info = create_backup(populated, tmp_path / "live.tar.gz", include_weights=True)
+    finally:
+        stop.set()
+        writer.join()
+    restored = restore_backup(
+        tmp_path / "live.tar.gz", tmp_path / "r", db_url=f"sqlite:///{tmp_path}/r/m.db"
+    )
+    assert restored["tables"] == info.tables

@@ -1,0 +1,63 @@
+"""The canary judgement: too little data waits; its tests agree with SciPy."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from modelward.policy import Policy
+from modelward.rollout import WindowStats, judge
+from modelward.rollout.plan import make_plan
+
+PLAN = make_plan(Policy().rollout)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    requests=st.integers(0, PLAN["min_samples"] - 1),
+    error_share=st.floats(0, 1),
+    latency=st.floats(1, 5000),
+)
+def test_too_little_data_neither_passes_nor_fails(requests, error_share, latency):
+    errors = int(requests * error_share)
+    canary = WindowStats(requests=requests, errors=errors, p95_latency_ms=latency,
+                         latencies=(latency,) * (requests - errors))  # fmt: skip
+    stable = WindowStats(requests=10_000, errors=10, p95_latency_ms=10.0, latencies=(10.0,) * 200)
+    judgement = judge(PLAN, canary, stable)
+    assert judgement.status == "no-data"
+    assert all(c.status == "no-data" for c in judgement.checks)
+
+
+@settings(max_examples=100, deadline=None)
+@given(n=st.integers(PLAN["min_samples"], 5000), share=st.floats(0, 0.025))
+def test_error_rate_well_below_the_limit_is_never_a_problem(n, share):
+    errors = int(n * share)
+    same = WindowStats(requests=n, errors=errors)
+    check = judge(PLAN, same, same).checks[0]
+    assert check.name == "error_rate" and check.status == "ok"
+
+
+def test_error_check_p_value_is_scipys_binomial_test():
+    from scipy.stats import binomtest
+
+    canary = WindowStats(requests=400, errors=31)
+    check = judge(PLAN, canary, WindowStats()).checks[0]
+    expected = binomtest(31, 400, PLAN["max_error_rate"], alternative="greater").pvalue
+    assert check.p_value == expected
+    assert check.status == ("fail" if expected < PLAN["alpha"] else "breach")
+
+
+def test_latency_uses_mann_whitney_with_an_effect_size_bound():
+    import numpy as np
+    from scipy.stats import mannwhitneyu
+
+    rng = np.random.default_rng(1)
+    stable = tuple(rng.lognormal(np.log(40), 0.3, 400))
+    slightly = tuple(x * 1.02 for x in rng.lognormal(np.log(40), 0.3, 400))
+    canary = WindowStats(requests=400, p95_latency_ms=70.0, latencies=slightly)
+    base = WindowStats(requests=400, p95_latency_ms=70.0, latencies=stable)
+    check = judge(PLAN, canary, base).checks[1]
+    u = mannwhitneyu(slightly, stable, alternative="greater")
+    assert check.p_value == u.pvalue
+    # A 2 % shift is below the effect-size bound: not a breach even if significant.
+    assert check.status == "ok"
