@@ -254,6 +254,11 @@ def _staging(
         elif hasattr(traffic, "remove"):
             traffic.remove(info.model, "staging", actor=actor, expected_revision=state.revision)
             stage.undone.append("staging deployment removed")
+        else:
+            stage.undone.append(
+                "staging still routes to it (this traffic port cannot remove a first "
+                "deployment); deploy another version to staging"
+            )
     return False
 
 
@@ -271,7 +276,8 @@ def promote(
 ) -> PipelineResult:
     from modelward.registry.gates import run_gates
     from modelward.registry.stages import Stage
-    from modelward.rollout import DeploymentTraffic, RolloutEngine
+    from modelward.rollout import RolloutEngine
+    from modelward.rollout.traffic import default_traffic
 
     if to not in ("staging", "production"):
         raise ConfigError(f"--to must be staging or production, got {to!r}", field="to")
@@ -280,7 +286,7 @@ def promote(
 
         parse_stages(stages)  # a typo is reported before anything moves
     actor = actor or default_actor()
-    traffic = traffic or DeploymentTraffic(ws.registry)
+    traffic = traffic or default_traffic(ws)
     info = ws.registry.get_version(name, version)
     if info.stage not in ORDER[:3]:
         raise ConfigError(

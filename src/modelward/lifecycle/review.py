@@ -111,12 +111,12 @@ def review(
 ) -> list[Proposal]:
     """Proposed moves (with reasons) for every version past development; changes nothing."""
     from modelward.rollout.metrics import PredictionLogMetrics
-    from modelward.rollout.traffic import DeploymentTraffic
+    from modelward.rollout.traffic import default_traffic
     from modelward.timeutil import parse_duration
 
     span = parse_duration(window, what="--window")
     metrics = metrics or PredictionLogMetrics(ws.logs_url)
-    traffic = traffic or DeploymentTraffic(ws.registry)
+    traffic = traffic or default_traffic(ws)
     names = [name] if name else [m.name for m in ws.registry.list_models()]
     proposals: list[Proposal] = []
     for model in names:
@@ -165,10 +165,10 @@ def apply_review(
     traffic: TrafficPort | None = None,
 ) -> list[Proposal]:
     """Perform the proposed moves; a retiring version is first removed from deployments."""
-    from modelward.rollout.traffic import DeploymentTraffic
+    from modelward.rollout.traffic import default_traffic
 
     actor = actor or default_actor()
-    traffic = traffic or DeploymentTraffic(ws.registry)
+    traffic = traffic or default_traffic(ws)
     done: list[Proposal] = []
     for p in review(ws, name, window=window, metrics=metrics, traffic=traffic):
         if p.to is None or p.blocked:

@@ -57,12 +57,12 @@ class RolloutEngine:
         owner: str | None = None,
     ) -> None:
         from modelward.rollout.metrics import PredictionLogMetrics
-        from modelward.rollout.traffic import DeploymentTraffic
+        from modelward.rollout.traffic import default_traffic
 
         self.ws = workspace
         self.registry = workspace.registry
         self.db = workspace.db
-        self.traffic: TrafficPort = traffic or DeploymentTraffic(self.registry)
+        self.traffic: TrafficPort = traffic or default_traffic(workspace)
         self.metrics: MetricsPort = metrics or PredictionLogMetrics(workspace.logs_url)
         self.clock = clock
         self.owner = owner or _owner()
