@@ -149,6 +149,12 @@ class ServingTraffic:
         )  # fmt: skip
         return TrafficState(tuple((t.version, t.weight) for t in info.targets), info.revision)
 
+    def remove(self, name: str, env: str, *, actor: str, expected_revision: int) -> None:
+        """Delete the environment's deployment row (undoing a first deploy)."""
+        DeploymentTraffic(self.deployments.registry).remove(
+            name, env, actor=actor, expected_revision=expected_revision
+        )
+
 
 def default_traffic(workspace: Workspace) -> TrafficPort:
     """The serving layer's deployments API when this build has it, else the table adapter."""
