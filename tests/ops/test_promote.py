@@ -45,7 +45,7 @@ def ready(workspace, cleveland):
     if v2.metrics["roc_auc"] < champion:  # make v2 the stronger one, whatever the data says
         workspace.registry.set_alias("heart", "champion", 2)
     validated(workspace, "heart", 2)
-    workspace.registry.record_run("test-predictions", model="heart", version=2, inputs={},
+    workspace.registry.record_run("prediction-tests", model="heart", version=2, inputs={},
                                   results={"cases": 5, "failed": 0}, verdict="pass")  # fmt: skip
     return workspace, traffic
 
@@ -147,3 +147,24 @@ def test_promote_bad_input(ready, cli):
     assert ran.exit_code == 2 and "no model named 'nosuch'" in ran.stderr
     assert ws.registry.list_runs(kinds=["promote"]) == []
     assert ws.registry.get_version("heart", 2).stage == "development"
+
+
+def test_evaluation_run_metrics_win_over_registered_ones(ready, heart):
+    """An evaluation run (value with CI bounds) on another hospital decides the gate."""
+    from sklearn import metrics
+
+    ws, _ = ready
+    site = heart[heart.site == "hungarian"]
+    model = ws.load_model("heart", 2)
+    score = model.predict_proba(site[FEATURES])[:, 1]
+    auc = metrics.roc_auc_score(site["target"], score)
+    ws.registry.record_run(
+        "evaluation", model="heart", version=2, inputs={"data": "hungarian"},
+        results={"metrics": {"roc_auc": {"value": auc, "low": auc - 0.05, "high": auc + 0.05}}},
+        verdict="pass",
+    )  # fmt: skip
+    result = promote(ws, "heart", 2, dry_run=True)
+    check = next(c for c in result.stages[0].checks if c["name"] == "roc_auc")
+    assert "evaluation run #" in check["detail"]
+    assert check["passed"] == (auc >= ws.policy.thresholds.roc_auc)
+    assert f"{auc:.3f}" in check["detail"]

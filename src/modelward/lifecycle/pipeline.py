@@ -39,6 +39,8 @@ __all__ = ["PipelineResult", "StageResult", "Verifier", "offline_verify", "promo
 Verifier = Callable[["Workspace", str, int, str], tuple[bool, str]]
 ORDER = ("development", "testing", "staging", "production")
 CLASSIFICATION = ("binary-classification", "multiclass-classification")
+#: Run kinds of a version's prediction regression suite (`modelward test-predictions`).
+TEST_KINDS = ("prediction-tests", "test-predictions")
 
 
 @dataclass
@@ -78,17 +80,38 @@ class PipelineResult:
         return out
 
 
+def _number(value: Any, *, lower_ci: bool) -> float | None:
+    """A metric as a number: plain, or ``{"value", "low", "high"}`` from an evaluation."""
+    if isinstance(value, dict):
+        value = (
+            value.get("low") if lower_ci and value.get("low") is not None else value.get("value")
+        )
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
+
+
 def _metrics(ws: Workspace, info: VersionInfo) -> tuple[dict[str, float], str]:
+    """The latest ``evaluation`` run's metrics, else the ones registered with the version."""
+    lower_ci = ws.policy.thresholds.use_lower_ci
     runs = ws.registry.list_runs(
         model=info.model, version=info.version, kinds=["evaluation"], limit=1
     )
+    sources = []
     if runs:
-        source = runs[0].results.get("metrics", runs[0].results)
-        found = {k: float(v) for k, v in source.items() if isinstance(v, int | float)}
+        sources.append(
+            (runs[0].results.get("metrics", runs[0].results), f"evaluation run #{runs[0].id}")
+        )
+    sources.append((info.metrics, "registered metrics"))
+    for raw, where in sources:
+        found = {
+            str(k): n
+            for k, v in (raw or {}).items()
+            if (n := _number(v, lower_ci=lower_ci)) is not None
+        }
         if found:
-            return found, f"evaluation run #{runs[0].id}"
-    found = {k: float(v) for k, v in info.metrics.items() if isinstance(v, int | float)}
-    return found, "registered metrics"
+            return found, where
+    return {}, "no metrics"
 
 
 def _champion(ws: Workspace, info: VersionInfo) -> VersionInfo | None:
@@ -168,7 +191,7 @@ def _undo_move(ws: Workspace, info: VersionInfo, before: str, actor: str, stage:
 
 def _test_predictions(ws: Workspace, info: VersionInfo, stage: StageResult) -> bool:
     runs = ws.registry.list_runs(
-        model=info.model, version=info.version, kinds=["test-predictions"], limit=1
+        model=info.model, version=info.version, kinds=list(TEST_KINDS), limit=1
     )
     if not runs:
         return stage.check(
