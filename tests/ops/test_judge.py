@@ -61,3 +61,20 @@ def test_latency_uses_mann_whitney_with_an_effect_size_bound():
     assert check.p_value == u.pvalue
     # A 2 % shift is below the effect-size bound: not a breach even if significant.
     assert check.status == "ok"
+
+
+def test_bad_rollout_policy_values_name_the_key(tmp_path, cli):
+    bad = tmp_path / "policy.yml"
+    for text, key in [
+        ("rollout:\n  alpha: 2\n", "rollout.alpha"),
+        ("rollout:\n  max_error_rate: 5\n", "rollout.max_error_rate"),
+        ("retirement:\n  cheaper_by: 30\n", "retirement.cheaper_by"),
+        ("rollout:\n  latency_effect_size: 0.3\n", "rollout.latency_effect_size"),
+        ("rollout:\n  min_labels: 0\n", "rollout.min_labels"),
+        ("rollout:\n  stages: [{weight: 50}, {weight: 20}]\n", "must increase and end at 100"),
+        ("rollout:\n  check_interval: soon\n", "check_interval"),
+        ("retention:\n  keep_last: -1\n", "retention.keep_last"),
+    ]:
+        bad.write_text(text)
+        ran = cli("policy", "check", bad)
+        assert ran.exit_code == 2 and key in ran.stderr, (text, ran.stderr)
