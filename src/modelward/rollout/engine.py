@@ -376,7 +376,7 @@ class RolloutEngine:
         self._update(info, stage_index=nxt, stage_started_at=self.clock())
         self._event(info, "rollout-advanced", actor, reason, weight=stages[nxt]["weight"])
         moved = self.get(info.id)
-        if moved.state == "running":
+        if moved.state in LIVE:
             self._reconcile(moved, actor=actor, reason=f"rollout #{info.id} at {moved.weight:g} %")
         return "advance"
 
