@@ -78,3 +78,22 @@ def test_bad_rollout_policy_values_name_the_key(tmp_path, cli):
         bad.write_text(text)
         ran = cli("policy", "check", bad)
         assert ran.exit_code == 2 and key in ran.stderr, (text, ran.stderr)
+
+
+def test_slower_than_stable_but_within_the_limit_is_reported_not_failed():
+    import numpy as np
+
+    rng = np.random.default_rng(2)
+    fast = tuple(rng.lognormal(np.log(5), 0.2, 400))
+    slow = tuple(rng.lognormal(np.log(25), 0.2, 400))
+    canary = WindowStats(
+        requests=400, p95_latency_ms=float(np.quantile(slow, 0.95)), latencies=slow
+    )
+    stable = WindowStats(
+        requests=400, p95_latency_ms=float(np.quantile(fast, 0.95)), latencies=fast
+    )
+    check = judge(PLAN, canary, stable).checks[1]
+    assert check.status == "ok" and "within the limit" in check.detail
+    over = WindowStats(requests=400, p95_latency_ms=900.0, latencies=tuple(x * 40 for x in slow))
+    assert judge(PLAN, over, stable).checks[1].status == "fail"
+    assert judge(PLAN, over, WindowStats()).checks[1].status == "breach"  # no stable to compare
