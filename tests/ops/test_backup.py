@@ -156,3 +156,70 @@ def test_backup_bad_out_paths(populated, tmp_path, cli):
     notgz.write_text("hello")
     ran = cli("restore", notgz, "--workspace", tmp_path / "r")
     assert ran.exit_code == 2 and "not a modelward backup" in ran.stderr
+
+
+def test_backup_while_writers_run_is_consistent(populated, tmp_path):
+    """Writers keep appending history during the backup; the snapshot restores cleanly."""
+    import threading
+
+    stop = threading.Event()
+
+    def write() -> None:
+        while not stop.is_set():
+            populated.registry.record_event("heart", "note", reason="busy")
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    try:
+        info = create_backup(populated, tmp_path / "live.tar.gz", include_weights=True)
+    finally:
+        stop.set()
+        writer.join()
+    restored = restore_backup(
+        tmp_path / "live.tar.gz", tmp_path / "r", db_url=f"sqlite:///{tmp_path}/r/m.db"
+    )
+    assert restored["tables"] == info.tables
+
+
+def _manifest_edit(archive: Path, target: Path, **changes) -> None:
+    def edit(name: str, data: bytes) -> bytes:
+        if name != "manifest.json":
+            return data
+        manifest = json.loads(data)
+        manifest.update(changes)
+        return json.dumps(manifest).encode()
+
+    _rewrite(archive, target, edit)
+
+
+def test_newer_backups_are_refused_naming_the_fix(archive, tmp_path, cli):
+    newer_schema = tmp_path / "schema.tar.gz"
+    _manifest_edit(archive, newer_schema, schema_revision="9999_future")
+    ran = cli("restore", newer_schema, "--workspace", tmp_path / "r")
+    assert ran.exit_code == 2 and "'9999_future'" in ran.stderr
+    assert "modelward version that wrote it" in ran.stderr
+    newer_format = tmp_path / "format.tar.gz"
+    _manifest_edit(archive, newer_format, format=2)
+    ran = cli("backup-verify", newer_format)
+    assert ran.exit_code == 2 and "upgrade modelward" in ran.stderr
+    assert not (tmp_path / "r").exists()
+
+
+def test_path_traversal_member_is_refused(archive, tmp_path):
+    evil = tmp_path / "evil.tar.gz"
+    with tarfile.open(archive, "r:gz") as tar:
+        members = [(m, tar.extractfile(m).read()) for m in tar]
+    with tarfile.open(evil, "w:gz") as tar:
+        for member, data in members:
+            tar.addfile(member, io.BytesIO(data))
+        bad = tarfile.TarInfo("../outside.txt")
+        bad.size = 3
+        tar.addfile(bad, io.BytesIO(b"bad"))
+    with pytest.raises(ArtifactError, match="not a plain relative file"):
+        restore_backup(evil, tmp_path / "r")
+    assert not (tmp_path / "outside.txt").exists()
+
+
+def test_backup_out_is_a_folder(populated, tmp_path, cli):
+    ran = cli("backup", "--out", tmp_path, "--force")
+    assert ran.exit_code == 2 and "is a folder" in ran.stderr

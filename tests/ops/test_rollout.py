@@ -204,6 +204,7 @@ def test_deployment_changed_outside_aborts_without_touching_it(setup, cleveland,
     engine = RolloutEngine(ws, clock=clock)
     rollout = engine.start("heart", 2, stages=STAGES)
     add_versions(ws, cleveland, fitted, 1)
+    to_stage(ws, "heart", 3, "staging")  # a hotfix version, deployed by hand
     state = engine.traffic.current("heart", "production")
     engine.traffic.set_targets("heart", "production", [(3, 100)], reason="hotfix", actor="ops",
                                expected_revision=state.revision)  # fmt: skip

@@ -1,5 +1,18 @@
-"""Lifecycle upkeep: retention (``clean``) and the retirement review."""
+"""Lifecycle upkeep: the gated update pipeline, retention (``clean``) and retirement."""
 
+from modelward.lifecycle.pipeline import PipelineResult, StageResult, offline_verify, promote
 from modelward.lifecycle.retention import CleanPlan, apply_clean, plan_clean
+from modelward.lifecycle.review import Proposal, apply_review, review
 
-__all__ = ["CleanPlan", "apply_clean", "plan_clean"]
+__all__ = [
+    "CleanPlan",
+    "PipelineResult",
+    "Proposal",
+    "StageResult",
+    "apply_clean",
+    "apply_review",
+    "offline_verify",
+    "plan_clean",
+    "promote",
+    "review",
+]

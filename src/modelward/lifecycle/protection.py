@@ -20,9 +20,20 @@ METRIC_ALIASES = {"auc": "roc_auc", "roc-auc": "roc_auc", "acc": "accuracy"}
 
 
 def direction(metric: str) -> int:
-    """+1 when higher is better, -1 when lower is (scikit-learn's naming rules)."""
-    lower = ("_loss", "_error", "latency", "cost", "_ms", "_s")
-    return -1 if metric.endswith(lower) or "latency" in metric or "cost" in metric else 1
+    """+1 when higher is better, -1 when lower is (scikit-learn's naming rules).
+
+    Uses the evaluation package's table of directions when this build has it.
+    """
+    try:
+        from modelward.evaluation.directions import (  # type: ignore[import-not-found,unused-ignore]
+            higher_is_better,
+        )
+    except ImportError:
+        base = metric.rsplit(".", 1)[-1]
+        lower = ("_loss", "_error", "_ms", "_rate", "_difference", "brier_score")
+        worse = base.endswith(lower) or "latency" in base or "cost" in base
+        return -1 if worse else 1
+    return 1 if higher_is_better(metric) else -1
 
 
 def target_versions(targets: Any) -> set[int]:

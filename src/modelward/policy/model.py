@@ -157,6 +157,8 @@ class RolloutPolicy(_Section):
     min_labels: int = Field(default=30, ge=1)
     latency_effect_size: float = Field(default=0.60, ge=0.5, le=1.0)
 
+    _check = field_validator("max_error_rate", "min_accuracy", "alpha")(_fraction)
+
     @model_validator(mode="after")
     def _increasing(self) -> RolloutPolicy:
         weights = [stage.weight for stage in self.stages]
@@ -204,6 +206,8 @@ class RetirementPolicy(_Section):
     max_error_rate: Fraction = 0.10
     better_by: float = Field(default=0.20, ge=0)
     cheaper_by: Fraction = 0.30
+
+    _check = field_validator("min_accuracy", "max_error_rate", "cheaper_by")(_fraction)
 
 
 class RetentionPolicy(_Section):

@@ -57,12 +57,12 @@ class RolloutEngine:
         owner: str | None = None,
     ) -> None:
         from modelward.rollout.metrics import PredictionLogMetrics
-        from modelward.rollout.traffic import DeploymentTraffic
+        from modelward.rollout.traffic import default_traffic
 
         self.ws = workspace
         self.registry = workspace.registry
         self.db = workspace.db
-        self.traffic: TrafficPort = traffic or DeploymentTraffic(self.registry)
+        self.traffic: TrafficPort = traffic or default_traffic(workspace)
         self.metrics: MetricsPort = metrics or PredictionLogMetrics(workspace.logs_url)
         self.clock = clock
         self.owner = owner or _owner()
@@ -376,7 +376,7 @@ class RolloutEngine:
         self._update(info, stage_index=nxt, stage_started_at=self.clock())
         self._event(info, "rollout-advanced", actor, reason, weight=stages[nxt]["weight"])
         moved = self.get(info.id)
-        if moved.state == "running":
+        if moved.state in LIVE:
             self._reconcile(moved, actor=actor, reason=f"rollout #{info.id} at {moved.weight:g} %")
         return "advance"
 

@@ -1,9 +1,10 @@
-"""TrafficPort over the ``deployments`` table (targets JSON, previous, revision)."""
+"""TrafficPort adapters: over the serving layer's ``workspace.deployments`` when it is there,
+else directly over the ``deployments`` table (targets JSON, previous, revision)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
@@ -14,8 +15,10 @@ from modelward.timeutil import utcnow
 
 if TYPE_CHECKING:
     from modelward.registry.registry import Registry
+    from modelward.rollout.ports import TrafficPort
+    from modelward.workspace import Workspace
 
-__all__ = ["DeploymentTraffic", "parse_targets"]
+__all__ = ["DeploymentTraffic", "ServingTraffic", "default_traffic", "parse_targets"]
 
 
 def parse_targets(raw: object) -> tuple[tuple[int, float], ...]:
@@ -80,14 +83,82 @@ class DeploymentTraffic:
                 )  # fmt: skip
                 session.add(row)
             else:
-                row.previous = list(row.targets or [])
+                # As the serving layer does: the rollback target stays where the change
+                # began, so every step of a canary rolls back to the version before it.
                 row.targets = body
                 row.revision = seen + 1
                 row.updated_at = now
                 row.updated_by = actor
             session.flush()
             self.registry._event(
-                session, model.id, None, "deployed", actor, reason=reason,
+                session, model.id, None, "deployment-targets", actor, reason=reason,
                 details={"environment": env, "targets": body, "revision": row.revision},
             )  # fmt: skip
             return TrafficState(parse_targets(body), row.revision)
+
+    def remove(self, name: str, env: str, *, actor: str, expected_revision: int) -> None:
+        """Delete the environment's deployment (used to undo a first deploy)."""
+        with self.db.session() as session:
+            model = self.registry._model_row(session, name)
+            row = session.scalar(
+                select(DeploymentRow)
+                .where(DeploymentRow.model_id == model.id, DeploymentRow.environment == env)
+                .with_for_update()
+            )
+            if row is None:
+                return
+            if row.revision != expected_revision:
+                raise ConflictError(
+                    f"the {env} deployment of {name!r} changed (revision {row.revision}, "
+                    f"expected {expected_revision}); look at it and retry"
+                )
+            session.delete(row)
+            self.registry._event(
+                session, model.id, None, "undeployed", actor, details={"environment": env}
+            )
+
+
+class ServingTraffic:
+    """TrafficPort over ``workspace.deployments`` (``get`` / ``set_targets`` with revisions)."""
+
+    def __init__(self, deployments: Any) -> None:
+        self.deployments = deployments
+
+    def current(self, name: str, env: str) -> TrafficState:
+        from modelward.errors import NotFound
+
+        try:
+            info = self.deployments.get(name, env)
+        except NotFound:
+            return TrafficState((), 0)
+        return TrafficState(tuple((t.version, t.weight) for t in info.targets), info.revision)
+
+    def set_targets(
+        self,
+        name: str,
+        env: str,
+        targets: Sequence[tuple[int, float]],
+        *,
+        reason: str,
+        actor: str,
+        expected_revision: int,
+    ) -> TrafficState:
+        info = self.deployments.set_targets(
+            name, env, list(targets), reason=reason, actor=actor,
+            expected_revision=expected_revision,
+        )  # fmt: skip
+        return TrafficState(tuple((t.version, t.weight) for t in info.targets), info.revision)
+
+    def remove(self, name: str, env: str, *, actor: str, expected_revision: int) -> None:
+        """Delete the environment's deployment row (undoing a first deploy)."""
+        DeploymentTraffic(self.deployments.registry).remove(
+            name, env, actor=actor, expected_revision=expected_revision
+        )
+
+
+def default_traffic(workspace: Workspace) -> TrafficPort:
+    """The serving layer's deployments API when this build has it, else the table adapter."""
+    deployments = getattr(workspace, "deployments", None)
+    if deployments is not None:
+        return ServingTraffic(deployments)
+    return DeploymentTraffic(workspace.registry)

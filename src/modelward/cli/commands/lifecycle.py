@@ -65,5 +65,39 @@ def clean(
         console.print(f"Dry run: {count} versions would be deleted; pass --yes to delete them")
 
 
+@lifecycle_app.command("review")
+def lifecycle_review(
+    name: Annotated[str | None, typer.Argument(help="Only this model (default: all).")] = None,
+    window: Annotated[
+        str, typer.Option("--window", help="Prediction-log window to judge, e.g. 7d.")
+    ] = "7d",
+    apply: Annotated[bool, typer.Option("--apply", help="Perform the proposed moves.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Propose maintenance, deprecated or retired moves from the retirement criteria."""
+    from modelward.lifecycle import apply_review, review
+
+    workspace = state().workspace()
+    proposals = (
+        apply_review(workspace, name, window=window)
+        if apply
+        else review(workspace, name, window=window)
+    )
+    if as_json:
+        print_json([p.to_dict() for p in proposals])
+        return
+    rows = [
+        (p.model, p.version, p.stage,
+         (f"→ {p.to}" + (" (done)" if p.applied else "")) if p.to else "keep",
+         "; ".join(p.reasons), p.blocked or "")
+        for p in proposals
+    ]  # fmt: skip
+    console.print(table(("model", "version", "stage", "move", "why", "blocked"), rows))
+    pending = [p for p in proposals if p.to and not p.blocked and not p.applied]
+    if pending and not apply:
+        console.print(f"{len(pending)} moves proposed; pass --apply to perform them")
+
+
 def register(app: typer.Typer) -> None:
     app.command("clean")(clean)
+    app.add_typer(lifecycle_app, name="lifecycle")

@@ -1,0 +1,430 @@
+"""The gated update pipeline: evaluation → testing → staging → production.
+
+``promote(ws, name, version, to="production")`` runs each stage's gates and changes in
+order and stops at the first failure, undoing what that stage changed and recording why:
+
+1. **evaluation** — the version's metrics (its latest ``evaluation`` run, else the metrics
+   registered with it) against the policy thresholds, and no worse than the champion (the
+   ``champion`` alias, else the production version) on the retention metric. Changes nothing.
+2. **testing** — moves the version to ``testing`` and needs a passing ``test-predictions``
+   run of the version. Undo: back to where it was.
+3. **staging** — moves it to ``staging`` (the validation gate), routes the ``staging``
+   environment to it, and verifies it there (a :class:`Verifier`; by default an offline check
+   that the artifact loads and predicts on rows built from its reference profile). Undo: the
+   previous staging split and stage.
+4. **production** — a canary rollout against the version serving production (the controller
+   finishes it), or, when nothing serves production yet, a direct deployment.
+
+``dry_run=True`` evaluates every gate it can without changing anything and returns the plan.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from modelward.errors import ConfigError, ModelwardError, NotFound
+from modelward.lifecycle.protection import direction
+from modelward.registry.registry import default_actor
+
+if TYPE_CHECKING:
+    from modelward.registry.records import VersionInfo
+    from modelward.rollout.ports import TrafficPort
+    from modelward.workspace import Workspace
+
+__all__ = ["PipelineResult", "StageResult", "Verifier", "offline_verify", "promote"]
+
+#: ``(workspace, name, version, env) -> (passed, detail)``
+Verifier = Callable[["Workspace", str, int, str], tuple[bool, str]]
+ORDER = ("development", "testing", "staging", "production")
+CLASSIFICATION = ("binary-classification", "multiclass-classification")
+#: Run kinds of a version's prediction regression suite (`modelward test-predictions`).
+TEST_KINDS = ("prediction-tests", "test-predictions")
+
+
+@dataclass
+class StageResult:
+    name: str
+    passed: bool | None  # None: not run (an earlier stage failed, or a dry run could not tell)
+    checks: list[dict[str, Any]] = field(default_factory=list)
+    changes: list[str] = field(default_factory=list)
+    undone: list[str] = field(default_factory=list)
+
+    def check(self, name: str, passed: bool, detail: str) -> bool:
+        self.checks.append({"name": name, "passed": passed, "detail": detail})
+        return passed
+
+
+@dataclass
+class PipelineResult:
+    model: str
+    version: int
+    to: str
+    dry_run: bool
+    stages: list[StageResult]
+    rollout_id: int | None = None
+
+    @property
+    def passed(self) -> bool:
+        return all(s.passed is not False for s in self.stages)
+
+    @property
+    def failed_stage(self) -> str | None:
+        return next((s.name for s in self.stages if s.passed is False), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["passed"] = self.passed
+        out["failed_stage"] = self.failed_stage
+        return out
+
+
+def _number(value: Any, *, lower_ci: bool) -> float | None:
+    """A metric as a number: plain, or ``{"value", "low", "high"}`` from an evaluation."""
+    if isinstance(value, dict):
+        value = (
+            value.get("low") if lower_ci and value.get("low") is not None else value.get("value")
+        )
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
+
+
+def _metrics(ws: Workspace, info: VersionInfo) -> tuple[dict[str, float], str]:
+    """The latest ``evaluation`` run's metrics, else the ones registered with the version."""
+    lower_ci = ws.policy.thresholds.use_lower_ci
+    runs = ws.registry.list_runs(
+        model=info.model, version=info.version, kinds=["evaluation"], limit=1
+    )
+    sources = []
+    if runs:
+        sources.append(
+            (runs[0].results.get("metrics", runs[0].results), f"evaluation run #{runs[0].id}")
+        )
+    sources.append((info.metrics, "registered metrics"))
+    for raw, where in sources:
+        found = {
+            str(k): n
+            for k, v in (raw or {}).items()
+            if (n := _number(v, lower_ci=lower_ci)) is not None
+        }
+        if found:
+            return found, where
+    return {}, "no metrics"
+
+
+def _champion(ws: Workspace, info: VersionInfo) -> VersionInfo | None:
+    """The ``champion`` alias, else the production version; None if that is ``info``."""
+    try:
+        other = ws.registry.get_version(info.model, "champion")
+    except NotFound:
+        production = ws.registry.get_model(info.model).production_version
+        if production is None:
+            return None
+        other = ws.registry.get_version(info.model, production)
+    return None if other.version == info.version else other
+
+
+def _evaluation(ws: Workspace, info: VersionInfo, stage: StageResult) -> None:
+    metrics, source = _metrics(ws, info)
+    task = ws.registry.get_model(info.model).task
+    thresholds = ws.policy.thresholds.as_dict() if task in CLASSIFICATION else {}
+    applicable = {k: v for k, v in thresholds.items() if k in metrics}
+    if task in CLASSIFICATION and not applicable:
+        stage.check(
+            "evaluated",
+            False,
+            f"{info.ref} has no evaluation; run `modelward evaluate "
+            f"{info.model} {info.version} --data FILE`",
+        )
+    for metric, limit in applicable.items():
+        value = metrics[metric]
+        stage.check(metric, value >= limit, f"{metric} {value:.3f} ({source}) ≥ {limit:.2f}")
+    if task not in CLASSIFICATION:
+        runs = ws.registry.list_runs(
+            model=info.model, version=info.version, kinds=["evaluation", "llm-evaluation"], limit=1
+        )
+        stage.check(
+            "evaluated",
+            bool(runs) and runs[0].verdict == "pass",
+            f"latest evaluation: {runs[0].verdict if runs else 'none'}",
+        )
+    champion = _champion(ws, info)
+    metric = ws.policy.retention.metric
+    if champion is None:
+        stage.check("champion", True, "no champion to compare with")
+        return
+    theirs, _ = _metrics(ws, champion)
+    if metric not in metrics or metric not in theirs:
+        stage.check("champion", True, f"{metric} missing on one side: not comparable")
+        return
+    sign = direction(metric)
+    ok = sign * (metrics[metric] - theirs[metric]) >= 0
+    stage.check(
+        "champion",
+        ok,
+        f"{metric} {metrics[metric]:.3f} vs champion {champion.ref} {theirs[metric]:.3f}",
+    )
+
+
+def _move(ws: Workspace, info: VersionInfo, to: str, actor: str, stage: StageResult) -> None:
+    current = ws.registry.get_version(info.model, info.version).stage
+    if ORDER.index(current) >= ORDER.index(to):
+        return
+    ws.registry.transition(info.model, info.version, to, reason="promote pipeline", actor=actor)
+    stage.changes.append(f"stage {current} → {to}")
+
+
+def _undo_move(ws: Workspace, info: VersionInfo, before: str, actor: str, stage: StageResult):
+    current = ws.registry.get_version(info.model, info.version).stage
+    if current != before:
+        ws.registry.transition(
+            info.model,
+            info.version,
+            before,
+            actor=actor,
+            reason=f"promote pipeline: {stage.name} failed, undone",
+        )
+        stage.undone.append(f"stage {current} → {before}")
+
+
+def _test_predictions(ws: Workspace, info: VersionInfo, stage: StageResult) -> bool:
+    runs = ws.registry.list_runs(
+        model=info.model, version=info.version, kinds=list(TEST_KINDS), limit=1
+    )
+    if not runs:
+        return stage.check(
+            "test-predictions",
+            False,
+            f"{info.ref} has no test-predictions run; "
+            f"run `modelward test-predictions {info.model} {info.version} "
+            "--cases cases.yml`",
+        )
+    return stage.check(
+        "test-predictions", runs[0].verdict == "pass", f"run #{runs[0].id}: {runs[0].verdict}"
+    )
+
+
+def offline_verify(ws: Workspace, name: str, version: int, env: str) -> tuple[bool, str]:
+    """The artifact loads (checksum, trusted types) and predicts on profile-built rows."""
+    import pandas as pd
+
+    info = ws.registry.get_version(name, version)
+    if info.kind != "artifact":
+        return True, "endpoint model: checked by its provider health check"
+    profile = ws.registry.reference_profile(name, version) or {}
+    stats = profile.get("columns", {}) if isinstance(profile, dict) else {}
+    row: dict[str, Any] = {}
+    for column in info.input_schema.get("columns", []):
+        feature, kind = column["name"], column.get("kind")
+        seen = stats.get(feature, {}) if isinstance(stats, dict) else {}
+        if kind in ("integer", "float"):
+            quantiles = seen.get("quantiles") or []
+            middle = quantiles[len(quantiles) // 2] if quantiles else None
+            if middle is None:
+                middle = (column.get("min", 0) + column.get("max", 0)) / 2
+            row[feature] = int(round(middle)) if kind == "integer" else float(middle)
+        else:
+            categories = column.get("categories") or [""]
+            row[feature] = categories[0]
+    try:
+        model = ws.registry.load_model(name, version)
+        frame = pd.DataFrame([row] * 5)
+        predictions = model.predict(frame)
+    except ModelwardError as exc:
+        return False, exc.message
+    except Exception as exc:  # noqa: BLE001 - any failure of the model is a failed verify
+        return False, f"predict failed: {type(exc).__name__}: {exc}"
+    return len(predictions) == 5, f"loaded and predicted {len(predictions)} rows offline"
+
+
+def _staging(
+    ws: Workspace,
+    info: VersionInfo,
+    traffic: TrafficPort,
+    verify: Verifier,
+    actor: str,
+    stage: StageResult,
+) -> bool:
+    before = traffic.current(info.model, "staging")
+    _move(ws, info, "staging", actor, stage)
+    state = before
+    if before.versions != {info.version}:
+        state = traffic.set_targets(
+            info.model,
+            "staging",
+            [(info.version, 100.0)],
+            reason="promote pipeline: staging deploy",
+            actor=actor,
+            expected_revision=before.revision,
+        )
+        stage.changes.append(f"staging traffic → {info.version}")
+    passed, detail = verify(ws, info.model, info.version, "staging")
+    if stage.check("verify", passed, detail):
+        return True
+    if state.revision != before.revision:
+        if before.targets:
+            traffic.set_targets(
+                info.model,
+                "staging",
+                list(before.targets),
+                actor=actor,
+                reason="promote pipeline: verify failed, restored",
+                expected_revision=state.revision,
+            )
+            stage.undone.append("staging traffic restored")
+        elif hasattr(traffic, "remove"):
+            traffic.remove(info.model, "staging", actor=actor, expected_revision=state.revision)
+            stage.undone.append("staging deployment removed")
+        else:
+            stage.undone.append(
+                "staging still routes to it (this traffic port cannot remove a first "
+                "deployment); deploy another version to staging"
+            )
+    return False
+
+
+def promote(
+    ws: Workspace,
+    name: str,
+    version: int | str,
+    *,
+    to: str = "production",
+    dry_run: bool = False,
+    stages: str | None = None,
+    actor: str | None = None,
+    traffic: TrafficPort | None = None,
+    verify: Verifier = offline_verify,
+) -> PipelineResult:
+    from modelward.registry.gates import run_gates
+    from modelward.registry.stages import Stage
+    from modelward.rollout import RolloutEngine
+    from modelward.rollout.traffic import default_traffic
+
+    if to not in ("staging", "production"):
+        raise ConfigError(f"--to must be staging or production, got {to!r}", field="to")
+    if stages is not None:
+        from modelward.rollout.plan import parse_stages
+
+        parse_stages(stages)  # a typo is reported before anything moves
+    actor = actor or default_actor()
+    traffic = traffic or default_traffic(ws)
+    info = ws.registry.get_version(name, version)
+    if info.stage not in ORDER[:3]:
+        raise ConfigError(
+            f"{info.ref} is in {info.stage}; the pipeline promotes versions in development, "
+            "testing or staging"
+        )
+    names = ["evaluation", "testing", "staging"] + (["production"] if to == "production" else [])
+    results = [StageResult(n, None) for n in names]
+    outcome = PipelineResult(name, info.version, to, dry_run, results)
+    evaluation, testing, staging = results[:3]
+
+    _evaluation(ws, info, evaluation)
+    evaluation.passed = all(c["passed"] for c in evaluation.checks)
+    if dry_run:
+        testing.passed = _test_predictions(ws, info, testing)
+        for gate in run_gates(ws.registry, info, Stage.STAGING):
+            staging.check(gate.name, gate.passed, gate.detail)
+        staging.checks.append(
+            {"name": "verify", "passed": None, "detail": "runs after the staging deploy"}
+        )
+        staging.passed = all(c["passed"] is not False for c in staging.checks)
+        if to == "production":
+            results[3].checks.append(
+                {
+                    "name": "plan",
+                    "passed": None,
+                    "detail": _production_plan(ws, traffic, name, stages),
+                }
+            )
+        return _record(ws, outcome, actor)
+    if not evaluation.passed:
+        return _record(ws, outcome, actor)
+
+    start_stage = info.stage
+    try:
+        _move(ws, info, "testing", actor, testing)
+        testing.passed = _test_predictions(ws, info, testing)
+    except ModelwardError as exc:
+        testing.passed = testing.check("transition", False, exc.message)
+    if not testing.passed:
+        _undo_move(ws, info, start_stage, actor, testing)
+        return _record(ws, outcome, actor)
+
+    try:
+        staging.passed = _staging(ws, info, traffic, verify, actor, staging)
+    except ModelwardError as exc:
+        staging.passed = staging.check("staging", False, exc.message)
+    if not staging.passed:
+        _undo_move(ws, info, "testing", actor, staging)
+        return _record(ws, outcome, actor)
+
+    if to == "production":
+        production = results[3]
+        try:
+            current = traffic.current(name, "production")
+            if current.versions:
+                rollout = RolloutEngine(ws, traffic=traffic).start(
+                    name,
+                    info.version,
+                    env="production",
+                    stages=stages,
+                    actor=actor,
+                    reason="promote pipeline",
+                )
+                outcome.rollout_id = rollout.id
+                production.changes.append(f"canary rollout #{rollout.id} at {rollout.weight:g} %")
+                production.check(
+                    "canary",
+                    True,
+                    f"rollout #{rollout.id} started; `modelward rollout run` finishes it",
+                )
+            else:
+                ws.registry.transition(
+                    name,
+                    info.version,
+                    "production",
+                    actor=actor,
+                    reason="promote pipeline: first production deploy",
+                )
+                traffic.set_targets(
+                    name,
+                    "production",
+                    [(info.version, 100.0)],
+                    actor=actor,
+                    reason="promote pipeline",
+                    expected_revision=current.revision,
+                )
+                production.changes.append("production traffic → 100 %")
+                production.check("deploy", True, "nothing served production: deployed directly")
+            production.passed = True
+        except ModelwardError as exc:
+            production.passed = production.check("canary", False, exc.message)
+    return _record(ws, outcome, actor)
+
+
+def _production_plan(ws: Workspace, traffic: TrafficPort, name: str, stages: str | None) -> str:
+    from modelward.rollout.plan import make_plan
+
+    current = traffic.current(name, "production")
+    if not current.versions:
+        return "nothing serves production: deploy directly at 100 %"
+    plan = make_plan(ws.policy.rollout, stages)
+    steps = ", ".join(f"{s['weight']:g} % for {s['seconds'] / 60:g} min" for s in plan["stages"])
+    return f"canary against version(s) {sorted(current.versions)}: {steps}"
+
+
+def _record(ws: Workspace, outcome: PipelineResult, actor: str) -> PipelineResult:
+    if not outcome.dry_run:
+        ws.registry.record_run(
+            "promote",
+            model=outcome.model,
+            version=outcome.version,
+            inputs={"to": outcome.to},
+            results=outcome.to_dict(),
+            verdict="pass" if outcome.passed else "fail",
+            actor=actor,
+        )
+    return outcome

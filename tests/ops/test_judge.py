@@ -1,0 +1,99 @@
+"""The canary judgement: too little data waits; its tests agree with SciPy."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from modelward.policy import Policy
+from modelward.rollout import WindowStats, judge
+from modelward.rollout.plan import make_plan
+
+PLAN = make_plan(Policy().rollout)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    requests=st.integers(0, PLAN["min_samples"] - 1),
+    error_share=st.floats(0, 1),
+    latency=st.floats(1, 5000),
+)
+def test_too_little_data_neither_passes_nor_fails(requests, error_share, latency):
+    errors = int(requests * error_share)
+    canary = WindowStats(requests=requests, errors=errors, p95_latency_ms=latency,
+                         latencies=(latency,) * (requests - errors))  # fmt: skip
+    stable = WindowStats(requests=10_000, errors=10, p95_latency_ms=10.0, latencies=(10.0,) * 200)
+    judgement = judge(PLAN, canary, stable)
+    assert judgement.status == "no-data"
+    assert all(c.status == "no-data" for c in judgement.checks)
+
+
+@settings(max_examples=100, deadline=None)
+@given(n=st.integers(PLAN["min_samples"], 5000), share=st.floats(0, 0.025))
+def test_error_rate_well_below_the_limit_is_never_a_problem(n, share):
+    errors = int(n * share)
+    same = WindowStats(requests=n, errors=errors)
+    check = judge(PLAN, same, same).checks[0]
+    assert check.name == "error_rate" and check.status == "ok"
+
+
+def test_error_check_p_value_is_scipys_binomial_test():
+    from scipy.stats import binomtest
+
+    canary = WindowStats(requests=400, errors=31)
+    check = judge(PLAN, canary, WindowStats()).checks[0]
+    expected = binomtest(31, 400, PLAN["max_error_rate"], alternative="greater").pvalue
+    assert check.p_value == expected
+    assert check.status == ("fail" if expected < PLAN["alpha"] else "breach")
+
+
+def test_latency_uses_mann_whitney_with_an_effect_size_bound():
+    import numpy as np
+    from scipy.stats import mannwhitneyu
+
+    rng = np.random.default_rng(1)
+    stable = tuple(rng.lognormal(np.log(40), 0.3, 400))
+    slightly = tuple(x * 1.02 for x in rng.lognormal(np.log(40), 0.3, 400))
+    canary = WindowStats(requests=400, p95_latency_ms=70.0, latencies=slightly)
+    base = WindowStats(requests=400, p95_latency_ms=70.0, latencies=stable)
+    check = judge(PLAN, canary, base).checks[1]
+    u = mannwhitneyu(slightly, stable, alternative="greater")
+    assert check.p_value == u.pvalue
+    # A 2 % shift is below the effect-size bound: not a breach even if significant.
+    assert check.status == "ok"
+
+
+def test_bad_rollout_policy_values_name_the_key(tmp_path, cli):
+    bad = tmp_path / "policy.yml"
+    for text, key in [
+        ("rollout:\n  alpha: 2\n", "rollout.alpha"),
+        ("rollout:\n  max_error_rate: 5\n", "rollout.max_error_rate"),
+        ("retirement:\n  cheaper_by: 30\n", "retirement.cheaper_by"),
+        ("rollout:\n  latency_effect_size: 0.3\n", "rollout.latency_effect_size"),
+        ("rollout:\n  min_labels: 0\n", "rollout.min_labels"),
+        ("rollout:\n  stages: [{weight: 50}, {weight: 20}]\n", "must increase and end at 100"),
+        ("rollout:\n  check_interval: soon\n", "check_interval"),
+        ("retention:\n  keep_last: -1\n", "retention.keep_last"),
+    ]:
+        bad.write_text(text)
+        ran = cli("policy", "check", bad)
+        assert ran.exit_code == 2 and key in ran.stderr, (text, ran.stderr)
+
+
+def test_slower_than_stable_but_within_the_limit_is_reported_not_failed():
+    import numpy as np
+
+    rng = np.random.default_rng(2)
+    fast = tuple(rng.lognormal(np.log(5), 0.2, 400))
+    slow = tuple(rng.lognormal(np.log(25), 0.2, 400))
+    canary = WindowStats(
+        requests=400, p95_latency_ms=float(np.quantile(slow, 0.95)), latencies=slow
+    )
+    stable = WindowStats(
+        requests=400, p95_latency_ms=float(np.quantile(fast, 0.95)), latencies=fast
+    )
+    check = judge(PLAN, canary, stable).checks[1]
+    assert check.status == "ok" and "within the limit" in check.detail
+    over = WindowStats(requests=400, p95_latency_ms=900.0, latencies=tuple(x * 40 for x in slow))
+    assert judge(PLAN, over, stable).checks[1].status == "fail"
+    assert judge(PLAN, over, WindowStats()).checks[1].status == "breach"  # no stable to compare
