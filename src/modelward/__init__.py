@@ -4,6 +4,8 @@ The public Python API is re-exported here; ``docs/python-api.md`` lists the same
 and a test keeps the two in step.
 """
 
+from modelward.backup.archive import create_backup, verify_backup
+from modelward.backup.restore import restore_backup
 from modelward.errors import (
     AlreadyExists,
     ArtifactError,
@@ -29,11 +31,13 @@ from modelward.errors import (
     WorkspaceTooNew,
 )
 from modelward.evaluation import Evaluation, evaluate_version
+from modelward.lifecycle.retention import apply_clean, plan_clean
 from modelward.llm.fleet import LLMFleet
 from modelward.llm.gateway import create_gateway_app
 from modelward.policy import Policy
 from modelward.registry import Stage
 from modelward.reports.card import write_card
+from modelward.rollout.engine import RolloutEngine
 from modelward.training import TrainingConfig, TrainResult, train_model
 from modelward.training import load_config as load_training_config
 from modelward.training.optimize import optimize_version
@@ -63,6 +67,7 @@ __all__ = [
     "ProviderRateLimited",
     "ProviderTimeout",
     "RequestError",
+    "RolloutEngine",
     "SchemaError",
     "Stage",
     "StorageError",
@@ -73,11 +78,16 @@ __all__ = [
     "Workspace",
     "WorkspaceError",
     "WorkspaceTooNew",
+    "apply_clean",
+    "create_backup",
     "create_gateway_app",
     "evaluate_version",
     "load_training_config",
     "optimize_version",
+    "plan_clean",
+    "restore_backup",
     "train_model",
     "validate_version",
+    "verify_backup",
     "write_card",
 ]
