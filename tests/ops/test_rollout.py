@@ -317,3 +317,27 @@ def test_cli_rollout_bad_input(setup, cli):
     ran = cli("rollout", "run", "--once", "--interval", "0")
     assert ran.exit_code == 2 and "--interval" in ran.stderr
     assert ws.registry.list_runs(kinds=["rollout"]) == []
+
+
+def test_a_failing_gate_refuses_the_canary_unless_forced_with_a_reason(setup):
+    ws, clock, traffic = setup
+    ws.registry.record_run(
+        "validation", model="heart", version=2, inputs={}, results={}, verdict="fail"
+    )
+    engine = RolloutEngine(ws, clock=clock)
+    before = engine.traffic.current("heart", "production").targets
+    with pytest.raises(ConfigError, match="would not pass gate validation"):
+        engine.start("heart", 2, stages=STAGES)
+    with pytest.raises(ConfigError, match="only with a reason"):
+        engine.start("heart", 2, stages=STAGES, force=True)
+    assert engine.list_rollouts() == []
+    assert engine.traffic.current("heart", "production").targets == before
+
+    rollout = engine.start("heart", 2, stages=STAGES, force=True, reason="bias reviewed")
+    assert rollout.details["forced_gates"][0].startswith("validation:")
+    started = [e for e in ws.registry.history("heart") if e.kind == "rollout-started"]
+    assert started[-1].details["forced_gates"] == rollout.details["forced_gates"]
+    assert engine.traffic.current("heart", "production").targets == ((1, 95.0), (2, 5.0))
+    decisions = drive(engine, rollout.id, clock, traffic)
+    assert decisions[-1].action == "promote"
+    assert ws.registry.get_version("heart", 2).stage == "production"

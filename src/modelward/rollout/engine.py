@@ -141,14 +141,20 @@ class RolloutEngine:
         stages: str | None = None,
         actor: str | None = None,
         reason: str = "",
+        force: bool = False,
     ) -> RolloutInfo:
-        """Send the first stage's share of ``env``'s traffic to ``version``."""
+        """Send the first stage's share of ``env``'s traffic to ``version``.
+
+        ``force`` (with a ``reason``) starts the canary although a promotion gate fails; the
+        overridden gates are recorded with the rollout and in history, as for transitions.
+        """
         from modelward.registry.gates import run_gates
         from modelward.registry.stages import Stage
 
         actor = actor or default_actor()
         plan = make_plan(self.ws.policy.rollout, stages)
         info = self.registry.get_version(name, version)
+        overridden: list[str] = []
         if info.stage in ("deprecated", "retired"):
             raise ConfigError(f"{info.ref} is {info.stage}; it cannot receive traffic")
         if env == "production":
@@ -158,7 +164,13 @@ class RolloutEngine:
                     f"(`modelward transition {name} {info.version} --to staging`)"
                 )
             failed = [g for g in run_gates(self.registry, info, Stage.PRODUCTION) if not g.passed]
-            if failed:
+            if failed and force and not reason.strip():
+                raise ConfigError(
+                    '--force overrides failing gates only with a reason; add --reason "why"'
+                )
+            if force:
+                overridden = [f"{g.name}: {g.detail}" for g in failed]
+            elif failed:
                 raise ConfigError(
                     f"{info.ref} would not pass gate {failed[0].name} at promotion "
                     f"({failed[0].detail}); fix that before starting the canary"
@@ -203,7 +215,8 @@ class RolloutEngine:
                     model_id=model.id, environment=env, canary_version=info.version,
                     stable_version=stable, state="running", stage_index=0,
                     stage_started_at=now, failures=0, plan=plan,
-                    details={"reason": reason}, created_at=now, created_by=actor, updated_at=now,
+                    details={"reason": reason, "forced_gates": overridden}, created_at=now,
+                    created_by=actor, updated_at=now,
                 )  # fmt: skip
                 session.add(row)
                 session.flush()
@@ -211,7 +224,7 @@ class RolloutEngine:
                 self.registry._event(
                     session, model.id, info.version, "rollout-started", actor, reason=reason,
                     details={"rollout": row.id, "environment": env, "stable": stable,
-                             "stages": plan["stages"]},
+                             "stages": plan["stages"], "forced_gates": overridden},
                 )  # fmt: skip
         except ConflictError:
             raise AlreadyExists(
@@ -315,6 +328,8 @@ class RolloutEngine:
                     self.registry.transition(
                         info.model, info.canary_version, "production", replace=True,
                         reason=f"rollout #{info.id} promoted: {reason}", actor=actor,
+                        # a canary started with --force carries its override to the end
+                        force=bool(info.details.get("forced_gates")),
                     )  # fmt: skip
                 except ModelwardError as exc:
                     self._update(

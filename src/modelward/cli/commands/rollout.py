@@ -45,10 +45,16 @@ def start(
         typer.Option("--stages", help="WEIGHT:DURATION,… e.g. 5:30m,25:1h,50:2h,100 (policy)."),
     ] = None,
     reason: Reason = "",
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Start although a promotion gate fails (needs --reason)."),
+    ] = False,
 ) -> None:
     """Start a canary: the first stage's share of traffic goes to VERSION."""
-    info = _engine().start(name, version, env=env, stages=stages, reason=reason)
+    info = _engine().start(name, version, env=env, stages=stages, reason=reason, force=force)
     console.print(_summary(info))
+    for gate in info.details.get("forced_gates") or []:
+        console.print(f"  gate {gate}: FAILED, overridden with --force")
     console.print("  the controller (`modelward rollout run`) advances or rolls it back")
 
 
