@@ -192,7 +192,12 @@ def main() -> None:
             "transition", MODEL, "2", "--to", "staging", "--force",
             "--reason", "demo: canary candidate",
         )  # fmt: skip
-        modelward("rollout", "start", MODEL, "--version", "2", "--reason", "demo canary")
+        say("Version 2 has no passing validation either; the canary is refused, then overridden:")
+        modelward("rollout", "start", MODEL, "--version", "2", expect=2)
+        modelward(
+            "rollout", "start", MODEL, "--version", "2", "--force",
+            "--reason", "demo: canary of the forest, bias review pending",
+        )  # fmt: skip
         send_traffic(server.url, heart[heart.site == "va"])
         modelward("rollout", "run", "--once")
         modelward("rollout", "status", MODEL)

@@ -96,3 +96,24 @@ def test_unknown_metric_and_bad_counts(nine, cli):
     ran = cli("clean", "nosuch")
     assert ran.exit_code == 2 and "no model named 'nosuch'" in ran.stderr
     assert len(nine.registry.list_versions("heart")) == 9
+
+
+def test_keep_best_ranks_trained_versions_by_their_held_out_metric(workspace, cleveland, fitted):
+    """`modelward train` records metrics nested ({"test": …, "cv": …}); they rank too."""
+    from sklearn.base import clone
+
+    from tests.conftest import FEATURES
+
+    held_out = [0.80, 0.91, 0.85, 0.70]
+    for i, auc in enumerate(held_out):
+        model = (
+            clone(fitted).set_params(model__C=1.0 + i).fit(cleveland[FEATURES], cleveland["target"])
+        )
+        workspace.register(
+            "heart", model, data=cleveland, target="target",
+            metrics={"test": {"roc_auc": auc}, "cv": {"roc_auc": {"mean": 0.5}}},
+        )  # fmt: skip
+    plan = plan_clean(workspace, "heart", keep_last=1, keep_best=2, metric="roc_auc")
+    kept = {d.version for d in plan.decisions if d.action == "keep"}
+    assert kept == {4, 2, 3}  # the newest, and the two best held-out AUCs (0.91, 0.85)
+    assert {d.version: d.metric for d in plan.decisions} == {1: 0.80, 2: 0.91, 3: 0.85, 4: 0.70}

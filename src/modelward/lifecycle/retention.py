@@ -16,6 +16,7 @@ from sqlalchemy import delete, select
 
 from modelward.errors import ConfigError
 from modelward.lifecycle.protection import METRIC_ALIASES, direction, protected_versions
+from modelward.registry.records import metric_value
 from modelward.store.tables import ModelRow, VersionRow
 
 if TYPE_CHECKING:
@@ -90,8 +91,8 @@ def _decide(
     for row in rows[::-1][:keep_last]:
         reasons[row.version].append(f"one of the last {keep_last}")
     sign = direction(metric)
-    scored = [r for r in rows if isinstance((r.metrics or {}).get(metric), int | float)]
-    scored.sort(key=lambda r: (-sign * float(r.metrics[metric]), -r.version))
+    scored = [r for r in rows if metric_value(r.metrics, metric) is not None]
+    scored.sort(key=lambda r: (-sign * (metric_value(r.metrics, metric) or 0.0), -r.version))
     for row in scored[:keep_best]:
         reasons[row.version].append(f"one of the best {keep_best} by {metric}")
     return [
@@ -102,7 +103,7 @@ def _decide(
             action="keep" if reasons[row.version] else "delete",
             reasons=tuple(reasons[row.version]) or ("beyond the retention rules",),
             sha256=row.sha256,
-            metric=(row.metrics or {}).get(metric),
+            metric=metric_value(row.metrics, metric),
         )
         for row in rows
     ]
@@ -130,7 +131,10 @@ def plan_clean(
         for model in models:
             plan.decisions.extend(_decide(session, model, keep_last, keep_best, metric))
     if keep_best and plan.decisions and all(d.metric is None for d in plan.decisions):
-        known = sorted({k for v in ws_metrics(ws, name) for k in v})
+        known = sorted(
+            {k for v in ws_metrics(ws, name) for k in [*v, *(v.get("test") or {})]
+             if metric_value(v, k) is not None}
+        )  # fmt: skip
         raise ConfigError(
             f"no version has metric {metric!r}, so --keep-best cannot rank them; pass --metric "
             f"with one of: {', '.join(known) or '(no metrics recorded)'}",

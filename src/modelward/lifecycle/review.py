@@ -15,6 +15,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from modelward.lifecycle.protection import direction
+from modelward.registry.records import metric_value
 from modelward.registry.registry import default_actor
 from modelward.timeutil import utcnow
 
@@ -57,9 +58,8 @@ def _evidence(
     now = utcnow()
     stats = metrics.window(info.model, "production", info.version, now - window, now)
     reasons: list[str] = []
-    accuracy = (
-        stats.accuracy if stats.labelled >= rollout.min_labels else info.metrics.get("accuracy")
-    )
+    labelled = stats.labelled >= rollout.min_labels
+    accuracy = stats.accuracy if labelled else metric_value(info.metrics, "accuracy")
     where = "on labelled traffic" if stats.labelled >= rollout.min_labels else "recorded"
     if isinstance(accuracy, int | float) and accuracy < policy.min_accuracy:
         reasons.append(f"accuracy {accuracy:.3f} {where} is below {policy.min_accuracy:.2f}")
@@ -73,21 +73,21 @@ def _evidence(
                 f"p95 latency {stats.p95_latency_ms:.0f} ms is above "
                 f"{policy.max_p95_latency_ms:g} ms"
             )
-    cost = stats.cost_per_query if stats.cost_rows else info.metrics.get("cost_per_query")
+    cost = stats.cost_per_query if stats.cost_rows else metric_value(info.metrics, "cost_per_query")
     if isinstance(cost, int | float) and cost > policy.max_cost_per_query:
         reasons.append(f"cost per query {cost:.4g} is above {policy.max_cost_per_query:g}")
     metric = ws.policy.retention.metric
-    mine = info.metrics.get(metric)
+    mine = metric_value(info.metrics, metric)
     for other in newer:
-        theirs = other.metrics.get(metric)
+        theirs = metric_value(other.metrics, metric)
         if isinstance(mine, int | float) and isinstance(theirs, int | float) and mine:
             gain = (theirs - mine) / abs(mine) * direction(metric)
             if gain >= policy.better_by:
                 reasons.append(f"version {other.version} is {gain:.0%} better by {metric}")
                 break
         my_cost, their_cost = (
-            info.metrics.get("cost_per_query"),
-            other.metrics.get("cost_per_query"),
+            metric_value(info.metrics, "cost_per_query"),
+            metric_value(other.metrics, "cost_per_query"),
         )
         if isinstance(my_cost, int | float) and isinstance(their_cost, int | float) and my_cost:
             saving = 1 - their_cost / my_cost

@@ -100,3 +100,17 @@ class RunInfo(_Record):
     verdict: str
     actor: str
     created_at: datetime
+
+
+def metric_value(metrics: dict[str, Any] | None, name: str) -> float | None:
+    """A version's headline value of one metric, or None.
+
+    Registered metrics are flat (``{"roc_auc": 0.91}``) when given by the caller, and
+    nested when ``modelward train`` computed them (``{"test": {...}, "cv": {...}}``): the
+    held-out value is the headline there.
+    """
+    metrics = metrics or {}
+    for value in (metrics.get(name), (metrics.get("test") or {}).get(name)):
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return float(value)
+    return None
