@@ -101,7 +101,6 @@ def test_unknown_metric_and_bad_counts(nine, cli):
 def test_keep_best_ranks_trained_versions_by_their_held_out_metric(workspace, cleveland, fitted):
     """`modelward train` records metrics nested ({"test": …, "cv": …}); they rank too."""
     from sklearn.base import clone
-
     from tests.conftest import FEATURES
 
     held_out = [0.80, 0.91, 0.85, 0.70]
