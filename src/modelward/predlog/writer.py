@@ -238,7 +238,11 @@ class LogWriter:
         else:
             features = {}
         schema = arrow_schema(kind, features)
-        table = pa.Table.from_pylist(rows, schema=schema)
+        # Column by column is several times faster than from_pylist (less time holding
+        # the GIL, so less latency added to requests served meanwhile).
+        table = pa.Table.from_arrays(
+            [pa.array([row.get(f.name) for row in rows], f.type) for f in schema], schema=schema
+        )
         self._seq += 1
         name = f"{self.writer_id}-{self._seq:06d}.parquet"
         self.sink.write(f"{partition(kind, model, date)}/{name}", table)
