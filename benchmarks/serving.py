@@ -136,10 +136,16 @@ def save_mlflow_model(python: Path, skops_file: Path, row: dict) -> Path:
 import pandas as pd, skops.io as sio, mlflow.sklearn
 data = open({str(skops_file)!r}, "rb").read()
 model = sio.loads(data, trusted=sio.get_untrusted_types(data=data))
+kwargs = {{}}
+import inspect
+if "skops_trusted_types" in inspect.signature(mlflow.sklearn.save_model).parameters:
+    kwargs["skops_trusted_types"] = sio.get_untrusted_types(data=data) + ["numpy.dtype"]
 mlflow.sklearn.save_model(model, {str(target)!r},
-    input_example=pd.DataFrame([{json.dumps(row)}]).astype("float64"))
+    input_example=pd.DataFrame([{json.dumps(row)}]).astype("float64"), **kwargs)
 """
-    subprocess.run([str(python), "-c", script], check=True, capture_output=True)
+    done = subprocess.run([str(python), "-c", script], capture_output=True, text=True)
+    if done.returncode:
+        raise SystemExit(f"saving the MLflow model failed:\n{done.stderr[-2000:]}")
     return target
 
 
@@ -231,7 +237,11 @@ def bench_mlflow(row: dict, skops_file: Path, args: argparse.Namespace) -> dict:
         str(VENV / "bin" / "mlflow"), "models", "serve", "-m", str(model_dir),
         "-p", str(port), "-h", "127.0.0.1", "--env-manager", "local",
     ]  # fmt: skip
-    env = {**os.environ, "MLFLOW_TRACKING_URI": f"file://{WORK / 'mlruns'}"}
+    env = {
+        **os.environ,
+        "MLFLOW_TRACKING_URI": f"file://{WORK / 'mlruns'}",
+        "PATH": f"{VENV / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
+    }
     env.pop("PYTHONPATH", None)
     proc = subprocess.Popen(
         cmd, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True

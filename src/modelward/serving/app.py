@@ -82,6 +82,12 @@ class ServingApp:
                     log.error("startup failed: %s", text)
                     await send({"type": "lifespan.startup.failed", "message": text})
                     return
+                import gc
+                import sys
+
+                gc.collect()
+                gc.freeze()  # startup objects never need scanning again: shorter GC pauses
+                sys.setswitchinterval(0.001)  # background threads hand the GIL back sooner
                 await send({"type": "lifespan.startup.complete"})
                 if self.on_ready is not None:
                     self.on_ready()
