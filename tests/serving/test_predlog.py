@@ -143,3 +143,17 @@ def test_full_buffer_drops_and_counts(tmp_path: Path):
     for i in range(5):
         writer.log_prediction("heart", _row(i), TYPES)
     assert writer.flush() == 0 and writer.queued == 3 and writer.dropped == 2
+
+
+def test_an_fsspec_url_works_for_writing_and_reading():
+    import fsspec
+
+    url = "memory://mw-test-logs"
+    memory = fsspec.filesystem("memory")
+    if memory.exists(url):
+        memory.rm(url, recursive=True)
+    with LogWriter(url) as writer:
+        writer.log_predictions("heart", [_row(i) for i in range(3)], TYPES)
+        writer.log_feedback("heart", "r2", "1")
+    assert predictions(url, "heart").count("*").fetchall() == [(3,)]
+    assert labelled(url, "heart").select("request_id, label").fetchall() == [("r2", "1")]

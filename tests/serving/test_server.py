@@ -334,3 +334,32 @@ def test_a_retry_with_the_same_request_id_gets_the_same_version(live, cleveland)
             for i in range(40)
         }
     assert first == again and set(first.values()) == {1, 2}
+
+
+def test_in_process_asgi(deployed, cleveland, fitted):
+    """The same app driven through httpx's ASGI transport, without a socket."""
+    import asyncio
+
+    import httpx
+
+    from modelward.serving.run import ServeOptions, create_app
+
+    app = create_app(deployed, ServeOptions())
+    app.writer.start()
+    app.state.start()
+    row = _rows(cleveland, 1)[0]
+
+    async def go():
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://mw") as client:
+            ok = await client.post("/v1/models/heart/predict", json={"inputs": row})
+            bad = await client.post("/v1/models/heart/predict", json={"inputs": {"age": 1}})
+            return ok, bad
+
+    try:
+        ok, bad = asyncio.run(go())
+    finally:
+        app.state.stop()
+        app.writer.close()
+    assert ok.json()["prediction"] == fitted.predict(cleveland[FEATURES].iloc[:1])[0]
+    assert bad.status_code == 422 and bad.json()["error"]["field"] == "inputs.sex"
