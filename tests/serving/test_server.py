@@ -166,8 +166,14 @@ def test_routing_errors_and_every_endpoints_error_shape(live):
             http.post(
                 "/v1/models/heart/predict", json={"inputs": {}}, headers={"X-Request-Id": ""}
             ),
+            http.post(
+                "/v1/models/heart/predict",
+                json={"inputs": {}},
+                headers={"X-Modelward-Environment": "qa"},
+            ),
         ]
-    assert [r.status_code for r in cases] == [404, 404, 405, 405, 404, 404, 400, 422]
+    assert [r.status_code for r in cases] == [404, 404, 405, 405, 404, 404, 400, 422, 422]
+    assert cases[-1].json()["error"]["field"] == "x-modelward-environment"
     for reply in cases:
         error = reply.json()["error"]
         assert set(error) <= {"code", "message", "field"} and error["message"]
@@ -363,3 +369,19 @@ def test_in_process_asgi(deployed, cleveland, fitted):
         app.writer.close()
     assert ok.json()["prediction"] == fitted.predict(cleveland[FEATURES].iloc[:1])[0]
     assert bad.status_code == 422 and bad.json()["error"]["field"] == "inputs.sex"
+
+
+def test_a_version_that_cannot_load_keeps_the_old_route_and_readyz_says_why(live, cleveland):
+    ws = live.ws
+    sha = ws.registry.get_version("heart", 2).sha256
+    for path in (ws.root / "artifacts").rglob(sha):
+        path.unlink()
+    ws.deployments.deploy("heart", 2, "production", force=True, reason="test a broken artifact")
+    row = {"inputs": _rows(cleveland, 1)[0]}
+    with live.client() as http:
+        live.wait_for(lambda: http.get("/readyz").status_code == 503)
+        ready = http.get("/readyz").json()
+        reply = http.post("/v1/models/heart/predict", json=row)
+    assert ready["failures"][0]["model"] == "heart" and "artifact" in ready["failures"][0]["error"]
+    assert ready["routes"][0]["revision"] == 1
+    assert reply.status_code == 200 and reply.json()["version"] == 1
