@@ -143,3 +143,33 @@ def test_full_buffer_drops_and_counts(tmp_path: Path):
     for i in range(5):
         writer.log_prediction("heart", _row(i), TYPES)
     assert writer.flush() == 0 and writer.queued == 3 and writer.dropped == 2
+
+
+def test_an_fsspec_url_works_for_writing_and_reading():
+    import fsspec
+
+    url = "memory://mw-test-logs"
+    memory = fsspec.filesystem("memory")
+    if memory.exists(url):
+        memory.rm(url, recursive=True)
+    with LogWriter(url) as writer:
+        writer.log_predictions("heart", [_row(i) for i in range(3)], TYPES)
+        writer.log_feedback("heart", "r2", "1")
+    assert predictions(url, "heart").count("*").fetchall() == [(3,)]
+    assert labelled(url, "heart").select("request_id, label").fetchall() == [("r2", "1")]
+
+
+def test_a_torn_last_line_is_skipped_and_the_rest_replayed(tmp_path: Path):
+    logs, wal = tmp_path / "logs", tmp_path / "wal"
+    wal.mkdir()
+    lines = [
+        b'{"k":"t","m":"heart","types":{"in_age":"int64"}}',
+        b'{"k":"predictions","m":"heart","request_id":"a","ts":1764000000000000,"in_age":5}',
+        b'{"k":"feedback","m":"heart","request_id":"a","ts":1764000000000001,"label":"1"}',
+        b'{"k":"predictions","m":"heart","request_id":"b","ts":17640',
+    ]
+    (wal / "dead-000001.wal").write_bytes(b"\n".join(lines))
+    with LogWriter(str(logs), wal_dir=wal) as writer:
+        assert writer.written_rows == 2
+    assert predictions(str(logs)).select("request_id, in_age").fetchall() == [("a", 5)]
+    assert labelled(str(logs)).select("label").fetchall() == [("1",)]

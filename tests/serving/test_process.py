@@ -145,3 +145,11 @@ def test_token_mistakes_exit_2_and_change_nothing(deployed, cli, args, text):
     ran = cli(*args)
     assert ran.exit_code == 2 and text in ran.stderr and ran.stderr.count("\n") == 1
     assert cli("tokens", "list", "--json").json == before
+
+
+def test_workers_serve_and_shut_down_cleanly(deployed, start_server, cleveland):
+    server = start_server("--workers", "2")
+    ids = _send(server.url, cleveland, 20)
+    assert server.stop() == 0, server.output()
+    assert _logged(deployed) == set(ids)
+    assert server.output().count("prediction log flushed") == 2

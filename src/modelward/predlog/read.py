@@ -69,7 +69,9 @@ def source(con: duckdb.DuckDBPyConnection, logs: Any, kind: str, model: str | No
     if _is_remote(url):
         import fsspec
 
-        con.register_filesystem(fsspec.filesystem(url.split("://", 1)[0]))
+        protocol = url.split("://", 1)[0]
+        if not con.filesystem_is_registered(protocol):
+            con.register_filesystem(fsspec.filesystem(protocol))
     if not files:
         columns = PREDICTION_COLUMNS if kind == PREDICTIONS else FEEDBACK_COLUMNS
         cols = ", ".join(f"CAST(NULL AS {_SQL_TYPES[t]}) AS {name}" for name, t in columns.items())

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from modelward.deploy.deployments import ENVIRONMENTS
 from modelward.errors import ModelwardError, NotFound, SchemaError
 from modelward.serving.errors import AuthError, PayloadTooLarge, PermissionDenied
 from modelward.serving.payload import feedback_items, rows_of
@@ -82,6 +83,12 @@ class ServingApp:
                     log.error("startup failed: %s", text)
                     await send({"type": "lifespan.startup.failed", "message": text})
                     return
+                import gc
+                import sys
+
+                gc.collect()
+                gc.freeze()  # startup objects never need scanning again: shorter GC pauses
+                sys.setswitchinterval(0.001)  # background threads hand the GIL back sooner
                 await send({"type": "lifespan.startup.complete"})
                 if self.on_ready is not None:
                     self.on_ready()
@@ -190,6 +197,12 @@ class ServingApp:
         if rid is not None and not (0 < len(rid) <= 128 and rid.isprintable()):
             raise SchemaError(
                 "X-Request-Id must be 1-128 printable characters", field="x-request-id"
+            )
+        if env not in ENVIRONMENTS:
+            raise SchemaError(
+                f"X-Modelward-Environment {env!r} is not an environment; send "
+                f"{' or '.join(ENVIRONMENTS)}",
+                field="x-modelward-environment",
             )
         route = self.state.route(name, env)
         payload = _loads(await _body(receive))
@@ -418,8 +431,17 @@ class ServingApp:
             }
             for r in state.routes.values()
         ]
-        ready = state.loaded and state.db_ok
-        body = {"status": "ready" if ready else "not ready", "db": state.db_ok, "routes": routes}
+        failures = [
+            {"model": model, "environment": env, "error": error}
+            for (model, env), error in state.failures.items()
+        ]
+        ready = state.loaded and state.db_ok and not failures
+        body = {
+            "status": "ready" if ready else "not ready",
+            "db": state.db_ok,
+            "routes": routes,
+            "failures": failures,
+        }
         await _respond(send, 200 if ready else 503, body)
 
     async def _docs(self, send: Any) -> None:

@@ -50,10 +50,11 @@ class ServingState:
         self.tokens: dict[str, TokenInfo] = {}
         self.db_ok = False
         self.loaded = False
-        self.failures: dict[tuple[str, int], str] = {}
+        self.failures: dict[tuple[str, str], str] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.on_change: list[Any] = []
+        self._last: tuple[Any, ...] | None = None
 
     @property
     def auth_on(self) -> bool:
@@ -73,10 +74,30 @@ class ServingState:
         while not self._stop.wait(self.poll):
             self.refresh()
 
+    def _fingerprint(self) -> tuple[Any, ...]:
+        """Cheap: deployment revisions and token counts, to skip unchanged polls."""
+        from sqlalchemy import func, select
+
+        from modelward.store.tables import DeploymentRow, TokenRow
+
+        with self.ws.db.session(readonly=True) as session:
+            deps = session.execute(
+                select(DeploymentRow.id, DeploymentRow.revision).order_by(DeploymentRow.id)
+            ).all()
+            tokens = session.execute(
+                select(
+                    func.count(TokenRow.id), func.max(TokenRow.id), func.count(TokenRow.revoked_at)
+                )
+            ).one()
+        return (tuple(map(tuple, deps)), tuple(tokens))
+
     def refresh(self) -> None:
         from modelward.serving.tokens import active_tokens
 
         try:
+            fingerprint = self._fingerprint()
+            if fingerprint == self._last and self.db_ok and not self.failures:
+                return
             deployments = self.ws.deployments.list()
             tokens = active_tokens(self.ws.db)
         except ModelwardError as exc:
@@ -91,6 +112,7 @@ class ServingState:
         self.db_ok = True
         self.tokens = tokens
         routes: dict[tuple[str, str], Route] = {}
+        failed: dict[tuple[str, str], str] = {}
         for dep in deployments:
             key = (dep.model, dep.environment)
             old = self.routes.get(key)
@@ -103,6 +125,7 @@ class ServingState:
                     models[version] = self._model(dep.model, version)
             except Exception as exc:  # noqa: BLE001 - keep serving the old split
                 message = getattr(exc, "message", None) or repr(exc)
+                failed[key] = message
                 log.error(
                     "cannot load %s for %s; keeping revision %s: %s",
                     dep.model,
@@ -126,6 +149,8 @@ class ServingState:
                 },
             )
         self.routes = routes  # one assignment: in-flight requests keep the old table
+        self.failures = failed  # retried on the next poll
+        self._last = fingerprint
         used = {(r.model, v) for r in routes.values() for v in r.models}
         for loaded in list(self.models):
             if loaded not in used:
