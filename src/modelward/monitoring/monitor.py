@@ -210,6 +210,18 @@ class Monitor:
 
         return review_check(self, name, **options)
 
+    def report(self, name: str, **options: Any) -> dict[str, Any]:
+        """The report content (metrics over time, drift, quality, degradation, alerts)."""
+        from modelward.monitoring.report import build_report
+
+        return build_report(self, name, **options)
+
+    def runbook(self, schedule: str, name: str, **options: Any) -> dict[str, Any]:
+        """Run the daily, weekly or monthly checklist and write its report."""
+        from modelward.monitoring.runbook import run_runbook
+
+        return run_runbook(self, schedule, name, **options)
+
     def _thresholds(self, names: list[str], given: list[float] | None) -> dict[str, float]:
         if given:
             if len(given) != len(names):

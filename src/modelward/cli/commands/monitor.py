@@ -541,8 +541,137 @@ def alerts_cmd(
     )
 
 
+def report_cmd(
+    name: Name,
+    last: Last = "7d",
+    until: Until = None,
+    include_plots: Annotated[
+        bool, typer.Option("--include-plots/--no-plots", help="Embed figures.")
+    ] = True,
+    out: Annotated[
+        str | None,
+        typer.Option(
+            "--out",
+            "-o",
+            help="HTML file (JSON is written next to it); "
+            "default: <workspace>/reports/<name>-<time>.html.",
+        ),
+    ] = None,
+    env: Env = None,
+    all_envs: AllEnvs = False,
+    as_json: Json = False,
+) -> None:
+    """One self-contained HTML report (and the same as JSON): metrics over time, drift,
+    data quality, degradation slices, alerts."""
+    from modelward.monitoring.report import write_report
+    from modelward.timeutil import utcnow
+
+    ws = state().workspace()
+    report = ws.monitor.report(name, last=last, until=until, environment=_env(env, all_envs))
+    target = out or str(ws.root / "reports" / f"{name}-{utcnow():%Y%m%dT%H%M%S}.html")
+    html_path, json_path = write_report(report, target, include_plots=include_plots)
+    run = ws.registry.record_run(
+        "monitor-report",
+        model=name,
+        version=None,
+        inputs={"window": report["window"], "environment": report["environment"]},
+        results={
+            "files": {"html": str(html_path), "json": str(json_path)},
+            "checks": {k: v["verdict"] for k, v in report["checks"].items()},
+            "breaches": [],
+        },
+        verdict="info",
+    )
+    if as_json:
+        print_json(
+            {**report, "files": {"html": str(html_path), "json": str(json_path)}, "run_id": run.id}
+        )
+        return
+    for check, body in report["checks"].items():
+        console.print(f"{check}: {body['verdict']}")
+    console.print(f"report written: {html_path} (and {json_path.name})")
+
+
+runbook_app = new_typer("The runbook's checklists: daily, weekly, monthly; one report each.")
+
+
+def _runbook(
+    schedule: str,
+    name: str | None,
+    until: str | None,
+    out: str | None,
+    env: str | None,
+    all_envs: bool,
+    as_json: bool,
+) -> None:
+    ws = state().workspace()
+    if name is None:
+        logged = set(ws.monitor.log.models())
+        names = [m.name for m in ws.registry.list_models() if m.name in logged]
+        if not names:
+            raise ConfigError("no model has predictions in the log yet; pass a model name")
+    else:
+        names = [name]
+    if out is not None and len(names) > 1:
+        raise ConfigError("--out works with one model; pass a model name", field="out")
+    reports = [
+        ws.monitor.runbook(schedule, n, until=until, environment=_env(env, all_envs), out=out)
+        for n in names
+    ]
+    if as_json:
+        print_json(reports if name is None else reports[0])
+    else:
+        for report in reports:
+            console.print(
+                table(
+                    ("item", "verdict", "detail"),
+                    [(i["item"], i["verdict"], i["detail"][:140]) for i in report["items"]],
+                    title=f"{schedule} runbook: {report['model']} ({report['verdict']})",
+                )
+            )
+            console.print(f"report: {report['files']['html']} (run #{report['run_id']})")
+    failed = [r for r in reports if r["verdict"] == "fail"]
+    if failed:
+        raise CheckFailed(
+            "; ".join(
+                f"{r['model']} {i['item']}: {i['detail']}"
+                for r in failed
+                for i in r["items"]
+                if i["verdict"] in ("fail", "insufficient")
+            )
+        )
+
+
+def _schedule_command(schedule: str) -> None:
+    def command(
+        name: Annotated[
+            str | None, typer.Argument(help="Model name (default: every model in the log).")
+        ] = None,
+        until: Until = None,
+        out: Annotated[str | None, typer.Option("--out", "-o", help="HTML file.")] = None,
+        env: Env = None,
+        all_envs: AllEnvs = False,
+        as_json: Json = False,
+    ) -> None:
+        _runbook(schedule, name, until, out, env, all_envs, as_json)
+
+    command.__doc__ = {
+        "daily": "Daily: metrics, predictions, data quality, alerts (last 24h).",
+        "weekly": "Weekly: metrics, drift, quality, degradation, report, backup (last 7d).",
+        "monthly": "Monthly: full evaluation, drift, baseline refresh proposal, retention, "
+        "report (last 30d).",
+    }[schedule]
+    runbook_app.command(schedule)(command)
+
+
+for _schedule in ("daily", "weekly", "monthly"):
+    _schedule_command(_schedule)
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(monitor_app, name="monitor")
+    app.command("report")(report_cmd)
+    app.add_typer(runbook_app, name="runbook")
 
 
 __all__ = ["emit", "fmt", "register"]
