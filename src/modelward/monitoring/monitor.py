@@ -210,6 +210,12 @@ class Monitor:
 
         return review_check(self, name, **options)
 
+    def resources(self, **options: Any) -> CheckResult:
+        """CPU, memory, disk, GPU and the server's /metrics figures."""
+        from modelward.monitoring.resources import resources_check
+
+        return resources_check(self, **options)
+
     def report(self, name: str, **options: Any) -> dict[str, Any]:
         """The report content (metrics over time, drift, quality, degradation, alerts)."""
         from modelward.monitoring.report import build_report

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -465,6 +466,93 @@ def review_cmd(
         )
     )
     emit(result, as_json, _show_review)
+
+
+@monitor_app.command("resources")
+def resources_cmd(
+    url: Annotated[
+        str | None, typer.Option("--url", help="A modelward server; reads its /metrics.")
+    ] = None,
+    continuous: Annotated[
+        bool, typer.Option("--continuous", help="Repeat until stopped (Ctrl-C).")
+    ] = False,
+    every: Annotated[str, typer.Option(help="Pause between rounds with --continuous.")] = "1m",
+    max_runs: Annotated[
+        int | None, typer.Option(min=1, help="Stop after this many rounds.")
+    ] = None,
+    alert_threshold: Annotated[
+        float, typer.Option(help="Breach when a share reaches this (0..1).")
+    ] = 0.9,
+    as_json: Json = False,
+) -> None:
+    """CPU, memory, workspace disk, GPU if present, and the server's /metrics figures."""
+    from modelward.timeutil import parse_duration
+
+    pause = parse_duration(every, what="--every").total_seconds()
+    monitor = state().workspace().monitor
+    rounds = 0
+    result = None
+    try:
+        while True:
+            result = monitor.resources(url=url, alert_threshold=alert_threshold)
+            rounds += 1
+            if as_json:
+                print_json(result.to_dict())
+            else:
+                r = result.results
+                server = r.get("server", {})
+                extra = ""
+                if "process_resident_memory_bytes" in server:
+                    extra = f" server rss {server['process_resident_memory_bytes'] / 2**20:.0f} MB"
+                gpus = "".join(f" gpu{i} {g['utilization']:.0%}" for i, g in enumerate(r["gpus"]))
+                console.print(
+                    f"cpu {r['cpu']:.0%} memory {r['memory']:.0%} disk "
+                    f"{r['disk']:.0%}{gpus}{extra}: {result.verdict}"
+                )
+            if not continuous or (max_runs is not None and rounds >= max_runs):
+                break
+            time.sleep(pause)
+    except KeyboardInterrupt:
+        pass
+    if result is not None and result.failed:
+        raise CheckFailed("; ".join(result.breaches), result=result)
+
+
+@monitor_app.command("watch")
+def watch_cmd(
+    name: Annotated[
+        str | None, typer.Argument(help="Model name (default: every model in the log).")
+    ] = None,
+    every: Annotated[str, typer.Option(help="Pause between rounds, e.g. 5m.")] = "5m",
+    checks: Annotated[
+        str | None,
+        typer.Option(help="Comma-separated checks (default: policy monitoring.watch_checks)."),
+    ] = None,
+    last: Annotated[
+        str | None, typer.Option("--last", help="Window (default: policy monitoring.window).")
+    ] = None,
+    max_runs: Annotated[
+        int | None, typer.Option(min=1, help="Stop after this many rounds.")
+    ] = None,
+    env: Env = None,
+    all_envs: AllEnvs = False,
+) -> None:
+    """Run the configured checks every --every until stopped; each also works from cron."""
+    from modelward.monitoring.watch import watch
+
+    ws = state().workspace()
+    failed = watch(
+        ws.monitor,
+        name,
+        every=every,
+        checks=_split(checks),
+        last=last,
+        max_runs=max_runs,
+        environment=_env(env, all_envs),
+        echo=lambda line: console.print(line),
+    )
+    if failed:
+        raise CheckFailed("; ".join(failed))
 
 
 @monitor_app.command("history")
