@@ -170,6 +170,8 @@ class PredictionLog:
         labels: bool = True,
         labelled_only: bool = False,
         sample: int | None = None,
+        where: list[str] | None = None,
+        order: bool = True,
     ) -> pd.DataFrame:
         """The predictions in ``window`` (with their latest feedback ``label``) as a frame.
 
@@ -192,14 +194,16 @@ class PredictionLog:
             if labels:
                 empty["label"] = pd.Series(dtype="object")
             return empty
-        where = [
+        conditions = [
             f"p.ts >= TIMESTAMPTZ {_quote(window.start.isoformat())}",
             f"p.ts < TIMESTAMPTZ {_quote(window.end.isoformat())}",
+            *(where or []),
         ]
         if environment is not None:
-            where.append(f"p.environment = {_quote(environment)}")
+            conditions.append(f"p.environment = {_quote(environment)}")
         if version is not None:
-            where.append(f"p.version = {int(version)}")
+            conditions.append(f"p.version = {int(version)}")
+        where = conditions
         cols = ", ".join(f'p."{c}"' for c in select)
         feedback = self.files("feedback", model) if labels else []
         sql = f"SELECT {cols}"
@@ -222,6 +226,12 @@ class PredictionLog:
         sql += " WHERE " + " AND ".join(where)
         if sample is not None:
             sql = f"SELECT * FROM ({sql}) USING SAMPLE reservoir({int(sample)} ROWS) REPEATABLE (7)"
+        if order and "ts" in select:
+            # joins and parallel scans return rows in any order; bootstrap intervals and
+            # reviews must not depend on it
+            sql = f"SELECT * FROM ({sql}) ORDER BY ts" + (
+                ", request_id" if "request_id" in select else ""
+            )
         con = self.connect()
         try:
             out = con.execute(sql).df()
@@ -232,6 +242,60 @@ class PredictionLog:
         for column in missing:
             out[column] = None
         return out
+
+    def query(
+        self,
+        model: str,
+        window: Window,
+        select: str,
+        *,
+        environment: str | None = None,
+        labels: bool = False,
+        where: list[str] | None = None,
+        group_by: str | None = None,
+        sample: int | None = None,
+        arrow: bool = False,
+        outer: str | None = None,
+    ) -> Any:
+        """Run ``SELECT <select>`` over the window's predictions (aliased ``p``; with
+        ``labels`` the latest feedback is joined as ``f.label``). Returns tuples, or an
+        Arrow table with ``arrow``; ``None`` when the log has no files for the window."""
+        files = self.files("predictions", model, window)
+        if not files:
+            return None
+        conditions = [
+            f"p.ts >= TIMESTAMPTZ {_quote(window.start.isoformat())}",
+            f"p.ts < TIMESTAMPTZ {_quote(window.end.isoformat())}",
+            *(where or []),
+        ]
+        if environment is not None:
+            conditions.append(f"p.environment = {_quote(environment)}")
+        source = f"{self._source(files)} AS p"
+        feedback = self.files("feedback", model) if labels else []
+        if labels and feedback:
+            source += (
+                " LEFT JOIN (SELECT request_id, arg_max(label, ts) AS label "
+                f"FROM {self._source(feedback)} GROUP BY request_id) AS f "
+                "ON p.request_id = f.request_id"
+            )
+        elif labels:
+            source += " LEFT JOIN (SELECT NULL::VARCHAR AS request_id, NULL::VARCHAR AS label) "
+            source += "AS f ON p.request_id = f.request_id"
+        sql = f"SELECT {select} FROM {source} WHERE {' AND '.join(conditions)}"
+        if group_by:
+            sql += f" GROUP BY {group_by}"
+        if sample is not None:
+            sql = f"SELECT * FROM ({sql}) USING SAMPLE reservoir({int(sample)} ROWS) REPEATABLE (7)"
+        if outer is not None:
+            sql = outer.replace("{inner}", sql)
+        con = self.connect()
+        try:
+            relation = con.sql(sql)
+            return relation.to_arrow_table() if arrow else relation.fetchall()
+        except Exception as exc:  # duckdb.Error and friends
+            raise _translate(exc, self.url) from None
+        finally:
+            con.close()
 
     def count(self, model: str, window: Window, *, environment: str | None = None) -> int:
         files = self.files("predictions", model, window)

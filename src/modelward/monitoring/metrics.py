@@ -116,9 +116,14 @@ def compute_metrics(
     positive: str | None = None,
     resamples: int = 1000,
     seed: int = 0,
+    exact: dict[str, float | None] | None = None,
+    population: int | None = None,
 ) -> dict[str, dict[str, Any]]:
     """``name -> {value, low, high}`` over the labelled rows of ``frame``
-    (columns ``label``, ``prediction``, ``score``)."""
+    (columns ``label``, ``prediction``, ``score``).
+
+    With ``exact`` (values computed over all ``population`` labelled rows, e.g. in SQL),
+    ``frame`` is a sample that only provides the interval's width."""
     import numpy as np
 
     from modelward.stats import bootstrap_ci
@@ -138,6 +143,8 @@ def compute_metrics(
     rng = np.random.default_rng(seed)
     sub = rng.choice(n, size=CI_ROWS, replace=False) if n > CI_ROWS else None
     shrink = math.sqrt(CI_ROWS / n) if sub is not None else 1.0
+    if exact is not None and population:
+        shrink = math.sqrt(min(n, CI_ROWS) / population)
     out: dict[str, dict[str, Any]] = {}
     for name in names:
         fn, which = functions[name]
@@ -152,9 +159,14 @@ def compute_metrics(
             out[name] = {"value": None, "low": None, "high": None}
             continue
         value = float(fn(y_true, column))
+        if exact is not None:
+            if exact.get(name) is None:
+                out[name] = {"value": None, "low": None, "high": None}
+                continue
+            value = float(exact[name])  # type: ignore[arg-type]
         t, c = (y_true, column) if sub is None else (y_true[sub], column[sub])
         if task == "binary-classification":
-            mid = value if sub is None else float(fn(t, c))
+            mid = value if sub is None and exact is None else float(fn(t, c))
             low, high = _binary_bootstrap(name, t == positive, c, positive, resamples, seed)
         else:
             interval = bootstrap_ci(fn, t, c, resamples=resamples, seed=seed)
@@ -163,6 +175,64 @@ def compute_metrics(
             low = value - (mid - low) * shrink
             high = value + (high - mid) * shrink
         out[name] = {"value": _num(value), "low": _num(low), "high": _num(high)}
+    return out
+
+
+def sql_binary_metrics(
+    log: Any,
+    model: str,
+    window: Any,
+    *,
+    version: int,
+    positive: str,
+    environment: str | None,
+) -> dict[str, float | None]:
+    """Accuracy, precision, recall, F1 from confusion counts and ROC-AUC from score ranks
+    (average ranks for ties: the Mann-Whitney form), all computed in DuckDB."""
+    pos = "'" + positive.replace("'", "''") + "'"
+    where = [
+        "p.status = 'ok'",
+        "f.label IS NOT NULL",
+        "p.prediction IS NOT NULL",
+        f"p.version = {int(version)}",
+    ]
+    row = log.query(
+        model,
+        window,
+        f"count(*), count_if(f.label = p.prediction), "
+        f"count_if(f.label = {pos} AND p.prediction = {pos}), "
+        f"count_if(f.label <> {pos} AND p.prediction = {pos}), "
+        f"count_if(f.label = {pos} AND p.prediction <> {pos})",
+        environment=environment,
+        labels=True,
+        where=where,
+    )[0]
+    n, correct, tp, fp, fn = (int(v or 0) for v in row)
+    out: dict[str, float | None] = {
+        "accuracy": correct / n if n else None,
+        "precision": tp / (tp + fp) if tp + fp else 0.0,
+        "recall": tp / (tp + fn) if tp + fn else 0.0,
+        "f1": 2 * tp / (2 * tp + fp + fn) if 2 * tp + fp + fn else 0.0,
+    }
+    ranks = log.query(
+        model,
+        window,
+        f"p.score AS s, count(*) AS c, count_if(f.label = {pos}) AS k",
+        environment=environment,
+        labels=True,
+        where=[*where, "p.score IS NOT NULL"],
+        group_by="1",
+        outer=(
+            "SELECT sum(k * (below + (c + 1) / 2.0)), sum(k), sum(c) - sum(k) FROM ("
+            "SELECT c, k, sum(c) OVER (ORDER BY s) - c AS below FROM ({inner}))"
+        ),
+    )[0]
+    rank_sum, p_count, n_count = (float(v or 0) for v in ranks)
+    out["roc_auc"] = (
+        (rank_sum - p_count * (p_count + 1) / 2) / (p_count * n_count)
+        if p_count and n_count
+        else None
+    )
     return out
 
 
