@@ -72,8 +72,8 @@ def feature_drift(
 ) -> CheckResult:
     from modelward.monitoring.drift import METHODS, choose_method
     from modelward.monitoring.samples import (
+        array_samples,
         feature_kinds,
-        frame_samples,
         histogram,
         reference_samples,
     )
@@ -83,8 +83,20 @@ def feature_drift(
     window = window_for(last, until=until)
     baseline = parse_baseline(compare_to)
     overrides = {**policy.methods, **(methods or {})}
-    versions_seen = monitor._ok_rows(name, window, environment, ["version"], labels=False)
-    chosen = _version_for(versions_seen, version)
+    chosen = version
+    if chosen is None:
+        counts = (
+            monitor.log.query(
+                name,
+                window,
+                "p.version, count(*)",
+                environment=environment,
+                where=["p.status = 'ok'"],
+                group_by="1",
+            )
+            or []
+        )
+        chosen = int(max(counts, key=lambda r: r[1])[0]) if counts else None
     info = monitor.ws.registry.get_version(name, chosen if chosen is not None else "latest")
     profile = monitor.ws.registry.reference_profile(name, info.version) or {}
     all_features = info.feature_names
@@ -104,21 +116,24 @@ def feature_drift(
             field="method",
         )
     kinds = feature_kinds(profile, wanted)
-    columns = ["version", *(f"in_{f}" for f in wanted)]
-    current_frame = monitor._ok_rows(
-        name, window, environment, columns, sample=MAX_ROWS, labels=False
+    columns = [f"in_{f}" for f in wanted]
+    where = ["p.status = 'ok'"] + ([f"p.version = {int(version)}"] if version is not None else [])
+    current_rows, current = array_samples(
+        monitor.log.arrays(
+            name, window, columns, environment=environment, where=where, sample=MAX_ROWS
+        ),
+        kinds,
     )
-    if version is not None:
-        current_frame = current_frame[current_frame["version"] == version]
-    current = frame_samples(current_frame, kinds)
     base_window = baseline.window(window)
     if base_window is None:
         reference = reference_samples(profile, kinds)
     else:
-        reference_frame = monitor._ok_rows(
-            name, base_window, environment, columns, labels=False, sample=MAX_ROWS
+        _, reference = array_samples(
+            monitor.log.arrays(
+                name, base_window, columns, environment=environment, where=where, sample=MAX_ROWS
+            ),
+            kinds,
         )
-        reference = frame_samples(reference_frame, kinds)
     results: dict[str, Any] = {}
     drifted: list[str] = []
     skipped: list[str] = []
@@ -153,7 +168,7 @@ def feature_drift(
     judged = len(wanted) - len(skipped)
     share = len(drifted) / judged if judged else 0.0
     breaches = []
-    insufficient = len(current_frame) == 0
+    insufficient = current_rows == 0
     if judged and share >= policy.max_drifted_share:
         detail = ", ".join(
             f"{f} ({results[f]['method']} "
@@ -194,7 +209,7 @@ def feature_drift(
                 "features": results,
                 "drifted": drifted,
                 "drifted_share": share,
-                "rows": int(len(current_frame)),
+                "rows": int(current_rows),
                 "skipped": skipped,
             },
             breaches=breaches or breaches_or,

@@ -297,6 +297,99 @@ class PredictionLog:
         finally:
             con.close()
 
+    def arrays(
+        self,
+        model: str,
+        window: Window,
+        columns: list[str],
+        *,
+        environment: str | None = None,
+        where: list[str] | None = None,
+        sample: int | None = None,
+    ) -> dict[str, Any]:
+        """Columns of the window as NumPy arrays (numbers as float64 with NaN for missing,
+        text as object arrays with None), no pandas in between."""
+        import numpy as np
+
+        available = self.columns(model, window)
+        present = [c for c in columns if c in available]
+        out: dict[str, Any] = {}
+        if present:
+            select = ", ".join(f'p."{c}"' for c in present)
+            table = self.query(
+                model,
+                window,
+                select,
+                environment=environment,
+                where=where,
+                sample=sample,
+                arrow=True,
+            )
+            if table is not None:
+                for name in present:
+                    column = table.column(name)
+                    if column.type.num_fields == 0 and str(column.type) in (
+                        "double",
+                        "float",
+                        "int64",
+                        "int32",
+                        "int16",
+                        "int8",
+                        "uint8",
+                    ):
+                        out[name] = (
+                            column.to_numpy(zero_copy_only=False).astype("float64", copy=False)
+                            if column.null_count == 0
+                            else np.asarray(column.cast("double").fill_null(float("nan")))
+                        )
+                    else:
+                        out[name] = np.asarray(column.to_pylist(), dtype=object)
+        return out
+
+    def snapshot(
+        self,
+        model: str,
+        window: Window,
+        columns: list[str],
+        *,
+        environment: str | None = None,
+        labels: bool = True,
+    ) -> Any:
+        """A DuckDB connection holding the window as temp table ``w`` (``columns`` plus the
+        joined ``label``): read and joined once, then queried as often as a check needs.
+        ``None`` when the log has no files for the window. Close it when done."""
+        files = self.files("predictions", model, window)
+        if not files:
+            return None
+        available = self.columns(model, window)
+        cols = ", ".join(f'p."{c}"' if c in available else f'NULL AS "{c}"' for c in columns)
+        conditions = [
+            f"p.ts >= TIMESTAMPTZ {_quote(window.start.isoformat())}",
+            f"p.ts < TIMESTAMPTZ {_quote(window.end.isoformat())}",
+        ]
+        if environment is not None:
+            conditions.append(f"p.environment = {_quote(environment)}")
+        source = f"{self._source(files)} AS p"
+        feedback = self.files("feedback", model) if labels else []
+        label = "NULL::VARCHAR"
+        if feedback:
+            source += (
+                " LEFT JOIN (SELECT request_id, arg_max(label, ts) AS label "
+                f"FROM {self._source(feedback)} GROUP BY request_id) AS f "
+                "ON p.request_id = f.request_id"
+            )
+            label = "f.label"
+        con = self.connect()
+        try:
+            con.execute(
+                f"CREATE TEMP TABLE w AS SELECT {cols}, {label} AS label FROM {source} "
+                f"WHERE {' AND '.join(conditions)}"
+            )
+        except Exception as exc:  # duckdb.Error and friends
+            con.close()
+            raise _translate(exc, self.url) from None
+        return con
+
     def count(self, model: str, window: Window, *, environment: str | None = None) -> int:
         files = self.files("predictions", model, window)
         if not files:

@@ -5,9 +5,10 @@ Metric names and directions (every one here is higher-is-better except the regre
 errors): binary ``accuracy, roc_auc, f1, precision, recall``; multiclass ``accuracy,
 f1_macro, precision_macro, recall_macro``; regression ``mae, rmse`` (lower is better)
 and ``r2``. Intervals are percentile bootstraps (:func:`modelward.stats.bootstrap_ci`);
-above :data:`CI_ROWS` labelled rows the interval is the bootstrap of a
-``CI_ROWS``-row subsample, narrowed by ``sqrt(CI_ROWS / n)`` (standard errors shrink
-with the square root of the sample), so a million labels cost what 5 000 do.
+above :data:`CI_ROWS` labelled rows the values are computed in DuckDB over every row
+(:func:`sql_binary_metrics`) and the interval is the bootstrap of a ``CI_ROWS``-row
+sample (:data:`SAMPLE_RESAMPLES` resamples), narrowed by ``sqrt(CI_ROWS / n)`` (standard
+errors shrink with the square root of the sample), so a million labels cost what 5 000 do.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ __all__ = [
 ]
 
 CI_ROWS = 5000
+#: Resamples for the interval of a large window (its width comes from a CI_ROWS sample).
+SAMPLE_RESAMPLES = 400
 ALIASES = {"auc": "roc_auc", "roc-auc": "roc_auc", "acc": "accuracy"}
 METRICS_BY_TASK = {
     "binary-classification": ("accuracy", "roc_auc", "f1", "precision", "recall"),
@@ -145,6 +148,7 @@ def compute_metrics(
     shrink = math.sqrt(CI_ROWS / n) if sub is not None else 1.0
     if exact is not None and population:
         shrink = math.sqrt(min(n, CI_ROWS) / population)
+        resamples = min(resamples, SAMPLE_RESAMPLES)
     out: dict[str, dict[str, Any]] = {}
     for name in names:
         fn, which = functions[name]
@@ -178,35 +182,21 @@ def compute_metrics(
     return out
 
 
-def sql_binary_metrics(
-    log: Any,
-    model: str,
-    window: Any,
-    *,
-    version: int,
-    positive: str,
-    environment: str | None,
-) -> dict[str, float | None]:
+def sql_binary_metrics(con: Any, *, version: int, positive: str) -> dict[str, float | None]:
     """Accuracy, precision, recall, F1 from confusion counts and ROC-AUC from score ranks
-    (average ranks for ties: the Mann-Whitney form), all computed in DuckDB."""
+    (average ranks for ties: the Mann-Whitney form), computed in DuckDB over the window
+    table ``w`` of :meth:`PredictionLog.snapshot`."""
     pos = "'" + positive.replace("'", "''") + "'"
-    where = [
-        "p.status = 'ok'",
-        "f.label IS NOT NULL",
-        "p.prediction IS NOT NULL",
-        f"p.version = {int(version)}",
-    ]
-    row = log.query(
-        model,
-        window,
-        f"count(*), count_if(f.label = p.prediction), "
-        f"count_if(f.label = {pos} AND p.prediction = {pos}), "
-        f"count_if(f.label <> {pos} AND p.prediction = {pos}), "
-        f"count_if(f.label = {pos} AND p.prediction <> {pos})",
-        environment=environment,
-        labels=True,
-        where=where,
-    )[0]
+    where = (
+        "status = 'ok' AND label IS NOT NULL AND prediction IS NOT NULL "
+        f"AND version = {int(version)}"
+    )
+    row = con.sql(
+        f"SELECT count(*), count_if(label = prediction), "
+        f"count_if(label = {pos} AND prediction = {pos}), "
+        f"count_if(label <> {pos} AND prediction = {pos}), "
+        f"count_if(label = {pos} AND prediction <> {pos}) FROM w WHERE {where}"
+    ).fetchall()[0]
     n, correct, tp, fp, fn = (int(v or 0) for v in row)
     out: dict[str, float | None] = {
         "accuracy": correct / n if n else None,
@@ -214,19 +204,12 @@ def sql_binary_metrics(
         "recall": tp / (tp + fn) if tp + fn else 0.0,
         "f1": 2 * tp / (2 * tp + fp + fn) if 2 * tp + fp + fn else 0.0,
     }
-    ranks = log.query(
-        model,
-        window,
-        f"p.score AS s, count(*) AS c, count_if(f.label = {pos}) AS k",
-        environment=environment,
-        labels=True,
-        where=[*where, "p.score IS NOT NULL"],
-        group_by="1",
-        outer=(
-            "SELECT sum(k * (below + (c + 1) / 2.0)), sum(k), sum(c) - sum(k) FROM ("
-            "SELECT c, k, sum(c) OVER (ORDER BY s) - c AS below FROM ({inner}))"
-        ),
-    )[0]
+    ranks = con.sql(
+        "SELECT sum(k * (below + (c + 1) / 2.0)), sum(k), sum(c) - sum(k) FROM ("
+        "SELECT c, k, sum(c) OVER (ORDER BY s) - c AS below FROM ("
+        f"SELECT score AS s, count(*) AS c, count_if(label = {pos}) AS k FROM w "
+        f"WHERE {where} AND score IS NOT NULL GROUP BY 1))"
+    ).fetchall()[0]
     rank_sum, p_count, n_count = (float(v or 0) for v in ranks)
     out["roc_auc"] = (
         (rank_sum - p_count * (p_count + 1) / 2) / (p_count * n_count)

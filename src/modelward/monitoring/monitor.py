@@ -90,31 +90,48 @@ class Monitor:
     ) -> CheckResult:
         """Metrics on the labelled predictions of the window, per version (with label
         coverage and CIs) against thresholds (default: ``policy.thresholds``)."""
-        from modelward.monitoring.metrics import (
-            CI_ROWS,
-            LOWER_IS_BETTER,
-            compute_metrics,
-            resolve_metrics,
-            sql_binary_metrics,
-        )
+        from modelward.monitoring.metrics import resolve_metrics
 
         model = self._model(name)
         window = window_for(last, until=until)
         names = resolve_metrics(model.task, metrics)
         limits = self._thresholds(names, thresholds)
-        policy = self.ws.policy.thresholds
-        counts = (
-            self.log.query(
-                name,
-                window,
-                "p.version, count(*), count(f.label)",
-                environment=environment,
-                labels=True,
-                where=["p.status = 'ok'"],
-                group_by="1",
-            )
-            or []
+        con = self.log.snapshot(
+            name,
+            window,
+            ["ts", "request_id", "version", "status", "prediction", "score"],
+            environment=environment,
         )
+        try:
+            return self._metrics(con, name, model, window, environment, names, limits, record)
+        finally:
+            if con is not None:
+                con.close()
+
+    def _metrics(
+        self,
+        con: Any,
+        name: str,
+        model: ModelInfo,
+        window: Window,
+        environment: str | None,
+        names: list[str],
+        limits: dict[str, float],
+        record: bool,
+    ) -> CheckResult:
+        from modelward.monitoring.metrics import (
+            CI_ROWS,
+            LOWER_IS_BETTER,
+            compute_metrics,
+            sql_binary_metrics,
+        )
+
+        policy = self.ws.policy.thresholds
+        counts = []
+        if con is not None:
+            counts = con.sql(
+                "SELECT version, count(*), count(label) FROM w WHERE status = 'ok' GROUP BY 1"
+            ).fetchall()
         positive = (
             self._positive(name, [int(r[0]) for r in counts])
             if model.task == "binary-classification"
@@ -145,26 +162,16 @@ class Monitor:
                 insufficient = True
                 per_version[tag] = entry
                 continue
-            columns = ["ts", "request_id", "version", "prediction", "score"]
+            selected = (
+                "SELECT ts, request_id, version, prediction, score, label FROM w "
+                f"WHERE status = 'ok' AND label IS NOT NULL AND version = {int(version)}"
+            )
             if positive is not None and labelled > CI_ROWS:
-                exact = sql_binary_metrics(
-                    self.log,
-                    name,
-                    window,
-                    version=int(version),
-                    positive=positive,
-                    environment=environment,
-                )
-                sample = self.log.frame(
-                    name,
-                    window,
-                    columns=columns,
-                    environment=environment,
-                    version=int(version),
-                    labelled_only=True,
-                    sample=CI_ROWS,
-                    where=["p.status = 'ok'"],
-                )
+                exact = sql_binary_metrics(con, version=int(version), positive=positive)
+                sample = con.sql(
+                    f"SELECT * FROM ({selected}) USING SAMPLE reservoir({CI_ROWS} ROWS) "
+                    "REPEATABLE (7) ORDER BY ts, request_id"
+                ).df()
                 values = compute_metrics(
                     sample,
                     model.task,
@@ -174,15 +181,7 @@ class Monitor:
                     population=int(labelled),
                 )
             else:
-                rows = self.log.frame(
-                    name,
-                    window,
-                    columns=columns,
-                    environment=environment,
-                    version=int(version),
-                    labelled_only=True,
-                    where=["p.status = 'ok'"],
-                )
+                rows = con.sql(f"{selected} ORDER BY ts, request_id").df()
                 values = compute_metrics(rows, model.task, names, positive=positive)
             entry["metrics"] = values
             for metric, limit in limits.items():
