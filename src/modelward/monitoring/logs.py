@@ -68,6 +68,8 @@ class PredictionLog:
             ) from None
         self.protocol = self.url.split("://", 1)[0] if "://" in self.url else "file"
         self.root = self.root.rstrip("/")
+        self._con: Any = None
+        self._columns: dict[tuple[str, ...], dict[str, str]] = {}
 
     # -- files ----------------------------------------------------------------------------
 
@@ -119,12 +121,24 @@ class PredictionLog:
     # -- DuckDB ---------------------------------------------------------------------------
 
     def connect(self) -> Any:
+        """A new DuckDB connection (in memory) that can read the log's filesystem."""
         import duckdb
 
         con = duckdb.connect()
         if self.protocol != "file":
             con.register_filesystem(self.fs)
         return con
+
+    def _shared(self) -> Any:
+        """One connection for this log's short queries (opening one costs ~10 ms)."""
+        if self._con is None:
+            self._con = self.connect()
+        return self._con
+
+    def close(self) -> None:
+        if self._con is not None:
+            self._con.close()
+            self._con = None
 
     def _source(self, files: list[LogFile]) -> str:
         paths = ", ".join(_quote(f.path) for f in files)
@@ -150,14 +164,15 @@ class PredictionLog:
         files = self.files("predictions", model, window)
         if not files:
             return {}
-        con = self.connect()
-        try:
-            rows = con.execute(f"DESCRIBE SELECT * FROM {self._source(files)}").fetchall()
-        except Exception as exc:  # duckdb.Error and friends
-            raise _translate(exc, self.url) from None
-        finally:
-            con.close()
-        return {str(r[0]): str(r[1]) for r in rows}
+        key = tuple(f.path for f in files)
+        if key not in self._columns:
+            try:
+                rows = self._shared().sql(f"DESCRIBE SELECT * FROM {self._source(files)}")
+                found = rows.fetchall()
+            except Exception as exc:  # duckdb.Error and friends
+                raise _translate(exc, self.url) from None
+            self._columns[key] = {str(r[0]): str(r[1]) for r in found}
+        return dict(self._columns[key])
 
     def frame(
         self,
@@ -232,13 +247,10 @@ class PredictionLog:
             sql = f"SELECT * FROM ({sql}) ORDER BY ts" + (
                 ", request_id" if "request_id" in select else ""
             )
-        con = self.connect()
         try:
-            out = con.execute(sql).df()
+            out = self._shared().sql(sql).df()
         except Exception as exc:  # duckdb.Error and friends
             raise _translate(exc, self.url) from None
-        finally:
-            con.close()
         for column in missing:
             out[column] = None
         return out
@@ -288,14 +300,11 @@ class PredictionLog:
             sql = f"SELECT * FROM ({sql}) USING SAMPLE reservoir({int(sample)} ROWS) REPEATABLE (7)"
         if outer is not None:
             sql = outer.replace("{inner}", sql)
-        con = self.connect()
         try:
-            relation = con.sql(sql)
+            relation = self._shared().sql(sql)
             return relation.to_arrow_table() if arrow else relation.fetchall()
         except Exception as exc:  # duckdb.Error and friends
             raise _translate(exc, self.url) from None
-        finally:
-            con.close()
 
     def arrays(
         self,
@@ -400,16 +409,15 @@ class PredictionLog:
         )
         if environment is not None:
             where += f" AND environment = {_quote(environment)}"
-        con = self.connect()
         try:
-            row = con.execute(
-                f"SELECT count(*) FROM {self._source(files)} WHERE {where}"
-            ).fetchone()
+            rows = (
+                self._shared()
+                .sql(f"SELECT count(*) FROM {self._source(files)} WHERE {where}")
+                .fetchall()
+            )
         except Exception as exc:
             raise _translate(exc, self.url) from None
-        finally:
-            con.close()
-        return int(row[0]) if row else 0
+        return int(rows[0][0]) if rows else 0
 
 
 def _translate(exc: Exception, url: str) -> Exception:

@@ -8,6 +8,7 @@ it failed.
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from modelward.errors import ConfigError
@@ -34,7 +35,7 @@ class Monitor:
 
     # -- parts ----------------------------------------------------------------------------
 
-    @property
+    @cached_property
     def log(self) -> PredictionLog:
         from modelward.monitoring.logs import PredictionLog
 
