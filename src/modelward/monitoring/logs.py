@@ -13,6 +13,7 @@ Feedback is joined on ``request_id``; the latest feedback row per request wins.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from datetime import timedelta
@@ -40,6 +41,9 @@ BASE_COLUMNS = (
     "score",
     "proba",
 )
+#: DuckDB's memory budget for monitoring queries (it spills to disk beyond it);
+#: ``MODELWARD_DUCKDB_MEMORY`` overrides it, e.g. ``4GB``.
+MEMORY_LIMIT = "512MB"
 _DATE = re.compile(r"/date=(\d{4}-\d{2}-\d{2})/")
 
 
@@ -124,7 +128,12 @@ class PredictionLog:
         """A new DuckDB connection (in memory) that can read the log's filesystem."""
         import duckdb
 
-        con = duckdb.connect()
+        con = duckdb.connect(
+            config={
+                "memory_limit": os.environ.get("MODELWARD_DUCKDB_MEMORY", MEMORY_LIMIT),
+                "preserve_insertion_order": False,
+            }
+        )
         if self.protocol != "file":
             con.register_filesystem(self.fs)
         return con
@@ -240,7 +249,7 @@ class PredictionLog:
             sql += f" FROM {self._source(files)} AS p"
         sql += " WHERE " + " AND ".join(where)
         if sample is not None:
-            sql = f"SELECT * FROM ({sql}) USING SAMPLE reservoir({int(sample)} ROWS) REPEATABLE (7)"
+            sql = self._sampled(sql, model, window, int(sample), environment)
         if order and "ts" in select:
             # joins and parallel scans return rows in any order; bootstrap intervals and
             # reviews must not depend on it
@@ -297,7 +306,7 @@ class PredictionLog:
         if group_by:
             sql += f" GROUP BY {group_by}"
         if sample is not None:
-            sql = f"SELECT * FROM ({sql}) USING SAMPLE reservoir({int(sample)} ROWS) REPEATABLE (7)"
+            sql = self._sampled(sql, model, window, sample, environment)
         if outer is not None:
             sql = outer.replace("{inner}", sql)
         try:
@@ -398,6 +407,18 @@ class PredictionLog:
             con.close()
             raise _translate(exc, self.url) from None
         return con
+
+    def _sampled(
+        self, sql: str, model: str, window: Window, rows: int, environment: str | None
+    ) -> str:
+        """At most about ``rows`` rows of ``sql``: a reproducible Bernoulli sample of the
+        right share when the window holds more (cheap on tens of millions of rows, where a
+        reservoir of a million is not)."""
+        total = self.count(model, window, environment=environment)
+        if total <= rows:
+            return sql
+        percent = 100.0 * rows / total
+        return f"SELECT * FROM ({sql}) USING SAMPLE {percent:.6f}% (bernoulli, 7)"
 
     def count(self, model: str, window: Window, *, environment: str | None = None) -> int:
         files = self.files("predictions", model, window)

@@ -100,7 +100,7 @@ class Monitor:
         con = self.log.snapshot(
             name,
             window,
-            ["ts", "request_id", "version", "status", "prediction", "score"],
+            ["ts", "version", "status", "prediction", "score"],
             environment=environment,
         )
         try:
@@ -164,14 +164,14 @@ class Monitor:
                 per_version[tag] = entry
                 continue
             selected = (
-                "SELECT ts, request_id, version, prediction, score, label FROM w "
+                "SELECT ts, version, prediction, score, label FROM w "
                 f"WHERE status = 'ok' AND label IS NOT NULL AND version = {int(version)}"
             )
             if positive is not None and labelled > CI_ROWS:
                 exact = sql_binary_metrics(con, version=int(version), positive=positive)
                 sample = con.sql(
                     f"SELECT * FROM ({selected}) USING SAMPLE reservoir({CI_ROWS} ROWS) "
-                    "REPEATABLE (7) ORDER BY ts, request_id"
+                    "REPEATABLE (7) ORDER BY ts"
                 ).df()
                 values = compute_metrics(
                     sample,
@@ -182,7 +182,7 @@ class Monitor:
                     population=int(labelled),
                 )
             else:
-                rows = con.sql(f"{selected} ORDER BY ts, request_id").df()
+                rows = con.sql(f"{selected} ORDER BY ts").df()
                 values = compute_metrics(rows, model.task, names, positive=positive)
             entry["metrics"] = values
             for metric, limit in limits.items():
