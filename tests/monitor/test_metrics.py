@@ -185,3 +185,21 @@ def test_intervals_are_the_shared_bootstrap(served, cli):
     expected = bootstrap_ci(lambda t, s: roc_auc_score(t == "1", s), truth, proba)
     assert found["roc_auc"]["low"] == pytest.approx(expected.low)
     assert found["roc_auc"]["high"] == pytest.approx(expected.high)
+
+
+def test_log_in_an_fsspec_filesystem(served, cli, monkeypatch):
+    """The log can live behind any fsspec URL; DuckDB reads it through fsspec."""
+    import fsspec
+
+    memory = fsspec.filesystem("memory")
+    local = served.ws.root / "logs"
+    for path in local.rglob("*.parquet"):
+        memory.pipe(f"/mwlogs/{path.relative_to(local).as_posix()}", path.read_bytes())
+    monkeypatch.setenv("MODELWARD_LOGS", "memory://mwlogs")
+    try:
+        body = cli("monitor", "metrics", "heart", "--until", _day(2), "--json").json
+        assert body["results"]["versions"]["v1"]["predictions"] == len(served.days["switzerland"])
+        quality = cli("monitor", "quality", "heart", "--until", _day(2), "--json").json
+        assert quality["results"]["rows"] == len(served.days["switzerland"])
+    finally:
+        memory.rm("/mwlogs", recursive=True)
