@@ -9,7 +9,6 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
-
 from tests.monitor.conftest import END
 from tests.monitor.logdata import BASE_FIELDS, write_partitioned
 
