@@ -48,15 +48,6 @@ def _threshold(monitor: Monitor, method: str) -> float:
     return policy.p_value if METHODS[method].criterion == "p_value" else policy.distance_threshold
 
 
-def _version_for(frame: pd.DataFrame, version: int | None) -> int | None:
-    if version is not None:
-        return version
-    if frame.empty or "version" not in frame:
-        return None
-    counts = frame["version"].value_counts()
-    return int(counts.index[0])
-
-
 def feature_drift(
     monitor: Monitor,
     name: str,

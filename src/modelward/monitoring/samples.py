@@ -13,12 +13,11 @@ from modelward.errors import DataError
 from modelward.monitoring.drift.base import Sample
 
 if TYPE_CHECKING:
-    import pandas as pd
+    pass
 
 __all__ = [
     "array_samples",
     "feature_kinds",
-    "frame_samples",
     "histogram",
     "reference_samples",
 ]
@@ -60,28 +59,9 @@ def _key(value: Any) -> str:
     return profile_key(value)
 
 
-def frame_samples(frame: pd.DataFrame, kinds: dict[str, str]) -> dict[str, Sample]:
-    """``in_<feature>`` columns of a log window as samples (missing values left out)."""
-    import pandas as pd
-
-    out = {}
-    for name, kind in kinds.items():
-        column = f"in_{name}"
-        series = frame[column].dropna() if column in frame else pd.Series(dtype="float64")
-        if kind == "categorical":
-            counts = series.value_counts()
-            out[name] = Sample(
-                counts={_key(k): int(v) for k, v in counts.items()}, rows=int(len(series))
-            )
-        else:
-            values = pd.to_numeric(series, errors="coerce").dropna().to_numpy("float64")
-            out[name] = Sample(values=values, rows=int(len(values)))
-    return out
-
-
 def array_samples(arrays: dict[str, Any], kinds: dict[str, str]) -> tuple[int, dict[str, Sample]]:
-    """Like :func:`frame_samples`, from the NumPy arrays of :meth:`PredictionLog.arrays`
-    (no pandas: a million rows of 13 features cost one pass each)."""
+    """Samples from the NumPy arrays of :meth:`PredictionLog.arrays` (``in_<feature>``
+    columns, missing values left out; no pandas: a million rows cost one pass each)."""
     import numpy as np
 
     rows = 0
