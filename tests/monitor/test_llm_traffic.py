@@ -82,3 +82,25 @@ def test_cost_and_response_time_per_query_type(chat, cli):
     assert f"factual p95 response time {p95:.2f} s is {p95 / 2:.1f}x the 2 s target" in ran.stderr
     assert ran.json["level"] == "warning"  # 1.75x: above 1.5x, below 2x
     assert "class_drift" not in ran.json["results"]
+
+
+def test_daily_runbook_for_an_endpoint_model(chat, cli, tmp_path):
+    ran = cli(
+        "runbook",
+        "daily",
+        "chat",
+        "--until",
+        END.isoformat(),
+        "--out",
+        tmp_path / "chat.html",
+        "--json",
+    )
+    items = {i["item"]: i for i in ran.json["items"]}
+    assert items["metrics"]["verdict"] == "skipped" and items["quality"]["verdict"] == "skipped"
+    assert (
+        items["predictions"]["verdict"] == "fail"
+        and "cost up 50%" in items["predictions"]["detail"]
+    )
+    assert ran.exit_code == 1 and (tmp_path / "chat.html").exists()
+    metrics = cli("monitor", "metrics", "chat", "--until", END.isoformat())
+    assert metrics.exit_code == 2 and "use `modelward monitor predictions`" in metrics.stderr

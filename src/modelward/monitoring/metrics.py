@@ -47,7 +47,10 @@ LOWER_IS_BETTER = frozenset({"mae", "rmse"})
 def resolve_metrics(task: str, names: list[str] | None) -> list[str]:
     known = METRICS_BY_TASK.get(task)
     if known is None:
-        raise ConfigError(f"monitoring metrics are not defined for {task} models")
+        raise ConfigError(
+            f"monitoring metrics are not defined for {task} models; use `modelward monitor "
+            "predictions` for their traffic, cost and response times"
+        )
     if not names:
         return list(known)
     out = []

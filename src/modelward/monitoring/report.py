@@ -79,7 +79,12 @@ def build_report(
                 monitor.quality(name, **options),
                 monitor.degradation(name, **options),
             ]
-        series = _series(monitor, name, window, environment)
+        model = monitor.ws.registry.get_model(name)
+        series = (
+            _series(monitor, name, window, environment)
+            if model.task != "text-generation"
+            else {"metrics": [], "thresholds": {}, "step": "1d", "points": []}
+        )
     finally:
         monitor.alert = alert
     alerts = [a.to_dict() for a in monitor.alerts.list(model=name, include_resolved=True, limit=50)]

@@ -71,12 +71,16 @@ def run_runbook(
             f"monitoring.{schedule} in policy.yml names unknown item(s) {', '.join(unknown)}; "
             f"choose from {', '.join(sorted(KNOWN_ITEMS))}"
         )
-    monitor._model(name)
+    model = monitor._model(name)
     last = SCHEDULES[schedule]
+    tabular_only = {"metrics", "evaluation", "drift", "quality", "degradation", "baseline"}
     common: dict[str, Any] = {"last": last, "until": until, "environment": environment}
     items: list[dict[str, Any]] = []
     checks: list[CheckResult] = []
     for item in items_wanted:
+        if model.task == "text-generation" and item in tabular_only:
+            items.append(_item(item, "skipped", "not defined for endpoint (LLM) models"))
+            continue
         if item in ("metrics", "evaluation"):
             result = monitor.metrics(name, **common)
             checks.append(result)
