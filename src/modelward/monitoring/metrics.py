@@ -234,7 +234,6 @@ def _binary_bootstrap(
     """The same percentile bootstrap as :func:`modelward.stats.bootstrap_ci` (same
     resampling of row indices), vectorized over resamples for the binary metrics."""
     import numpy as np
-    from scipy.stats import rankdata
 
     from modelward.stats.bootstrap import _indices, _percentiles
 
@@ -246,11 +245,7 @@ def _binary_bootstrap(
     t = truth[idx]
     with np.errstate(divide="ignore", invalid="ignore"):
         if name == "roc_auc":
-            s = np.asarray(column, dtype="float64")[idx]
-            ranks = rankdata(s, axis=1)
-            pos = t.sum(axis=1)
-            neg = n - pos
-            draws = ((ranks * t).sum(axis=1) - pos * (pos + 1) / 2) / (pos * neg)
+            draws = _auc_draws(truth, np.asarray(column, dtype="float64"), idx)
         else:
             p = (np.asarray(column) == positive)[idx]
             tp = (t & p).sum(axis=1)
@@ -267,6 +262,25 @@ def _binary_bootstrap(
     draws = np.where(np.isfinite(draws), draws, np.nan)
     low, high = _percentiles(draws, 0.95)
     return low, high
+
+
+def _auc_draws(truth: Any, score: Any, idx: Any) -> Any:
+    """ROC-AUC of every resample (rows ``idx``) without sorting each one: a resample is
+    the original rows with multiplicities, so the Mann-Whitney count runs over the rows'
+    distinct scores once, weighted by how often each resample drew them (ties, which
+    resampling makes common, count one half)."""
+    import numpy as np
+
+    resamples, n = idx.shape
+    values, group = np.unique(score, return_inverse=True)
+    weights = np.zeros((resamples, len(values) * 2))
+    # column 2g counts negatives with the g-th smallest score, 2g+1 positives
+    cells = group[idx] * 2 + truth[idx].astype(int)
+    np.add.at(weights, (np.repeat(np.arange(resamples), n), cells.ravel()), 1.0)
+    neg, pos = weights[:, 0::2], weights[:, 1::2]
+    below = np.cumsum(neg, axis=1) - neg
+    wins = (pos * (below + 0.5 * neg)).sum(axis=1)
+    return wins / (pos.sum(axis=1) * neg.sum(axis=1))
 
 
 def _num(value: float | None) -> float | None:
