@@ -146,3 +146,60 @@ def test_unknown_model_and_missing_log(workspace, served, cli, fitted, cleveland
     ran = cli("monitor", "metrics", "quiet", "--until", UNTIL)
     assert ran.exit_code == 2
     assert "no predictions for model 'quiet'" in ran.stderr and "heart" in ran.stderr
+
+
+def test_large_windows_compute_metrics_in_duckdb(served, cli, monkeypatch):
+    """Above CI_ROWS labels the values come from SQL (confusion counts, rank-sum AUC) and
+    the interval from a sample; the values still equal scikit-learn's on every row."""
+    import modelward.monitoring.metrics as metrics
+
+    monkeypatch.setattr(metrics, "CI_ROWS", 50)
+    rows = served.days["va"]
+    body = cli("monitor", "metrics", "heart", "--until", _day(1), "--json").json
+    found = body["results"]["versions"]["v1"]["metrics"]
+    proba = served.flavor.predict_proba(rows[FEATURES])[:, 1]
+    pred = (proba >= 0.5).astype(int)
+    truth = rows["target"].to_numpy()
+    assert found["accuracy"]["value"] == pytest.approx(accuracy_score(truth, pred))
+    assert found["roc_auc"]["value"] == pytest.approx(roc_auc_score(truth, proba))
+    assert found["f1"]["value"] == pytest.approx(f1_score(truth, pred))
+    assert found["precision"]["value"] == pytest.approx(precision_score(truth, pred))
+    assert found["recall"]["value"] == pytest.approx(recall_score(truth, pred))
+    for value in found.values():
+        assert value["low"] <= value["value"] <= value["high"]
+
+
+def test_intervals_are_the_shared_bootstrap(served, cli):
+    """The vectorized intervals equal modelward.stats.bootstrap_ci on the same rows."""
+    from modelward.stats import bootstrap_ci
+
+    rows = served.days["hungarian"]
+    body = cli("monitor", "metrics", "heart", "--until", _day(3), "--json").json
+    found = body["results"]["versions"]["v1"]["metrics"]
+    proba = served.flavor.predict_proba(rows[FEATURES])[:, 1]
+    truth = rows["target"].astype(str).to_numpy()
+    pred = (proba >= 0.5).astype(int).astype(str)
+    expected = bootstrap_ci(accuracy_score, truth, pred)
+    assert found["accuracy"]["low"] == pytest.approx(expected.low)
+    assert found["accuracy"]["high"] == pytest.approx(expected.high)
+    expected = bootstrap_ci(lambda t, s: roc_auc_score(t == "1", s), truth, proba)
+    assert found["roc_auc"]["low"] == pytest.approx(expected.low)
+    assert found["roc_auc"]["high"] == pytest.approx(expected.high)
+
+
+def test_log_in_an_fsspec_filesystem(served, cli, monkeypatch):
+    """The log can live behind any fsspec URL; DuckDB reads it through fsspec."""
+    import fsspec
+
+    memory = fsspec.filesystem("memory")
+    local = served.ws.root / "logs"
+    for path in local.rglob("*.parquet"):
+        memory.pipe(f"/mwlogs/{path.relative_to(local).as_posix()}", path.read_bytes())
+    monkeypatch.setenv("MODELWARD_LOGS", "memory://mwlogs")
+    try:
+        body = cli("monitor", "metrics", "heart", "--until", _day(2), "--json").json
+        assert body["results"]["versions"]["v1"]["predictions"] == len(served.days["switzerland"])
+        quality = cli("monitor", "quality", "heart", "--until", _day(2), "--json").json
+        assert quality["results"]["rows"] == len(served.days["switzerland"])
+    finally:
+        memory.rm("/mwlogs", recursive=True)

@@ -48,15 +48,6 @@ def _threshold(monitor: Monitor, method: str) -> float:
     return policy.p_value if METHODS[method].criterion == "p_value" else policy.distance_threshold
 
 
-def _version_for(frame: pd.DataFrame, version: int | None) -> int | None:
-    if version is not None:
-        return version
-    if frame.empty or "version" not in frame:
-        return None
-    counts = frame["version"].value_counts()
-    return int(counts.index[0])
-
-
 def feature_drift(
     monitor: Monitor,
     name: str,
@@ -72,8 +63,8 @@ def feature_drift(
 ) -> CheckResult:
     from modelward.monitoring.drift import METHODS, choose_method
     from modelward.monitoring.samples import (
+        array_samples,
         feature_kinds,
-        frame_samples,
         histogram,
         reference_samples,
     )
@@ -83,8 +74,20 @@ def feature_drift(
     window = window_for(last, until=until)
     baseline = parse_baseline(compare_to)
     overrides = {**policy.methods, **(methods or {})}
-    versions_seen = monitor._ok_rows(name, window, environment, ["version"], labels=False)
-    chosen = _version_for(versions_seen, version)
+    chosen = version
+    if chosen is None:
+        counts = (
+            monitor.log.query(
+                name,
+                window,
+                "p.version, count(*)",
+                environment=environment,
+                where=["p.status = 'ok'"],
+                group_by="1",
+            )
+            or []
+        )
+        chosen = int(max(counts, key=lambda r: r[1])[0]) if counts else None
     info = monitor.ws.registry.get_version(name, chosen if chosen is not None else "latest")
     profile = monitor.ws.registry.reference_profile(name, info.version) or {}
     all_features = info.feature_names
@@ -104,21 +107,24 @@ def feature_drift(
             field="method",
         )
     kinds = feature_kinds(profile, wanted)
-    columns = ["version", *(f"in_{f}" for f in wanted)]
-    current_frame = monitor._ok_rows(
-        name, window, environment, columns, sample=MAX_ROWS, labels=False
+    columns = [f"in_{f}" for f in wanted]
+    where = ["p.status = 'ok'"] + ([f"p.version = {int(version)}"] if version is not None else [])
+    current_rows, current = array_samples(
+        monitor.log.arrays(
+            name, window, columns, environment=environment, where=where, sample=MAX_ROWS
+        ),
+        kinds,
     )
-    if version is not None:
-        current_frame = current_frame[current_frame["version"] == version]
-    current = frame_samples(current_frame, kinds)
     base_window = baseline.window(window)
     if base_window is None:
         reference = reference_samples(profile, kinds)
     else:
-        reference_frame = monitor._ok_rows(
-            name, base_window, environment, columns, labels=False, sample=MAX_ROWS
+        _, reference = array_samples(
+            monitor.log.arrays(
+                name, base_window, columns, environment=environment, where=where, sample=MAX_ROWS
+            ),
+            kinds,
         )
-        reference = frame_samples(reference_frame, kinds)
     results: dict[str, Any] = {}
     drifted: list[str] = []
     skipped: list[str] = []
@@ -153,7 +159,7 @@ def feature_drift(
     judged = len(wanted) - len(skipped)
     share = len(drifted) / judged if judged else 0.0
     breaches = []
-    insufficient = len(current_frame) == 0
+    insufficient = current_rows == 0
     if judged and share >= policy.max_drifted_share:
         detail = ", ".join(
             f"{f} ({results[f]['method']} "
@@ -194,7 +200,7 @@ def feature_drift(
                 "features": results,
                 "drifted": drifted,
                 "drifted_share": share,
-                "rows": int(len(current_frame)),
+                "rows": int(current_rows),
                 "skipped": skipped,
             },
             breaches=breaches or breaches_or,
@@ -205,6 +211,80 @@ def feature_drift(
         ),
         record=record,
     )
+
+
+LLM_COLUMNS = ("query_type", "input_tokens", "output_tokens", "cost")
+
+
+def _llm_figures(
+    monitor: Monitor,
+    name: str,
+    window: Any,
+    environment: str | None,
+    frame: pd.DataFrame,
+    results: dict[str, Any],
+    breaches: list[str],
+    keys: list[str],
+    level: str,
+) -> str:
+    """Endpoint traffic: tokens and cost (per query, and against the previous window), and
+    response time per query type against ``llm.max_response_time_s`` with the LLM
+    runbook's warning (1.5x) and critical (2x) factors."""
+    import numpy as np
+
+    policy = monitor.ws.policy.llm
+    cost = frame["cost"].astype("float64")
+    total = float(cost.sum(skipna=True))
+    n = len(frame)
+    results["llm"] = {
+        "input_tokens": int(frame["input_tokens"].fillna(0).sum()),
+        "output_tokens": int(frame["output_tokens"].fillna(0).sum()),
+        "cost": total,
+        "cost_per_query": total / n if n else None,
+    }
+    if n and total / n > policy.max_cost_per_query:
+        breaches.append(
+            f"cost per query {total / n:.4f} > {policy.max_cost_per_query} (llm.max_cost_per_query)"
+        )
+        keys.append("cost_per_query")
+    before = monitor.log.frame(
+        name, window.before(window.length), columns=["cost"], environment=environment, labels=False
+    )
+    previous = float(before["cost"].astype("float64").sum(skipna=True)) if len(before) else 0.0
+    results["llm"]["previous_cost"] = previous
+    if previous > 0:
+        growth = total / previous - 1
+        results["llm"]["cost_change"] = growth
+        if growth > policy.cost_increase_alert:
+            breaches.append(
+                f"cost up {growth:.0%} on the previous window ({previous:.2f} -> {total:.2f}; "
+                f"alert above {policy.cost_increase_alert:.0%})"
+            )
+            keys.append("cost_increase")
+    per_type: dict[str, Any] = {}
+    for query_type, rows in frame.groupby(frame["query_type"].fillna("unknown")):
+        latency = rows["latency_ms"].dropna().to_numpy("float64") / 1000
+        p95 = float(np.percentile(latency, 95)) if len(latency) else None
+        errors = int((rows["status"] == "error").sum())
+        entry = {"requests": len(rows), "errors": errors, "p95_s": p95}
+        limit = policy.max_response_time_s.get(str(query_type))
+        if limit is not None and p95 is not None:
+            factor = p95 / limit
+            entry.update(limit_s=limit, factor=factor)
+            if factor >= policy.latency_warning_factor:
+                severity = "critical" if factor >= policy.latency_critical_factor else "warning"
+                breaches.append(
+                    f"{query_type} p95 response time {p95:.2f} s is {factor:.1f}x the "
+                    f"{limit:g} s target ({severity}: warning at "
+                    f"{policy.latency_warning_factor}x, critical at "
+                    f"{policy.latency_critical_factor}x)"
+                )
+                keys.append(f"latency:{query_type}")
+                if severity == "critical":
+                    level = "critical"
+        per_type[str(query_type)] = entry
+    results["llm"]["query_types"] = per_type
+    return level
 
 
 def prediction_drift(
@@ -237,8 +317,14 @@ def prediction_drift(
     window = window_for(last, until=until)
     baseline = parse_baseline(compare_to)
     columns = ["version", "status", "prediction", "score", "latency_ms"]
+    llm = model.task == "text-generation"
     frame = monitor.log.frame(
-        name, window, columns=columns, environment=environment, labels=False, sample=MAX_ROWS
+        name,
+        window,
+        columns=columns + (list(LLM_COLUMNS) if llm else []),
+        environment=environment,
+        labels=False,
+        sample=MAX_ROWS,
     )
     total = len(frame)
     ok = frame[frame["status"] == "ok"]
@@ -266,7 +352,7 @@ def prediction_drift(
         if rate > 2 * max_error:
             level = "critical"
     p95_limit = policy.serving.latency.p95_ms
-    if p95 is not None and p95 > p95_limit * policy.llm.latency_warning_factor:
+    if not llm and p95 is not None and p95 > p95_limit * policy.llm.latency_warning_factor:
         factor = p95 / p95_limit
         breaches.append(
             f"latency p95 {p95:.1f} ms is {factor:.1f}x the {p95_limit:.0f} ms target "
@@ -276,12 +362,16 @@ def prediction_drift(
         keys.append("latency_p95")
         if factor >= policy.llm.latency_critical_factor:
             level = "critical"
+    if llm:
+        level = _llm_figures(
+            monitor, name, window, environment, frame, results, breaches, keys, level
+        )
     counts = ok["prediction"].dropna().astype(str).value_counts()
     current_counts = {_key(k): int(v) for k, v in counts.items()}
     results["class_shares"] = {
         k: v / max(sum(current_counts.values()), 1) for k, v in current_counts.items()
     }
-    if distribution_check and model.task != "regression" and current_counts:
+    if distribution_check and not llm and model.task != "regression" and current_counts:
         base_window = baseline.window(window)
         if base_window is None:
             profile = monitor.ws.registry.reference_profile(name, "latest") or {}

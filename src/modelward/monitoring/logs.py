@@ -13,6 +13,7 @@ Feedback is joined on ``request_id``; the latest feedback row per request wins.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from datetime import timedelta
@@ -40,6 +41,9 @@ BASE_COLUMNS = (
     "score",
     "proba",
 )
+#: DuckDB's memory budget for monitoring queries (it spills to disk beyond it);
+#: ``MODELWARD_DUCKDB_MEMORY`` overrides it, e.g. ``4GB``.
+MEMORY_LIMIT = "512MB"
 _DATE = re.compile(r"/date=(\d{4}-\d{2}-\d{2})/")
 
 
@@ -68,6 +72,8 @@ class PredictionLog:
             ) from None
         self.protocol = self.url.split("://", 1)[0] if "://" in self.url else "file"
         self.root = self.root.rstrip("/")
+        self._con: Any = None
+        self._columns: dict[tuple[str, ...], dict[str, str]] = {}
 
     # -- files ----------------------------------------------------------------------------
 
@@ -119,12 +125,29 @@ class PredictionLog:
     # -- DuckDB ---------------------------------------------------------------------------
 
     def connect(self) -> Any:
+        """A new DuckDB connection (in memory) that can read the log's filesystem."""
         import duckdb
 
-        con = duckdb.connect()
+        con = duckdb.connect(
+            config={
+                "memory_limit": os.environ.get("MODELWARD_DUCKDB_MEMORY", MEMORY_LIMIT),
+                "preserve_insertion_order": False,
+            }
+        )
         if self.protocol != "file":
             con.register_filesystem(self.fs)
         return con
+
+    def _shared(self) -> Any:
+        """One connection for this log's short queries (opening one costs ~10 ms)."""
+        if self._con is None:
+            self._con = self.connect()
+        return self._con
+
+    def close(self) -> None:
+        if self._con is not None:
+            self._con.close()
+            self._con = None
 
     def _source(self, files: list[LogFile]) -> str:
         paths = ", ".join(_quote(f.path) for f in files)
@@ -150,14 +173,15 @@ class PredictionLog:
         files = self.files("predictions", model, window)
         if not files:
             return {}
-        con = self.connect()
-        try:
-            rows = con.execute(f"DESCRIBE SELECT * FROM {self._source(files)}").fetchall()
-        except Exception as exc:  # duckdb.Error and friends
-            raise _translate(exc, self.url) from None
-        finally:
-            con.close()
-        return {str(r[0]): str(r[1]) for r in rows}
+        key = tuple(f.path for f in files)
+        if key not in self._columns:
+            try:
+                rows = self._shared().sql(f"DESCRIBE SELECT * FROM {self._source(files)}")
+                found = rows.fetchall()
+            except Exception as exc:  # duckdb.Error and friends
+                raise _translate(exc, self.url) from None
+            self._columns[key] = {str(r[0]): str(r[1]) for r in found}
+        return dict(self._columns[key])
 
     def frame(
         self,
@@ -170,6 +194,8 @@ class PredictionLog:
         labels: bool = True,
         labelled_only: bool = False,
         sample: int | None = None,
+        where: list[str] | None = None,
+        order: bool = True,
     ) -> pd.DataFrame:
         """The predictions in ``window`` (with their latest feedback ``label``) as a frame.
 
@@ -192,14 +218,16 @@ class PredictionLog:
             if labels:
                 empty["label"] = pd.Series(dtype="object")
             return empty
-        where = [
+        conditions = [
             f"p.ts >= TIMESTAMPTZ {_quote(window.start.isoformat())}",
             f"p.ts < TIMESTAMPTZ {_quote(window.end.isoformat())}",
+            *(where or []),
         ]
         if environment is not None:
-            where.append(f"p.environment = {_quote(environment)}")
+            conditions.append(f"p.environment = {_quote(environment)}")
         if version is not None:
-            where.append(f"p.version = {int(version)}")
+            conditions.append(f"p.version = {int(version)}")
+        where = conditions
         cols = ", ".join(f'p."{c}"' for c in select)
         feedback = self.files("feedback", model) if labels else []
         sql = f"SELECT {cols}"
@@ -221,17 +249,176 @@ class PredictionLog:
             sql += f" FROM {self._source(files)} AS p"
         sql += " WHERE " + " AND ".join(where)
         if sample is not None:
-            sql = f"SELECT * FROM ({sql}) USING SAMPLE reservoir({int(sample)} ROWS) REPEATABLE (7)"
-        con = self.connect()
+            sql = self._sampled(sql, model, window, int(sample), environment)
+        if order and "ts" in select:
+            # joins and parallel scans return rows in any order; bootstrap intervals and
+            # reviews must not depend on it
+            sql = f"SELECT * FROM ({sql}) ORDER BY ts" + (
+                ", request_id" if "request_id" in select else ""
+            )
         try:
-            out = con.execute(sql).df()
+            out = self._shared().sql(sql).df()
         except Exception as exc:  # duckdb.Error and friends
             raise _translate(exc, self.url) from None
-        finally:
-            con.close()
         for column in missing:
             out[column] = None
         return out
+
+    def query(
+        self,
+        model: str,
+        window: Window,
+        select: str,
+        *,
+        environment: str | None = None,
+        labels: bool = False,
+        where: list[str] | None = None,
+        group_by: str | None = None,
+        sample: int | None = None,
+        arrow: bool = False,
+        outer: str | None = None,
+    ) -> Any:
+        """Run ``SELECT <select>`` over the window's predictions (aliased ``p``; with
+        ``labels`` the latest feedback is joined as ``f.label``). Returns tuples, or an
+        Arrow table with ``arrow``; ``None`` when the log has no files for the window."""
+        files = self.files("predictions", model, window)
+        if not files:
+            return None
+        conditions = [
+            f"p.ts >= TIMESTAMPTZ {_quote(window.start.isoformat())}",
+            f"p.ts < TIMESTAMPTZ {_quote(window.end.isoformat())}",
+            *(where or []),
+        ]
+        if environment is not None:
+            conditions.append(f"p.environment = {_quote(environment)}")
+        source = f"{self._source(files)} AS p"
+        feedback = self.files("feedback", model) if labels else []
+        if labels and feedback:
+            source += (
+                " LEFT JOIN (SELECT request_id, arg_max(label, ts) AS label "
+                f"FROM {self._source(feedback)} GROUP BY request_id) AS f "
+                "ON p.request_id = f.request_id"
+            )
+        elif labels:
+            source += " LEFT JOIN (SELECT NULL::VARCHAR AS request_id, NULL::VARCHAR AS label) "
+            source += "AS f ON p.request_id = f.request_id"
+        sql = f"SELECT {select} FROM {source} WHERE {' AND '.join(conditions)}"
+        if group_by:
+            sql += f" GROUP BY {group_by}"
+        if sample is not None:
+            sql = self._sampled(sql, model, window, sample, environment)
+        if outer is not None:
+            sql = outer.replace("{inner}", sql)
+        try:
+            relation = self._shared().sql(sql)
+            return relation.to_arrow_table() if arrow else relation.fetchall()
+        except Exception as exc:  # duckdb.Error and friends
+            raise _translate(exc, self.url) from None
+
+    def arrays(
+        self,
+        model: str,
+        window: Window,
+        columns: list[str],
+        *,
+        environment: str | None = None,
+        where: list[str] | None = None,
+        sample: int | None = None,
+    ) -> dict[str, Any]:
+        """Columns of the window as NumPy arrays (numbers as float64 with NaN for missing,
+        text as object arrays with None), no pandas in between."""
+        import numpy as np
+
+        available = self.columns(model, window)
+        present = [c for c in columns if c in available]
+        out: dict[str, Any] = {}
+        if present:
+            select = ", ".join(f'p."{c}"' for c in present)
+            table = self.query(
+                model,
+                window,
+                select,
+                environment=environment,
+                where=where,
+                sample=sample,
+                arrow=True,
+            )
+            if table is not None:
+                for name in present:
+                    column = table.column(name)
+                    if column.type.num_fields == 0 and str(column.type) in (
+                        "double",
+                        "float",
+                        "int64",
+                        "int32",
+                        "int16",
+                        "int8",
+                        "uint8",
+                    ):
+                        out[name] = (
+                            column.to_numpy(zero_copy_only=False).astype("float64", copy=False)
+                            if column.null_count == 0
+                            else np.asarray(column.cast("double").fill_null(float("nan")))
+                        )
+                    else:
+                        out[name] = np.asarray(column.to_pylist(), dtype=object)
+        return out
+
+    def snapshot(
+        self,
+        model: str,
+        window: Window,
+        columns: list[str],
+        *,
+        environment: str | None = None,
+        labels: bool = True,
+    ) -> Any:
+        """A DuckDB connection holding the window as temp table ``w`` (``columns`` plus the
+        joined ``label``): read and joined once, then queried as often as a check needs.
+        ``None`` when the log has no files for the window. Close it when done."""
+        files = self.files("predictions", model, window)
+        if not files:
+            return None
+        available = self.columns(model, window)
+        cols = ", ".join(f'p."{c}"' if c in available else f'NULL AS "{c}"' for c in columns)
+        conditions = [
+            f"p.ts >= TIMESTAMPTZ {_quote(window.start.isoformat())}",
+            f"p.ts < TIMESTAMPTZ {_quote(window.end.isoformat())}",
+        ]
+        if environment is not None:
+            conditions.append(f"p.environment = {_quote(environment)}")
+        source = f"{self._source(files)} AS p"
+        feedback = self.files("feedback", model) if labels else []
+        label = "NULL::VARCHAR"
+        if feedback:
+            source += (
+                " LEFT JOIN (SELECT request_id, arg_max(label, ts) AS label "
+                f"FROM {self._source(feedback)} GROUP BY request_id) AS f "
+                "ON p.request_id = f.request_id"
+            )
+            label = "f.label"
+        con = self.connect()
+        try:
+            con.execute(
+                f"CREATE TEMP TABLE w AS SELECT {cols}, {label} AS label FROM {source} "
+                f"WHERE {' AND '.join(conditions)}"
+            )
+        except Exception as exc:  # duckdb.Error and friends
+            con.close()
+            raise _translate(exc, self.url) from None
+        return con
+
+    def _sampled(
+        self, sql: str, model: str, window: Window, rows: int, environment: str | None
+    ) -> str:
+        """At most about ``rows`` rows of ``sql``: a reproducible Bernoulli sample of the
+        right share when the window holds more (cheap on tens of millions of rows, where a
+        reservoir of a million is not)."""
+        total = self.count(model, window, environment=environment)
+        if total <= rows:
+            return sql
+        percent = 100.0 * rows / total
+        return f"SELECT * FROM ({sql}) USING SAMPLE {percent:.6f}% (bernoulli, 7)"
 
     def count(self, model: str, window: Window, *, environment: str | None = None) -> int:
         files = self.files("predictions", model, window)
@@ -243,16 +430,15 @@ class PredictionLog:
         )
         if environment is not None:
             where += f" AND environment = {_quote(environment)}"
-        con = self.connect()
         try:
-            row = con.execute(
-                f"SELECT count(*) FROM {self._source(files)} WHERE {where}"
-            ).fetchone()
+            rows = (
+                self._shared()
+                .sql(f"SELECT count(*) FROM {self._source(files)} WHERE {where}")
+                .fetchall()
+            )
         except Exception as exc:
             raise _translate(exc, self.url) from None
-        finally:
-            con.close()
-        return int(row[0]) if row else 0
+        return int(rows[0][0]) if rows else 0
 
 
 def _translate(exc: Exception, url: str) -> Exception:

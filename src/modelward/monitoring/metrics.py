@@ -5,9 +5,10 @@ Metric names and directions (every one here is higher-is-better except the regre
 errors): binary ``accuracy, roc_auc, f1, precision, recall``; multiclass ``accuracy,
 f1_macro, precision_macro, recall_macro``; regression ``mae, rmse`` (lower is better)
 and ``r2``. Intervals are percentile bootstraps (:func:`modelward.stats.bootstrap_ci`);
-above :data:`CI_ROWS` labelled rows the interval is the bootstrap of a
-``CI_ROWS``-row subsample, narrowed by ``sqrt(CI_ROWS / n)`` (standard errors shrink
-with the square root of the sample), so a million labels cost what 5 000 do.
+above :data:`CI_ROWS` labelled rows the values are computed in DuckDB over every row
+(:func:`sql_binary_metrics`) and the interval is the bootstrap of a ``CI_ROWS``-row
+sample (:data:`SAMPLE_RESAMPLES` resamples), narrowed by ``sqrt(CI_ROWS / n)`` (standard
+errors shrink with the square root of the sample), so a million labels cost what 5 000 do.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ __all__ = [
 ]
 
 CI_ROWS = 5000
+#: Resamples for the interval of a large window (its width comes from a CI_ROWS sample).
+SAMPLE_RESAMPLES = 400
 ALIASES = {"auc": "roc_auc", "roc-auc": "roc_auc", "acc": "accuracy"}
 METRICS_BY_TASK = {
     "binary-classification": ("accuracy", "roc_auc", "f1", "precision", "recall"),
@@ -44,7 +47,10 @@ LOWER_IS_BETTER = frozenset({"mae", "rmse"})
 def resolve_metrics(task: str, names: list[str] | None) -> list[str]:
     known = METRICS_BY_TASK.get(task)
     if known is None:
-        raise ConfigError(f"monitoring metrics are not defined for {task} models")
+        raise ConfigError(
+            f"monitoring metrics are not defined for {task} models; use `modelward monitor "
+            "predictions` for their traffic, cost and response times"
+        )
     if not names:
         return list(known)
     out = []
@@ -116,9 +122,14 @@ def compute_metrics(
     positive: str | None = None,
     resamples: int = 1000,
     seed: int = 0,
+    exact: dict[str, float | None] | None = None,
+    population: int | None = None,
 ) -> dict[str, dict[str, Any]]:
     """``name -> {value, low, high}`` over the labelled rows of ``frame``
-    (columns ``label``, ``prediction``, ``score``)."""
+    (columns ``label``, ``prediction``, ``score``).
+
+    With ``exact`` (values computed over all ``population`` labelled rows, e.g. in SQL),
+    ``frame`` is a sample that only provides the interval's width."""
     import numpy as np
 
     from modelward.stats import bootstrap_ci
@@ -138,6 +149,9 @@ def compute_metrics(
     rng = np.random.default_rng(seed)
     sub = rng.choice(n, size=CI_ROWS, replace=False) if n > CI_ROWS else None
     shrink = math.sqrt(CI_ROWS / n) if sub is not None else 1.0
+    if exact is not None and population:
+        shrink = math.sqrt(min(n, CI_ROWS) / population)
+        resamples = min(resamples, SAMPLE_RESAMPLES)
     out: dict[str, dict[str, Any]] = {}
     for name in names:
         fn, which = functions[name]
@@ -152,9 +166,14 @@ def compute_metrics(
             out[name] = {"value": None, "low": None, "high": None}
             continue
         value = float(fn(y_true, column))
+        if exact is not None:
+            if exact.get(name) is None:
+                out[name] = {"value": None, "low": None, "high": None}
+                continue
+            value = float(exact[name])  # type: ignore[arg-type]
         t, c = (y_true, column) if sub is None else (y_true[sub], column[sub])
         if task == "binary-classification":
-            mid = value if sub is None else float(fn(t, c))
+            mid = value if sub is None and exact is None else float(fn(t, c))
             low, high = _binary_bootstrap(name, t == positive, c, positive, resamples, seed)
         else:
             interval = bootstrap_ci(fn, t, c, resamples=resamples, seed=seed)
@@ -166,13 +185,55 @@ def compute_metrics(
     return out
 
 
+#: Above this many labelled rows ROC-AUC groups scores to 6 decimals (ties share a rank):
+#: exact to ~1e-6, and a sort of a million groups instead of ten million rows.
+AUC_ROUND_ROWS = 1_000_000
+
+
+def sql_binary_metrics(con: Any, *, version: int, positive: str) -> dict[str, float | None]:
+    """Accuracy, precision, recall, F1 from confusion counts and ROC-AUC from score ranks
+    (average ranks for ties: the Mann-Whitney form), computed in DuckDB over the window
+    table ``w`` of :meth:`PredictionLog.snapshot`."""
+    pos = "'" + positive.replace("'", "''") + "'"
+    where = (
+        "status = 'ok' AND label IS NOT NULL AND prediction IS NOT NULL "
+        f"AND version = {int(version)}"
+    )
+    row = con.sql(
+        f"SELECT count(*), count_if(label = prediction), "
+        f"count_if(label = {pos} AND prediction = {pos}), "
+        f"count_if(label <> {pos} AND prediction = {pos}), "
+        f"count_if(label = {pos} AND prediction <> {pos}) FROM w WHERE {where}"
+    ).fetchall()[0]
+    n, correct, tp, fp, fn = (int(v or 0) for v in row)
+    out: dict[str, float | None] = {
+        "accuracy": correct / n if n else None,
+        "precision": tp / (tp + fp) if tp + fp else 0.0,
+        "recall": tp / (tp + fn) if tp + fn else 0.0,
+        "f1": 2 * tp / (2 * tp + fp + fn) if 2 * tp + fp + fn else 0.0,
+    }
+    score = "round(score, 6)" if n > AUC_ROUND_ROWS else "score"
+    ranks = con.sql(
+        "SELECT sum(k * (below + (c + 1) / 2.0)), sum(k), sum(c) - sum(k) FROM ("
+        "SELECT c, k, sum(c) OVER (ORDER BY s) - c AS below FROM ("
+        f"SELECT {score} AS s, count(*) AS c, count_if(label = {pos}) AS k FROM w "
+        f"WHERE {where} AND score IS NOT NULL GROUP BY 1))"
+    ).fetchall()[0]
+    rank_sum, p_count, n_count = (float(v or 0) for v in ranks)
+    out["roc_auc"] = (
+        (rank_sum - p_count * (p_count + 1) / 2) / (p_count * n_count)
+        if p_count and n_count
+        else None
+    )
+    return out
+
+
 def _binary_bootstrap(
     name: str, truth: Any, column: Any, positive: str | None, resamples: int, seed: int
 ) -> tuple[float | None, float | None]:
     """The same percentile bootstrap as :func:`modelward.stats.bootstrap_ci` (same
     resampling of row indices), vectorized over resamples for the binary metrics."""
     import numpy as np
-    from scipy.stats import rankdata
 
     from modelward.stats.bootstrap import _indices, _percentiles
 
@@ -184,11 +245,7 @@ def _binary_bootstrap(
     t = truth[idx]
     with np.errstate(divide="ignore", invalid="ignore"):
         if name == "roc_auc":
-            s = np.asarray(column, dtype="float64")[idx]
-            ranks = rankdata(s, axis=1)
-            pos = t.sum(axis=1)
-            neg = n - pos
-            draws = ((ranks * t).sum(axis=1) - pos * (pos + 1) / 2) / (pos * neg)
+            draws = _auc_draws(truth, np.asarray(column, dtype="float64"), idx)
         else:
             p = (np.asarray(column) == positive)[idx]
             tp = (t & p).sum(axis=1)
@@ -205,6 +262,25 @@ def _binary_bootstrap(
     draws = np.where(np.isfinite(draws), draws, np.nan)
     low, high = _percentiles(draws, 0.95)
     return low, high
+
+
+def _auc_draws(truth: Any, score: Any, idx: Any) -> Any:
+    """ROC-AUC of every resample (rows ``idx``) without sorting each one: a resample is
+    the original rows with multiplicities, so the Mann-Whitney count runs over the rows'
+    distinct scores once, weighted by how often each resample drew them (ties, which
+    resampling makes common, count one half)."""
+    import numpy as np
+
+    resamples, n = idx.shape
+    values, group = np.unique(score, return_inverse=True)
+    weights = np.zeros((resamples, len(values) * 2))
+    # column 2g counts negatives with the g-th smallest score, 2g+1 positives
+    cells = group[idx] * 2 + truth[idx].astype(int)
+    np.add.at(weights, (np.repeat(np.arange(resamples), n), cells.ravel()), 1.0)
+    neg, pos = weights[:, 0::2], weights[:, 1::2]
+    below = np.cumsum(neg, axis=1) - neg
+    wins = (pos * (below + 0.5 * neg)).sum(axis=1)
+    return wins / (pos.sum(axis=1) * neg.sum(axis=1))
 
 
 def _num(value: float | None) -> float | None:

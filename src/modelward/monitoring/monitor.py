@@ -8,6 +8,7 @@ it failed.
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from modelward.errors import ConfigError
@@ -34,7 +35,7 @@ class Monitor:
 
     # -- parts ----------------------------------------------------------------------------
 
-    @property
+    @cached_property
     def log(self) -> PredictionLog:
         from modelward.monitoring.logs import PredictionLog
 
@@ -90,31 +91,65 @@ class Monitor:
     ) -> CheckResult:
         """Metrics on the labelled predictions of the window, per version (with label
         coverage and CIs) against thresholds (default: ``policy.thresholds``)."""
-        from modelward.monitoring.metrics import LOWER_IS_BETTER, compute_metrics, resolve_metrics
+        from modelward.monitoring.metrics import resolve_metrics
 
         model = self._model(name)
         window = window_for(last, until=until)
         names = resolve_metrics(model.task, metrics)
         limits = self._thresholds(names, thresholds)
+        con = self.log.snapshot(
+            name,
+            window,
+            ["ts", "version", "status", "prediction", "score"],
+            environment=environment,
+        )
+        try:
+            return self._metrics(con, name, model, window, environment, names, limits, record)
+        finally:
+            if con is not None:
+                con.close()
+
+    def _metrics(
+        self,
+        con: Any,
+        name: str,
+        model: ModelInfo,
+        window: Window,
+        environment: str | None,
+        names: list[str],
+        limits: dict[str, float],
+        record: bool,
+    ) -> CheckResult:
+        from modelward.monitoring.metrics import (
+            CI_ROWS,
+            LOWER_IS_BETTER,
+            compute_metrics,
+            sql_binary_metrics,
+        )
+
         policy = self.ws.policy.thresholds
-        frame = self._ok_rows(name, window, environment, ["version", "prediction", "score"])
-        positive = self._positive(name, frame) if model.task == "binary-classification" else None
+        counts = []
+        if con is not None:
+            counts = con.sql(
+                "SELECT version, count(*), count(label) FROM w WHERE status = 'ok' GROUP BY 1"
+            ).fetchall()
+        positive = (
+            self._positive(name, [int(r[0]) for r in counts])
+            if model.task == "binary-classification"
+            else None
+        )
         per_version: dict[str, Any] = {}
         breaches: list[str] = []
         keys: list[str] = []
         insufficient = False
         critical = False
-        if frame.empty:
+        if not counts:
             insufficient = True
-            breaches_text = f"no predictions in {window.label()}"
-            per_version = {}
-        for version in sorted(frame["version"].dropna().unique().tolist()):
-            rows = frame[frame["version"] == version]
-            labelled = int(rows["label"].notna().sum())
-            coverage = labelled / len(rows) if len(rows) else 0.0
+        for version, total, labelled in sorted(counts):
+            coverage = labelled / total if total else 0.0
             entry: dict[str, Any] = {
-                "predictions": len(rows),
-                "labelled": labelled,
+                "predictions": int(total),
+                "labelled": int(labelled),
                 "label_coverage": coverage,
                 "status": "pass",
             }
@@ -122,13 +157,33 @@ class Monitor:
             if labelled < policy.min_labels:
                 entry["status"] = "insufficient"
                 entry["reason"] = (
-                    f"{tag}: too few labels to judge: {labelled} labelled of {len(rows)} "
+                    f"{tag}: too few labels to judge: {labelled} labelled of {total} "
                     f"predictions (coverage {coverage:.1%}), need {policy.min_labels}"
                 )
                 insufficient = True
                 per_version[tag] = entry
                 continue
-            values = compute_metrics(rows, model.task, names, positive=positive)
+            selected = (
+                "SELECT ts, version, prediction, score, label FROM w "
+                f"WHERE status = 'ok' AND label IS NOT NULL AND version = {int(version)}"
+            )
+            if positive is not None and labelled > CI_ROWS:
+                exact = sql_binary_metrics(con, version=int(version), positive=positive)
+                sample = con.sql(
+                    f"SELECT * FROM ({selected}) USING SAMPLE reservoir({CI_ROWS} ROWS) "
+                    "REPEATABLE (7) ORDER BY ts"
+                ).df()
+                values = compute_metrics(
+                    sample,
+                    model.task,
+                    names,
+                    positive=positive,
+                    exact=exact,
+                    population=int(labelled),
+                )
+            else:
+                rows = con.sql(f"{selected} ORDER BY ts").df()
+                values = compute_metrics(rows, model.task, names, positive=positive)
             entry["metrics"] = values
             for metric, limit in limits.items():
                 found = values[metric]
@@ -157,8 +212,8 @@ class Monitor:
                         critical = True  # the whole interval is on the wrong side
             per_version[tag] = entry
         reasons = [e["reason"] for e in per_version.values() if "reason" in e]
-        if frame.empty:
-            reasons.append(breaches_text)
+        if not counts:
+            reasons.append(f"no predictions in {window.label()}")
         result = CheckResult(
             check="metrics",
             model=name,
@@ -210,6 +265,24 @@ class Monitor:
 
         return review_check(self, name, **options)
 
+    def resources(self, **options: Any) -> CheckResult:
+        """CPU, memory, disk, GPU and the server's /metrics figures."""
+        from modelward.monitoring.resources import resources_check
+
+        return resources_check(self, **options)
+
+    def report(self, name: str, **options: Any) -> dict[str, Any]:
+        """The report content (metrics over time, drift, quality, degradation, alerts)."""
+        from modelward.monitoring.report import build_report
+
+        return build_report(self, name, **options)
+
+    def runbook(self, schedule: str, name: str, **options: Any) -> dict[str, Any]:
+        """Run the daily, weekly or monthly checklist and write its report."""
+        from modelward.monitoring.runbook import run_runbook
+
+        return run_runbook(self, schedule, name, **options)
+
     def _thresholds(self, names: list[str], given: list[float] | None) -> dict[str, float]:
         if given:
             if len(given) != len(names):
@@ -235,14 +308,14 @@ class Monitor:
         )
         return frame[frame["status"] == "ok"].reset_index(drop=True)
 
-    def _positive(self, name: str, frame: pd.DataFrame) -> str | None:
+    def _positive(self, name: str, versions: Any) -> str | None:
         """The positive class: from the training labels, else from what was predicted."""
         from modelward.monitoring.metrics import positive_label
 
-        versions = frame["version"].dropna().unique().tolist() if not frame.empty else []
-        ref = int(max(versions)) if versions else "latest"
+        if hasattr(versions, "columns"):  # a frame with a version column
+            frame = versions
+            versions = frame["version"].dropna().unique().tolist() if not frame.empty else []
+        ref = int(max(versions)) if len(versions) else "latest"
         profile = self.ws.registry.reference_profile(name, ref) or {}
         labels = list(profile.get("target_counts", {}))
-        if not labels and not frame.empty:
-            labels = frame["prediction"].dropna().astype(str).unique().tolist()
         return positive_label(labels) if labels else None

@@ -48,10 +48,6 @@ def quality_check(
     record: bool = True,
 ) -> CheckResult:
     import numpy as np
-    import pandas as pd
-
-    from modelward.monitoring.driftcheck import MAX_ROWS, _version_for
-    from modelward.monitoring.samples import _key
 
     monitor._model(name)
     policy = monitor.ws.policy
@@ -59,27 +55,21 @@ def quality_check(
     window = window_for(last, until=until)
     log = monitor.log
     available = log.columns(name, window)
-    seen = monitor.log.frame(
-        name, window, columns=["version"], environment=environment, labels=False
-    )
-    chosen = _version_for(seen, version)
+    chosen = version
+    if chosen is None:
+        counts = (
+            log.query(name, window, "p.version, count(*)", environment=environment, group_by="1")
+            or []
+        )
+        chosen = int(max(counts, key=lambda r: r[1])[0]) if counts else None
     info = monitor.ws.registry.get_version(name, chosen if chosen is not None else "latest")
     profile = (monitor.ws.registry.reference_profile(name, info.version) or {}).get("columns", {})
     schema = {c["name"]: c for c in info.input_schema.get("columns", [])}
     present = [f for f in schema if f"in_{f}" in available]
     absent = [f for f in schema if f"in_{f}" not in available]
     extra = sorted(c[3:] for c in available if c.startswith("in_") and c[3:] not in schema)
-    frame = monitor.log.frame(
-        name,
-        window,
-        columns=["version", *(f"in_{f}" for f in present)],
-        environment=environment,
-        labels=False,
-        sample=MAX_ROWS,
-    )
-    if version is not None:
-        frame = frame[frame["version"] == version]
-    rows = len(frame)
+    figures = _aggregate(monitor, name, window, environment, version, schema, present, profile)
+    rows = int(figures.get("n", 0))
     breaches: list[str] = []
     warnings: list[str] = []
     keys: list[str] = []
@@ -92,8 +82,8 @@ def quality_check(
             entry["missing_rate"] = 1.0
             entry["absent"] = True
             continue
-        series = frame[f"in_{feature}"]
-        missing = int(series.isna().sum())
+        got = figures["features"][feature]
+        missing = rows - got["present"]
         rate = missing / rows if rows else 0.0
         entry.update(missing=missing, missing_rate=rate)
         ref_rate = float(profile.get(feature, {}).get("missing_rate", 0.0))
@@ -105,54 +95,43 @@ def quality_check(
             )
             keys.append(f"missing:{feature}")
             critical = critical or rate >= 2 * policy.data.max_missing_rate
-        values = series.dropna()
-        if not len(values):
+        if not got["present"]:
             continue
-        kind = column.get("kind")
-        if kind in ("integer", "float"):
-            parsed = pd.to_numeric(values, errors="coerce")
-            bad_type = int(parsed.isna().sum())
-            if bad_type:
-                entry["non_numeric"] = bad_type
-                breaches.append(f"{feature}: {bad_type} value(s) are not numbers")
-                keys.append(f"type:{feature}")
-            numbers = parsed.dropna().to_numpy("float64")
-            low, high = column.get("min"), column.get("max")
-            if low is not None and high is not None and len(numbers):
-                outside = int(((numbers < low) | (numbers > high)).sum())
-                share = outside / len(numbers)
-                entry.update(out_of_range=outside, out_of_range_share=share, range=[low, high])
-                if share > limits.max_out_of_range_share:
-                    breaches.append(
-                        f"{feature}: {outside} of {len(numbers)} values ({share:.1%}) outside "
-                        f"the training range [{low:g}, {high:g}] "
-                        f"(limit {limits.max_out_of_range_share:.0%})"
-                    )
-                    keys.append(f"range:{feature}")
-            ref_zeros = profile.get(feature, {}).get("zeros")
-            if ref_zeros == 0 and len(numbers):
-                zeros = int((numbers == 0).sum())
-                share = zeros / len(numbers)
-                entry.update(zeros=zeros, zero_share=share)
-                if share > limits.max_zero_share:
-                    breaches.append(
-                        f"{feature}: {zeros} of {len(numbers)} values ({share:.1%}) are 0, "
-                        "never 0 in the reference (a placeholder for missing?)"
-                    )
-                    keys.append(f"zeros:{feature}")
-        known = column.get("categories")
-        if known is None and "categories" in profile.get(feature, {}):
-            known = list(profile[feature]["categories"])
-        if known is not None:
-            allowed = {_key(k) for k in known}
-            keyed = values.map(_key)
-            unseen = keyed[~keyed.isin(allowed)]
-            share = len(unseen) / len(values)
-            entry.update(unseen=int(len(unseen)), unseen_share=share)
-            if share > limits.max_unseen_share:
-                top = ", ".join(str(v) for v in unseen.value_counts().head(5).index)
+        if got.get("non_numeric"):
+            entry["non_numeric"] = got["non_numeric"]
+            breaches.append(f"{feature}: {got['non_numeric']} value(s) are not numbers")
+            keys.append(f"type:{feature}")
+        numbers = got.get("numbers", 0)
+        if "out_of_range" in got and numbers:
+            outside = got["out_of_range"]
+            share = outside / numbers
+            low, high = column["min"], column["max"]
+            entry.update(out_of_range=outside, out_of_range_share=share, range=[low, high])
+            if share > limits.max_out_of_range_share:
                 breaches.append(
-                    f"{feature}: {len(unseen)} value(s) ({share:.1%}) in categories the "
+                    f"{feature}: {outside} of {numbers} values ({share:.1%}) outside "
+                    f"the training range [{low:g}, {high:g}] "
+                    f"(limit {limits.max_out_of_range_share:.0%})"
+                )
+                keys.append(f"range:{feature}")
+        if "zeros" in got and numbers:
+            zeros = got["zeros"]
+            share = zeros / numbers
+            entry.update(zeros=zeros, zero_share=share)
+            if share > limits.max_zero_share:
+                breaches.append(
+                    f"{feature}: {zeros} of {numbers} values ({share:.1%}) are 0, "
+                    "never 0 in the reference (a placeholder for missing?)"
+                )
+                keys.append(f"zeros:{feature}")
+        if "unseen" in got:
+            unseen = got["unseen"]
+            share = unseen / got["present"]
+            entry.update(unseen=unseen, unseen_share=share)
+            if share > limits.max_unseen_share:
+                top = ", ".join(got.get("unseen_top", []))
+                breaches.append(
+                    f"{feature}: {unseen} value(s) ({share:.1%}) in categories the "
                     f"training data never had ({top}) (limit {limits.max_unseen_share:.0%})"
                 )
                 keys.append(f"unseen:{feature}")
@@ -231,6 +210,100 @@ def quality_check(
         ),
         record=record,
     )
+
+
+def _allowed(feature: str, column: dict[str, Any], profile: dict[str, Any]) -> list[str] | None:
+    from modelward.monitoring.samples import _key
+
+    known = column.get("categories")
+    if known is None and "categories" in profile.get(feature, {}):
+        known = list(profile[feature]["categories"])
+    if known is None:
+        return None
+    return sorted({_key(k) for k in known})
+
+
+def _literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _aggregate(
+    monitor: Monitor,
+    name: str,
+    window: Any,
+    environment: str | None,
+    version: int | None,
+    schema: dict[str, dict[str, Any]],
+    present: list[str],
+    profile: dict[str, Any],
+) -> dict[str, Any]:
+    """Every count the check needs, in one DuckDB pass over the window."""
+    from modelward.monitoring.samples import _key
+
+    exprs = ["count(*)"]
+    names: list[tuple[str, str]] = [("", "n")]
+    category_sql: dict[str, tuple[str, str]] = {}
+    for feature in present:
+        column = schema[feature]
+        c = f'p."in_{feature}"'
+        exprs.append(f"count({c})")
+        names.append((feature, "present"))
+        numeric = column.get("kind") in ("integer", "float")
+        if numeric:
+            num = f"TRY_CAST({c} AS DOUBLE)"
+            exprs += [f"count({c}) - count({num})", f"count({num})"]
+            names += [(feature, "non_numeric"), (feature, "numbers")]
+            low, high = column.get("min"), column.get("max")
+            if low is not None and high is not None:
+                exprs.append(f"count_if({num} < {float(low)!r} OR {num} > {float(high)!r})")
+                names.append((feature, "out_of_range"))
+            if profile.get(feature, {}).get("zeros") == 0:
+                exprs.append(f"count_if({num} = 0)")
+                names.append((feature, "zeros"))
+        allowed = _allowed(feature, column, profile)
+        if allowed is not None:
+            if numeric:
+                values = []
+                for key in allowed:
+                    try:
+                        values.append(repr(float(key)))
+                    except ValueError:
+                        continue
+                target = f"TRY_CAST({c} AS DOUBLE)"
+                listed = ", ".join(values) or "NULL"
+            else:
+                target = f"CAST({c} AS VARCHAR)"
+                listed = ", ".join(_literal(k) for k in allowed) or "NULL"
+            condition = f"{c} IS NOT NULL AND {target} NOT IN ({listed})"
+            exprs.append(f"count_if({condition})")
+            names.append((feature, "unseen"))
+            category_sql[feature] = (target, condition)
+    where = [f"p.version = {int(version)}"] if version is not None else []
+    rows = monitor.log.query(name, window, ", ".join(exprs), environment=environment, where=where)
+    out: dict[str, Any] = {"n": 0, "features": {f: {"present": 0} for f in present}}
+    if not rows:
+        return out
+    for (feature, what), value in zip(names, rows[0], strict=True):
+        if not feature:
+            out[what] = int(value or 0)
+        else:
+            out["features"][feature][what] = int(value or 0)
+    for feature, (target, condition) in category_sql.items():
+        if out["features"][feature].get("unseen"):
+            top = (
+                monitor.log.query(
+                    name,
+                    window,
+                    f"{target} AS v, count(*) AS k",
+                    environment=environment,
+                    where=[*where, condition],
+                    group_by="1",
+                )
+                or []
+            )
+            top.sort(key=lambda r: -r[1])
+            out["features"][feature]["unseen_top"] = [_key(v) for v, _ in top[:5]]
+    return out
 
 
 def _shift(window: Any, steps: int) -> Any:

@@ -38,7 +38,7 @@ class CheckResult:
     def summary(self) -> str:
         what = f"{self.check} {self.model}" if self.model else self.check
         if self.breaches:
-            return f"{what}: " + "; ".join(self.breaches)
+            return f"{what}: {self.verdict}: " + "; ".join(self.breaches)
         return f"{what}: {self.verdict}"
 
     def to_dict(self) -> dict[str, Any]:

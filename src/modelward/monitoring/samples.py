@@ -13,9 +13,14 @@ from modelward.errors import DataError
 from modelward.monitoring.drift.base import Sample
 
 if TYPE_CHECKING:
-    import pandas as pd
+    pass
 
-__all__ = ["feature_kinds", "frame_samples", "histogram", "reference_samples"]
+__all__ = [
+    "array_samples",
+    "feature_kinds",
+    "histogram",
+    "reference_samples",
+]
 
 
 def feature_kinds(profile: dict[str, Any], features: list[str]) -> dict[str, str]:
@@ -54,23 +59,39 @@ def _key(value: Any) -> str:
     return profile_key(value)
 
 
-def frame_samples(frame: pd.DataFrame, kinds: dict[str, str]) -> dict[str, Sample]:
-    """``in_<feature>`` columns of a log window as samples (missing values left out)."""
-    import pandas as pd
+def array_samples(arrays: dict[str, Any], kinds: dict[str, str]) -> tuple[int, dict[str, Sample]]:
+    """Samples from the NumPy arrays of :meth:`PredictionLog.arrays` (``in_<feature>``
+    columns, missing values left out; no pandas: a million rows cost one pass each)."""
+    import numpy as np
 
+    rows = 0
     out = {}
     for name, kind in kinds.items():
-        column = f"in_{name}"
-        series = frame[column].dropna() if column in frame else pd.Series(dtype="float64")
+        values = arrays.get(f"in_{name}")
+        if values is None:
+            values = np.array([], dtype="float64")
+        rows = max(rows, len(values))
+        if values.dtype.kind == "f":
+            present = values[~np.isnan(values)]
+        else:
+            present = np.array([v for v in values if v is not None], dtype=object)
         if kind == "categorical":
-            counts = series.value_counts()
+            if present.dtype.kind == "f":
+                keys, counts = np.unique(present, return_counts=True)
+            else:
+                keys, counts = np.unique(present.astype(str), return_counts=True)
             out[name] = Sample(
-                counts={_key(k): int(v) for k, v in counts.items()}, rows=int(len(series))
+                counts={_key(k): int(c) for k, c in zip(keys, counts, strict=True)},
+                rows=int(len(present)),
             )
         else:
-            values = pd.to_numeric(series, errors="coerce").dropna().to_numpy("float64")
-            out[name] = Sample(values=values, rows=int(len(values)))
-    return out
+            if present.dtype.kind != "f":
+                import pandas as pd
+
+                present = pd.to_numeric(pd.Series(present), errors="coerce").dropna()
+                present = present.to_numpy("float64")
+            out[name] = Sample(values=present, rows=int(len(present)))
+    return rows, out
 
 
 def histogram(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -467,6 +468,93 @@ def review_cmd(
     emit(result, as_json, _show_review)
 
 
+@monitor_app.command("resources")
+def resources_cmd(
+    url: Annotated[
+        str | None, typer.Option("--url", help="A modelward server; reads its /metrics.")
+    ] = None,
+    continuous: Annotated[
+        bool, typer.Option("--continuous", help="Repeat until stopped (Ctrl-C).")
+    ] = False,
+    every: Annotated[str, typer.Option(help="Pause between rounds with --continuous.")] = "1m",
+    max_runs: Annotated[
+        int | None, typer.Option(min=1, help="Stop after this many rounds.")
+    ] = None,
+    alert_threshold: Annotated[
+        float, typer.Option(help="Breach when a share reaches this (0..1).")
+    ] = 0.9,
+    as_json: Json = False,
+) -> None:
+    """CPU, memory, workspace disk, GPU if present, and the server's /metrics figures."""
+    from modelward.timeutil import parse_duration
+
+    pause = parse_duration(every, what="--every").total_seconds()
+    monitor = state().workspace().monitor
+    rounds = 0
+    result = None
+    try:
+        while True:
+            result = monitor.resources(url=url, alert_threshold=alert_threshold)
+            rounds += 1
+            if as_json:
+                print_json(result.to_dict())
+            else:
+                r = result.results
+                server = r.get("server", {})
+                extra = ""
+                if "process_resident_memory_bytes" in server:
+                    extra = f" server rss {server['process_resident_memory_bytes'] / 2**20:.0f} MB"
+                gpus = "".join(f" gpu{i} {g['utilization']:.0%}" for i, g in enumerate(r["gpus"]))
+                console.print(
+                    f"cpu {r['cpu']:.0%} memory {r['memory']:.0%} disk "
+                    f"{r['disk']:.0%}{gpus}{extra}: {result.verdict}"
+                )
+            if not continuous or (max_runs is not None and rounds >= max_runs):
+                break
+            time.sleep(pause)
+    except KeyboardInterrupt:
+        pass
+    if result is not None and result.failed:
+        raise CheckFailed("; ".join(result.breaches), result=result)
+
+
+@monitor_app.command("watch")
+def watch_cmd(
+    name: Annotated[
+        str | None, typer.Argument(help="Model name (default: every model in the log).")
+    ] = None,
+    every: Annotated[str, typer.Option(help="Pause between rounds, e.g. 5m.")] = "5m",
+    checks: Annotated[
+        str | None,
+        typer.Option(help="Comma-separated checks (default: policy monitoring.watch_checks)."),
+    ] = None,
+    last: Annotated[
+        str | None, typer.Option("--last", help="Window (default: policy monitoring.window).")
+    ] = None,
+    max_runs: Annotated[
+        int | None, typer.Option(min=1, help="Stop after this many rounds.")
+    ] = None,
+    env: Env = None,
+    all_envs: AllEnvs = False,
+) -> None:
+    """Run the configured checks every --every until stopped; each also works from cron."""
+    from modelward.monitoring.watch import watch
+
+    ws = state().workspace()
+    failed = watch(
+        ws.monitor,
+        name,
+        every=every,
+        checks=_split(checks),
+        last=last,
+        max_runs=max_runs,
+        environment=_env(env, all_envs),
+        echo=lambda line: console.print(line),
+    )
+    if failed:
+        raise CheckFailed("; ".join(failed))
+
+
 @monitor_app.command("history")
 def history_cmd(
     name: Annotated[str | None, typer.Argument(help="Only this model.")] = None,
@@ -541,8 +629,137 @@ def alerts_cmd(
     )
 
 
+def report_cmd(
+    name: Name,
+    last: Last = "7d",
+    until: Until = None,
+    include_plots: Annotated[
+        bool, typer.Option("--include-plots/--no-plots", help="Embed figures.")
+    ] = True,
+    out: Annotated[
+        str | None,
+        typer.Option(
+            "--out",
+            "-o",
+            help="HTML file (JSON is written next to it); "
+            "default: <workspace>/reports/<name>-<time>.html.",
+        ),
+    ] = None,
+    env: Env = None,
+    all_envs: AllEnvs = False,
+    as_json: Json = False,
+) -> None:
+    """One self-contained HTML report (and the same as JSON): metrics over time, drift,
+    data quality, degradation slices, alerts."""
+    from modelward.monitoring.report import write_report
+    from modelward.timeutil import utcnow
+
+    ws = state().workspace()
+    report = ws.monitor.report(name, last=last, until=until, environment=_env(env, all_envs))
+    target = out or str(ws.root / "reports" / f"{name}-{utcnow():%Y%m%dT%H%M%S}.html")
+    html_path, json_path = write_report(report, target, include_plots=include_plots)
+    run = ws.registry.record_run(
+        "monitor-report",
+        model=name,
+        version=None,
+        inputs={"window": report["window"], "environment": report["environment"]},
+        results={
+            "files": {"html": str(html_path), "json": str(json_path)},
+            "checks": {k: v["verdict"] for k, v in report["checks"].items()},
+            "breaches": [],
+        },
+        verdict="info",
+    )
+    if as_json:
+        print_json(
+            {**report, "files": {"html": str(html_path), "json": str(json_path)}, "run_id": run.id}
+        )
+        return
+    for check, body in report["checks"].items():
+        console.print(f"{check}: {body['verdict']}")
+    console.print(f"report written: {html_path} (and {json_path.name})")
+
+
+runbook_app = new_typer("The runbook's checklists: daily, weekly, monthly; one report each.")
+
+
+def _runbook(
+    schedule: str,
+    name: str | None,
+    until: str | None,
+    out: str | None,
+    env: str | None,
+    all_envs: bool,
+    as_json: bool,
+) -> None:
+    ws = state().workspace()
+    if name is None:
+        logged = set(ws.monitor.log.models())
+        names = [m.name for m in ws.registry.list_models() if m.name in logged]
+        if not names:
+            raise ConfigError("no model has predictions in the log yet; pass a model name")
+    else:
+        names = [name]
+    if out is not None and len(names) > 1:
+        raise ConfigError("--out works with one model; pass a model name", field="out")
+    reports = [
+        ws.monitor.runbook(schedule, n, until=until, environment=_env(env, all_envs), out=out)
+        for n in names
+    ]
+    if as_json:
+        print_json(reports if name is None else reports[0])
+    else:
+        for report in reports:
+            console.print(
+                table(
+                    ("item", "verdict", "detail"),
+                    [(i["item"], i["verdict"], i["detail"][:140]) for i in report["items"]],
+                    title=f"{schedule} runbook: {report['model']} ({report['verdict']})",
+                )
+            )
+            console.print(f"report: {report['files']['html']} (run #{report['run_id']})")
+    failed = [r for r in reports if r["verdict"] == "fail"]
+    if failed:
+        raise CheckFailed(
+            "; ".join(
+                f"{r['model']} {i['item']}: {i['detail']}"
+                for r in failed
+                for i in r["items"]
+                if i["verdict"] in ("fail", "insufficient")
+            )
+        )
+
+
+def _schedule_command(schedule: str) -> None:
+    def command(
+        name: Annotated[
+            str | None, typer.Argument(help="Model name (default: every model in the log).")
+        ] = None,
+        until: Until = None,
+        out: Annotated[str | None, typer.Option("--out", "-o", help="HTML file.")] = None,
+        env: Env = None,
+        all_envs: AllEnvs = False,
+        as_json: Json = False,
+    ) -> None:
+        _runbook(schedule, name, until, out, env, all_envs, as_json)
+
+    command.__doc__ = {
+        "daily": "Daily: metrics, predictions, data quality, alerts (last 24h).",
+        "weekly": "Weekly: metrics, drift, quality, degradation, report, backup (last 7d).",
+        "monthly": "Monthly: full evaluation, drift, baseline refresh proposal, retention, "
+        "report (last 30d).",
+    }[schedule]
+    runbook_app.command(schedule)(command)
+
+
+for _schedule in ("daily", "weekly", "monthly"):
+    _schedule_command(_schedule)
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(monitor_app, name="monitor")
+    app.command("report")(report_cmd)
+    app.add_typer(runbook_app, name="runbook")
 
 
 __all__ = ["emit", "fmt", "register"]

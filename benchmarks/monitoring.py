@@ -1,0 +1,285 @@
+"""Benchmark: the full daily monitoring check against Evidently, side by side.
+
+    python benchmarks/monitoring.py                  # 1M rows vs Evidently, then 1M/3M/10M ours
+    python benchmarks/monitoring.py --sizes 1000000 --no-scale
+    python benchmarks/monitoring.py --skip-evidently
+
+A synthetic prediction log is sampled from the four UCI hospitals with jitter (continuous
+features get Gaussian noise of 2 % of their spread), scored by a logistic-regression
+pipeline trained on Cleveland, and written in the serving contract's layout (one day,
+files of 1M rows) with every label as feedback. Both tools then run "the daily check":
+5 classification metrics + drift on 13 features (+ data quality for modelward) over that
+day, against the Cleveland reference.
+
+- modelward: ``Monitor.metrics`` + ``Monitor.drift`` + ``Monitor.quality`` on the log,
+  in place (DuckDB), results stored in the workspace;
+- Evidently 0.7.23 (``DataDriftPreset`` + ``ClassificationPreset``) in its own virtual
+  environment (benchmarks/.venv-evidently, created on first run with pandas 2.3, which
+  it needs), reading the same Parquet files with pandas and joining the labels.
+
+Each side runs in a fresh process; the figures are wall time of the work (reading
+included, interpreter start and imports excluded) and the process's peak RSS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+WORK = HERE / ".work"
+PEER_VENV = HERE / ".venv-evidently"
+PEER_PINS = ["evidently==0.7.23", "pandas>=2.3,<3", "pyarrow", "scikit-learn"]
+FEATURES = [
+    "age", "sex", "cp", "trestbps", "chol", "fbs", "restecg",
+    "thalach", "exang", "oldpeak", "slope", "ca", "thal",
+]  # fmt: skip
+NUMERIC = ["age", "trestbps", "chol", "thalach", "oldpeak"]
+CATEGORICAL = [f for f in FEATURES if f not in NUMERIC]
+DAY = "2026-11-02"
+CHUNK = 1_000_000
+
+
+def _peak_mb() -> float:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+# -- data ---------------------------------------------------------------------------------
+
+
+def build(rows: int) -> Path:
+    """A workspace with the Cleveland model and a log of ``rows`` predictions (cached)."""
+    folder = WORK / f"rows-{rows}"
+    if (folder / "ready").exists():
+        return folder
+    import shutil
+
+    import numpy as np
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from sklearn.impute import SimpleImputer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from modelward import Workspace
+    from modelward.data import read_data
+
+    shutil.rmtree(folder, ignore_errors=True)
+    heart = read_data(ROOT / "examples" / "heart-disease" / "heart.yml")
+    cleveland = heart[heart.site == "cleveland"].drop(columns="site").reset_index(drop=True)
+    model = Pipeline(
+        [
+            ("impute", SimpleImputer(strategy="median")),
+            ("scale", StandardScaler()),
+            ("model", LogisticRegression(max_iter=1000)),
+        ]
+    )
+    model.fit(cleveland[FEATURES], cleveland["target"])
+    ws = Workspace.init(folder / "ws")
+    ws.register("heart", model, data=cleveland, target="target")
+    reference = cleveland.copy()
+    proba = model.predict_proba(reference[FEATURES])[:, 1]
+    reference["prediction"] = (proba >= 0.5).astype(int)
+    reference["score"] = proba
+    reference.to_parquet(folder / "reference.parquet")
+    rng = np.random.default_rng(0)
+    pool = heart.drop(columns="site").reset_index(drop=True)
+    spread = {f: float(pool[f].std()) for f in NUMERIC}
+    logs = Path(ws.logs_url)
+    start = pd.Timestamp(f"{DAY}T00:00:00", tz="UTC")
+    step = 86_400_000_000 // rows  # microseconds between predictions
+    done = 0
+    while done < rows:
+        n = min(CHUNK, rows - done)
+        sample = pool.iloc[rng.integers(0, len(pool), n)].reset_index(drop=True)
+        for f in NUMERIC:
+            sample[f] = sample[f] + rng.normal(0, 0.02 * spread[f], n)
+        proba = model.predict_proba(sample[FEATURES])[:, 1]
+        ids = np.char.add("r", np.arange(done, done + n).astype("U12"))
+        ts = start + pd.to_timedelta(np.arange(done, done + n) * step, unit="us")
+        table = pa.table(
+            {
+                "request_id": ids.astype(object),
+                "ts": pa.array(ts, pa.timestamp("us", tz="UTC")),
+                "version": np.ones(n, "int64"),
+                "environment": np.full(n, "production", object),
+                "status": np.full(n, "ok", object),
+                "error": pa.nulls(n, pa.string()),
+                "latency_ms": rng.gamma(2.0, 3.0, n),
+                "prediction": np.where(proba >= 0.5, "1", "0").astype(object),
+                "score": proba,
+                "proba": pa.nulls(n, pa.string()),
+                **{f"in_{f}": sample[f].to_numpy("float64") for f in FEATURES},
+            }
+        )
+        part = logs / "predictions" / "model=heart" / f"date={DAY}"
+        part.mkdir(parents=True, exist_ok=True)
+        pq.write_table(table, part / f"bench-{done // CHUNK:04d}.parquet")
+        feedback = pa.table(
+            {
+                "request_id": ids.astype(object),
+                "ts": pa.array(ts + pd.Timedelta(minutes=30), pa.timestamp("us", tz="UTC")),
+                "label": sample["target"].astype(str).to_numpy(object),
+            }
+        )
+        fpart = logs / "feedback" / "model=heart" / f"date={DAY}"
+        fpart.mkdir(parents=True, exist_ok=True)
+        pq.write_table(feedback, fpart / f"bench-{done // CHUNK:04d}.parquet")
+        done += n
+    ws.close()
+    (folder / "ready").write_text("ok")
+    return folder
+
+
+# -- the two sides --------------------------------------------------------------------------
+
+
+def run_ours(folder: Path) -> dict:
+    import duckdb  # noqa: F401 - imports are outside the timing, as for Evidently
+    import pandas  # noqa: F401
+    import scipy.stats  # noqa: F401
+    import sklearn.metrics  # noqa: F401
+
+    from modelward import Workspace
+
+    ws = Workspace.open(folder / "ws")
+    monitor = ws.monitor
+    monitor.alert = False
+    until = f"{DAY}T23:59:59.999999+00:00"
+    started = time.perf_counter()
+    metrics = monitor.metrics("heart", last="24h", until=until)
+    drift = monitor.drift("heart", last="24h", until=until)
+    quality = monitor.quality("heart", last="24h", until=until)
+    seconds = time.perf_counter() - started
+    values = metrics.results["versions"]["v1"]["metrics"]
+    return {
+        "seconds": seconds,
+        "peak_mb": _peak_mb(),
+        "accuracy": values["accuracy"]["value"],
+        "roc_auc": values["roc_auc"]["value"],
+        "drifted": sorted(drift.results["drifted"]),
+        "quality_breaches": len(quality.breaches),
+    }
+
+
+def run_evidently(folder: Path) -> dict:
+    import warnings
+
+    warnings.filterwarnings("ignore")
+    import pandas as pd
+    from evidently import BinaryClassification, DataDefinition, Dataset, Report
+    from evidently.presets import ClassificationPreset, DataDriftPreset
+
+    logs = folder / "ws" / "logs"
+    started = time.perf_counter()
+    columns = ["request_id", "prediction", "score", *(f"in_{f}" for f in FEATURES)]
+    current = pd.read_parquet(logs / "predictions" / "model=heart", columns=columns)
+    feedback = pd.read_parquet(logs / "feedback" / "model=heart", columns=["request_id", "label"])
+    current = current.merge(feedback, on="request_id", how="left").drop(columns="request_id")
+    current = current.rename(columns={f"in_{f}": f for f in FEATURES})
+    current["target"] = current.pop("label").astype(int)
+    current["prediction"] = current["prediction"].astype(int)
+    reference = pd.read_parquet(folder / "reference.parquet")
+    definition = DataDefinition(
+        numerical_columns=NUMERIC + ["score"],
+        categorical_columns=CATEGORICAL,
+        classification=[
+            BinaryClassification(
+                target="target",
+                prediction_labels="prediction",
+                prediction_probas="score",
+                pos_label=1,
+            )
+        ],
+    )
+    report = Report([DataDriftPreset(columns=FEATURES), ClassificationPreset()])
+    snapshot = report.run(
+        Dataset.from_pandas(current, data_definition=definition),
+        Dataset.from_pandas(reference, data_definition=definition),
+    )
+    body = snapshot.dict()
+    seconds = time.perf_counter() - started
+    return {"seconds": seconds, "peak_mb": _peak_mb(), "metrics": len(body.get("metrics", []))}
+
+
+# -- orchestration --------------------------------------------------------------------------
+
+
+def _child(python: str, mode: str, folder: Path) -> dict:
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    done = subprocess.run(
+        [python, __file__, mode, str(folder)], capture_output=True, text=True, env=env, check=False
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"{mode} failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def ensure_peer() -> str:
+    python = PEER_VENV / "bin" / "python"
+    if not python.exists():
+        print(f"creating {PEER_VENV} with {' '.join(PEER_PINS)} …", file=sys.stderr)
+        subprocess.run([sys.executable, "-m", "venv", str(PEER_VENV)], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "-q", *PEER_PINS], check=True)
+    return str(python)
+
+
+def main() -> None:
+    if len(sys.argv) == 3 and sys.argv[1] in ("--ours", "--evidently"):
+        folder = Path(sys.argv[2])
+        result = run_ours(folder) if sys.argv[1] == "--ours" else run_evidently(folder)
+        print(json.dumps(result))
+        return
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000, help="rows for the comparison")
+    parser.add_argument(
+        "--sizes",
+        default="1000000,3000000,10000000",
+        help="modelward alone at these sizes (linear scaling)",
+    )
+    parser.add_argument("--no-scale", action="store_true", help="skip the scaling runs")
+    parser.add_argument("--skip-evidently", action="store_true")
+    args = parser.parse_args()
+    folder = build(args.rows)
+    ours = _child(sys.executable, "--ours", folder)
+    print(
+        f"modelward  {args.rows:>10,} rows: {ours['seconds']:7.2f} s, peak {ours['peak_mb']:6.0f}"
+        f" MB (accuracy {ours['accuracy']:.4f}, auc {ours['roc_auc']:.4f}, "
+        f"drifted {', '.join(ours['drifted']) or '-'})"
+    )
+    if not args.skip_evidently:
+        peer = _child(ensure_peer(), "--evidently", folder)
+        print(
+            f"Evidently  {args.rows:>10,} rows: {peer['seconds']:7.2f} s, peak "
+            f"{peer['peak_mb']:6.0f} MB"
+        )
+        print(
+            f"ratio: modelward is {peer['seconds'] / ours['seconds']:.1f}x faster and uses "
+            f"{peer['peak_mb'] / ours['peak_mb']:.1f}x less memory (target: >= 50x faster)"
+        )
+    if not args.no_scale:
+        sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+        base = None
+        for size in sizes:
+            result = _child(sys.executable, "--ours", build(size))
+            per_m = result["seconds"] / (size / 1e6)
+            base = base or per_m
+            print(
+                f"scale      {size:>10,} rows: {result['seconds']:7.2f} s, peak "
+                f"{result['peak_mb']:6.0f} MB, {per_m:.2f} s per million "
+                f"({per_m / base:.2f}x the first)"
+            )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,205 @@
+"""The monitoring report: one self-contained HTML file (opens offline: figures are PNGs
+embedded as data URIs, no scripts, no external CSS) and the same content as JSON.
+
+Sections: metric time series against thresholds (per day, with CIs), per-feature drift
+with reference vs current histograms, the data-quality table, degradation slices, alerts.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from datetime import timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from modelward.monitoring.result import CheckResult
+from modelward.monitoring.window import Window, window_for
+from modelward.timeutil import utcnow
+
+if TYPE_CHECKING:
+    from modelward.monitoring.monitor import Monitor
+
+__all__ = ["build_report", "render_html", "write_report"]
+
+
+def _series(monitor: Monitor, name: str, window: Window, environment: str | None) -> dict:
+    """Metrics per period (days; hours when the window is shorter than 2 days)."""
+    from modelward.monitoring.metrics import compute_metrics, resolve_metrics
+
+    model = monitor.ws.registry.get_model(name)
+    names = resolve_metrics(model.task, None)
+    frame = monitor._ok_rows(
+        name, window, environment, ["ts", "version", "prediction", "score"], labelled_only=True
+    )
+    positive = monitor._positive(name, frame) if model.task == "binary-classification" else None
+    step = timedelta(days=1) if window.length >= timedelta(days=2) else timedelta(hours=1)
+    points = []
+    start = window.start
+    while start < window.end:
+        part = frame[(frame["ts"] >= start) & (frame["ts"] < start + step)]
+        if len(part) >= 2:
+            values = compute_metrics(part, model.task, names, positive=positive, resamples=300)
+            points.append({"start": start.isoformat(), "rows": len(part), "metrics": values})
+        start = start + step
+    thresholds = monitor.ws.policy.thresholds.as_dict()
+    return {
+        "metrics": names,
+        "thresholds": {n: thresholds.get(n) for n in names},
+        "step": "1d" if step == timedelta(days=1) else "1h",
+        "points": points,
+    }
+
+
+def build_report(
+    monitor: Monitor,
+    name: str,
+    *,
+    last: str = "7d",
+    until: str | None = None,
+    environment: str | None = "production",
+    checks: list[CheckResult] | None = None,
+) -> dict[str, Any]:
+    """The report's content as plain JSON-able data (checks are run unless given)."""
+    monitor._model(name)
+    window = window_for(last, until=until)
+    alert = monitor.alert
+    monitor.alert = False  # a report describes; it does not page anyone
+    try:
+        if checks is None:
+            options: dict[str, Any] = {
+                "last": last,
+                "until": until,
+                "environment": environment,
+                "record": False,
+            }
+            checks = [
+                monitor.metrics(name, **options),
+                monitor.drift(name, **options),
+                monitor.quality(name, **options),
+                monitor.degradation(name, **options),
+            ]
+        model = monitor.ws.registry.get_model(name)
+        series = (
+            _series(monitor, name, window, environment)
+            if model.task != "text-generation"
+            else {"metrics": [], "thresholds": {}, "step": "1d", "points": []}
+        )
+    finally:
+        monitor.alert = alert
+    alerts = [a.to_dict() for a in monitor.alerts.list(model=name, include_resolved=True, limit=50)]
+    return {
+        "model": name,
+        "window": window.to_dict(),
+        "environment": environment,
+        "generated_at": utcnow().isoformat(),
+        "verdict": "fail" if any(c.failed for c in checks) else "pass",
+        "checks": {c.check: c.to_dict() for c in checks},
+        "series": series,
+        "alerts": alerts,
+    }
+
+
+# -- figures --------------------------------------------------------------------------------
+
+
+def _png(figure: Any) -> str:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=80, bbox_inches="tight")
+    import matplotlib.pyplot as plt
+
+    plt.close(figure)
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+def _figures(report: dict[str, Any]) -> dict[str, Any]:
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    figures: dict[str, Any] = {"metrics": {}, "drift": {}}
+    points = report["series"]["points"]
+    for metric in report["series"]["metrics"]:
+        xs = [p["start"][:13] for p in points]
+        ys = [p["metrics"][metric]["value"] for p in points]
+        if not any(y is not None for y in ys):
+            continue
+        fig, ax = plt.subplots(figsize=(6, 2.4))
+        ax.plot(xs, [y if y is not None else float("nan") for y in ys], marker="o")
+        lows = [p["metrics"][metric]["low"] for p in points]
+        highs = [p["metrics"][metric]["high"] for p in points]
+        if all(v is not None for v in lows + highs):
+            ax.fill_between(xs, lows, highs, alpha=0.2)
+        limit = report["series"]["thresholds"].get(metric)
+        if limit is not None:
+            ax.axhline(limit, color="red", linestyle="--", label=f"threshold {limit}")
+            ax.legend(loc="lower left", fontsize=7)
+        ax.set_title(metric, fontsize=9)
+        ax.tick_params(axis="x", labelrotation=45, labelsize=6)
+        figures["metrics"][metric] = _png(fig)
+    drift = report["checks"].get("drift", {}).get("results", {}).get("features", {})
+    for feature, entry in drift.items():
+        hist = entry.get("histogram")
+        if not hist:
+            continue
+        fig, ax = plt.subplots(figsize=(4, 2.2))
+        if "edges" in hist:
+            edges = hist["edges"]
+            centres = [(a + b) / 2 for a, b in zip(edges[:-1], edges[1:], strict=True)]
+            width = (edges[1] - edges[0]) * 0.45 if len(edges) > 1 else 0.4
+            ax.bar(
+                [c - width / 2 for c in centres], hist["reference"], width=width, label="reference"
+            )
+            ax.bar([c + width / 2 for c in centres], hist["current"], width=width, label="current")
+        else:
+            idx = list(range(len(hist["labels"])))
+            ax.bar([i - 0.2 for i in idx], hist["reference"], width=0.4, label="reference")
+            ax.bar([i + 0.2 for i in idx], hist["current"], width=0.4, label="current")
+            ax.set_xticks(idx, hist["labels"], fontsize=7)
+        ax.set_title(f"{feature} ({'drift' if entry.get('drifted') else 'no drift'})", fontsize=9)
+        ax.legend(fontsize=6)
+        figures["drift"][feature] = _png(fig)
+    return figures
+
+
+def render_html(report: dict[str, Any], *, include_plots: bool = True) -> str:
+    from jinja2 import Environment, PackageLoader, select_autoescape
+
+    env = Environment(
+        loader=PackageLoader("modelward.monitoring", "templates"),
+        autoescape=select_autoescape(["html", "j2"]),
+    )
+    env.filters["num"] = _num
+    template = env.get_template("report.html.j2")
+    figures = _figures(report) if include_plots else {"metrics": {}, "drift": {}}
+    return template.render(report=report, figures=figures, include_plots=include_plots)
+
+
+def _num(value: Any, digits: int = 3) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def write_report(
+    report: dict[str, Any], out: str | Path, *, include_plots: bool = True
+) -> tuple[Path, Path]:
+    """``out`` (.html) and the same content as JSON next to it; temp name then rename."""
+    from modelward.cli.output import dump_json
+
+    html_path = Path(out)
+    if html_path.suffix.lower() != ".html":
+        html_path = html_path.with_suffix(".html")
+    json_path = html_path.with_suffix(".json")
+    html_path.parent.mkdir(parents=True, exist_ok=True)
+    for path, text in (
+        (html_path, render_html(report, include_plots=include_plots)),
+        (json_path, dump_json(report)),
+    ):
+        tmp = path.with_name(f".{path.name}.tmp")
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(path)
+    return html_path, json_path

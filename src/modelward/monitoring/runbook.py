@@ -1,0 +1,212 @@
+"""``modelward runbook daily|weekly|monthly``: the runbook's checklists, one report each.
+
+| schedule | window | items (``monitoring.daily`` / ``weekly`` / ``monthly`` in policy) |
+| --- | --- | --- |
+| daily | 24h | metrics, predictions (with distribution check), quality, alerts |
+| weekly | 7d | metrics, drift, quality, degradation, report, backup |
+| monthly | 30d | evaluation (every metric), drift, baseline refresh proposal, retention, report |
+
+Every item gets a verdict (pass, fail, insufficient, warn, info, skipped) and a one-line
+detail; the whole run is stored (kind ``runbook``) and written as one HTML + JSON report.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from modelward.errors import ConfigError
+from modelward.monitoring.result import FAILING, CheckResult
+from modelward.timeutil import utcnow
+
+if TYPE_CHECKING:
+    from modelward.monitoring.monitor import Monitor
+
+__all__ = ["SCHEDULES", "run_runbook"]
+
+SCHEDULES = {"daily": "24h", "weekly": "7d", "monthly": "30d"}
+KNOWN_ITEMS = {
+    "metrics",
+    "predictions",
+    "quality",
+    "alerts",
+    "drift",
+    "degradation",
+    "report",
+    "backup",
+    "evaluation",
+    "baseline",
+    "retention",
+}
+
+
+def _item(item: str, verdict: str, detail: str, **extra: Any) -> dict[str, Any]:
+    return {"item": item, "verdict": verdict, "detail": detail, **extra}
+
+
+def _from_check(item: str, result: CheckResult) -> dict[str, Any]:
+    detail = "; ".join(result.breaches) if result.breaches else "within thresholds"
+    return _item(item, result.verdict, detail, run_id=result.run_id)
+
+
+def run_runbook(
+    monitor: Monitor,
+    schedule: str,
+    name: str,
+    *,
+    until: str | None = None,
+    environment: str | None = "production",
+    out: str | Path | None = None,
+    include_plots: bool = True,
+) -> dict[str, Any]:
+    from modelward.monitoring.report import build_report, write_report
+
+    if schedule not in SCHEDULES:
+        raise ConfigError(f"runbook {schedule!r} is not one of daily, weekly, monthly")
+    policy = monitor.ws.policy.monitoring
+    items_wanted: list[str] = list(getattr(policy, schedule))
+    unknown = [i for i in items_wanted if i not in KNOWN_ITEMS]
+    if unknown:
+        raise ConfigError(
+            f"monitoring.{schedule} in policy.yml names unknown item(s) {', '.join(unknown)}; "
+            f"choose from {', '.join(sorted(KNOWN_ITEMS))}"
+        )
+    model = monitor._model(name)
+    last = SCHEDULES[schedule]
+    tabular_only = {"metrics", "evaluation", "drift", "quality", "degradation", "baseline"}
+    common: dict[str, Any] = {"last": last, "until": until, "environment": environment}
+    items: list[dict[str, Any]] = []
+    checks: list[CheckResult] = []
+    for item in items_wanted:
+        if model.task == "text-generation" and item in tabular_only:
+            items.append(_item(item, "skipped", "not defined for endpoint (LLM) models"))
+            continue
+        if item in ("metrics", "evaluation"):
+            result = monitor.metrics(name, **common)
+            checks.append(result)
+            items.append(_from_check(item, result))
+        elif item == "predictions":
+            result = monitor.predictions(name, distribution_check=True, **common)
+            checks.append(result)
+            items.append(_from_check(item, result))
+        elif item == "quality":
+            result = monitor.quality(name, **common)
+            checks.append(result)
+            items.append(_from_check(item, result))
+        elif item == "drift":
+            result = monitor.drift(name, **common)
+            checks.append(result)
+            items.append(_from_check(item, result))
+        elif item == "degradation":
+            result = monitor.degradation(name, **common)
+            checks.append(result)
+            items.append(_from_check(item, result))
+        elif item == "alerts":
+            open_alerts = monitor.alerts.list(model=name)
+            critical = [a for a in open_alerts if a.level == "critical"]
+            verdict = "fail" if critical else ("warn" if open_alerts else "pass")
+            detail = (
+                f"{len(open_alerts)} open alert(s), {len(critical)} critical"
+                if open_alerts
+                else "no open alerts"
+            )
+            items.append(_item(item, verdict, detail, alerts=[a.id for a in open_alerts]))
+        elif item == "baseline":
+            items.append(_baseline_proposal(checks))
+        elif item == "retention":
+            items.append(_retention(monitor, name))
+        elif item == "backup":
+            items.append(_backup(monitor))
+        elif item == "report":
+            items.append(_item(item, "pass", "written with this runbook"))
+    report = build_report(
+        monitor, name, last=last, until=until, environment=environment, checks=checks
+    )
+    verdict = "fail" if any(i["verdict"] in FAILING for i in items) else "pass"
+    report.update(runbook=schedule, items=items, verdict=verdict)
+    if out is None:
+        stamp = utcnow().strftime("%Y%m%dT%H%M%S")
+        out = monitor.ws.root / "reports" / f"{name}-{schedule}-{stamp}.html"
+    html_path, json_path = write_report(report, out, include_plots=include_plots)
+    report["files"] = {"html": str(html_path), "json": str(json_path)}
+    run = monitor.ws.registry.record_run(
+        "runbook",
+        model=name,
+        version=None,
+        inputs={"schedule": schedule, "window": report["window"], "environment": environment},
+        results={
+            "items": items,
+            "files": report["files"],
+            "breaches": [f"{i['item']}: {i['detail']}" for i in items if i["verdict"] in FAILING],
+        },
+        verdict=verdict,
+    )
+    report["run_id"] = run.id
+    return report
+
+
+def _baseline_proposal(checks: list[CheckResult]) -> dict[str, Any]:
+    """Propose refreshing the reference when the inputs moved but the model still performs."""
+    drift = next((c for c in checks if c.check == "drift"), None)
+    metrics = next((c for c in checks if c.check == "metrics"), None)
+    if drift is None:
+        return _item("baseline", "skipped", "no drift check in this runbook to judge from")
+    drifted = drift.results.get("drifted", [])
+    if not drifted:
+        return _item("baseline", "pass", "inputs match the reference; no refresh needed")
+    if metrics is not None and metrics.verdict == "pass":
+        return _item(
+            "baseline",
+            "info",
+            f"inputs drifted ({', '.join(drifted)}) while metrics pass: propose registering a "
+            "new version with recent data as its reference profile "
+            "(`modelward register … --data <recent data>`)",
+            proposal="refresh",
+        )
+    return _item(
+        "baseline",
+        "warn",
+        f"inputs drifted ({', '.join(drifted)}) and metrics do not pass: retrain on recent "
+        "labelled data before refreshing the reference",
+        proposal="retrain",
+    )
+
+
+def _retention(monitor: Monitor, name: str) -> dict[str, Any]:
+    """Versions outside keep-last / keep-best (by the retention metric): candidates only."""
+    policy = monitor.ws.policy.retention
+    versions = monitor.ws.registry.list_versions(name)
+    newest = sorted(versions, key=lambda v: v.version, reverse=True)
+    keep = {v.version for v in newest[: policy.keep_last]}
+    scored = [v for v in versions if isinstance(v.metrics.get(policy.metric), int | float)]
+    best = sorted(scored, key=lambda v: v.metrics[policy.metric], reverse=True)
+    keep |= {v.version for v in best[: policy.keep_best]}
+    protected = {v.version for v in versions if v.stage in ("production", "staging")}
+    candidates = sorted(v.version for v in versions if v.version not in keep | protected)
+    detail = (
+        f"{len(candidates)} version(s) outside keep-last {policy.keep_last} / keep-best "
+        f"{policy.keep_best}: {', '.join(f'v{c}' for c in candidates)}"
+        if candidates
+        else f"{len(versions)} version(s), all within retention"
+    )
+    return _item("retention", "info" if candidates else "pass", detail, candidates=candidates)
+
+
+def _backup(monitor: Monitor) -> dict[str, Any]:
+    """Run the workspace backup when this build has one (the ops family)."""
+    import importlib
+
+    try:
+        module = importlib.import_module("modelward.ops.backup")
+    except ImportError:
+        return _item(
+            "backup", "skipped", "no backup command in this installation; run your backup job"
+        )
+    backup = getattr(module, "backup", None)
+    if backup is None:
+        return _item("backup", "skipped", "modelward.ops.backup has no backup()")
+    try:
+        where = backup(monitor.ws)
+    except Exception as exc:  # noqa: BLE001 - a failed backup is a failed item, not a crash
+        return _item("backup", "fail", f"backup failed: {exc}")
+    return _item("backup", "pass", f"backup written: {where}")
