@@ -174,3 +174,25 @@ def test_config_is_plain_yaml_and_examples_load():
         config = load_config(path)
         assert yaml.safe_load(path.read_text())["name"] == config.name
         assert config.data_ref().endswith("heart.yml#cleveland")
+
+
+def test_features_the_pipeline_imputes_may_be_missing_in_requests(trained, cleveland):
+    """Cleveland has no missing `slope`, but the pipeline imputes it: the schema says so."""
+    schema = trained.version.input_schema["columns"]
+    assert not cleveland["slope"].isna().any()
+    assert all(column["nullable"] for column in schema)
+
+
+def test_accepts_missing_naming_an_unknown_column_is_refused(workspace, cleveland, fitted):
+    from modelward.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="accepts_missing names column.*nope"):
+        workspace.register(
+            "heart", fitted, data=cleveland, target="target", accepts_missing=["nope"]
+        )
+    assert workspace.registry.list_models() == []
+    info = workspace.register(
+        "heart", fitted, data=cleveland, target="target", accepts_missing=["slope"]
+    )
+    nullable = {c["name"]: c["nullable"] for c in info.input_schema["columns"]}
+    assert nullable["slope"] and not nullable["age"]

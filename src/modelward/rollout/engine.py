@@ -224,7 +224,8 @@ class RolloutEngine:
                 self.registry._event(
                     session, model.id, info.version, "rollout-started", actor, reason=reason,
                     details={"rollout": row.id, "environment": env, "stable": stable,
-                             "stages": plan["stages"], "forced_gates": overridden},
+                             "stages": plan["stages"], "forced_gates": overridden,
+                             "forced": bool(overridden)},
                 )  # fmt: skip
         except ConflictError:
             raise AlreadyExists(

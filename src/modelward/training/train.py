@@ -251,6 +251,7 @@ def train_model(
             description=config.description,
             source=source,
             reference_profile=profile_frame(train_frame, target=config.target, seed=config.seed),
+            accepts_missing=imputed_features(config),
         )
         advance()
     held_out = x_test.assign(**{config.target: y_test}).reset_index(drop=True)
@@ -273,3 +274,14 @@ def train_model(
 
 def _simple(value: Any) -> bool:
     return value is None or isinstance(value, str | int | float | bool)
+
+
+def imputed_features(config: TrainingConfig) -> list[str]:
+    """Features the pipeline imputes: a request may leave them missing."""
+    prep = config.preprocessing
+    imputed = []
+    if prep.numeric.impute != "none":
+        imputed += list(config.features.numeric)
+    if prep.categorical.impute != "none":
+        imputed += list(config.features.categorical)
+    return imputed

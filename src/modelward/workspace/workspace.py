@@ -213,11 +213,14 @@ class Workspace:
         description: str = "",
         source: dict[str, Any] | None = None,
         reference_profile: dict[str, Any] | None = None,
+        accepts_missing: list[str] | None = None,
     ) -> VersionInfo:
         """Register a fitted scikit-learn estimator (or ONNX bytes) as a new version.
 
         ``data`` is the training data; with ``target`` it also holds the label column.
         The input schema, fingerprint and reference profile are computed from it.
+        ``accepts_missing`` names inputs the model imputes: the schema lets them be null
+        even when the training data had no missing value there.
         """
         from modelward.flavors import OnnxFlavor, SklearnFlavor
 
@@ -241,6 +244,7 @@ class Workspace:
             description=description,
             source=source or _source(None),
             reference_profile=reference_profile,
+            accepts_missing=accepts_missing,
         )
 
     def register_file(
@@ -295,6 +299,7 @@ class Workspace:
         description: str = "",
         source: dict[str, Any] | None = None,
         reference_profile: dict[str, Any] | None = None,
+        accepts_missing: list[str] | None = None,
     ) -> VersionInfo:
         from modelward.data import fingerprint, infer_schema, split_target
         from modelward.errors import NotFound
@@ -326,6 +331,15 @@ class Workspace:
             )
         task = task or (existing.task if existing else _infer_task(loaded, labels))
         schema = infer_schema(features)
+        unknown = sorted(set(accepts_missing or ()) - set(features.columns))
+        if unknown:
+            raise ConfigError(
+                f"accepts_missing names column(s) the data lacks: {', '.join(unknown)}; "
+                "name input columns only"
+            )
+        for column in schema["columns"]:
+            if column["name"] in (accepts_missing or ()):
+                column["nullable"] = True  # the model imputes it: a missing value is valid
         if reference_profile is None:
             reference_profile = _profile(data, target)
         digest = self.artifacts.put(blob)
