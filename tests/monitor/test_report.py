@@ -68,7 +68,12 @@ def test_weekly_and_monthly_runbooks(served, cli, tmp_path):
     items = {i["item"]: i for i in weekly["items"]}
     assert set(items) == {"metrics", "drift", "quality", "degradation", "report", "backup"}
     assert items["drift"]["verdict"] == "fail"
-    assert items["backup"]["verdict"] in ("pass", "skipped", "fail")
+    assert items["backup"]["verdict"] == "pass"
+    from modelward.backup.archive import verify_backup
+
+    (backup,) = (served.ws.root / "backups").glob("weekly-*.tar.gz")
+    assert str(backup) in items["backup"]["detail"]
+    verify_backup(backup)  # raises on a missing or corrupted file
     monthly = cli(
         "runbook", "monthly", "heart", "--until", UNTIL, "--out", tmp_path / "m.html", "--json"
     ).json

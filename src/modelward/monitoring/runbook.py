@@ -173,40 +173,38 @@ def _baseline_proposal(checks: list[CheckResult]) -> dict[str, Any]:
 
 
 def _retention(monitor: Monitor, name: str) -> dict[str, Any]:
-    """Versions outside keep-last / keep-best (by the retention metric): candidates only."""
+    """What `modelward clean` would delete under the retention rules: candidates only."""
+    from modelward.errors import ModelwardError
+    from modelward.lifecycle.retention import plan_clean
+
     policy = monitor.ws.policy.retention
-    versions = monitor.ws.registry.list_versions(name)
-    newest = sorted(versions, key=lambda v: v.version, reverse=True)
-    keep = {v.version for v in newest[: policy.keep_last]}
-    scored = [v for v in versions if isinstance(v.metrics.get(policy.metric), int | float)]
-    best = sorted(scored, key=lambda v: v.metrics[policy.metric], reverse=True)
-    keep |= {v.version for v in best[: policy.keep_best]}
-    protected = {v.version for v in versions if v.stage in ("production", "staging")}
-    candidates = sorted(v.version for v in versions if v.version not in keep | protected)
+    note = ""
+    try:
+        plan = plan_clean(monitor.ws, name)
+    except ModelwardError:  # no version records the ranking metric: rank by age only
+        plan = plan_clean(monitor.ws, name, keep_best=0)
+        note = f" (keep-best skipped: no version records {plan.metric})"
+    candidates = sorted(d.version for d in plan.to_delete)
     detail = (
         f"{len(candidates)} version(s) outside keep-last {policy.keep_last} / keep-best "
-        f"{policy.keep_best}: {', '.join(f'v{c}' for c in candidates)}"
+        f"{policy.keep_best}: {', '.join(f'v{c}' for c in candidates)} "
+        f"(`modelward clean {name} --yes` deletes them)"
         if candidates
-        else f"{len(versions)} version(s), all within retention"
-    )
+        else f"{len(plan.decisions)} version(s), all within retention"
+    ) + note
     return _item("retention", "info" if candidates else "pass", detail, candidates=candidates)
 
 
 def _backup(monitor: Monitor) -> dict[str, Any]:
-    """Run the workspace backup when this build has one (the ops family)."""
-    import importlib
+    """A checksummed backup of the workspace into its backups/ folder."""
+    from modelward.backup.archive import create_backup
+    from modelward.timeutil import utcnow
 
+    folder = monitor.ws.root / "backups"
+    folder.mkdir(exist_ok=True)
+    out = folder / f"weekly-{utcnow():%Y%m%dT%H%M%S}.tar.gz"
     try:
-        module = importlib.import_module("modelward.ops.backup")
-    except ImportError:
-        return _item(
-            "backup", "skipped", "no backup command in this installation; run your backup job"
-        )
-    backup = getattr(module, "backup", None)
-    if backup is None:
-        return _item("backup", "skipped", "modelward.ops.backup has no backup()")
-    try:
-        where = backup(monitor.ws)
+        info = create_backup(monitor.ws, out, include_weights=True)
     except Exception as exc:  # noqa: BLE001 - a failed backup is a failed item, not a crash
         return _item("backup", "fail", f"backup failed: {exc}")
-    return _item("backup", "pass", f"backup written: {where}")
+    return _item("backup", "pass", f"backup written: {info.path}")
