@@ -34,6 +34,7 @@ from modelward.evaluation import Evaluation, evaluate_version
 from modelward.lifecycle.retention import apply_clean, plan_clean
 from modelward.llm.fleet import LLMFleet
 from modelward.llm.gateway import create_gateway_app
+from modelward.monitoring import CheckResult, Monitor
 from modelward.policy import Policy
 from modelward.registry import Stage
 from modelward.reports.card import write_card
@@ -51,6 +52,7 @@ __all__ = [
     "ArtifactError",
     "BudgetExceeded",
     "CheckFailed",
+    "CheckResult",
     "ConfigError",
     "ConflictError",
     "DataError",
@@ -58,6 +60,7 @@ __all__ = [
     "InvalidName",
     "LLMFleet",
     "ModelwardError",
+    "Monitor",
     "NotFound",
     "Policy",
     "PolicyError",
