@@ -161,7 +161,8 @@ def main() -> None:
     modelward("evaluate", MODEL, "1", "--data", f"{spec}#hungarian,va,switzerland", "--by", "site")
     modelward("evaluate", MODEL, "2", "--data", f"{spec}#hungarian", "--compare-baseline", "1")
 
-    step("5. Validate, then move through the lifecycle gates")
+    step("5. Test, validate, then move through the lifecycle gates")
+    modelward("test-predictions", MODEL, "1", "--cases", str(HERE / "cases.yml"))
     modelward("validate", MODEL, "1", "--data", f"{spec}#hungarian", expect=VALIDATE_EXIT)
     modelward("transition", MODEL, "1", "--to", "testing", "--reason", "unit tests pass")
     modelward("transition", MODEL, "2", "--to", "testing", "--reason", "unit tests pass")
@@ -186,6 +187,8 @@ def main() -> None:
         modelward("monitor", "metrics", MODEL, "--last", "1h", expect=METRICS_EXIT)
         modelward("monitor", "drift", MODEL, "--last", "1h", expect=1)
         modelward("monitor", "quality", MODEL, "--last", "1h", expect=QUALITY_EXIT)
+        report = root.parent / "monitoring-report.html"
+        modelward("report", MODEL, "--last", "1h", "--out", str(report))
 
         step("8. A canary rollout of version 2")
         modelward(
@@ -208,6 +211,7 @@ def main() -> None:
     modelward("backup", "--out", str(backup), "--include-weights")
     modelward("backup-verify", str(backup))
     modelward("clean", MODEL)
+    modelward("lifecycle", "review", MODEL)
     modelward("card", MODEL, "1")
 
     step("10. The record")
@@ -217,6 +221,7 @@ def main() -> None:
     console.print(Rule("[bold]done"))
     console.print(f"Explore the workspace:  export MODELWARD_HOME={root}")
     console.print(f"Then try:               modelward models show {MODEL}")
+    console.print(f"Reports:                {root / 'reports'}, {root.parent}")
     console.print("The LLM runbook:        python examples/llm/demo.py")
 
 

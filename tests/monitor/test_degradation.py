@@ -103,3 +103,16 @@ def test_review_bad_last(served, cli):
     assert ran.exit_code == 2 and "is not a duration" in ran.stderr
     ran = cli("monitor", "degradation", "heart", "--periods", "0")
     assert ran.exit_code == 2 and "--periods must be at least 1" in ran.stderr
+
+
+def test_slices_count_missing_values_of_nullable_integer_columns():
+    """Served logs hold nullable integers (pd.NA); each missing value is its own slice."""
+    import pandas as pd
+
+    from modelward.monitoring.degradation import _contingency
+
+    a = pd.Series([1, None, 2, 2], dtype="Int64")
+    b = pd.Series([None, None, 1], dtype="Int64")
+    table = _contingency(a, b)
+    assert table.sum(axis=1).tolist() == [4, 3]
+    assert sorted(table[0].tolist()) == [1, 1, 2] and sorted(table[1].tolist()) == [0, 1, 2]

@@ -266,11 +266,14 @@ def degradation_check(
 def _contingency(a: pd.Series, b: pd.Series) -> Any:
     """Counts of each value (missing as its own value) in ``a`` and in ``b``."""
     import numpy as np
+    import pandas as pd
 
     from modelward.data.profile import _key
 
-    ka = a.map(lambda v: "missing" if v != v or v is None else _key(v))
-    kb = b.map(lambda v: "missing" if v != v or v is None else _key(v))
+    # pd.isna covers None, NaN and pd.NA (nullable integer columns hold pd.NA, which has no
+    # truth value, so `v != v` would raise on it)
+    ka = a.map(lambda v: "missing" if pd.isna(v) else _key(v))
+    kb = b.map(lambda v: "missing" if pd.isna(v) else _key(v))
     levels = sorted(set(ka) | set(kb))
     ca, cb = ka.value_counts(), kb.value_counts()
     return np.array([[int(ca.get(k, 0)) for k in levels], [int(cb.get(k, 0)) for k in levels]])
