@@ -23,7 +23,9 @@
     ├── RequestError                an HTTP request body that is malformed (which field, why)
     ├── AuthError                   no or unknown API token (401; in modelward.serving.errors)
     │   └── PermissionDenied        the token lacks the scope (403)
-    └── PayloadTooLarge             a request body over the server's limit (413)
+    ├── PayloadTooLarge             a request body over the server's limit (413)
+    ├── InvalidJSON                 a request body that is not JSON (400)
+    └── MethodNotAllowed            a route called with the wrong HTTP method (405)
 
     CheckFailed                     not a mistake: a check ran and found a problem (exit 1)
 

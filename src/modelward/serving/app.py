@@ -19,7 +19,13 @@ import orjson
 
 from modelward.deploy.deployments import ENVIRONMENTS
 from modelward.errors import ModelwardError, NotFound, SchemaError
-from modelward.serving.errors import AuthError, PayloadTooLarge, PermissionDenied
+from modelward.serving.errors import (
+    AuthError,
+    InvalidJSON,
+    MethodNotAllowed,
+    PayloadTooLarge,
+    PermissionDenied,
+)
 from modelward.serving.payload import feedback_items, rows_of
 from modelward.serving.tokens import TokenInfo, find_token
 
@@ -37,11 +43,6 @@ MAX_BODY = 8 * 1024 * 1024
 ENV_HEADER = b"x-modelward-environment"
 _JSON = [(b"content-type", b"application/json")]
 _RECENT = 100_000
-
-
-class _BadJSON(ModelwardError):
-    code = "invalid_json"
-    status = 400
 
 
 class ServingApp:
@@ -453,19 +454,14 @@ class ServingApp:
 
 def _method(method: str, wanted: str) -> None:
     if method != wanted:
-        raise _MethodNotAllowed(f"use {wanted} for this route, not {method}", field="method")
-
-
-class _MethodNotAllowed(ModelwardError):
-    code = "method_not_allowed"
-    status = 405
+        raise MethodNotAllowed(f"use {wanted} for this route, not {method}", field="method")
 
 
 def _loads(body: bytes) -> Any:
     try:
         return orjson.loads(body)
     except orjson.JSONDecodeError as exc:
-        raise _BadJSON(
+        raise InvalidJSON(
             f"the body is not valid JSON ({exc.args[0] if exc.args else exc}); send a JSON object",
             field="body",
         ) from None

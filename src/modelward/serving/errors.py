@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from modelward.errors import ModelwardError
 
-__all__ = ["AuthError", "PayloadTooLarge", "PermissionDenied"]
+__all__ = ["AuthError", "InvalidJSON", "MethodNotAllowed", "PayloadTooLarge", "PermissionDenied"]
 
 
 class AuthError(ModelwardError):
@@ -20,3 +20,13 @@ class PermissionDenied(AuthError):
 class PayloadTooLarge(ModelwardError):
     code = "payload_too_large"
     status = 413
+
+
+class InvalidJSON(ModelwardError):
+    code = "invalid_json"
+    status = 400
+
+
+class MethodNotAllowed(ModelwardError):
+    code = "method_not_allowed"
+    status = 405
