@@ -43,6 +43,7 @@ MAX_BODY = 8 * 1024 * 1024
 ENV_HEADER = b"x-modelward-environment"
 _JSON = [(b"content-type", b"application/json")]
 _RECENT = 100_000
+GATEWAY_PATHS = frozenset({"/v1/chat/completions", "/v1/models"})
 
 
 class ServingApp:
@@ -54,8 +55,10 @@ class ServingApp:
         *,
         default_env: str = "production",
         on_ready: Any = None,
+        gateway: Any = None,
     ) -> None:
         self.state = state
+        self.gateway = gateway  # the LLM gateway's ASGI app, when the workspace has llm.yml
         self.writer = writer
         self.metrics = metrics
         self.default_env = default_env
@@ -95,6 +98,10 @@ class ServingApp:
                     self.on_ready()
             elif message["type"] == "lifespan.shutdown":
                 self.state.stop()
+                if self.gateway is not None:  # mounted apps get no lifespan of their own
+                    gateway = self.gateway.state.gateway
+                    await gateway.fleet.aclose()
+                    await asyncio.to_thread(gateway.close)
                 await asyncio.to_thread(self.writer.close)
                 log.info(
                     "stopped; prediction log flushed",
@@ -110,6 +117,10 @@ class ServingApp:
         path: str = scope["path"]
         method: str = scope["method"]
         try:
+            if self.gateway is not None and path in GATEWAY_PATHS:
+                self._auth(scope, "predict")  # the server's tokens guard the gateway too
+                await self.gateway(scope, receive, send)
+                return
             if path.startswith("/v1/models/"):
                 rest = path[len("/v1/models/") :]
                 if rest.endswith("/predict") and rest.count("/") == 1:

@@ -61,7 +61,19 @@ def create_app(ws: Workspace, options: ServeOptions, *, on_ready: Any = None) ->
             metrics.revision.labels(model, env).set(route.revision)
 
     state.on_change.append(track)
-    return ServingApp(state, writer, metrics, default_env=options.environment, on_ready=on_ready)
+    gateway = None
+    if (ws.root / "llm.yml").exists():  # LLM endpoints configured: serve the gateway too
+        from modelward.llm.gateway import create_gateway_app
+
+        gateway = create_gateway_app(ws, environment=options.environment)
+    return ServingApp(
+        state,
+        writer,
+        metrics,
+        default_env=options.environment,
+        on_ready=on_ready,
+        gateway=gateway,
+    )
 
 
 def app_from_env() -> ServingApp:

@@ -1,0 +1,48 @@
+"""`modelward serve` answers the OpenAI-compatible gateway routes when llm.yml exists."""
+
+from __future__ import annotations
+
+import pytest
+
+from modelward.llm.routing import save_routes
+from serving.conftest import start_live, stop_live
+
+
+@pytest.fixture
+def served(fleet):
+    save_routes(fleet, {"factual": {"models": ["good", "slow"]}}, reason="test")
+    live = start_live(fleet)
+    yield live
+    stop_live(live)
+
+
+def test_the_model_server_routes_chat_completions_through_the_gateway(served):
+    from openai import OpenAI
+
+    with OpenAI(base_url=served.url + "/v1", api_key="unused", max_retries=0) as client:
+        answer = client.chat.completions.create(
+            model="route:factual",
+            messages=[{"role": "user", "content": "What is the capital of France?"}],
+        )
+        listed = {m.id for m in client.models.list()}
+    assert answer.choices[0].message.content == "Paris"
+    assert answer.model == "good:1"
+    assert "route:factual" in listed or "good:1" in listed
+    with served.client() as http:  # the tabular routes still answer beside it
+        assert http.get("/healthz").json() == {"status": "ok"}
+
+
+def test_server_tokens_guard_the_gateway(served):
+    from openai import AuthenticationError, OpenAI
+
+    from modelward.serving.tokens import create_token
+
+    _, secret = create_token(served.ws.db, "app", scopes=["predict"])
+    served.wait_for(lambda: served.app.state.auth_on, timeout=10)
+    body = {"messages": [{"role": "user", "content": "What is the capital of France?"}]}
+    with OpenAI(base_url=served.url + "/v1", api_key="wrong", max_retries=0) as client:
+        with pytest.raises(AuthenticationError, match="unknown or revoked"):
+            client.chat.completions.create(model="route:factual", **body)
+    with OpenAI(base_url=served.url + "/v1", api_key=secret, max_retries=0) as client:
+        answer = client.chat.completions.create(model="route:factual", **body)
+    assert answer.choices[0].message.content == "Paris"
