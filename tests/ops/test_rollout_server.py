@@ -101,3 +101,18 @@ def test_healthy_canary_is_promoted_and_served(served, cleveland):
     assert ws.registry.get_version("heart", 1).stage == "maintenance"
     _wait_for_revision(live, engine.traffic.current("heart", "production").revision)
     assert _traffic_round(live, cleveland, 20, offset=0) == {3}
+
+
+def test_the_pipeline_verifies_on_the_live_server(served):
+    """`modelward promote --url` replays rows on the running server (`modelward verify`)."""
+    from modelward.lifecycle.pipeline import live_verifier
+
+    ws, live = served
+    passed, detail = live_verifier(live.url)(ws, "heart", 1, "production")
+    assert passed, detail
+    assert "answers match the artifact" in detail
+    stored = ws.registry.list_runs(model="heart", kinds=["verification"])
+    assert stored and stored[0].verdict == "pass" and stored[0].inputs["url"] == live.url
+
+    passed, detail = live_verifier("http://127.0.0.1:9")(ws, "heart", 1, "production")
+    assert not passed and "cannot reach the server" in detail

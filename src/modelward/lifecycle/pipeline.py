@@ -33,7 +33,14 @@ if TYPE_CHECKING:
     from modelward.rollout.ports import TrafficPort
     from modelward.workspace import Workspace
 
-__all__ = ["PipelineResult", "StageResult", "Verifier", "offline_verify", "promote"]
+__all__ = [
+    "PipelineResult",
+    "StageResult",
+    "Verifier",
+    "live_verifier",
+    "offline_verify",
+    "promote",
+]
 
 #: ``(workspace, name, version, env) -> (passed, detail)``
 Verifier = Callable[["Workspace", str, int, str], tuple[bool, str]]
@@ -204,6 +211,39 @@ def _test_predictions(ws: Workspace, info: VersionInfo, stage: StageResult) -> b
     return stage.check(
         "test-predictions", runs[0].verdict == "pass", f"run #{runs[0].id}: {runs[0].verdict}"
     )
+
+
+def live_verifier(url: str, token: str | None = None) -> Verifier:
+    """Verify against a running `modelward serve` (as `modelward verify` does): every
+    answer from a version of the deployment, equal to its offline prediction, p95 latency
+    within the policy. The server follows the new staging split within its poll interval."""
+
+    def verify_live(ws: Workspace, name: str, version: int, env: str) -> tuple[bool, str]:
+        import time
+
+        from modelward.errors import CheckFailed
+        from modelward.serving.verify import verify
+
+        info = ws.registry.get_version(name, version)
+        if info.kind != "artifact":
+            return True, "endpoint model: checked by its provider health check"
+        deadline = time.monotonic() + 10
+        while True:  # wait until the server routes the new split (it polls the DB)
+            try:
+                results = verify(ws, name, env, url=url, token=token)
+            except CheckFailed as exc:
+                if "served by version" in exc.message and time.monotonic() < deadline:
+                    time.sleep(0.5)
+                    continue
+                return False, exc.message
+            except ModelwardError as exc:
+                return False, exc.message
+            return True, (
+                f"{results.get('rows', '?')} rows replayed on {url}: answers match the "
+                f"artifact, p95 {results['p95_ms']:.1f} ms"
+            )
+
+    return verify_live
 
 
 def offline_verify(ws: Workspace, name: str, version: int, env: str) -> tuple[bool, str]:

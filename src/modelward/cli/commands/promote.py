@@ -22,13 +22,28 @@ def promote(
     stages: Annotated[
         str | None, typer.Option("--stages", help="Canary stages, e.g. 5:30m,25:1h,50:2h,100.")
     ] = None,
+    url: Annotated[
+        str | None,
+        typer.Option(
+            "--url",
+            help="A running `modelward serve` to verify staging on (default: offline check).",
+        ),
+    ] = None,
+    token: Annotated[
+        str | None,
+        typer.Option("--token", envvar="MODELWARD_TOKEN", help="API token for --url."),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Run the update pipeline; a failing stage stops it and undoes that stage (exit 1)."""
     from modelward.errors import CheckFailed
     from modelward.lifecycle import promote as run_pipeline
+    from modelward.lifecycle.pipeline import live_verifier, offline_verify
 
-    result = run_pipeline(state().workspace(), name, version, to=to, dry_run=dry_run, stages=stages)
+    verify = live_verifier(url, token) if url else offline_verify
+    result = run_pipeline(
+        state().workspace(), name, version, to=to, dry_run=dry_run, stages=stages, verify=verify
+    )
     if as_json:
         print_json(result.to_dict())
     else:
