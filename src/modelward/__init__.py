@@ -6,6 +6,7 @@ and a test keeps the two in step.
 
 from modelward.backup.archive import create_backup, verify_backup
 from modelward.backup.restore import restore_backup
+from modelward.deploy import DeploymentInfo, Deployments, Target
 from modelward.errors import (
     AlreadyExists,
     ArtifactError,
@@ -36,6 +37,7 @@ from modelward.llm.fleet import LLMFleet
 from modelward.llm.gateway import create_gateway_app
 from modelward.monitoring import CheckResult, Monitor
 from modelward.policy import Policy
+from modelward.predlog import LogWriter
 from modelward.registry import Stage
 from modelward.reports.card import write_card
 from modelward.rollout.engine import RolloutEngine
@@ -56,9 +58,12 @@ __all__ = [
     "ConfigError",
     "ConflictError",
     "DataError",
+    "DeploymentInfo",
+    "Deployments",
     "Evaluation",
     "InvalidName",
     "LLMFleet",
+    "LogWriter",
     "ModelwardError",
     "Monitor",
     "NotFound",
@@ -74,6 +79,7 @@ __all__ = [
     "SchemaError",
     "Stage",
     "StorageError",
+    "Target",
     "TrainResult",
     "TrainingConfig",
     "TransitionError",
