@@ -1,9 +1,13 @@
 """Two processes promoting different versions at the same moment: exactly one wins.
 
 Real processes, real databases: each racer opens the workspace, reports ready, waits for a
-shared start signal, then calls ``transition(..., "production")``. On SQLite the second
-writer queues on the write lock and then sees the winner; on PostgreSQL both run at once
-and the partial unique index on stage = 'production' rejects the loser at commit.
+shared start signal, then calls ``transition(..., "production")``. "At the same moment" is
+made exact: each racer, after reading the incumbent and before opening its transaction,
+waits until the other has read it too (a barrier on the gate check), so on a loaded machine
+one racer cannot finish before the other starts and turn the race into two sequential moves.
+On SQLite the second writer queues on the write lock and then sees the winner; on PostgreSQL
+both run at once and the partial unique index on stage = 'production' rejects the loser at
+commit.
 """
 
 from __future__ import annotations
@@ -22,7 +26,20 @@ from conftest import FEATURES
 RACER = """
 import json, os, sys, time
 from modelward import ModelwardError, Workspace
+import modelward.registry.registry as registry_module
 root, db_url, version, ready, go, replace = sys.argv[1:]
+checked = os.path.join(os.path.dirname(go), "checked-" + version)
+others = [os.path.join(os.path.dirname(go), "checked-" + v) for v in ("1", "2") if v != version]
+gates = registry_module.run_gates
+
+def gates_after_both_have_read(*args, **kwargs):
+    open(checked, "w").close()  # this racer has read the incumbent
+    deadline = time.monotonic() + 30
+    while not all(os.path.exists(o) for o in others) and time.monotonic() < deadline:
+        time.sleep(0.0005)
+    return gates(*args, **kwargs)
+
+registry_module.run_gates = gates_after_both_have_read
 ws = Workspace.open(root, db_url=db_url)
 ws.registry.get_model("heart")  # connect and warm up before the start signal
 open(ready, "w").close()
