@@ -372,10 +372,14 @@ class PredictionLog:
         *,
         environment: str | None = None,
         labels: bool = True,
+        rate: float = 1.0,
     ) -> Any:
         """A DuckDB connection holding the window as temp table ``w`` (``columns`` plus the
         joined ``label``): read and joined once, then queried as often as a check needs.
-        ``None`` when the log has no files for the window. Close it when done."""
+        With ``rate`` below 1 only the requests whose ``hash(request_id)`` falls in that
+        share of the hash range are kept, on both sides of the join (a consistent sample:
+        a sampled prediction keeps its feedback). ``None`` when the log has no files for
+        the window. Close it when done."""
         files = self.files("predictions", model, window)
         if not files:
             return None
@@ -387,13 +391,18 @@ class PredictionLog:
         ]
         if environment is not None:
             conditions.append(f"p.environment = {_quote(environment)}")
+        sampled = ""
+        if rate < 1.0:
+            sampled = f"hash(request_id) < {hash_cut(rate)}::UBIGINT"
+            conditions.append(f"hash(p.request_id) < {hash_cut(rate)}::UBIGINT")
         source = f"{self._source(files)} AS p"
         feedback = self.files("feedback", model) if labels else []
         label = "NULL::VARCHAR"
         if feedback:
             source += (
                 " LEFT JOIN (SELECT request_id, arg_max(label, ts) AS label "
-                f"FROM {self._source(feedback)} GROUP BY request_id) AS f "
+                f"FROM {self._source(feedback)} {'WHERE ' + sampled if sampled else ''} "
+                "GROUP BY request_id) AS f "
                 "ON p.request_id = f.request_id"
             )
             label = "f.label"
@@ -407,6 +416,13 @@ class PredictionLog:
             con.close()
             raise _translate(exc, self.url) from None
         return con
+
+    def hash_rate(
+        self, model: str, window: Window, rows: int, *, environment: str | None = None
+    ) -> float:
+        """The share of requests to keep for about ``rows`` rows (1.0: keep all)."""
+        total = self.count(model, window, environment=environment)
+        return 1.0 if total <= rows else rows / total
 
     def _sampled(
         self, sql: str, model: str, window: Window, rows: int, environment: str | None
@@ -439,6 +455,11 @@ class PredictionLog:
         except Exception as exc:
             raise _translate(exc, self.url) from None
         return int(rows[0][0]) if rows else 0
+
+
+def hash_cut(rate: float) -> int:
+    """The bound on DuckDB's 64-bit ``hash(request_id)`` that keeps ``rate`` of the ids."""
+    return min(2**64 - 1, max(0, int(rate * 2**64)))
 
 
 def _translate(exc: Exception, url: str) -> Exception:

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ALIASES",
     "CI_ROWS",
+    "SAMPLE_ROWS",
     "LOWER_IS_BETTER",
     "METRICS_BY_TASK",
     "compute_metrics",
@@ -33,6 +34,11 @@ __all__ = [
 ]
 
 CI_ROWS = 5000
+#: Above this many predictions in a window, metrics use a consistent hash sample of about
+#: this many requests (both sides of the feedback join; see ``PredictionLog.snapshot``):
+#: the standard error of a rate is then at most 0.0011, and the reported interval is that
+#: of the sample, so it covers the whole window's value.
+SAMPLE_ROWS = 200_000
 #: Resamples for the interval of a large window (its width comes from a CI_ROWS sample).
 SAMPLE_RESAMPLES = 400
 ALIASES = {"auc": "roc_auc", "roc-auc": "roc_auc", "acc": "accuracy"}
@@ -165,12 +171,13 @@ def compute_metrics(
         if n == 0:
             out[name] = {"value": None, "low": None, "high": None}
             continue
-        value = float(fn(y_true, column))
         if exact is not None:
             if exact.get(name) is None:
                 out[name] = {"value": None, "low": None, "high": None}
                 continue
             value = float(exact[name])  # type: ignore[arg-type]
+        else:
+            value = float(fn(y_true, column))
         t, c = (y_true, column) if sub is None else (y_true[sub], column[sub])
         if task == "binary-classification":
             mid = value if sub is None and exact is None else float(fn(t, c))
@@ -182,6 +189,7 @@ def compute_metrics(
             low = value - (mid - low) * shrink
             high = value + (high - mid) * shrink
         out[name] = {"value": _num(value), "low": _num(low), "high": _num(high)}
+    _INDEX_CACHE.clear()
     return out
 
 
@@ -228,6 +236,9 @@ def sql_binary_metrics(con: Any, *, version: int, positive: str) -> dict[str, fl
     return out
 
 
+_INDEX_CACHE: dict[str, Any] = {}
+
+
 def _binary_bootstrap(
     name: str, truth: Any, column: Any, positive: str | None, resamples: int, seed: int
 ) -> tuple[float | None, float | None]:
@@ -241,7 +252,11 @@ def _binary_bootstrap(
     truth = np.asarray(truth, dtype=bool)
     if n < 2:
         return None, None
-    idx = _indices(n, resamples, seed)
+    key = (n, resamples, seed)
+    if _INDEX_CACHE.get("key") != key:
+        _INDEX_CACHE.clear()
+        _INDEX_CACHE.update(key=key, idx=_indices(n, resamples, seed))
+    idx = _INDEX_CACHE["idx"]  # the same draws for every metric of a check
     t = truth[idx]
     with np.errstate(divide="ignore", invalid="ignore"):
         if name == "roc_auc":
@@ -273,10 +288,12 @@ def _auc_draws(truth: Any, score: Any, idx: Any) -> Any:
 
     resamples, n = idx.shape
     values, group = np.unique(score, return_inverse=True)
-    weights = np.zeros((resamples, len(values) * 2))
+    width = len(values) * 2
     # column 2g counts negatives with the g-th smallest score, 2g+1 positives
-    cells = group[idx] * 2 + truth[idx].astype(int)
-    np.add.at(weights, (np.repeat(np.arange(resamples), n), cells.ravel()), 1.0)
+    cells = group[idx] * 2 + truth[idx].astype(np.int64)
+    cells += (np.arange(resamples, dtype=np.int64) * width)[:, None]
+    weights = np.bincount(cells.ravel(), minlength=resamples * width).astype("float64")
+    weights = weights.reshape(resamples, width)
     neg, pos = weights[:, 0::2], weights[:, 1::2]
     below = np.cumsum(neg, axis=1) - neg
     wins = (pos * (below + 0.5 * neg)).sum(axis=1)

@@ -91,20 +91,22 @@ class Monitor:
     ) -> CheckResult:
         """Metrics on the labelled predictions of the window, per version (with label
         coverage and CIs) against thresholds (default: ``policy.thresholds``)."""
-        from modelward.monitoring.metrics import resolve_metrics
+        from modelward.monitoring.metrics import SAMPLE_ROWS, resolve_metrics
 
         model = self._model(name)
         window = window_for(last, until=until)
         names = resolve_metrics(model.task, metrics)
         limits = self._thresholds(names, thresholds)
+        rate = self.log.hash_rate(name, window, SAMPLE_ROWS, environment=environment)
         con = self.log.snapshot(
             name,
             window,
             ["ts", "version", "status", "prediction", "score"],
             environment=environment,
+            rate=rate,
         )
         try:
-            return self._metrics(con, name, model, window, environment, names, limits, record)
+            return self._metrics(con, name, model, window, environment, names, limits, record, rate)
         finally:
             if con is not None:
                 con.close()
@@ -119,6 +121,7 @@ class Monitor:
         names: list[str],
         limits: dict[str, float],
         record: bool,
+        rate: float = 1.0,
     ) -> CheckResult:
         from modelward.monitoring.metrics import (
             CI_ROWS,
@@ -145,7 +148,21 @@ class Monitor:
         critical = False
         if not counts:
             insufficient = True
-        for version, total, labelled in sorted(counts):
+        totals: dict[int, int] = {}
+        if rate < 1.0:
+            # the window is a hash sample of requests: count every prediction, scale labels
+            found = self.log.query(
+                name,
+                window,
+                "p.version, count(*)",
+                environment=environment,
+                where=["p.status = 'ok'"],
+                group_by="1",
+            )
+            totals = {int(v): int(k) for v, k in found or []}
+        for version, sampled_total, sampled in sorted(counts):
+            total = totals.get(int(version), sampled_total)
+            labelled = sampled if rate >= 1.0 else round(sampled / rate)
             coverage = labelled / total if total else 0.0
             entry: dict[str, Any] = {
                 "predictions": int(total),
@@ -153,6 +170,8 @@ class Monitor:
                 "label_coverage": coverage,
                 "status": "pass",
             }
+            if rate < 1.0:
+                entry["sample"] = {"rate": rate, "labelled": int(sampled)}
             tag = f"v{int(version)}"
             if labelled < policy.min_labels:
                 entry["status"] = "insufficient"
@@ -167,7 +186,7 @@ class Monitor:
                 "SELECT ts, version, prediction, score, label FROM w "
                 f"WHERE status = 'ok' AND label IS NOT NULL AND version = {int(version)}"
             )
-            if positive is not None and labelled > CI_ROWS:
+            if positive is not None and sampled > CI_ROWS:
                 exact = sql_binary_metrics(con, version=int(version), positive=positive)
                 sample = con.sql(
                     f"SELECT * FROM ({selected}) USING SAMPLE reservoir({CI_ROWS} ROWS) "
@@ -179,7 +198,7 @@ class Monitor:
                     names,
                     positive=positive,
                     exact=exact,
-                    population=int(labelled),
+                    population=int(sampled),
                 )
             else:
                 rows = con.sql(f"{selected} ORDER BY ts").df()
