@@ -257,17 +257,22 @@ def _binary_bootstrap(
         _INDEX_CACHE.clear()
         _INDEX_CACHE.update(key=key, idx=_indices(n, resamples, seed))
     idx = _INDEX_CACHE["idx"]  # the same draws for every metric of a check
-    t = truth[idx]
     with np.errstate(divide="ignore", invalid="ignore"):
         if name == "roc_auc":
             draws = _auc_draws(truth, np.asarray(column, dtype="float64"), idx)
         else:
-            p = (np.asarray(column) == positive)[idx]
-            tp = (t & p).sum(axis=1)
-            fp = (~t & p).sum(axis=1)
-            fn = (t & ~p).sum(axis=1)
+            if "confusion" not in _INDEX_CACHE:  # the same predictions for all four metrics
+                t = truth[idx]
+                p = (np.asarray(column) == positive)[idx]
+                _INDEX_CACHE["confusion"] = (
+                    (t & p).sum(axis=1),
+                    (~t & p).sum(axis=1),
+                    (t & ~p).sum(axis=1),
+                    (t == p).mean(axis=1),
+                )
+            tp, fp, fn, correct = _INDEX_CACHE["confusion"]
             if name == "accuracy":
-                draws = (t == p).mean(axis=1)
+                draws = correct
             elif name == "precision":
                 draws = np.where(tp + fp > 0, tp / (tp + fp), 0.0)
             elif name == "recall":

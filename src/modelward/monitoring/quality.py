@@ -288,19 +288,35 @@ def _aggregate(
             out[what] = int(value or 0)
         else:
             out["features"][feature][what] = int(value or 0)
-    for feature, (target, condition) in category_sql.items():
-        if out["features"][feature].get("unseen"):
-            top = (
-                monitor.log.query(
-                    name,
-                    window,
-                    f"{target} AS v, count(*) AS k",
-                    environment=environment,
-                    where=[*where, condition],
-                    group_by="1",
-                )
-                or []
+    unseen = [f for f in category_sql if out["features"][f].get("unseen")]
+    if unseen:
+        # the unseen values of every such feature in one pass: a grouping set per feature
+        cases = [
+            f"CASE WHEN {category_sql[f][1]} THEN {category_sql[f][0]} END AS u{i}"
+            for i, f in enumerate(unseen)
+        ]
+        sets = ", ".join(f"(u{i})" for i in range(len(unseen)))
+        found = (
+            monitor.log.query(
+                name,
+                window,
+                ", ".join(
+                    [
+                        *cases,
+                        "count(*) AS k",
+                        "GROUPING_ID(" + ", ".join(f"u{i}" for i in range(len(unseen))) + ") AS g",
+                    ]
+                ),
+                environment=environment,
+                where=[*where, "(" + " OR ".join(category_sql[f][1] for f in unseen) + ")"],
+                group_by=f"GROUPING SETS ({sets})",
             )
+            or []
+        )
+        full = (1 << len(unseen)) - 1
+        for i, feature in enumerate(unseen):
+            bit = 1 << (len(unseen) - 1 - i)  # GROUPING_ID sets the bit of a rolled-up column
+            top = [(r[i], r[-2]) for r in found if r[-1] == full ^ bit and r[i] is not None]
             top.sort(key=lambda r: -r[1])
             out["features"][feature]["unseen_top"] = [_key(v) for v, _ in top[:5]]
     return out
