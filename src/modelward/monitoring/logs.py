@@ -74,6 +74,7 @@ class PredictionLog:
         self.root = self.root.rstrip("/")
         self._con: Any = None
         self._columns: dict[tuple[str, ...], dict[str, str]] = {}
+        self._results: dict[str, list[Any]] = {}
 
     # -- files ----------------------------------------------------------------------------
 
@@ -309,11 +310,26 @@ class PredictionLog:
             sql = self._sampled(sql, model, window, sample, environment)
         if outer is not None:
             sql = outer.replace("{inner}", sql)
+        return self._run(sql, arrow=arrow)
+
+    def _run(self, sql: str, *, arrow: bool = False) -> Any:
+        """Run ``sql`` on the shared connection. Tuples are cached by the SQL text: it
+        names every file read, and log files never change once written (they are renamed
+        into place), so the same text gives the same answer."""
+        if not arrow and sql in self._results:
+            return list(self._results[sql])
         try:
             relation = self._shared().sql(sql)
-            return relation.to_arrow_table() if arrow else relation.fetchall()
+            if arrow:
+                return relation.to_arrow_table()
+            rows = relation.fetchall()
         except Exception as exc:  # duckdb.Error and friends
             raise _translate(exc, self.url) from None
+        if len(rows) <= 1000:  # counts and small groupings
+            if len(self._results) >= 256:
+                self._results.clear()
+            self._results[sql] = rows
+        return list(rows)
 
     def arrays(
         self,
@@ -446,14 +462,7 @@ class PredictionLog:
         )
         if environment is not None:
             where += f" AND environment = {_quote(environment)}"
-        try:
-            rows = (
-                self._shared()
-                .sql(f"SELECT count(*) FROM {self._source(files)} WHERE {where}")
-                .fetchall()
-            )
-        except Exception as exc:
-            raise _translate(exc, self.url) from None
+        rows = self._run(f"SELECT count(*) FROM {self._source(files)} WHERE {where}")
         return int(rows[0][0]) if rows else 0
 
 

@@ -297,12 +297,12 @@ def _auc_draws(truth: Any, score: Any, idx: Any) -> Any:
     # column 2g counts negatives with the g-th smallest score, 2g+1 positives
     cells = group[idx] * 2 + truth[idx].astype(np.int64)
     cells += (np.arange(resamples, dtype=np.int64) * width)[:, None]
-    weights = np.bincount(cells.ravel(), minlength=resamples * width).astype("float64")
+    weights = np.bincount(cells.ravel(), minlength=resamples * width)
     weights = weights.reshape(resamples, width)
     neg, pos = weights[:, 0::2], weights[:, 1::2]
     below = np.cumsum(neg, axis=1) - neg
-    wins = (pos * (below + 0.5 * neg)).sum(axis=1)
-    return wins / (pos.sum(axis=1) * neg.sum(axis=1))
+    twice = (pos * (2 * below + neg)).sum(axis=1)  # integers: exact
+    return twice / (2.0 * pos.sum(axis=1) * neg.sum(axis=1))
 
 
 def _num(value: float | None) -> float | None:
