@@ -125,6 +125,7 @@ class Monitor:
     ) -> CheckResult:
         from modelward.monitoring.metrics import (
             CI_ROWS,
+            CI_SAMPLE,
             LOWER_IS_BETTER,
             compute_metrics,
             sql_binary_metrics,
@@ -188,8 +189,9 @@ class Monitor:
             )
             if positive is not None and sampled > CI_ROWS:
                 exact = sql_binary_metrics(con, version=int(version), positive=positive)
+                size = min(CI_ROWS, CI_SAMPLE)
                 sample = con.sql(
-                    f"SELECT * FROM ({selected}) USING SAMPLE reservoir({CI_ROWS} ROWS) "
+                    f"SELECT * FROM ({selected}) USING SAMPLE reservoir({size} ROWS) "
                     "REPEATABLE (7) ORDER BY ts"
                 ).df()
                 values = compute_metrics(
