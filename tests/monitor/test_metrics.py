@@ -216,6 +216,7 @@ def test_large_windows_use_a_consistent_hash_sample(served, cli, monkeypatch):
     from modelward.monitoring.logs import hash_cut
 
     monkeypatch.setattr(metrics, "SAMPLE_ROWS", 100)
+    monkeypatch.setattr(metrics, "CI_SAMPLE", 20)  # enough sampled labels to keep the sample
     rows = served.days["va"]
     preds = served.preds["va"]
     body = cli("monitor", "metrics", "heart", "--until", _day(1), "--json").json
@@ -241,3 +242,22 @@ def test_large_windows_use_a_consistent_hash_sample(served, cli, monkeypatch):
     whole = accuracy_score(rows["target"].to_numpy(), (every >= 0.5).astype(int))
     got = found["metrics"]["accuracy"]
     assert got["low"] <= whole <= got["high"]
+
+
+def test_sparse_labels_in_a_large_window_join_every_request(served, cli, monkeypatch):
+    """When the hash sample would hold fewer than CI_SAMPLE labels, the check joins every
+    request instead: exact values, no sample."""
+    import modelward.monitoring.metrics as metrics
+
+    monkeypatch.setattr(metrics, "SAMPLE_ROWS", 100)
+    rows = served.days["va"]
+    body = cli("monitor", "metrics", "heart", "--until", _day(1), "--json").json
+    found = body["results"]["versions"]["v1"]
+    assert "sample" not in found
+    assert found["predictions"] == found["labelled"] == len(rows)
+    proba = served.flavor.predict_proba(rows[FEATURES])[:, 1]
+    truth = rows["target"].to_numpy()
+    assert found["metrics"]["accuracy"]["value"] == pytest.approx(
+        accuracy_score(truth, (proba >= 0.5).astype(int))
+    )
+    assert found["metrics"]["roc_auc"]["value"] == pytest.approx(roc_auc_score(truth, proba))

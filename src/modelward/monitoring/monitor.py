@@ -105,6 +105,24 @@ class Monitor:
             environment=environment,
             rate=rate,
         )
+        if con is not None and rate < 1.0:
+            from modelward.monitoring.metrics import CI_SAMPLE
+
+            sampled = con.sql(
+                "SELECT min(k) FROM (SELECT count(label) AS k FROM w WHERE status = 'ok' "
+                "GROUP BY version)"
+            ).fetchall()[0][0]
+            if sampled is not None and sampled < CI_SAMPLE:
+                # sparse labels (or a version with little traffic): the sample would hold
+                # too few of them, so join every request instead
+                con.close()
+                rate = 1.0
+                con = self.log.snapshot(
+                    name,
+                    window,
+                    ["ts", "version", "status", "prediction", "score"],
+                    environment=environment,
+                )
         try:
             return self._metrics(con, name, model, window, environment, names, limits, record, rate)
         finally:
