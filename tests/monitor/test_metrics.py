@@ -203,3 +203,61 @@ def test_log_in_an_fsspec_filesystem(served, cli, monkeypatch):
         assert quality["results"]["rows"] == len(served.days["switzerland"])
     finally:
         memory.rm("/mwlogs", recursive=True)
+
+
+def test_large_windows_use_a_consistent_hash_sample(served, cli, monkeypatch):
+    """Above SAMPLE_ROWS predictions, metrics come from the requests whose DuckDB
+    hash(request_id) falls under a cut, on both sides of the feedback join: the values
+    equal scikit-learn's on exactly those requests, predictions are counted in full and
+    the labelled count is scaled up from the sample."""
+    import duckdb
+
+    import modelward.monitoring.metrics as metrics
+    from modelward.monitoring.logs import hash_cut
+
+    monkeypatch.setattr(metrics, "SAMPLE_ROWS", 100)
+    monkeypatch.setattr(metrics, "CI_SAMPLE", 20)  # enough sampled labels to keep the sample
+    rows = served.days["va"]
+    preds = served.preds["va"]
+    body = cli("monitor", "metrics", "heart", "--until", _day(1), "--json").json
+    found = body["results"]["versions"]["v1"]
+    rate = found["sample"]["rate"]
+    assert rate == pytest.approx(100 / len(rows))
+    assert found["predictions"] == len(rows)
+    ids = preds["request_id"].tolist()
+    hashes = duckdb.sql(
+        "SELECT hash(request_id) FROM (SELECT unnest($ids) AS request_id)", params={"ids": ids}
+    ).fetchall()
+    keep = [int(h[0]) < hash_cut(rate) for h in hashes]
+    assert found["sample"]["labelled"] == sum(keep)
+    assert found["labelled"] == round(sum(keep) / rate)
+    kept = rows[keep]
+    proba = served.flavor.predict_proba(kept[FEATURES])[:, 1]
+    truth = kept["target"].to_numpy()
+    pred = (proba >= 0.5).astype(int)
+    assert found["metrics"]["accuracy"]["value"] == pytest.approx(accuracy_score(truth, pred))
+    assert found["metrics"]["roc_auc"]["value"] == pytest.approx(roc_auc_score(truth, proba))
+    # the sample's interval covers the value over every row
+    every = served.flavor.predict_proba(rows[FEATURES])[:, 1]
+    whole = accuracy_score(rows["target"].to_numpy(), (every >= 0.5).astype(int))
+    got = found["metrics"]["accuracy"]
+    assert got["low"] <= whole <= got["high"]
+
+
+def test_sparse_labels_in_a_large_window_join_every_request(served, cli, monkeypatch):
+    """When the hash sample would hold fewer than CI_SAMPLE labels, the check joins every
+    request instead: exact values, no sample."""
+    import modelward.monitoring.metrics as metrics
+
+    monkeypatch.setattr(metrics, "SAMPLE_ROWS", 100)
+    rows = served.days["va"]
+    body = cli("monitor", "metrics", "heart", "--until", _day(1), "--json").json
+    found = body["results"]["versions"]["v1"]
+    assert "sample" not in found
+    assert found["predictions"] == found["labelled"] == len(rows)
+    proba = served.flavor.predict_proba(rows[FEATURES])[:, 1]
+    truth = rows["target"].to_numpy()
+    assert found["metrics"]["accuracy"]["value"] == pytest.approx(
+        accuracy_score(truth, (proba >= 0.5).astype(int))
+    )
+    assert found["metrics"]["roc_auc"]["value"] == pytest.approx(roc_auc_score(truth, proba))

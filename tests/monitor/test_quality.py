@@ -96,3 +96,21 @@ def test_quality_is_stored_and_alerts(served, cli):
     alerts = cli("monitor", "alerts", "heart", "--json").json
     assert [a["check"] for a in alerts] == ["quality"]
     assert alerts[0]["level"] == "critical"  # missing rates far beyond twice the limit
+
+
+def test_unseen_values_of_a_large_window_come_from_a_hash_sample(served, cli, monkeypatch):
+    """Above TOP_ROWS rows the unseen categories named in the breach come from a hash
+    sample of the requests (falling back to every row when a value misses it); how many
+    there are is still counted on every row."""
+    import modelward.monitoring.quality as quality
+
+    monkeypatch.setattr(quality, "TOP_ROWS", 3)
+    rows = served.days["cleveland"].head(12).copy()
+    pred, _ = traffic(
+        served.flavor, rows, start=END + timedelta(days=2), spacing=timedelta(minutes=1), version=1
+    )
+    pred["in_cp"] = 9.0
+    write_traffic(served.ws.logs_url, "heart", pred, writer="w3")
+    until = (END + timedelta(days=3)).isoformat()
+    ran = cli("monitor", "quality", "heart", "--until", until, "--json")
+    assert "cp: 12 value(s) (100.0%) in categories the training data never had (9)" in ran.stderr

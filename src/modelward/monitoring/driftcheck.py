@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 __all__ = ["MAX_ROWS", "feature_drift", "parse_methods", "prediction_drift"]
 
 #: Above this many rows in a window, drift reads a reproducible reservoir sample of it.
-MAX_ROWS = 1_000_000
+MAX_ROWS = 200_000
 
 
 def parse_methods(text: list[str] | None) -> dict[str, str]:

@@ -74,6 +74,7 @@ class PredictionLog:
         self.root = self.root.rstrip("/")
         self._con: Any = None
         self._columns: dict[tuple[str, ...], dict[str, str]] = {}
+        self._results: dict[str, list[Any]] = {}
 
     # -- files ----------------------------------------------------------------------------
 
@@ -309,11 +310,26 @@ class PredictionLog:
             sql = self._sampled(sql, model, window, sample, environment)
         if outer is not None:
             sql = outer.replace("{inner}", sql)
+        return self._run(sql, arrow=arrow)
+
+    def _run(self, sql: str, *, arrow: bool = False) -> Any:
+        """Run ``sql`` on the shared connection. Tuples are cached by the SQL text: it
+        names every file read, and log files never change once written (they are renamed
+        into place), so the same text gives the same answer."""
+        if not arrow and sql in self._results:
+            return list(self._results[sql])
         try:
             relation = self._shared().sql(sql)
-            return relation.to_arrow_table() if arrow else relation.fetchall()
+            if arrow:
+                return relation.to_arrow_table()
+            rows = relation.fetchall()
         except Exception as exc:  # duckdb.Error and friends
             raise _translate(exc, self.url) from None
+        if len(rows) <= 1000:  # counts and small groupings
+            if len(self._results) >= 256:
+                self._results.clear()
+            self._results[sql] = rows
+        return list(rows)
 
     def arrays(
         self,
@@ -372,10 +388,14 @@ class PredictionLog:
         *,
         environment: str | None = None,
         labels: bool = True,
+        rate: float = 1.0,
     ) -> Any:
         """A DuckDB connection holding the window as temp table ``w`` (``columns`` plus the
         joined ``label``): read and joined once, then queried as often as a check needs.
-        ``None`` when the log has no files for the window. Close it when done."""
+        With ``rate`` below 1 only the requests whose ``hash(request_id)`` falls in that
+        share of the hash range are kept, on both sides of the join (a consistent sample:
+        a sampled prediction keeps its feedback). ``None`` when the log has no files for
+        the window. Close it when done."""
         files = self.files("predictions", model, window)
         if not files:
             return None
@@ -387,13 +407,18 @@ class PredictionLog:
         ]
         if environment is not None:
             conditions.append(f"p.environment = {_quote(environment)}")
+        sampled = ""
+        if rate < 1.0:
+            sampled = f"hash(request_id) < {hash_cut(rate)}::UBIGINT"
+            conditions.append(f"hash(p.request_id) < {hash_cut(rate)}::UBIGINT")
         source = f"{self._source(files)} AS p"
         feedback = self.files("feedback", model) if labels else []
         label = "NULL::VARCHAR"
         if feedback:
             source += (
                 " LEFT JOIN (SELECT request_id, arg_max(label, ts) AS label "
-                f"FROM {self._source(feedback)} GROUP BY request_id) AS f "
+                f"FROM {self._source(feedback)} {'WHERE ' + sampled if sampled else ''} "
+                "GROUP BY request_id) AS f "
                 "ON p.request_id = f.request_id"
             )
             label = "f.label"
@@ -407,6 +432,13 @@ class PredictionLog:
             con.close()
             raise _translate(exc, self.url) from None
         return con
+
+    def hash_rate(
+        self, model: str, window: Window, rows: int, *, environment: str | None = None
+    ) -> float:
+        """The share of requests to keep for about ``rows`` rows (1.0: keep all)."""
+        total = self.count(model, window, environment=environment)
+        return 1.0 if total <= rows else rows / total
 
     def _sampled(
         self, sql: str, model: str, window: Window, rows: int, environment: str | None
@@ -430,15 +462,13 @@ class PredictionLog:
         )
         if environment is not None:
             where += f" AND environment = {_quote(environment)}"
-        try:
-            rows = (
-                self._shared()
-                .sql(f"SELECT count(*) FROM {self._source(files)} WHERE {where}")
-                .fetchall()
-            )
-        except Exception as exc:
-            raise _translate(exc, self.url) from None
+        rows = self._run(f"SELECT count(*) FROM {self._source(files)} WHERE {where}")
         return int(rows[0][0]) if rows else 0
+
+
+def hash_cut(rate: float) -> int:
+    """The bound on DuckDB's 64-bit ``hash(request_id)`` that keeps ``rate`` of the ids."""
+    return min(2**64 - 1, max(0, int(rate * 2**64)))
 
 
 def _translate(exc: Exception, url: str) -> Exception:

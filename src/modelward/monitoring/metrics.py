@@ -6,9 +6,11 @@ errors): binary ``accuracy, roc_auc, f1, precision, recall``; multiclass ``accur
 f1_macro, precision_macro, recall_macro``; regression ``mae, rmse`` (lower is better)
 and ``r2``. Intervals are percentile bootstraps (:func:`modelward.stats.bootstrap_ci`);
 above :data:`CI_ROWS` labelled rows the values are computed in DuckDB over every row
-(:func:`sql_binary_metrics`) and the interval is the bootstrap of a ``CI_ROWS``-row
-sample (:data:`SAMPLE_RESAMPLES` resamples), narrowed by ``sqrt(CI_ROWS / n)`` (standard
-errors shrink with the square root of the sample), so a million labels cost what 5 000 do.
+(:func:`sql_binary_metrics`) and the interval is the bootstrap of a ``CI_SAMPLE``-row
+sample (:data:`SAMPLE_RESAMPLES` resamples), narrowed by ``sqrt(CI_SAMPLE / n)`` (standard
+errors shrink with the square root of the sample), so a million labels cost what 2 000 do.
+Above :data:`SAMPLE_ROWS` predictions the window itself is a consistent hash sample of its
+requests (see ``docs/monitor.md``, "Large windows").
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ if TYPE_CHECKING:
 __all__ = [
     "ALIASES",
     "CI_ROWS",
+    "CI_SAMPLE",
+    "SAMPLE_ROWS",
     "LOWER_IS_BETTER",
     "METRICS_BY_TASK",
     "compute_metrics",
@@ -33,8 +37,16 @@ __all__ = [
 ]
 
 CI_ROWS = 5000
-#: Resamples for the interval of a large window (its width comes from a CI_ROWS sample).
+#: Above this many predictions in a window, metrics use a consistent hash sample of about
+#: this many requests (both sides of the feedback join; see ``PredictionLog.snapshot``):
+#: the standard error of a rate is then at most 0.0011, and the reported interval is that
+#: of the sample, so it covers the whole window's value.
+SAMPLE_ROWS = 200_000
+#: Resamples for the interval of a large window (its width comes from a CI_SAMPLE sample).
 SAMPLE_RESAMPLES = 400
+#: Rows of a large window's interval sample: the bootstrap's standard error from 2 000
+#: rows is within about 2 % of the truth, then narrowed by ``sqrt(CI_SAMPLE / n)``.
+CI_SAMPLE = 2000
 ALIASES = {"auc": "roc_auc", "roc-auc": "roc_auc", "acc": "accuracy"}
 METRICS_BY_TASK = {
     "binary-classification": ("accuracy", "roc_auc", "f1", "precision", "recall"),
@@ -165,12 +177,13 @@ def compute_metrics(
         if n == 0:
             out[name] = {"value": None, "low": None, "high": None}
             continue
-        value = float(fn(y_true, column))
         if exact is not None:
             if exact.get(name) is None:
                 out[name] = {"value": None, "low": None, "high": None}
                 continue
             value = float(exact[name])  # type: ignore[arg-type]
+        else:
+            value = float(fn(y_true, column))
         t, c = (y_true, column) if sub is None else (y_true[sub], column[sub])
         if task == "binary-classification":
             mid = value if sub is None and exact is None else float(fn(t, c))
@@ -182,6 +195,7 @@ def compute_metrics(
             low = value - (mid - low) * shrink
             high = value + (high - mid) * shrink
         out[name] = {"value": _num(value), "low": _num(low), "high": _num(high)}
+    _INDEX_CACHE.clear()
     return out
 
 
@@ -228,6 +242,9 @@ def sql_binary_metrics(con: Any, *, version: int, positive: str) -> dict[str, fl
     return out
 
 
+_INDEX_CACHE: dict[str, Any] = {}
+
+
 def _binary_bootstrap(
     name: str, truth: Any, column: Any, positive: str | None, resamples: int, seed: int
 ) -> tuple[float | None, float | None]:
@@ -241,18 +258,27 @@ def _binary_bootstrap(
     truth = np.asarray(truth, dtype=bool)
     if n < 2:
         return None, None
-    idx = _indices(n, resamples, seed)
-    t = truth[idx]
+    key = (n, resamples, seed)
+    if _INDEX_CACHE.get("key") != key:
+        _INDEX_CACHE.clear()
+        _INDEX_CACHE.update(key=key, idx=_indices(n, resamples, seed))
+    idx = _INDEX_CACHE["idx"]  # the same draws for every metric of a check
     with np.errstate(divide="ignore", invalid="ignore"):
         if name == "roc_auc":
             draws = _auc_draws(truth, np.asarray(column, dtype="float64"), idx)
         else:
-            p = (np.asarray(column) == positive)[idx]
-            tp = (t & p).sum(axis=1)
-            fp = (~t & p).sum(axis=1)
-            fn = (t & ~p).sum(axis=1)
+            if "confusion" not in _INDEX_CACHE:  # the same predictions for all four metrics
+                t = truth[idx]
+                p = (np.asarray(column) == positive)[idx]
+                _INDEX_CACHE["confusion"] = (
+                    (t & p).sum(axis=1),
+                    (~t & p).sum(axis=1),
+                    (t & ~p).sum(axis=1),
+                    (t == p).mean(axis=1),
+                )
+            tp, fp, fn, correct = _INDEX_CACHE["confusion"]
             if name == "accuracy":
-                draws = (t == p).mean(axis=1)
+                draws = correct
             elif name == "precision":
                 draws = np.where(tp + fp > 0, tp / (tp + fp), 0.0)
             elif name == "recall":
@@ -273,14 +299,16 @@ def _auc_draws(truth: Any, score: Any, idx: Any) -> Any:
 
     resamples, n = idx.shape
     values, group = np.unique(score, return_inverse=True)
-    weights = np.zeros((resamples, len(values) * 2))
+    width = len(values) * 2
     # column 2g counts negatives with the g-th smallest score, 2g+1 positives
-    cells = group[idx] * 2 + truth[idx].astype(int)
-    np.add.at(weights, (np.repeat(np.arange(resamples), n), cells.ravel()), 1.0)
+    cells = group[idx] * 2 + truth[idx].astype(np.int64)
+    cells += (np.arange(resamples, dtype=np.int64) * width)[:, None]
+    weights = np.bincount(cells.ravel(), minlength=resamples * width)
+    weights = weights.reshape(resamples, width)
     neg, pos = weights[:, 0::2], weights[:, 1::2]
     below = np.cumsum(neg, axis=1) - neg
-    wins = (pos * (below + 0.5 * neg)).sum(axis=1)
-    return wins / (pos.sum(axis=1) * neg.sum(axis=1))
+    twice = (pos * (2 * below + neg)).sum(axis=1)  # integers: exact
+    return twice / (2.0 * pos.sum(axis=1) * neg.sum(axis=1))
 
 
 def _num(value: float | None) -> float | None:

@@ -91,20 +91,40 @@ class Monitor:
     ) -> CheckResult:
         """Metrics on the labelled predictions of the window, per version (with label
         coverage and CIs) against thresholds (default: ``policy.thresholds``)."""
-        from modelward.monitoring.metrics import resolve_metrics
+        from modelward.monitoring.metrics import SAMPLE_ROWS, resolve_metrics
 
         model = self._model(name)
         window = window_for(last, until=until)
         names = resolve_metrics(model.task, metrics)
         limits = self._thresholds(names, thresholds)
+        rate = self.log.hash_rate(name, window, SAMPLE_ROWS, environment=environment)
         con = self.log.snapshot(
             name,
             window,
             ["ts", "version", "status", "prediction", "score"],
             environment=environment,
+            rate=rate,
         )
+        if con is not None and rate < 1.0:
+            from modelward.monitoring.metrics import CI_SAMPLE
+
+            sampled = con.sql(
+                "SELECT min(k) FROM (SELECT count(label) AS k FROM w WHERE status = 'ok' "
+                "GROUP BY version)"
+            ).fetchall()[0][0]
+            if sampled is not None and sampled < CI_SAMPLE:
+                # sparse labels (or a version with little traffic): the sample would hold
+                # too few of them, so join every request instead
+                con.close()
+                rate = 1.0
+                con = self.log.snapshot(
+                    name,
+                    window,
+                    ["ts", "version", "status", "prediction", "score"],
+                    environment=environment,
+                )
         try:
-            return self._metrics(con, name, model, window, environment, names, limits, record)
+            return self._metrics(con, name, model, window, environment, names, limits, record, rate)
         finally:
             if con is not None:
                 con.close()
@@ -119,9 +139,11 @@ class Monitor:
         names: list[str],
         limits: dict[str, float],
         record: bool,
+        rate: float = 1.0,
     ) -> CheckResult:
         from modelward.monitoring.metrics import (
             CI_ROWS,
+            CI_SAMPLE,
             LOWER_IS_BETTER,
             compute_metrics,
             sql_binary_metrics,
@@ -145,7 +167,21 @@ class Monitor:
         critical = False
         if not counts:
             insufficient = True
-        for version, total, labelled in sorted(counts):
+        totals: dict[int, int] = {}
+        if rate < 1.0:
+            # the window is a hash sample of requests: count every prediction, scale labels
+            found = self.log.query(
+                name,
+                window,
+                "p.version, count(*)",
+                environment=environment,
+                where=["p.status = 'ok'"],
+                group_by="1",
+            )
+            totals = {int(v): int(k) for v, k in found or []}
+        for version, sampled_total, sampled in sorted(counts):
+            total = totals.get(int(version), sampled_total)
+            labelled = sampled if rate >= 1.0 else round(sampled / rate)
             coverage = labelled / total if total else 0.0
             entry: dict[str, Any] = {
                 "predictions": int(total),
@@ -153,6 +189,8 @@ class Monitor:
                 "label_coverage": coverage,
                 "status": "pass",
             }
+            if rate < 1.0:
+                entry["sample"] = {"rate": rate, "labelled": int(sampled)}
             tag = f"v{int(version)}"
             if labelled < policy.min_labels:
                 entry["status"] = "insufficient"
@@ -167,10 +205,11 @@ class Monitor:
                 "SELECT ts, version, prediction, score, label FROM w "
                 f"WHERE status = 'ok' AND label IS NOT NULL AND version = {int(version)}"
             )
-            if positive is not None and labelled > CI_ROWS:
+            if positive is not None and sampled > CI_ROWS:
                 exact = sql_binary_metrics(con, version=int(version), positive=positive)
+                size = min(CI_ROWS, CI_SAMPLE)
                 sample = con.sql(
-                    f"SELECT * FROM ({selected}) USING SAMPLE reservoir({CI_ROWS} ROWS) "
+                    f"SELECT * FROM ({selected}) USING SAMPLE reservoir({size} ROWS) "
                     "REPEATABLE (7) ORDER BY ts"
                 ).df()
                 values = compute_metrics(
@@ -179,7 +218,7 @@ class Monitor:
                     names,
                     positive=positive,
                     exact=exact,
-                    population=int(labelled),
+                    population=int(sampled),
                 )
             else:
                 rows = con.sql(f"{selected} ORDER BY ts").df()

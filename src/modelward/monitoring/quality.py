@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 
 __all__ = ["quality_check"]
 
+#: The unseen categories named in a breach come from about this many rows of the window.
+TOP_ROWS = 100_000
 _NUMERIC_ARROW = ("double", "float", "int", "uint", "decimal", "halffloat")
 
 
@@ -238,6 +240,7 @@ def _aggregate(
     profile: dict[str, Any],
 ) -> dict[str, Any]:
     """Every count the check needs, in one DuckDB pass over the window."""
+    from modelward.monitoring.logs import hash_cut
     from modelward.monitoring.samples import _key
 
     exprs = ["count(*)"]
@@ -288,21 +291,46 @@ def _aggregate(
             out[what] = int(value or 0)
         else:
             out["features"][feature][what] = int(value or 0)
-    for feature, (target, condition) in category_sql.items():
-        if out["features"][feature].get("unseen"):
-            top = (
+    unseen = [f for f in category_sql if out["features"][f].get("unseen")]
+    if unseen:
+        # which values they are (for the message) from a hash sample of a large window;
+        # how many there are was counted on every row above
+        rate = monitor.log.hash_rate(name, window, TOP_ROWS, environment=environment)
+        sampled = [f"hash(p.request_id) < {hash_cut(rate)}::UBIGINT"] if rate < 1 else []
+        # the unseen values of every such feature in one pass: a grouping set per feature
+        cases = [
+            f"CASE WHEN {category_sql[f][1]} THEN {category_sql[f][0]} END AS u{i}"
+            for i, f in enumerate(unseen)
+        ]
+        sets = ", ".join(f"(u{i})" for i in range(len(unseen)))
+        select = ", ".join(
+            [
+                *cases,
+                "count(*) AS k",
+                "GROUPING_ID(" + ", ".join(f"u{i}" for i in range(len(unseen))) + ") AS g",
+            ]
+        )
+        either = "(" + " OR ".join(category_sql[f][1] for f in unseen) + ")"
+        full = (1 << len(unseen)) - 1
+        for extra in [sampled, []] if sampled else [[]]:
+            found = (
                 monitor.log.query(
                     name,
                     window,
-                    f"{target} AS v, count(*) AS k",
+                    select,
                     environment=environment,
-                    where=[*where, condition],
-                    group_by="1",
+                    where=[*where, either, *extra],
+                    group_by=f"GROUPING SETS ({sets})",
                 )
                 or []
             )
-            top.sort(key=lambda r: -r[1])
-            out["features"][feature]["unseen_top"] = [_key(v) for v, _ in top[:5]]
+            for i, feature in enumerate(unseen):
+                bit = 1 << (len(unseen) - 1 - i)  # GROUPING_ID sets a rolled-up column's bit
+                top = [(r[i], r[-2]) for r in found if r[-1] == full ^ bit and r[i] is not None]
+                top.sort(key=lambda r: -r[1])
+                out["features"][feature]["unseen_top"] = [_key(v) for v, _ in top[:5]]
+            if all(out["features"][f]["unseen_top"] for f in unseen):
+                break  # else a rare value missed the sample: look at every row
     return out
 
 
