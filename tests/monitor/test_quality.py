@@ -114,3 +114,28 @@ def test_unseen_values_of_a_large_window_come_from_a_hash_sample(served, cli, mo
     until = (END + timedelta(days=3)).isoformat()
     ran = cli("monitor", "quality", "heart", "--until", until, "--json")
     assert "cp: 12 value(s) (100.0%) in categories the training data never had (9)" in ran.stderr
+
+
+def test_rejected_requests_are_reported_not_counted_as_missing_inputs(served, cli):
+    """The server logs a rejected request without its inputs: that is not a missing value."""
+    import pandas as pd
+
+    held = served.days["cleveland"]
+    pred = served.preds["cleveland"].iloc[:40].copy()
+    pred["request_id"] = [f"rejected-{i}" for i in range(len(pred))]
+    pred["status"] = "rejected"
+    pred["error"] = "inputs.age is null; it is required"
+    for feature in FEATURES:
+        pred[f"in_{feature}"] = float("nan")
+    pred["prediction"], pred["score"], pred["proba"] = None, float("nan"), None
+    write_traffic(served.ws.logs_url, "heart", pd.DataFrame(pred), writer="rejects")
+
+    body = cli("monitor", "quality", "heart", "--until", _until(4), "--json").json
+    assert body["results"]["rows"] == len(held)
+    assert body["results"]["rejected_or_failed"] == 40
+    assert body["results"]["volume"]["rows"] == len(held) + 40
+    for feature in FEATURES:  # the same rates as without the rejected rows
+        assert body["results"]["features"][feature]["missing_rate"] == pytest.approx(
+            held[feature].isna().mean()
+        )
+    assert not [b for b in body["breaches"] if "missing" in b]

@@ -72,6 +72,7 @@ def quality_check(
     extra = sorted(c[3:] for c in available if c.startswith("in_") and c[3:] not in schema)
     figures = _aggregate(monitor, name, window, environment, version, schema, present, profile)
     rows = int(figures.get("n", 0))
+    without_inputs = int(figures.get("without_inputs", 0))
     breaches: list[str] = []
     warnings: list[str] = []
     keys: list[str] = []
@@ -164,7 +165,7 @@ def quality_check(
             f"{issue['file'].rsplit('/', 1)[-1]}, the schema says {issue['expected']}"
         )
         keys.append(f"type:{issue['feature']}")
-    volume: dict[str, Any] = {"rows": rows}
+    volume: dict[str, Any] = {"rows": rows + without_inputs}
     history = [
         log.count(name, _shift(window, i + 1), environment=environment)
         for i in range(limits.volume_windows)
@@ -172,13 +173,13 @@ def quality_check(
     earlier = [h for h in history if h > 0]
     if earlier:
         mean = float(np.mean(earlier))
-        ratio = rows / mean if mean else None
+        ratio = (rows + without_inputs) / mean if mean else None
         volume.update(previous_mean=mean, ratio=ratio, previous=history)
         if ratio is not None and (ratio < limits.volume_low or ratio > limits.volume_high):
             breaches.append(
-                f"volume anomaly: {rows} rows is {ratio:.2f}x the mean {mean:.0f} of the "
-                f"previous {len(earlier)} windows (allowed {limits.volume_low}x .. "
-                f"{limits.volume_high}x)"
+                f"volume anomaly: {rows + without_inputs} rows is {ratio:.2f}x the mean "
+                f"{mean:.0f} of the previous {len(earlier)} windows "
+                f"(allowed {limits.volume_low}x .. {limits.volume_high}x)"
             )
             keys.append("volume")
     insufficient = rows == 0
@@ -199,6 +200,7 @@ def quality_check(
             },
             results={
                 "rows": rows,
+                "rejected_or_failed": without_inputs,
                 "features": features,
                 "absent": absent,
                 "extra_columns": extra,
@@ -243,8 +245,13 @@ def _aggregate(
     from modelward.monitoring.logs import hash_cut
     from modelward.monitoring.samples import _key
 
-    exprs = ["count(*)"]
-    names: list[tuple[str, str]] = [("", "n")]
+    # Rejected and failed requests are logged without their inputs: rates count the rows
+    # whose inputs were recorded, and the others are reported beside them.
+    exprs = [
+        "count(*) FILTER (WHERE coalesce(p.status, 'ok') = 'ok')",
+        "count(*) FILTER (WHERE coalesce(p.status, 'ok') <> 'ok')",
+    ]
+    names: list[tuple[str, str]] = [("", "n"), ("", "without_inputs")]
     category_sql: dict[str, tuple[str, str]] = {}
     for feature in present:
         column = schema[feature]

@@ -290,7 +290,15 @@ def _show_quality(result: CheckResult) -> None:
         table(
             ("feature", "missing", "ref. missing", "out of range", "zeros", "unseen", "schema"),
             rows,
-            title=f"data quality, {result.results['rows']} rows",
+            title=(
+                f"data quality, {result.results['rows']} rows with inputs"
+                + (
+                    f" ({result.results['rejected_or_failed']} rejected or failed requests "
+                    "logged without them)"
+                    if result.results.get("rejected_or_failed")
+                    else ""
+                )
+            ),
         )
     )
     volume = result.results["volume"]
