@@ -108,7 +108,22 @@ class Server:
             self.process.wait(timeout=30)
 
 
-def send_traffic(url: str, rows: pd.DataFrame, *, feedback: bool = True) -> None:
+def wait_for_log(logs: Path, labelled: int) -> None:
+    """The server writes the log off the request path (about every second): wait for it."""
+    from modelward.predlog import labelled as labelled_rows
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if labelled_rows(str(logs), MODEL).count("*").fetchall()[0][0] >= labelled:
+                return
+        except Exception:  # noqa: BLE001 - no log file yet
+            pass
+        time.sleep(0.2)
+    raise SystemExit(f"demo: the prediction log did not show {labelled} labelled rows")
+
+
+def send_traffic(url: str, rows: pd.DataFrame, *, feedback: bool = True) -> int:
     """Predict every row over HTTP, then send the true labels as feedback."""
     import httpx
     import pandas as pd
@@ -130,6 +145,7 @@ def send_traffic(url: str, rows: pd.DataFrame, *, feedback: bool = True) -> None
             body = [{"request_id": rid, "label": label} for rid, label in answered]
             result = http.post("/v1/feedback", json=body).json()
             say(f"feedback: {result}")
+    return len(answered)
 
 
 def main() -> None:
@@ -181,7 +197,8 @@ def main() -> None:
     )  # fmt: skip
     with Server(root) as server:
         say("Production traffic from the Hungarian hospital, then its true labels as feedback:")
-        send_traffic(server.url, heart[heart.site == "hungarian"])
+        sent = send_traffic(server.url, heart[heart.site == "hungarian"])
+        wait_for_log(root / "logs", sent)
 
         step("7. Monitor: metrics on labelled traffic, drift against the training data")
         modelward("monitor", "metrics", MODEL, "--last", "1h", expect=METRICS_EXIT)
@@ -201,7 +218,8 @@ def main() -> None:
             "rollout", "start", MODEL, "--version", "2", "--force",
             "--reason", "demo: canary of the forest, bias review pending",
         )  # fmt: skip
-        send_traffic(server.url, heart[heart.site == "va"])
+        sent += send_traffic(server.url, heart[heart.site == "va"])
+        wait_for_log(root / "logs", sent)
         modelward("rollout", "run", "--once")
         modelward("rollout", "status", MODEL)
         modelward("deployments", "show", MODEL)

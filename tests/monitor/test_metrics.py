@@ -34,6 +34,8 @@ def test_metrics_per_window_match_scikit_learn(served, cli):
         got = found["metrics"][metric]
         assert got["value"] == pytest.approx(value), metric
         assert got["low"] <= got["value"] <= got["high"]
+        limit = body["inputs"]["thresholds"][metric]
+        assert got["status"] == ("pass" if value >= limit else "fail"), metric
     # Switzerland's accuracy is far below the runbook's 0.80: exit 1, naming the numbers
     assert expected["accuracy"] < 0.80
     assert ran.exit_code == 1

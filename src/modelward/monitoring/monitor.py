@@ -236,6 +236,7 @@ class Monitor:
                 if policy.use_lower_ci and found["high"] is not None and lower:
                     judged = found["high"]
                 bad = judged > limit if lower else judged < limit
+                found["status"] = "fail" if bad else "pass"
                 if bad:
                     entry["status"] = "fail"
                     sign = ">" if lower else "<"

@@ -85,7 +85,7 @@ def _show_metrics(result: CheckResult) -> None:
                     limit,
                     entry["labelled"],
                     f"{entry['label_coverage']:.1%}",
-                    entry["status"],
+                    found.get("status", "-" if limit is None else entry["status"]),
                 )
             )
         if not values:
