@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import modelward
 from modelward import errors
 
@@ -36,3 +38,33 @@ def test_every_error_class_is_exported():
         c for c in _subclasses(errors.ModelwardError) if c.__module__ == "modelward.errors"
     }
     assert {c.__name__ for c in public} <= set(modelward.__all__)
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["nosuch"], "error: No such command 'nosuch'; see `modelward --help`"),
+        (
+            ["models", "list", "--bogus"],
+            "error: No such option: --bogus; see `modelward models list --help`",
+        ),
+        (["history"], "error: Missing argument 'name'; see `modelward history --help`"),
+    ],
+)
+def test_usage_mistakes_are_one_line_and_exit_2(capsys, argv, message):
+    from modelward.cli.main import main
+
+    with pytest.raises(SystemExit) as exited:
+        main(argv)
+    err = capsys.readouterr().err
+    assert exited.value.code == 2
+    assert err.strip() == message and err.count("\n") == 1
+
+
+def test_a_bare_group_prints_its_help_and_exits_0(capsys):
+    from modelward.cli.main import main
+
+    with pytest.raises(SystemExit) as exited:
+        main(["models"])
+    assert exited.value.code == 0
+    assert "list" in capsys.readouterr().out

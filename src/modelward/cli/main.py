@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+import sys
 from collections.abc import Sequence
 
 from modelward.cli import commands
@@ -20,7 +21,26 @@ for _module in sorted(m.name for m in pkgutil.iter_modules(commands.__path__)):
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    app(args=list(argv) if argv is not None else None, prog_name="modelward")
+    """Run the CLI; a usage mistake (unknown command or option, bad value) is one line too."""
+    from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
+
+    try:
+        code = app(
+            args=list(argv) if argv is not None else None,
+            prog_name="modelward",
+            standalone_mode=False,
+        )
+    except NoArgsIsHelpError as exc:
+        exc.show()  # a bare group prints its help
+        sys.exit(0)
+    except UsageError as exc:
+        path = exc.ctx.command_path if exc.ctx is not None else "modelward"
+        sys.stderr.write(f"error: {exc.format_message().rstrip('.')}; see `{path} --help`\n")
+        sys.exit(exc.exit_code)
+    except ClickException as exc:
+        sys.stderr.write(f"error: {exc.format_message()}\n")
+        sys.exit(exc.exit_code)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":
