@@ -34,7 +34,7 @@ def paired_metric_differences(
     import numpy as np
 
     from modelward.evaluation.metrics import CHUNK_CELLS, _weighted, point_metrics, resample_weights
-    from modelward.stats.bootstrap import _indices, _percentiles
+    from modelward.stats.bootstrap import _indices, _percentiles, two_sided_p
 
     a, b = point_metrics(base), point_metrics(cand)
     indices = _indices(base.n, resamples, seed)
@@ -49,12 +49,7 @@ def paired_metric_differences(
     for name in parts:
         draws = np.concatenate(parts[name])
         low, high = _percentiles(draws, confidence)
-        finite = draws[np.isfinite(draws)]
-        p_value = None
-        if low is not None and len(finite):
-            below = float((finite <= 0).mean())
-            above = float((finite >= 0).mean())
-            p_value = min(1.0, max(2 * min(below, above), 1 / len(finite)))
+        p_value = two_sided_p(draws) if low is not None else None
         out[name] = {
             "baseline": a[name],
             "candidate": b[name],

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
-__all__ = ["Interval", "PairedDifference", "bootstrap_ci", "paired_bootstrap"]
+__all__ = ["Interval", "PairedDifference", "bootstrap_ci", "paired_bootstrap", "two_sided_p"]
 
 Statistic = Callable[..., float]
 
@@ -69,6 +69,19 @@ def _safe(statistic: Statistic, *arrays: Any) -> float:
             return float(statistic(*arrays))
         except (ValueError, ZeroDivisionError):
             return math.nan
+
+
+def two_sided_p(draws: Any) -> float | None:
+    """Two-sided bootstrap p-value of "the difference is 0": twice the smaller share of
+    draws on either side of 0, never below 1 / draws."""
+    import numpy as np
+
+    finite = np.asarray(draws)[np.isfinite(draws)]
+    if not len(finite):
+        return None
+    below = float((finite <= 0).mean())
+    above = float((finite >= 0).mean())
+    return min(1.0, max(2 * min(below, above), 1 / len(finite)))
 
 
 def _percentiles(values: Any, confidence: float) -> tuple[float | None, float | None]:
@@ -137,10 +150,5 @@ def paired_bootstrap(
         )
     draws = np.array(diffs)
     low, high = _percentiles(draws, confidence)
-    finite = draws[np.isfinite(draws)]
-    p_value = None
-    if low is not None and len(finite):
-        below = float((finite <= 0).mean())
-        above = float((finite >= 0).mean())
-        p_value = min(1.0, max(2 * min(below, above), 1 / len(finite)))
+    p_value = two_sided_p(draws) if low is not None else None
     return PairedDifference(a, b, b - a, low, high, p_value, confidence, resamples)
