@@ -196,3 +196,12 @@ def test_accepts_missing_naming_an_unknown_column_is_refused(workspace, clevelan
     )
     nullable = {c["name"]: c["nullable"] for c in info.input_schema["columns"]}
     assert nullable["slope"] and not nullable["age"]
+
+
+def test_a_wrong_target_in_the_config_says_to_fix_the_config(workspace, cli, tmp_path):
+    # train has no --target flag: the hint must point at the config's `target:` key
+    ran = cli("train", "--config", write_config(tmp_path, target="diagnosis"))
+    assert ran.exit_code == 2
+    assert "--target" not in ran.stderr
+    assert "target:" in ran.stderr
+    _nothing_stored(workspace)

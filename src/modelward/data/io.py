@@ -68,13 +68,18 @@ def read_table(path: Path | str, *, na_values: list[str] | None = None) -> pd.Da
     return frame
 
 
-def split_target(frame: pd.DataFrame, target: str, *, source: str = "the data"):
+def split_target(
+    frame: pd.DataFrame,
+    target: str,
+    *,
+    source: str = "the data",
+    fix: str = "pass the right --target",
+):
     """(features, target) or a DataError naming the missing column and the ones present."""
     if target not in frame.columns:
         shown = ", ".join(map(str, list(frame.columns)[:12]))
         raise DataError(
-            f"{source} has no target column {target!r}; its columns are {shown}; "
-            "pass the right --target",
+            f"{source} has no target column {target!r}; its columns are {shown}; {fix}",
             field="target",
         )
     return frame.drop(columns=[target]), frame[target]

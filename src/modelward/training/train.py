@@ -47,7 +47,12 @@ def prepare_data(config: TrainingConfig, frame: pd.DataFrame) -> pd.DataFrame:
 
     from modelward.data import split_target
 
-    split_target(frame, config.target, source=f"the data {config.data}")
+    split_target(
+        frame,
+        config.target,
+        source=f"the data {config.data}",
+        fix="set `target:` in the config to one of them",
+    )
     missing = [c for c in config.features.all if c not in frame.columns]
     if missing:
         shown = ", ".join(map(str, frame.columns[:20]))
