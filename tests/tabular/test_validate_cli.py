@@ -124,3 +124,18 @@ def test_bad_validate_inputs(trained, cli, workspace, tmp_path):
         assert ran.exit_code == 2, ran.stderr
         assert message in ran.stderr
     assert len(workspace.registry.list_runs()) == before
+
+
+def test_a_partial_validation_cannot_open_the_gate(trained, cli, workspace):
+    """A passing subset of checks must not hide a failing full validation."""
+    cli("transition", "heart-disease", "1", "--to", "testing", "--reason", "tests")
+    ran = cli("validate", "heart-disease", "1", "--data", SWISS)
+    assert ran.exit_code == 1
+    ran = cli(
+        "validate", "heart-disease", "1", "--data", CLEVELAND,
+        "--check-security", "--check-robustness",
+    )  # fmt: skip
+    assert ran.exit_code == 0
+    ran = cli("transition", "heart-disease", "1", "--to", "staging", "--reason", "go")
+    assert ran.exit_code == 2 and "fail" in ran.stderr
+    assert workspace.registry.get_version("heart-disease", 1).stage == "testing"

@@ -50,19 +50,37 @@ def artifact_integrity(registry: Registry, version: VersionInfo) -> GateResult:
 VALIDATION_KINDS = ("validation", "llm-evaluation")
 
 
+#: What a validation must have checked to open the staging and production gates.
+FULL_VALIDATION = frozenset({"performance", "bias", "robustness", "security"})
+
+
+def _complete(run: Any) -> bool:
+    """An LLM evaluation, or a validation that ran every check (not a chosen subset)."""
+    if run.kind != "validation":
+        return True
+    checks = run.inputs.get("checks")
+    return checks is None or FULL_VALIDATION <= set(checks)
+
+
 def validation_passed(registry: Registry, version: VersionInfo) -> GateResult:
-    """The latest validation of this version passed (modelward validate)."""
+    """The latest complete validation of this version passed (modelward validate).
+
+    A run limited to some checks (``--check-security`` …) informs but cannot open the gate:
+    otherwise a passing subset would hide a failing full run.
+    """
     runs = registry.list_runs(
-        model=version.model, version=version.version, kinds=VALIDATION_KINDS, limit=1
+        model=version.model, version=version.version, kinds=VALIDATION_KINDS, limit=50
     )
-    if not runs:
+    complete = [run for run in runs if _complete(run)]
+    if not complete:
+        partial = " (only partial ones, with some --check-* options)" if runs else ""
         return GateResult(
             "validation",
             False,
-            f"{version.ref} has no validation; run `modelward validate {version.model} "
-            f"{version.version} --data FILE`",
+            f"{version.ref} has no validation that ran every check{partial}; run "
+            f"`modelward validate {version.model} {version.version} --data FILE`",
         )
-    run = runs[0]
+    run = complete[0]
     return GateResult(
         "validation",
         run.verdict == "pass",
