@@ -118,6 +118,11 @@ class DeploymentTraffic:
             )
 
 
+def _state(info: Any) -> TrafficState:
+    """A serving-layer DeploymentInfo as the rollout's TrafficState."""
+    return TrafficState(tuple((t.version, t.weight) for t in info.targets), info.revision)
+
+
 class ServingTraffic:
     """TrafficPort over ``workspace.deployments`` (``get`` / ``set_targets`` with revisions)."""
 
@@ -131,7 +136,7 @@ class ServingTraffic:
             info = self.deployments.get(name, env)
         except NotFound:
             return TrafficState((), 0)
-        return TrafficState(tuple((t.version, t.weight) for t in info.targets), info.revision)
+        return _state(info)
 
     def set_targets(
         self,
@@ -147,7 +152,7 @@ class ServingTraffic:
             name, env, list(targets), reason=reason, actor=actor,
             expected_revision=expected_revision,
         )  # fmt: skip
-        return TrafficState(tuple((t.version, t.weight) for t in info.targets), info.revision)
+        return _state(info)
 
     def remove(self, name: str, env: str, *, actor: str, expected_revision: int) -> None:
         """Delete the environment's deployment row (undoing a first deploy)."""
