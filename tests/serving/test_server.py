@@ -224,6 +224,23 @@ def test_bad_feedback_is_422_and_stores_nothing(live, body, field):
     assert not list((live.ws.root / "logs").rglob("feedback/**/*.parquet"))
 
 
+def test_feedback_label_outside_the_classes_is_422_and_stores_nothing(live, cleveland):
+    with live.client() as http:
+        ids = http.post("/v1/models/heart/predict", json={"inputs": _rows(cleveland, 2)}).json()[
+            "request_ids"
+        ]
+        one = http.post("/v1/feedback", json={"request_id": ids[0], "label": 7})
+        many = http.post(
+            "/v1/feedback",
+            json=[{"request_id": ids[0], "label": 1}, {"request_id": ids[1], "label": "yes"}],
+        )
+    assert one.status_code == 422 and one.json()["error"]["field"] == "label"
+    assert "0, 1" in one.json()["error"]["message"]
+    assert many.status_code == 422 and many.json()["error"]["field"] == "[1].label"
+    live.flush()
+    assert not list((live.ws.root / "logs").rglob("feedback/**/*.parquet"))
+
+
 def test_feedback_finds_predictions_of_an_earlier_server(deployed, cleveland):
     first = start_live(deployed)
     with first.client() as http:

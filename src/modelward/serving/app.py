@@ -354,6 +354,17 @@ class ServingApp:
                 "prediction returned (feedback for a model name not served here is refused)",
                 field="request_id",
             )
+        for i, (rid, label, _) in enumerate(items):
+            model = models.get(rid)
+            if model is None:
+                continue
+            classes = self._classes(model)
+            if classes is not None and _label_text(label, self._task(model)) not in classes:
+                raise SchemaError(
+                    f"label {label!r} is not a class of {model}; send one of "
+                    f"{', '.join(sorted(classes))}",
+                    field="label" if single else f"[{i}].label",
+                )
         accepted = duplicates = 0
         for rid, label, _ in items:
             model = models.get(rid)
@@ -374,6 +385,17 @@ class ServingApp:
             200,
             {"accepted": accepted, "duplicates": duplicates, "unknown": sorted(set(unknown))},
         )
+
+    def _classes(self, model: str) -> set[str] | None:
+        """The class labels (as text) of a classifier served here, or None when unknown."""
+        found: set[str] = set()
+        for loaded in list(self.state.models.values()):
+            if loaded.name != model:
+                continue
+            if loaded.task == "regression" or not loaded.classes:
+                return None
+            found.update(_label_text(c, loaded.task) for c in loaded.classes)
+        return found or None
 
     def _task(self, model: str) -> str:
         for loaded in list(self.state.models.values()):
