@@ -53,5 +53,7 @@ def check_transition(current: Stage, target: Stage) -> None:
         raise TransitionError(f"the version is already in {target}")
     allowed = ", ".join(sorted(s.value for s in ALLOWED[current])) or "nothing: retired is final"
     raise TransitionError(
-        f"cannot move from {current} to {target}; from {current} a version may move to {allowed}"
+        f"cannot move from {current} to {target}; from {current} a version may move to "
+        f"{allowed} (move it one step at a time with `modelward transition`; --force overrides "
+        "failing gates, never these steps)"
     )
