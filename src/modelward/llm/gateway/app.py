@@ -230,6 +230,32 @@ def create_gateway_app(
             },
         }
 
+    def record_error(
+        request_id: str,
+        endpoint: Endpoint,
+        query_type: str,
+        key: str,
+        exc: ProviderError,
+        start: float,
+        prompt: str,
+    ) -> None:
+        """Log a failed provider call (both the plain and the streaming path)."""
+        record(
+            request_id,
+            endpoint,
+            query_type,
+            key,
+            status="error",
+            error=exc.message,
+            latency_ms=(time.perf_counter() - start) * 1000,
+            text=None,
+            input_tokens=0,
+            output_tokens=0,
+            cost=None,
+            cache_hit=False,
+            prompt=prompt,
+        )
+
     async def chat_completions(request: Request) -> Response:
         state.ensure_started()
         start = time.perf_counter()
@@ -285,22 +311,7 @@ def create_gateway_app(
                 )
             except ProviderError as exc:
                 last = exc
-                latency = (time.perf_counter() - start) * 1000
-                record(
-                    request_id,
-                    endpoint,
-                    query_type,
-                    key,
-                    status="error",
-                    error=exc.message,
-                    latency_ms=latency,
-                    text=None,
-                    input_tokens=0,
-                    output_tokens=0,
-                    cost=None,
-                    cache_hit=False,
-                    prompt=prompt,
-                )
+                record_error(request_id, endpoint, query_type, key, exc, start, prompt)
                 if attempt + 1 < len(refs):
                     metrics.fallbacks.labels(str(endpoint.name)).inc()
                 continue
@@ -390,22 +401,7 @@ def create_gateway_app(
                         yield chunk(ref, {"content": piece})
             except ProviderError as exc:
                 last = exc
-                latency = (time.perf_counter() - start) * 1000
-                record(
-                    request_id,
-                    endpoint,
-                    query_type,
-                    key,
-                    status="error",
-                    error=exc.message,
-                    latency_ms=latency,
-                    text=None,
-                    input_tokens=0,
-                    output_tokens=0,
-                    cost=None,
-                    cache_hit=False,
-                    prompt=prompt,
-                )
+                record_error(request_id, endpoint, query_type, key, exc, start, prompt)
                 if started:  # the client has part of an answer: no silent switch
                     yield b"data: " + orjson.dumps(exc.to_dict()) + b"\n\n"
                     yield b"data: [DONE]\n\n"
