@@ -45,6 +45,19 @@ PASS_PARAMS = (
 )
 
 
+# Providers' own stop reasons (Anthropic's end_turn, max_tokens, ...) in OpenAI's vocabulary.
+FINISH_REASONS = {
+    "stop": "stop",
+    "length": "length",
+    "tool_calls": "tool_calls",
+    "content_filter": "content_filter",
+    "end_turn": "stop",
+    "stop_sequence": "stop",
+    "max_tokens": "length",
+    "tool_use": "tool_calls",
+}
+
+
 def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     from starlette.responses import Response
 
@@ -219,7 +232,7 @@ def create_gateway_app(
                 {
                     "index": 0,
                     "message": {"role": "assistant", "content": text},
-                    "finish_reason": finish or "stop",
+                    "finish_reason": FINISH_REASONS.get(finish or "stop", "stop"),
                     "logprobs": None,
                 }
             ],
