@@ -392,3 +392,26 @@ def test_a_bug_is_one_json_500_without_a_traceback(gateway, monkeypatch):
     assert answer.json() == {
         "error": {"code": "internal", "type": "internal", "message": "internal error; see the log"}
     }
+
+
+def test_finish_reason_is_in_openai_vocabulary_for_an_anthropic_endpoint(routed):
+    from openai import OpenAI
+
+    from modelward.llm.gateway import create_gateway_app
+
+    routed.llm.register("claude-ish", provider="anthropic", model="good")
+    served = Served(create_gateway_app(routed))
+    try:
+        with OpenAI(base_url=served.url + "/v1", api_key="x", max_retries=0) as client:
+            plain = client.chat.completions.create(
+                model="claude-ish", messages=[{"role": "user", "content": "What is 17 * 3?"}]
+            )
+            cut = client.chat.completions.create(
+                model="claude-ish",
+                max_tokens=1,
+                messages=[{"role": "user", "content": "Tell me about the capital of Japan."}],
+            )
+    finally:
+        served.stop()
+    assert plain.choices[0].finish_reason == "stop"  # Anthropic says end_turn
+    assert cut.choices[0].finish_reason == "length"  # Anthropic says max_tokens

@@ -45,6 +45,19 @@ PASS_PARAMS = (
 )
 
 
+# Providers' own stop reasons (Anthropic's end_turn, max_tokens, ...) in OpenAI's vocabulary.
+FINISH_REASONS = {
+    "stop": "stop",
+    "length": "length",
+    "tool_calls": "tool_calls",
+    "content_filter": "content_filter",
+    "end_turn": "stop",
+    "stop_sequence": "stop",
+    "max_tokens": "length",
+    "tool_use": "tool_calls",
+}
+
+
 def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     from starlette.responses import Response
 
@@ -219,7 +232,7 @@ def create_gateway_app(
                 {
                     "index": 0,
                     "message": {"role": "assistant", "content": text},
-                    "finish_reason": finish or "stop",
+                    "finish_reason": FINISH_REASONS.get(finish or "stop", "stop"),
                     "logprobs": None,
                 }
             ],
@@ -229,6 +242,32 @@ def create_gateway_app(
                 "total_tokens": input_tokens + output_tokens,
             },
         }
+
+    def record_error(
+        request_id: str,
+        endpoint: Endpoint,
+        query_type: str,
+        key: str,
+        exc: ProviderError,
+        start: float,
+        prompt: str,
+    ) -> None:
+        """Log a failed provider call (both the plain and the streaming path)."""
+        record(
+            request_id,
+            endpoint,
+            query_type,
+            key,
+            status="error",
+            error=exc.message,
+            latency_ms=(time.perf_counter() - start) * 1000,
+            text=None,
+            input_tokens=0,
+            output_tokens=0,
+            cost=None,
+            cache_hit=False,
+            prompt=prompt,
+        )
 
     async def chat_completions(request: Request) -> Response:
         state.ensure_started()
@@ -285,22 +324,7 @@ def create_gateway_app(
                 )
             except ProviderError as exc:
                 last = exc
-                latency = (time.perf_counter() - start) * 1000
-                record(
-                    request_id,
-                    endpoint,
-                    query_type,
-                    key,
-                    status="error",
-                    error=exc.message,
-                    latency_ms=latency,
-                    text=None,
-                    input_tokens=0,
-                    output_tokens=0,
-                    cost=None,
-                    cache_hit=False,
-                    prompt=prompt,
-                )
+                record_error(request_id, endpoint, query_type, key, exc, start, prompt)
                 if attempt + 1 < len(refs):
                     metrics.fallbacks.labels(str(endpoint.name)).inc()
                 continue
@@ -390,22 +414,7 @@ def create_gateway_app(
                         yield chunk(ref, {"content": piece})
             except ProviderError as exc:
                 last = exc
-                latency = (time.perf_counter() - start) * 1000
-                record(
-                    request_id,
-                    endpoint,
-                    query_type,
-                    key,
-                    status="error",
-                    error=exc.message,
-                    latency_ms=latency,
-                    text=None,
-                    input_tokens=0,
-                    output_tokens=0,
-                    cost=None,
-                    cache_hit=False,
-                    prompt=prompt,
-                )
+                record_error(request_id, endpoint, query_type, key, exc, start, prompt)
                 if started:  # the client has part of an answer: no silent switch
                     yield b"data: " + orjson.dumps(exc.to_dict()) + b"\n\n"
                     yield b"data: [DONE]\n\n"
