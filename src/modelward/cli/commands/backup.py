@@ -8,9 +8,8 @@ from typing import Annotated
 import typer
 
 from modelward.cli.app import state
+from modelward.cli.options import JsonOption
 from modelward.cli.output import RichProgress, console, print_json
-
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
 
 
 def backup(

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from modelward.cli.app import state
+from modelward.cli.options import JsonOption
 from modelward.cli.output import console, print_json
 
 
@@ -17,7 +18,7 @@ def card(
     out: Annotated[
         Path | None, typer.Option("--out", help="Folder (default: <workspace>/reports/cards).")
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the paths as JSON.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Write the model card in Markdown and HTML: use, data, metrics, groups, validation."""
     from modelward.reports.card import write_card

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from modelward.cli.app import state
+from modelward.cli.options import JsonOption
 from modelward.cli.output import console, print_json, table
 
 
@@ -15,7 +16,7 @@ def test_predictions(
     name: Annotated[str, typer.Argument(help="Model name.")],
     version: Annotated[str, typer.Argument(help="Version number or alias.")],
     cases: Annotated[Path, typer.Option("--cases", help="cases.yml: inputs and expected outputs.")],
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Check a version's predictions on chosen inputs; failures shown as a diff, exit 1."""
     from modelward.errors import CheckFailed

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from modelward.cli.app import new_typer, state
+from modelward.cli.options import JsonOption
 from modelward.cli.output import console, print_json, table
 
 if TYPE_CHECKING:
@@ -16,7 +17,6 @@ if TYPE_CHECKING:
 
 data_app = new_typer("Profile and validate data files (CSV, Parquet, dataset specs).")
 
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
 DataArg = Annotated[
     str, typer.Argument(help="CSV, Parquet, or a dataset spec (heart.yml, heart.yml#cleveland).")
 ]

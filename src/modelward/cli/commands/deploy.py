@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from modelward.cli.app import new_typer, state
+from modelward.cli.options import JsonOption
 from modelward.cli.output import console, fmt_time, print_json, table
 
 if TYPE_CHECKING:
@@ -14,7 +15,6 @@ if TYPE_CHECKING:
 
 deployments_app = new_typer("Deployments: which versions serve each environment, and how much.")
 
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 EnvOption = Annotated[str, typer.Option("--env", "-e", help="Environment: staging or production.")]
 ReasonOption = Annotated[str, typer.Option("--reason", help="Why; recorded in history.")]
 RevisionOption = Annotated[

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from modelward.cli.app import new_typer, state
+from modelward.cli.options import JsonOption
 from modelward.cli.output import console, print_json, table
 
 env_app = new_typer("The machine models are trained and served on.")
@@ -19,7 +20,7 @@ def check(
     memory: Annotated[
         bool, typer.Option("--memory", help="Show swap too; require 1 GB of free memory.")
     ] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Report the environment; exit 1 when a requested requirement is not met."""
     from modelward.errors import CheckFailed

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from modelward.cli.app import state
+from modelward.cli.options import JsonOption
 from modelward.cli.output import RichProgress, console, print_json, table
 
 TABLE_METRICS = ("accuracy", "roc_auc", "f1", "precision", "recall")
@@ -35,7 +36,7 @@ def evaluate(
     resamples: Annotated[int, typer.Option(help="Bootstrap resamples.")] = 1000,
     seed: Annotated[int, typer.Option(help="Bootstrap seed.")] = 0,
     report: Annotated[Path | None, typer.Option("--report", help="Write an HTML report.")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Evaluate a version on labelled data; exit 0 (the comparison verdict is reported)."""
     from modelward.data import read_data

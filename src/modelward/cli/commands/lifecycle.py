@@ -7,11 +7,10 @@ from typing import Annotated
 import typer
 
 from modelward.cli.app import new_typer, state
+from modelward.cli.options import JsonOption
 from modelward.cli.output import console, print_json, table
 
 lifecycle_app = new_typer("Review versions against the retirement criteria of the policy.")
-
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
 
 def clean(

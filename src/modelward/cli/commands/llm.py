@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from modelward.cli.app import new_typer, state
+from modelward.cli.options import JsonOption
 from modelward.cli.output import console, fmt, fmt_time, print_json, table
 
 if TYPE_CHECKING:
@@ -19,7 +20,6 @@ llm_app = new_typer("The LLM fleet: providers, endpoint models, evaluation, rout
 routes_app = new_typer("The routing table: query type -> ranked models.")
 config_app = new_typer("The LLM config (llm.yml): providers and prices.")
 
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 DatasetOption = Annotated[Path, typer.Option("--dataset", help="Evaluation dataset (JSONL).")]
 ConcurrencyOption = Annotated[
     int, typer.Option("--concurrency", help="Calls in flight at once per run.")

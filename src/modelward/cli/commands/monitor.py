@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from modelward.cli.app import new_typer, state
+from modelward.cli.options import JsonOption
 from modelward.cli.output import console, fmt, fmt_time, print_json, table
 from modelward.errors import CheckFailed, ConfigError
 
@@ -26,7 +27,6 @@ Until = Annotated[
 ]
 Env = Annotated[str | None, typer.Option("--env", help="Environment (default: production).")]
 AllEnvs = Annotated[bool, typer.Option("--all-envs", help="Every environment.")]
-Json = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 
 def _env(env: str | None, all_envs: bool) -> str | None:
@@ -124,7 +124,7 @@ def metrics_cmd(
     thresholds: Annotated[
         str | None, typer.Option(help="One threshold per metric, e.g. 0.80,0.85,0.75.")
     ] = None,
-    as_json: Json = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Metrics on labelled predictions per version, with label coverage and CIs."""
     result = (
@@ -188,7 +188,7 @@ def drift_cmd(
     version: Annotated[int | None, typer.Option(help="Only this version's traffic.")] = None,
     env: Env = None,
     all_envs: AllEnvs = False,
-    as_json: Json = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Per-feature drift against the reference profile or an earlier window."""
     from modelward.monitoring.driftcheck import parse_methods
@@ -253,7 +253,7 @@ def predictions_cmd(
     ] = "reference",
     env: Env = None,
     all_envs: AllEnvs = False,
-    as_json: Json = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Prediction volume, errors, latency and prediction-distribution drift."""
     result = (
@@ -317,7 +317,7 @@ def quality_cmd(
     version: Annotated[int | None, typer.Option(help="Only this version's traffic.")] = None,
     env: Env = None,
     all_envs: AllEnvs = False,
-    as_json: Json = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Missing values, out-of-range values, types, categories, schema changes, volume."""
     result = (
@@ -394,7 +394,7 @@ def degradation_cmd(
     top: Annotated[int, typer.Option(min=1, help="Show this many slices.")] = 10,
     env: Env = None,
     all_envs: AllEnvs = False,
-    as_json: Json = False,
+    as_json: JsonOption = False,
 ) -> None:
     """When accuracy dropped, which slices lost most, which drifted features go with it."""
     result = (
@@ -458,7 +458,7 @@ def review_cmd(
     limit: Annotated[int, typer.Option(min=1, help="Show at most this many.")] = 20,
     env: Env = None,
     all_envs: AllEnvs = False,
-    as_json: Json = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Misclassified and low-confidence predictions, their inputs, contributions, patterns."""
     result = (
@@ -491,7 +491,7 @@ def resources_cmd(
     alert_threshold: Annotated[
         float, typer.Option(help="Breach when a share reaches this (0..1).")
     ] = 0.9,
-    as_json: Json = False,
+    as_json: JsonOption = False,
 ) -> None:
     """CPU, memory, workspace disk, GPU if present, and the server's /metrics figures."""
     from modelward.timeutil import parse_duration
@@ -570,7 +570,7 @@ def history_cmd(
         str | None, typer.Option(help="Only this check (metrics, drift, quality, …).")
     ] = None,
     limit: Annotated[int, typer.Option(min=1, help="At most this many, newest first.")] = 50,
-    as_json: Json = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Stored monitoring checks, newest first."""
     from modelward.monitoring.monitor import RUN_PREFIX
@@ -603,7 +603,7 @@ def alerts_cmd(
     name: Annotated[str | None, typer.Argument(help="Only this model.")] = None,
     all_: Annotated[bool, typer.Option("--all", help="Include resolved alerts.")] = False,
     resolve: Annotated[int | None, typer.Option(help="Resolve this alert id.")] = None,
-    as_json: Json = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Open alerts (deduplicated: count and last seen), or resolve one."""
     monitor = state().workspace().monitor
@@ -655,7 +655,7 @@ def report_cmd(
     ] = None,
     env: Env = None,
     all_envs: AllEnvs = False,
-    as_json: Json = False,
+    as_json: JsonOption = False,
 ) -> None:
     """One self-contained HTML report (and the same as JSON): metrics over time, drift,
     data quality, degradation slices, alerts."""
@@ -747,7 +747,7 @@ def _schedule_command(schedule: str) -> None:
         out: Annotated[str | None, typer.Option("--out", "-o", help="HTML file.")] = None,
         env: Env = None,
         all_envs: AllEnvs = False,
-        as_json: Json = False,
+        as_json: JsonOption = False,
     ) -> None:
         _runbook(schedule, name, until, out, env, all_envs, as_json)
 

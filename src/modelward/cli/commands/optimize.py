@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from modelward.cli.app import state
+from modelward.cli.options import JsonOption
 from modelward.cli.output import console, print_json, table
 
 
@@ -21,7 +22,7 @@ def optimize(
         float, typer.Option("--max-loss", help="Largest allowed drop in accuracy/ROC-AUC/F1.")
     ] = 0.01,
     label: Annotated[str | None, typer.Option("--label", help="Label column.")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Convert to ONNX; register the result only when the metric loss is within --max-loss."""
     from modelward.data import read_data

@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from modelward.cli.app import state
+from modelward.cli.options import JsonOption
 from modelward.cli.output import console, print_json
 
 
@@ -33,7 +34,7 @@ def promote(
         str | None,
         typer.Option("--token", envvar="MODELWARD_TOKEN", help="API token for --url."),
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Run the update pipeline; a failing stage stops it and undoes that stage (exit 1)."""
     from modelward.errors import CheckFailed

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from modelward.cli.app import new_typer, state
+from modelward.cli.options import JsonOption
 from modelward.cli.output import console, fmt_time, print_json, table
 
 if TYPE_CHECKING:
@@ -15,8 +16,6 @@ if TYPE_CHECKING:
 
 models_app = new_typer("List and show registered models.")
 versions_app = new_typer("List and show model versions.")
-
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
 
 def parse_pairs(pairs: list[str] | None, *, what: str = "--tag") -> dict[str, str]:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from modelward.cli.app import new_typer, state
+from modelward.cli.options import JsonOption
 from modelward.cli.output import console, err_console, fmt_time, print_json, table
 
 if TYPE_CHECKING:
@@ -17,7 +18,6 @@ rollout_app = new_typer("Canary rollouts: staged traffic shifts with automatic r
 Name = Annotated[str, typer.Argument(help="Model name.")]
 Env = Annotated[str, typer.Option("--env", help="Environment.")]
 Reason = Annotated[str, typer.Option("--reason", help="Why; recorded in history.")]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
 
 
 def _engine() -> RolloutEngine:

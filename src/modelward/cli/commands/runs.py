@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from modelward.cli.app import new_typer, state
+from modelward.cli.options import JsonOption
 from modelward.cli.output import console, dump_json, fmt_time, print_json, table
 
 runs_app = new_typer("Stored runs: evaluations, validations, checks, rollout steps, backups.")
@@ -17,7 +18,7 @@ def runs_list(
     name: Annotated[str | None, typer.Argument(help="Only this model's runs.")] = None,
     kind: Annotated[list[str] | None, typer.Option(help="Only these kinds (repeatable).")] = None,
     limit: Annotated[int, typer.Option(min=1, help="At most this many, newest first.")] = 50,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Stored runs, newest first."""
     runs = state().workspace().registry.list_runs(model=name, kinds=kind, limit=limit)
@@ -33,7 +34,7 @@ def runs_list(
 @runs_app.command("show")
 def runs_show(
     run_id: Annotated[int, typer.Argument(help="Run number.")],
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """One run with its inputs and results."""
     run = state().workspace().registry.get_run(run_id)

@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from modelward.cli.app import state
+from modelward.cli.options import JsonOption
 
 
 def serve(
@@ -45,7 +46,6 @@ def serve(
     run_server(state().workspace(), options)
 
 
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 UrlOption = Annotated[str, typer.Option("--url", help="The server's base URL.")]
 TokenOption = Annotated[
     str | None,

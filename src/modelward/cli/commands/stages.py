@@ -7,11 +7,10 @@ from typing import Annotated
 import typer
 
 from modelward.cli.app import new_typer, state
+from modelward.cli.options import JsonOption
 from modelward.cli.output import console, fmt_time, print_json, table
 
 alias_app = new_typer("Point aliases (champion, challenger, …) at versions.")
-
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
 
 def transition(

@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from modelward.cli.app import new_typer, state
+from modelward.cli.options import JsonOption
 from modelward.cli.output import console, fmt_time, print_json, table
 
 tokens_app = new_typer("API tokens for `modelward serve` (bearer tokens with scopes).")
@@ -19,7 +20,7 @@ def tokens_create(
         list[str] | None,
         typer.Option("--scope", "-s", help="predict, feedback or admin (repeatable)."),
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Create a token and print it once; store it in your client's secret store."""
     from modelward.serving.tokens import create_token
@@ -43,7 +44,7 @@ def tokens_create(
 
 @tokens_app.command("list")
 def tokens_list(
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Every token: name, scopes, created, revoked. Secrets are never shown again."""
     from modelward.serving.tokens import list_tokens

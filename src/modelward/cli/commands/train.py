@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from modelward.cli.app import state
+from modelward.cli.options import JsonOption
 from modelward.cli.output import RichProgress, console, print_json, table
 
 
@@ -21,7 +22,7 @@ def train(
         bool,
         typer.Option("--validate", help="Validate the new version on the held-out split."),
     ] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Train from a config (seeded split, CV, optional tuning) and register in development."""
     from modelward.errors import CheckFailed

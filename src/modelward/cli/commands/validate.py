@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from modelward.cli.app import state
+from modelward.cli.options import JsonOption
 from modelward.cli.output import RichProgress, console, print_json, table
 
 
@@ -38,7 +39,7 @@ def validate(
         ),
     ] = None,
     report: Annotated[Path | None, typer.Option("--report", help="Write an HTML report.")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Validate a version against the policy (all checks unless some --check-* are given)."""
     from modelward.data import read_data

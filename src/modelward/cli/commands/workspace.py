@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from modelward.cli.app import new_typer, state
+from modelward.cli.options import JsonOption
 from modelward.cli.output import console, print_json
 
 policy_app = new_typer("Show and check the policy (thresholds and weights).")
@@ -36,7 +37,7 @@ def policy_show(
     defaults: Annotated[
         bool, typer.Option("--defaults", help="Show the shipped defaults, not the workspace's.")
     ] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Print the policy in effect (or the defaults) as YAML or JSON."""
     from modelward.policy import Policy, dump_policy
