@@ -7,8 +7,10 @@ prediction log on, and the very same fitted pipeline (loaded from its skops file
 MLflow in benchmarks/.venv-mlflow (created with pip on the first run). Both get the same
 single-row load, one after the other, from wrk (Debian package) when installed, else
 from modelward's async load generator. Prints requests/s, p50/p99 latency, the ratio,
-our start time (cold: ONNX conversion; warm: cached) and memory, and checks the targets
-of issue 4: >= 10x MLflow's throughput, p99 <= 10 ms, start <= 1.5 s, memory <= 250 MB.
+our start time (the first start after the deploy, and a restart; the deploy itself
+proves and caches the ONNX conversion, its time is printed too) and memory, and checks the
+targets of issue 4: >= 10x MLflow's throughput, p99 <= 10 ms, start <= 1.5 s, memory
+<= 250 MB.
 """
 
 from __future__ import annotations
@@ -92,8 +94,9 @@ def tree_rss_mb(pid: int) -> float:
     return sum(p.memory_info().rss for p in procs if p.is_running()) / 2**20
 
 
-def prepare() -> tuple[Path, dict, Path]:
-    """A workspace serving heart v1 in production; the skops file; one request row."""
+def prepare() -> tuple[Path, dict, Path, float]:
+    """A workspace serving heart v1 in production; the skops file; one request row; the
+    seconds the deploy took."""
     import skops.io as sio
     from sklearn.impute import SimpleImputer
     from sklearn.linear_model import LogisticRegression
@@ -122,12 +125,26 @@ def prepare() -> tuple[Path, dict, Path]:
         "validation", model="heart", version=1, inputs={}, results={}, verdict="pass"
     )
     ws.transition("heart", 1, "testing", reason="benchmark")
+    began = time.perf_counter()
     ws.deployments.deploy("heart", 1, "production", reason="benchmark")
+    deploy_s = time.perf_counter() - began  # it proves and caches the ONNX conversion
     ws.close()
     skops_file = WORK / "model.skops"
     sio.dump(model, skops_file)
     row = {k: (None if v != v else v) for k, v in cleveland[FEATURES].iloc[0].to_dict().items()}
-    return WORK / "ws", row, skops_file
+    return WORK / "ws", row, skops_file, deploy_s
+
+
+def make_token(ws_root: Path) -> str:
+    """A predict-scoped token (the server then requires one on every request)."""
+    from modelward import Workspace
+    from modelward.serving.tokens import create_token
+
+    ws = Workspace.open(ws_root)
+    try:
+        return create_token(ws.db, "benchmark", ["predict"])[1]
+    finally:
+        ws.close()
 
 
 def save_mlflow_model(python: Path, skops_file: Path, row: dict) -> Path:
@@ -149,13 +166,12 @@ mlflow.sklearn.save_model(model, {str(target)!r},
     return target
 
 
-def wrk_run(url: str, body: dict, connections: int, duration: int) -> dict:
+def wrk_run(url: str, body: dict, connections: int, duration: int, headers: dict) -> dict:
     script = WORK / "post.lua"
-    script.write_text(
-        'wrk.method = "POST"\n'
-        f"wrk.body = {json.dumps(json.dumps(body))}\n"
-        'wrk.headers["Content-Type"] = "application/json"\n'
-    )
+    lines = ['wrk.method = "POST"', f"wrk.body = {json.dumps(json.dumps(body))}"]
+    for key, value in {"Content-Type": "application/json", **headers}.items():
+        lines.append(f"wrk.headers[{json.dumps(key)}] = {json.dumps(value)}")
+    script.write_text("\n".join(lines) + "\n")
     out = subprocess.run(
         [
             "wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--latency",
@@ -182,13 +198,15 @@ def wrk_run(url: str, body: dict, connections: int, duration: int) -> dict:
     }
 
 
-def load(url: str, body: dict, connections: int, duration: int) -> dict:
+def load(
+    url: str, body: dict, connections: int, duration: int, headers: dict | None = None
+) -> dict:
     if shutil.which("wrk"):
-        return wrk_run(url, body, connections, duration)
+        return wrk_run(url, body, connections, duration, headers or {})
     sys.path.insert(0, str(ROOT / "src"))
     from modelward.serving.loadgen import run_load
 
-    result = run_load(url, body, connections=connections, seconds=duration)
+    result = run_load(url, body, connections=connections, seconds=duration, headers=headers)
     return {**result.summary(), "tool": "modelward loadgen"}
 
 
@@ -204,23 +222,25 @@ def stop(proc: subprocess.Popen) -> int:
 def bench_ours(ws_root: Path, row: dict, args: argparse.Namespace) -> dict:
     env = {**SRC_ENV, "MODELWARD_HOME": str(ws_root)}
     starts = []
-    for attempt in ("cold", "warm"):
+    for attempt in ("first", "restart"):
         port = free_port()
         log = (WORK / f"ours-{attempt}.log").open("wb")
         cmd = [PY, "-m", "modelward.cli.main", "serve", "--port", str(port)]
         proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
         base = f"http://127.0.0.1:{port}"
         starts.append(wait_ready(base + "/readyz", proc))
-        if attempt == "cold":
+        if attempt == "first":
             stop(proc)
     say(f"modelward serve on {base}: load {args.duration}s x {args.connections} connections…")
     url = base + "/v1/models/heart/predict"
-    warm = load(url, {"inputs": row}, args.connections, 2)
-    result = load(url, {"inputs": row}, args.connections, args.duration)
+    headers = {"Authorization": f"Bearer {args.token_secret}"} if args.token else {}
+    warm = load(url, {"inputs": row}, args.connections, 2, headers)
+    result = load(url, {"inputs": row}, args.connections, args.duration, headers)
+    result["auth"] = "bearer token" if args.token else "none"
     result["warmup_requests"] = warm["requests"]
     result["rss_mb"] = round(tree_rss_mb(proc.pid), 1)
     result["exit_code"] = stop(proc)
-    result["start_cold_s"], result["start_warm_s"] = round(starts[0], 3), round(starts[1], 3)
+    result["start_first_s"], result["start_restart_s"] = round(starts[0], 3), round(starts[1], 3)
     sys.path.insert(0, str(ROOT / "src"))
     from modelward.predlog import predictions
 
@@ -267,17 +287,25 @@ def main() -> int:
     parser.add_argument("--duration", type=int, default=15, help="seconds of load per server")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--skip-mlflow", action="store_true", help="only measure modelward")
+    parser.add_argument(
+        "--token", action="store_true", help="serve with a bearer token required (as production)"
+    )
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = parser.parse_args()
     tempfile.tempdir = str(WORK)
-    ws_root, row, skops_file = prepare()
+    ws_root, row, skops_file, deploy_s = prepare()
+    args.token_secret = make_token(ws_root) if args.token else None
     ours = bench_ours(ws_root, row, args)
+    ours["deploy_s"] = round(deploy_s, 3)
     theirs = None if args.skip_mlflow else bench_mlflow(row, skops_file, args)
     ratio = ours["requests_per_s"] / theirs["requests_per_s"] if theirs else None
     checks = {
         "throughput >= 10x mlflow": ratio is not None and ratio >= 10,
         "p99 <= 10 ms": ours["p99_ms"] <= 10,
-        "start (warm) <= 1.5 s": ours["start_warm_s"] <= 1.5,
+        "start <= 1.5 s (first after deploy, and restart)": max(
+            ours["start_first_s"], ours["start_restart_s"]
+        )
+        <= 1.5,
         "memory <= 250 MB": ours["rss_mb"] <= 250,
         # wrk may close connections with requests in flight: those are served and logged
         # but not counted, so the log holds at least every request wrk saw answered.
@@ -288,11 +316,14 @@ def main() -> int:
     if args.json:
         print(json.dumps({"modelward": ours, "mlflow": theirs, "ratio": ratio, "checks": checks}))
     else:
-        print(f"load: {args.connections} connections, {args.duration}s, single-row, {ours['tool']}")
+        print(
+            f"load: {args.connections} connections, {args.duration}s, single-row, "
+            f"{ours['tool']}, auth: {ours['auth']}"
+        )
         print(f"{'':22}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'RSS MB':>9}{'start s':>9}")
         print(
             f"{'modelward serve':22}{ours['requests_per_s']:>10.0f}{ours['p50_ms']:>9.2f}"
-            f"{ours['p99_ms']:>9.2f}{ours['rss_mb']:>9.0f}{ours['start_warm_s']:>9.2f}"
+            f"{ours['p99_ms']:>9.2f}{ours['rss_mb']:>9.0f}{ours['start_first_s']:>9.2f}"
         )
         if theirs:
             print(
@@ -302,7 +333,8 @@ def main() -> int:
             )
             print(f"ratio: {ratio:.1f}x")
         print(
-            f"modelward: cold start {ours['start_cold_s']:.2f}s (ONNX conversion), "
+            f"modelward: deploy {ours['deploy_s']:.2f}s (proves the ONNX conversion), "
+            f"restart {ours['start_restart_s']:.2f}s, "
             f"logged {ours['logged_rows']} rows, exit code on SIGTERM {ours['exit_code']}"
         )
         for name, ok in checks.items():

@@ -146,3 +146,27 @@ def test_cli_mistakes_exit_2_with_one_line_and_change_nothing(deployed, cli, arg
     assert text in ran.stderr and ran.stderr.count("\n") == 1
     assert deployed.deployments.list() == before
     assert len(deployed.registry.history("heart")) == events
+
+
+def test_deploying_prepares_the_servers_fast_path(heart_ws, caplog):
+    """The ONNX conversion is proven at deploy time, so no server start pays for it."""
+    from modelward.serving.models import load_model
+
+    cache = heart_ws.root / "cache" / "onnx"
+    heart_ws.deployments.deploy("heart", 1, "production", reason="first")
+    sha1 = heart_ws.registry.get_version("heart", 1).sha256
+    assert (cache / f"{sha1}.onnx").exists() and (cache / f"{sha1}.json").exists()
+    started = load_model(heart_ws, "heart", 1)
+    assert started.path == "onnx" and started.flavor is None  # from the cache, no artifact
+
+    # The forest's ONNX graph does not reproduce its probabilities within 1e-4: the
+    # canary step finds that out (and says so) when it is deployed, not at server start.
+    heart_ws.transition("heart", 2, "staging", reason="canary")
+    with caplog.at_level("WARNING", logger="modelward.serving"):
+        heart_ws.deployments.set_targets("heart", "production", [(1, 95), (2, 5)])
+    assert "ONNX conversion differs from the pipeline" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="modelward.serving"):
+        heart_ws.deployments.set_targets("heart", "production", [(1, 50), (2, 50)])
+        assert load_model(heart_ws, "heart", 2).path == "sklearn"
+    assert "ONNX conversion" not in caplog.text  # proven once, not at every step

@@ -12,13 +12,18 @@ version into the environment's stage through the registry's state machine and ga
 :meth:`Deployments.set_targets` only accepts versions in a serving stage (staging,
 production, maintenance). Every change is an event in ``modelward history``
 (``deployed``, ``deployment-targets``, ``rolled-back``).
+
+Before a change is written, every version it routes to is *prepared* (the workspace
+passes a callback: the server's proven ONNX conversion is made and cached then), so the
+servers that pick the change up, and the next server start, find the model ready.
 """
 
 from __future__ import annotations
 
 import builtins
+import logging
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -26,7 +31,13 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from modelward.errors import ConfigError, ConflictError, NotFound, TransitionError
+from modelward.errors import (
+    ConfigError,
+    ConflictError,
+    ModelwardError,
+    NotFound,
+    TransitionError,
+)
 from modelward.registry.records import EventInfo, aware
 from modelward.registry.registry import default_actor
 from modelward.registry.stages import SERVING, Stage
@@ -42,6 +53,8 @@ __all__ = ["DEPLOY_EVENTS", "ENVIRONMENTS", "DeploymentInfo", "Deployments", "Ta
 ENVIRONMENTS = ("staging", "production")
 #: History event kinds written by deployments.
 DEPLOY_EVENTS = ("deployed", "deployment-targets", "rolled-back")
+
+log = logging.getLogger("modelward.deploy")
 
 
 @dataclass(frozen=True)
@@ -106,9 +119,12 @@ def _stored(targets: Sequence[Target]) -> list[dict[str, Any]]:
 class Deployments:
     """Deployments of every model; reached as ``workspace.deployments``."""
 
-    def __init__(self, registry: Registry) -> None:
+    def __init__(
+        self, registry: Registry, prepare: Callable[[str, int], object] | None = None
+    ) -> None:
         self.registry = registry
         self.db = registry.db
+        self.prepare = prepare
 
     # -- reading --------------------------------------------------------------------------
 
@@ -339,6 +355,18 @@ class Deployments:
             raise ConfigError("the weights must not all be 0", field="targets")
         return tuple(out)
 
+    def _prepare(self, name: str, targets: Sequence[Target]) -> None:
+        """Ready every routed version for serving, outside the write transaction. A
+        version that cannot be prepared still deploys: the server loads it the slow way
+        and reports any real problem on ``/readyz``."""
+        if self.prepare is None:
+            return
+        for target in targets:
+            try:
+                self.prepare(name, target.version)
+            except ModelwardError as exc:
+                log.warning("could not prepare %s:%s for serving: %s", name, target.version, exc)
+
     def _write(
         self,
         name: str,
@@ -352,6 +380,7 @@ class Deployments:
         expected_revision: int | None,
         extra: dict[str, Any] | None = None,
     ) -> DeploymentInfo:
+        self._prepare(name, targets)
         now = utcnow()
         with self.db.session() as session:
             model = self.registry._model_row(session, name)

@@ -6,12 +6,16 @@ converted graph proved to give the same labels (and probabilities within 1e-4) a
 original on rows spanning the training ranges; otherwise the pipeline itself serves.
 Proven conversions are cached in ``<workspace>/cache/onnx/<sha256>.onnx`` (+ ``.json``
 with the classes), keyed by the artifact's checksum; a later start serves from the cache
-without importing scikit-learn. Delete the folder to make the server prove them again.
+without importing scikit-learn; a conversion that failed its proof leaves a
+``<sha256>.pipeline`` note (the reason) so it is not tried again. Deploying a version
+proves its conversion (:func:`prepare_model`), so no server start pays for it. Delete the
+folder to make the server prove them again.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,7 +30,7 @@ if TYPE_CHECKING:
 
     from modelward.workspace import Workspace
 
-__all__ = ["LoadedModel", "Outputs", "load_model"]
+__all__ = ["LoadedModel", "Outputs", "load_model", "prepare_model"]
 
 log = logging.getLogger("modelward.serving")
 
@@ -105,10 +109,8 @@ def load_model(ws: Workspace, name: str, version: int, *, convert: bool = True) 
     task = ws.registry.get_model(name).task
     validator = InputValidator(info.input_schema, out_of_range=ws.policy.data.out_of_range)
     types = {f"in_{c.name}": feature_type(c.kind) for c in validator.columns}
-    numeric = all(c.kind in ("integer", "float") for c in validator.columns)
-    eligible = convert and info.flavor == "sklearn" and numeric and validator.columns
-    cache = Path(ws.root) / "cache" / "onnx" / f"{info.sha256}"
-    if eligible and info.sha256:
+    cache = _onnx_cache(ws, info, validator) if convert else None
+    if cache is not None:
         cached = _cached_session(cache)
         if cached is not None:
             session, classes = cached
@@ -127,12 +129,37 @@ def load_model(ws: Workspace, name: str, version: int, *, convert: bool = True) 
         types=types,
         path=info.flavor,
     )
-    if eligible and info.sha256:
+    if cache is not None and not cache.with_suffix(".pipeline").exists():
         model = getattr(flavor, "model")  # noqa: B009
         loaded.session = _onnx_session(model, validator, cache, task, classes)
         if loaded.session is not None:
             loaded.path = "onnx"
     return loaded
+
+
+def prepare_model(ws: Workspace, name: str, version: int) -> str:
+    """Prove and cache the ONNX conversion of a version now (at deploy time), so that the
+    next server start finds it ready. Returns the path the server will take: ``onnx``
+    when a proven conversion is cached, else the version's flavor."""
+    info = ws.registry.get_version(name, version)
+    validator = InputValidator(info.input_schema, out_of_range=ws.policy.data.out_of_range)
+    cache = _onnx_cache(ws, info, validator)
+    if cache is None:
+        return info.flavor
+    if cache.with_suffix(".json").exists() and cache.with_suffix(".onnx").exists():
+        return "onnx"
+    if cache.with_suffix(".pipeline").exists():
+        return info.flavor
+    return load_model(ws, name, version).path
+
+
+def _onnx_cache(ws: Workspace, info: Any, validator: InputValidator) -> Path | None:
+    """Where a version's proven conversion lives, or None when it cannot have one (not a
+    scikit-learn artifact, a non-numeric input, no checksum)."""
+    numeric = all(c.kind in ("integer", "float") for c in validator.columns)
+    if info.flavor != "sklearn" or not numeric or not validator.columns or not info.sha256:
+        return None
+    return Path(ws.root) / "cache" / "onnx" / f"{info.sha256}"
 
 
 def _cached_session(cache: Path) -> tuple[Any, list[Any] | None] | None:
@@ -208,14 +235,27 @@ def _onnx_session(
                 same = float(gap.max()) <= _TOLERANCE
         if not same:
             log.warning("ONNX conversion differs from the pipeline; serving the pipeline")
+            _note_pipeline(cache, "the ONNX graph's outputs differ from the pipeline's")
             return None
-        cache.parent.mkdir(parents=True, exist_ok=True)
         for suffix, data in ((".onnx", blob), (".json", orjson.dumps({"classes": classes}))):
-            target = cache.with_suffix(suffix)
-            tmp = target.with_name(f".{target.name}.tmp")
-            tmp.write_bytes(data)
-            tmp.replace(target)  # the .json last: both present means proven
+            _write_atomic(cache.with_suffix(suffix), data)  # the .json last: proven
         return session
     except Exception as exc:  # noqa: BLE001 - any conversion problem: serve the pipeline
         log.info("no ONNX path for this model (%s); serving the pipeline", exc)
+        _note_pipeline(cache, str(exc))
         return None
+
+
+def _note_pipeline(cache: Path, reason: str) -> None:
+    """Remember that this artifact serves as a pipeline, so nobody converts it again."""
+    try:
+        _write_atomic(cache.with_suffix(".pipeline"), f"{reason}\n".encode())
+    except OSError as exc:
+        log.info("could not note %s: %s", cache.with_suffix(".pipeline"), exc)
+
+
+def _write_atomic(target: Path, data: bytes) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(data)
+    tmp.replace(target)

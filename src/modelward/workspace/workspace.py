@@ -181,7 +181,12 @@ class Workspace:
         """Deployments: environment -> versions with traffic weights (docs/serving.md)."""
         from modelward.deploy.deployments import Deployments
 
-        return Deployments(self.registry)
+        return Deployments(self.registry, prepare=self._prepare_serving)
+
+    def _prepare_serving(self, name: str, version: int) -> str:
+        from modelward.serving.models import prepare_model
+
+        return prepare_model(self, name, version)
 
     @cached_property
     def llm(self) -> LLMFleet:
