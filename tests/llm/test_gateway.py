@@ -346,9 +346,19 @@ def test_gateway_streams_from_an_anthropic_endpoint(routed):
             plain = client.chat.completions.create(
                 model="llama-ish", messages=[{"role": "user", "content": "What is 17 * 3?"}]
             )
+            cut = list(
+                client.chat.completions.create(
+                    model="claude-ish",
+                    stream=True,
+                    max_tokens=1,
+                    messages=[{"role": "user", "content": "Tell me a story about a cat"}],
+                )
+            )
     finally:
         served.stop()
     assert text == "Tokyo"
+    # Anthropic's stop_reason max_tokens reaches an OpenAI client as "length"
+    assert [c.choices[0].finish_reason for c in cut if c.choices][-1] == "length"
     assert plain.choices[0].message.content == "51" and plain.model == "llama-ish"
 
 

@@ -21,6 +21,7 @@ from modelward.errors import (
 from modelward.llm.config import ProviderConfig
 from modelward.llm.fake import FakeBehaviour, FakeModel, FakeServer
 from modelward.llm.providers import make_provider, retry_after_seconds
+from modelward.llm.types import StreamEnd
 
 QUESTION = [{"role": "user", "content": "What is the capital of France?"}]
 ANSWERS = {"What is the capital of France?": "The capital of France is Paris"}
@@ -50,10 +51,10 @@ async def _chat(kind, url, model="m", params=None, **config):
         await provider.aclose()
 
 
-async def _stream(kind, url, model="m"):
+async def _stream(kind, url, model="m", params=None):
     provider = make_provider(kind, ProviderConfig(kind=kind, base_url=url, backoff_s=0.01))
     try:
-        return [piece async for piece in provider.stream(model, QUESTION, {})]
+        return [piece async for piece in provider.stream(model, QUESTION, params or {})]
     finally:
         await provider.aclose()
 
@@ -71,7 +72,12 @@ def test_every_protocol_answers_streams_and_lists(server, kind):
     result = _run(_chat(kind, url))
     assert result.text == "The capital of France is Paris"
     assert result.output_tokens > 0 and result.input_tokens > 0
-    assert "".join(_run(_stream(kind, url))) == "The capital of France is Paris"
+    *pieces, end = _run(_stream(kind, url))
+    assert "".join(pieces) == "The capital of France is Paris"
+    assert isinstance(end, StreamEnd) and end.finish_reason == FINISHED[kind]
+    if kind != "huggingface":  # TGI's stream sends no prompt-token count
+        assert end.input_tokens == result.input_tokens
+        assert end.output_tokens == result.output_tokens
     provider = make_provider(kind, ProviderConfig(kind=kind, base_url=url, models=["m"]))
     assert _run(_list(provider)) == ["m"]
 
@@ -83,11 +89,19 @@ async def _list(provider):
         await provider.aclose()
 
 
+#: How each protocol says "the answer is complete".
+FINISHED = {"openai": "stop", "anthropic": "end_turn", "ollama": "stop", "huggingface": "eos_token"}
+
+
 def test_max_tokens_truncates_and_reports_the_finish_reason(server):
     result = _run(_chat("openai", server.openai_url, params={"max_tokens": 2}))
     assert result.finish_reason == "length" and len(result.text) == 8
     result = _run(_chat("anthropic", server.anthropic_url, params={"max_tokens": 2}))
     assert result.finish_reason == "max_tokens"
+    *_, end = _run(_stream("openai", server.openai_url, params={"max_tokens": 2}))
+    assert end.finish_reason == "length" and end.output_tokens == 2
+    *_, end = _run(_stream("anthropic", server.anthropic_url, params={"max_tokens": 2}))
+    assert end.finish_reason == "max_tokens" and end.output_tokens == 2
 
 
 def test_429_is_retried_honouring_retry_after(server):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-__all__ = ["ChatResult", "Endpoint", "Message"]
+__all__ = ["ChatResult", "Endpoint", "Message", "StreamEnd"]
 
 Message = dict[str, Any]  # {"role": "user", "content": "..."}
 
@@ -38,6 +38,16 @@ class Endpoint:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class StreamEnd:
+    """The last item of a provider's stream: why the answer ended (in the provider's own
+    words, e.g. Anthropic's ``max_tokens``) and the token counts when the provider sent them."""
+
+    finish_reason: str | None = None
+    input_tokens: int | None = None
+    output_tokens: int | None = None
 
 
 @dataclass(frozen=True)

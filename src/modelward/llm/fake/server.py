@@ -393,6 +393,10 @@ def create_fake_app(behaviour: FakeBehaviour | None = None) -> Starlette:
                         {
                             "token": {"id": -1, "text": "</s>", "special": True},
                             "generated_text": text,
+                            "details": {
+                                "finish_reason": "eos_token",
+                                "generated_tokens": tokens(text),
+                            },
                         }
                     )
                     + b"\n\n"

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from modelward.errors import ModelwardError, ProviderError, RequestError
+from modelward.llm.types import StreamEnd
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
@@ -55,6 +56,7 @@ FINISH_REASONS = {
     "stop_sequence": "stop",
     "max_tokens": "length",
     "tool_use": "tool_calls",
+    "eos_token": "stop",  # Hugging Face TGI
 }
 
 
@@ -397,6 +399,7 @@ def create_gateway_app(
             ckey = cache_key(endpoint.provider, endpoint.model, merged, rendered)
             hit = state.cache.get(ckey)
             pieces: list[str] = []
+            end = StreamEnd()
             started = False
             try:
                 if hit is not None:
@@ -407,6 +410,9 @@ def create_gateway_app(
                     async for piece in state.fleet.provider(endpoint.provider).stream(
                         endpoint.model, rendered, merged
                     ):
+                        if isinstance(piece, StreamEnd):
+                            end = piece
+                            continue
                         if not started:
                             yield chunk(ref, {"role": "assistant", "content": ""})
                             started = True
@@ -422,14 +428,18 @@ def create_gateway_app(
                 metrics.fallbacks.labels(str(endpoint.name)).inc()
                 continue
             text = "".join(pieces)
-            tin = _tokens(" ".join(str(m.get("content", "")) for m in rendered))
-            tout = _tokens(text)
             if hit is not None:
-                tin, tout = hit[1], hit[2]
+                tin, tout, finish = hit[1], hit[2], hit[3]
+            else:  # the provider's counts when it sent them, else an estimate
+                tin = end.input_tokens
+                if tin is None:
+                    tin = _tokens(" ".join(str(m.get("content", "")) for m in rendered))
+                tout = _tokens(text) if end.output_tokens is None else end.output_tokens
+                finish = end.finish_reason
             cost = 0.0 if hit is not None else state.fleet.cost(endpoint, tin, tout)
             if hit is None:
-                state.cache.put(ckey, (text, tin, tout, "stop"))
-            yield chunk(ref, {}, "stop")
+                state.cache.put(ckey, (text, tin, tout, finish))
+            yield chunk(ref, {}, FINISH_REASONS.get(finish or "stop", "stop"))
             yield b"data: [DONE]\n\n"
             latency = (time.perf_counter() - start) * 1000
             record(

@@ -7,8 +7,8 @@ from typing import Any
 
 import orjson
 
-from modelward.llm.providers.base import Provider
-from modelward.llm.types import ChatResult, Message
+from modelward.llm.providers.base import Provider, token_count
+from modelward.llm.types import ChatResult, Message, StreamEnd
 
 __all__ = ["ANTHROPIC_VERSION", "AnthropicProvider"]
 
@@ -64,8 +64,9 @@ class AnthropicProvider(Provider):
 
     async def stream(
         self, model: str, messages: list[Message], params: dict[str, Any]
-    ) -> AsyncIterator[str]:
+    ) -> AsyncIterator[str | StreamEnd]:
         body = {**self._body(model, messages, params), "stream": True}
+        finish, tokens_in, tokens_out = None, None, None
         async for line in self._lines("/v1/messages", json=body):
             if not line.startswith("data:"):
                 continue
@@ -78,11 +79,18 @@ class AnthropicProvider(Provider):
                 delta = event.get("delta") or {}
                 if delta.get("type") == "text_delta" and delta.get("text"):
                     yield str(delta["text"])
+            elif kind == "message_start":
+                usage = (event.get("message") or {}).get("usage")
+                tokens_in = token_count(usage, "input_tokens")
+            elif kind == "message_delta":
+                finish = (event.get("delta") or {}).get("stop_reason") or finish
+                tokens_out = token_count(event.get("usage"), "output_tokens")
             elif kind == "message_stop":
                 break
             elif kind == "error":
                 message = (event.get("error") or {}).get("message", "unknown error")
                 raise self.bad_response(f"a stream error ({message})")
+        yield StreamEnd(finish, tokens_in, tokens_out)
 
     async def list_models(self) -> list[str]:
         data, _ = await self._json("GET", "/v1/models")

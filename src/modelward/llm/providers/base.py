@@ -1,6 +1,7 @@
 """The provider seam: one small async class per wire protocol, all with this interface.
 
-``chat(model, messages, params) -> ChatResult``, ``stream(...)`` yielding text pieces and
+``chat(model, messages, params) -> ChatResult``, ``stream(...)`` yielding text pieces and,
+last, a :class:`~modelward.llm.types.StreamEnd` when the provider says why it stopped, and
 ``list_models()``. The shared :meth:`Provider._send` does timeouts, retries with exponential
 backoff on 429 and 5xx (honouring ``Retry-After``) and maps every failure to the typed
 errors of :mod:`modelward.errors`. The API key is put in a header and nowhere else.
@@ -27,9 +28,15 @@ from modelward.errors import (
 
 if TYPE_CHECKING:
     from modelward.llm.config import ProviderConfig
-    from modelward.llm.types import ChatResult, Message
+    from modelward.llm.types import ChatResult, Message, StreamEnd
 
-__all__ = ["Provider", "retry_after_seconds"]
+__all__ = ["Provider", "retry_after_seconds", "token_count"]
+
+
+def token_count(usage: Any, key: str) -> int | None:
+    """``usage[key]`` as a token count, or None when the provider did not send one."""
+    value = usage.get(key) if isinstance(usage, dict) else None
+    return value if isinstance(value, int) and value >= 0 else None
 
 
 def retry_after_seconds(value: str | None) -> float | None:
@@ -73,7 +80,7 @@ class Provider:
 
     def stream(
         self, model: str, messages: list[Message], params: dict[str, Any]
-    ) -> AsyncIterator[str]:
+    ) -> AsyncIterator[str | StreamEnd]:
         raise NotImplementedError
 
     async def list_models(self) -> list[str]:

@@ -13,7 +13,7 @@ from typing import Any
 import orjson
 
 from modelward.llm.providers.base import Provider
-from modelward.llm.types import ChatResult, Message
+from modelward.llm.types import ChatResult, Message, StreamEnd
 
 __all__ = ["HuggingFaceProvider", "estimate_tokens", "messages_to_prompt"]
 
@@ -74,17 +74,20 @@ class HuggingFaceProvider(Provider):
 
     async def stream(
         self, model: str, messages: list[Message], params: dict[str, Any]
-    ) -> AsyncIterator[str]:
+    ) -> AsyncIterator[str | StreamEnd]:
+        finish = None
         async for line in self._lines(f"/models/{model}", json=self._body(messages, params, True)):
             if not line.startswith("data:"):
                 continue
             try:
                 event = orjson.loads(line[5:].strip())
                 piece = (event.get("token") or {}).get("text", "")
+                finish = (event.get("details") or {}).get("finish_reason") or finish
             except (ValueError, AttributeError):
                 raise self.bad_response("a stream event without token.text") from None
             if piece and not (event.get("token") or {}).get("special"):
                 yield str(piece)
+        yield StreamEnd(finish)
 
     async def list_models(self) -> list[str]:
         """The configured models that the service knows (``GET /models/{model}``)."""

@@ -7,8 +7,8 @@ from typing import Any
 
 import orjson
 
-from modelward.llm.providers.base import Provider
-from modelward.llm.types import ChatResult, Message
+from modelward.llm.providers.base import Provider, token_count
+from modelward.llm.types import ChatResult, Message, StreamEnd
 
 __all__ = ["OllamaProvider"]
 
@@ -54,7 +54,7 @@ class OllamaProvider(Provider):
 
     async def stream(
         self, model: str, messages: list[Message], params: dict[str, Any]
-    ) -> AsyncIterator[str]:
+    ) -> AsyncIterator[str | StreamEnd]:
         async for line in self._lines("/api/chat", json=self._body(model, messages, params, True)):
             try:
                 chunk = orjson.loads(line)
@@ -64,6 +64,11 @@ class OllamaProvider(Provider):
             if piece:
                 yield str(piece)
             if chunk.get("done"):
+                yield StreamEnd(
+                    chunk.get("done_reason"),
+                    token_count(chunk, "prompt_eval_count"),
+                    token_count(chunk, "eval_count"),
+                )
                 break
 
     async def list_models(self) -> list[str]:

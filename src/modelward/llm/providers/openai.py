@@ -7,8 +7,8 @@ from typing import Any
 
 import orjson
 
-from modelward.llm.providers.base import Provider
-from modelward.llm.types import ChatResult, Message
+from modelward.llm.providers.base import Provider, token_count
+from modelward.llm.types import ChatResult, Message, StreamEnd
 
 __all__ = ["OpenAIProvider"]
 
@@ -62,8 +62,13 @@ class OpenAIProvider(Provider):
 
     async def stream(
         self, model: str, messages: list[Message], params: dict[str, Any]
-    ) -> AsyncIterator[str]:
-        body = {**self._body(model, messages, params), "stream": True}
+    ) -> AsyncIterator[str | StreamEnd]:
+        body = {
+            **self._body(model, messages, params),
+            "stream": True,
+            "stream_options": {"include_usage": True},
+        }
+        finish, usage = None, None
         async for line in self._lines("/chat/completions", json=body):
             if not line.startswith("data:"):
                 continue
@@ -72,13 +77,21 @@ class OpenAIProvider(Provider):
                 break
             try:
                 chunk = orjson.loads(payload)
-                delta = chunk["choices"][0].get("delta") or {} if chunk.get("choices") else {}
+                choice = chunk["choices"][0] if chunk.get("choices") else {}
+                delta = choice.get("delta") or {}
+                finish = choice.get("finish_reason") or finish
+                usage = chunk.get("usage") or usage
             except (ValueError, KeyError, IndexError, TypeError, AttributeError):
                 raise self.bad_response(
                     "a stream chunk that is not a chat.completion.chunk"
                 ) from None
             if delta.get("content"):
                 yield str(delta["content"])
+        yield StreamEnd(
+            finish,
+            token_count(usage, "prompt_tokens"),
+            token_count(usage, "completion_tokens"),
+        )
 
     async def list_models(self) -> list[str]:
         data, _ = await self._json("GET", "/models")
