@@ -32,9 +32,17 @@ def _row(frame, i: int) -> dict:
 @pytest.fixture
 def served(workspace, cleveland, fitted, fitted_forest):
     """v1 (logreg) serves production; v2 learned shuffled labels; v3 is a good forest."""
-    from tests.serving.conftest import set_policy, start_live, stop_live
+    from tests.serving.conftest import start_live, stop_live
 
-    ws = workspace
+    _versions(workspace, cleveland, fitted, fitted_forest)
+    live = start_live(workspace)
+    yield workspace, live
+    stop_live(live)
+
+
+def _versions(ws, cleveland, fitted, fitted_forest) -> None:
+    from tests.serving.conftest import set_policy
+
     data = cleveland[[*FEATURES, "target"]]
     shuffled = np.random.default_rng(0).permutation(cleveland["target"].to_numpy())
     bad = make_pipeline("logreg").fit(cleveland[FEATURES], shuffled)
@@ -47,9 +55,6 @@ def served(workspace, cleveland, fitted, fitted_forest):
     ws.deployments.deploy("heart", 1, "production", reason="fixture")
     set_policy(ws, "rollout", "min_samples", 40)
     set_policy(ws, "rollout", "min_labels", 40)
-    live = start_live(ws)
-    yield ws, live
-    stop_live(live)
 
 
 def _traffic_round(
@@ -312,3 +317,36 @@ def test_a_killed_controller_is_resumed_after_its_lease_runs_out(served, clevela
     assert stages == sorted(stages)  # the decision history runs forward only
     _wait_for_revision(live, engine.traffic.current("heart", "production").revision)
     assert _traffic_round(live, cleveland, 20, offset=0) == {3}
+
+
+def test_the_server_runs_the_controller_itself(workspace, cleveland, fitted, fitted_forest):
+    """`modelward serve --rollout-controller`: the same engine step in a server thread."""
+    from tests.serving.conftest import set_policy, start_live, stop_live
+
+    from modelward.rollout import RolloutEngine
+
+    ws = workspace
+    _versions(ws, cleveland, fitted, fitted_forest)
+    set_policy(ws, "rollout", "check_interval", "1s")
+    set_policy(ws, "rollout", "min_samples", 20)
+    live = start_live(ws, rollout_controller=True)
+    controller = live.app.controller
+    try:
+        assert controller.running
+        engine = RolloutEngine(ws)  # starts the rollout only; the server judges it
+        rollout = engine.start("heart", 3, stages="50:0s,100")
+        _wait_for_revision(live, engine.traffic.current("heart", "production").revision)
+        offset = iter(range(0, 10**6, 10))
+        _until(
+            lambda: engine.get(rollout.id).state != "running", timeout=120,
+            what="the server's controller to finish the rollout",
+            between=lambda: _traffic_round(live, cleveland, 10, next(offset), feedback=False),
+        )  # fmt: skip
+        assert engine.get(rollout.id).state == "promoted"
+        acted = {r.actor for r in _decisions(ws, rollout.id) if r.results["action"] != "start"}
+        assert acted and all(a.split(":")[-2] == str(os.getpid()) for a in acted), acted
+        _wait_for_revision(live, engine.traffic.current("heart", "production").revision)
+        assert _traffic_round(live, cleveland, 20, offset=0) == {3}
+    finally:
+        stop_live(live)
+    assert not controller.running  # stopped with the server
