@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import tarfile
@@ -11,16 +12,23 @@ import pytest
 
 from modelward import Workspace
 from modelward.backup import create_backup, restore_backup, verify_backup
+from modelward.backup.archive import FORMAT
 from modelward.errors import AlreadyExists, ArtifactError, ConfigError
 
 
-def _snapshot(ws: Workspace) -> dict:
+def _records(ws: Workspace) -> dict:
     registry = ws.registry
-    versions = [v.to_dict() for v in registry.list_versions("heart")]
-    history = [e.to_dict() for e in registry.history("heart")]
-    runs = [r.to_dict() for r in registry.list_runs() if r.kind not in ("backup", "restore")]
-    blobs = {v["sha256"]: ws.artifacts.get(v["sha256"]) for v in versions}
-    return {"versions": versions, "history": history, "runs": runs, "blobs": blobs}
+    return {
+        "versions": [v.to_dict() for v in registry.list_versions("heart")],
+        "history": [e.to_dict() for e in registry.history("heart")],
+        "runs": [r.to_dict() for r in registry.list_runs() if r.kind not in ("backup", "restore")],
+    }
+
+
+def _snapshot(ws: Workspace) -> dict:
+    records = _records(ws)
+    blobs = {v["sha256"]: ws.artifacts.get(v["sha256"]) for v in records["versions"]}
+    return {**records, "blobs": blobs}
 
 
 def test_round_trip_keeps_registry_history_and_artifacts(populated, tmp_path, cli):
@@ -84,16 +92,67 @@ def archive(populated, tmp_path) -> Path:
     return out
 
 
-def test_tampered_file_is_named_and_nothing_restored(archive, tmp_path, cli):
+def _db_member(ws: Workspace) -> str:
+    """Where the archive keeps a history row: the SQLite file, or the events export."""
+    return "db/modelward.sqlite" if ws.db.dialect == "sqlite" else "db/events.jsonl"
+
+
+def test_sqlite_is_copied_as_a_database_file_and_postgresql_exported(archive, populated):
+    with tarfile.open(archive, "r:gz") as tar:
+        names = set(tar.getnames())
+        manifest = json.loads(tar.extractfile("manifest.json").read())
+    if populated.db.dialect == "sqlite":
+        assert manifest["db"] == "sqlite" and "db/modelward.sqlite" in names
+        assert not [n for n in names if n.endswith(".jsonl")]
+    else:
+        assert manifest["db"] == "jsonl" and "db/events.jsonl" in names
+    assert manifest["tables"]["model_versions"] == 3
+
+
+def test_tampered_file_is_named_and_nothing_restored(archive, populated, tmp_path, cli):
+    member = _db_member(populated)
     bad = tmp_path / "bad.tar.gz"
-    _rewrite(archive, bad, lambda n, d: d.replace(b"tester", b"mallory") if "events" in n else d)
+    _rewrite(archive, bad, lambda n, d: d.replace(b"tester", b"mallory") if n == member else d)
     ran = cli("restore", bad, "--workspace", tmp_path / "r")
     assert ran.exit_code == 2
-    assert "db/events.jsonl in backup" in ran.stderr and "corrupted" in ran.stderr
+    assert f"{member} in backup" in ran.stderr and "corrupted" in ran.stderr
     assert not (tmp_path / "r").exists()
 
 
-def test_missing_and_extra_members_are_refused(archive, tmp_path):
+def test_a_damaged_database_file_with_a_matching_checksum_is_refused(populated, tmp_path):
+    """Checksums catch changes after the backup; SQLite's integrity check catches a file
+    that was already broken (here: half a database, its checksum rewritten to match)."""
+    if populated.db.dialect != "sqlite":
+        pytest.skip("only a SQLite backup holds a database file")
+    good = tmp_path / "good.tar.gz"
+    create_backup(populated, good)
+
+    def halve(name: str, data: bytes) -> bytes:
+        return data[: len(data) // 2] if name == "db/modelward.sqlite" else data
+
+    halved = tmp_path / "halved.tar.gz"
+    _rewrite(good, halved, halve)
+    with tarfile.open(halved, "r:gz") as tar:
+        cut = tar.extractfile("db/modelward.sqlite").read()
+    _manifest_edit(
+        halved,
+        tmp_path / "resealed.tar.gz",
+        files={
+            **json.loads(_member(good, "manifest.json"))["files"],
+            "db/modelward.sqlite": {"sha256": hashlib.sha256(cut).hexdigest(), "size": len(cut)},
+        },
+    )
+    with pytest.raises(ArtifactError, match="db/modelward.sqlite in .*resealed.tar.gz"):
+        restore_backup(tmp_path / "resealed.tar.gz", tmp_path / "r")
+    assert not (tmp_path / "r").exists()
+
+
+def _member(archive: Path, name: str) -> bytes:
+    with tarfile.open(archive, "r:gz") as tar:
+        return tar.extractfile(name).read()
+
+
+def test_missing_and_extra_members_are_refused(archive, populated, tmp_path):
     lacking = tmp_path / "lacking.tar.gz"
     _rewrite(archive, lacking, lambda n, d: None if n == "policy.yml" else d)
     with pytest.raises(ArtifactError, match="lacks policy.yml"):
@@ -103,12 +162,14 @@ def test_missing_and_extra_members_are_refused(archive, tmp_path):
         if name != "manifest.json":
             return data
         manifest = json.loads(data)
-        del manifest["files"]["db/runs.jsonl"]
+        del manifest["files"][_db_member(populated)]
         return json.dumps(manifest).encode()
 
     extra = tmp_path / "extra.tar.gz"
     _rewrite(archive, extra, manifest_drops)
-    with pytest.raises(ArtifactError, match="holds db/runs.jsonl, which its manifest does not"):
+    with pytest.raises(
+        ArtifactError, match=f"holds {_db_member(populated)}, which its manifest does not"
+    ):
         verify_backup(extra)
 
 
@@ -120,7 +181,9 @@ def test_truncated_archive_is_refused(archive, tmp_path, cli):
     assert ran.exit_code == 2
     assert "cut.tar.gz is truncated" in ran.stderr
     ran = cli("backup-verify", archive, "--json")
-    assert ran.exit_code == 0 and ran.json["files"] > 10
+    with tarfile.open(archive, "r:gz") as tar:
+        members = len(tar.getnames())
+    assert ran.exit_code == 0 and ran.json["files"] == members - 1  # all but the manifest
 
 
 def test_restore_never_overwrites(archive, populated, tmp_path, cli):
@@ -135,11 +198,13 @@ def test_restore_never_overwrites(archive, populated, tmp_path, cli):
 
 
 def test_restore_refuses_a_database_that_holds_data(archive, populated, tmp_path):
-    if populated.db.dialect != "postgresql":
-        pytest.skip("a SQLite target DB lives inside the new folder")
-    with pytest.raises(AlreadyExists, match="already holds data"):
+    """A --db-url that points at a database in use (here: the backed-up workspace's own)."""
+    before = _snapshot(populated)
+    match = "already holds data" if populated.db.dialect == "postgresql" else "already exists"
+    with pytest.raises(AlreadyExists, match=match):
         restore_backup(archive, tmp_path / "r", db_url=populated.db_url)
     assert not (tmp_path / "r").exists()
+    assert _snapshot(populated) == before
 
 
 def test_backup_bad_out_paths(populated, tmp_path, cli):
@@ -158,27 +223,71 @@ def test_backup_bad_out_paths(populated, tmp_path, cli):
     assert ran.exit_code == 2 and "not a modelward backup" in ran.stderr
 
 
-def test_backup_while_writers_run_is_consistent(populated, tmp_path):
-    """Writers keep appending history during the backup; the snapshot restores cleanly."""
+def test_backup_while_another_connection_writes_restores_consistently(
+    populated, tmp_path, cleveland, fitted
+):
+    """A writer with its own connections registers versions and records history while
+    backups are taken; each restores to a sound database in which every row is complete."""
+    import sqlite3
     import threading
+    import time
 
-    stop = threading.Event()
+    from sklearn.base import clone
+    from tests.conftest import FEATURES
+
+    stop, registered, failed = threading.Event(), [], []
 
     def write() -> None:
-        while not stop.is_set():
-            populated.registry.record_event("heart", "note", reason="busy")
+        try:
+            with Workspace.open(populated.root, db_url=populated.db_url) as other:
+                while not stop.is_set():
+                    model = clone(fitted).set_params(model__C=10.0 + len(registered))
+                    model.fit(cleveland[FEATURES], cleveland["target"])
+                    info = other.register("heart", model, data=cleveland, target="target")
+                    other.registry.record_event("heart", "note", version=info.version)
+                    registered.append(info.version)
+        except BaseException as exc:  # noqa: BLE001 - reported by the test below
+            failed.append(exc)
+
+    def wait_for(count: int) -> None:
+        deadline = time.monotonic() + 120
+        while len(registered) < count and not failed:
+            assert time.monotonic() < deadline, "the writer made no progress"
+            time.sleep(0.02)
 
     writer = threading.Thread(target=write)
     writer.start()
+    backups = []
     try:
-        info = create_backup(populated, tmp_path / "live.tar.gz", include_weights=True)
+        for i in range(3):
+            wait_for(len(registered) + 1)
+            out = tmp_path / f"live-{i}.tar.gz"
+            backups.append((out, create_backup(populated, out, include_weights=True)))
+        wait_for(len(registered) + 2)  # the last one began after every backup had finished
     finally:
         stop.set()
-        writer.join()
-    restored = restore_backup(
-        tmp_path / "live.tar.gz", tmp_path / "r", db_url=f"sqlite:///{tmp_path}/r/m.db"
-    )
-    assert restored["tables"] == info.tables
+        writer.join(timeout=120)
+    assert not failed, failed
+    final = len(populated.registry.list_versions("heart"))
+
+    for i, (out, info) in enumerate(backups):
+        target = tmp_path / f"r{i}"
+        result = restore_backup(out, target, db_url=f"sqlite:///{target}/m.db")
+        assert result["tables"] == info.tables and result["missing_artifacts"] == []
+        with sqlite3.connect(target / "m.db") as con:
+            assert con.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+            assert con.execute("PRAGMA foreign_key_check").fetchall() == []
+        with Workspace.open(target, db_url=f"sqlite:///{target}/m.db") as restored:
+            versions = restored.registry.list_versions("heart")
+            numbers = [v.version for v in versions]
+            assert numbers == list(range(1, len(numbers) + 1)) and 3 < len(numbers) < final
+            registered_events = {
+                e.version for e in restored.registry.history("heart") if e.kind == "registered"
+            }
+            assert registered_events == set(numbers)
+            for version in versions:  # every version's artifact came along and loads
+                assert restored.artifacts.exists(version.sha256)
+            restored.load_model("heart", numbers[-1])
 
 
 def _manifest_edit(archive: Path, target: Path, **changes) -> None:
@@ -199,7 +308,7 @@ def test_newer_backups_are_refused_naming_the_fix(archive, tmp_path, cli):
     assert ran.exit_code == 2 and "'9999_future'" in ran.stderr
     assert "modelward version that wrote it" in ran.stderr
     newer_format = tmp_path / "format.tar.gz"
-    _manifest_edit(archive, newer_format, format=2)
+    _manifest_edit(archive, newer_format, format=FORMAT + 1)
     ran = cli("backup-verify", newer_format)
     assert ran.exit_code == 2 and "upgrade modelward" in ran.stderr
     assert not (tmp_path / "r").exists()
@@ -223,3 +332,32 @@ def test_path_traversal_member_is_refused(archive, tmp_path):
 def test_backup_out_is_a_folder(populated, tmp_path, cli):
     ran = cli("backup", "--out", tmp_path, "--force")
     assert ran.exit_code == 2 and "is a folder" in ran.stderr
+
+
+def test_a_format_1_archive_of_a_sqlite_workspace_still_restores(populated, tmp_path):
+    """Before format 2 every database was exported as JSON lines; those archives restore."""
+    from modelward.backup.dump import dump_tables
+
+    if populated.db.dialect != "sqlite":
+        pytest.skip("format 1 differed from format 2 only for SQLite workspaces")
+    dumps = dump_tables(populated.db)
+    files = {f"db/{name}.jsonl": data for name, data in dumps.items()}
+    files["policy.yml"] = (populated.root / "policy.yml").read_bytes()
+    manifest = {
+        "format": 1, "created_at": "2025-01-01T00:00:00+00:00",
+        "schema_revision": populated.db.revision(), "dialect": "sqlite", "weights": False,
+        "config": False, "artifacts": [],
+        "tables": {name: data.count(b"\n") for name, data in dumps.items()},
+        "files": {n: {"sha256": hashlib.sha256(d).hexdigest(), "size": len(d)}
+                  for n, d in files.items()},
+    }  # fmt: skip
+    old = tmp_path / "old.tar.gz"
+    with tarfile.open(old, "w:gz") as tar:
+        for name, data in {"manifest.json": json.dumps(manifest).encode(), **files}.items():
+            member = tarfile.TarInfo(name)
+            member.size = len(data)
+            tar.addfile(member, io.BytesIO(data))
+    result = restore_backup(old, tmp_path / "r", db_url=f"sqlite:///{tmp_path}/r/m.db")
+    assert result["tables"] == manifest["tables"]
+    with Workspace.open(tmp_path / "r", db_url=f"sqlite:///{tmp_path}/r/m.db") as restored:
+        assert _records(restored) == _records(populated)

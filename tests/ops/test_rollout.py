@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import numpy as np
 import pytest
 from tests.ops.conftest import add_versions, to_stage
@@ -130,6 +132,19 @@ def test_controller_killed_mid_rollout_resumes_under_lease(setup):
     assert decisions[-1].action == "promote"
     assert second.get(rollout.id).state == "promoted"
     assert all(d.action != "skipped" for d in decisions)
+
+
+def test_a_shorter_lease_lapses_sooner(setup):
+    """``lease=`` (``rollout run --lease``) replaces the three-check-interval claim."""
+    ws, clock, traffic = setup
+    first = RolloutEngine(ws, clock=clock, owner="controller-a", lease=timedelta(seconds=5))
+    rollout = first.start("heart", 2, stages=STAGES)
+    first.step(rollout.id)
+    second = RolloutEngine(ws, clock=clock, owner="controller-b", lease=timedelta(seconds=5))
+    clock.advance(4)
+    assert second.step(rollout.id).action == "skipped"
+    clock.advance(2)
+    assert second.step(rollout.id).action != "skipped"
 
 
 class CrashOnce:
@@ -316,6 +331,8 @@ def test_cli_rollout_bad_input(setup, cli):
     assert ran.exit_code == 2
     ran = cli("rollout", "run", "--once", "--interval", "0")
     assert ran.exit_code == 2 and "--interval" in ran.stderr
+    ran = cli("rollout", "run", "--once", "--interval", "5", "--lease", "2")
+    assert ran.exit_code == 2 and "longer than --interval" in ran.stderr
     assert ws.registry.list_runs(kinds=["rollout"]) == []
 
 

@@ -2,9 +2,13 @@
 
 Layout::
 
-    manifest.json               format, time, schema revision, rows per table, and the
-                                sha256 and size of every other file
-    db/<table>.jsonl            one JSON object per row (see :mod:`modelward.backup.dump`)
+    manifest.json               format, time, schema revision, rows per table, how the
+                                DB is stored (``db``), and the sha256 and size of every
+                                other file
+    db/modelward.sqlite         a SQLite workspace: the database file, copied with SQLite's
+                                online-backup API (see :mod:`modelward.backup.sqlite`)
+    db/<table>.jsonl            a PostgreSQL workspace: one JSON object per row, from one
+                                REPEATABLE READ snapshot (see :mod:`modelward.backup.dump`)
     policy.yml                  always
     config/<file>               workspace.yml and other config files (--include-config)
     artifacts/sha256/ab/<hex>   every artifact a version references (--include-weights)
@@ -37,7 +41,8 @@ if TYPE_CHECKING:
 
 __all__ = ["FORMAT", "BackupInfo", "create_backup", "read_backup", "verify_backup"]
 
-FORMAT = 1
+#: 2: a SQLite workspace's DB is stored as a database file (1: JSON lines for every DB).
+FORMAT = 2
 MANIFEST = "manifest.json"
 _CONFIG_SUFFIXES = (".yml", ".yaml", ".toml", ".json")
 
@@ -96,31 +101,37 @@ def create_backup(
         raise ConfigError(f"folder {target.parent} does not exist; create it or fix --out")
 
     files: dict[str, bytes] = {}
-    with progress.task("dumping the metadata DB"):
-        dumps = dump_tables(workspace.db)
-    for name, data in dumps.items():
-        files[f"db/{name}.jsonl"] = data
+    if workspace.db.dialect == "sqlite":
+        from modelward.backup.sqlite import MEMBER, snapshot
+
+        with progress.task("copying the metadata DB (SQLite online backup)"):
+            copy = snapshot(workspace.db)
+        files[MEMBER] = copy.data
+        db_format, tables, revision, digests = "sqlite", copy.tables, copy.revision, copy.artifacts
+    else:
+        with progress.task("exporting the metadata DB"):
+            dumps = dump_tables(workspace.db)
+        for name, data in dumps.items():
+            files[f"db/{name}.jsonl"] = data
+        db_format, revision = "jsonl", workspace.db.revision()
+        tables = {name: data.count(b"\n") for name, data in dumps.items()}
+        digests = _referenced_artifacts(dumps.get("model_versions", b""))
     files["policy.yml"] = (workspace.root / "policy.yml").read_bytes()
     if include_config:
         for path in sorted(workspace.root.iterdir()):
             if path.is_file() and path.suffix in _CONFIG_SUFFIXES and path.name != "policy.yml":
                 files[f"config/{path.name}"] = path.read_bytes()
-    digests = _referenced_artifacts(dumps.get("model_versions", b""))
     if include_weights:
         for digest in progress.track(sorted(digests), description="copying artifacts"):
             files[f"artifacts/sha256/{digest[:2]}/{digest}"] = workspace.artifacts.get(digest)
 
-    tables = {name: data.count(b"\n") for name, data in dumps.items()}
-    created_at, revision, dialect = (
-        utcnow().isoformat(),
-        workspace.db.revision(),
-        workspace.db.dialect,
-    )
+    created_at, dialect = utcnow().isoformat(), workspace.db.dialect
     manifest: dict[str, Any] = {
         "format": FORMAT,
         "created_at": created_at,
         "schema_revision": revision,
         "dialect": dialect,
+        "db": db_format,
         "weights": include_weights,
         "config": include_config,
         "artifacts": sorted(digests),

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
 
 from modelward.backup.archive import read_backup
+from modelward.backup.sqlite import MEMBER, check_file, db_path
 from modelward.errors import AlreadyExists, ArtifactError, WorkspaceTooNew
 from modelward.progress import NO_PROGRESS, Progress
 
@@ -24,8 +28,11 @@ def restore_backup(
 ) -> dict[str, Any]:
     """Verify ``path`` completely, then rebuild the workspace at ``workspace`` from it.
 
-    The target must not be a workspace already, and its metadata DB must be empty:
-    a restore never overwrites anything. On any failure the new folder is removed
+    The target must not be a workspace already, and its metadata DB must be empty (a
+    SQLite file must not exist yet): a restore never overwrites anything. A SQLite
+    snapshot is checked (``PRAGMA integrity_check``) and becomes the new workspace's
+    database file when the target is SQLite; otherwise its rows are loaded like a
+    logical export. On any failure the new folder (and a placed DB file) is removed
     and the DB transaction rolled back.
     """
     from modelward.backup.dump import load_tables, tables
@@ -56,7 +63,15 @@ def restore_backup(
             f"{root} is not empty; restore into a new or empty folder (nothing was changed)"
         )
     probe = Workspace(root, db_url=db_url)
-    if not probe.db_url.startswith("sqlite"):
+    sqlite_file: Path | None = None
+    if probe.db_url.startswith("sqlite"):
+        sqlite_file = db_path(probe.db_url).resolve()
+        if sqlite_file.exists() and sqlite_file.stat().st_size > 0:
+            raise AlreadyExists(
+                f"the metadata DB file {sqlite_file} already exists; restore into a new one "
+                "(nothing was changed)"
+            )
+    else:
         db = Database(probe.db_url)
         try:
             with db.session(readonly=True) as session:
@@ -70,16 +85,18 @@ def restore_backup(
             db.dispose()
 
     restored: Workspace | None = None
+    placed: Path | None = None
     try:
-        restored = Workspace.init(root, policy=policy, db_url=db_url)
-        dumps = {
-            name.removeprefix("db/").removesuffix(".jsonl"): data
-            for name, data in backup.files.items()
-            if name.startswith("db/")
-        }
         with progress.task("restoring the metadata DB"):
-            with restored.db.session() as session:
-                counts = load_tables(session, dumps, restored.db.dialect)
+            if sqlite_file is not None and MEMBER in backup.files:
+                # The database file itself, checked, then the workspace around it.
+                counts = _place_sqlite(backup.files[MEMBER], sqlite_file, f"{MEMBER} in {path}")
+                placed = sqlite_file
+                restored = Workspace.init(root, policy=policy, db_url=db_url)
+            else:
+                restored = Workspace.init(root, policy=policy, db_url=db_url)
+                with _dumps(backup.files, path) as dumps, restored.db.session() as session:
+                    counts = load_tables(session, dumps, restored.db.dialect)
         artifacts = [name for name in backup.files if name.startswith("artifacts/")]
         for name in progress.track(artifacts, description="restoring artifacts"):
             digest = restored.artifacts.put(backup.files[name])
@@ -95,6 +112,9 @@ def restore_backup(
             restored.close()
         if root.exists():
             shutil.rmtree(root) if not existed else _empty(root)
+        if placed is not None:
+            for leftover in (placed, *(placed.with_name(placed.name + x) for x in _SIDECARS)):
+                leftover.unlink(missing_ok=True)
         raise
     result = {
         "workspace": str(root),
@@ -110,6 +130,52 @@ def restore_backup(
     )  # fmt: skip
     restored.close()
     return result
+
+
+_SIDECARS = ("-wal", "-shm", "-journal")
+
+
+def _place_sqlite(data: bytes, target: Path, where: str) -> dict[str, int]:
+    """Write the snapshot next to ``target``, check it, then move it in; rows per table."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.restoring")
+    try:
+        tmp.write_bytes(data)
+        counts = check_file(tmp, where)
+        if target.exists() and target.stat().st_size > 0:  # appeared meanwhile: keep it
+            raise AlreadyExists(f"the metadata DB file {target} appeared during the restore")
+        for sidecar in _SIDECARS:  # an empty file's leftovers would be replayed into ours
+            target.with_name(target.name + sidecar).unlink(missing_ok=True)
+        tmp.replace(target)
+    finally:
+        for leftover in (tmp, *(tmp.with_name(tmp.name + x) for x in _SIDECARS)):
+            leftover.unlink(missing_ok=True)
+    return counts
+
+
+@contextmanager
+def _dumps(files: dict[str, bytes], path: str | Path) -> Iterator[dict[str, bytes]]:
+    """The archive's rows as JSON lines per table: its ``db/*.jsonl`` members, or exported
+    from its SQLite snapshot (restoring a SQLite workspace into PostgreSQL)."""
+    from modelward.backup.dump import dump_tables
+    from modelward.store.db import Database
+
+    if MEMBER not in files:
+        yield {
+            name.removeprefix("db/").removesuffix(".jsonl"): data
+            for name, data in files.items()
+            if name.startswith("db/") and name.endswith(".jsonl")
+        }
+        return
+    with tempfile.TemporaryDirectory(prefix="modelward-restore-") as tmp:
+        copy = Path(tmp) / "snapshot.sqlite"
+        copy.write_bytes(files[MEMBER])
+        check_file(copy, f"{MEMBER} in {path}")
+        db = Database(f"sqlite:///{copy}", migrate=False)
+        try:
+            yield dump_tables(db)
+        finally:
+            db.dispose()
 
 
 def _write(path: Path, data: bytes) -> None:

@@ -55,6 +55,7 @@ class RolloutEngine:
         metrics: MetricsPort | None = None,
         clock: Clock = utcnow,
         owner: str | None = None,
+        lease: timedelta | None = None,
     ) -> None:
         from modelward.rollout.metrics import PredictionLogMetrics
         from modelward.rollout.traffic import default_traffic
@@ -66,6 +67,7 @@ class RolloutEngine:
         self.metrics: MetricsPort = metrics or PredictionLogMetrics(workspace.logs_url)
         self.clock = clock
         self.owner = owner or _owner()
+        self.lease = lease  # how long a claim outlives a dead controller; None: from the plan
 
     # -- reading --------------------------------------------------------------------------
 
@@ -399,6 +401,8 @@ class RolloutEngine:
     # -- the controller -------------------------------------------------------------------
 
     def _lease_ttl(self, info: RolloutInfo) -> timedelta:
+        if self.lease is not None:
+            return self.lease
         return timedelta(seconds=max(3 * float(info.plan.get("check_interval_s", 60)), 30))
 
     def step(self, rollout_id: int) -> Decision:

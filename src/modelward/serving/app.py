@@ -56,8 +56,10 @@ class ServingApp:
         default_env: str = "production",
         on_ready: Any = None,
         gateway: Any = None,
+        controller: Any = None,
     ) -> None:
         self.state = state
+        self.controller = controller  # the rollout controller thread (--rollout-controller)
         self.gateway = gateway  # the LLM gateway's ASGI app, when the workspace has llm.yml
         self.writer = writer
         self.metrics = metrics
@@ -94,9 +96,13 @@ class ServingApp:
                 gc.freeze()  # startup objects never need scanning again: shorter GC pauses
                 sys.setswitchinterval(0.001)  # background threads hand the GIL back sooner
                 await send({"type": "lifespan.startup.complete"})
+                if self.controller is not None:
+                    self.controller.start()
                 if self.on_ready is not None:
                     self.on_ready()
             elif message["type"] == "lifespan.shutdown":
+                if self.controller is not None:
+                    await asyncio.to_thread(self.controller.stop)
                 self.state.stop()
                 if self.gateway is not None:  # mounted apps get no lifespan of their own
                     gateway = self.gateway.state.gateway

@@ -38,6 +38,7 @@ class ServeOptions:
     environment: str = "production"
     poll: float = 0.5
     log_level: str = "info"
+    rollout_controller: bool = False  # run the rollout controller in the server too
 
 
 def create_app(ws: Workspace, options: ServeOptions, *, on_ready: Any = None) -> ServingApp:
@@ -66,6 +67,11 @@ def create_app(ws: Workspace, options: ServeOptions, *, on_ready: Any = None) ->
         from modelward.llm.gateway import create_gateway_app
 
         gateway = create_gateway_app(ws, environment=options.environment)
+    controller = None
+    if options.rollout_controller:
+        from modelward.rollout.background import BackgroundController
+
+        controller = BackgroundController(ws)
     return ServingApp(
         state,
         writer,
@@ -73,6 +79,7 @@ def create_app(ws: Workspace, options: ServeOptions, *, on_ready: Any = None) ->
         default_env=options.environment,
         on_ready=on_ready,
         gateway=gateway,
+        controller=controller,
     )
 
 

@@ -150,14 +150,32 @@ def run(
         float | None,
         typer.Option("--interval", help="Seconds between passes (policy: check_interval)."),
     ] = None,
+    lease: Annotated[
+        float | None,
+        typer.Option(
+            "--lease",
+            help="Seconds a claim on a rollout outlives this controller if it dies "
+            "(default: 3 check intervals, at least 30).",
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """The controller: judge every live rollout each interval; advance, promote or roll back."""
+    from datetime import timedelta
+
     from modelward.errors import ConfigError
 
     if interval is not None and interval <= 0:
         raise ConfigError(f"--interval must be above 0 seconds, got {interval:g}", field="interval")
+    if lease is not None and (lease <= 0 or (interval is not None and lease <= interval)):
+        raise ConfigError(
+            f"--lease must be above 0 seconds and longer than --interval, got {lease:g}; "
+            "a shorter claim lapses between passes and another controller may take over",
+            field="lease",
+        )
     engine = _engine()
+    if lease is not None:
+        engine.lease = timedelta(seconds=lease)
 
     def show(decision: object) -> None:
         if not as_json:

@@ -24,6 +24,13 @@ def serve(
         bool, typer.Option("--insecure", help="Allow binding beyond loopback without tokens.")
     ] = False,
     log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
+    rollout_controller: Annotated[
+        bool,
+        typer.Option(
+            "--rollout-controller",
+            help="Also run the rollout controller (as `rollout run`) in the server.",
+        ),
+    ] = False,
 ) -> None:
     """Serve the deployed models over HTTP, following deployment changes without restart."""
     from modelward.errors import ConfigError
@@ -42,6 +49,7 @@ def serve(
         insecure=insecure,
         environment=env,
         log_level=log_level.lower(),
+        rollout_controller=rollout_controller,
     )
     run_server(state().workspace(), options)
 

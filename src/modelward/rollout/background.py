@@ -1,0 +1,88 @@
+"""The rollout controller inside the server (``modelward serve --rollout-controller``).
+
+The same engine step as ``modelward rollout run``, in a daemon thread: one pass over the
+live rollouts each check interval, under the same lease, so it can run beside other
+controllers (or in every worker of ``--workers N``) and only one acts on a rollout. A
+failing pass is logged and retried at the next interval; it never stops the server.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from modelward.timeutil import parse_duration
+
+if TYPE_CHECKING:
+    from modelward.rollout.engine import RolloutEngine
+    from modelward.rollout.records import Decision
+    from modelward.workspace import Workspace
+
+__all__ = ["BackgroundController"]
+
+log = logging.getLogger("modelward.rollout")
+
+
+class BackgroundController:
+    def __init__(
+        self,
+        workspace: Workspace,
+        *,
+        interval: float | None = None,
+        lease: timedelta | None = None,
+    ) -> None:
+        self.ws = workspace
+        self.interval = interval
+        self.lease = lease
+        self.passes = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="rollout-controller", daemon=True)
+
+    @property
+    def running(self) -> bool:
+        return self._thread.is_alive()
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, timeout: float = 30) -> None:
+        """Stop after the current pass (a pass holds no lock the next controller needs
+        beyond its lease, which simply runs out)."""
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+
+    def _wait(self, engine: RolloutEngine) -> float:
+        if self.interval is not None:
+            return self.interval
+        live = engine.list_rollouts(live=True)
+        default = parse_duration(self.ws.policy.rollout.check_interval).total_seconds()
+        return min((float(r.plan.get("check_interval_s", default)) for r in live), default=default)
+
+    def _loop(self) -> None:
+        from modelward.rollout.engine import RolloutEngine
+
+        engine = RolloutEngine(self.ws, lease=self.lease)
+        log.info("rollout controller started", extra={"owner": engine.owner})
+        while not self._stop.is_set():
+            wait = 5.0
+            try:
+                engine.run(once=True, on_decision=_log)
+                wait = self._wait(engine)
+            except Exception as exc:  # noqa: BLE001 - log, keep serving, try again later
+                log.error("rollout controller pass failed: %s", getattr(exc, "message", exc))
+            self.passes += 1
+            self._stop.wait(wait)
+        log.info("rollout controller stopped", extra={"owner": engine.owner})
+
+
+def _log(decision: Decision) -> None:
+    if decision.action in ("wait", "skipped", "idle"):
+        return
+    log.info(
+        f"rollout #{decision.rollout_id} at {decision.weight:g} %: {decision.action} — "
+        f"{decision.reason}",
+        extra={"rollout": decision.rollout_id, "action": decision.action},
+    )
