@@ -25,7 +25,9 @@
     │   └── PermissionDenied        the token lacks the scope (403)
     ├── PayloadTooLarge             a request body over the server's limit (413)
     ├── InvalidJSON                 a request body that is not JSON (400)
-    └── MethodNotAllowed            a route called with the wrong HTTP method (405)
+    ├── MethodNotAllowed            a route called with the wrong HTTP method (405)
+    └── ModelFailed                 the served model raised on valid inputs (500)
+        └── ModelTimeout            ... or gave no answer within serving.predict_timeout_s (504)
 
     CheckFailed                     not a mistake: a check ran and found a problem (exit 1)
 

@@ -173,7 +173,8 @@ def test_canary_with_a_higher_error_rate_is_rolled_back(served, cleveland):
     assert "error rate" in decisions[-1].reason and "stable 0.00%" in decisions[-1].reason
     assert engine.get(rollout.id).state == "rolled-back"
     # A model crash is a 500 in the one error shape, and a logged error of the canary only.
-    assert failures and all(f["error"]["code"] == "internal" for f in failures)
+    assert failures and all(f["error"]["code"] == "model_failed" for f in failures)
+    assert f"heart:{crashing} failed on these inputs (ValueError" in failures[0]["error"]["message"]
     canary, stable = _logged(ws, crashing), _logged(ws, 1)
     assert canary.errors == len(failures) and stable.errors == 0 and stable.requests > 0
 

@@ -402,3 +402,31 @@ def test_a_version_that_cannot_load_keeps_the_old_route_and_readyz_says_why(live
     assert ready["failures"][0]["model"] == "heart" and "artifact" in ready["failures"][0]["error"]
     assert ready["routes"][0]["revision"] == 1
     assert reply.status_code == 200 and reply.json()["version"] == 1
+
+
+def test_a_model_that_overruns_its_time_gets_504_and_the_server_keeps_answering(
+    deployed, cleveland
+):
+    """The forest serves through scikit-learn (its ONNX graph failed the proof), in a
+    worker thread under serving.predict_timeout_s; the ONNX model answers meanwhile."""
+    deployed.deployments.deploy("heart", 2, "staging", reason="slow one")
+    set_policy(deployed, "serving", "predict_timeout_s", 0.001)
+    server = start_live(deployed)
+    try:
+        staging = {"X-Modelward-Environment": "staging"}
+        many = {"inputs": _rows(cleveland, 300)}
+        with server.client() as http:
+            slow = http.post("/v1/models/heart/predict", json=many, headers=staging)
+            fast = http.post("/v1/models/heart/predict", json={"inputs": _rows(cleveland, 1)[0]})
+        assert slow.status_code == 504, slow.text
+        error = slow.json()["error"]
+        assert error["code"] == "model_timeout"
+        assert "heart:2 gave no answer within 0.001 s" in error["message"]
+        assert "serving.predict_timeout_s" in error["message"]
+        assert fast.status_code == 200 and fast.json()["version"] == 1
+        server.flush()
+        failed = predictions(deployed).filter("status = 'error'").df()
+        assert len(failed) == 300 and set(failed["version"]) == {2}
+        assert failed["error"].str.startswith("timeout after").all()
+    finally:
+        stop_live(server)

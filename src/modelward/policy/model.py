@@ -123,6 +123,8 @@ class ServingPolicy(_Section):
     latency: LatencyPolicy = LatencyPolicy()
     flush_rows: int = Field(default=1000, ge=1)
     flush_ms: int = Field(default=1000, ge=1)
+    #: A request whose model gives no answer within this many seconds gets a 504.
+    predict_timeout_s: float = Field(default=30.0, gt=0)
 
 
 class RolloutStage(_Section):

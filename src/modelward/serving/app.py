@@ -23,6 +23,8 @@ from modelward.serving.errors import (
     AuthError,
     InvalidJSON,
     MethodNotAllowed,
+    ModelFailed,
+    ModelTimeout,
     PayloadTooLarge,
     PermissionDenied,
 )
@@ -32,7 +34,7 @@ from modelward.serving.tokens import TokenInfo, find_token
 if TYPE_CHECKING:
     from modelward.predlog.writer import LogWriter
     from modelward.serving.metrics import ServerMetrics
-    from modelward.serving.models import LoadedModel
+    from modelward.serving.models import LoadedModel, Outputs
     from modelward.serving.state import ServingState
 
 __all__ = ["ServingApp"]
@@ -57,8 +59,10 @@ class ServingApp:
         on_ready: Any = None,
         gateway: Any = None,
         controller: Any = None,
+        predict_timeout_s: float = 30.0,
     ) -> None:
         self.state = state
+        self.predict_timeout_s = predict_timeout_s
         self.controller = controller  # the rollout controller thread (--rollout-controller)
         self.gateway = gateway  # the LLM gateway's ASGI app, when the workspace has llm.yml
         self.writer = writer
@@ -240,11 +244,7 @@ class ServingApp:
         except SchemaError as exc:
             self._log_failed(model, env, ids, "rejected", exc.message, client, started)
             raise
-        try:
-            outputs = model.predict(values)
-        except Exception as exc:
-            self._log_failed(model, env, ids, "error", repr(exc)[:500], client, started)
-            raise
+        outputs = await self._run_model(model, values, env, ids, client, started, rid)
         latency = (time.perf_counter() - started) * 1000
         ts = time.time_ns() // 1000
         m = self.metrics
@@ -306,6 +306,41 @@ class ServingApp:
             (b"x-modelward-version", version.encode()),
         ]
         await _raw(send, 200, orjson.dumps(body), headers)
+
+    async def _run_model(
+        self,
+        model: LoadedModel,
+        values: list[list[Any]],
+        env: str,
+        ids: list[str],
+        client: str,
+        started: float,
+        rid: str,
+    ) -> Outputs:
+        """The model's outputs. The ONNX path (microseconds) runs inline; a pipeline runs
+        in a worker thread under ``serving.predict_timeout_s``, so a slow or stuck model
+        never stalls the other requests. A failure is logged and answered in one shape."""
+        ref = f"{model.name}:{model.version}"
+        limit = self.predict_timeout_s
+        try:
+            if model.session is not None:
+                return model.predict(values)
+            return await asyncio.wait_for(asyncio.to_thread(model.predict, values), limit)
+        except TimeoutError:
+            why = f"timeout after {limit:g} s"
+            self._log_failed(model, env, ids, "error", why, client, started)
+            raise ModelTimeout(
+                f"{ref} gave no answer within {limit:g} s (request {rid}); raise "
+                "serving.predict_timeout_s in policy.yml or send fewer rows per request"
+            ) from None
+        except Exception as exc:
+            self._log_failed(model, env, ids, "error", repr(exc)[:500], client, started)
+            text = str(exc).strip().splitlines()
+            cause = f"{type(exc).__name__}: {text[0][:200]}" if text else type(exc).__name__
+            raise ModelFailed(
+                f"{ref} failed on these inputs ({cause}; request {rid}); check the inputs, "
+                f"or roll back with `modelward rollback {model.name} --env {env}`"
+            ) from exc
 
     def _log_failed(
         self,

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from modelward.errors import ModelwardError
 
-__all__ = ["AuthError", "InvalidJSON", "MethodNotAllowed", "PayloadTooLarge", "PermissionDenied"]
+__all__ = [
+    "AuthError",
+    "InvalidJSON",
+    "MethodNotAllowed",
+    "ModelFailed",
+    "ModelTimeout",
+    "PayloadTooLarge",
+    "PermissionDenied",
+]
 
 
 class AuthError(ModelwardError):
@@ -30,3 +38,15 @@ class InvalidJSON(ModelwardError):
 class MethodNotAllowed(ModelwardError):
     code = "method_not_allowed"
     status = 405
+
+
+class ModelFailed(ModelwardError):
+    """The model raised on valid inputs: the model's problem, not the server's (a bug)."""
+
+    code = "model_failed"
+    status = 500
+
+
+class ModelTimeout(ModelFailed):
+    code = "model_timeout"
+    status = 504

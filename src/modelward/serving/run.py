@@ -78,6 +78,7 @@ def create_app(ws: Workspace, options: ServeOptions, *, on_ready: Any = None) ->
         metrics,
         default_env=options.environment,
         on_ready=on_ready,
+        predict_timeout_s=serving.predict_timeout_s,
         gateway=gateway,
         controller=controller,
     )
