@@ -7,7 +7,7 @@ from tests.conftest import FEATURES, make_pipeline
 from tests.ops.conftest import to_stage, validated
 
 from modelward.lifecycle import promote
-from modelward.rollout import DeploymentTraffic
+from modelward.rollout import ServingTraffic
 
 
 def _metrics(model, data, features) -> dict[str, float]:
@@ -37,7 +37,7 @@ def ready(workspace, cleveland):
     """v1 (forest) serves production; v2 (logreg) is registered, validated and tested."""
     _register(workspace, cleveland, FEATURES, kind="forest")
     to_stage(workspace, "heart", 1, "production")
-    traffic = DeploymentTraffic(workspace.registry)
+    traffic = ServingTraffic(workspace.deployments)
     traffic.set_targets("heart", "production", [(1, 100)], reason="t", actor="t",
                         expected_revision=0)  # fmt: skip
     v2 = _register(workspace, cleveland, FEATURES)
@@ -119,6 +119,8 @@ def test_failed_verify_restores_staging(ready):
     assert result.failed_stage == "staging"
     assert result.stages[2].undone == ["staging deployment removed", "stage staging → testing"]
     assert traffic.current("heart", "staging").targets == ()
+    assert [d.environment for d in ws.deployments.list("heart")] == ["production"]
+    assert ws.deployments.revisions("heart", "staging")[-1].kind == "undeployed"
     assert ws.registry.get_version("heart", 2).stage == "testing"
     assert traffic.current("heart", "production").targets == ((1, 100.0),)
 
@@ -131,7 +133,7 @@ def test_first_production_deploy_is_direct(workspace, cleveland):
     result = promote(workspace, "heart", 1)
     assert result.passed and result.rollout_id is None
     assert workspace.registry.get_version("heart", 1).stage == "production"
-    traffic = DeploymentTraffic(workspace.registry)
+    traffic = ServingTraffic(workspace.deployments)
     assert traffic.current("heart", "production").targets == ((1, 100.0),)
 
 

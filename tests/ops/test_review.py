@@ -7,7 +7,7 @@ from tests.ops.conftest import add_versions, to_stage
 from tests.ops.simulate import Behaviour, Traffic
 
 from modelward.lifecycle import apply_review, review
-from modelward.rollout import DeploymentTraffic
+from modelward.rollout import ServingTraffic
 
 
 @pytest.fixture
@@ -16,7 +16,7 @@ def fleet(workspace, cleveland, fitted):
     add_versions(workspace, cleveland, fitted, 3, aucs=[0.70, 0.90, 0.71])
     to_stage(workspace, "heart", 1, "production")
     to_stage(workspace, "heart", 2, "staging")
-    DeploymentTraffic(workspace.registry).set_targets(
+    ServingTraffic(workspace.deployments).set_targets(
         "heart", "production", [(1, 100)], reason="t", actor="t", expected_revision=0
     )
     return workspace
@@ -61,11 +61,11 @@ def test_error_rate_latency_and_findings_from_the_log(fleet):
 def test_retirement_leaves_deployments_first_and_respects_blockers(fleet):
     ws = fleet
     to_stage(ws, "heart", 2, "production", replace=True)  # v1 -> maintenance
-    ws.transition("heart", 1, "deprecated", reason="old")
-    traffic = DeploymentTraffic(ws.registry)
+    traffic = ServingTraffic(ws.deployments)
     state = traffic.current("heart", "production")
     traffic.set_targets("heart", "production", [(1, 20), (2, 80)], reason="t", actor="t",
                         expected_revision=state.revision)  # fmt: skip
+    ws.transition("heart", 1, "deprecated", reason="old")  # deprecated while serving 20 %
     ws.registry.set_alias("heart", "legacy", 1)
     (proposal,) = [p for p in review(ws, "heart") if p.version == 1]
     assert proposal.to == "retired" and "alias legacy" in proposal.blocked

@@ -10,7 +10,7 @@ from tests.ops.conftest import add_versions, to_stage
 from tests.ops.simulate import Behaviour, Clock, Traffic
 
 from modelward.errors import AlreadyExists, ConfigError, NotFound
-from modelward.rollout import DeploymentTraffic, RolloutEngine
+from modelward.rollout import RolloutEngine, ServingTraffic
 
 STAGES = "5:10m,25:10m,50:10m,100"
 
@@ -21,7 +21,7 @@ def setup(workspace, cleveland, fitted, tmp_path):
     add_versions(workspace, cleveland, fitted, 2)
     to_stage(workspace, "heart", 1, "production")
     to_stage(workspace, "heart", 2, "staging")
-    DeploymentTraffic(workspace.registry).set_targets(
+    ServingTraffic(workspace.deployments).set_targets(
         "heart", "production", [(1, 100)], reason="first deploy", actor="tester",
         expected_revision=0,
     )  # fmt: skip
@@ -165,7 +165,7 @@ class CrashOnce:
 
 def test_crash_between_state_and_traffic_is_repaired(setup):
     ws, clock, traffic = setup
-    port = CrashOnce(DeploymentTraffic(ws.registry))
+    port = CrashOnce(ServingTraffic(ws.deployments))
     engine = RolloutEngine(ws, clock=clock, traffic=port, owner="a")
     rollout = engine.start("heart", 2, stages=STAGES)
     port.armed = True

@@ -9,7 +9,7 @@ from tests.ops.conftest import add_versions, to_stage
 from tests.ops.simulate import Clock
 
 from modelward.errors import ModelwardError
-from modelward.rollout import DeploymentTraffic, RolloutEngine
+from modelward.rollout import RolloutEngine, ServingTraffic
 from modelward.rollout.records import LIVE, TERMINAL
 
 OPS = st.lists(
@@ -74,7 +74,7 @@ def machine(workspace, cleveland, fitted):
     add_versions(workspace, cleveland, fitted, 2)
     to_stage(workspace, "heart", 1, "production")
     to_stage(workspace, "heart", 2, "staging")
-    DeploymentTraffic(workspace.registry).set_targets(
+    ServingTraffic(workspace.deployments).set_targets(
         "heart", "production", [(1, 100)], reason="t", actor="t", expected_revision=0
     )
     clock = Clock()

@@ -11,7 +11,7 @@ version into the environment's stage through the registry's state machine and ga
 (``force=True`` with a reason overrides failing gates, recorded), and
 :meth:`Deployments.set_targets` only accepts versions in a serving stage (staging,
 production, maintenance). Every change is an event in ``modelward history``
-(``deployed``, ``deployment-targets``, ``rolled-back``).
+(``deployed``, ``deployment-targets``, ``rolled-back``, ``undeployed``).
 
 Before a change is written, every version it routes to is *prepared* (the workspace
 passes a callback: the server's proven ONNX conversion is made and cached then), so the
@@ -52,7 +52,7 @@ __all__ = ["DEPLOY_EVENTS", "ENVIRONMENTS", "DeploymentInfo", "Deployments", "Ta
 #: The environments a model can be deployed to; each is also a lifecycle stage.
 ENVIRONMENTS = ("staging", "production")
 #: History event kinds written by deployments.
-DEPLOY_EVENTS = ("deployed", "deployment-targets", "rolled-back")
+DEPLOY_EVENTS = ("deployed", "deployment-targets", "rolled-back", "undeployed")
 
 log = logging.getLogger("modelward.deploy")
 
@@ -304,6 +304,40 @@ class Deployments:
             backup=True,
             expected_revision=current.revision,
         )
+
+    def remove(
+        self,
+        name: str,
+        env: str,
+        *,
+        reason: str = "",
+        actor: str | None = None,
+        expected_revision: int | None = None,
+    ) -> None:
+        """Take ``env``'s deployment away (the update pipeline undoes a first deploy so)."""
+        check_environment(env)
+        actor = actor or default_actor()
+        with self.db.session() as session:
+            model = self.registry._model_row(session, name)
+            row = session.scalar(
+                select(DeploymentRow)
+                .where(DeploymentRow.model_id == model.id, DeploymentRow.environment == env)
+                .with_for_update()
+            )
+            if row is None:
+                return
+            if expected_revision is not None and row.revision != expected_revision:
+                raise _conflict(name, env, expected_revision, row.revision)
+            targets = _targets(row.targets) or ()
+            session.delete(row)
+            self.registry.record_event(
+                name,
+                "undeployed",
+                reason=reason,
+                actor=actor,
+                session=session,
+                details={"environment": env, "previous": _stored(targets)},
+            )
 
     # -- internals ------------------------------------------------------------------------
 

@@ -5,17 +5,17 @@ from modelward.rollout.judge import Check, Judgement, judge
 from modelward.rollout.metrics import PredictionLogMetrics
 from modelward.rollout.ports import MetricsPort, TrafficPort, TrafficState, WindowStats
 from modelward.rollout.records import Decision, RolloutInfo
-from modelward.rollout.traffic import DeploymentTraffic
+from modelward.rollout.traffic import ServingTraffic
 
 __all__ = [
     "Check",
     "Decision",
-    "DeploymentTraffic",
     "Judgement",
     "MetricsPort",
     "PredictionLogMetrics",
     "RolloutEngine",
     "RolloutInfo",
+    "ServingTraffic",
     "TrafficPort",
     "TrafficState",
     "WindowStats",
