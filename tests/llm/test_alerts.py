@@ -6,8 +6,8 @@ from datetime import timedelta
 
 import yaml
 
-from modelward.llm.gateway.logwriter import PredictionLog
 from modelward.llm.usage import UsageBuffer
+from modelward.predlog import LogWriter
 from modelward.store.tables import UsageRow
 from modelward.timeutil import utcnow
 
@@ -98,18 +98,18 @@ def _log(fleet, when, latency_ms: float) -> dict:
         "output_tokens": 1,
         "cost": 0.0,
         "cache_hit": False,
-        "api_key": "-",
+        "client": "-",
     }
 
 
 def test_response_time_against_normal(fleet, cli):
-    log = PredictionLog(fleet.logs_url)
+    log = LogWriter(fleet.logs_url)
     now = utcnow()
     for i in range(20):
-        log.add("good", _log(fleet, now - timedelta(days=2, minutes=i), 10.0))
-        log.add("slow", _log(fleet, now - timedelta(days=2, minutes=i), 10.0))
-        log.add("good", _log(fleet, now - timedelta(minutes=i), 16.0))  # 1.6x: warning
-        log.add("slow", _log(fleet, now - timedelta(minutes=i), 25.0))  # 2.5x: critical
+        log.log_prediction("good", _log(fleet, now - timedelta(days=2, minutes=i), 10.0))
+        log.log_prediction("slow", _log(fleet, now - timedelta(days=2, minutes=i), 10.0))
+        log.log_prediction("good", _log(fleet, now - timedelta(minutes=i), 16.0))  # 1.6x: warning
+        log.log_prediction("slow", _log(fleet, now - timedelta(minutes=i), 25.0))  # 2.5x: critical
     log.close()
     ran = cli("llm", "alerts", "--json")
     levels = {a["model"]: a["level"] for a in ran.json if a["check"] == "llm-response-time"}
@@ -125,12 +125,12 @@ def test_rate_limit_usage_and_cost_per_query(fleet, cli):
         )
     )
     fleet.llm._config = None
-    log = PredictionLog(fleet.logs_url)
+    log = LogWriter(fleet.logs_url)
     minute = utcnow().replace(second=0, microsecond=0) - timedelta(minutes=5)
     for i in range(17):  # 17 of 20 rpm in one minute: 85 % -> warning
         row = _log(fleet, minute + timedelta(seconds=i), 10.0)
         row["cost"] = 0.5 if i == 0 else 0.0  # one call above the $0.10 limit
-        log.add("good", row)
+        log.log_prediction("good", row)
     log.close()
     ran = cli("llm", "alerts", "--json")
     found = {a["check"]: a for a in ran.json}

@@ -6,6 +6,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -155,6 +156,16 @@ def test_usage_and_prediction_log_are_written_off_the_request_path(gateway, rout
     assert len(rows) == 3
     assert {(r[0], r[1], r[2], r[3]) for r in rows} == {("good", 1, "ok", "factual")}
     assert sum(r[5] for r in rows) == pytest.approx(expected)
+    # The same layout as the tabular server's log (one writer): the token's name as client,
+    # the cache flag typed, the prompt only as its hash.
+    from modelward.predlog import predictions
+
+    logged = predictions(routed.logs_url, "good").df()
+    assert set(logged["client"]) == {"-"} and not logged["cache_hit"].any()
+    assert logged["in_prompt_hash"].str.fullmatch("[0-9a-f]{64}").all()
+    assert str(logged.dtypes["cache_hit"]) == "bool"
+    files = list(Path(routed.logs_url).glob("predictions/**/*.parquet"))
+    assert files and not any(b"capital of France" in f.read_bytes() for f in files)
 
 
 def test_monthly_budget_is_enforced(gateway, routed):

@@ -40,10 +40,12 @@ PREDICTION_COLUMNS: dict[str, str] = {
     "proba": "string",
     "client": "string",  # the API token's name, "-" when anonymous
     "flags": "string",  # inputs accepted but flagged (out of the training range), comma-joined
+    # LLM endpoints (the gateway): per-call tokens, cost, and whether the cache answered
     "query_type": "string",
     "input_tokens": "int64",
     "output_tokens": "int64",
     "cost": "float64",
+    "cache_hit": "bool",
 }
 FEEDBACK_COLUMNS: dict[str, str] = {"request_id": "string", "ts": "timestamp", "label": "string"}
 
@@ -60,7 +62,12 @@ def _arrow(name: str) -> Any:
 
     if name == "timestamp":
         return pa.timestamp("us", tz="UTC")
-    return {"string": pa.string(), "int64": pa.int64(), "float64": pa.float64()}[name]
+    return {
+        "string": pa.string(),
+        "int64": pa.int64(),
+        "float64": pa.float64(),
+        "bool": pa.bool_(),
+    }[name]
 
 
 def arrow_schema(kind: str, features: dict[str, str] | None = None) -> pa.Schema:

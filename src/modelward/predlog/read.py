@@ -28,6 +28,7 @@ _SQL_TYPES = {
     "int64": "BIGINT",
     "float64": "DOUBLE",
     "timestamp": "TIMESTAMPTZ",
+    "bool": "BOOLEAN",
 }
 
 

@@ -432,7 +432,8 @@ def _types_in(data: bytes) -> dict[str, dict[str, str]]:
 def _arrow_type(name: str) -> Any:
     import pyarrow as pa
 
-    return {"string": pa.string(), "int64": pa.int64(), "float64": pa.float64()}[name]
+    types = {"string": pa.string(), "int64": pa.int64(), "float64": pa.float64()}
+    return pa.bool_() if name == "bool" else types[name]
 
 
 def _guess(rows: list[dict[str, Any]], column: str) -> str:

@@ -47,6 +47,9 @@ PASS_PARAMS = (
 
 
 # Providers' own stop reasons (Anthropic's end_turn, max_tokens, ...) in OpenAI's vocabulary.
+#: The gateway's input column: the prompt's sha256, never the prompt itself.
+PROMPT_TYPES = {"in_prompt_hash": "string"}
+
 FINISH_REASONS = {
     "stop": "stop",
     "length": "length",
@@ -167,8 +170,6 @@ def create_gateway_app(
     ) -> None:
         import hashlib
 
-        from modelward.llm.gateway.logwriter import now
-
         name, version = str(endpoint.name), int(endpoint.version or 0)
         state.usage.add(
             key,
@@ -194,11 +195,11 @@ def create_gateway_app(
         )
         if cost is not None and cost > state.policy.max_cost_per_query:
             metrics.over_cost_limit.labels(name).inc()
-        state.predlog.add(
+        state.predlog.log_prediction(
             name,
             {
                 "request_id": request_id,
-                "ts": now(),
+                "ts": None,  # now
                 "version": version,
                 "environment": state.environment,
                 "status": status,
@@ -213,8 +214,9 @@ def create_gateway_app(
                 "output_tokens": output_tokens,
                 "cost": cost,
                 "cache_hit": cache_hit,
-                "api_key": key,
+                "client": key,  # the API token's name ("-" anonymous), never the secret
             },
+            PROMPT_TYPES,
         )
 
     def completion(

@@ -32,8 +32,8 @@ class GatewayState:
     ) -> None:
         from modelward.llm.cache import MemoryCache
         from modelward.llm.fleet import LLMFleet
-        from modelward.llm.gateway.logwriter import PredictionLog
         from modelward.llm.usage import UsageBuffer
+        from modelward.predlog.writer import LogWriter
 
         self.ws = ws
         self.fleet = LLMFleet(ws, config=config)
@@ -43,7 +43,11 @@ class GatewayState:
         self.environment = environment
         self.cache = MemoryCache(ttl_s=self.gateway.cache_ttl_s, size=self.gateway.cache_size)
         self.usage = UsageBuffer(ws.db)
-        self.predlog = PredictionLog(ws.logs_url, flush_ms=self.gateway.flush_ms)
+        # The server's prediction-log writer, write-ahead file included: a call answered
+        # is in the log even if the process is killed (replayed at the next start).
+        self.predlog = LogWriter(
+            ws.logs_url, wal_dir=ws.root / "wal", flush_ms=self.gateway.flush_ms
+        )
         self.routes: dict[str, Any] = {}
         self.revision = 0
         self.endpoints: dict[str, Endpoint] = {}
@@ -63,6 +67,7 @@ class GatewayState:
         if self._thread is None:
             with self._lock:
                 if self._thread is None:
+                    self.predlog.start()
                     self._thread = threading.Thread(
                         target=self._loop, name="llm-gateway", daemon=True
                     )
