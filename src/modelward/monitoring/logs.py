@@ -422,7 +422,9 @@ class PredictionLog:
                 "ON p.request_id = f.request_id"
             )
             label = "f.label"
-        con = self.connect()
+        # a cursor of the shared connection: same database and settings, its own temp
+        # schema (so ``w`` is private to it and dropped on close), ~20 ms cheaper to open
+        con = self._shared().cursor()
         try:
             con.execute(
                 f"CREATE TEMP TABLE w AS SELECT {cols}, {label} AS label FROM {source} "

@@ -227,19 +227,30 @@ def sql_binary_metrics(con: Any, *, version: int, positive: str) -> dict[str, fl
         "f1": 2 * tp / (2 * tp + fp + fn) if 2 * tp + fp + fn else 0.0,
     }
     score = "round(score, 6)" if n > AUC_ROUND_ROWS else "score"
-    ranks = con.sql(
-        "SELECT sum(k * (below + (c + 1) / 2.0)), sum(k), sum(c) - sum(k) FROM ("
-        "SELECT c, k, sum(c) OVER (ORDER BY s) - c AS below FROM ("
-        f"SELECT {score} AS s, count(*) AS c, count_if(label = {pos}) AS k FROM w "
-        f"WHERE {where} AND score IS NOT NULL GROUP BY 1))"
-    ).fetchall()[0]
-    rank_sum, p_count, n_count = (float(v or 0) for v in ranks)
-    out["roc_auc"] = (
-        (rank_sum - p_count * (p_count + 1) / 2) / (p_count * n_count)
-        if p_count and n_count
-        else None
-    )
+    found = con.sql(
+        f"SELECT {score} AS s, label = {pos} AS k FROM w WHERE {where} AND score IS NOT NULL"
+    ).fetchnumpy()
+    out["roc_auc"] = rank_auc(found["s"], found["k"])
     return out
+
+
+def rank_auc(score: Any, positive: Any) -> float | None:
+    """ROC-AUC as the Mann-Whitney rank sum of the positives (average ranks for ties),
+    one sort of the scores (NumPy's is faster than a window over DuckDB groups)."""
+    import numpy as np
+
+    score = np.asarray(score, dtype="float64")
+    positive = np.asarray(positive, dtype=bool)
+    values, group = np.unique(score, return_inverse=True)
+    count = np.bincount(group, minlength=len(values)).astype("float64")
+    hits = np.bincount(group, weights=positive, minlength=len(values))
+    below = np.cumsum(count) - count
+    rank_sum = float((hits * (below + (count + 1) / 2.0)).sum())
+    p_count = float(hits.sum())
+    n_count = float(len(score)) - p_count
+    if not p_count or not n_count:
+        return None
+    return (rank_sum - p_count * (p_count + 1) / 2) / (p_count * n_count)
 
 
 _INDEX_CACHE: dict[str, Any] = {}
