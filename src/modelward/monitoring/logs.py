@@ -13,6 +13,7 @@ Feedback is joined on ``request_id``; the latest feedback row per request wins.
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 from dataclasses import dataclass
@@ -45,6 +46,7 @@ BASE_COLUMNS = (
 #: ``MODELWARD_DUCKDB_MEMORY`` overrides it, e.g. ``4GB``.
 MEMORY_LIMIT = "512MB"
 _DATE = re.compile(r"/date=(\d{4}-\d{2}-\d{2})/")
+_TABLES = itertools.count()
 
 
 def _quote(text: str) -> str:
@@ -413,27 +415,67 @@ class PredictionLog:
             conditions.append(f"hash(p.request_id) < {hash_cut(rate)}::UBIGINT")
         source = f"{self._source(files)} AS p"
         feedback = self.files("feedback", model) if labels else []
-        label = "NULL::VARCHAR"
-        if feedback:
-            source += (
-                " LEFT JOIN (SELECT request_id, arg_max(label, ts) AS label "
-                f"FROM {self._source(feedback)} {'WHERE ' + sampled if sampled else ''} "
-                "GROUP BY request_id) AS f "
-                "ON p.request_id = f.request_id"
-            )
-            label = "f.label"
+        latest = (
+            "SELECT request_id, arg_max(label, ts) AS label "
+            f"FROM {self._source(feedback)} {'WHERE ' + sampled if sampled else ''} "
+            "GROUP BY request_id"
+        )
+        where = " AND ".join(conditions)
         # a cursor of the shared connection: same database and settings, its own temp
         # schema (so ``w`` is private to it and dropped on close), ~20 ms cheaper to open
         con = self._shared().cursor()
         try:
-            con.execute(
-                f"CREATE TEMP TABLE w AS SELECT {cols}, {label} AS label FROM {source} "
-                f"WHERE {' AND '.join(conditions)}"
-            )
+            if feedback and rate < 1.0:
+                self._sampled_join(con, cols, source, where, latest)
+            elif feedback:
+                con.execute(
+                    f"CREATE TEMP TABLE w AS SELECT {cols}, f.label AS label FROM {source} "
+                    f"LEFT JOIN ({latest}) AS f ON p.request_id = f.request_id WHERE {where}"
+                )
+            else:
+                con.execute(
+                    f"CREATE TEMP TABLE w AS SELECT {cols}, NULL::VARCHAR AS label "
+                    f"FROM {source} WHERE {where}"
+                )
         except Exception as exc:  # duckdb.Error and friends
             con.close()
             raise _translate(exc, self.url) from None
         return con
+
+    def _sampled_join(self, con: Any, cols: str, source: str, where: str, latest: str) -> None:
+        """``w`` = the sampled predictions left-joined with their latest feedback, the two
+        sides read at the same time. DuckDB reads one Parquet row group with one thread,
+        and a day of traffic can be a single file of one row group: as one statement the
+        feedback side is read, hashed and grouped first and the predictions after it, on
+        one core. Here each side runs on its own cursor (its own thread), into a table of
+        the shared in-memory database, and the join of the two samples (a few hundred
+        thousand rows each) runs in memory, where DuckDB uses every thread."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        tag = f"{os.getpid()}_{next(_TABLES)}"
+        sides = {
+            f"_mw_p_{tag}": f"SELECT p.request_id AS _mw_key, {cols} FROM {source} WHERE {where}",
+            f"_mw_f_{tag}": latest,
+        }
+        cursors = [self._shared().cursor() for _ in sides]
+        try:
+            with ThreadPoolExecutor(len(sides)) as pool:
+                done = [
+                    pool.submit(cursor.execute, f'CREATE TABLE "{table}" AS {sql}')
+                    for cursor, (table, sql) in zip(cursors, sides.items(), strict=True)
+                ]
+                for future in done:
+                    future.result()
+            pred, feed = sides
+            con.execute(
+                "CREATE TEMP TABLE w AS SELECT p.* EXCLUDE (_mw_key), f.label AS label "
+                f'FROM "{pred}" AS p LEFT JOIN "{feed}" AS f ON p._mw_key = f.request_id'
+            )
+        finally:
+            for cursor in cursors:
+                cursor.close()
+            for table in sides:
+                con.execute(f'DROP TABLE IF EXISTS "{table}"')
 
     def hash_rate(
         self, model: str, window: Window, rows: int, *, environment: str | None = None
