@@ -98,3 +98,27 @@ def test_rank_auc_is_scikit_learns():
     score = np.round(rng.random(50_000) * 0.5 + truth * 0.3, 3)  # many ties
     assert rank_auc(score, truth) == pytest.approx(roc_auc_score(truth, score), abs=1e-12)
     assert rank_auc(score, np.zeros_like(truth)) is None
+
+
+def test_interval_centre_is_scikit_learns_metric():
+    from sklearn import metrics as m
+
+    from modelward.monitoring.metrics import _binary_value
+
+    rng = np.random.default_rng(7)
+    truth = np.where(rng.random(2000) < 0.45, "yes", "no")
+    score = np.round(rng.random(2000) * 0.6 + (truth == "yes") * 0.3, 2)
+    said = np.where(score >= 0.5, "yes", "no")
+    expected = {
+        "accuracy": m.accuracy_score(truth, said),
+        "precision": m.precision_score(truth, said, pos_label="yes", zero_division=0),
+        "recall": m.recall_score(truth, said, pos_label="yes", zero_division=0),
+        "f1": m.f1_score(truth, said, pos_label="yes", zero_division=0),
+    }
+    for name, value in expected.items():
+        assert _binary_value(name, truth, said, "yes") == value, name  # same ratios
+    auc = _binary_value("roc_auc", truth, score, "yes")
+    assert auc == pytest.approx(m.roc_auc_score(truth == "yes", score), abs=1e-12)
+    nothing = np.full(2000, "no")  # no positive predicted: 0 as zero_division=0 says
+    assert _binary_value("precision", truth, nothing, "yes") == 0.0
+    assert _binary_value("f1", truth, nothing, "yes") == 0.0

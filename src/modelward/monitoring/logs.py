@@ -280,10 +280,12 @@ class PredictionLog:
         sample: int | None = None,
         arrow: bool = False,
         outer: str | None = None,
+        run: bool = True,
     ) -> Any:
         """Run ``SELECT <select>`` over the window's predictions (aliased ``p``; with
         ``labels`` the latest feedback is joined as ``f.label``). Returns tuples, or an
-        Arrow table with ``arrow``; ``None`` when the log has no files for the window."""
+        Arrow table with ``arrow``; ``None`` when the log has no files for the window.
+        With ``run=False`` returns the statement instead, for :meth:`run_together`."""
         files = self.files("predictions", model, window)
         if not files:
             return None
@@ -312,7 +314,34 @@ class PredictionLog:
             sql = self._sampled(sql, model, window, sample, environment)
         if outer is not None:
             sql = outer.replace("{inner}", sql)
-        return self._run(sql, arrow=arrow)
+        return self._run(sql, arrow=arrow) if run else sql
+
+    def run_together(self, statements: list[str | None]) -> list[Any]:
+        """The tuples of independent statements (``None`` stays ``None``), run at the
+        same time on cursors of the shared connection. DuckDB reads one Parquet row group
+        with one thread, so two passes over a window held in one file run on one core
+        each when issued one after the other, and on two this way."""
+        todo = list(dict.fromkeys(s for s in statements if s and s not in self._results))
+        found: dict[str, list[Any]] = {}
+        if len(todo) > 1:
+            from concurrent.futures import ThreadPoolExecutor
+
+            cursors = [self._shared().cursor() for _ in todo]
+            try:
+                with ThreadPoolExecutor(len(todo)) as pool:
+                    rows = list(pool.map(lambda c, q: c.sql(q).fetchall(), cursors, todo))
+            except Exception as exc:  # duckdb.Error and friends
+                raise _translate(exc, self.url) from None
+            finally:
+                for cursor in cursors:
+                    cursor.close()
+            for sql, got in zip(todo, rows, strict=True):
+                found[sql] = got
+                if len(got) <= 1000:
+                    self._results[sql] = got
+        return [
+            None if not s else list(found[s]) if s in found else self._run(s) for s in statements
+        ]
 
     def _run(self, sql: str, *, arrow: bool = False) -> Any:
         """Run ``sql`` on the shared connection. Tuples are cached by the SQL text: it

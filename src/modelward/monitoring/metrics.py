@@ -186,7 +186,7 @@ def compute_metrics(
             value = float(fn(y_true, column))
         t, c = (y_true, column) if sub is None else (y_true[sub], column[sub])
         if task == "binary-classification":
-            mid = value if sub is None and exact is None else float(fn(t, c))
+            mid = value if sub is None and exact is None else _binary_value(name, t, c, positive)
             low, high = _binary_bootstrap(name, t == positive, c, positive, resamples, seed)
         else:
             interval = bootstrap_ci(fn, t, c, resamples=resamples, seed=seed)
@@ -254,6 +254,30 @@ def rank_auc(score: Any, positive: Any) -> float | None:
 
 
 _INDEX_CACHE: dict[str, Any] = {}
+
+
+def _binary_value(name: str, truth: Any, column: Any, positive: str | None) -> float:
+    """The binary metric on the interval's sample, as scikit-learn computes it (the same
+    confusion-count ratios; ROC-AUC by ranks, equal to its trapezoids to ~1e-16) without
+    its input checks, which cost more than the arithmetic on 2 000 rows. It only centres
+    the bootstrap interval on the exact value."""
+    import numpy as np
+
+    if name == "accuracy":
+        return float(np.mean(truth == column))
+    hit = truth == positive
+    if name == "roc_auc":
+        auc = rank_auc(np.asarray(column, dtype="float64"), hit)
+        return float("nan") if auc is None else auc
+    said = np.asarray(column) == positive
+    tp = int((hit & said).sum())
+    fp = int((~hit & said).sum())
+    fn = int((hit & ~said).sum())
+    if name == "precision":
+        return tp / (tp + fp) if tp + fp else 0.0
+    if name == "recall":
+        return tp / (tp + fn) if tp + fn else 0.0
+    return 2 * tp / (2 * tp + fp + fn) if 2 * tp + fp + fn else 0.0  # f1
 
 
 def _binary_bootstrap(

@@ -303,7 +303,18 @@ def _aggregate(
             names.append((feature, "unseen"))
             category_sql[feature] = (target, condition)
     where = [f"p.version = {int(version)}"] if version is not None else []
-    rows = monitor.log.query(name, window, ", ".join(exprs), environment=environment, where=where)
+    log = monitor.log
+    # the two passes are independent: run together (one core each when one file)
+    rows, counted = log.run_together(
+        [
+            log.query(
+                name, window, ", ".join(exprs), environment=environment, where=where, run=False
+            ),
+            _value_counts_sql(monitor, name, window, environment, where, grouped)
+            if grouped
+            else None,
+        ]
+    )
     out: dict[str, Any] = {"n": 0, "features": {f: {"present": 0} for f in present}}
     if not rows:
         return out
@@ -313,19 +324,45 @@ def _aggregate(
         else:
             out["features"][feature][what] = int(value or 0)
     if grouped:
-        _value_counts(monitor, name, window, environment, where, schema, grouped, profile, out)
+        _value_counts(counted, schema, grouped, profile, out)
     unseen = [f for f in category_sql if out["features"][f].get("unseen")]
     if unseen:
         _unseen_top(monitor, name, window, environment, where, category_sql, unseen, out)
     return out
 
 
-def _value_counts(
+def _value_counts_sql(
     monitor: Monitor,
     name: str,
     window: Any,
     environment: str | None,
     where: list[str],
+    grouped: dict[str, list[str]],
+) -> str | None:
+    """How often each value of each numeric category feature occurs: one grouping set
+    per feature, one pass (see :func:`_value_counts`)."""
+    features = list(grouped)
+    select = ", ".join(
+        [
+            *(f'TRY_CAST(p."in_{f}" AS DOUBLE) AS k{i}' for i, f in enumerate(features)),
+            "count(*) AS c",
+            "GROUPING_ID(" + ", ".join(f"k{i}" for i in range(len(features))) + ") AS g",
+        ]
+    )
+    sets = ", ".join(f"(k{i})" for i in range(len(features)))
+    return monitor.log.query(
+        name,
+        window,
+        select,
+        environment=environment,
+        where=where,
+        group_by=f"GROUPING SETS ({sets})",
+        run=False,
+    )
+
+
+def _value_counts(
+    found: list[Any] | None,
     schema: dict[str, dict[str, Any]],
     grouped: dict[str, list[str]],
     profile: dict[str, Any],
@@ -346,22 +383,6 @@ def _value_counts(
     from modelward.monitoring.samples import _key
 
     features = list(grouped)
-    select = ", ".join(
-        [
-            *(f'TRY_CAST(p."in_{f}" AS DOUBLE) AS k{i}' for i, f in enumerate(features)),
-            "count(*) AS c",
-            "GROUPING_ID(" + ", ".join(f"k{i}" for i in range(len(features))) + ") AS g",
-        ]
-    )
-    sets = ", ".join(f"(k{i})" for i in range(len(features)))
-    found = monitor.log.query(
-        name,
-        window,
-        select,
-        environment=environment,
-        where=where,
-        group_by=f"GROUPING SETS ({sets})",
-    )
     full = (1 << len(features)) - 1
     for i, feature in enumerate(features):
         column = schema[feature]
