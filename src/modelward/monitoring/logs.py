@@ -77,6 +77,7 @@ class PredictionLog:
         self._con: Any = None
         self._columns: dict[tuple[str, ...], dict[str, str]] = {}
         self._results: dict[str, list[Any]] = {}
+        self._threads: int | None = None
 
     # -- files ----------------------------------------------------------------------------
 
@@ -316,14 +317,27 @@ class PredictionLog:
             sql = outer.replace("{inner}", sql)
         return self._run(sql, arrow=arrow) if run else sql
 
-    def run_together(self, statements: list[str | None]) -> list[Any]:
-        """The tuples of independent statements (``None`` stays ``None``), run at the
-        same time on cursors of the shared connection. DuckDB reads one Parquet row group
-        with one thread, so two passes over a window held in one file run on one core
-        each when issued one after the other, and on two this way."""
+    def threads(self) -> int:
+        """DuckDB's worker threads (one per core unless configured)."""
+        if self._threads is None:
+            self._threads = int(self._run("SELECT current_setting('threads')")[0][0])
+        return self._threads
+
+    def few_files(self, model: str, window: Window) -> bool:
+        """Whether the window's predictions are in fewer files than DuckDB has threads.
+        DuckDB reads a Parquet row group with one thread, so then a single statement
+        leaves cores idle and independent ones are worth running at the same time; with
+        more files each statement already uses every core, and running several at once
+        would only hold more row groups in memory."""
+        return len(self.files("predictions", model, window)) < self.threads()
+
+    def run_together(self, statements: list[str | None], *, together: bool = True) -> list[Any]:
+        """The tuples of independent statements (``None`` stays ``None``), with
+        ``together`` run at the same time on cursors of the shared connection (see
+        :meth:`few_files`), else one after the other."""
         todo = list(dict.fromkeys(s for s in statements if s and s not in self._results))
         found: dict[str, list[Any]] = {}
-        if len(todo) > 1:
+        if together and len(todo) > 1:
             from concurrent.futures import ThreadPoolExecutor
 
             cursors = [self._shared().cursor() for _ in todo]
@@ -454,9 +468,9 @@ class PredictionLog:
         # schema (so ``w`` is private to it and dropped on close), ~20 ms cheaper to open
         con = self._shared().cursor()
         try:
-            if feedback and rate < 1.0:
+            if feedback and rate < 1.0 and self.few_files(model, window):
                 self._sampled_join(con, cols, source, where, latest)
-            elif feedback:
+            elif feedback:  # one statement: the feedback side first, then the predictions
                 con.execute(
                     f"CREATE TEMP TABLE w AS SELECT {cols}, f.label AS label FROM {source} "
                     f"LEFT JOIN ({latest}) AS f ON p.request_id = f.request_id WHERE {where}"

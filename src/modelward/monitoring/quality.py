@@ -304,7 +304,7 @@ def _aggregate(
             category_sql[feature] = (target, condition)
     where = [f"p.version = {int(version)}"] if version is not None else []
     log = monitor.log
-    # the two passes are independent: run together (one core each when one file)
+    # the two passes are independent: together, one core each when the window is one file
     rows, counted = log.run_together(
         [
             log.query(
@@ -313,7 +313,8 @@ def _aggregate(
             _value_counts_sql(monitor, name, window, environment, where, grouped)
             if grouped
             else None,
-        ]
+        ],
+        together=log.few_files(name, window),
     )
     out: dict[str, Any] = {"n": 0, "features": {f: {"present": 0} for f in present}}
     if not rows:
