@@ -122,3 +122,17 @@ def test_interval_centre_is_scikit_learns_metric():
     nothing = np.full(2000, "no")  # no positive predicted: 0 as zero_division=0 says
     assert _binary_value("precision", truth, nothing, "yes") == 0.0
     assert _binary_value("f1", truth, nothing, "yes") == 0.0
+
+
+def test_counts_known_at_once_are_the_counts_asked_one_by_one():
+    rng = np.random.default_rng(8)
+    values = np.round(rng.normal(0, 1, 30_000), 2)
+    sample = Sample(values=values)
+    edges, tested = np.linspace(-2, 2, 9), np.unique(np.round(rng.normal(0, 1, 300), 2))
+    sample.know(np.concatenate([edges, tested]))
+    for points in (edges, tested, np.array([0.123456])):  # the last one was not known
+        below, up_to = sample.below(points)
+        assert below.tolist() == [int((values < p).sum()) for p in points]
+        assert up_to.tolist() == [int((values <= p).sum()) for p in points]
+    reference = Sample(values=rng.choice(tested, 300))
+    assert ks_statistic(reference, sample) == ks_2samp(reference.values, values).statistic

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from modelward.errors import DataError
-from modelward.monitoring.drift.base import Sample, count_below
+from modelward.monitoring.drift.base import Sample
 
 if TYPE_CHECKING:
     pass
@@ -130,8 +130,8 @@ def histogram(
     if edges is None or len(edges) < 2:
         both = np.concatenate([reference.values, current.values])
         edges = np.histogram_bin_edges(both, bins=20) if len(both) else np.array([0.0, 1.0])
-    ref_counts = _clipped_histogram(reference.values, edges)
-    cur_counts = _clipped_histogram(current.values, edges)
+    ref_counts = _clipped_histogram(reference, edges)
+    cur_counts = _clipped_histogram(current, edges)
     below = int((current.values < edges[0]).sum())
     above = int((current.values > edges[-1]).sum())
     return {
@@ -146,11 +146,13 @@ def histogram(
 def _clipped_histogram(values: Any, edges: Any) -> Any:
     """``np.histogram(np.clip(values, edges[0], edges[-1]), edges)[0]`` (bins closed on
     the left, the last on both sides) from counts below each edge: one binary search per
-    value instead of NumPy's sort of the values for uneven edges."""
+    value instead of NumPy's sort of the values for uneven edges (``values``: an array,
+    or a numeric :class:`Sample`, whose counts may be known already)."""
     import numpy as np
 
+    sample = values if isinstance(values, Sample) else Sample(values=np.asarray(values))
     edges = np.asarray(edges, dtype="float64")
     if len(edges) < 2 or (np.diff(edges) <= 0).any():
-        return np.histogram(np.clip(values, edges[0], edges[-1]), edges)[0]
-    below = count_below(values, edges[1:-1])  # x < e_1 .. e_{n-1}; lower clip -> bin 0
-    return np.diff(np.concatenate([[0], below, [len(values)]]))
+        return np.histogram(np.clip(sample.values, edges[0], edges[-1]), edges)[0]
+    below = sample.below(edges[1:-1])[0]  # x < e_1 .. e_{n-1}; lower clip -> bin 0
+    return np.diff(np.concatenate([[0], below, [len(sample)]]))

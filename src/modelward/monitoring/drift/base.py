@@ -22,10 +22,34 @@ class Sample:
     def kind(self) -> str:
         return "numeric" if self.values is not None else "categorical"
 
+    _known: Any = field(default=None, repr=False, compare=False)
+
     def __len__(self) -> int:
         if self.values is not None:
             return int(len(self.values))
         return int(sum((self.counts or {}).values()))
+
+    def below(self, points: Any) -> tuple[Any, Any]:
+        """``(#(v < p), #(v <= p))`` of the values for each of the increasing ``points``
+        (:func:`count_below`), read off the counts of :meth:`know` when it covered them."""
+        import numpy as np
+
+        points = np.asarray(points, dtype="float64")
+        if self._known is not None and len(points):
+            known, below, up_to = self._known
+            at = np.minimum(np.searchsorted(known, points), len(known) - 1)
+            if (known[at] == points).all():
+                return below[at], up_to[at]
+        return count_below(self.values, points, both=True)
+
+    def know(self, points: Any) -> None:
+        """Count the values below all ``points`` at once, in one pass, for later
+        :meth:`below` calls on any of them (a drift test and a report histogram)."""
+        import numpy as np
+
+        points = np.unique(np.asarray(points, dtype="float64"))
+        if len(points):
+            self._known = (points, *count_below(self.values, points, both=True))
 
 
 @dataclass(frozen=True)

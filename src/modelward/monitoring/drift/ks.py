@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from modelward.monitoring.drift.base import DriftScore, Method, Sample, count_below
+from modelward.monitoring.drift.base import DriftScore, Method, Sample
 
 __all__ = ["KolmogorovSmirnov", "ks_statistic"]
 
@@ -23,15 +23,18 @@ EXACT_ROWS = 10_000
 
 
 def ks_statistic(first: Any, second: Any) -> float:
-    """``ks_2samp(first, second).statistic`` without sorting the larger sample."""
+    """``ks_2samp(first, second).statistic`` without sorting the larger sample (values,
+    or numeric :class:`~.base.Sample` s)."""
     import numpy as np
 
-    first = np.asarray(first, dtype="float64")
-    second = np.asarray(second, dtype="float64")
+    first, second = (
+        x if isinstance(x, Sample) else Sample(values=np.asarray(x, dtype="float64"))
+        for x in (first, second)
+    )
     small, large = (second, first) if len(first) > len(second) else (first, second)
-    points, counts = np.unique(small, return_counts=True)
+    points, counts = np.unique(small.values, return_counts=True)
     at_small = np.cumsum(counts) / len(small)  # F_small at each of its values
-    below, up_to = count_below(large, points, both=True)
+    below, up_to = large.below(points)
     at_large = up_to / len(large)
     before_large = below / len(large)  # F_large just below
     before_small = np.concatenate([[0.0], at_small[:-1]])  # F_small just below
@@ -54,7 +57,7 @@ class KolmogorovSmirnov(Method):
         if max(n1, n2) <= EXACT_ROWS:
             result = ks_2samp(reference.values, current.values)
             return self._verdict(float(result.statistic), float(result.pvalue))
-        statistic = ks_statistic(reference.values, current.values)
+        statistic = ks_statistic(reference, current)
         m, n = sorted([float(n1), float(n2)], reverse=True)
         p_value = float(np.clip(kstwo.sf(statistic, np.round(m * n / (m + n))), 0, 1))
         return self._verdict(statistic, p_value)
