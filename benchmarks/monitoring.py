@@ -150,6 +150,13 @@ def run_ours(folder: Path) -> dict:
     import scipy.stats  # noqa: F401
     import sklearn.metrics  # noqa: F401
 
+    # the checks' own modules, as Evidently's presets are imported before its timing
+    import modelward.data.profile  # noqa: F401
+    import modelward.monitoring.driftcheck  # noqa: F401
+    import modelward.monitoring.metrics  # noqa: F401
+    import modelward.monitoring.quality  # noqa: F401
+    import modelward.monitoring.samples  # noqa: F401
+    import modelward.stats  # noqa: F401
     from modelward import Workspace
 
     ws = Workspace.open(folder / "ws")

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import pyarrow as pa
 import pytest
@@ -98,10 +99,11 @@ def test_quality_is_stored_and_alerts(served, cli):
     assert alerts[0]["level"] == "critical"  # missing rates far beyond twice the limit
 
 
-def test_unseen_values_of_a_large_window_come_from_a_hash_sample(served, cli, monkeypatch):
-    """Above TOP_ROWS rows the unseen categories named in the breach come from a hash
-    sample of the requests (falling back to every row when a value misses it); how many
-    there are is still counted on every row."""
+@pytest.mark.parametrize("codes_as", ["numbers", "text"])
+def test_unseen_values_of_a_large_window_are_named(served, cli, monkeypatch, codes_as):
+    """Unseen codes logged as numbers are named from the count of every value; logged as
+    text, above TOP_ROWS rows they come from a hash sample of the requests (falling back
+    to every row when a value misses it). How many there are is counted on every row."""
     import modelward.monitoring.quality as quality
 
     monkeypatch.setattr(quality, "TOP_ROWS", 3)
@@ -109,11 +111,75 @@ def test_unseen_values_of_a_large_window_come_from_a_hash_sample(served, cli, mo
     pred, _ = traffic(
         served.flavor, rows, start=END + timedelta(days=2), spacing=timedelta(minutes=1), version=1
     )
-    pred["in_cp"] = 9.0
-    write_traffic(served.ws.logs_url, "heart", pred, writer="w3")
+    pred["in_cp"] = [9.0] * 8 + [7.0] * 4
+    types = None
+    if codes_as == "text":
+        pred["in_cp"] = pred["in_cp"].map(lambda v: f"{v:g}")
+        types = {n: pa.float64() for n in FEATURES}
+        types["cp"] = pa.string()
+    write_traffic(served.ws.logs_url, "heart", pred, feature_types=types, writer="w3")
     until = (END + timedelta(days=3)).isoformat()
     ran = cli("monitor", "quality", "heart", "--until", until, "--json")
-    assert "cp: 12 value(s) (100.0%) in categories the training data never had (9)" in ran.stderr
+    assert "cp: 12 value(s) (100.0%) in categories the training data never had (9, 7)" in (
+        ran.stderr
+    )
+
+
+def test_codes_counted_per_value_give_the_aggregate_figures(served, monkeypatch):
+    """Numeric-typed codes (cp, thal, ...) are counted per value in one grouping-sets pass;
+    every figure equals the per-figure aggregate expressions used for other features,
+    and a NaN logged for a code is unseen but not out of range."""
+    import modelward.monitoring.quality as quality
+
+    rows = served.days["va"].head(40).copy()
+    pred, _ = traffic(
+        served.flavor, rows, start=END + timedelta(days=2), spacing=timedelta(minutes=1), version=1
+    )
+    import numpy as np
+    import pyarrow.parquet as pq
+
+    pred["in_cp"] = [9.0] * 5 + [0.0] * 3 + list(pred["in_cp"][8:])
+    pred["in_thal"] = [None] * 4 + list(pred["in_thal"][4:])
+    write_traffic(served.ws.logs_url, "heart", pred, writer="w4")
+    monitor = served.ws.monitor
+    monitor.alert = False
+    results = {}
+    for path in ("grouped", "aggregates"):
+        if path == "aggregates":
+            monkeypatch.setattr(quality, "_numeric_type", lambda duck_type: False)
+        for days in (1, 3, 6):  # the odd day alone, and with VA's and Switzerland's
+            done = monitor.quality(
+                "heart",
+                last=f"{days}d",
+                until=(END + timedelta(days=3)).isoformat(),
+                record=False,
+            )
+            results[path, days] = (done.results["features"], done.breaches)
+    for days in (1, 3, 6):
+        for feature, entry in results["grouped", days][0].items():
+            assert entry == results["aggregates", days][0][feature], (days, feature)
+        assert results["grouped", days][1] == results["aggregates", days][1]
+    features, breaches = results["grouped", 1]
+    assert features["cp"]["unseen"] == 5 + 3  # 9 and 0 are not chest-pain codes
+    assert features["cp"]["out_of_range"] == 5 + 3 and features["cp"]["zeros"] == 3
+    assert any("in categories the training data never had (9, 0)" in b for b in breaches)
+    # a writer that logged NaN (not null) for missing codes, as the benchmark's log does
+    monkeypatch.undo()
+    (path,) = Path(served.ws.logs_url).glob("predictions/model=heart/date=*/w4-*.parquet")
+    table = pq.read_table(path)
+    codes = np.array([np.nan] * 2 + table.column("in_cp").to_pylist()[2:], dtype="float64")
+    at = table.schema.get_field_index("in_cp")
+    pq.write_table(table.set_column(at, "in_cp", pa.array(codes, from_pandas=False)), path)
+    from modelward.monitoring.monitor import Monitor
+
+    fresh = Monitor(served.ws, alert=False)  # log files never change: results are cached
+    done = fresh.quality(
+        "heart", last="1d", until=(END + timedelta(days=3)).isoformat(), record=False
+    )
+    cp = done.results["features"]["cp"]
+    assert cp["missing"] == 0  # a NaN is a logged value, as it was
+    assert cp["unseen"] == 3 + 3 + 2 and cp["out_of_range"] == 3 + 3
+    assert any("never had (0, 9, nan)" in b for b in done.breaches)  # ties: by value
 
 
 def test_rejected_requests_are_reported_not_counted_as_missing_inputs(served, cli):

@@ -61,6 +61,8 @@ def feature_drift(
     version: int | None = None,
     record: bool = True,
 ) -> CheckResult:
+    import numpy as np
+
     from modelward.monitoring.drift import METHODS, choose_method
     from modelward.monitoring.samples import (
         array_samples,
@@ -150,9 +152,15 @@ def feature_drift(
                 "use chi2, jensenshannon or psi",
                 field="method",
             )
+        column = profile.get("columns", {}).get(feature)
+        if cur.kind == "numeric" and ref.kind == "numeric":
+            # the values below the test's points and the report's edges, in one pass
+            edges = (column or {}).get("histogram", {}).get("edges", [])
+            tested = ref.values if method == "ks" and len(ref) <= len(cur) else []
+            cur.know(np.concatenate([np.asarray(edges, "float64"), tested]))
         score = METHODS[method](_threshold(monitor, method)).score(ref, cur)
         entry.update(score.to_dict())
-        entry["histogram"] = histogram(ref, cur, profile.get("columns", {}).get(feature))
+        entry["histogram"] = histogram(ref, cur, column)
         if score.drifted:
             drifted.append(feature)
         results[feature] = entry

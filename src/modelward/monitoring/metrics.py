@@ -186,7 +186,7 @@ def compute_metrics(
             value = float(fn(y_true, column))
         t, c = (y_true, column) if sub is None else (y_true[sub], column[sub])
         if task == "binary-classification":
-            mid = value if sub is None and exact is None else float(fn(t, c))
+            mid = value if sub is None and exact is None else _binary_value(name, t, c, positive)
             low, high = _binary_bootstrap(name, t == positive, c, positive, resamples, seed)
         else:
             interval = bootstrap_ci(fn, t, c, resamples=resamples, seed=seed)
@@ -227,22 +227,57 @@ def sql_binary_metrics(con: Any, *, version: int, positive: str) -> dict[str, fl
         "f1": 2 * tp / (2 * tp + fp + fn) if 2 * tp + fp + fn else 0.0,
     }
     score = "round(score, 6)" if n > AUC_ROUND_ROWS else "score"
-    ranks = con.sql(
-        "SELECT sum(k * (below + (c + 1) / 2.0)), sum(k), sum(c) - sum(k) FROM ("
-        "SELECT c, k, sum(c) OVER (ORDER BY s) - c AS below FROM ("
-        f"SELECT {score} AS s, count(*) AS c, count_if(label = {pos}) AS k FROM w "
-        f"WHERE {where} AND score IS NOT NULL GROUP BY 1))"
-    ).fetchall()[0]
-    rank_sum, p_count, n_count = (float(v or 0) for v in ranks)
-    out["roc_auc"] = (
-        (rank_sum - p_count * (p_count + 1) / 2) / (p_count * n_count)
-        if p_count and n_count
-        else None
-    )
+    found = con.sql(
+        f"SELECT {score} AS s, label = {pos} AS k FROM w WHERE {where} AND score IS NOT NULL"
+    ).fetchnumpy()
+    out["roc_auc"] = rank_auc(found["s"], found["k"])
     return out
 
 
+def rank_auc(score: Any, positive: Any) -> float | None:
+    """ROC-AUC as the Mann-Whitney rank sum of the positives (average ranks for ties),
+    one sort of the scores (NumPy's is faster than a window over DuckDB groups)."""
+    import numpy as np
+
+    score = np.asarray(score, dtype="float64")
+    positive = np.asarray(positive, dtype=bool)
+    values, group = np.unique(score, return_inverse=True)
+    count = np.bincount(group, minlength=len(values)).astype("float64")
+    hits = np.bincount(group, weights=positive, minlength=len(values))
+    below = np.cumsum(count) - count
+    rank_sum = float((hits * (below + (count + 1) / 2.0)).sum())
+    p_count = float(hits.sum())
+    n_count = float(len(score)) - p_count
+    if not p_count or not n_count:
+        return None
+    return (rank_sum - p_count * (p_count + 1) / 2) / (p_count * n_count)
+
+
 _INDEX_CACHE: dict[str, Any] = {}
+
+
+def _binary_value(name: str, truth: Any, column: Any, positive: str | None) -> float:
+    """The binary metric on the interval's sample, as scikit-learn computes it (the same
+    confusion-count ratios; ROC-AUC by ranks, equal to its trapezoids to ~1e-16) without
+    its input checks, which cost more than the arithmetic on 2 000 rows. It only centres
+    the bootstrap interval on the exact value."""
+    import numpy as np
+
+    if name == "accuracy":
+        return float(np.mean(truth == column))
+    hit = truth == positive
+    if name == "roc_auc":
+        auc = rank_auc(np.asarray(column, dtype="float64"), hit)
+        return float("nan") if auc is None else auc
+    said = np.asarray(column) == positive
+    tp = int((hit & said).sum())
+    fp = int((~hit & said).sum())
+    fn = int((hit & ~said).sum())
+    if name == "precision":
+        return tp / (tp + fp) if tp + fp else 0.0
+    if name == "recall":
+        return tp / (tp + fn) if tp + fn else 0.0
+    return 2 * tp / (2 * tp + fp + fn) if 2 * tp + fp + fn else 0.0  # f1
 
 
 def _binary_bootstrap(

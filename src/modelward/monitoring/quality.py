@@ -26,9 +26,15 @@ if TYPE_CHECKING:
 
 __all__ = ["quality_check"]
 
-#: The unseen categories named in a breach come from about this many rows of the window.
+#: The unseen categories of text features named in a breach come from about this many
+#: rows of the window (numeric codes are counted per value, so named from every row).
 TOP_ROWS = 100_000
 _NUMERIC_ARROW = ("double", "float", "int", "uint", "decimal", "halffloat")
+#: DuckDB column types whose values are numbers as they are (no text to parse)
+_NUMERIC_DUCK = tuple(
+    "DOUBLE FLOAT REAL BIGINT INTEGER SMALLINT TINYINT HUGEINT DECIMAL "
+    "UBIGINT UINTEGER USMALLINT UTINYINT UHUGEINT".split()
+)
 
 
 def _type_ok(kind: str, arrow_type: str) -> bool:
@@ -231,6 +237,10 @@ def _literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
+def _numeric_type(duck_type: str) -> bool:
+    return duck_type.upper().startswith(_NUMERIC_DUCK)
+
+
 def _aggregate(
     monitor: Monitor,
     name: str,
@@ -241,10 +251,10 @@ def _aggregate(
     present: list[str],
     profile: dict[str, Any],
 ) -> dict[str, Any]:
-    """Every count the check needs, in one DuckDB pass over the window."""
-    from modelward.monitoring.logs import hash_cut
-    from modelward.monitoring.samples import _key
-
+    """Every count the check needs, in two DuckDB passes over the window: one aggregate
+    row for the numeric features, and the count of every value of the categorical ones
+    (what is unseen, how often, and which values those are, all from every row)."""
+    available = monitor.log.columns(name, window)
     # Rejected and failed requests are logged without their inputs: rates count the rows
     # whose inputs were recorded, and the others are reported beside them.
     exprs = [
@@ -253,12 +263,17 @@ def _aggregate(
     ]
     names: list[tuple[str, str]] = [("", "n"), ("", "without_inputs")]
     category_sql: dict[str, tuple[str, str]] = {}
+    grouped: dict[str, list[str]] = {}  # numeric categorical feature -> allowed keys
     for feature in present:
         column = schema[feature]
         c = f'p."in_{feature}"'
+        numeric = column.get("kind") in ("integer", "float")
+        allowed = _allowed(feature, column, profile)
+        if allowed is not None and numeric and _numeric_type(available[f"in_{feature}"]):
+            grouped[feature] = allowed  # counted per value below
+            continue
         exprs.append(f"count({c})")
         names.append((feature, "present"))
-        numeric = column.get("kind") in ("integer", "float")
         if numeric:
             num = f"TRY_CAST({c} AS DOUBLE)"
             exprs += [f"count({c}) - count({num})", f"count({num})"]
@@ -270,7 +285,6 @@ def _aggregate(
             if profile.get(feature, {}).get("zeros") == 0:
                 exprs.append(f"count_if({num} = 0)")
                 names.append((feature, "zeros"))
-        allowed = _allowed(feature, column, profile)
         if allowed is not None:
             if numeric:
                 values = []
@@ -289,7 +303,19 @@ def _aggregate(
             names.append((feature, "unseen"))
             category_sql[feature] = (target, condition)
     where = [f"p.version = {int(version)}"] if version is not None else []
-    rows = monitor.log.query(name, window, ", ".join(exprs), environment=environment, where=where)
+    log = monitor.log
+    # the two passes are independent: together, one core each when the window is one file
+    rows, counted = log.run_together(
+        [
+            log.query(
+                name, window, ", ".join(exprs), environment=environment, where=where, run=False
+            ),
+            _value_counts_sql(monitor, name, window, environment, where, grouped)
+            if grouped
+            else None,
+        ],
+        together=log.few_files(name, window),
+    )
     out: dict[str, Any] = {"n": 0, "features": {f: {"present": 0} for f in present}}
     if not rows:
         return out
@@ -298,47 +324,144 @@ def _aggregate(
             out[what] = int(value or 0)
         else:
             out["features"][feature][what] = int(value or 0)
+    if grouped:
+        _value_counts(counted, schema, grouped, profile, out)
     unseen = [f for f in category_sql if out["features"][f].get("unseen")]
     if unseen:
-        # which values they are (for the message) from a hash sample of a large window;
-        # how many there are was counted on every row above
-        rate = monitor.log.hash_rate(name, window, TOP_ROWS, environment=environment)
-        sampled = [f"hash(p.request_id) < {hash_cut(rate)}::UBIGINT"] if rate < 1 else []
-        # the unseen values of every such feature in one pass: a grouping set per feature
-        cases = [
-            f"CASE WHEN {category_sql[f][1]} THEN {category_sql[f][0]} END AS u{i}"
-            for i, f in enumerate(unseen)
-        ]
-        sets = ", ".join(f"(u{i})" for i in range(len(unseen)))
-        select = ", ".join(
-            [
-                *cases,
-                "count(*) AS k",
-                "GROUPING_ID(" + ", ".join(f"u{i}" for i in range(len(unseen))) + ") AS g",
-            ]
-        )
-        either = "(" + " OR ".join(category_sql[f][1] for f in unseen) + ")"
-        full = (1 << len(unseen)) - 1
-        for extra in [sampled, []] if sampled else [[]]:
-            found = (
-                monitor.log.query(
-                    name,
-                    window,
-                    select,
-                    environment=environment,
-                    where=[*where, either, *extra],
-                    group_by=f"GROUPING SETS ({sets})",
-                )
-                or []
-            )
-            for i, feature in enumerate(unseen):
-                bit = 1 << (len(unseen) - 1 - i)  # GROUPING_ID sets a rolled-up column's bit
-                top = [(r[i], r[-2]) for r in found if r[-1] == full ^ bit and r[i] is not None]
-                top.sort(key=lambda r: -r[1])
-                out["features"][feature]["unseen_top"] = [_key(v) for v, _ in top[:5]]
-            if all(out["features"][f]["unseen_top"] for f in unseen):
-                break  # else a rare value missed the sample: look at every row
+        _unseen_top(monitor, name, window, environment, where, category_sql, unseen, out)
     return out
+
+
+def _value_counts_sql(
+    monitor: Monitor,
+    name: str,
+    window: Any,
+    environment: str | None,
+    where: list[str],
+    grouped: dict[str, list[str]],
+) -> str | None:
+    """How often each value of each numeric category feature occurs: one grouping set
+    per feature, one pass (see :func:`_value_counts`)."""
+    features = list(grouped)
+    select = ", ".join(
+        [
+            *(f'TRY_CAST(p."in_{f}" AS DOUBLE) AS k{i}' for i, f in enumerate(features)),
+            "count(*) AS c",
+            "GROUPING_ID(" + ", ".join(f"k{i}" for i in range(len(features))) + ") AS g",
+        ]
+    )
+    sets = ", ".join(f"(k{i})" for i in range(len(features)))
+    return monitor.log.query(
+        name,
+        window,
+        select,
+        environment=environment,
+        where=where,
+        group_by=f"GROUPING SETS ({sets})",
+        run=False,
+    )
+
+
+def _value_counts(
+    found: list[Any] | None,
+    schema: dict[str, dict[str, Any]],
+    grouped: dict[str, list[str]],
+    profile: dict[str, Any],
+    out: dict[str, Any],
+) -> None:
+    """The figures of numeric-typed categorical features (codes such as ``cp``) from the
+    count of each of their values, one grouping set per feature in one pass: the same
+    numbers as the aggregate expressions, and the unseen values named from every row.
+    Few distinct values per feature make this cheaper than a ``count_if`` per figure
+    plus a second pass to name the unseen values.
+
+    A NaN logged as a value is unseen (it is none of the categories) but neither below
+    nor above the training range. (In the aggregate expressions DuckDB sorts NaN above
+    every number, but folds the range test away when a file's Parquet statistics, which
+    leave NaN out, put its whole min..max in range: so there a NaN is out of range or
+    not depending on the file's other values. The benchmark's log, NaN for missing,
+    reports its NaN codes as not out of range; so does this, for every file.)"""
+    from modelward.monitoring.samples import _key
+
+    features = list(grouped)
+    full = (1 << len(features)) - 1
+    for i, feature in enumerate(features):
+        column = schema[feature]
+        bit = 1 << (len(features) - 1 - i)  # GROUPING_ID sets a rolled-up column's bit
+        counts = [(r[i], int(r[-2])) for r in found or [] if r[-1] == full ^ bit]
+        counts = [(float(v), k) for v, k in counts if v is not None]
+        allowed: set[float] = set()
+        for key in grouped[feature]:
+            try:
+                allowed.add(float(key))
+            except ValueError:
+                continue
+        low, high = column.get("min"), column.get("max")
+        entry = out["features"][feature]
+        total = sum(k for _, k in counts)
+        entry.update(present=total, non_numeric=0, numbers=total)
+        if low is not None and high is not None:
+            entry["out_of_range"] = sum(k for v, k in counts if v < float(low) or v > float(high))
+        if profile.get(feature, {}).get("zeros") == 0:
+            entry["zeros"] = sum(k for v, k in counts if v == 0)
+        unseen = [(v, k) for v, k in counts if v not in allowed]
+        entry["unseen"] = sum(k for _, k in unseen)
+        if unseen:
+            unseen.sort(key=lambda r: (-r[1], r[0]))
+            entry["unseen_top"] = [_key(v) for v, _ in unseen[:5]]
+
+
+def _unseen_top(
+    monitor: Monitor,
+    name: str,
+    window: Any,
+    environment: str | None,
+    where: list[str],
+    category_sql: dict[str, tuple[str, str]],
+    unseen: list[str],
+    out: dict[str, Any],
+) -> None:
+    """Which values the unseen categories of text features are (for the message)."""
+    from modelward.monitoring.logs import hash_cut
+    from modelward.monitoring.samples import _key
+
+    # from a hash sample of a large window; how many there are was counted on every row
+    rate = monitor.log.hash_rate(name, window, TOP_ROWS, environment=environment)
+    sampled = [f"hash(p.request_id) < {hash_cut(rate)}::UBIGINT"] if rate < 1 else []
+    # the unseen values of every such feature in one pass: a grouping set per feature
+    cases = [
+        f"CASE WHEN {category_sql[f][1]} THEN {category_sql[f][0]} END AS u{i}"
+        for i, f in enumerate(unseen)
+    ]
+    sets = ", ".join(f"(u{i})" for i in range(len(unseen)))
+    select = ", ".join(
+        [
+            *cases,
+            "count(*) AS k",
+            "GROUPING_ID(" + ", ".join(f"u{i}" for i in range(len(unseen))) + ") AS g",
+        ]
+    )
+    either = "(" + " OR ".join(category_sql[f][1] for f in unseen) + ")"
+    full = (1 << len(unseen)) - 1
+    for extra in [sampled, []] if sampled else [[]]:
+        found = (
+            monitor.log.query(
+                name,
+                window,
+                select,
+                environment=environment,
+                where=[*where, either, *extra],
+                group_by=f"GROUPING SETS ({sets})",
+            )
+            or []
+        )
+        for i, feature in enumerate(unseen):
+            bit = 1 << (len(unseen) - 1 - i)  # GROUPING_ID sets a rolled-up column's bit
+            top = [(r[i], r[-2]) for r in found if r[-1] == full ^ bit and r[i] is not None]
+            top.sort(key=lambda r: -r[1])
+            out["features"][feature]["unseen_top"] = [_key(v) for v, _ in top[:5]]
+        if all(out["features"][f]["unseen_top"] for f in unseen):
+            break  # else a rare value missed the sample: look at every row
 
 
 def _shift(window: Any, steps: int) -> Any:

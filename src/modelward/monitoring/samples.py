@@ -77,7 +77,7 @@ def array_samples(arrays: dict[str, Any], kinds: dict[str, str]) -> tuple[int, d
             present = np.array([v for v in values if v is not None], dtype=object)
         if kind == "categorical":
             if present.dtype.kind == "f":
-                keys, counts = np.unique(present, return_counts=True)
+                keys, counts = _value_counts(present)
             else:
                 keys, counts = np.unique(present.astype(str), return_counts=True)
             out[name] = Sample(
@@ -92,6 +92,20 @@ def array_samples(arrays: dict[str, Any], kinds: dict[str, str]) -> tuple[int, d
                 present = present.to_numpy("float64")
             out[name] = Sample(values=present, rows=int(len(present)))
     return rows, out
+
+
+def _value_counts(values: Any) -> tuple[Any, Any]:
+    """``np.unique(values, return_counts=True)`` for float values without the sort when
+    they are small non-negative integers (category codes): a bincount, ~10x faster."""
+    import numpy as np
+
+    if len(values) and values.min() >= 0 and values.max() < 4096:
+        codes = values.astype("int64")
+        if (codes == values).all():
+            counts = np.bincount(codes)
+            keys = np.flatnonzero(counts)
+            return keys.astype("float64"), counts[keys]
+    return np.unique(values, return_counts=True)
 
 
 def histogram(
@@ -116,8 +130,8 @@ def histogram(
     if edges is None or len(edges) < 2:
         both = np.concatenate([reference.values, current.values])
         edges = np.histogram_bin_edges(both, bins=20) if len(both) else np.array([0.0, 1.0])
-    ref_counts = np.histogram(np.clip(reference.values, edges[0], edges[-1]), edges)[0]
-    cur_counts = np.histogram(np.clip(current.values, edges[0], edges[-1]), edges)[0]
+    ref_counts = _clipped_histogram(reference, edges)
+    cur_counts = _clipped_histogram(current, edges)
     below = int((current.values < edges[0]).sum())
     above = int((current.values > edges[-1]).sum())
     return {
@@ -127,3 +141,18 @@ def histogram(
         "current_below_range": below,
         "current_above_range": above,
     }
+
+
+def _clipped_histogram(values: Any, edges: Any) -> Any:
+    """``np.histogram(np.clip(values, edges[0], edges[-1]), edges)[0]`` (bins closed on
+    the left, the last on both sides) from counts below each edge: one binary search per
+    value instead of NumPy's sort of the values for uneven edges (``values``: an array,
+    or a numeric :class:`Sample`, whose counts may be known already)."""
+    import numpy as np
+
+    sample = values if isinstance(values, Sample) else Sample(values=np.asarray(values))
+    edges = np.asarray(edges, dtype="float64")
+    if len(edges) < 2 or (np.diff(edges) <= 0).any():
+        return np.histogram(np.clip(sample.values, edges[0], edges[-1]), edges)[0]
+    below = sample.below(edges[1:-1])[0]  # x < e_1 .. e_{n-1}; lower clip -> bin 0
+    return np.diff(np.concatenate([[0], below, [len(sample)]]))

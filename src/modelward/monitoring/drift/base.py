@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 
 from modelward.errors import ConfigError
 
-__all__ = ["DriftScore", "Method", "Sample", "bin_edges", "shares"]
+__all__ = ["DriftScore", "Method", "Sample", "bin_edges", "count_below", "shares"]
 
 
 @dataclass
@@ -22,10 +22,34 @@ class Sample:
     def kind(self) -> str:
         return "numeric" if self.values is not None else "categorical"
 
+    _known: Any = field(default=None, repr=False, compare=False)
+
     def __len__(self) -> int:
         if self.values is not None:
             return int(len(self.values))
         return int(sum((self.counts or {}).values()))
+
+    def below(self, points: Any) -> tuple[Any, Any]:
+        """``(#(v < p), #(v <= p))`` of the values for each of the increasing ``points``
+        (:func:`count_below`), read off the counts of :meth:`know` when it covered them."""
+        import numpy as np
+
+        points = np.asarray(points, dtype="float64")
+        if self._known is not None and len(points):
+            known, below, up_to = self._known
+            at = np.minimum(np.searchsorted(known, points), len(known) - 1)
+            if (known[at] == points).all():
+                return below[at], up_to[at]
+        return count_below(self.values, points, both=True)
+
+    def know(self, points: Any) -> None:
+        """Count the values below all ``points`` at once, in one pass, for later
+        :meth:`below` calls on any of them (a drift test and a report histogram)."""
+        import numpy as np
+
+        points = np.unique(np.asarray(points, dtype="float64"))
+        if len(points):
+            self._known = (points, *count_below(self.values, points, both=True))
 
 
 @dataclass(frozen=True)
@@ -111,3 +135,24 @@ def shares(reference: Sample, current: Sample) -> tuple[list[str], Any, Any]:
     ref_vec = np.array([ref_counts.get(k, 0) for k in keys], dtype="float64")
     cur_vec = np.array([cur_counts.get(k, 0) for k in keys], dtype="float64")
     return keys, ref_vec, cur_vec
+
+
+def count_below(values: Any, points: Any, *, inclusive: bool = False, both: bool = False) -> Any:
+    """How many ``values`` lie below each of the increasing ``points``: ``#(v < p)``, or
+    ``#(v <= p)`` with ``inclusive``, or both as a pair with ``both``. Exact (integer
+    counts), one binary search per value among the points and no sort of the values, so
+    a 200 000-value sample against a few hundred points costs a few milliseconds."""
+    import numpy as np
+
+    points = np.asarray(points, dtype="float64")
+    values = np.asarray(values, dtype="float64")
+    k = len(points)
+    if both:
+        # slot 2i: p_{i-1} < v < p_i (i points below v); slot 2i+1: v == p_i
+        below = np.searchsorted(points, values, side="left")
+        tie = points[np.minimum(below, k - 1)] == values if k else np.zeros(len(values), bool)
+        cum = np.cumsum(np.bincount(2 * below + tie, minlength=2 * k + 2))
+        return cum[0 : 2 * k : 2], cum[1 : 2 * k + 1 : 2]
+    # v < p_i  <=>  #(points <= v) <= i ;  v <= p_i  <=>  #(points < v) <= i
+    slot = np.searchsorted(points, values, side="left" if inclusive else "right")
+    return np.cumsum(np.bincount(slot, minlength=k + 1))[:k]
