@@ -48,7 +48,8 @@ def test_daily_runbook_items_and_report(served, cli, tmp_path):
     ran = cli("runbook", "daily", "heart", "--until", UNTIL, "--out", out, "--json")
     assert ran.exit_code == 1  # VA's day breaches accuracy and missing values
     body = ran.json
-    assert [i["item"] for i in body["items"]] == ["metrics", "predictions", "quality", "alerts"]
+    items = [i["item"] for i in body["items"]]
+    assert items == ["compact", "metrics", "predictions", "quality", "alerts"]
     verdicts = {i["item"]: i["verdict"] for i in body["items"]}
     assert verdicts["metrics"] == "fail" and verdicts["quality"] == "fail"
     assert verdicts["alerts"] in ("fail", "warn")  # the day's own breaches are open alerts

@@ -2,7 +2,7 @@
 
 | schedule | window | items (``monitoring.daily`` / ``weekly`` / ``monthly`` in policy) |
 | --- | --- | --- |
-| daily | 24h | metrics, predictions (with distribution check), quality, alerts |
+| daily | 24h | compact (the log's closed days), metrics, predictions, quality, alerts |
 | weekly | 7d | metrics, drift, quality, degradation, report, backup |
 | monthly | 30d | evaluation (every metric), drift, baseline refresh proposal, retention, report |
 
@@ -26,6 +26,7 @@ __all__ = ["SCHEDULES", "run_runbook"]
 
 SCHEDULES = {"daily": "24h", "weekly": "7d", "monthly": "30d"}
 KNOWN_ITEMS = {
+    "compact",
     "metrics",
     "predictions",
     "quality",
@@ -117,6 +118,8 @@ def run_runbook(
             items.append(_retention(monitor, name))
         elif item == "backup":
             items.append(_backup(monitor))
+        elif item == "compact":
+            items.append(_compact(monitor, name))
         elif item == "report":
             items.append(_item(item, "pass", "written with this runbook"))
     report = build_report(
@@ -193,6 +196,26 @@ def _retention(monitor: Monitor, name: str) -> dict[str, Any]:
         else f"{len(plan.decisions)} version(s), all within retention"
     ) + note
     return _item("retention", "info" if candidates else "pass", detail, candidates=candidates)
+
+
+def _compact(monitor: Monitor, name: str) -> dict[str, Any]:
+    """Closed days of the model's log as one file each, so the checks read them fast."""
+    from modelward.errors import StorageError
+    from modelward.predlog.compact import compact
+
+    try:
+        done = compact(monitor.ws.logs_url, model=name)
+    except StorageError as exc:
+        return _item("compact", "warn", f"log not compacted: {exc.message}")
+    if not done:
+        return _item("compact", "pass", "every closed day is one file per partition")
+    files = sum(c.files for c in done)
+    return _item(
+        "compact",
+        "pass",
+        f"{files} files of {len(done)} closed day partition(s) compacted into {len(done)}",
+        partitions=[c.to_dict() for c in done],
+    )
 
 
 def _backup(monitor: Monitor) -> dict[str, Any]:

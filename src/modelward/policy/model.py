@@ -251,7 +251,7 @@ class MonitoringPolicy(_Section):
     volume_windows: int = Field(default=7, ge=1)
     low_confidence: Fraction = 0.6  # review: max class probability below this
     min_slice_rows: int = Field(default=10, ge=1)
-    daily: list[str] = ["metrics", "predictions", "quality", "alerts"]
+    daily: list[str] = ["compact", "metrics", "predictions", "quality", "alerts"]
     weekly: list[str] = ["metrics", "drift", "quality", "degradation", "report", "backup"]
     monthly: list[str] = ["evaluation", "drift", "baseline", "retention", "report"]
     watch_checks: list[str] = ["metrics", "predictions", "quality", "drift"]

@@ -1,0 +1,68 @@
+"""``modelward logs``: upkeep of the prediction log (Parquet, read in place)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from modelward.cli.app import new_typer, state
+from modelward.cli.options import JsonOption
+from modelward.cli.output import console, print_json, table
+
+logs_app = new_typer("The prediction log: compact a closed day's small files into one.")
+
+
+@logs_app.command("compact")
+def logs_compact(
+    model: Annotated[str | None, typer.Option(help="Only this model (default: all).")] = None,
+    before: Annotated[
+        str | None,
+        typer.Option(help="Compact days before this date, YYYY-MM-DD (default: today, UTC)."),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show what would be compacted; change nothing.")
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Rewrite each closed day's files as one (monitoring reads a day ~100x faster)."""
+    from datetime import date
+
+    from modelward.errors import ConfigError
+    from modelward.predlog.compact import compact
+
+    day = None
+    if before is not None:
+        try:
+            day = date.fromisoformat(before)
+        except ValueError:
+            raise ConfigError(
+                f"--before {before!r} is not a date; write it as YYYY-MM-DD", field="before"
+            ) from None
+    ws = state().workspace()
+    if model is not None:
+        ws.registry.get_model(model)  # an unknown name is one line naming the known ones
+    done = compact(ws.logs_url, model=model, before=day, dry_run=dry_run)
+    if not dry_run and done:
+        ws.registry.record_run(
+            "log-compaction",
+            model=model,
+            version=None,
+            inputs={"before": str(day) if day else None},
+            results={"partitions": [c.to_dict() for c in done]},
+            verdict="info",
+        )
+    if as_json:
+        print_json({"dry_run": dry_run, "partitions": [c.to_dict() for c in done]})
+        return
+    if not done:
+        console.print("nothing to compact: every closed day is already one file per partition")
+        return
+    rows = [(c.kind, c.model, c.date, str(c.files), f"{c.rows:,}", c.output or "-") for c in done]
+    console.print(table(("log", "model", "date", "files", "rows", "now"), rows))
+    if dry_run:
+        console.print("dry run: nothing changed; run without --dry-run to compact")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(logs_app, name="logs")

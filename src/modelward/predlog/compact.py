@@ -1,0 +1,173 @@
+"""Compaction: a closed day's many small log files become one file.
+
+The writer publishes a file every ``flush_ms`` (a second by default), so a busy day is
+tens of thousands of small files, and reading a day then costs seconds per check (DuckDB
+opens every file) where one file costs a fraction of one. :func:`compact` rewrites each
+partition ``<kind>/model=<m>/date=<d>`` of a *closed* day (before today, UTC) that holds
+more than one file as one ``compacted-<id>.parquet`` (their rows in file order, row
+groups of :data:`ROW_GROUP_ROWS`, zstd; one input file in memory at a time), then deletes
+the files it replaced. Files whose columns differ (a new feature, an int that became a
+float) are unified as DuckDB's ``union_by_name`` reads them.
+
+Safe to interrupt: the new file is written under a temporary name and renamed into place,
+and it names the files it replaces in its Parquet metadata; a run that stopped before
+deleting them is finished by the next run (until then a reader sees those rows twice).
+A reader that listed a partition just before the deletion may fail once; run compaction
+when no check reads the closed days (``modelward runbook daily`` runs it first).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import asdict, dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from modelward.errors import ConfigError, StorageError
+from modelward.predlog.layout import FEEDBACK, PREDICTIONS
+
+__all__ = ["ROW_GROUP_ROWS", "Compaction", "compact"]
+
+#: Rows per row group of a compacted file (DuckDB's own default).
+ROW_GROUP_ROWS = 122_880
+_META_KEY = b"modelward.compacted_from"
+
+
+@dataclass(frozen=True)
+class Compaction:
+    kind: str
+    model: str
+    date: str
+    files: int  # files replaced (or that would be, in a dry run)
+    rows: int
+    output: str | None  # the new file's name; None in a dry run
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def compact(
+    logs_url: str,
+    *,
+    model: str | None = None,
+    before: date | None = None,
+    dry_run: bool = False,
+) -> list[Compaction]:
+    """Compact every closed day (``date < before``, default today UTC) of the log."""
+    import fsspec
+
+    today = datetime.now(UTC).date()
+    before = before or today
+    if before > today:
+        raise ConfigError(
+            f"--before {before} is in the future; only closed days (before {today}) can be "
+            "compacted, while the server may still write today's files",
+            field="before",
+        )
+    try:
+        fs, root = fsspec.core.url_to_fs(logs_url)
+        folders = [
+            str(p)
+            for kind in (PREDICTIONS, FEEDBACK)
+            for p in fs.glob(f"{root}/{kind}/model={model or '*'}/date=*")
+        ]
+    except (OSError, ValueError) as exc:
+        raise StorageError(f"cannot list the prediction log at {logs_url}: {exc}") from None
+    done = []
+    for folder in sorted(folders):
+        kind = folder.rsplit("/", 3)[-3]
+        name = folder.rsplit("model=", 1)[-1].split("/", 1)[0]
+        day = folder.rsplit("date=", 1)[-1]
+        try:
+            closed = date.fromisoformat(day) < before
+        except ValueError:
+            continue  # not a partition of ours
+        if closed:
+            result = _compact_partition(fs, folder, kind, name, day, dry_run)
+            if result is not None:
+                done.append(result)
+    return done
+
+
+def _compact_partition(
+    fs: Any, folder: str, kind: str, model: str, day: str, dry_run: bool
+) -> Compaction | None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        names = sorted(
+            str(p).rsplit("/", 1)[-1]
+            for p in fs.glob(f"{folder}/*.parquet")
+            if not str(p).rsplit("/", 1)[-1].startswith((".", "_"))
+        )
+        names = _finish_interrupted(fs, folder, names)
+        if len(names) < 2:
+            return None
+        schemas = [pq.read_schema(f"{folder}/{n}", filesystem=fs) for n in names]
+    except (OSError, pa.ArrowException) as exc:
+        raise StorageError(f"cannot read the log partition {folder}: {exc}") from None
+    try:
+        schema = pa.unify_schemas(schemas, promote_options="permissive")
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+        raise StorageError(
+            f"the files of {folder} disagree on a column's type ({exc}); leave them as they "
+            "are (readers cope) or move the odd file out of the partition"
+        ) from None
+    rows = sum(pq.read_metadata(f"{folder}/{n}", filesystem=fs).num_rows for n in names)
+    if dry_run:
+        return Compaction(kind, model, day, len(names), rows, None)
+    schema = schema.with_metadata({_META_KEY: json.dumps(names).encode()})
+    output = f"compacted-{uuid.uuid4().hex[:12]}.parquet"
+    tmp = f"{folder}/.{output}.tmp"
+    try:
+        with (
+            fs.open(tmp, "wb") as handle,
+            pq.ParquetWriter(handle, schema, compression="zstd") as writer,
+        ):
+            pending: list[Any] = []
+            held = 0
+            for n in names:  # one file in memory at a time, plus one row group
+                pending.append(_conform(pq.read_table(f"{folder}/{n}", filesystem=fs), schema))
+                held += pending[-1].num_rows
+                if held >= ROW_GROUP_ROWS:
+                    writer.write_table(pa.concat_tables(pending), row_group_size=ROW_GROUP_ROWS)
+                    pending, held = [], 0
+            if pending:
+                writer.write_table(pa.concat_tables(pending), row_group_size=ROW_GROUP_ROWS)
+        fs.mv(tmp, f"{folder}/{output}")
+        for n in names:
+            fs.rm(f"{folder}/{n}")
+    except (OSError, pa.ArrowException) as exc:
+        if fs.exists(tmp):
+            fs.rm(tmp)
+        raise StorageError(f"cannot compact {folder}: {exc}; run it again") from None
+    return Compaction(kind, model, day, len(names), rows, output)
+
+
+def _conform(table: Any, schema: Any) -> Any:
+    """``table`` with ``schema``'s columns, in its order and types (missing ones null)."""
+    import pyarrow as pa
+
+    columns = []
+    for field in schema:
+        if field.name in table.column_names:
+            columns.append(table[field.name].cast(field.type))
+        else:
+            columns.append(pa.nulls(table.num_rows, field.type))
+    return pa.Table.from_arrays(columns, schema=schema)
+
+
+def _finish_interrupted(fs: Any, folder: str, names: list[str]) -> list[str]:
+    """Delete files an earlier compaction replaced but did not get to delete."""
+    import pyarrow.parquet as pq
+
+    replaced: set[str] = set()
+    for n in names:
+        if n.startswith("compacted-"):
+            meta = pq.read_schema(f"{folder}/{n}", filesystem=fs).metadata or {}
+            replaced.update(json.loads(meta.get(_META_KEY, b"[]")))
+    for n in sorted(replaced.intersection(names)):
+        fs.rm(f"{folder}/{n}")
+    return [n for n in names if n not in replaced]

@@ -1,0 +1,146 @@
+"""`modelward logs compact`: a closed day's many small files become one, rows unchanged."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from modelward.predlog import LogWriter, feedback, predictions
+from modelward.predlog.compact import compact
+
+TODAY = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def _rows(day: datetime, n: int, start: int = 0, feature: str = "in_age") -> list[dict]:
+    return [
+        {
+            "request_id": f"r{day:%d}-{start + i}",
+            "ts": day + timedelta(seconds=start + i),
+            "version": 1,
+            "status": "ok",
+            "prediction": str(i % 2),
+            "score": i / n,
+            feature: 40 + i,
+        }
+        for i in range(n)
+    ]
+
+
+def _files(logs: Path, kind: str = "predictions") -> dict[str, int]:
+    """date -> number of Parquet files of model heart."""
+    out: dict[str, int] = {}
+    for path in logs.glob(f"{kind}/model=heart/date=*/*.parquet"):
+        day = path.parent.name.removeprefix("date=")
+        out[day] = out.get(day, 0) + 1
+    return out
+
+
+def _log(logs: Path) -> list[tuple]:
+    frame = predictions(str(logs)).df().drop(columns=["date"])
+    frame = frame.sort_values("request_id").reset_index(drop=True)
+    return [tuple(map(str, row)) for row in frame.itertuples(index=False)]
+
+
+@pytest.fixture
+def small_files(tmp_path: Path) -> Path:
+    """Two closed days and today, each written in flushes of 5 rows (many files), with
+    feedback; yesterday's later files carry a second feature, as after a new version."""
+    logs = tmp_path / "logs"
+    yesterday, before = TODAY - timedelta(days=1), TODAY - timedelta(days=2)
+    with LogWriter(str(logs), flush_rows=5, flush_ms=10_000) as writer:
+        for day in (before, yesterday, TODAY):
+            for start in range(0, 30, 5):
+                writer.log_predictions("heart", _rows(day, 5, start), {"in_age": "int64"})
+                writer.flush()
+        for start in range(0, 10, 5):  # a new version also logs in_chol (a float)
+            rows = _rows(yesterday, 5, 100 + start, feature="in_chol")
+            writer.log_predictions("heart", rows, {"in_chol": "float64"})
+            writer.flush()
+        for i in range(12):
+            writer.log_feedback("heart", f"r{yesterday:%d}-{i}", str(i % 2), ts=yesterday)
+            if i % 4 == 3:
+                writer.flush()
+    return logs
+
+
+def test_closed_days_become_one_file_with_the_same_rows(small_files):
+    logs = small_files
+    before, labels = _log(logs), feedback(str(logs)).count("*").fetchall()
+    days = _files(logs)
+    assert len(days) == 3 and all(n > 1 for n in days.values())
+
+    done = compact(str(logs))
+
+    after = _files(logs)
+    today = f"{TODAY:%Y-%m-%d}"
+    assert after[today] == days[today]  # the server may still write today's partition
+    assert all(n == 1 for day, n in after.items() if day != today)
+    assert _log(logs) == before  # every row, every column, the new feature included
+    assert feedback(str(logs)).count("*").fetchall() == labels
+    assert {(c.kind, c.files) for c in done} >= {("feedback", 3)}
+    assert compact(str(logs)) == []  # nothing left to do
+
+
+def test_an_interrupted_compaction_is_finished_by_the_next_run(small_files, tmp_path):
+    logs = small_files
+    before = _log(logs)
+    yesterday = next(
+        logs.glob(f"predictions/model=heart/date={TODAY - timedelta(days=1):%Y-%m-%d}")
+    )
+    saved = tmp_path / "saved"
+    shutil.copytree(yesterday, saved)
+    compact(str(logs))
+    # as if the run had stopped after publishing the new file, before deleting the old
+    for path in saved.glob("*.parquet"):
+        shutil.copy(path, yesterday / path.name)
+    assert len(_log(logs)) > len(before)  # readers see those rows twice until then
+    compact(str(logs))
+    assert _log(logs) == before
+    assert len(list(yesterday.glob("*.parquet"))) == 1
+
+
+def test_dry_run_and_json_through_the_cli(workspace, cli):
+    logs = Path(workspace.logs_url)
+    with LogWriter(str(logs), flush_rows=5) as writer:
+        for start in range(0, 20, 5):
+            writer.log_predictions("heart", _rows(TODAY - timedelta(days=1), 5, start))
+            writer.flush()
+    files = sorted(logs.rglob("*.parquet"))
+    planned = cli("logs", "compact", "--dry-run", "--json")
+    assert planned.exit_code == 0, planned.stdout
+    assert planned.json["dry_run"] and planned.json["partitions"][0]["files"] == 4
+    assert planned.json["partitions"][0]["rows"] == 20
+    assert sorted(logs.rglob("*.parquet")) == files  # nothing changed
+
+    ran = cli("logs", "compact", "--json")
+    assert ran.exit_code == 0 and ran.json["partitions"][0]["output"].startswith("compacted-")
+    assert len(list(logs.rglob("*.parquet"))) == 1
+    stored = workspace.registry.list_runs(kinds=["log-compaction"])
+    assert stored and stored[0].results["partitions"][0]["rows"] == 20
+
+
+@pytest.mark.parametrize(
+    ("args", "text"),
+    [
+        (["--before", "yesterday"], "is not a date; write it as YYYY-MM-DD"),
+        (["--before", "2999-01-01"], "is in the future; only closed days"),
+        (["--model", "nope"], "nope"),
+    ],
+)
+def test_bad_flags_exit_2_and_change_nothing(workspace, cli, args, text):
+    logs = Path(workspace.logs_url)
+    with LogWriter(str(logs), flush_rows=5) as writer:
+        for start in range(0, 10, 5):
+            writer.log_predictions("heart", _rows(TODAY - timedelta(days=1), 5, start))
+            writer.flush()
+    files = sorted(logs.rglob("*.parquet"))
+    ran = cli("logs", "compact", *args)
+    assert ran.exit_code == 2
+    assert (
+        text in (ran.stdout + ran.stderr)
+        and len((ran.stdout + ran.stderr).strip().splitlines()) == 1
+    )
+    assert sorted(logs.rglob("*.parquet")) == files
