@@ -102,13 +102,18 @@ def test_an_interrupted_compaction_is_finished_by_the_next_run(small_files, tmp_
     assert len(list(yesterday.glob("*.parquet"))) == 1
 
 
-def test_dry_run_and_json_through_the_cli(workspace, cli):
-    logs = Path(workspace.logs_url)
+def _yesterday_in_files(logs: Path, files: int) -> list[Path]:
+    """Yesterday's predictions written as ``files`` files of 5 rows; their paths."""
     with LogWriter(str(logs), flush_rows=5) as writer:
-        for start in range(0, 20, 5):
+        for start in range(0, 5 * files, 5):
             writer.log_predictions("heart", _rows(TODAY - timedelta(days=1), 5, start))
             writer.flush()
-    files = sorted(logs.rglob("*.parquet"))
+    return sorted(logs.rglob("*.parquet"))
+
+
+def test_dry_run_and_json_through_the_cli(workspace, cli):
+    logs = Path(workspace.logs_url)
+    files = _yesterday_in_files(logs, 4)
     planned = cli("logs", "compact", "--dry-run", "--json")
     assert planned.exit_code == 0, planned.stdout
     assert planned.json["dry_run"] and planned.json["partitions"][0]["files"] == 4
@@ -132,15 +137,8 @@ def test_dry_run_and_json_through_the_cli(workspace, cli):
 )
 def test_bad_flags_exit_2_and_change_nothing(workspace, cli, args, text):
     logs = Path(workspace.logs_url)
-    with LogWriter(str(logs), flush_rows=5) as writer:
-        for start in range(0, 10, 5):
-            writer.log_predictions("heart", _rows(TODAY - timedelta(days=1), 5, start))
-            writer.flush()
-    files = sorted(logs.rglob("*.parquet"))
+    files = _yesterday_in_files(logs, 2)
     ran = cli("logs", "compact", *args)
-    assert ran.exit_code == 2
-    assert (
-        text in (ran.stdout + ran.stderr)
-        and len((ran.stdout + ran.stderr).strip().splitlines()) == 1
-    )
+    said = (ran.stdout + ran.stderr).strip()
+    assert ran.exit_code == 2 and text in said and len(said.splitlines()) == 1
     assert sorted(logs.rglob("*.parquet")) == files
