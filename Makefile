@@ -32,6 +32,9 @@ lint: dev
 typecheck: dev
 	$(BIN)/mypy
 
+# One worker per core, each test file on one worker (its module fixtures built once).
+PYTEST_ARGS ?= -n auto --dist loadfile
+
 # pytest exit code 5 means no test was collected: a broken setup, never a pass.
 pytest: dev
 	@$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \

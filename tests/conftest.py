@@ -20,6 +20,9 @@ import pandas as pd
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+# Tables are as wide as $COLUMNS; a terminal's (or a test worker's) 80 columns would fold
+# the cells the CLI tests read.
+os.environ["COLUMNS"] = "160"
 HEART_SPEC = ROOT / "examples" / "heart-disease" / "heart.yml"
 FEATURES = [
     "age", "sex", "cp", "trestbps", "chol", "fbs", "restecg",
