@@ -110,6 +110,7 @@ def test_a_postgres_workspace_is_not_opened_against_sqlite(cli, tmp_path, pg_url
         ("thresholds:\n  accuracy: 1.5\n", "thresholds.accuracy = 1.5"),
         ("thresholds:\n  accuracy: high\n", "thresholds.accuracy = 'high'"),
         ("rollout:\n  stages: [{weight: 50}, {weight: 5}]\n", "must increase and end at 100"),
+        ("serving:\n  predict_timeout_s: 0\n", "serving.predict_timeout_s = 0"),
         ("thresholds: [\n", "not valid YAML at line"),
         ("- just\n- a list\n", "must be a mapping"),
     ],

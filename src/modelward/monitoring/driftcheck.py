@@ -78,18 +78,8 @@ def feature_drift(
     overrides = {**policy.methods, **(methods or {})}
     chosen = version
     if chosen is None:
-        counts = (
-            monitor.log.query(
-                name,
-                window,
-                "p.version, count(*)",
-                environment=environment,
-                where=["p.status = 'ok'"],
-                group_by="1",
-            )
-            or []
-        )
-        chosen = int(max(counts, key=lambda r: r[1])[0]) if counts else None
+        served = monitor.served_per_version(name, window, environment)
+        chosen = max(served, key=lambda v: served[v]) if served else None
     info = monitor.ws.registry.get_version(name, chosen if chosen is not None else "latest")
     profile = monitor.ws.registry.reference_profile(name, info.version) or {}
     all_features = info.feature_names

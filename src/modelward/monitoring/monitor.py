@@ -170,15 +170,7 @@ class Monitor:
         totals: dict[int, int] = {}
         if rate < 1.0:
             # the window is a hash sample of requests: count every prediction, scale labels
-            found = self.log.query(
-                name,
-                window,
-                "p.version, count(*)",
-                environment=environment,
-                where=["p.status = 'ok'"],
-                group_by="1",
-            )
-            totals = {int(v): int(k) for v, k in found or []}
+            totals = self.served_per_version(name, window, environment)
         for version, sampled_total, sampled in sorted(counts):
             total = totals.get(int(version), sampled_total)
             labelled = sampled if rate >= 1.0 else round(sampled / rate)
@@ -334,6 +326,20 @@ class Monitor:
             return dict(zip(names, (float(v) for v in given), strict=True))
         defaults = self.ws.policy.thresholds.as_dict()
         return {n: defaults[n] for n in names if n in defaults}
+
+    def served_per_version(
+        self, name: str, window: Window, environment: str | None
+    ) -> dict[int, int]:
+        """version -> predictions served (status ok) in the window, from the whole log."""
+        found = self.log.query(
+            name,
+            window,
+            "p.version, count(*)",
+            environment=environment,
+            where=["p.status = 'ok'"],
+            group_by="1",
+        )
+        return {int(v): int(k) for v, k in found or []}
 
     def _ok_rows(
         self,
