@@ -13,10 +13,7 @@ import threading
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from modelward.timeutil import parse_duration
-
 if TYPE_CHECKING:
-    from modelward.rollout.engine import RolloutEngine
     from modelward.rollout.records import Decision
     from modelward.workspace import Workspace
 
@@ -54,13 +51,6 @@ class BackgroundController:
         if self._thread.is_alive():
             self._thread.join(timeout)
 
-    def _wait(self, engine: RolloutEngine) -> float:
-        if self.interval is not None:
-            return self.interval
-        live = engine.list_rollouts(live=True)
-        default = parse_duration(self.ws.policy.rollout.check_interval).total_seconds()
-        return min((float(r.plan.get("check_interval_s", default)) for r in live), default=default)
-
     def _loop(self) -> None:
         from modelward.rollout.engine import RolloutEngine
 
@@ -70,7 +60,7 @@ class BackgroundController:
             wait = 5.0
             try:
                 engine.run(once=True, on_decision=_log)
-                wait = self._wait(engine)
+                wait = self.interval or engine.wait_seconds(engine.list_rollouts(live=True))
             except Exception as exc:  # noqa: BLE001 - log, keep serving, try again later
                 log.error("rollout controller pass failed: %s", getattr(exc, "message", exc))
             self.passes += 1

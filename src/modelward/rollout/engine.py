@@ -533,10 +533,15 @@ class RolloutEngine:
                 return decisions
             if until_done and not self.list_rollouts(live=True):
                 return decisions
-            wait = interval
-            if wait is None:
-                wait = min((float(r.plan.get("check_interval_s", 60)) for r in live), default=60.0)
-            sleep(wait)
+            sleep(interval if interval is not None else self.wait_seconds(live))
+
+    def wait_seconds(self, live: list[RolloutInfo]) -> float:
+        """Seconds until the next pass: the shortest check interval of the live rollouts,
+        the policy's ``rollout.check_interval`` when none is live."""
+        from modelward.timeutil import parse_duration
+
+        default = parse_duration(self.ws.policy.rollout.check_interval).total_seconds()
+        return min((float(r.plan.get("check_interval_s", default)) for r in live), default=default)
 
 
 def _norm(targets: Any) -> list[tuple[int, float]]:
