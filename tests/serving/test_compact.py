@@ -97,6 +97,8 @@ def test_an_interrupted_compaction_is_finished_by_the_next_run(small_files, tmp_
     for path in saved.glob("*.parquet"):
         shutil.copy(path, yesterday / path.name)
     assert len(_log(logs)) > len(before)  # readers see those rows twice until then
+    left = sorted(yesterday.iterdir())
+    assert compact(str(logs), dry_run=True) == [] and sorted(yesterday.iterdir()) == left
     compact(str(logs))
     assert _log(logs) == before
     assert len(list(yesterday.glob("*.parquet"))) == 1

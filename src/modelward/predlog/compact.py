@@ -102,7 +102,7 @@ def _compact_partition(
             for p in fs.glob(f"{folder}/*.parquet")
             if not str(p).rsplit("/", 1)[-1].startswith((".", "_"))
         )
-        names = _finish_interrupted(fs, folder, names)
+        names = _finish_interrupted(fs, folder, names, delete=not dry_run)
         if len(names) < 2:
             return None
         schemas = [pq.read_schema(f"{folder}/{n}", filesystem=fs) for n in names]
@@ -159,8 +159,9 @@ def _conform(table: Any, schema: Any) -> Any:
     return pa.Table.from_arrays(columns, schema=schema)
 
 
-def _finish_interrupted(fs: Any, folder: str, names: list[str]) -> list[str]:
-    """Delete files an earlier compaction replaced but did not get to delete."""
+def _finish_interrupted(fs: Any, folder: str, names: list[str], *, delete: bool) -> list[str]:
+    """The partition's files without those an earlier compaction replaced but did not get
+    to delete (deleted now, unless ``delete`` is False: a dry run changes nothing)."""
     import pyarrow.parquet as pq
 
     replaced: set[str] = set()
@@ -168,6 +169,6 @@ def _finish_interrupted(fs: Any, folder: str, names: list[str]) -> list[str]:
         if n.startswith("compacted-"):
             meta = pq.read_schema(f"{folder}/{n}", filesystem=fs).metadata or {}
             replaced.update(json.loads(meta.get(_META_KEY, b"[]")))
-    for n in sorted(replaced.intersection(names)):
+    for n in sorted(replaced.intersection(names)) if delete else ():
         fs.rm(f"{folder}/{n}")
     return [n for n in names if n not in replaced]
