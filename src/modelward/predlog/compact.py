@@ -5,9 +5,9 @@ tens of thousands of small files, and reading a day then costs seconds per check
 opens every file) where one file costs a fraction of one. :func:`compact` rewrites each
 partition ``<kind>/model=<m>/date=<d>`` of a *closed* day (before today, UTC) that holds
 more than one file as one ``compacted-<id>.parquet`` (their rows in file order, row
-groups of :data:`ROW_GROUP_ROWS`, zstd; one input file in memory at a time), then deletes
-the files it replaced. Files whose columns differ (a new feature, an int that became a
-float) are unified as DuckDB's ``union_by_name`` reads them.
+groups of :data:`ROW_GROUP_ROWS`, the log's compression; one input file in memory at a
+time), then deletes the files it replaced. Files whose columns differ (a new feature, an
+int that became a float) are unified as DuckDB's ``union_by_name`` reads them.
 
 Safe to interrupt: the new file is written under a temporary name and renamed into place,
 and it names the files it replaces in its Parquet metadata; a run that stopped before
@@ -25,7 +25,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from modelward.errors import ConfigError, StorageError
-from modelward.predlog.layout import FEEDBACK, PREDICTIONS
+from modelward.predlog.layout import COMPRESSION, FEEDBACK, PREDICTIONS
 
 __all__ = ["ROW_GROUP_ROWS", "Compaction", "compact"]
 
@@ -124,7 +124,7 @@ def _compact_partition(
     try:
         with (
             fs.open(tmp, "wb") as handle,
-            pq.ParquetWriter(handle, schema, compression="zstd") as writer,
+            pq.ParquetWriter(handle, schema, compression=COMPRESSION) as writer,
         ):
             pending: list[Any] = []
             held = 0
