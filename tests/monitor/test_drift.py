@@ -108,6 +108,34 @@ def test_switzerland_drifts_against_the_stored_reference(served, cli):
     assert runs[0].verdict == "fail" and runs[0].results["drifted_share"] == share
 
 
+def test_large_windows_are_drift_tested_on_the_hash_sample(served, cli, monkeypatch):
+    """Above MAX_ROWS rows, drift compares the requests whose DuckDB hash(request_id)
+    falls under the cut (the kind of sample metrics use): the statistic is SciPy's on
+    exactly those requests, and a second run tests the same ones."""
+    import duckdb
+
+    import modelward.monitoring.driftcheck as driftcheck
+    from modelward.monitoring.logs import hash_cut
+
+    monkeypatch.setattr(driftcheck, "MAX_ROWS", 50)
+    swiss = served.days["switzerland"]
+    ids = served.preds["switzerland"]["request_id"].tolist()
+    hashes = duckdb.sql(
+        "SELECT hash(request_id) FROM (SELECT unnest($ids) AS request_id)", params={"ids": ids}
+    ).fetchall()
+    keep = [int(h[0]) < hash_cut(50 / len(swiss)) for h in hashes]
+    kept = swiss[keep]
+    assert 0 < len(kept) < len(swiss)
+    args = ("monitor", "drift", "heart", "--last", "24h", "--until", _until(2), "--json")
+    chol = cli(*args).json["results"]["features"]["chol"]
+    profile = served.ws.registry.reference_profile("heart", 1)["columns"]
+    expected = ks_2samp(np.asarray(profile["chol"]["values"]), _values(kept, "chol"))
+    assert chol["current_rows"] == len(_values(kept, "chol"))
+    assert chol["statistic"] == pytest.approx(expected.statistic)
+    assert chol["p_value"] == pytest.approx(expected.pvalue)
+    assert cli(*args).json["results"]["features"]["chol"] == chol
+
+
 def test_compare_to_previous_window_uses_the_log(served, cli):
     body = cli(
         "monitor",

@@ -16,8 +16,11 @@ if TYPE_CHECKING:
 
 __all__ = ["MAX_ROWS", "feature_drift", "parse_methods", "prediction_drift"]
 
-#: Above this many rows in a window, drift reads a reproducible reservoir sample of it.
-MAX_ROWS = 200_000
+#: Above this many rows in a window, drift reads a consistent hash sample of about this
+#: many requests (``PredictionLog.frame``'s ``sample``). Kolmogorov-Smirnov's effective
+#: size n*m/(n+m) is then within 5 % of the reference's size up to 5 000 reference rows,
+#: and the distances' sampling error is ~1e-3, two orders below their 0.1 threshold.
+MAX_ROWS = 100_000
 
 
 def parse_methods(text: list[str] | None) -> dict[str, str]:

@@ -78,6 +78,7 @@ class PredictionLog:
         self._columns: dict[tuple[str, ...], dict[str, str]] = {}
         self._results: dict[str, list[Any]] = {}
         self._threads: int | None = None
+        self._groups: dict[str, int] = {}
 
     # -- files ----------------------------------------------------------------------------
 
@@ -138,6 +139,9 @@ class PredictionLog:
                 "preserve_insertion_order": False,
             }
         )
+        # every check opens the same few files several times; their footers are read once
+        # (log files never change once written: they are renamed into place)
+        con.execute("SET parquet_metadata_cache = true")
         if self.protocol != "file":
             con.register_filesystem(self.fs)
         return con
@@ -204,7 +208,7 @@ class PredictionLog:
         """The predictions in ``window`` (with their latest feedback ``label``) as a frame.
 
         ``columns`` limits what is read (Parquet is columnar: unread columns cost nothing);
-        ``sample`` draws a reproducible reservoir sample of at most that many rows.
+        ``sample`` keeps a consistent hash sample of about that many requests.
         """
         import pandas as pd
 
@@ -231,6 +235,8 @@ class PredictionLog:
             conditions.append(f"p.environment = {_quote(environment)}")
         if version is not None:
             conditions.append(f"p.version = {int(version)}")
+        if sample is not None:
+            conditions += self._sample_condition(model, window, int(sample), environment)
         where = conditions
         cols = ", ".join(f'p."{c}"' for c in select)
         feedback = self.files("feedback", model) if labels else []
@@ -252,8 +258,6 @@ class PredictionLog:
         else:
             sql += f" FROM {self._source(files)} AS p"
         sql += " WHERE " + " AND ".join(where)
-        if sample is not None:
-            sql = self._sampled(sql, model, window, int(sample), environment)
         if order and "ts" in select:
             # joins and parallel scans return rows in any order; bootstrap intervals and
             # reviews must not depend on it
@@ -297,6 +301,8 @@ class PredictionLog:
         ]
         if environment is not None:
             conditions.append(f"p.environment = {_quote(environment)}")
+        if sample is not None:
+            conditions += self._sample_condition(model, window, sample, environment)
         source = f"{self._source(files)} AS p"
         feedback = self.files("feedback", model) if labels else []
         if labels and feedback:
@@ -311,8 +317,6 @@ class PredictionLog:
         sql = f"SELECT {select} FROM {source} WHERE {' AND '.join(conditions)}"
         if group_by:
             sql += f" GROUP BY {group_by}"
-        if sample is not None:
-            sql = self._sampled(sql, model, window, sample, environment)
         if outer is not None:
             sql = outer.replace("{inner}", sql)
         return self._run(sql, arrow=arrow) if run else sql
@@ -323,18 +327,35 @@ class PredictionLog:
             self._threads = int(self._run("SELECT current_setting('threads')")[0][0])
         return self._threads
 
-    def few_files(self, model: str, window: Window) -> bool:
-        """Whether the window's predictions are in fewer files than DuckDB has threads.
-        DuckDB reads a Parquet row group with one thread, so then a single statement
+    def few_row_groups(self, model: str, window: Window) -> bool:
+        """Whether the window's predictions hold fewer Parquet row groups than DuckDB has
+        threads. DuckDB reads a row group with one thread, so then a single statement
         leaves cores idle and independent ones are worth running at the same time; with
-        more files each statement already uses every core, and running several at once
-        would only hold more row groups in memory."""
-        return len(self.files("predictions", model, window)) < self.threads()
+        more row groups each statement already uses every core, and running several at
+        once would only hold more row groups in memory."""
+        files = self.files("predictions", model, window)
+        threads = self.threads()
+        if len(files) >= threads:
+            return False
+        return sum(self._row_groups(f.path) for f in files) < threads
+
+    def _row_groups(self, path: str) -> int:
+        """Row groups of one log file, from its footer (cached: files never change)."""
+        import pyarrow.parquet as pq
+
+        if path not in self._groups:
+            local = path.split("://", 1)[-1] if self.protocol != "file" else path
+            try:
+                with self.fs.open(local, "rb") as handle:
+                    self._groups[path] = pq.read_metadata(handle).num_row_groups
+            except (OSError, ValueError) as exc:
+                raise StorageError(f"cannot read the prediction log file {path}: {exc}") from None
+        return self._groups[path]
 
     def run_together(self, statements: list[str | None], *, together: bool = True) -> list[Any]:
         """The tuples of independent statements (``None`` stays ``None``), with
         ``together`` run at the same time on cursors of the shared connection (see
-        :meth:`few_files`), else one after the other."""
+        `few_row_groups`), else one after the other."""
         todo = list(dict.fromkeys(s for s in statements if s and s not in self._results))
         found: dict[str, list[Any]] = {}
         if together and len(todo) > 1:
@@ -468,7 +489,7 @@ class PredictionLog:
         # schema (so ``w`` is private to it and dropped on close), ~20 ms cheaper to open
         con = self._shared().cursor()
         try:
-            if feedback and rate < 1.0 and self.few_files(model, window):
+            if feedback and rate < 1.0 and self.few_row_groups(model, window):
                 self._sampled_join(con, cols, source, where, latest)
             elif feedback:  # one statement: the feedback side first, then the predictions
                 con.execute(
@@ -527,30 +548,36 @@ class PredictionLog:
         total = self.count(model, window, environment=environment)
         return 1.0 if total <= rows else rows / total
 
-    def _sampled(
-        self, sql: str, model: str, window: Window, rows: int, environment: str | None
-    ) -> str:
-        """At most about ``rows`` rows of ``sql``: a reproducible Bernoulli sample of the
-        right share when the window holds more (cheap on tens of millions of rows, where a
-        reservoir of a million is not)."""
+    def _sample_condition(
+        self, model: str, window: Window, rows: int, environment: str | None
+    ) -> list[str]:
+        """The condition that keeps about ``rows`` of the window's predictions: the
+        consistent hash sample of :meth:`snapshot` (the same requests in every check and
+        every run, and unlike a seeded ``USING SAMPLE`` it runs on every thread); none
+        when the window holds no more."""
         total = self.count(model, window, environment=environment)
         if total <= rows:
-            return sql
-        percent = 100.0 * rows / total
-        return f"SELECT * FROM ({sql}) USING SAMPLE {percent:.6f}% (bernoulli, 7)"
+            return []
+        return [f"hash(p.request_id) < {hash_cut(rows / total)}::UBIGINT"]
 
     def count(self, model: str, window: Window, *, environment: str | None = None) -> int:
-        files = self.files("predictions", model, window)
-        if not files:
-            return 0
-        where = (
-            f"ts >= TIMESTAMPTZ {_quote(window.start.isoformat())} "
-            f"AND ts < TIMESTAMPTZ {_quote(window.end.isoformat())}"
+        """Predictions in the window, every status."""
+        return sum(self.census(model, window, environment=environment).values())
+
+    def census(
+        self, model: str, window: Window, *, environment: str | None = None
+    ) -> dict[tuple[int | None, str | None], int]:
+        """``(version, status) -> predictions`` in the window: one grouped pass that the
+        checks' counts (all rows, served per version, the busiest version) share (the
+        statement's rows are cached by its text)."""
+        found = self.query(
+            model,
+            window,
+            "p.version, p.status, count(*)",
+            environment=environment,
+            group_by="1, 2",
         )
-        if environment is not None:
-            where += f" AND environment = {_quote(environment)}"
-        rows = self._run(f"SELECT count(*) FROM {self._source(files)} WHERE {where}")
-        return int(rows[0][0]) if rows else 0
+        return {(None if v is None else int(v), status): int(n) for v, status, n in found or []}
 
 
 def hash_cut(rate: float) -> int:

@@ -331,15 +331,10 @@ class Monitor:
         self, name: str, window: Window, environment: str | None
     ) -> dict[int, int]:
         """version -> predictions served (status ok) in the window, from the whole log."""
-        found = self.log.query(
-            name,
-            window,
-            "p.version, count(*)",
-            environment=environment,
-            where=["p.status = 'ok'"],
-            group_by="1",
-        )
-        return {int(v): int(k) for v, k in found or []}
+        census = self.log.census(name, window, environment=environment)
+        return {
+            v: n for (v, status), n in sorted(census.items()) if status == "ok" and v is not None
+        }
 
     def _ok_rows(
         self,

@@ -65,11 +65,11 @@ def quality_check(
     available = log.columns(name, window)
     chosen = version
     if chosen is None:
-        counts = (
-            log.query(name, window, "p.version, count(*)", environment=environment, group_by="1")
-            or []
-        )
-        chosen = int(max(counts, key=lambda r: r[1])[0]) if counts else None
+        per_version: dict[int, int] = {}
+        for (v, _), n in log.census(name, window, environment=environment).items():
+            if v is not None:
+                per_version[v] = per_version.get(v, 0) + n
+        chosen = max(sorted(per_version), key=per_version.__getitem__) if per_version else None
     info = monitor.ws.registry.get_version(name, chosen if chosen is not None else "latest")
     profile = (monitor.ws.registry.reference_profile(name, info.version) or {}).get("columns", {})
     schema = {c["name"]: c for c in info.input_schema.get("columns", [])}
@@ -314,7 +314,7 @@ def _aggregate(
             if grouped
             else None,
         ],
-        together=log.few_files(name, window),
+        together=log.few_row_groups(name, window),
     )
     out: dict[str, Any] = {"n": 0, "features": {f: {"present": 0} for f in present}}
     if not rows:
