@@ -206,50 +206,57 @@ AUC_ROUND_ROWS = 1_000_000
 
 def sql_binary_metrics(con: Any, *, version: int, positive: str) -> dict[str, float | None]:
     """Accuracy, precision, recall, F1 from confusion counts and ROC-AUC from score ranks
-    (average ranks for ties: the Mann-Whitney form), computed in DuckDB over the window
-    table ``w`` of :meth:`PredictionLog.snapshot`."""
+    (average ranks for ties: the Mann-Whitney form), over the window table ``w`` of
+    :meth:`PredictionLog.snapshot`: one fetch of four columns (the labelled rows of a
+    sampled window are a few hundred thousand), counted with NumPy."""
+    import numpy as np
+
     pos = "'" + positive.replace("'", "''") + "'"
-    where = (
-        "status = 'ok' AND label IS NOT NULL AND prediction IS NOT NULL "
+    found = con.sql(
+        f"SELECT label = prediction AS same, label = {pos} AS hit, prediction = {pos} AS said, "
+        "score FROM w WHERE status = 'ok' AND label IS NOT NULL AND prediction IS NOT NULL "
         f"AND version = {int(version)}"
-    )
-    row = con.sql(
-        f"SELECT count(*), count_if(label = prediction), "
-        f"count_if(label = {pos} AND prediction = {pos}), "
-        f"count_if(label <> {pos} AND prediction = {pos}), "
-        f"count_if(label = {pos} AND prediction <> {pos}) FROM w WHERE {where}"
-    ).fetchall()[0]
-    n, correct, tp, fp, fn = (int(v or 0) for v in row)
+    ).fetchnumpy()
+    hit = np.asarray(found["hit"], dtype=bool)
+    said = np.asarray(found["said"], dtype=bool)
+    n = len(hit)
+    tp = int(np.count_nonzero(hit & said))
+    fp = int(np.count_nonzero(said)) - tp
+    fn = int(np.count_nonzero(hit)) - tp
     out: dict[str, float | None] = {
-        "accuracy": correct / n if n else None,
+        "accuracy": int(np.count_nonzero(found["same"])) / n if n else None,
         "precision": tp / (tp + fp) if tp + fp else 0.0,
         "recall": tp / (tp + fn) if tp + fn else 0.0,
         "f1": 2 * tp / (2 * tp + fp + fn) if 2 * tp + fp + fn else 0.0,
     }
-    score = "round(score, 6)" if n > AUC_ROUND_ROWS else "score"
-    found = con.sql(
-        f"SELECT {score} AS s, label = {pos} AS k FROM w WHERE {where} AND score IS NOT NULL"
-    ).fetchnumpy()
-    out["roc_auc"] = rank_auc(found["s"], found["k"])
+    scores = found["score"]
+    known = ~np.ma.getmaskarray(scores)
+    score = np.asarray(np.ma.getdata(scores), dtype="float64")[known]
+    if n > AUC_ROUND_ROWS:
+        score = np.round(score, 6)
+    out["roc_auc"] = rank_auc(score, hit[known])
     return out
 
 
 def rank_auc(score: Any, positive: Any) -> float | None:
     """ROC-AUC as the Mann-Whitney rank sum of the positives (average ranks for ties),
-    one sort of the scores (NumPy's is faster than a window over DuckDB groups)."""
+    from one argsort of the scores (NumPy's is faster than a window over DuckDB groups,
+    and than ``np.unique``'s inverse)."""
     import numpy as np
 
     score = np.asarray(score, dtype="float64")
     positive = np.asarray(positive, dtype=bool)
-    values, group = np.unique(score, return_inverse=True)
-    count = np.bincount(group, minlength=len(values)).astype("float64")
-    hits = np.bincount(group, weights=positive, minlength=len(values))
-    below = np.cumsum(count) - count
-    rank_sum = float((hits * (below + (count + 1) / 2.0)).sum())
-    p_count = float(hits.sum())
+    p_count = float(np.count_nonzero(positive))
     n_count = float(len(score)) - p_count
     if not p_count or not n_count:
         return None
+    order = np.argsort(score)
+    ordered = score[order]
+    # runs of equal scores: where each starts (its rows' ranks are start+1 .. start+count)
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+    count = np.diff(np.r_[starts, len(score)])
+    hits = np.add.reduceat(positive[order].astype(np.int64), starts)
+    rank_sum = float((hits * (starts + (count + 1) / 2.0)).sum())
     return (rank_sum - p_count * (p_count + 1) / 2) / (p_count * n_count)
 
 
@@ -329,21 +336,39 @@ def _auc_draws(truth: Any, score: Any, idx: Any) -> Any:
     """ROC-AUC of every resample (rows ``idx``) without sorting each one: a resample is
     the original rows with multiplicities, so the Mann-Whitney count runs over the rows'
     distinct scores once, weighted by how often each resample drew them (ties, which
-    resampling makes common, count one half)."""
+    resampling makes common, count one half). Resamples go in blocks of about
+    :data:`_AUC_BLOCK` cells, so the working arrays stay small and are reused (one
+    400 x 4 000 block costs more in fresh pages than in arithmetic)."""
     import numpy as np
 
     resamples, n = idx.shape
     values, group = np.unique(score, return_inverse=True)
     width = len(values) * 2
     # column 2g counts negatives with the g-th smallest score, 2g+1 positives
-    cells = group[idx] * 2 + truth[idx].astype(np.int64)
-    cells += (np.arange(resamples, dtype=np.int64) * width)[:, None]
-    weights = np.bincount(cells.ravel(), minlength=resamples * width)
-    weights = weights.reshape(resamples, width)
-    neg, pos = weights[:, 0::2], weights[:, 1::2]
-    below = np.cumsum(neg, axis=1) - neg
-    twice = (pos * (2 * below + neg)).sum(axis=1)  # integers: exact
-    return twice / (2.0 * pos.sum(axis=1) * neg.sum(axis=1))
+    cell_of_row = group * 2 + np.asarray(truth, dtype=np.int64)
+    step = max(1, _AUC_BLOCK // width)
+    out = np.empty(resamples, dtype="float64")
+    for start in range(0, resamples, step):
+        block = idx[start : start + step]
+        rows = len(block)
+        cells = cell_of_row[block]
+        cells += (np.arange(rows, dtype=np.int64) * width)[:, None]
+        weights = np.bincount(cells.ravel(), minlength=rows * width).reshape(rows, width)
+        neg, pos = weights[:, 0::2], weights[:, 1::2]
+        # twice the Mann-Whitney count: sum of pos * (2 * negatives below + negatives tied)
+        twice = np.cumsum(neg, axis=1)
+        twice -= neg
+        twice *= 2
+        twice += neg
+        twice *= pos
+        out[start : start + rows] = twice.sum(axis=1) / (
+            2.0 * pos.sum(axis=1) * neg.sum(axis=1)
+        )  # integers until here: exact
+    return out
+
+
+#: Cells (resamples x 2 x distinct scores) per block of :func:`_auc_draws`.
+_AUC_BLOCK = 131_072
 
 
 def _num(value: float | None) -> float | None:
