@@ -171,6 +171,40 @@ def test_large_windows_compute_metrics_in_duckdb(served, cli, monkeypatch):
         assert value["low"] <= value["value"] <= value["high"]
 
 
+def test_a_large_windows_interval_comes_from_the_smallest_hashes(served, cli, monkeypatch):
+    """Above CI_ROWS labels the interval is bootstrapped on the CI_ROWS labelled requests
+    with the smallest hash(request_id), in time order: the same rows on every run, where
+    a reservoir sample depended on the order a parallel scan returned them in."""
+    import duckdb
+    import numpy as np
+
+    import modelward.monitoring.metrics as metrics
+    from modelward.stats import bootstrap_ci
+
+    monkeypatch.setattr(metrics, "CI_ROWS", 50)
+    rows = served.days["va"].reset_index(drop=True)
+    ids = served.preds["va"]["request_id"].tolist()
+    hashes = duckdb.sql(
+        "SELECT hash(request_id) FROM (SELECT unnest($ids) AS request_id)", params={"ids": ids}
+    ).fetchall()
+    smallest = sorted(np.argsort([int(h[0]) for h in hashes], kind="stable")[:50])
+    kept = rows.iloc[smallest]
+    proba = served.flavor.predict_proba(rows[FEATURES])[:, 1]
+    pred = (proba >= 0.5).astype(int).astype(str)
+    truth = rows["target"].astype(str).to_numpy()
+    args = ("monitor", "metrics", "heart", "--until", _day(1), "--json")
+    found = cli(*args).json["results"]["versions"]["v1"]["metrics"]["accuracy"]
+    interval = bootstrap_ci(
+        accuracy_score, truth[kept.index], pred[kept.index], resamples=metrics.SAMPLE_RESAMPLES
+    )
+    whole = accuracy_score(truth, pred)
+    shrink = (50 / len(rows)) ** 0.5
+    assert found["value"] == pytest.approx(whole)
+    assert found["low"] == pytest.approx(whole - (interval.value - interval.low) * shrink)
+    assert found["high"] == pytest.approx(whole + (interval.high - interval.value) * shrink)
+    assert cli(*args).json["results"]["versions"]["v1"]["metrics"]["accuracy"] == found
+
+
 def test_intervals_are_the_shared_bootstrap(served, cli):
     """The vectorized intervals equal modelward.stats.bootstrap_ci on the same rows."""
     from modelward.stats import bootstrap_ci

@@ -101,7 +101,7 @@ class Monitor:
         con = self.log.snapshot(
             name,
             window,
-            ["ts", "version", "status", "prediction", "score"],
+            ["request_id", "ts", "version", "status", "prediction", "score"],
             environment=environment,
             rate=rate,
         )
@@ -120,7 +120,7 @@ class Monitor:
                 con = self.log.snapshot(
                     name,
                     window,
-                    ["ts", "version", "status", "prediction", "score"],
+                    ["request_id", "ts", "version", "status", "prediction", "score"],
                     environment=environment,
                 )
         try:
@@ -194,15 +194,20 @@ class Monitor:
                 per_version[tag] = entry
                 continue
             selected = (
-                "SELECT ts, version, prediction, score, label FROM w "
+                "SELECT request_id, ts, version, prediction, score, label FROM w "
                 f"WHERE status = 'ok' AND label IS NOT NULL AND version = {int(version)}"
             )
+            # rows in time order (ties by id): the bootstrap's draws must not depend on the
+            # order a parallel scan returns them in
             if positive is not None and sampled > CI_ROWS:
                 exact = sql_binary_metrics(con, version=int(version), positive=positive)
                 size = min(CI_ROWS, CI_SAMPLE)
+                # the interval's rows: the labelled requests with the smallest hashes, a
+                # uniform sample that is the same on every run (a reservoir depends on the
+                # order rows arrive in)
                 sample = con.sql(
-                    f"SELECT * FROM ({selected}) USING SAMPLE reservoir({size} ROWS) "
-                    "REPEATABLE (7) ORDER BY ts"
+                    f"SELECT * FROM ({selected} ORDER BY hash(request_id), request_id "
+                    f"LIMIT {size}) ORDER BY ts, request_id"
                 ).df()
                 values = compute_metrics(
                     sample,
@@ -213,7 +218,7 @@ class Monitor:
                     population=int(sampled),
                 )
             else:
-                rows = con.sql(f"{selected} ORDER BY ts").df()
+                rows = con.sql(f"{selected} ORDER BY ts, request_id").df()
                 values = compute_metrics(rows, model.task, names, positive=positive)
             entry["metrics"] = values
             for metric, limit in limits.items():
