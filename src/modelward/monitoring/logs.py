@@ -458,6 +458,8 @@ class PredictionLog:
     ) -> Any:
         """A DuckDB connection holding the window as temp table ``w`` (``columns`` plus the
         joined ``label``): read and joined once, then queried as often as a check needs.
+        The column ``request_hash`` is DuckDB's ``hash(request_id)`` (an ordering of the
+        requests that is the same on every run, cheaper to hold than the ids).
         With ``rate`` below 1 only the requests whose ``hash(request_id)`` falls in that
         share of the hash range are kept, on both sides of the join (a consistent sample:
         a sampled prediction keeps its feedback). ``None`` when the log has no files for
@@ -466,7 +468,14 @@ class PredictionLog:
         if not files:
             return None
         available = self.columns(model, window)
-        cols = ", ".join(f'p."{c}"' if c in available else f'NULL AS "{c}"' for c in columns)
+        cols = ", ".join(
+            "hash(p.request_id) AS request_hash"
+            if c == "request_hash"
+            else f'p."{c}"'
+            if c in available
+            else f'NULL AS "{c}"'
+            for c in columns
+        )
         conditions = [
             f"p.ts >= TIMESTAMPTZ {_quote(window.start.isoformat())}",
             f"p.ts < TIMESTAMPTZ {_quote(window.end.isoformat())}",

@@ -101,7 +101,7 @@ class Monitor:
         con = self.log.snapshot(
             name,
             window,
-            ["request_id", "ts", "version", "status", "prediction", "score"],
+            ["request_hash", "ts", "version", "status", "prediction", "score"],
             environment=environment,
             rate=rate,
         )
@@ -120,7 +120,7 @@ class Monitor:
                 con = self.log.snapshot(
                     name,
                     window,
-                    ["request_id", "ts", "version", "status", "prediction", "score"],
+                    ["request_hash", "ts", "version", "status", "prediction", "score"],
                     environment=environment,
                 )
         try:
@@ -194,11 +194,11 @@ class Monitor:
                 per_version[tag] = entry
                 continue
             selected = (
-                "SELECT request_id, ts, version, prediction, score, label FROM w "
+                "SELECT request_hash, ts, version, prediction, score, label FROM w "
                 f"WHERE status = 'ok' AND label IS NOT NULL AND version = {int(version)}"
             )
-            # rows in time order (ties by id): the bootstrap's draws must not depend on the
-            # order a parallel scan returns them in
+            # rows in time order (ties by request): the bootstrap's draws must not depend on
+            # the order a parallel scan returns them in
             if positive is not None and sampled > CI_ROWS:
                 exact = sql_binary_metrics(con, version=int(version), positive=positive)
                 size = min(CI_ROWS, CI_SAMPLE)
@@ -206,8 +206,8 @@ class Monitor:
                 # uniform sample that is the same on every run (a reservoir depends on the
                 # order rows arrive in)
                 sample = con.sql(
-                    f"SELECT * FROM ({selected} ORDER BY hash(request_id), request_id "
-                    f"LIMIT {size}) ORDER BY ts, request_id"
+                    f"SELECT * FROM ({selected} ORDER BY request_hash LIMIT {size}) "
+                    "ORDER BY ts, request_hash"
                 ).df()
                 values = compute_metrics(
                     sample,
@@ -218,7 +218,7 @@ class Monitor:
                     population=int(sampled),
                 )
             else:
-                rows = con.sql(f"{selected} ORDER BY ts, request_id").df()
+                rows = con.sql(f"{selected} ORDER BY ts, request_hash").df()
                 values = compute_metrics(rows, model.task, names, positive=positive)
             entry["metrics"] = values
             for metric, limit in limits.items():
