@@ -294,6 +294,33 @@ def test_metrics_adapter_matches_numpy_and_latest_feedback_wins(setup):
     assert empty.requests == 0
 
 
+def test_latency_sample_is_the_smallest_hashes(setup, monkeypatch):
+    """Above SAMPLE served requests the latencies compared are those of the SAMPLE requests
+    with the smallest hash(request_id): the same on every pass over the same log."""
+    import duckdb
+    import pyarrow.dataset as ds
+
+    import modelward.rollout.metrics as rollout_metrics
+    from modelward.rollout import PredictionLogMetrics
+
+    ws, clock, traffic = setup
+    traffic.behaviour = {1: Behaviour(error_rate=0.0)}
+    start = clock.now
+    traffic.serve(start, clock.advance(600), [(1, 100)])
+    monkeypatch.setattr(rollout_metrics, "SAMPLE", 10)
+    table = ds.dataset(ws.root / "logs" / "predictions", format="parquet", partitioning="hive")
+    ok = table.to_table().to_pandas().query("status == 'ok'")
+    hashes = duckdb.sql(
+        "SELECT hash(request_id) FROM (SELECT unnest($ids) AS request_id)",
+        params={"ids": ok["request_id"].tolist()},
+    ).fetchall()
+    smallest = ok.assign(h=[int(h[0]) for h in hashes]).nsmallest(10, "h")
+    stats = PredictionLogMetrics(str(ws.root / "logs")).window(
+        "heart", "production", 1, start, clock.now
+    )
+    assert sorted(stats.latencies) == sorted(smallest["latency_ms"].tolist())
+
+
 def test_cli_rollout_family(setup, cli):
     ws, clock, traffic = setup
     ran = cli("rollout", "start", "heart", "--version", "2", "--stages", "50:1m,100")

@@ -92,9 +92,10 @@ class PredictionLogMetrics:
         latencies = [
             row[0]
             for row in con.execute(
-                f"""SELECT latency_ms FROM (SELECT latency_ms FROM p
-                    WHERE status = 'ok' AND latency_ms IS NOT NULL)
-                    USING SAMPLE reservoir({SAMPLE} ROWS) REPEATABLE (7)"""
+                # the requests with the smallest hashes: a uniform sample that is the same
+                # on every pass (a reservoir depends on the order a parallel scan returns)
+                f"""SELECT latency_ms FROM p WHERE status = 'ok' AND latency_ms IS NOT NULL
+                    ORDER BY hash(request_id), request_id LIMIT {SAMPLE}"""
             ).fetchall()
         ]
         labelled = correct = 0
