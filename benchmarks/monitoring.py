@@ -7,8 +7,8 @@
 A synthetic prediction log is sampled from the four UCI hospitals with jitter (continuous
 features get Gaussian noise of 2 % of their spread), scored by a logistic-regression
 pipeline trained on Cleveland, and written in the serving contract's layout as
-``modelward logs compact`` leaves a closed day (one file per day, the log's compression,
-row groups of ``ROW_GROUP_ROWS``) with every label as feedback. Both tools then run "the
+``modelward logs compact`` leaves a closed day (one file per day, the log's Parquet
+options, row groups of ``ROW_GROUP_ROWS``) with every label as feedback. Both tools then run "the
 daily check":
 5 classification metrics + drift on 13 features (+ data quality for modelward) over that
 day, against the Cleveland reference.
@@ -71,7 +71,7 @@ def _peak_mb() -> float:
 
 def build(rows: int) -> Path:
     """A workspace with the Cleveland model and a log of ``rows`` predictions (cached)."""
-    folder = WORK / f"day-{rows}"
+    folder = WORK / f"day-{rows}-v2"
     if (folder / "ready").exists():
         return folder
     import shutil
@@ -88,7 +88,7 @@ def build(rows: int) -> Path:
     from modelward import Workspace
     from modelward.data import read_data
     from modelward.predlog.compact import ROW_GROUP_ROWS
-    from modelward.predlog.layout import COMPRESSION
+    from modelward.predlog.layout import parquet_options
 
     shutil.rmtree(folder, ignore_errors=True)
     heart = read_data(ROOT / "examples" / "heart-disease" / "heart.yml")
@@ -121,7 +121,9 @@ def build(rows: int) -> Path:
             part = logs / kind / "model=heart" / f"date={DAY}"
             part.mkdir(parents=True, exist_ok=True)
             writers[kind] = pq.ParquetWriter(
-                part / "compacted-bench.parquet", table.schema, compression=COMPRESSION
+                part / "compacted-bench.parquet",
+                table.schema,
+                **parquet_options(table.column_names),
             )
         writers[kind].write_table(table, row_group_size=ROW_GROUP_ROWS)
 

@@ -62,6 +62,24 @@ def test_layout_and_types_follow_the_contract(tmp_path: Path):
     assert table.num_rows == 5 and set(table.column("model").to_pylist()) == {"heart"}
 
 
+def test_files_are_snappy_with_dictionaries_only_where_values_repeat(tmp_path: Path):
+    """Every check reads these files: snappy (fast to decode) and no dictionary for the
+    columns with a value per row (ids, times, latencies, scores), one for the others."""
+    import pyarrow.parquet as pq
+
+    logs = tmp_path / "logs"
+    with LogWriter(str(logs), wal_dir=tmp_path / "wal", flush_rows=10_000) as writer:
+        writer.log_predictions("heart", [_row(i) for i in range(50)], TYPES)
+    (path,) = logs.rglob("*.parquet")
+    group = pq.ParquetFile(path).metadata.row_group(0)
+    chunks = {group.column(i).path_in_schema: group.column(i) for i in range(group.num_columns)}
+    assert {c.compression for c in chunks.values()} == {"SNAPPY"}
+    for name in ("request_id", "ts", "latency_ms", "score", "proba"):
+        assert "RLE_DICTIONARY" not in chunks[name].encodings, name
+    for name in ("status", "prediction", "in_note"):
+        assert "RLE_DICTIONARY" in chunks[name].encodings, name
+
+
 def test_readers_join_latest_feedback(tmp_path: Path):
     logs = str(tmp_path / "logs")
     with LogWriter(logs, flush_rows=2) as writer:

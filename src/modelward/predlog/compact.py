@@ -25,7 +25,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from modelward.errors import ConfigError, StorageError
-from modelward.predlog.layout import COMPRESSION, FEEDBACK, PREDICTIONS
+from modelward.predlog.layout import FEEDBACK, PREDICTIONS, parquet_options
 
 __all__ = ["ROW_GROUP_ROWS", "Compaction", "compact"]
 
@@ -124,7 +124,7 @@ def _compact_partition(
     try:
         with (
             fs.open(tmp, "wb") as handle,
-            pq.ParquetWriter(handle, schema, compression=COMPRESSION) as writer,
+            pq.ParquetWriter(handle, schema, **parquet_options(schema.names)) as writer,
         ):
             pending: list[Any] = []
             held = 0
