@@ -71,7 +71,7 @@ def _peak_mb() -> float:
 
 def build(rows: int) -> Path:
     """A workspace with the Cleveland model and a log of ``rows`` predictions (cached)."""
-    folder = WORK / f"day-{rows}-v2"
+    folder = WORK / f"day-{rows}-v3"
     if (folder / "ready").exists():
         return folder
     import shutil
@@ -123,7 +123,7 @@ def build(rows: int) -> Path:
             writers[kind] = pq.ParquetWriter(
                 part / "compacted-bench.parquet",
                 table.schema,
-                **parquet_options(table.column_names),
+                **parquet_options(table),
             )
         writers[kind].write_table(table, row_group_size=ROW_GROUP_ROWS)
 

@@ -64,7 +64,8 @@ def test_layout_and_types_follow_the_contract(tmp_path: Path):
 
 def test_files_are_snappy_with_dictionaries_only_where_values_repeat(tmp_path: Path):
     """Every check reads these files: snappy (fast to decode) and no dictionary for the
-    columns with a value per row (ids, times, latencies, scores), one for the others."""
+    columns with a value per row (ids, times, latencies, scores, a continuous feature),
+    one for the columns whose values repeat."""
     import pyarrow.parquet as pq
 
     logs = tmp_path / "logs"
@@ -74,9 +75,9 @@ def test_files_are_snappy_with_dictionaries_only_where_values_repeat(tmp_path: P
     group = pq.ParquetFile(path).metadata.row_group(0)
     chunks = {group.column(i).path_in_schema: group.column(i) for i in range(group.num_columns)}
     assert {c.compression for c in chunks.values()} == {"SNAPPY"}
-    for name in ("request_id", "ts", "latency_ms", "score", "proba"):
+    for name in ("request_id", "ts", "latency_ms", "score", "proba", "in_age"):
         assert "RLE_DICTIONARY" not in chunks[name].encodings, name
-    for name in ("status", "prediction", "in_note"):
+    for name in ("status", "prediction", "in_note", "in_chol"):
         assert "RLE_DICTIONARY" in chunks[name].encodings, name
 
 

@@ -122,20 +122,24 @@ def _compact_partition(
     output = f"compacted-{uuid.uuid4().hex[:12]}.parquet"
     tmp = f"{folder}/.{output}.tmp"
     try:
-        with (
-            fs.open(tmp, "wb") as handle,
-            pq.ParquetWriter(handle, schema, **parquet_options(schema.names)) as writer,
-        ):
+        with fs.open(tmp, "wb") as handle:
+            writer = None  # opened on the first row group: its values choose the dictionaries
             pending: list[Any] = []
             held = 0
-            for n in names:  # one file in memory at a time, plus one row group
-                pending.append(_conform(pq.read_table(f"{folder}/{n}", filesystem=fs), schema))
-                held += pending[-1].num_rows
-                if held >= ROW_GROUP_ROWS:
-                    writer.write_table(pa.concat_tables(pending), row_group_size=ROW_GROUP_ROWS)
-                    pending, held = [], 0
-            if pending:
-                writer.write_table(pa.concat_tables(pending), row_group_size=ROW_GROUP_ROWS)
+            try:
+                for n in names:  # one file in memory at a time, plus one row group
+                    table = _conform(pq.read_table(f"{folder}/{n}", filesystem=fs), schema)
+                    pending.append(table)
+                    held += table.num_rows
+                    if held >= ROW_GROUP_ROWS or n == names[-1]:
+                        group = pa.concat_tables(pending)
+                        if writer is None:
+                            writer = pq.ParquetWriter(handle, schema, **parquet_options(group))
+                        writer.write_table(group, row_group_size=ROW_GROUP_ROWS)
+                        pending, held = [], 0
+            finally:
+                if writer is not None:
+                    writer.close()
         fs.mv(tmp, f"{folder}/{output}")
         for n in names:
             fs.rm(f"{folder}/{n}")

@@ -38,7 +38,7 @@ class LocalSink:
         tmp = path.with_name(f".{path.name}.tmp")
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            pq.write_table(table, tmp, **parquet_options(table.column_names))
+            pq.write_table(table, tmp, **parquet_options(table))
             os.replace(tmp, path)
         except OSError as exc:
             tmp.unlink(missing_ok=True)
@@ -59,7 +59,7 @@ class FsspecSink:
         path = f"{self.root}/{relpath}"
         try:
             with self.fs.open(path, "wb") as fh:
-                pq.write_table(table, fh, **parquet_options(table.column_names))
+                pq.write_table(table, fh, **parquet_options(table))
         except Exception as exc:  # noqa: BLE001 - every fsspec backend has its own errors
             raise StorageError(f"cannot write the prediction log at {self.url}: {exc}") from None
 
