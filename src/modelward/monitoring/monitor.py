@@ -48,6 +48,7 @@ class Monitor:
         return Alerts(self.ws)
 
     def _model(self, name: str) -> ModelInfo:
+        self.log.warm()  # the check reads the log next: connect while the registry answers
         info = self.ws.registry.get_model(name)  # NotFound names the known models
         self.log.require(name)
         return info
