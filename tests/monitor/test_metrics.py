@@ -297,3 +297,40 @@ def test_sparse_labels_in_a_large_window_join_every_request(served, cli, monkeyp
         accuracy_score(truth, (proba >= 0.5).astype(int))
     )
     assert found["metrics"]["roc_auc"]["value"] == pytest.approx(roc_auc_score(truth, proba))
+
+
+def test_a_check_reads_again_when_a_compaction_replaces_its_files(served, cli, monkeypatch):
+    """A compaction can replace a day's files between a check listing them and DuckDB
+    opening them; the check then lists again (the compacted file has the same rows) and
+    reports what it would have, instead of failing on a missing file."""
+    import pyarrow.parquet as pq
+
+    from modelward.monitoring.logs import PredictionLog
+    from modelward.predlog.compact import compact
+
+    day = (END - timedelta(days=1)).date().isoformat()
+    part = served.ws.root / "logs" / "predictions" / "model=heart" / f"date={day}"
+    (only,) = part.glob("*.parquet")
+    table = pq.read_table(only)
+    half = table.num_rows // 2
+    pq.write_table(table.slice(0, half), part / "w1-a.parquet")  # the day as two files
+    pq.write_table(table.slice(half), part / "w1-b.parquet")
+    only.unlink()
+    expected = cli("monitor", "metrics", "heart", "--until", _day(1), "--json").json
+    source = PredictionLog._source
+    compacted = []
+
+    def listed_then_replaced(self, files):
+        sql = source(self, files)
+        if not compacted and any("w1-a.parquet" in f.path for f in files):
+            compacted.extend(compact(str(served.ws.root / "logs")))
+        return sql
+
+    monkeypatch.setattr(PredictionLog, "_source", listed_then_replaced)
+    ran = cli("monitor", "metrics", "heart", "--until", _day(1), "--json")
+    assert "replaced" not in ran.stderr and ran.json["verdict"] == expected["verdict"]
+    assert compacted and [p.name[:10] for p in part.glob("*.parquet")] == ["compacted-"]
+    got = ran.json["results"]["versions"]["v1"]
+    want = expected["results"]["versions"]["v1"]
+    assert got["predictions"] == want["predictions"] == len(served.days["va"])
+    assert got["metrics"] == want["metrics"]

@@ -85,6 +85,9 @@ def test_closed_days_become_one_file_with_the_same_rows(small_files):
 
 
 def test_an_interrupted_compaction_is_finished_by_the_next_run(small_files, tmp_path):
+    """A run that stopped after publishing the compacted file and before deleting the files
+    it replaced: readers already skip those files (the compacted file names them), and the
+    next run deletes them."""
     logs = small_files
     before = _log(logs)
     yesterday = next(
@@ -96,7 +99,13 @@ def test_an_interrupted_compaction_is_finished_by_the_next_run(small_files, tmp_
     # as if the run had stopped after publishing the new file, before deleting the old
     for path in saved.glob("*.parquet"):
         shutil.copy(path, yesterday / path.name)
-    assert len(_log(logs)) > len(before)  # readers see those rows twice until then
+    assert len(list(yesterday.glob("*.parquet"))) > 1
+    assert _log(logs) == before  # each row once: readers skip the replaced files
+    from modelward.monitoring.logs import PredictionLog
+
+    listed = PredictionLog(str(logs)).files("predictions", "heart")
+    names = [f.path.rsplit("/", 1)[-1] for f in listed if f"/{yesterday.name}/" in f.path]
+    assert len(names) == 1 and names[0].startswith("compacted-")  # the monitors' reader too
     left = sorted(yesterday.iterdir())
     assert compact(str(logs), dry_run=True) == [] and sorted(yesterday.iterdir()) == left
     compact(str(logs))

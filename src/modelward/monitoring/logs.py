@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
     from modelward.monitoring.window import Window
 
-__all__ = ["BASE_COLUMNS", "FEATURE_PREFIX", "PredictionLog"]
+__all__ = ["BASE_COLUMNS", "FEATURE_PREFIX", "LogChanged", "PredictionLog"]
 
 FEATURE_PREFIX = "in_"
 BASE_COLUMNS = (
@@ -92,9 +92,10 @@ class PredictionLog:
             found = self.fs.glob(f"{base}/date=*/*.parquet")
         except (OSError, ValueError) as exc:
             raise StorageError(f"cannot list the prediction log at {self.url}: {exc}") from None
-        out = []
-        for path in sorted(found):
-            path = str(path)
+        from modelward.predlog.compact import live_files
+
+        dated: dict[str, str] = {}
+        for path in sorted(str(p) for p in found):
             if path.rsplit("/", 1)[-1].startswith((".", "_")):
                 continue  # temporary names of files being written
             match = _DATE.search(path)
@@ -106,8 +107,9 @@ class PredictionLog:
                 last = window.end.strftime("%Y-%m-%d")
                 if not first <= date <= last:
                     continue
-            out.append(LogFile(self._full(path), date))
-        return out
+            dated[path] = date
+        # each row once, whatever a compaction of these partitions is doing
+        return [LogFile(self._full(p), dated[p]) for p in live_files(self.fs, list(dated))]
 
     def _full(self, path: str) -> str:
         return path if self.protocol == "file" else f"{self.protocol}://{path}"
@@ -196,8 +198,11 @@ class PredictionLog:
         out: dict[str, dict[str, str]] = {}
         for log_file in self.files("predictions", model, window):
             path = log_file.path.split("://", 1)[-1] if self.protocol != "file" else log_file.path
-            with self.fs.open(path, "rb") as handle:
-                schema = pq.read_schema(handle)
+            try:
+                with self.fs.open(path, "rb") as handle:
+                    schema = pq.read_schema(handle)
+            except FileNotFoundError as exc:
+                raise _translate(exc, self.url) from None
             out[log_file.path] = {field.name: str(field.type) for field in schema}
         return out
 
@@ -373,6 +378,8 @@ class PredictionLog:
             try:
                 with self.fs.open(local, "rb") as handle:
                     self._groups[path] = pq.read_metadata(handle).num_row_groups
+            except FileNotFoundError as exc:
+                raise _translate(exc, self.url) from None
             except (OSError, ValueError) as exc:
                 raise StorageError(f"cannot read the prediction log file {path}: {exc}") from None
         return self._groups[path]
@@ -619,8 +626,21 @@ def hash_cut(rate: float) -> int:
     return min(2**64 - 1, max(0, int(rate * 2**64)))
 
 
+class LogChanged(DataError):
+    """A file listed for a read was gone when DuckDB opened it: a compaction replaced it
+    in between. Listing again finds the compacted file: each check runs once more then
+    (``monitoring.monitor.rereads``)."""
+
+
 def _translate(exc: Exception, url: str) -> Exception:
     first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    if isinstance(exc, FileNotFoundError) or (
+        "IO Error" in first and ("No files found" in first or "No such file" in first)
+    ):
+        return LogChanged(
+            f"a file of the prediction log at {url} was replaced while it was read ({first}); "
+            "run the check again"
+        )
     return DataError(
         f"cannot read the prediction log at {url}: {first}; check that its files follow "
         "the layout in docs/monitor.md"

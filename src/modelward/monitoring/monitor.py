@@ -8,8 +8,10 @@ it failed.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from modelward.errors import ConfigError
 from modelward.monitoring.result import CheckResult, verdict_of
@@ -26,6 +28,25 @@ if TYPE_CHECKING:
 __all__ = ["Monitor"]
 
 RUN_PREFIX = "monitor-"
+Check = TypeVar("Check", bound=Callable[..., Any])
+
+
+def rereads(check: Check) -> Check:
+    """Run ``check`` once more when a log file it listed was replaced by a compaction
+    before DuckDB opened it (:class:`~modelward.monitoring.logs.LogChanged`): the new
+    listing names the compacted file, which holds the same rows. Checks only read until
+    they record their result, so running one again is safe."""
+
+    @functools.wraps(check)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        from modelward.monitoring.logs import LogChanged
+
+        try:
+            return check(*args, **kwargs)
+        except LogChanged:
+            return check(*args, **kwargs)
+
+    return run  # type: ignore[return-value]
 
 
 class Monitor:
@@ -79,6 +100,7 @@ class Monitor:
 
     # -- metrics --------------------------------------------------------------------------
 
+    @rereads
     def metrics(
         self,
         name: str,
@@ -273,30 +295,35 @@ class Monitor:
 
     # -- drift ----------------------------------------------------------------------------
 
+    @rereads
     def drift(self, name: str, **options: Any) -> CheckResult:
         """Per-feature drift; see :func:`modelward.monitoring.driftcheck.feature_drift`."""
         from modelward.monitoring.driftcheck import feature_drift
 
         return feature_drift(self, name, **options)
 
+    @rereads
     def predictions(self, name: str, **options: Any) -> CheckResult:
         """Prediction volume, errors, latency and distribution drift."""
         from modelward.monitoring.driftcheck import prediction_drift
 
         return prediction_drift(self, name, **options)
 
+    @rereads
     def quality(self, name: str, **options: Any) -> CheckResult:
         """Missing values, ranges, zeros, categories, types, schema and volume."""
         from modelward.monitoring.quality import quality_check
 
         return quality_check(self, name, **options)
 
+    @rereads
     def degradation(self, name: str, **options: Any) -> CheckResult:
         """When a metric dropped, which slices lost most, which drifted features go with it."""
         from modelward.monitoring.degradation import degradation_check
 
         return degradation_check(self, name, **options)
 
+    @rereads
     def review(self, name: str, **options: Any) -> CheckResult:
         """Misclassified and low-confidence predictions, their inputs and shared patterns."""
         from modelward.monitoring.review import review_check

@@ -9,15 +9,17 @@ groups of :data:`ROW_GROUP_ROWS`, the log's compression; one input file in memor
 time), then deletes the files it replaced. Files whose columns differ (a new feature, an
 int that became a float) are unified as DuckDB's ``union_by_name`` reads them.
 
-Safe to interrupt: the new file is written under a temporary name and renamed into place,
-and it names the files it replaces in its Parquet metadata; a run that stopped before
-deleting them is finished by the next run (until then a reader sees those rows twice).
-A reader that listed a partition just before the deletion may fail once; run compaction
-when no check reads the closed days (``modelward runbook daily`` runs it first).
+Safe to interrupt and to run while checks read the log: the new file is written under a
+temporary name and renamed into place, and it names the files it replaces in its Parquet
+metadata. Readers skip the files a compacted file names (:func:`live_files`), so a run
+that stopped before deleting them (the next run does) shows each row once, and a check
+whose listing a compaction overtook (a listed file gone when DuckDB opens it) lists again
+and reads the compacted file (``LogChanged`` in ``modelward.monitoring``).
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import uuid
 from dataclasses import asdict, dataclass
@@ -27,7 +29,7 @@ from typing import Any
 from modelward.errors import ConfigError, StorageError
 from modelward.predlog.layout import FEEDBACK, PREDICTIONS, parquet_options
 
-__all__ = ["ROW_GROUP_ROWS", "Compaction", "compact"]
+__all__ = ["ROW_GROUP_ROWS", "Compaction", "compact", "live_files"]
 
 #: Rows per row group of a compacted file (DuckDB's own default).
 ROW_GROUP_ROWS = 122_880
@@ -163,16 +165,38 @@ def _conform(table: Any, schema: Any) -> Any:
     return pa.Table.from_arrays(columns, schema=schema)
 
 
+def live_files(fs: Any, paths: list[str]) -> list[str]:
+    """``paths`` (log files, as ``fs`` names them) without those that a compacted file of
+    the same partition replaced: a reader that lists a partition after an interrupted
+    compaction, or while a compaction is deleting the files it replaced, sees each row
+    once."""
+    replaced: set[str] = set()
+    for path in paths:
+        folder, name = path.rsplit("/", 1)
+        if name.startswith("compacted-"):
+            replaced.update(f"{folder}/{n}" for n in _compacted_from(fs, path))
+    return [p for p in paths if p not in replaced]
+
+
+@functools.lru_cache(maxsize=4096)
+def _compacted_from(fs: Any, path: str) -> tuple[str, ...]:
+    """The names a compacted file replaced, from its Parquet metadata (cached: the file
+    never changes)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        meta = pq.read_schema(path, filesystem=fs).metadata or {}
+    except (OSError, pa.ArrowException):
+        return ()  # gone (retention) or unreadable: the read itself will say so
+    return tuple(json.loads(meta.get(_META_KEY, b"[]")))
+
+
 def _finish_interrupted(fs: Any, folder: str, names: list[str], *, delete: bool) -> list[str]:
     """The partition's files without those an earlier compaction replaced but did not get
     to delete (deleted now, unless ``delete`` is False: a dry run changes nothing)."""
-    import pyarrow.parquet as pq
-
-    replaced: set[str] = set()
-    for n in names:
-        if n.startswith("compacted-"):
-            meta = pq.read_schema(f"{folder}/{n}", filesystem=fs).metadata or {}
-            replaced.update(json.loads(meta.get(_META_KEY, b"[]")))
-    for n in sorted(replaced.intersection(names)) if delete else ():
-        fs.rm(f"{folder}/{n}")
-    return [n for n in names if n not in replaced]
+    live = {p.rsplit("/", 1)[-1] for p in live_files(fs, [f"{folder}/{n}" for n in names])}
+    for n in names if delete else ():
+        if n not in live:
+            fs.rm(f"{folder}/{n}")
+    return [n for n in names if n in live]

@@ -50,17 +50,22 @@ def _is_remote(url: str) -> bool:
 
 
 def _files(url: str, kind: str, model: str | None) -> list[str]:
+    """The log's files (without those a compaction replaced: each row once)."""
+    import fsspec
+
+    from modelward.predlog.compact import live_files
+
     sub = f"{kind}/model={model}" if model else f"{kind}/model=*"
     if not _is_remote(url):
         from pathlib import Path
 
         root = Path(url.removeprefix("file://"))
-        return sorted(str(p) for p in root.glob(f"{sub}/date=*/*.parquet"))
-    import fsspec
-
+        found = sorted(str(p) for p in root.glob(f"{sub}/date=*/*.parquet"))
+        return live_files(fsspec.filesystem("file"), found)
     fs, root = fsspec.core.url_to_fs(url)
     protocol = url.split("://", 1)[0]
-    return sorted(f"{protocol}://{p}" for p in fs.glob(f"{root}/{sub}/date=*/*.parquet"))
+    found = sorted(str(p) for p in fs.glob(f"{root}/{sub}/date=*/*.parquet"))
+    return [f"{protocol}://{p}" for p in live_files(fs, found)]
 
 
 def source(con: duckdb.DuckDBPyConnection, logs: Any, kind: str, model: str | None = None) -> str:
