@@ -188,6 +188,7 @@ def run_ours(folder: Path) -> dict:
     import modelward.monitoring.metrics  # noqa: F401
     import modelward.monitoring.quality  # noqa: F401
     import modelward.monitoring.samples  # noqa: F401
+    import modelward.predlog.compact  # noqa: F401 - readers skip the files it replaced
     import modelward.stats  # noqa: F401
     from modelward import Workspace
 
