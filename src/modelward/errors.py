@@ -6,6 +6,8 @@
     ├── PolicyError                 policy.yml is malformed (which key, which value, why)
     ├── ConfigError                 a config file or option value is wrong
     ├── DataError                   a data file is missing, empty, unreadable or lacks a column
+    │   └── LogChanged              a log file was replaced (compacted) while a check read it;
+    │                               the check lists again (in modelward.monitoring.logs)
     ├── NotFound                    an unknown model, version, alias, run, deployment ...
     ├── AlreadyExists               a name that is already taken
     ├── InvalidName                 a name that breaks the naming rules

@@ -16,7 +16,9 @@ def _behaviour() -> FakeBehaviour:
         models={
             "good": FakeModel(accuracy=1.0, latency_ms=5),
             "cheap": FakeModel(accuracy=0.5, latency_ms=1),
-            "slow": FakeModel(accuracy=1.0, latency_ms=60),
+            # 40x good's latency: a scheduling stall of a busy CI machine (one call of good
+            # took ~200 ms there once) cannot make good look slower than slow
+            "slow": FakeModel(accuracy=1.0, latency_ms=200),
         },
         answers=answers(),
     )
