@@ -319,11 +319,7 @@ class Deployments:
         actor = actor or default_actor()
         with self.db.session() as session:
             model = self.registry._model_row(session, name)
-            row = session.scalar(
-                select(DeploymentRow)
-                .where(DeploymentRow.model_id == model.id, DeploymentRow.environment == env)
-                .with_for_update()
-            )
+            row = self._row(session, model.id, env, lock=True)
             if row is None:
                 return
             if expected_revision is not None and row.revision != expected_revision:
@@ -341,12 +337,14 @@ class Deployments:
 
     # -- internals ------------------------------------------------------------------------
 
-    def _row(self, session: Session, model_id: int, env: str) -> DeploymentRow | None:
-        return session.scalar(
-            select(DeploymentRow).where(
-                DeploymentRow.model_id == model_id, DeploymentRow.environment == env
-            )
+    def _row(
+        self, session: Session, model_id: int, env: str, *, lock: bool = False
+    ) -> DeploymentRow | None:
+        """``env``'s deployment row; with ``lock`` held until the transaction ends."""
+        query = select(DeploymentRow).where(
+            DeploymentRow.model_id == model_id, DeploymentRow.environment == env
         )
+        return session.scalar(query.with_for_update() if lock else query)
 
     def _check_revision(self, name: str, env: str, expected: int | None) -> None:
         if expected is None:
@@ -418,11 +416,7 @@ class Deployments:
         now = utcnow()
         with self.db.session() as session:
             model = self.registry._model_row(session, name)
-            row = session.scalar(
-                select(DeploymentRow)
-                .where(DeploymentRow.model_id == model.id, DeploymentRow.environment == env)
-                .with_for_update()
-            )
+            row = self._row(session, model.id, env, lock=True)
             have = row.revision if row is not None else 0
             if expected_revision is not None and have != expected_revision:
                 raise _conflict(name, env, expected_revision, have)
