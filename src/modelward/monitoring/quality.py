@@ -304,7 +304,7 @@ def _aggregate(
             category_sql[feature] = (target, condition)
     where = [f"p.version = {int(version)}"] if version is not None else []
     log = monitor.log
-    # the two passes are independent: together, one core each when the window is one file
+    # the two passes are independent: side by side when one would leave a core idle
     rows, counted = log.run_together(
         [
             log.query(
@@ -332,6 +332,26 @@ def _aggregate(
     return out
 
 
+def _grouping_sets(keys: list[str]) -> tuple[str, str]:
+    """``(select, group_by)`` counting each value of every key expression in one pass:
+    a grouping set per key (``k0, k1, …``, the count ``c`` and ``GROUPING_ID`` ``g``)."""
+    select = ", ".join(
+        [
+            *(f"{key} AS k{i}" for i, key in enumerate(keys)),
+            "count(*) AS c",
+            "GROUPING_ID(" + ", ".join(f"k{i}" for i in range(len(keys))) + ") AS g",
+        ]
+    )
+    return select, "GROUPING SETS (" + ", ".join(f"(k{i})" for i in range(len(keys))) + ")"
+
+
+def _set_rows(found: list[Any] | None, i: int, keys: int) -> list[tuple[Any, int]]:
+    """``(value, count)`` of key ``i``'s grouping set (NULL values left out)."""
+    full = (1 << keys) - 1
+    bit = 1 << (keys - 1 - i)  # GROUPING_ID sets a rolled-up column's bit
+    return [(r[i], int(r[-2])) for r in found or [] if r[-1] == full ^ bit and r[i] is not None]
+
+
 def _value_counts_sql(
     monitor: Monitor,
     name: str,
@@ -342,22 +362,14 @@ def _value_counts_sql(
 ) -> str | None:
     """How often each value of each numeric category feature occurs: one grouping set
     per feature, one pass (see :func:`_value_counts`)."""
-    features = list(grouped)
-    select = ", ".join(
-        [
-            *(f'TRY_CAST(p."in_{f}" AS DOUBLE) AS k{i}' for i, f in enumerate(features)),
-            "count(*) AS c",
-            "GROUPING_ID(" + ", ".join(f"k{i}" for i in range(len(features))) + ") AS g",
-        ]
-    )
-    sets = ", ".join(f"(k{i})" for i in range(len(features)))
+    select, group_by = _grouping_sets([f'TRY_CAST(p."in_{f}" AS DOUBLE)' for f in grouped])
     return monitor.log.query(
         name,
         window,
         select,
         environment=environment,
         where=where,
-        group_by=f"GROUPING SETS ({sets})",
+        group_by=group_by,
         run=False,
     )
 
@@ -383,13 +395,9 @@ def _value_counts(
     reports its NaN codes as not out of range; so does this, for every file.)"""
     from modelward.monitoring.samples import _key
 
-    features = list(grouped)
-    full = (1 << len(features)) - 1
-    for i, feature in enumerate(features):
+    for i, feature in enumerate(grouped):
         column = schema[feature]
-        bit = 1 << (len(features) - 1 - i)  # GROUPING_ID sets a rolled-up column's bit
-        counts = [(r[i], int(r[-2])) for r in found or [] if r[-1] == full ^ bit]
-        counts = [(float(v), k) for v, k in counts if v is not None]
+        counts = [(float(v), k) for v, k in _set_rows(found, i, len(grouped))]
         allowed: set[float] = set()
         for key in grouped[feature]:
             try:
@@ -429,20 +437,10 @@ def _unseen_top(
     rate = monitor.log.hash_rate(name, window, TOP_ROWS, environment=environment)
     sampled = [f"hash(p.request_id) < {hash_cut(rate)}::UBIGINT"] if rate < 1 else []
     # the unseen values of every such feature in one pass: a grouping set per feature
-    cases = [
-        f"CASE WHEN {category_sql[f][1]} THEN {category_sql[f][0]} END AS u{i}"
-        for i, f in enumerate(unseen)
-    ]
-    sets = ", ".join(f"(u{i})" for i in range(len(unseen)))
-    select = ", ".join(
-        [
-            *cases,
-            "count(*) AS k",
-            "GROUPING_ID(" + ", ".join(f"u{i}" for i in range(len(unseen))) + ") AS g",
-        ]
+    select, group_by = _grouping_sets(
+        [f"CASE WHEN {category_sql[f][1]} THEN {category_sql[f][0]} END" for f in unseen]
     )
     either = "(" + " OR ".join(category_sql[f][1] for f in unseen) + ")"
-    full = (1 << len(unseen)) - 1
     for extra in [sampled, []] if sampled else [[]]:
         found = (
             monitor.log.query(
@@ -451,13 +449,12 @@ def _unseen_top(
                 select,
                 environment=environment,
                 where=[*where, either, *extra],
-                group_by=f"GROUPING SETS ({sets})",
+                group_by=group_by,
             )
             or []
         )
         for i, feature in enumerate(unseen):
-            bit = 1 << (len(unseen) - 1 - i)  # GROUPING_ID sets a rolled-up column's bit
-            top = [(r[i], r[-2]) for r in found if r[-1] == full ^ bit and r[i] is not None]
+            top = _set_rows(found, i, len(unseen))
             top.sort(key=lambda r: -r[1])
             out["features"][feature]["unseen_top"] = [_key(v) for v, _ in top[:5]]
         if all(out["features"][f]["unseen_top"] for f in unseen):

@@ -46,10 +46,10 @@ PASS_PARAMS = (
 )
 
 
-# Providers' own stop reasons (Anthropic's end_turn, max_tokens, ...) in OpenAI's vocabulary.
 #: The gateway's input column: the prompt's sha256, never the prompt itself.
 PROMPT_TYPES = {"in_prompt_hash": "string"}
 
+# Providers' own stop reasons (Anthropic's end_turn, max_tokens, ...) in OpenAI's vocabulary.
 FINISH_REASONS = {
     "stop": "stop",
     "length": "length",
