@@ -31,7 +31,12 @@ def parse_duration(text: str | int | float | timedelta, *, what: str = "duration
         raise ConfigError(
             f"{what} {text!r} is not a duration; write a number and a unit, e.g. 30m, 24h or 7d"
         )
-    return timedelta(seconds=float(match.group(1)) * _UNITS[match.group(2)])
+    try:
+        return timedelta(seconds=float(match.group(1)) * _UNITS[match.group(2)])
+    except OverflowError:
+        raise ConfigError(
+            f"{what} {text!r} is too long to be a duration; write e.g. 30m, 24h or 7d"
+        ) from None
 
 
 def format_duration(delta: timedelta) -> str:

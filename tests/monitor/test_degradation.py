@@ -116,3 +116,58 @@ def test_slices_count_missing_values_of_nullable_integer_columns():
     table = _contingency(a, b)
     assert table.sum(axis=1).tolist() == [4, 3]
     assert sorted(table[0].tolist()) == [1, 1, 2] and sorted(table[1].tolist()) == [0, 1, 2]
+
+
+def test_review_shows_missing_inputs_of_integer_columns(served, cli):
+    """The server logs integer features as nullable int64: a missing one reaches review
+    as pandas' NA, and the review shows it as null (it raised 'boolean value of NA')."""
+    from datetime import timedelta
+
+    import pyarrow as pa
+    from tests.monitor.conftest import END
+    from tests.monitor.logdata import traffic, write_traffic
+
+    start = END + timedelta(days=3)  # a day of its own: no float-typed file beside it
+    pred, feedback = traffic(
+        served.flavor, served.days["switzerland"], start=start, spacing=timedelta(minutes=1),
+        version=1, seed=9,
+    )  # fmt: skip
+    types = {f: pa.float64() for f in FEATURES}
+    for feature in ("ca", "slope", "thal"):  # codes, mostly missing in Switzerland
+        types[feature] = pa.int64()
+        pred[f"in_{feature}"] = pred[f"in_{feature}"].astype("Int64")
+    write_traffic(served.ws.logs_url, "heart", pred, feedback, feature_types=types)
+    until = (start + timedelta(days=1)).isoformat()
+    ran = cli("monitor", "review", "heart", "--until", until, "--last", "1d", "--json")
+    assert ran.exit_code == 0, ran.stderr
+    items = ran.json["results"]["items"]
+    assert items and any(item["inputs"]["ca"] is None for item in items)
+    assert all(isinstance(item["inputs"]["age"], int | float) for item in items)
+
+
+def test_degradation_against_the_recorded_test_accuracy(workspace, heart, cli):
+    """--compare-to reference compares with the accuracy evaluation recorded for the
+    version ({"test": {"accuracy": ...}}); without one it is insufficient, not a pass."""
+    from datetime import timedelta
+
+    from tests.conftest import make_pipeline
+    from tests.monitor.conftest import END, serve_day
+
+    cleveland = heart[heart.site == "cleveland"].drop(columns="site")
+    fitted = make_pipeline("logreg").fit(cleveland[FEATURES], cleveland["target"])
+    swiss = heart[heart.site == "switzerland"].drop(columns="site").reset_index(drop=True)
+    args = ("--last", "24h", "--until", (END - timedelta(days=1)).isoformat(), "--json")
+    args = (*args, "--compare-to", "reference")
+    workspace.register("bare", fitted, data=cleveland, target="target")
+    serve_day(workspace, "bare", workspace.load_model("bare", 1), swiss, days_before=2)
+    bare = cli("monitor", "degradation", "bare", *args)
+    assert bare.exit_code == 1 and bare.json["verdict"] == "insufficient"
+    assert "no recorded test accuracy" in bare.json["breaches"][0]
+    recorded = {"test": {"accuracy": 0.85}}
+    workspace.register("known", fitted, data=cleveland, target="target", metrics=recorded)
+    serve_day(workspace, "known", workspace.load_model("known", 1), swiss, days_before=2)
+    known = cli("monitor", "degradation", "known", *args)
+    assert known.json["results"]["baseline"]["recorded_accuracy"] == 0.85
+    now = known.json["results"]["current"]["accuracy"]
+    assert known.json["results"]["drop"] == pytest.approx(0.85 - now)
+    assert known.exit_code == 1 and known.json["verdict"] == "fail"  # Switzerland: ~0.59

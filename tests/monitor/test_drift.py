@@ -245,6 +245,7 @@ def test_reference_is_read_from_the_stored_profile(served, cli, monkeypatch):
         (("--method", "chol=magic"), "must be FEATURE=METHOD"),
         (("--method", "cp=ks"), "needs a numeric feature"),
         (("--method", "nope=ks"), "unknown feature(s) nope"),
+        (("--features", "age,age"), "lists age more than once"),
     ],
 )
 def test_bad_drift_flags(served, cli, args, message):
@@ -307,3 +308,19 @@ def test_error_rate_and_latency_breach(served, cli):
 def test_bad_drift_threshold(served, cli):
     ran = cli("monitor", "predictions", "heart", "--until", _until(2), "--drift-threshold", "7")
     assert ran.exit_code == 2 and "--drift-threshold 7.0 must be between 0 and 1" in ran.stderr
+
+
+def test_an_empty_comparison_window_is_insufficient_not_a_pass(served, cli):
+    """Comparing with a window that had no traffic compares nothing: insufficient (exit 1,
+    saying why), never a pass that would close the open drift alert."""
+    ran = cli("monitor", "drift", "heart", "--last", "24h", "--until", _until(2))
+    assert ran.exit_code == 1  # Switzerland drifted against the reference: an alert
+    drift_alerts = [a.id for a in served.ws.monitor.alerts.list(model="heart")]
+    assert drift_alerts
+    # Cleveland's day is the first: the day before it has no traffic
+    args = ("--last", "24h", "--until", _until(4), "--compare-to", "previous", "--json")
+    empty = cli("monitor", "drift", "heart", *args)
+    assert empty.exit_code == 1 and empty.json["verdict"] == "insufficient"
+    assert "no predictions in the comparison window" in empty.json["breaches"][0]
+    still = [a.id for a in served.ws.monitor.alerts.list(model="heart")]
+    assert set(drift_alerts) <= set(still)

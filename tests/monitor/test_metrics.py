@@ -132,6 +132,13 @@ def test_per_version_metrics(served, cli):
         (("--metrics", "accuracy,f1", "--thresholds", "0.8"), "one threshold per metric"),
         (("--thresholds", "high"), "must be numbers"),
         (("--until", "noon"), "is not an ISO-8601 time"),
+        (("--last", "100000000d"), "reaches before the year 1"),
+        (("--last", "99999999999999999999d"), "is too long to be a duration"),
+        (("--metrics", "accuracy", "--thresholds", "nan"), "is not a number from 0 to 1"),
+        (("--metrics", "accuracy", "--thresholds", "1.5"), "is not a number from 0 to 1"),
+        (("--metrics", "accuracy", "--thresholds", "-0.2"), "is not a number from 0 to 1"),
+        (("--env", "nosuchenv"), "unknown environment 'nosuchenv'"),
+        (("--env", "production", "--all-envs"), "contradict each other"),
     ],
 )
 def test_bad_flags_exit_2_and_store_nothing(served, cli, args, message):

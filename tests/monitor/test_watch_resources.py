@@ -124,3 +124,8 @@ def test_watch_bad_input(served, cli):
     assert ran.exit_code == 2 and "cannot watch coffee" in ran.stderr
     ran = cli("monitor", "watch", "heart", "--every", "0s", "--max-runs", "1")
     assert ran.exit_code == 2 and "--every must be longer than zero" in ran.stderr
+    ran = cli("monitor", "resources", "--continuous", "--every", "0s", "--max-runs", "2")
+    assert ran.exit_code == 2 and "--every must be longer than zero" in ran.stderr
+    ran = cli("monitor", "history", "--check", "bogus")
+    assert ran.exit_code == 2 and "--check 'bogus' is not a stored check" in ran.stderr
+    assert len(ran.stderr.strip().splitlines()) == 1

@@ -104,12 +104,22 @@ def degradation_check(
             "window": base_window.to_dict() if base_window else None,
         }
     else:
-        recorded = info.metrics.get("accuracy")
+        # evaluation stores {"test": {"accuracy": …}, "cv": …}; a flat key where logged so
+        recorded = info.metrics.get("accuracy", (info.metrics.get("test") or {}).get("accuracy"))
         acc_before = float(recorded) if isinstance(recorded, int | float) else None
         results["baseline"] = {"recorded_accuracy": acc_before, "source": f"{info.ref} metrics"}
     if insufficient:
         breaches_text = [
             f"too few labelled predictions to judge: {n_now} < {policy.thresholds.min_labels}"
+        ]
+    elif acc_before is None:  # nothing to compare with is not a pass
+        insufficient = True
+        breaches_text = [
+            f"no labelled predictions in the comparison window {base_window.label()}; use "
+            "--compare-to reference or a window that had labelled traffic"
+            if base_window is not None
+            else f"{info.ref} has no recorded test accuracy to compare with; evaluate it "
+            "(`modelward evaluate`) or use --compare-to previous"
         ]
     else:
         breaches_text = []

@@ -87,6 +87,12 @@ def feature_drift(
     profile = monitor.ws.registry.reference_profile(name, info.version) or {}
     all_features = info.feature_names
     wanted = all_features if not features or features == ["all"] else features
+    twice = sorted({f for f in wanted if wanted.count(f) > 1})
+    if twice:
+        raise ConfigError(
+            f"--features lists {', '.join(twice)} more than once; name each feature once",
+            field="features",
+        )
     unknown = [f for f in wanted if f not in all_features]
     if unknown:
         raise ConfigError(
@@ -111,10 +117,11 @@ def feature_drift(
         kinds,
     )
     base_window = baseline.window(window)
+    base_rows = None
     if base_window is None:
         reference = reference_samples(profile, kinds)
     else:
-        _, reference = array_samples(
+        base_rows, reference = array_samples(
             monitor.log.arrays(
                 name, base_window, columns, environment=environment, where=where, sample=MAX_ROWS
             ),
@@ -160,7 +167,8 @@ def feature_drift(
     judged = len(wanted) - len(skipped)
     share = len(drifted) / judged if judged else 0.0
     breaches = []
-    insufficient = current_rows == 0
+    # nothing compared is not a pass: no traffic now, or none in the comparison window
+    insufficient = current_rows == 0 or base_rows == 0
     if judged and share >= policy.max_drifted_share:
         detail = ", ".join(
             f"{f} ({results[f]['method']} "
@@ -176,10 +184,14 @@ def feature_drift(
             f"{len(drifted)} of {judged} features drifted ({share:.0%} >= "
             f"{policy.max_drifted_share:.0%}): {detail}"
         )
-    if insufficient:
+    breaches_or = []
+    if current_rows == 0:
         breaches_or = [f"no predictions in {window.label()}"]
-    else:
-        breaches_or = []
+    elif base_rows == 0 and base_window is not None:
+        breaches_or = [
+            f"no predictions in the comparison window {base_window.label()}; compare with "
+            "--compare-to reference or a window that had traffic"
+        ]
     return monitor.finish(
         CheckResult(
             check="drift",

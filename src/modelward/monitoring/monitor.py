@@ -9,6 +9,7 @@ it failed.
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -28,6 +29,17 @@ if TYPE_CHECKING:
 __all__ = ["Monitor"]
 
 RUN_PREFIX = "monitor-"
+#: The checks stored in history (``monitor-<check>`` runs) and the runbook's own run.
+CHECKS = (
+    "metrics",
+    "drift",
+    "predictions",
+    "quality",
+    "degradation",
+    "review",
+    "resources",
+    "runbook",
+)
 Check = TypeVar("Check", bound=Callable[..., Any])
 
 
@@ -356,6 +368,22 @@ class Monitor:
                     f"({', '.join(names)}); give one threshold per metric, in the same order",
                     field="thresholds",
                 )
+            from modelward.monitoring.metrics import LOWER_IS_BETTER
+
+            for metric, value in zip(names, given, strict=True):
+                value = float(value)
+                # rates and AUC live in 0..1 (r2 up to 1); errors are >= 0
+                top = math.inf if metric in LOWER_IS_BETTER else 1.0
+                bottom = -math.inf if metric == "r2" else 0.0
+                if not (math.isfinite(value) and bottom <= value <= top):
+                    span = "a number >= 0" if top == math.inf else f"a number up to {top:g}"
+                    if bottom == 0.0 and top == 1.0:
+                        span = "a number from 0 to 1"
+                    raise ConfigError(
+                        f"--thresholds {value:g} for {metric} is not {span}; e.g. "
+                        "--metrics accuracy,auc --thresholds 0.80,0.85",
+                        field="thresholds",
+                    )
             return dict(zip(names, (float(v) for v in given), strict=True))
         defaults = self.ws.policy.thresholds.as_dict()
         return {n: defaults[n] for n in names if n in defaults}

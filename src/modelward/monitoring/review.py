@@ -237,6 +237,9 @@ def review_check(
 
 
 def _plain(value: Any) -> Any:
-    if value is None or value != value:
+    """A JSON-ready scalar; None for every kind of missing (None, NaN, pandas' NA)."""
+    import pandas as pd
+
+    if value is None or (pd.api.types.is_scalar(value) and pd.isna(value)):
         return None
     return value.item() if hasattr(value, "item") else value

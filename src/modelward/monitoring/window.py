@@ -54,7 +54,12 @@ def window_for(last: str, *, until: str | datetime | None = None) -> Window:
         end = until
     else:
         end = parse_time(until, what="--until")
-    return Window(end - length, end)
+    try:
+        return Window(end - length, end)
+    except OverflowError:
+        raise ConfigError(
+            f"--last {last!r} reaches before the year 1; write a shorter window, e.g. 30d"
+        ) from None
 
 
 @dataclass(frozen=True)

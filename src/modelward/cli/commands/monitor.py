@@ -30,7 +30,14 @@ AllEnvs = Annotated[bool, typer.Option("--all-envs", help="Every environment.")]
 
 
 def _env(env: str | None, all_envs: bool) -> str | None:
-    return None if all_envs else (env or "production")
+    from modelward.deploy.deployments import check_environment
+
+    if all_envs and env is not None:
+        raise ConfigError(
+            f"--env {env} and --all-envs contradict each other; give one of them",
+            field="environment",
+        )
+    return None if all_envs else check_environment(env or "production")
 
 
 def _split(text: str | None) -> list[str] | None:
@@ -497,6 +504,8 @@ def resources_cmd(
     from modelward.timeutil import parse_duration
 
     pause = parse_duration(every, what="--every").total_seconds()
+    if continuous and pause <= 0:
+        raise ConfigError("--every must be longer than zero, e.g. 1m", field="every")
     monitor = state().workspace().monitor
     rounds = 0
     result = None
@@ -579,6 +588,13 @@ def history_cmd(
     runs = ws.registry.list_runs(model=name, limit=None)
     runs = [r for r in runs if r.kind.startswith(RUN_PREFIX) or r.kind == "runbook"]
     if check:
+        from modelward.monitoring.monitor import CHECKS
+
+        if check not in CHECKS:
+            raise ConfigError(
+                f"--check {check!r} is not a stored check; use one of {', '.join(CHECKS)}",
+                field="check",
+            )
         runs = [r for r in runs if r.kind in (RUN_PREFIX + check, check)]
     runs = runs[:limit]
     if as_json:
