@@ -246,6 +246,7 @@ def test_reference_is_read_from_the_stored_profile(served, cli, monkeypatch):
         (("--method", "cp=ks"), "needs a numeric feature"),
         (("--method", "nope=ks"), "unknown feature(s) nope"),
         (("--features", "age,age"), "lists age more than once"),
+        (("--features", ""), "has an empty item"),
     ],
 )
 def test_bad_drift_flags(served, cli, args, message):
@@ -306,8 +307,12 @@ def test_error_rate_and_latency_breach(served, cli):
 
 
 def test_bad_drift_threshold(served, cli):
-    ran = cli("monitor", "predictions", "heart", "--until", _until(2), "--drift-threshold", "7")
+    args = ("monitor", "predictions", "heart", "--until", _until(2), "--drift-threshold", "7")
+    ran = cli(*args, "--distribution-check")
     assert ran.exit_code == 2 and "--drift-threshold 7.0 must be between 0 and 1" in ran.stderr
+    ran = cli(*args[:-1], "0.2")  # a threshold for a check not asked for
+    assert ran.exit_code == 2 and "add --distribution-check" in ran.stderr
+    assert served.ws.registry.list_runs(model="heart") == []
 
 
 def test_an_empty_comparison_window_is_insufficient_not_a_pass(served, cli):

@@ -104,3 +104,6 @@ def test_daily_runbook_for_an_endpoint_model(chat, cli, tmp_path):
     assert ran.exit_code == 1 and (tmp_path / "chat.html").exists()
     metrics = cli("monitor", "metrics", "chat", "--until", END.isoformat())
     assert metrics.exit_code == 2 and "use `modelward monitor predictions`" in metrics.stderr
+    drift = cli("monitor", "drift", "chat", "--until", END.isoformat())  # no tabular inputs
+    assert drift.exit_code == 2 and "is an LLM endpoint" in drift.stderr
+    assert "use `modelward monitor predictions chat`" in drift.stderr

@@ -138,6 +138,9 @@ def test_per_version_metrics(served, cli):
         (("--metrics", "accuracy", "--thresholds", "1.5"), "is not a number from 0 to 1"),
         (("--metrics", "accuracy", "--thresholds", "-0.2"), "is not a number from 0 to 1"),
         (("--env", "nosuchenv"), "unknown environment 'nosuchenv'"),
+        (("--metrics", ""), "has an empty item"),
+        (("--metrics", "accuracy,,f1"), "has an empty item"),
+        (("--metrics", "accuracy", "--thresholds", ""), "has an empty item"),
         (("--env", "production", "--all-envs"), "contradict each other"),
     ],
 )

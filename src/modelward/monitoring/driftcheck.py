@@ -74,7 +74,11 @@ def feature_drift(
         reference_samples,
     )
 
-    monitor._model(name)
+    if monitor._model(name).task == "text-generation":
+        raise ConfigError(
+            f"feature drift is defined for tabular models and {name} is an LLM endpoint; use "
+            f"`modelward monitor predictions {name}` for its traffic, cost and response times"
+        )
     policy = monitor.ws.policy.drift
     window = window_for(last, until=until)
     baseline = parse_baseline(compare_to)
@@ -147,9 +151,10 @@ def feature_drift(
             results[feature] = entry
             continue
         if METHODS[method].numeric_only and kinds[feature] != "numeric":
+            source = "--method" if feature in (methods or {}) else "drift.methods in policy.yml"
             raise ConfigError(
                 f"drift method {method} needs a numeric feature and {feature} is categorical; "
-                "use chi2, jensenshannon or psi",
+                f"use chi2, jensenshannon or psi for it in {source}",
                 field="method",
             )
         column = profile.get("columns", {}).get(feature)

@@ -40,14 +40,21 @@ def _env(env: str | None, all_envs: bool) -> str | None:
     return None if all_envs else check_environment(env or "production")
 
 
-def _split(text: str | None) -> list[str] | None:
+def _split(text: str | None, option: str) -> list[str] | None:
+    """A comma-separated option's parts; an option given but empty is a mistake."""
     if text is None:
         return None
-    return [part.strip() for part in text.split(",") if part.strip()]
+    parts = [part.strip() for part in text.split(",")]
+    if not all(parts):
+        raise ConfigError(
+            f"{option} {text!r} has an empty item; list names separated by commas, e.g. a,b",
+            field=option.lstrip("-"),
+        )
+    return parts
 
 
 def _floats(text: str | None, option: str) -> list[float] | None:
-    parts = _split(text)
+    parts = _split(text, option)
     if parts is None:
         return None
     try:
@@ -142,7 +149,7 @@ def metrics_cmd(
             last=last,
             until=until,
             environment=_env(env, all_envs),
-            metrics=_split(metrics),
+            metrics=_split(metrics, "--metrics"),
             thresholds=_floats(thresholds, "--thresholds"),
         )
     )
@@ -208,7 +215,7 @@ def drift_cmd(
             last=last,
             until=until,
             compare_to=compare_to,
-            features=_split(features),
+            features=_split(features, "--features"),
             methods=parse_methods(method),
             environment=_env(env, all_envs),
             version=version,
@@ -263,6 +270,11 @@ def predictions_cmd(
     as_json: JsonOption = False,
 ) -> None:
     """Prediction volume, errors, latency and prediction-distribution drift."""
+    if drift_threshold is not None and not distribution_check:
+        raise ConfigError(
+            "--drift-threshold is the distribution check's threshold; add --distribution-check",
+            field="drift_threshold",
+        )
     result = (
         state()
         .workspace()
@@ -562,7 +574,7 @@ def watch_cmd(
         ws.monitor,
         name,
         every=every,
-        checks=_split(checks),
+        checks=_split(checks, "--checks"),
         last=last,
         max_runs=max_runs,
         environment=_env(env, all_envs),
