@@ -113,3 +113,29 @@ def test_monitor_history_lists_checks(served, cli):
     assert len(only) == 1 and only[0]["verdict"] == "fail"
     text = cli("monitor", "history", "heart")
     assert "drift" in text.stdout and "fail" in text.stdout
+
+
+def test_alerts_are_per_environment(served, cli):
+    """A breach in staging is its own alert, and staging passing does not close
+    production's (the fingerprint and the resolution carry the environment)."""
+    from datetime import timedelta
+
+    from tests.monitor.conftest import END
+    from tests.monitor.logdata import traffic, write_traffic
+
+    swiss_day = (END - timedelta(days=1)).isoformat()
+    ran = cli("monitor", "metrics", "heart", "--until", swiss_day)  # production: 0.59
+    assert ran.exit_code == 1
+    (production,) = served.ws.monitor.alerts.list(model="heart")
+    pred, feedback = traffic(
+        served.flavor, served.days["switzerland"], start=END - timedelta(days=2),
+        spacing=timedelta(minutes=2), version=1, environment="staging", seed=5,
+    )  # fmt: skip
+    write_traffic(served.ws.logs_url, "heart", pred, feedback)
+    staged = ("monitor", "metrics", "heart", "--until", swiss_day, "--env", "staging")
+    assert cli(*staged).exit_code == 1  # the same breach, in staging: a second alert
+    assert len(served.ws.monitor.alerts.list(model="heart")) == 2
+    lenient = ("--metrics", "accuracy", "--thresholds", "0.3")
+    assert cli(*staged, *lenient).exit_code == 0  # staging passes: its alert closes
+    still = served.ws.monitor.alerts.list(model="heart")
+    assert [a.id for a in still] == [production.id]

@@ -26,8 +26,13 @@ __all__ = ["AlertInfo", "Alerts", "fingerprint"]
 LEVELS = {"warning": 1, "critical": 2}
 
 
-def fingerprint(model: str | None, check: str, keys: list[str]) -> str:
-    text = "|".join([model or "-", check, *sorted(keys)])
+def fingerprint(
+    model: str | None, check: str, keys: list[str], environment: str | None = None
+) -> str:
+    """What makes two alerts the same one: model, check, what breached and, for a check
+    of one environment, which (staging's breach is not production's)."""
+    scope = [model or "-", check] + ([f"env={environment}"] if environment else [])
+    text = "|".join([*scope, *sorted(keys)])
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -83,6 +88,7 @@ class Alerts:
         message: str,
         keys: list[str],
         details: dict[str, Any] | None = None,
+        environment: str | None = None,
     ) -> tuple[AlertInfo, list[str]]:
         """Store (or bump) an alert and send it unless it is a duplicate.
 
@@ -95,7 +101,8 @@ class Alerts:
         if level not in LEVELS:
             raise ConfigError(f"alert level {level!r} is not warning or critical")
         window = parse_duration(self.ws.policy.alerts.dedupe_window, what="alerts.dedupe_window")
-        print_ = fingerprint(model, check, keys)
+        print_ = fingerprint(model, check, keys, environment)
+        details = {**(details or {}), **({"environment": environment} if environment else {})}
         now = utcnow()
         send = True
         with self.ws.db.session() as session:
@@ -150,6 +157,7 @@ class Alerts:
 
     def for_result(self, result: CheckResult) -> tuple[AlertInfo | None, list[str]]:
         """Fire an alert for a failed check; resolve this check's open alerts when it passed."""
+        environment = result.inputs.get("environment")  # None: every environment
         if result.failed:
             return self.fire(
                 model=result.model,
@@ -158,12 +166,14 @@ class Alerts:
                 message=result.summary(),
                 keys=result.keys or [result.verdict],
                 details={"run_id": result.run_id, "breaches": result.breaches},
+                environment=environment,
             )
         if result.verdict == "pass":
-            self.resolve_check(result.model, result.check)
+            self.resolve_check(result.model, result.check, environment)
         return None, []
 
-    def resolve_check(self, model: str | None, check: str) -> int:
+    def resolve_check(self, model: str | None, check: str, environment: str | None = None) -> int:
+        """Resolve the open alerts of ``check`` (of ``environment`` only, when given)."""
         from sqlalchemy import select
 
         from modelward.store.tables import AlertRow, ModelRow
@@ -174,7 +184,12 @@ class Alerts:
                 query = query.join(ModelRow, AlertRow.model_id == ModelRow.id).where(
                     ModelRow.name == model
                 )
-            rows = session.execute(query).scalars().all()
+            rows = [
+                row
+                for row in session.execute(query).scalars().all()
+                if environment is None
+                or (row.details or {}).get("environment") in (None, environment)
+            ]
             for row in rows:
                 row.resolved_at = utcnow()
             return len(rows)
