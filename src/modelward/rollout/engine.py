@@ -25,7 +25,7 @@ from modelward.errors import AlreadyExists, ConfigError, ConflictError, Modelwar
 from modelward.registry.records import aware
 from modelward.registry.registry import default_actor
 from modelward.rollout.judge import judge
-from modelward.rollout.lease import acquire, release
+from modelward.rollout.lease import acquire, release, release_all
 from modelward.rollout.plan import make_plan
 from modelward.rollout.ports import Clock, MetricsPort, TrafficPort, WindowStats
 from modelward.rollout.records import LIVE, TERMINAL, Decision, RolloutInfo
@@ -517,8 +517,32 @@ class RolloutEngine:
         interval: float | None = None,
         sleep: Callable[[float], None] = time.sleep,
         on_decision: Callable[[Decision], None] | None = None,
+        keep_leases: bool = False,
     ) -> list[Decision]:
-        """The controller loop: step every live rollout each check interval."""
+        """The controller loop: step every live rollout each check interval.
+
+        The leases it took are released when it returns or raises (SIGTERM included, where
+        the caller turns it into an exception), so the next controller acts at once;
+        ``keep_leases`` holds them for a caller that runs one pass after another."""
+        try:
+            return self._loop(once, until_done, max_iterations, interval, sleep, on_decision)
+        finally:
+            if not keep_leases:
+                self.release_leases()
+
+    def release_leases(self) -> None:
+        """Give up the claims this controller holds (a pass never needs them afterwards)."""
+        release_all(self.db, self.owner)
+
+    def _loop(
+        self,
+        once: bool,
+        until_done: bool,
+        max_iterations: int | None,
+        interval: float | None,
+        sleep: Callable[[float], None],
+        on_decision: Callable[[Decision], None] | None,
+    ) -> list[Decision]:
         decisions: list[Decision] = []
         iterations = 0
         while True:
