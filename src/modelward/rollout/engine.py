@@ -38,6 +38,8 @@ if TYPE_CHECKING:
 __all__ = ["RolloutEngine"]
 
 _VERDICT = {"advance": "pass", "promote": "pass", "rollback": "fail", "breach": "warn"}
+#: the level of a rollout event's notification (others are info)
+_LEVELS = {"rollout-rolled-back": "warning", "rollout-aborted": "warning"}
 
 
 def _owner() -> str:
@@ -242,6 +244,8 @@ class RolloutEngine:
                          move_traffic=False)  # fmt: skip
             raise
         self._record(rollout, "start", f"canary at {rollout.weight:g} %", [], actor=actor)
+        self._notify(rollout, "rollout-started", actor, reason, None, weight=rollout.weight,
+                     forced_gates=overridden)  # fmt: skip
         return self.get(rollout_id)
 
     # -- traffic --------------------------------------------------------------------------
@@ -285,10 +289,32 @@ class RolloutEngine:
                     f"`modelward rollout status {info.model} --env {info.environment}`"
                 )
 
-    def _event(self, info: RolloutInfo, kind: str, actor: str, reason: str, **details: Any) -> None:
-        self.registry.record_event(
+    def _event(
+        self, info: RolloutInfo, kind: str, actor: str, reason: str, *, level: str = "",
+        **details: Any,
+    ) -> None:  # fmt: skip
+        """Record a rollout event in history, then tell the alert sinks."""
+        event = self.registry.record_event(
             info.model, kind, version=info.canary_version, reason=reason, actor=actor,
             details={"rollout": info.id, "environment": info.environment, **details},
+        )  # fmt: skip
+        self._notify(info, kind, actor, reason, event.id, level=level, **details)
+
+    def _notify(
+        self, info: RolloutInfo, kind: str, actor: str, reason: str, event_id: int | None,
+        *, level: str = "", **details: Any,
+    ) -> None:  # fmt: skip
+        where = "to" if kind == "rollout-advanced" else "at"
+        weight = f" {where} {details['weight']:g} %" if "weight" in details else ""
+        self.ws.alerting.notify(
+            source="rollout", event=kind, level=level or _LEVELS.get(kind, "info"),
+            key=f"rollout:{info.id}:{kind}:{event_id or 0}", model=info.model,
+            version=info.canary_version, environment=info.environment,
+            message=f"rollout #{info.id} of {info.model}:{info.canary_version} in "
+            f"{info.environment} {kind.removeprefix('rollout-').replace('-', ' ')}{weight}: "
+            f"{reason or 'no reason given'}",
+            details={"rollout": info.id, "actor": actor, "stable": info.stable_version,
+                     "stage": info.stage_index + 1, **details},
         )  # fmt: skip
 
     def _finish(
@@ -338,7 +364,8 @@ class RolloutEngine:
                     self._update(
                         info, state="paused", details={**info.details, "error": exc.message}
                     )
-                    self._event(info, "rollout-paused", actor, f"promotion refused: {exc.message}")
+                    self._event(info, "rollout-paused", actor,
+                                f"promotion refused: {exc.message}", level="warning")  # fmt: skip
                     return self.get(info.id)
         return self._finish(info, "promoted", actor, reason)
 
