@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 from tests.ops.conftest import add_versions, to_stage
-from tests.ops.simulate import Behaviour, Clock, Traffic
+from tests.ops.simulate import Behaviour
 from tests.receiver import Hook
 
 from modelward.rollout import RolloutEngine, ServingTraffic
@@ -100,19 +100,6 @@ def test_a_budget_warning_escalates_to_critical(workspace, receivers, cli):
     assert len(cli("monitor", "alerts", "--json").json) == 1  # one alert, escalated
 
 
-@pytest.fixture
-def canary(workspace, cleveland, fitted):
-    """heart:1 serving production, heart:2 in staging; a settable clock and traffic."""
-    add_versions(workspace, cleveland, fitted, 2)
-    to_stage(workspace, "heart", 1, "production")
-    to_stage(workspace, "heart", 2, "staging")
-    ServingTraffic(workspace.deployments).set_targets(
-        "heart", "production", [(1, 100)], reason="first deploy", actor="tester",
-        expected_revision=0,
-    )  # fmt: skip
-    return workspace, Clock(), Traffic(root=workspace.root / "logs")
-
-
 def _drive(engine, rollout_id, clock, traffic, *, until: str) -> None:
     for _ in range(60):
         targets = engine.traffic.current("heart", "production").targets
@@ -123,8 +110,8 @@ def _drive(engine, rollout_id, clock, traffic, *, until: str) -> None:
     raise AssertionError(f"no {until} in an hour")
 
 
-def test_rollout_advance_and_rollback_are_notified(canary):
-    ws, clock, traffic = canary
+def test_rollout_advance_and_rollback_are_notified(setup):
+    ws, clock, traffic = setup
     receivers = Receivers(ws, sources=["rollout"])
     try:
         traffic.behaviour = {1: Behaviour(), 2: Behaviour()}
@@ -152,8 +139,8 @@ def test_rollout_advance_and_rollback_are_notified(canary):
     assert [b["type"] for b in receivers.apprise.bodies] == ["info", "info", "warning"]
 
 
-def test_a_promotion_by_the_controller_is_notified(canary):
-    ws, clock, traffic = canary
+def test_a_promotion_by_the_controller_is_notified(setup):
+    ws, clock, traffic = setup
     receivers = Receivers(ws, sources=["rollout"])
     try:
         engine = RolloutEngine(ws, clock=clock)

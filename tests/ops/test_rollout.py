@@ -15,21 +15,6 @@ from modelward.rollout import RolloutEngine, ServingTraffic
 STAGES = "5:10m,25:10m,50:10m,100"
 
 
-@pytest.fixture
-def setup(workspace, cleveland, fitted, tmp_path):
-    """heart:1 in production serving all traffic, heart:2 in staging; a clock and traffic."""
-    add_versions(workspace, cleveland, fitted, 2)
-    to_stage(workspace, "heart", 1, "production")
-    to_stage(workspace, "heart", 2, "staging")
-    ServingTraffic(workspace.deployments).set_targets(
-        "heart", "production", [(1, 100)], reason="first deploy", actor="tester",
-        expected_revision=0,
-    )  # fmt: skip
-    clock = Clock()
-    traffic = Traffic(root=workspace.root / "logs")
-    return workspace, clock, traffic
-
-
 def drive(engine: RolloutEngine, rollout_id: int, clock: Clock, traffic: Traffic, minutes=120):
     """Serve a minute of traffic with the current split, tick the controller; repeat."""
     decisions = []
