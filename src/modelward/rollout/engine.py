@@ -555,7 +555,10 @@ class RolloutEngine:
             return self._loop(once, until_done, max_iterations, interval, sleep, on_decision)
         finally:
             if not keep_leases:
-                self.release_leases()
+                try:
+                    self.release_leases()
+                except ModelwardError:  # the database is gone: the claims simply run out
+                    pass
 
     def release_leases(self) -> None:
         """Give up the claims this controller holds (a pass never needs them afterwards)."""
