@@ -37,7 +37,8 @@ FEATURES = [
     "thalach", "exang", "oldpeak", "slope", "ca", "thal",
 ]  # fmt: skip
 
-console = Console(highlight=False)
+# soft_wrap: commands and paths stay on one line when the output is piped (80 columns)
+console = Console(highlight=False, soft_wrap=True)
 
 
 def step(title: str) -> None:

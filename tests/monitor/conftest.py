@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 from tests.conftest import FEATURES, make_pipeline
 from tests.monitor.logdata import traffic, write_traffic
+from tests.receiver import Hook
 
 END = datetime(2026, 11, 20, 0, 0, tzinfo=UTC)
 UNTIL = END.isoformat()
@@ -71,39 +72,6 @@ def served(workspace, heart):
     for i, (site, rows) in enumerate(days.items()):
         preds[site], _ = serve_day(workspace, "heart", flavor, rows, days_before=DAYS[site], seed=i)
     return Served(workspace, "heart", flavor, train, days, preds)
-
-
-class Hook:
-    """A real HTTP server on 127.0.0.1 that records JSON POST bodies."""
-
-    def __init__(self, status: int = 200) -> None:
-        import json
-        import threading
-        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-        self.bodies: list[dict] = []
-        self.status = status
-        hook = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server's name
-                length = int(self.headers.get("Content-Length", 0))
-                hook.bodies.append(json.loads(self.rfile.read(length)))
-                self.send_response(hook.status)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture

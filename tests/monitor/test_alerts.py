@@ -3,7 +3,8 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
-from tests.monitor.conftest import END, Hook, set_policy
+from tests.monitor.conftest import END, set_policy
+from tests.receiver import Hook
 
 
 def _until(days_before: int) -> str:
@@ -11,7 +12,7 @@ def _until(days_before: int) -> str:
 
 
 def test_webhook_slack_and_file_sinks_get_one_alert_then_dedupe(served, cli, hook, tmp_path):
-    slack = Hook()
+    slack, apprise = Hook(), Hook()
     try:
         log = tmp_path / "alerts.jsonl"
         set_policy(
@@ -21,6 +22,7 @@ def test_webhook_slack_and_file_sinks_get_one_alert_then_dedupe(served, cli, hoo
                     {"kind": "webhook", "url": hook.url},
                     {"kind": "slack", "url": slack.url},
                     {"kind": "file", "path": str(log)},
+                    {"kind": "apprise", "url": f"json://127.0.0.1:{apprise.port}/"},
                 ],
                 "dedupe_window": "1h",
             },
@@ -36,10 +38,12 @@ def test_webhook_slack_and_file_sinks_get_one_alert_then_dedupe(served, cli, hoo
         assert "v1 accuracy" in slack.bodies[0]["text"]
         lines = log.read_text().splitlines()
         assert json.loads(lines[0])["fingerprint"] == body["fingerprint"]
+        (told,) = apprise.bodies
+        assert told["message"] == body["message"] and told["title"].endswith(": metrics")
         # the same breach again: stored once more (count 2) but not sent again
         again = cli("monitor", "metrics", "heart", "--until", _until(2))
         assert again.exit_code == 1
-        assert len(hook.bodies) == 1 and len(slack.bodies) == 1
+        assert len(hook.bodies) == 1 and len(slack.bodies) == 1 and len(apprise.bodies) == 1
         assert len(log.read_text().splitlines()) == 1
         alerts = cli("monitor", "alerts", "heart", "--json").json
         assert len(alerts) == 1 and alerts[0]["count"] == 2
@@ -48,6 +52,7 @@ def test_webhook_slack_and_file_sinks_get_one_alert_then_dedupe(served, cli, hoo
         assert len(hook.bodies) == 2 and hook.bodies[1]["check"] == "quality"
     finally:
         slack.close()
+        apprise.close()
 
 
 def test_passing_check_resolves_and_manual_resolve(served, cli, hook):
@@ -61,12 +66,18 @@ def test_passing_check_resolves_and_manual_resolve(served, cli, hook):
     assert cli("monitor", "alerts", "--json").json == []
     everything = cli("monitor", "alerts", "--all", "--json").json
     assert everything[0]["resolved_at"] is not None
+    # the resolution is sent too, under the same dedupe key
+    resolved = hook.bodies[1]
+    assert (resolved["status"], resolved["kind"]) == ("resolved", "alert")
+    assert resolved["key"] == hook.bodies[0]["key"] == hook.bodies[0]["fingerprint"]
+    assert resolved["resolved_at"] is not None
     # a new breach opens a new alert that is sent again
     cli("monitor", "metrics", "heart", "--until", _until(2))
-    assert len(hook.bodies) == 2
+    assert [b["status"] for b in hook.bodies] == ["firing", "resolved", "firing"]
     open_id = cli("monitor", "alerts", "--json").json[0]["id"]
     assert cli("monitor", "alerts", "--resolve", open_id).exit_code == 0
     assert cli("monitor", "alerts", "--json").json == []
+    assert hook.bodies[-1]["status"] == "resolved" and hook.bodies[-1]["id"] == open_id
 
 
 def test_sink_failure_is_reported_and_the_alert_kept(served, cli):

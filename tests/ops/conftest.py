@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import pytest
 from tests.conftest import FEATURES
+from tests.ops.simulate import Clock, Traffic
+
+from modelward.rollout import ServingTraffic
 
 
 def add_versions(ws, cleveland, fitted, count: int, *, name: str = "heart", aucs=None):
@@ -45,3 +48,19 @@ def populated(workspace, cleveland, fitted):
         results={"roc_auc": 0.9}, verdict="pass",
     )  # fmt: skip
     return workspace
+
+
+@pytest.fixture
+def setup(workspace, cleveland, fitted, tmp_path):
+    """heart:1 in production serving all traffic, heart:2 in staging; a clock and traffic
+    (for canary rollouts)."""
+    add_versions(workspace, cleveland, fitted, 2)
+    to_stage(workspace, "heart", 1, "production")
+    to_stage(workspace, "heart", 2, "staging")
+    ServingTraffic(workspace.deployments).set_targets(
+        "heart", "production", [(1, 100)], reason="first deploy", actor="tester",
+        expected_revision=0,
+    )  # fmt: skip
+    clock = Clock()
+    traffic = Traffic(root=workspace.root / "logs")
+    return workspace, clock, traffic

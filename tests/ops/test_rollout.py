@@ -15,21 +15,6 @@ from modelward.rollout import RolloutEngine, ServingTraffic
 STAGES = "5:10m,25:10m,50:10m,100"
 
 
-@pytest.fixture
-def setup(workspace, cleveland, fitted, tmp_path):
-    """heart:1 in production serving all traffic, heart:2 in staging; a clock and traffic."""
-    add_versions(workspace, cleveland, fitted, 2)
-    to_stage(workspace, "heart", 1, "production")
-    to_stage(workspace, "heart", 2, "staging")
-    ServingTraffic(workspace.deployments).set_targets(
-        "heart", "production", [(1, 100)], reason="first deploy", actor="tester",
-        expected_revision=0,
-    )  # fmt: skip
-    clock = Clock()
-    traffic = Traffic(root=workspace.root / "logs")
-    return workspace, clock, traffic
-
-
 def drive(engine: RolloutEngine, rollout_id: int, clock: Clock, traffic: Traffic, minutes=120):
     """Serve a minute of traffic with the current split, tick the controller; repeat."""
     decisions = []
@@ -385,3 +370,74 @@ def test_a_failing_gate_refuses_the_canary_unless_forced_with_a_reason(setup):
     decisions = drive(engine, rollout.id, clock, traffic)
     assert decisions[-1].action == "promote"
     assert ws.registry.get_version("heart", 2).stage == "production"
+
+
+def _lease_holder(ws, rollout_id: int) -> str | None:
+    from modelward.store.tables import LeaseRow
+
+    with ws.db.session(readonly=True) as session:
+        row = session.get(LeaseRow, f"rollout:{rollout_id}")
+        return None if row is None else row.owner
+
+
+def test_two_runs_once_in_a_row_both_act(setup, cli):
+    """A cron job calling `rollout run --once` every minute: each run acts, none is skipped
+    behind the lease the one before left (the lease is released on exit)."""
+    ws, clock, traffic = setup
+    rollout = RolloutEngine(ws).start("heart", 2, stages=STAGES)
+    actions = []
+    for _ in range(2):
+        ran = cli("rollout", "run", "--once", "--json")
+        assert ran.exit_code == 0, ran.stderr
+        actions.append([d["action"] for d in ran.json])
+    assert actions == [["wait"], ["wait"]]
+    assert _lease_holder(ws, rollout.id) is None
+
+
+class Broken:
+    """A MetricsPort whose log storage fails."""
+
+    def window(self, *args, **kwargs):
+        raise OSError("log storage unreachable")
+
+
+def test_a_failing_pass_releases_its_lease(setup):
+    ws, clock, traffic = setup
+    engine = RolloutEngine(ws, clock=clock, metrics=Broken())
+    rollout = engine.start("heart", 2, stages=STAGES)
+    with pytest.raises(OSError):
+        engine.run(once=True)
+    assert _lease_holder(ws, rollout.id) is None
+    assert RolloutEngine(ws, clock=clock).step(rollout.id).action == "wait"
+
+
+def test_sigterm_releases_the_lease(setup, tmp_path):
+    """`rollout run` (the loop) stopped with SIGTERM between passes leaves no claim."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.conftest import ROOT
+
+    ws, clock, traffic = setup
+    rollout = RolloutEngine(ws).start("heart", 2, stages=STAGES)
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "NO_COLOR": "1"}
+    log = tmp_path / "controller.log"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "modelward.cli.main", "rollout", "run", "--interval", "600"],
+        stdout=subprocess.DEVNULL, stderr=log.open("wb"), env=env,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        while "wait" not in log.read_text():  # the first pass acted; now it sleeps
+            assert proc.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.05)
+        assert _lease_holder(ws, rollout.id) is not None
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 128 + signal.SIGTERM
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert _lease_holder(ws, rollout.id) is None

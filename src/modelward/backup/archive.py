@@ -1,4 +1,4 @@
-"""The backup archive: a tar.gz with ``manifest.json`` first, then the files it lists.
+"""The backup archive: a tar.gz of the files its ``manifest.json`` lists (last since format 3).
 
 Layout::
 
@@ -12,6 +12,9 @@ Layout::
     policy.yml                  always
     config/<file>               workspace.yml and other config files (--include-config)
     artifacts/sha256/ab/<hex>   every artifact a version references (--include-weights)
+    logs/…                      the prediction log and feedback, and the rows a live server
+                                acknowledged but had not yet written (unless --no-logs; see
+                                :mod:`modelward.backup.logs`)
 
 Verification re-hashes every member and refuses an archive that is truncated, has a
 member the manifest does not list, lacks one it lists, or holds one whose checksum
@@ -26,12 +29,15 @@ import os
 import tarfile
 import uuid
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from modelward.backup.logs import PREFIX as LOGS
+from modelward.backup.logs import check_name, collect_logs
 from modelward.errors import AlreadyExists, ArtifactError, ConfigError
 from modelward.progress import NO_PROGRESS, Progress
 from modelward.timeutil import utcnow
@@ -41,8 +47,10 @@ if TYPE_CHECKING:
 
 __all__ = ["FORMAT", "BackupInfo", "create_backup", "read_backup", "verify_backup"]
 
-#: 2: a SQLite workspace's DB is stored as a database file (1: JSON lines for every DB).
-FORMAT = 2
+#: 3: the prediction log is included, and the manifest comes last (it lists the log files'
+#: checksums, known once they are written). 2: a SQLite workspace's DB is stored as a
+#: database file (1: JSON lines for every DB).
+FORMAT = 3
 MANIFEST = "manifest.json"
 _CONFIG_SUFFIXES = (".yml", ".yaml", ".toml", ".json")
 
@@ -59,6 +67,8 @@ class BackupInfo:
     weights: bool
     config: bool
     artifacts: int = 0
+    logs: bool = False
+    log_files: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         from dataclasses import asdict
@@ -68,7 +78,7 @@ class BackupInfo:
 
 @dataclass
 class Backup:
-    """A verified archive, read into memory."""
+    """A verified archive, read into memory but for its log files (checked, not kept)."""
 
     manifest: dict[str, Any]
     files: dict[str, bytes] = field(default_factory=dict)
@@ -84,10 +94,13 @@ def create_backup(
     *,
     include_weights: bool = False,
     include_config: bool = False,
+    include_logs: bool = True,
     overwrite: bool = False,
     progress: Progress = NO_PROGRESS,
 ) -> BackupInfo:
-    """Write a backup of ``workspace`` to ``out`` (tar.gz); safe while the server runs."""
+    """Write a backup of ``workspace`` to ``out`` (tar.gz); safe while the server runs.
+
+    The prediction log and feedback are included unless ``include_logs=False``."""
     from modelward.backup.dump import dump_tables
 
     target = Path(out)
@@ -134,37 +147,44 @@ def create_backup(
         "db": db_format,
         "weights": include_weights,
         "config": include_config,
+        "logs": include_logs,
         "artifacts": sorted(digests),
         "tables": tables,
-        "files": {
-            name: {"sha256": _digest(data), "size": len(data)} for name, data in files.items()
-        },
+        "files": {},
     }
+    listed: dict[str, Any] = manifest["files"]
     tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
     try:
         with tarfile.open(tmp, "w:gz") as tar:
-            _add(tar, MANIFEST, orjson.dumps(manifest, option=orjson.OPT_INDENT_2))
             for name, data in files.items():
-                _add(tar, name, data)
+                listed[name] = _add(tar, name, data)
+            if include_logs:
+                with progress.task("copying the prediction log and feedback"):
+                    for name, data in collect_logs(workspace):
+                        listed[name] = _add(tar, name, data)
+            _add(tar, MANIFEST, orjson.dumps(manifest, option=orjson.OPT_INDENT_2))
         os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)
+    log_files = sum(1 for name in listed if name.startswith(LOGS))
     info = BackupInfo(
         path=str(target.resolve()),
         created_at=created_at,
         schema_revision=revision,
         dialect=dialect,
         tables=tables,
-        files=len(files),
+        files=len(listed),
         bytes=target.stat().st_size,
         weights=include_weights,
         config=include_config,
         artifacts=len(digests) if include_weights else 0,
+        logs=include_logs,
+        log_files=log_files,
     )
     workspace.registry.record_run(
         "backup", model=None, version=None,
         inputs={"out": info.path, "include_weights": include_weights,
-                "include_config": include_config},
+                "include_config": include_config, "include_logs": include_logs},
         results=info.to_dict(), verdict="pass",
     )  # fmt: skip
     return info
@@ -179,12 +199,14 @@ def _referenced_artifacts(versions: bytes) -> set[str]:
     return digests
 
 
-def _add(tar: tarfile.TarFile, name: str, data: bytes) -> None:
+def _add(tar: tarfile.TarFile, name: str, data: bytes) -> dict[str, Any]:
+    """Add one member; returns its manifest entry."""
     member = tarfile.TarInfo(name)
     member.size = len(data)
     member.mtime = int(utcnow().timestamp())
     member.mode = 0o644
     tar.addfile(member, io.BytesIO(data))
+    return {"sha256": _digest(data), "size": len(data)}
 
 
 def read_backup(path: str | Path) -> Backup:
@@ -193,22 +215,13 @@ def read_backup(path: str | Path) -> Backup:
     if not source.is_file():
         raise ConfigError(f"backup file {source} does not exist; check the path")
     members: dict[str, bytes] = {}
-    try:
-        with tarfile.open(source, "r:gz") as tar:
-            for member in tar:
-                name = member.name
-                if not member.isfile() or name.startswith("/") or ".." in name.split("/"):
-                    raise ArtifactError(
-                        f"backup {source} holds {name!r}, which is not a plain relative file; "
-                        "refusing a tampered archive"
-                    )
-                handle = tar.extractfile(member)
-                members[name] = handle.read() if handle is not None else b""
-    except (tarfile.TarError, EOFError, zlib.error, OSError) as exc:
-        raise ArtifactError(
-            f"backup {source} is truncated or not a modelward backup ({exc}); "
-            "use another copy of the backup"
-        ) from None
+    logs: dict[str, str] = {}  # log files are hashed as they are read, not kept
+    for name, data in _members(source):
+        if name.startswith(LOGS):
+            check_name(name, str(source))
+            logs[name] = _digest(data)
+        else:
+            members[name] = data
     raw = members.pop(MANIFEST, None)
     if raw is None:
         raise ArtifactError(f"backup {source} has no {MANIFEST}; it is not a modelward backup")
@@ -223,24 +236,58 @@ def read_backup(path: str | Path) -> Backup:
             f"backup {source} has format {manifest['format']}, written by a newer modelward; "
             "upgrade modelward to restore it"
         )
-    for name in sorted(set(members) - set(listed)):
+    for name in sorted((set(members) | set(logs)) - set(listed)):
         raise ArtifactError(
             f"backup {source} holds {name}, which its manifest does not list; "
             "refusing a tampered archive"
         )
     for name in sorted(listed):
-        if name not in members:
+        if name not in members and name not in logs:
             raise ArtifactError(
                 f"backup {source} lacks {name}, which its manifest lists; the archive is "
                 "truncated or tampered with"
             )
-        actual = _digest(members[name])
+        actual = logs[name] if name in logs else _digest(members[name])
         if actual != listed[name].get("sha256"):
             raise ArtifactError(
                 f"{name} in backup {source} is corrupted: sha256 {actual[:12]}…, manifest says "
                 f"{str(listed[name].get('sha256'))[:12]}…; use another copy of the backup"
             )
     return Backup(manifest=manifest, files=members)
+
+
+def _members(source: Path) -> Iterator[tuple[str, bytes]]:
+    """(name, data) of each member, one at a time; a damaged archive is one error."""
+    try:
+        with tarfile.open(source, "r:gz") as tar:
+            for member in tar:
+                name = member.name
+                if not member.isfile() or name.startswith("/") or ".." in name.split("/"):
+                    raise ArtifactError(
+                        f"backup {source} holds {name!r}, which is not a plain relative file; "
+                        "refusing a tampered archive"
+                    )
+                handle = tar.extractfile(member)
+                yield name, handle.read() if handle is not None else b""
+    except (tarfile.TarError, EOFError, zlib.error, OSError) as exc:
+        raise ArtifactError(
+            f"backup {source} is truncated or not a modelward backup ({exc}); "
+            "use another copy of the backup"
+        ) from None
+
+
+def log_members(backup: Backup, path: str | Path) -> Iterator[tuple[str, bytes]]:
+    """The log files of a verified archive, read again one at a time and checked again
+    (the archive must not have changed since it was verified)."""
+    listed = backup.manifest["files"]
+    for name, data in _members(Path(path)):
+        if not name.startswith(LOGS):
+            continue
+        if _digest(data) != listed.get(name, {}).get("sha256"):
+            raise ArtifactError(
+                f"{name} in backup {path} changed after it was verified; use another copy"
+            )
+        yield name, data
 
 
 def verify_backup(path: str | Path) -> dict[str, Any]:

@@ -11,7 +11,9 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from modelward.backup.archive import read_backup
+from modelward.backup.archive import log_members, read_backup
+from modelward.backup.logs import PREFIX as LOGS
+from modelward.backup.logs import restore_logs
 from modelward.backup.sqlite import MEMBER, check_file, db_path
 from modelward.errors import AlreadyExists, ArtifactError, WorkspaceTooNew
 from modelward.progress import NO_PROGRESS, Progress
@@ -105,6 +107,10 @@ def restore_backup(
         for name, data in backup.files.items():
             if name.startswith("config/") and name != "config/workspace.yml":
                 _write(root / name.removeprefix("config/"), data)
+        logs = {"files": 0, "replayed_rows": 0}
+        if any(name.startswith(LOGS) for name in manifest["files"]):
+            with progress.task("restoring the prediction log and feedback"):
+                logs = restore_logs(restored, log_members(backup, path))
         _write(root / "policy.yml", backup.files["policy.yml"])
         missing = [d for d in manifest.get("artifacts", []) if not restored.artifacts.exists(d)]
     except BaseException:
@@ -121,6 +127,8 @@ def restore_backup(
         "db": redact_url(restored.db_url),
         "tables": counts,
         "artifacts": len(artifacts),
+        "log_files": logs["files"],
+        "replayed_rows": logs["replayed_rows"],
         "missing_artifacts": missing,
         "backup_created_at": manifest.get("created_at"),
     }

@@ -458,7 +458,7 @@ def _production_plan(ws: Workspace, traffic: TrafficPort, name: str, stages: str
 
 def _record(ws: Workspace, outcome: PipelineResult, actor: str) -> PipelineResult:
     if not outcome.dry_run:
-        ws.registry.record_run(
+        run = ws.registry.record_run(
             "promote",
             model=outcome.model,
             version=outcome.version,
@@ -467,4 +467,26 @@ def _record(ws: Workspace, outcome: PipelineResult, actor: str) -> PipelineResul
             verdict="pass" if outcome.passed else "fail",
             actor=actor,
         )
+        _notify(ws, outcome, actor, run.id)
     return outcome
+
+
+def _notify(ws: Workspace, outcome: PipelineResult, actor: str, run_id: int) -> None:
+    """Tell the alert sinks how the pipeline ended (its stage moves were sent as they
+    happened)."""
+    ref = f"{outcome.model}:{outcome.version}"
+    failed = outcome.failed_stage
+    if failed is None:
+        message = f"promote pipeline of {ref} to {outcome.to} passed every stage"
+        if outcome.rollout_id is not None:
+            message += f"; canary rollout #{outcome.rollout_id} started"
+    else:
+        stage = next(s for s in outcome.stages if s.name == failed)
+        why = next((c["detail"] for c in stage.checks if c["passed"] is False), "failed")
+        message = f"promote pipeline of {ref} to {outcome.to} stopped at {failed}: {why}"
+    ws.alerting.notify(
+        source="lifecycle", event="promote-" + ("failed" if failed else "passed"),
+        level="warning" if failed else "info", key=f"run:{run_id}", model=outcome.model,
+        version=outcome.version, message=message,
+        details={"actor": actor, "run": run_id, "failed_stage": failed},
+    )  # fmt: skip

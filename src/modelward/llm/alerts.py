@@ -11,18 +11,21 @@
 - rate limit: each provider's busiest minute in the last hour against its
   ``rate_limit_rpm`` in llm.yml, warning at 80 %, critical at 90 %.
 
-Alerts are stored in the ``alerts`` table (a repeat of the same alert bumps its count).
+Each is fired through :mod:`modelward.alerting` (stored in the ``alerts`` table,
+deduplicated, sent to the sinks of ``policy.yml``); an open LLM alert that a check no longer
+finds is resolved and its resolution sent — a budget alert when the spend is back under its
+share (a new month, a raised budget). A check that could not look (no log yet) leaves its
+alerts as they are.
 """
 
 from __future__ import annotations
 
-import hashlib
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 
-from modelward.store.tables import AlertRow, ModelRow, UsageRow
+from modelward.store.tables import UsageRow
 from modelward.timeutil import utcnow
 
 if TYPE_CHECKING:
@@ -57,6 +60,7 @@ def _budget_alerts(ws: Workspace) -> list[dict[str, Any]]:
                     "check": "llm-budget",
                     "level": level,
                     "model": None,
+                    "keys": [label],
                     "message": f"LLM spend of {label} is ${spent:.2f} of ${budget:g} "
                     f"({spent / budget:.0%}) this month",
                 }
@@ -117,13 +121,14 @@ def _usage_alerts(ws: Workspace) -> list[dict[str, Any]]:
     return out
 
 
-def _latency_alerts(ws: Workspace) -> list[dict[str, Any]]:
+def _latency_alerts(ws: Workspace) -> list[dict[str, Any]] | None:
+    """None when there is no log to look at (yet) or it cannot be read."""
     from pathlib import Path
 
     policy = ws.policy.llm
     root = f"{ws.logs_url.rstrip('/')}/predictions"
     if "://" not in root and not any(Path(root).glob("model=*/date=*/*.parquet")):
-        return []
+        return None
     import duckdb
 
     now = utcnow()
@@ -147,7 +152,7 @@ def _latency_alerts(ws: Workspace) -> list[dict[str, Any]]:
             query, {"hour": hour, "week": week, "limit": policy.max_cost_per_query}
         ).fetchall()
     except duckdb.Error:
-        return []
+        return None
     out: list[dict[str, Any]] = []
     for model, _recent, _normal, over, _ in rows:
         if over:
@@ -203,6 +208,7 @@ def _rate_alerts(ws: Workspace, rows: list[Any]) -> list[dict[str, Any]]:
                     "check": "llm-rate-limit",
                     "level": level,
                     "model": None,
+                    "keys": [provider],
                     "message": f"provider {provider}: {busiest} calls in the busiest minute "
                     f"of the last hour, {share:.0%} of its {config.rate_limit_rpm}"
                     " rpm limit",
@@ -211,39 +217,42 @@ def _rate_alerts(ws: Workspace, rows: list[Any]) -> list[dict[str, Any]]:
     return out
 
 
+#: the checks each function makes (what it resolves when it finds nothing)
+_CHECKS = (
+    (("llm-budget",), _budget_alerts),
+    (("llm-error-rate", "llm-cost-increase"), _usage_alerts),
+    (("llm-cost-per-query", "llm-rate-limit", "llm-response-time"), _latency_alerts),
+)
+
+
 def check_alerts(ws: Workspace, *, store: bool = True) -> list[dict[str, Any]]:
-    alerts = _budget_alerts(ws) + _usage_alerts(ws) + _latency_alerts(ws)
-    if store and alerts:
-        now = utcnow()
-        with ws.db.session() as session:
-            for alert in alerts:
-                fingerprint = hashlib.sha256(
-                    f"{alert['check']}|{alert['model']}|{alert['level']}".encode()
-                ).hexdigest()
-                model_id = (
-                    session.scalar(select(ModelRow.id).where(ModelRow.name == alert["model"]))
-                    if alert["model"]
-                    else None
-                )
-                row = session.scalar(
-                    select(AlertRow).where(
-                        AlertRow.fingerprint == fingerprint, AlertRow.resolved_at.is_(None)
-                    )
-                )
-                if row is None:
-                    session.add(
-                        AlertRow(
-                            fingerprint=fingerprint,
-                            model_id=model_id,
-                            check=alert["check"],
-                            level=alert["level"],
-                            message=alert["message"],
-                            details=alert,
-                            first_at=now,
-                            last_at=now,
-                            count=1,
-                        )
-                    )
-                else:
-                    row.last_at, row.count, row.message = now, row.count + 1, alert["message"]
-    return alerts
+    """The LLM alerts that hold now; with ``store``, fired (and the ones that no longer
+    hold resolved) through the workspace's alerting. Sink failures are logged."""
+    found: list[dict[str, Any]] = []
+    looked: list[str] = []
+    for checks, evaluate in _CHECKS:
+        alerts = evaluate(ws)
+        if alerts is not None:
+            found += alerts
+            looked += checks
+    if store:
+        _fire(ws, found, looked)
+    return found
+
+
+def _fire(ws: Workspace, found: list[dict[str, Any]], looked: list[str]) -> None:
+    import logging
+
+    alerts = ws.alerting.alerts
+    errors: list[str] = []
+    firing = []
+    for alert in found:
+        info, failed = alerts.fire(
+            source="llm", model=alert["model"], check=alert["check"], level=alert["level"],
+            message=alert["message"], keys=alert.get("keys") or [alert["check"]],
+        )  # fmt: skip
+        firing.append(info.fingerprint)
+        errors += failed
+    errors += alerts.resolve_gone(looked, firing)[1]
+    for error in errors:
+        logging.getLogger("modelward.alerting").warning("alert not delivered: %s", error)

@@ -2,8 +2,9 @@
 resources, alerts, reports and the daily/weekly/monthly runbook.
 
 Reads the prediction log and feedback in place with DuckDB (:mod:`.logs`); every check is
-stored with ``record_run`` (kind ``monitor-<check>``) and failed checks become alerts
-(:mod:`.alerts`, sinks in :mod:`.sinks`). Drift methods are a family in :mod:`.drift`.
+stored with ``record_run`` (kind ``monitor-<check>``); a failed check fires an alert and a
+passing one resolves it (:mod:`modelward.alerting`, with its sinks). Drift methods are a
+family in :mod:`.drift`.
 Heavy libraries are imported inside the functions that use them.
 """
 

@@ -21,7 +21,7 @@ from modelward.monitoring.window import Window, window_for
 if TYPE_CHECKING:
     import pandas as pd
 
-    from modelward.monitoring.alerts import Alerts
+    from modelward.alerting import Alerts
     from modelward.monitoring.logs import PredictionLog
     from modelward.registry.records import ModelInfo
     from modelward.workspace import Workspace
@@ -76,9 +76,7 @@ class Monitor:
 
     @property
     def alerts(self) -> Alerts:
-        from modelward.monitoring.alerts import Alerts
-
-        return Alerts(self.ws)
+        return self.ws.alerting.alerts
 
     def _model(self, name: str) -> ModelInfo:
         self.log.warm()  # the check reads the log next: connect while the registry answers
@@ -103,12 +101,26 @@ class Monitor:
             )
             result.run_id = run.id
         if self.alert:
-            alert, errors = self.alerts.for_result(result)
-            if alert is not None:
-                result.results["alert"] = {"id": alert.id, "sent": alert.sent, "count": alert.count}
-            if errors:
-                result.warnings.extend(f"alert sink: {e}" for e in errors)
+            errors = self._alert(result)
+            result.warnings.extend(f"alert sink: {e}" for e in errors)
         return result
+
+    def _alert(self, result: CheckResult) -> list[str]:
+        """Fire an alert for a failed check; resolve the check's open alerts when it passed
+        (of its environment only; a check of every environment resolves them all)."""
+        environment = result.inputs.get("environment")
+        if result.failed:
+            alert, errors = self.alerts.fire(
+                model=result.model, check=result.check, level=result.level,
+                message=result.summary(), keys=result.keys or [result.verdict],
+                details={"run_id": result.run_id, "breaches": result.breaches},
+                environment=environment,
+            )  # fmt: skip
+            result.results["alert"] = {"id": alert.id, "sent": alert.sent, "count": alert.count}
+            return errors
+        if result.verdict == "pass":
+            return self.alerts.resolve_check(result.model, result.check, environment)[1]
+        return []
 
     # -- metrics --------------------------------------------------------------------------
 

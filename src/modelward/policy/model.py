@@ -219,17 +219,30 @@ class RetentionPolicy(_Section):
 
 
 class AlertSink(_Section):
-    kind: Literal["console", "file", "webhook", "slack"]
+    """Where alerts and notifications go (docs/monitor.md, Alerts and notifications)."""
+
+    kind: Literal["console", "file", "webhook", "slack", "apprise"]
     path: str | None = None
     url: str | None = None
-    min_level: Literal["warning", "critical"] = "warning"
+    #: the least urgent level sent: info takes rollout and lifecycle notifications too
+    min_level: Literal["info", "warning", "critical"] = "warning"
+    #: only messages from these (exact names); unset: from everywhere
+    sources: list[Literal["monitor", "llm", "rollout", "lifecycle"]] | None = None
+    #: also send an alert's resolution
+    send_resolved: bool = True
 
     @model_validator(mode="after")
     def _target(self) -> AlertSink:
         if self.kind == "file" and not self.path:
             raise ValueError("a file sink needs a path")
-        if self.kind in ("webhook", "slack") and not self.url:
+        if self.kind in ("webhook", "slack", "apprise") and not self.url:
             raise ValueError(f"a {self.kind} sink needs a url")
+        if self.kind in ("webhook", "slack") and not str(self.url).startswith(
+            ("http://", "https://")
+        ):
+            raise ValueError(f"a {self.kind} sink needs an http:// or https:// url")
+        if self.sources is not None and not self.sources:
+            raise ValueError("sources lists no source; leave it out to take every source")
         return self
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import getpass
 import socket
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -69,9 +69,13 @@ def check_task(task: str) -> str:
 class Registry:
     """Models and versions in the metadata DB, artifacts in the artifact store."""
 
-    def __init__(self, db: Database, artifacts: ArtifactStore) -> None:
+    def __init__(
+        self, db: Database, artifacts: ArtifactStore, *, notify: Callable[..., None] | None = None
+    ) -> None:
         self.db = db
         self.artifacts = artifacts
+        #: ``Alerting.notify`` of the workspace: stage changes are sent to the alert sinks
+        self.notify = notify
 
     # -- models ---------------------------------------------------------------------------
 
@@ -393,6 +397,17 @@ class Registry:
                     f"{info.ref} stays in {current}. Check `modelward models show {name}`"
                 ) from None
             raise
+        if self.notify is not None:
+            forced = [f"{g.name} ({g.detail})" for g in failed] if record["forced"] else []
+            self.notify(
+                source="lifecycle", event="forced-transition" if forced else "transition",
+                level="warning" if forced else "info", model=name, version=info.version,
+                key=f"event:{event.id}", details={"actor": actor, "reason": reason,
+                                                  "from": current.value, "to": target.value},
+                message=f"{info.ref}: {current} → {target} by {actor}"
+                + (f", overriding gate(s) {', '.join(forced)}" if forced else "")
+                + f": {reason}",
+            )  # fmt: skip
         return event
 
     def _clear_production(

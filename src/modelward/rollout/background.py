@@ -45,8 +45,7 @@ class BackgroundController:
         self._thread.start()
 
     def stop(self, timeout: float = 30) -> None:
-        """Stop after the current pass (a pass holds no lock the next controller needs
-        beyond its lease, which simply runs out)."""
+        """Stop after the current pass and give up the leases it holds."""
         self._stop.set()
         if self._thread.is_alive():
             self._thread.join(timeout)
@@ -59,12 +58,16 @@ class BackgroundController:
         while not self._stop.is_set():
             wait = 5.0
             try:
-                engine.run(once=True, on_decision=_log)
+                engine.run(once=True, on_decision=_log, keep_leases=True)
                 wait = self.interval or engine.wait_seconds(engine.list_rollouts(live=True))
             except Exception as exc:  # noqa: BLE001 - log, keep serving, try again later
                 log.error("rollout controller pass failed: %s", getattr(exc, "message", exc))
             self.passes += 1
             self._stop.wait(wait)
+        try:
+            engine.release_leases()
+        except Exception as exc:  # noqa: BLE001 - the claims then simply run out
+            log.warning("rollout controller could not release its leases: %s", exc)
         log.info("rollout controller stopped", extra={"owner": engine.owner})
 
 

@@ -25,7 +25,7 @@ from modelward.errors import AlreadyExists, ConfigError, ConflictError, Modelwar
 from modelward.registry.records import aware
 from modelward.registry.registry import default_actor
 from modelward.rollout.judge import judge
-from modelward.rollout.lease import acquire, release
+from modelward.rollout.lease import acquire, release, release_all
 from modelward.rollout.plan import make_plan
 from modelward.rollout.ports import Clock, MetricsPort, TrafficPort, WindowStats
 from modelward.rollout.records import LIVE, TERMINAL, Decision, RolloutInfo
@@ -38,6 +38,8 @@ if TYPE_CHECKING:
 __all__ = ["RolloutEngine"]
 
 _VERDICT = {"advance": "pass", "promote": "pass", "rollback": "fail", "breach": "warn"}
+#: the level of a rollout event's notification (others are info)
+_LEVELS = {"rollout-rolled-back": "warning", "rollout-aborted": "warning"}
 
 
 def _owner() -> str:
@@ -242,6 +244,8 @@ class RolloutEngine:
                          move_traffic=False)  # fmt: skip
             raise
         self._record(rollout, "start", f"canary at {rollout.weight:g} %", [], actor=actor)
+        self._notify(rollout, "rollout-started", actor, reason, None, weight=rollout.weight,
+                     forced_gates=overridden)  # fmt: skip
         return self.get(rollout_id)
 
     # -- traffic --------------------------------------------------------------------------
@@ -285,10 +289,32 @@ class RolloutEngine:
                     f"`modelward rollout status {info.model} --env {info.environment}`"
                 )
 
-    def _event(self, info: RolloutInfo, kind: str, actor: str, reason: str, **details: Any) -> None:
-        self.registry.record_event(
+    def _event(
+        self, info: RolloutInfo, kind: str, actor: str, reason: str, *, level: str = "",
+        **details: Any,
+    ) -> None:  # fmt: skip
+        """Record a rollout event in history, then tell the alert sinks."""
+        event = self.registry.record_event(
             info.model, kind, version=info.canary_version, reason=reason, actor=actor,
             details={"rollout": info.id, "environment": info.environment, **details},
+        )  # fmt: skip
+        self._notify(info, kind, actor, reason, event.id, level=level, **details)
+
+    def _notify(
+        self, info: RolloutInfo, kind: str, actor: str, reason: str, event_id: int | None,
+        *, level: str = "", **details: Any,
+    ) -> None:  # fmt: skip
+        where = "to" if kind == "rollout-advanced" else "at"
+        weight = f" {where} {details['weight']:g} %" if "weight" in details else ""
+        self.ws.alerting.notify(
+            source="rollout", event=kind, level=level or _LEVELS.get(kind, "info"),
+            key=f"rollout:{info.id}:{kind}:{event_id or 0}", model=info.model,
+            version=info.canary_version, environment=info.environment,
+            message=f"rollout #{info.id} of {info.model}:{info.canary_version} in "
+            f"{info.environment} {kind.removeprefix('rollout-').replace('-', ' ')}{weight}: "
+            f"{reason or 'no reason given'}",
+            details={"rollout": info.id, "actor": actor, "stable": info.stable_version,
+                     "stage": info.stage_index + 1, **details},
         )  # fmt: skip
 
     def _finish(
@@ -338,7 +364,8 @@ class RolloutEngine:
                     self._update(
                         info, state="paused", details={**info.details, "error": exc.message}
                     )
-                    self._event(info, "rollout-paused", actor, f"promotion refused: {exc.message}")
+                    self._event(info, "rollout-paused", actor,
+                                f"promotion refused: {exc.message}", level="warning")  # fmt: skip
                     return self.get(info.id)
         return self._finish(info, "promoted", actor, reason)
 
@@ -517,8 +544,35 @@ class RolloutEngine:
         interval: float | None = None,
         sleep: Callable[[float], None] = time.sleep,
         on_decision: Callable[[Decision], None] | None = None,
+        keep_leases: bool = False,
     ) -> list[Decision]:
-        """The controller loop: step every live rollout each check interval."""
+        """The controller loop: step every live rollout each check interval.
+
+        The leases it took are released when it returns or raises (SIGTERM included, where
+        the caller turns it into an exception), so the next controller acts at once;
+        ``keep_leases`` holds them for a caller that runs one pass after another."""
+        try:
+            return self._loop(once, until_done, max_iterations, interval, sleep, on_decision)
+        finally:
+            if not keep_leases:
+                try:
+                    self.release_leases()
+                except ModelwardError:  # the database is gone: the claims simply run out
+                    pass
+
+    def release_leases(self) -> None:
+        """Give up the claims this controller holds (a pass never needs them afterwards)."""
+        release_all(self.db, self.owner)
+
+    def _loop(
+        self,
+        once: bool,
+        until_done: bool,
+        max_iterations: int | None,
+        interval: float | None,
+        sleep: Callable[[float], None],
+        on_decision: Callable[[Decision], None] | None,
+    ) -> list[Decision]:
         decisions: list[Decision] = []
         iterations = 0
         while True:

@@ -14,7 +14,7 @@ from modelward.store.tables import LeaseRow
 if TYPE_CHECKING:
     from modelward.store.db import Database
 
-__all__ = ["acquire", "release"]
+__all__ = ["acquire", "release", "release_all"]
 
 
 def acquire(db: Database, name: str, owner: str, now: datetime, ttl: timedelta) -> str | None:
@@ -37,3 +37,9 @@ def acquire(db: Database, name: str, owner: str, now: datetime, ttl: timedelta) 
 def release(db: Database, name: str, owner: str) -> None:
     with db.session() as session:
         session.execute(delete(LeaseRow).where(LeaseRow.name == name, LeaseRow.owner == owner))
+
+
+def release_all(db: Database, owner: str) -> None:
+    """Give up every lease ``owner`` holds (a controller that exits)."""
+    with db.session() as session:
+        session.execute(delete(LeaseRow).where(LeaseRow.owner == owner))

@@ -30,6 +30,7 @@ from modelward.registry.registry import Registry
 if TYPE_CHECKING:
     import pandas as pd
 
+    from modelward.alerting import Alerting
     from modelward.artifacts.store import ArtifactStore
     from modelward.deploy.deployments import Deployments
     from modelward.flavors.base import Flavor
@@ -174,7 +175,17 @@ class Workspace:
 
     @cached_property
     def registry(self) -> Registry:
-        return Registry(self.db, self.artifacts)
+        return Registry(self.db, self.artifacts, notify=self._notify)
+
+    @property
+    def alerting(self) -> Alerting:
+        """Alerts and notifications, sent to the sinks of ``policy.yml`` (``alerts.sinks``)."""
+        from modelward.alerting import Alerting
+
+        return Alerting(self)
+
+    def _notify(self, **notice: Any) -> None:
+        self.alerting.notify(**notice)
 
     @cached_property
     def deployments(self) -> Deployments:

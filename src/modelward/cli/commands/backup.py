@@ -20,10 +20,15 @@ def backup(
     include_config: Annotated[
         bool, typer.Option("--include-config", help="Also copy the workspace's config files.")
     ] = False,
+    no_logs: Annotated[
+        bool,
+        typer.Option("--no-logs", help="Leave out the prediction log and feedback."),
+    ] = False,
     force: Annotated[bool, typer.Option("--force", help="Replace an existing --out file.")] = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Snapshot the metadata DB (consistent while the server runs), policy and artifacts."""
+    """Snapshot the metadata DB and the prediction log (consistent while the server runs),
+    policy and artifacts."""
     from modelward.backup import create_backup
 
     workspace = state().workspace()
@@ -33,6 +38,7 @@ def backup(
             out,
             include_weights=include_weights,
             include_config=include_config,
+            include_logs=not no_logs,
             overwrite=force,
             progress=progress,
         )
@@ -41,9 +47,12 @@ def backup(
         return
     rows = sum(info.tables.values())
     console.print(
-        f"Backed up {rows} rows in {len(info.tables)} tables, {info.artifacts} artifacts "
-        f"and {info.files} files to {info.path} ({info.bytes} bytes)"
+        f"Backed up {rows} rows in {len(info.tables)} tables, {info.artifacts} artifacts, "
+        f"{info.log_files} log files and {info.files} files in all to {info.path} "
+        f"({info.bytes} bytes)"
     )
+    if no_logs:
+        console.print("  the prediction log is not included: leave out --no-logs to copy it")
     if not include_weights:
         console.print("  artifacts not included: add --include-weights to copy them")
 
@@ -89,8 +98,14 @@ def restore(
         return
     rows = sum(result["tables"].values())
     console.print(
-        f"Restored {rows} rows and {result['artifacts']} artifacts into {result['workspace']}"
+        f"Restored {rows} rows, {result['artifacts']} artifacts and {result['log_files']} log "
+        f"files into {result['workspace']}"
     )
+    if result["replayed_rows"]:
+        console.print(
+            f"  {result['replayed_rows']} logged rows the server had not yet written as Parquet "
+            "were written"
+        )
     if result["missing_artifacts"]:
         console.print(
             f"  warning: {len(result['missing_artifacts'])} artifacts are not in the backup nor "

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -184,9 +188,30 @@ def run(
                 f"rollout #{d.rollout_id} at {d.weight:g} %: {d.action} — {d.reason}"  # type: ignore[attr-defined]
             )
 
-    decisions = engine.run(once=once, until_done=until_done, interval=interval, on_decision=show)
+    with _sigterm_as_exit():  # so the leases are released on SIGTERM too
+        decisions = engine.run(
+            once=once, until_done=until_done, interval=interval, on_decision=show
+        )
     if as_json:
         print_json([d.to_dict() for d in decisions])
+
+
+@contextmanager
+def _sigterm_as_exit() -> Iterator[None]:
+    """SIGTERM raises SystemExit(143) (unwinding ``finally`` blocks) instead of killing the
+    process on the spot; only in the main thread, where Python delivers signals."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum: int, _frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def register(app: typer.Typer) -> None:

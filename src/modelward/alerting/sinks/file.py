@@ -1,24 +1,26 @@
-"""Alerts as JSON lines appended to a file (one line per alert, written whole)."""
+"""Notices as JSON lines appended to a file (one line per notice, written whole)."""
 
 from __future__ import annotations
 
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from modelward.errors import ConfigError
+
+if TYPE_CHECKING:
+    from modelward.alerting.notice import Notice
 
 __all__ = ["FileSink"]
 
 
 class FileSink:
-    def __init__(self, path: str, *, min_level: str = "warning") -> None:
+    def __init__(self, path: str) -> None:
         self.path = Path(path).expanduser()
-        self.min_level = min_level
 
-    def send(self, alert: dict[str, Any]) -> None:
-        line = (json.dumps(alert, default=str, sort_keys=True) + "\n").encode()
+    def send(self, notice: Notice) -> None:
+        line = (json.dumps(notice.to_dict(), default=str, sort_keys=True) + "\n").encode()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
