@@ -27,7 +27,8 @@
     │   └── PermissionDenied        the token lacks the scope (403)
     ├── PayloadTooLarge             a request body over the server's limit (413)
     ├── InvalidJSON                 a request body that is not JSON (400)
-    ├── MethodNotAllowed            a route called with the wrong HTTP method (405)
+    ├── MethodNotAllowed            a route called with the wrong HTTP method (405, Allow)
+    ├── Overloaded                  feedback arrives faster than it is resolved (503, Retry-After)
     └── ModelFailed                 the served model raised on valid inputs (500)
         └── ModelTimeout            ... or gave no answer within serving.predict_timeout_s (504)
 

@@ -193,7 +193,13 @@ def test_feedback_joins_by_request_id(live, cleveland):
             "/v1/feedback",
             json=[{"request_id": ids[1], "label": "0"}, {"request_id": "never", "label": 0}],
         )
-        assert many.json() == {"accepted": 1, "duplicates": 0, "unknown": ["never"]}
+        # "never" is not in memory: accepted for the resolver, reported on the ticket
+        assert many.status_code == 202 and many.json()["pending"] == 1
+        assert many.json()["accepted"] == 1 and many.json()["unknown"] == []
+        ticket = http.get(many.headers["location"])
+        live.wait_for(lambda: http.get(many.headers["location"]).json()["pending"] == 0)
+        assert http.get(many.headers["location"]).json()["unknown"] == ["never"]
+        assert ticket.json()["ticket"] == many.json()["ticket"]
         unknown = http.post("/v1/feedback", json={"request_id": "never", "label": 1})
         assert unknown.status_code == 404 and unknown.json()["error"]["field"] == "request_id"
     live.flush()
@@ -210,8 +216,9 @@ def test_feedback_joins_by_request_id(live, cleveland):
         ({"request_id": "x", "label": [1]}, "label"),
         ({"request_id": "x", "label": 1, "extra": 2}, "extra"),
         ([{"request_id": "x", "label": 1}, 5], "[1]"),
-        ([], None),
         ({"request_id": 5, "label": 1}, "request_id"),
+        ({"request_id": "x", "label": 1, "model": "../../../../escaped"}, "model"),
+        ([{"request_id": "x", "label": 1, "model": "nope"}], "[0].model"),
     ],
 )
 def test_bad_feedback_is_422_and_stores_nothing(live, body, field):
@@ -252,7 +259,12 @@ def test_feedback_finds_predictions_of_an_earlier_server(deployed, cleveland):
     try:
         with second.client() as http:
             reply = http.post("/v1/feedback", json={"request_id": rid, "label": 0})
-        assert reply.json()["accepted"] == 1
+            assert reply.status_code == 202 and reply.json()["pending"] == 1  # found later
+            second.wait_for(lambda: http.get(reply.headers["location"]).json()["accepted"] == 1)
+            again = http.post("/v1/feedback", json={"request_id": rid, "label": 0})
+        assert again.status_code == 200 and again.json()["duplicates"] == 1  # now in memory
+        second.flush()
+        assert labelled(deployed, "heart").select("request_id, label").fetchall() == [(rid, "0")]
     finally:
         stop_live(second)
 

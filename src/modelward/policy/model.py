@@ -125,6 +125,13 @@ class ServingPolicy(_Section):
     flush_ms: int = Field(default=1000, ge=1)
     #: A request whose model gives no answer within this many seconds gets a 504.
     predict_timeout_s: float = Field(default=30.0, gt=0)
+    #: A connection whose request headers are not complete within this many seconds (of
+    #: opening, or of the request's first byte) is closed: slow-loris and idle clients.
+    header_timeout_s: float = Field(default=10.0, gt=0, le=3600)
+    #: A keep-alive connection idle this many seconds after a response is closed.
+    keep_alive_s: float = Field(default=5.0, gt=0, le=3600)
+    #: Open connections per server process; beyond, requests are answered 503.
+    max_connections: int = Field(default=1000, ge=1, le=1_000_000)
 
 
 class RolloutStage(_Section):

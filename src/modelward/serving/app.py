@@ -28,6 +28,7 @@ from modelward.serving.errors import (
     PayloadTooLarge,
     PermissionDenied,
 )
+from modelward.serving.feedback import Feedback
 from modelward.serving.payload import feedback_items, rows_of
 from modelward.serving.tokens import TokenInfo, find_token
 
@@ -46,6 +47,9 @@ ENV_HEADER = b"x-modelward-environment"
 _JSON = [(b"content-type", b"application/json")]
 _RECENT = 100_000
 GATEWAY_PATHS = frozenset({"/v1/chat/completions", "/v1/models"})
+_GET = ("GET", "HEAD")  # uvicorn sends no body for HEAD
+_POST = ("POST",)
+_GET_ONLY = frozenset({"/healthz", "/readyz", "/metrics", "/openapi.json", "/docs"})
 
 
 class ServingApp:
@@ -70,7 +74,13 @@ class ServingApp:
         self.default_env = default_env
         self.on_ready = on_ready
         self.recent: OrderedDict[str, str] = OrderedDict()  # request id -> model
-        self.seen_labels: OrderedDict[str, str] = OrderedDict()
+        self.feedback = Feedback(
+            state,
+            writer,
+            self.recent,
+            on_stored=lambda model: metrics.child(metrics.feedback, model).inc(),
+            settle_s=2 * writer.flush_interval,  # another process's rows reach Parquet
+        )
 
     # -- ASGI -----------------------------------------------------------------------------
 
@@ -112,6 +122,7 @@ class ServingApp:
                     gateway = self.gateway.state.gateway
                     await gateway.fleet.aclose()
                     await asyncio.to_thread(gateway.close)
+                await asyncio.to_thread(self.feedback.close)  # pending labels, then the log
                 await asyncio.to_thread(self.writer.close)
                 log.info(
                     "stopped; prediction log flushed",
@@ -131,19 +142,25 @@ class ServingApp:
                 self._auth(scope, "predict")  # the server's tokens guard the gateway too
                 await self.gateway(scope, receive, send)
                 return
+            if path in _GET_ONLY:
+                _method(method, _GET)
             if path.startswith("/v1/models/"):
                 rest = path[len("/v1/models/") :]
                 if rest.endswith("/predict") and rest.count("/") == 1:
-                    _method(method, "POST")
+                    _method(method, _POST)
                     await self._predict(rest[: -len("/predict")], scope, receive, send)
                     return
                 if "/" not in rest and rest:
-                    _method(method, "GET")
+                    _method(method, _GET)
                     await self._model_info(rest, scope, send)
                     return
             elif path == "/v1/feedback":
-                _method(method, "POST")
+                _method(method, _POST)
                 await self._feedback(scope, receive, send)
+                return
+            elif path.startswith("/v1/feedback/") and path.count("/") == 3:
+                _method(method, _GET)
+                await self._feedback_ticket(path[len("/v1/feedback/") :], scope, send)
                 return
             elif path == "/healthz":
                 await _respond(send, 200, {"status": "ok"})
@@ -170,7 +187,8 @@ class ServingApp:
             )
         except ModelwardError as exc:
             self.metrics.child(self.metrics.http_errors, exc.code).inc()
-            await _respond(send, exc.status, exc.to_dict())
+            headers = [*_JSON, *getattr(exc, "headers", ())]  # e.g. Allow on a 405
+            await _raw(send, exc.status, orjson.dumps(exc.to_dict()), headers)
         except Exception:  # noqa: BLE001 - a bug: log it, answer 500 in the one shape
             log.exception("internal error", extra={"path": path})
             self.metrics.child(self.metrics.http_errors, "internal").inc()
@@ -275,7 +293,7 @@ class ServingApp:
             m.child(m.predictions, name, version, text).inc()
             for field in flags[i]:
                 m.child(m.flagged, name, field).inc()
-            self._remember(row_id, name)
+            self._remember(row_id, model.name)  # one shared string per model
         self.writer.log_predictions(name, logged, types)
         m.child(m.requests, name, version, "ok").inc()
         m.child(m.latency, name, version).observe(latency / 1000)
@@ -379,90 +397,15 @@ class ServingApp:
     # -- feedback -------------------------------------------------------------------------
 
     async def _feedback(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        """Labels for ids known in memory are stored now; others go to the resolver (202)."""
         self._auth(scope, "feedback")
         items, single = feedback_items(_loads(await _body(receive)))
-        models: dict[str, str | None] = {}
-        for rid, _, model in items:
-            models[rid] = model or self.recent.get(rid)
-        missing = [rid for rid, model in models.items() if model is None]
-        if missing:
-            found = await asyncio.to_thread(self._lookup, missing)
-            models.update(found)
-        unknown = [rid for rid, model in models.items() if model is None]
-        if single and unknown:
-            raise NotFound(
-                f"no prediction with request_id {unknown[0]!r} is known; send the id a "
-                "prediction returned (feedback for a model name not served here is refused)",
-                field="request_id",
-            )
-        for i, (rid, label, _) in enumerate(items):
-            model = models.get(rid)
-            if model is None:
-                continue
-            classes = self._classes(model)
-            if classes is not None and _label_text(label, self._task(model)) not in classes:
-                raise SchemaError(
-                    f"label {label!r} is not a class of {model}; send one of "
-                    f"{', '.join(sorted(classes))}",
-                    field="label" if single else f"[{i}].label",
-                )
-        accepted = duplicates = 0
-        for rid, label, _ in items:
-            model = models.get(rid)
-            if model is None:
-                continue
-            text = _label_text(label, self._task(model))
-            if self.seen_labels.get(rid) == text:
-                duplicates += 1
-                continue
-            self.writer.log_feedback(model, rid, text)
-            self.seen_labels[rid] = text
-            if len(self.seen_labels) > _RECENT:
-                self.seen_labels.popitem(last=False)
-            self.metrics.child(self.metrics.feedback, model).inc()
-            accepted += 1
-        await _respond(
-            send,
-            200,
-            {"accepted": accepted, "duplicates": duplicates, "unknown": sorted(set(unknown))},
-        )
+        status, body, headers = self.feedback.submit(items, single)
+        await _raw(send, status, orjson.dumps(body), [*_JSON, *headers])
 
-    def _classes(self, model: str) -> set[str] | None:
-        """The class labels (as text) of a classifier served here, or None when unknown."""
-        found: set[str] = set()
-        for loaded in list(self.state.models.values()):
-            if loaded.name != model:
-                continue
-            if loaded.task == "regression" or not loaded.classes:
-                return None
-            found.update(_label_text(c, loaded.task) for c in loaded.classes)
-        return found or None
-
-    def _task(self, model: str) -> str:
-        for loaded in list(self.state.models.values()):
-            if loaded.name == model:
-                return loaded.task
-        return "unknown"
-
-    def _lookup(self, request_ids: list[str]) -> dict[str, str]:
-        """Which model served these ids, from the Parquet log (older predictions)."""
-        from modelward.predlog.layout import PREDICTIONS
-        from modelward.predlog.read import connect, source
-
-        con = connect()
-        try:
-            logs = source(con, self.state.ws.logs_url, PREDICTIONS)
-            con.register("wanted", _id_table(request_ids))
-            found = con.sql(
-                f"SELECT DISTINCT request_id, model FROM {logs} WHERE request_id IN "
-                "(SELECT request_id FROM wanted)"
-            ).fetchall()
-        except Exception as exc:  # noqa: BLE001 - an unreadable log means: unknown ids
-            log.warning("looking up request ids in the prediction log failed: %s", exc)
-            return {}
-        finally:
-            con.close()
-        return {rid: model for rid, model in found}
+    async def _feedback_ticket(self, ticket: str, scope: dict[str, Any], send: Any) -> None:
+        self._auth(scope, "feedback")
+        await _respond(send, 200, self.feedback.status(ticket))
 
     # -- the rest -------------------------------------------------------------------------
 
@@ -526,9 +469,11 @@ class ServingApp:
         await _raw(send, 200, bytes(page.body), [(b"content-type", b"text/html; charset=utf-8")])
 
 
-def _method(method: str, wanted: str) -> None:
-    if method != wanted:
-        raise MethodNotAllowed(f"use {wanted} for this route, not {method}", field="method")
+def _method(method: str, allowed: tuple[str, ...]) -> None:
+    if method not in allowed:
+        raise MethodNotAllowed(
+            f"use {', '.join(allowed)} for this route, not {method}", allow=allowed
+        )
 
 
 def _loads(body: bytes) -> Any:
@@ -559,20 +504,6 @@ async def _body(receive: Any) -> bytes:
         if not message.get("more_body", False):
             break
     return b"".join(chunks)
-
-
-def _label_text(label: Any, task: str) -> str:
-    if isinstance(label, bool):
-        return str(label).lower()
-    if isinstance(label, float) and task != "regression" and label.is_integer():
-        return str(int(label))
-    return str(label)
-
-
-def _id_table(ids: list[str]) -> Any:
-    import pyarrow as pa
-
-    return pa.table({"request_id": pa.array(ids, pa.string())})
 
 
 async def _respond(send: Any, status: int, body: Any) -> None:

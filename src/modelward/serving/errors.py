@@ -10,6 +10,7 @@ __all__ = [
     "MethodNotAllowed",
     "ModelFailed",
     "ModelTimeout",
+    "Overloaded",
     "PayloadTooLarge",
     "PermissionDenied",
 ]
@@ -36,8 +37,14 @@ class InvalidJSON(ModelwardError):
 
 
 class MethodNotAllowed(ModelwardError):
+    """Answered with an ``Allow`` header naming the methods the route takes."""
+
     code = "method_not_allowed"
     status = 405
+
+    def __init__(self, message: str, *, allow: tuple[str, ...]) -> None:
+        super().__init__(message, field="method")
+        self.headers = [(b"allow", ", ".join(allow).encode())]
 
 
 class ModelFailed(ModelwardError):
@@ -50,3 +57,14 @@ class ModelFailed(ModelwardError):
 class ModelTimeout(ModelFailed):
     code = "model_timeout"
     status = 504
+
+
+class Overloaded(ModelwardError):
+    """Work is queued faster than a background path drains it: retry shortly."""
+
+    code = "overloaded"
+    status = 503
+
+    def __init__(self, message: str, *, retry_after_s: int = 5) -> None:
+        super().__init__(message)
+        self.headers = [(b"retry-after", str(retry_after_s).encode())]

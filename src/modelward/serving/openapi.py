@@ -22,6 +22,18 @@ _ERROR = {
     },
 }
 
+_TICKET = {
+    "type": "object",
+    "properties": {
+        "ticket": {"type": "string"},
+        "pending": {"type": "integer"},
+        "accepted": {"type": "integer"},
+        "duplicates": {"type": "integer"},
+        "unknown": {"type": "array", "items": {"type": "string"}},
+        "rejected": {"type": "array", "items": {"type": "object"}},
+    },
+}
+
 _ROW = {"type": "object", "additionalProperties": True, "description": "feature: value"}
 
 
@@ -128,7 +140,36 @@ def openapi() -> dict[str, Any]:
                             }
                         },
                     },
-                    "responses": {"200": ok, **_errors(400, 401, 403, 404, 422)},
+                    "responses": {
+                        "200": ok,
+                        "202": {
+                            "description": "some ids were not known in memory: they are "
+                            "matched with the prediction log in the background; see the "
+                            "Location (GET /v1/feedback/{ticket})",
+                            "content": {"application/json": {"schema": _TICKET}},
+                        },
+                        **_errors(400, 401, 403, 404, 422, 503),
+                    },
+                }
+            },
+            "/v1/feedback/{ticket}": {
+                "get": {
+                    "summary": "What became of the labels a 202 left pending",
+                    "parameters": [
+                        {
+                            "name": "ticket",
+                            "in": "path",
+                            "required": True,
+                            "schema": {"type": "string"},
+                        }
+                    ],
+                    "responses": {
+                        "200": {
+                            "description": "the ticket",
+                            "content": {"application/json": {"schema": _TICKET}},
+                        },
+                        **_errors(401, 403, 404),
+                    },
                 }
             },
             "/healthz": {"get": {"summary": "Alive", "responses": {"200": ok}}},

@@ -81,8 +81,8 @@ def feedback_items(payload: Any) -> tuple[list[tuple[str, Any, str | None]], boo
     single = isinstance(payload, dict)
     items = [payload] if single else payload
     hint = 'send {"request_id": "...", "label": ...} or a list of them'
-    if not isinstance(items, list) or not items:
-        raise SchemaError(f"the feedback body must be an object or a non-empty list; {hint}")
+    if not isinstance(items, list):  # an empty list is a no-op, as the OpenAPI schema allows
+        raise SchemaError(f"the feedback body must be an object or a list; {hint}")
     if len(items) > MAX_ROWS:
         raise SchemaError(f"send at most {MAX_ROWS} feedback items per request", field="body")
     out = []

@@ -120,6 +120,7 @@ def check_binding(ws: Workspace, options: ServeOptions) -> None:
 def serve(ws: Workspace, options: ServeOptions) -> None:
     import uvicorn
 
+    from modelward.serving.connections import ServerConfig
     from modelward.serving.logs import configure_logging
 
     check_binding(ws, options)
@@ -146,20 +147,13 @@ def serve(ws: Workspace, options: ServeOptions) -> None:
     def ready() -> None:
         log.info(f"listening on {url}", extra={"url": url, "pid": os.getpid(), **speed})
 
-    common: dict[str, Any] = {
-        "lifespan": "on",
-        "access_log": False,
-        "log_config": None,
-        "timeout_graceful_shutdown": 30,
-        "loop": "uvloop" if speed["uvloop"] else "asyncio",
-        "http": "httptools" if speed["httptools"] else "h11",
-    }
+    common = _uvicorn_options(ws, speed)
     # Uvicorn re-raises the signal it stopped on; a no-op handler makes that exit 0.
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: None)
     if options.workers == 1:
         app = create_app(ws, options, on_ready=ready)
-        server = uvicorn.Server(uvicorn.Config(app, **common))
+        server = uvicorn.Server(ServerConfig(app, **common))
         server.run(sockets=[sock])
         if not server.started:
             raise StorageError("the server failed to start; see the log lines above")
@@ -170,11 +164,29 @@ def serve(ws: Workspace, options: ServeOptions) -> None:
     os.environ["MODELWARD_HOME"] = str(ws.root)
     if ws.db_url != f"sqlite:///{ws.root / 'modelward.db'}":
         os.environ["MODELWARD_DB_URL"] = ws.db_url
-    config = uvicorn.Config(
+    config = ServerConfig(
         "modelward.serving.run:app_from_env", factory=True, workers=options.workers, **common
     )
     ready()
     Multiprocess(config, sockets=[sock]).run()
+
+
+def _uvicorn_options(ws: Workspace, speed: dict[str, bool]) -> dict[str, Any]:
+    """uvicorn's options, with the connection bounds of policy.yml's serving section."""
+    from modelward.serving.connections import MAX_HEADER_BYTES, Limits, protocol
+
+    serving = ws.policy.serving
+    return {
+        "lifespan": "on",
+        "access_log": False,
+        "log_config": None,
+        "timeout_graceful_shutdown": 30,
+        "loop": "uvloop" if speed["uvloop"] else "asyncio",
+        "http": protocol(speed["httptools"]),
+        "timeout_keep_alive": serving.keep_alive_s,
+        "h11_max_incomplete_event_size": MAX_HEADER_BYTES,
+        "limits": Limits(serving.header_timeout_s, serving.max_connections),
+    }
 
 
 def _speedups() -> dict[str, bool]:

@@ -1,0 +1,165 @@
+"""Bounded connections for uvicorn (``serving.header_timeout_s``, ``max_connections``).
+
+uvicorn closes a keep-alive connection that stays idle after a response
+(``timeout_keep_alive``), but nothing else: a connection that never sends a request, or
+sends its headers one byte a second (slow loris), is held forever. Its
+``limit_concurrency`` answers a plain-text 503 counting tasks as well as connections.
+The protocols here add, for httptools and h11 alike:
+
+- **a header timeout**: the headers of a request must be complete within
+  ``header_timeout_s`` of the connection opening (or of the request's first byte on a
+  kept-alive connection); else a partial request is answered 408 and the connection
+  closed, and a connection that sent nothing is closed;
+- **a header size limit**: more than ``MAX_HEADER_BYTES`` of unfinished headers is a 431;
+- **a connection limit**: beyond ``max_connections`` open connections per process, a new
+  connection's requests are answered 503 (``Retry-After: 1``, ``Connection: close``)
+  in the server's one JSON error shape.
+
+The limits ride on :class:`ServerConfig`, which uvicorn hands to every protocol it
+makes (and pickles to each ``--workers`` process).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+import uvicorn
+from uvicorn.protocols.http.h11_impl import H11Protocol
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+__all__ = ["MAX_HEADER_BYTES", "Limits", "ServerConfig", "protocol"]
+
+MAX_HEADER_BYTES = 64 * 1024
+
+
+@dataclass(frozen=True)
+class Limits:
+    header_timeout_s: float = 10.0
+    max_connections: int = 1000
+
+
+class ServerConfig(uvicorn.Config):
+    """uvicorn's config with the connection limits the protocols read."""
+
+    def __init__(self, app: Any, *, limits: Limits, **kwargs: Any) -> None:
+        super().__init__(app, **kwargs)
+        self.limits = limits
+
+
+def protocol(httptools: bool) -> str:
+    """The import path of the bounded protocol for uvicorn's ``http`` option."""
+    return f"{__name__}:{'BoundedHttpTools' if httptools else 'BoundedH11'}"
+
+
+def _error(status: str, code: str, message: str, extra: bytes = b"") -> bytes:
+    body = orjson.dumps({"error": {"code": code, "message": message}})
+    head = (
+        f"HTTP/1.1 {status}\r\ncontent-type: application/json\r\n"
+        f"content-length: {len(body)}\r\nconnection: close\r\n"
+    ).encode()
+    return head + extra + b"\r\n" + body
+
+
+_TIMEOUT = _error(
+    "408 Request Timeout",
+    "request_timeout",
+    "the request headers did not arrive in time (serving.header_timeout_s); send them at once",
+)
+_TOO_LARGE = _error(
+    "431 Request Header Fields Too Large",
+    "headers_too_large",
+    f"the request headers are over {MAX_HEADER_BYTES // 1024} KiB; send fewer or shorter ones",
+)
+
+
+async def _busy(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    body = orjson.dumps(
+        {
+            "error": {
+                "code": "busy",
+                "message": "the server has as many connections open as it takes "
+                "(serving.max_connections); retry in a second",
+            }
+        }
+    )
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+        (b"retry-after", b"1"),
+        (b"connection", b"close"),
+    ]
+    await send({"type": "http.response.start", "status": 503, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+class _Bounded(asyncio.Protocol):
+    """The bounds, mixed into uvicorn's protocols (which set the attributes below)."""
+
+    config: Any
+    app: Any
+    cycle: Any
+    connections: Any
+    transport: Any
+    loop: Any
+    _timer: asyncio.TimerHandle | None = None
+    _header_bytes = 0
+
+    def connection_made(self, transport: Any) -> None:
+        super().connection_made(transport)
+        limits: Limits = getattr(self.config, "limits", Limits())
+        if len(self.connections) > limits.max_connections:
+            self.app = _busy  # this connection's requests only
+        self._arm()
+
+    def data_received(self, data: bytes) -> None:
+        before = self.cycle
+        if self._timer is None and _idle(before):
+            self._arm()  # the first byte of a request on a kept-alive connection
+        super().data_received(data)
+        if self.cycle is not before:
+            self._disarm()  # the headers are complete: the app has the request
+        elif self._timer is not None:
+            self._header_bytes += len(data)
+            if self._header_bytes > MAX_HEADER_BYTES:
+                self._hang_up(_TOO_LARGE)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)
+
+    def _arm(self) -> None:
+        limits: Limits = getattr(self.config, "limits", Limits())
+        self._header_bytes = 0
+        self._timer = self.loop.call_later(limits.header_timeout_s, self._expired)
+
+    def _disarm(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def _expired(self) -> None:
+        self._timer = None
+        self._hang_up(_TIMEOUT if self._header_bytes else b"")
+
+    def _hang_up(self, answer: bytes) -> None:
+        self._disarm()
+        if not self.transport.is_closing():
+            if answer:
+                self.transport.write(answer)
+            self.transport.close()
+
+
+def _idle(cycle: Any) -> bool:
+    """No request on the connection is being received or answered."""
+    return cycle is None or (cycle.response_complete and not cycle.more_body)
+
+
+class BoundedHttpTools(_Bounded, HttpToolsProtocol):
+    pass
+
+
+class BoundedH11(_Bounded, H11Protocol):
+    pass
