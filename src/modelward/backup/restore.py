@@ -37,7 +37,8 @@ def restore_backup(
     """
     from modelward.backup.dump import load_tables, tables
     from modelward.policy.io import parse_policy
-    from modelward.store.db import HEAD_REVISION, Database, redact_url
+    from modelward.redact import redact
+    from modelward.store.db import HEAD_REVISION, Database
     from modelward.workspace import Workspace
     from modelward.workspace.workspace import resolve_root
 
@@ -78,7 +79,7 @@ def restore_backup(
                 for table in tables():
                     if session.scalar(select(func.count()).select_from(table)):
                         raise AlreadyExists(
-                            f"the metadata DB {redact_url(probe.db_url)} already holds data "
+                            f"the metadata DB {redact(probe.db_url)} already holds data "
                             f"(table {table.name}); restore into an empty database"
                         )
         finally:
@@ -118,7 +119,7 @@ def restore_backup(
         raise
     result = {
         "workspace": str(root),
-        "db": redact_url(restored.db_url),
+        "db": redact(restored.db_url),
         "tables": counts,
         "artifacts": len(artifacts),
         "missing_artifacts": missing,
