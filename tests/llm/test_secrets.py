@@ -14,7 +14,10 @@ import pytest
 
 from llm.helpers import llm_yml
 from modelward.llm.fake import FakeBehaviour, FakeModel, FakeServer
-from serving.conftest import start_live, start_server, stop_live  # noqa: F401 - fixture
+from serving import conftest as serving
+from serving.conftest import start_live, stop_live
+
+start_server = serving.start_server  # the fixture: a real `modelward serve` process
 
 #: One key shaped like OpenAI's, one that only the remembered value can catch.
 KEYS = ["sk-proj-Zt0pS3cretValue0123456789", "plain-looking-key-Horse-Battery-42"]
