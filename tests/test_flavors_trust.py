@@ -97,6 +97,16 @@ def _attacks(tmp_path: Path) -> dict[str, tuple[dict, Path]]:
             _node("FunctionNode", "numpy.savetxt"),
             marks["savetxt"],
         ),
+        # a trusted type, but a LossNode calls what it names with the file's values
+        "builtins.bytearray as a loss": (
+            _node(
+                "LossNode",
+                "builtins.bytearray",
+                __reduce__={"args": _call("builtins.tuple", 10**12)["content"]},
+                content=state,
+            ),
+            tmp_path / "nothing",
+        ),
     }
 
 
@@ -108,6 +118,7 @@ ATTACKS = [
     "os.system",
     "custom",
     "numpy.savetxt as a function",
+    "builtins.bytearray as a loss",
 ]
 
 

@@ -10,7 +10,9 @@ file is audited node by node before skops sees it:
   ...) are refused whatever they name;
 - a node building data must name one of :func:`trusted_types`, a function node one of
   :func:`trusted_functions`. Both are sets of exact ``module.Name`` strings: no prefix
-  ever trusts a whole module (``numpy.`` would trust ``numpy.savetxt``).
+  ever trusts a whole module (``numpy.`` would trust ``numpy.savetxt``). The two data
+  kinds that call the type they name with values from the file are held tighter still:
+  a ``LossNode`` may only build a loss, an ``NdArrayNode`` only a NumPy array or scalar.
 
 The public scikit-learn estimators (``sklearn.utils.all_estimators``), NumPy's scalar
 types, SciPy's sparse classes and NumPy's ufuncs are read from the installed libraries on
@@ -185,6 +187,24 @@ def _name(obj: Any) -> str:
     return f"{obj.__module__}.{obj.__name__}"
 
 
+def _numpy_arrays() -> frozenset[str]:
+    """``numpy.ndarray`` and NumPy's scalar types (``numpy.float64``, ``numpy.bool``, ...)."""
+    import numpy as np
+
+    return frozenset({_name(np.ndarray)} | {_name(t) for t in set(np.sctypeDict.values())})
+
+
+def _internals(*modules: str) -> set[str]:
+    return {f"{module}.{name}" for module in modules for name in _SKLEARN_INTERNALS[module]}
+
+
+@functools.cache
+def _called_with_file_data() -> dict[str, frozenset[str]]:
+    """Node kinds that call the type they name with values from the file: what they may name."""
+    losses = _internals("sklearn._loss._loss", "sklearn.linear_model._sgd_fast")
+    return {"LossNode": frozenset(losses), "NdArrayNode": _numpy_arrays()}
+
+
 @functools.cache
 def trusted_types() -> frozenset[str]:
     """Exact names of the types a fitted scikit-learn model's file may build."""
@@ -192,12 +212,9 @@ def trusted_types() -> frozenset[str]:
     import scipy.sparse
     from sklearn.utils import all_estimators
 
-    names = set(_PYTHON_TYPES)
+    names = set(_PYTHON_TYPES) | _internals(*_SKLEARN_INTERNALS) | _numpy_arrays()
     names |= {_name(cls) for _, cls in all_estimators()}
-    names |= {f"{module}.{name}" for module, found in _SKLEARN_INTERNALS.items() for name in found}
-    names |= {"numpy.dtype", _name(np.ndarray)}
-    names |= {_name(t) for t in set(np.sctypeDict.values())}
-    names |= {_name(np.random.RandomState), _name(np.random.Generator)}
+    names |= {"numpy.dtype", _name(np.random.RandomState), _name(np.random.Generator)}
     sparse = (scipy.sparse.spmatrix, getattr(scipy.sparse, "sparray", scipy.sparse.spmatrix))
     names |= {
         _name(obj)
@@ -254,6 +271,7 @@ def _unreadable(exc: Exception) -> ArtifactError:
 def refused_names(data: bytes) -> list[str]:
     """What in a skops file is outside the trust lists, each said in a few words, sorted."""
     types, functions = trusted_types(), trusted_functions()
+    called = _called_with_file_data()
     refused: set[str] = set()
     for kind, name in _nodes(_schema(data)):
         if kind == FUNCTION_NODE:
@@ -263,6 +281,8 @@ def refused_names(data: bytes) -> list[str]:
             refused.add(f"asks skops to call {name} while loading ({kind})")
         elif name not in types:
             refused.add(f"names the type {name}")
+        elif name not in called.get(kind, types):
+            refused.add(f"asks skops to call {name} with values from the file ({kind})")
     return sorted(refused)
 
 
