@@ -39,7 +39,8 @@ def restore_backup(
     """
     from modelward.backup.dump import load_tables, tables
     from modelward.policy.io import parse_policy
-    from modelward.store.db import HEAD_REVISION, Database, redact_url
+    from modelward.redact import redact
+    from modelward.store.db import HEAD_REVISION, Database
     from modelward.workspace import Workspace
     from modelward.workspace.workspace import resolve_root
 
@@ -80,7 +81,7 @@ def restore_backup(
                 for table in tables():
                     if session.scalar(select(func.count()).select_from(table)):
                         raise AlreadyExists(
-                            f"the metadata DB {redact_url(probe.db_url)} already holds data "
+                            f"the metadata DB {redact(probe.db_url)} already holds data "
                             f"(table {table.name}); restore into an empty database"
                         )
         finally:
@@ -124,7 +125,7 @@ def restore_backup(
         raise
     result = {
         "workspace": str(root),
-        "db": redact_url(restored.db_url),
+        "db": redact(restored.db_url),
         "tables": counts,
         "artifacts": len(artifacts),
         "log_files": logs["files"],

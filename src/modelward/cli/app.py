@@ -19,6 +19,7 @@ from typer.core import TyperGroup
 
 from modelward.cli.output import print_error
 from modelward.errors import CheckFailed, ModelwardError
+from modelward.redact import redact
 
 if TYPE_CHECKING:
     from modelward.workspace import Workspace
@@ -72,6 +73,7 @@ class ModelwardGroup(TyperGroup):
 
 
 def _report(exc: BaseException, message: str, prefix: str = "") -> None:
+    message = redact(message)
     current = _STATE.get()
     if current is not None and current.debug:
         traceback.print_exception(exc)

@@ -13,6 +13,9 @@ version into the environment's stage through the registry's state machine and ga
 production, maintenance). Every change is an event in ``modelward history``
 (``deployed``, ``deployment-targets``, ``rolled-back``, ``undeployed``).
 
+Nothing changes for a version whose artifact is missing or corrupt: every version a
+change routes to is read back and its sha256 checked first (an :class:`ArtifactError`
+naming the file; a forced deploy skips it, as it overrides the artifact-integrity gate).
 Before a change is written, every version it routes to is *prepared* (the workspace
 passes a callback: the server's proven ONNX conversion is made and cached then), so the
 servers that pick the change up, and the next server start, find the model ready.
@@ -184,15 +187,18 @@ class Deployments:
     ) -> DeploymentInfo:
         """Send all of ``env``'s traffic to one version, keeping the old targets as backup.
 
-        The version first enters the environment's stage (through the gates; entering
-        production moves the incumbent to maintenance). ``force=True`` overrides failing
-        gates and needs a ``reason``. With ``backup=False`` the old rollback target stays.
+        The version's artifact is checked first, then it enters the environment's stage
+        (through the gates; entering production moves the incumbent to maintenance).
+        ``force=True`` overrides failing gates and the artifact check, and needs a
+        ``reason``. With ``backup=False`` the old rollback target stays.
         """
         check_environment(env)
         actor = actor or default_actor()
         if force and not reason.strip():
             raise ConfigError('a forced deploy needs a reason; pass --reason "why"', field="reason")
         info = self.registry.get_version(name, version)
+        if not force:  # the artifact-integrity gate, also for a version already in the stage
+            self._verify(name, (Target(info.version, 100.0),))
         self._check_revision(name, env, expected_revision)
         moved = None
         if not _stage_fits(info.stage, env):
@@ -241,6 +247,7 @@ class Deployments:
         check_environment(env)
         actor = actor or default_actor()
         checked = self._check_targets(name, targets)
+        self._verify(name, checked)
         return self._write(
             name,
             env,
@@ -273,6 +280,7 @@ class Deployments:
         if expected_revision is not None and expected_revision != current.revision:
             raise _conflict(name, env, expected_revision, current.revision)
         restored = current.previous
+        self._verify(name, restored)
         primary = max(restored, key=lambda t: (t.weight, -t.version)).version
         for target in restored:
             stage = self.registry.get_version(name, target.version).stage
@@ -386,6 +394,12 @@ class Deployments:
         if sum(t.weight for t in out) <= 0:
             raise ConfigError("the weights must not all be 0", field="targets")
         return tuple(out)
+
+    def _verify(self, name: str, targets: Sequence[Target]) -> None:
+        """Every routed version's artifact is intact (ArtifactError naming the file)."""
+        for target in targets:
+            if target.weight > 0:
+                self.registry.verify_artifact(name, target.version)
 
     def _prepare(self, name: str, targets: Sequence[Target]) -> None:
         """Ready every routed version for serving, outside the write transaction. A

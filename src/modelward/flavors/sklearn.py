@@ -1,8 +1,8 @@
 """scikit-learn estimators and pipelines, stored with skops: never plain pickle.
 
-Artifacts are untrusted input. Loading asks skops which types the file would build and
-refuses the file unless every one comes from scikit-learn, NumPy or SciPy (the explicit
-list below); the first unexpected type is named in the error.
+Artifacts are untrusted input. Before skops builds anything, the file is audited against
+exact lists of type and function names (:mod:`modelward.flavors.trust`); a file naming
+anything else, or asking skops to call something, is refused naming it.
 """
 
 from __future__ import annotations
@@ -11,29 +11,9 @@ import re
 from typing import Any, ClassVar
 
 from modelward.errors import ArtifactError
+from modelward.flavors.trust import audit
 
-__all__ = ["TRUSTED_PREFIXES", "SklearnFlavor", "untrusted_types"]
-
-#: Module prefixes whose types a model artifact may contain.
-TRUSTED_PREFIXES: tuple[str, ...] = ("sklearn.", "numpy.", "scipy.sparse.", "scipy.special.")
-#: Exact names trusted beyond those prefixes.
-TRUSTED_NAMES: frozenset[str] = frozenset({"builtins.slice", "collections.OrderedDict"})
-
-
-def untrusted_types(data: bytes) -> list[str]:
-    """The types in a skops file that are outside our trusted list."""
-    import skops.io as sio
-
-    try:
-        found = sio.get_untrusted_types(data=data)
-    except Exception as exc:  # noqa: BLE001 - skops raises many types for a bad file
-        raise ArtifactError(
-            f"the file is not a readable skops archive ({type(exc).__name__}: {exc}); "
-            "save the model with skops.io.dump(model, 'model.skops')"
-        ) from None
-    return [
-        name for name in found if not (name.startswith(TRUSTED_PREFIXES) or name in TRUSTED_NAMES)
-    ]
+__all__ = ["SklearnFlavor"]
 
 
 class SklearnFlavor:
@@ -58,15 +38,15 @@ class SklearnFlavor:
     def load(cls, data: bytes) -> SklearnFlavor:
         import skops.io as sio
 
-        bad = untrusted_types(data)
-        if bad:
+        trusted = audit(data)
+        try:
+            return cls(sio.loads(data, trusted=trusted))
+        except Exception as exc:  # noqa: BLE001 - a damaged file fails in many ways
+            first = next(iter(str(exc).splitlines()), "")
             raise ArtifactError(
-                f"the artifact holds the untrusted type {bad[0]}"
-                + (f" (and {len(bad) - 1} more)" if len(bad) > 1 else "")
-                + "; only scikit-learn, NumPy and SciPy types are loaded"
-            )
-        trusted = sio.get_untrusted_types(data=data)
-        return cls(sio.loads(data, trusted=trusted))
+                f"the skops file does not load ({type(exc).__name__}: {first}); save the "
+                "model again with skops.io.dump(model, 'model.skops')"
+            ) from None
 
     def predict(self, frame: Any) -> Any:
         return self.model.predict(frame)

@@ -3,7 +3,8 @@ the price catalog, the judge model and the gateway's settings.
 
 Keys never live in this file: a provider names an environment variable (``api_key_env``)
 and the key is read from the environment when a call is made. Nothing in modelward logs,
-stores or prints a key (``ProviderConfig.api_key()`` is the one place it is read).
+stores or prints a key (``ProviderConfig.api_key()`` is the one place it is read; it hands
+the value to :func:`modelward.redact.remember`, so text leaving the process never holds it).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from modelward.errors import ConfigError
+from modelward.redact import remember
 
 __all__ = [
     "CONFIG_FILE",
@@ -66,10 +68,27 @@ class ProviderConfig(_Section):
         return value
 
     def api_key(self) -> str | None:
-        """The key, from the environment; ``None`` when the variable is unset or empty."""
+        """The key, from the environment; ``None`` when the variable is unset or empty.
+
+        A key an HTTP header cannot carry (non-ASCII, a space, a control character such as
+        the newline ``echo`` leaves) is a :class:`ConfigError` naming the variable.
+        """
         if not self.api_key_env:
             return None
-        return os.environ.get(self.api_key_env) or None
+        key = os.environ.get(self.api_key_env) or None
+        if key is None:
+            return None
+        remember(key)
+        bad = next((i for i, c in enumerate(key) if not "!" <= c <= "~"), None)
+        if bad is not None:
+            what = "a non-ASCII character" if ord(key[bad]) > 127 else "a space or control code"
+            raise ConfigError(
+                f"the environment variable {self.api_key_env} holds {what} (character "
+                f"{bad + 1} of {len(key)}), which an HTTP header cannot carry; set it to the "
+                "key exactly as the provider issued it",
+                field="api_key_env",
+            )
+        return key
 
 
 class Price(_Section):

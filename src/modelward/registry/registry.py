@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from modelward.errors import (
     AlreadyExists,
+    ArtifactError,
     ConfigError,
     ConflictError,
     NotFound,
@@ -252,6 +253,29 @@ class Registry:
         if info.kind != "artifact" or info.sha256 is None:
             raise ConfigError(f"{info.ref} is an endpoint model; it has no artifact to load")
         return get_flavor(info.flavor).load(self.artifacts.get(info.sha256))
+
+    def verify_artifact(self, name: str, version: int | str) -> VersionInfo:
+        """The version, after its artifact was read back and its sha256 checked; an
+        :class:`ArtifactError` naming the file (expected and actual sha256) otherwise."""
+        info = self.get_version(name, version)
+        if info.sha256 is not None:
+            try:
+                self.artifacts.get(info.sha256)
+            except ArtifactError as exc:
+                raise ArtifactError(f"{info.ref}: {exc.message}") from None
+        return info
+
+    def integrity(self, info: VersionInfo) -> dict[str, str]:
+        """``{"status": "ok" | "corrupt" | "missing" | "none", "detail": …}`` for a version's
+        artifact (``none``: an endpoint model has no artifact)."""
+        if info.sha256 is None:
+            return {"status": "none", "detail": "an endpoint model has no artifact"}
+        try:
+            self.artifacts.get(info.sha256)
+        except ArtifactError as exc:
+            missing = not self.artifacts.exists(info.sha256)
+            return {"status": "missing" if missing else "corrupt", "detail": exc.message}
+        return {"status": "ok", "detail": f"sha256 verified ({info.size} bytes)"}
 
     def _version_row(self, session: Session, name: str, version: int | str) -> VersionRow:
         model = self._model_row(session, name)

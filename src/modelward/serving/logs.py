@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 
 import orjson
 
+from modelward.redact import redact
+
 __all__ = ["JsonFormatter", "configure_logging"]
 
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {
@@ -29,7 +31,7 @@ class JsonFormatter(logging.Formatter):
                 out[key] = value
         if record.exc_info:
             out["exception"] = self.formatException(record.exc_info)
-        return orjson.dumps(out, default=str).decode()
+        return redact(orjson.dumps(out, default=str).decode())
 
 
 def configure_logging(level: str = "info") -> None:

@@ -5,8 +5,11 @@ and run by onnxruntime — about 6 µs per row instead of ~1.5 ms — but only a
 converted graph proved to give the same labels (and probabilities within 1e-4) as the
 original on rows spanning the training ranges; otherwise the pipeline itself serves.
 Proven conversions are cached in ``<workspace>/cache/onnx/<sha256>.onnx`` (+ ``.json``
-with the classes), keyed by the artifact's checksum; a later start serves from the cache
-without importing scikit-learn; a conversion that failed its proof leaves a
+with the classes and the ``.onnx`` file's own sha256), keyed by the artifact's checksum; a
+later start serves from the cache without importing scikit-learn, after checking the
+``.onnx`` against its recorded sha256 (a cached graph that does not match, or has no
+recorded checksum, is deleted, named in the log, and rebuilt from the verified artifact —
+never loaded); a conversion that failed its proof leaves a
 ``<sha256>.pipeline`` note (the reason) so it is not tried again. Deploying a version
 proves its conversion (:func:`prepare_model`), so no server start pays for it. Delete the
 folder to make the server prove them again.
@@ -146,7 +149,7 @@ def prepare_model(ws: Workspace, name: str, version: int) -> str:
     cache = _onnx_cache(ws, info, validator)
     if cache is None:
         return info.flavor
-    if cache.with_suffix(".json").exists() and cache.with_suffix(".onnx").exists():
+    if _cached_graph(cache) is not None:
         return "onnx"
     if cache.with_suffix(".pipeline").exists():
         return info.flavor
@@ -162,15 +165,49 @@ def _onnx_cache(ws: Workspace, info: Any, validator: InputValidator) -> Path | N
     return Path(ws.root) / "cache" / "onnx" / f"{info.sha256}"
 
 
-def _cached_session(cache: Path) -> tuple[Any, list[Any] | None] | None:
+def _cached_graph(cache: Path) -> tuple[bytes, list[Any] | None] | None:
+    """The cached graph and classes when the ``.onnx`` matches its recorded sha256; a
+    cache that does not is deleted (so it is rebuilt) and named in the log."""
+    import hashlib
+
     meta, blob = cache.with_suffix(".json"), cache.with_suffix(".onnx")
     if not (meta.exists() and blob.exists()):
         return None
     try:
-        classes = orjson.loads(meta.read_bytes())["classes"]
-        return _session(blob.read_bytes()), classes
+        recorded = orjson.loads(meta.read_bytes())
+        data = blob.read_bytes()
+        actual = hashlib.sha256(data).hexdigest()
+        expected = recorded.get("sha256") if isinstance(recorded, dict) else None
+        if actual == expected:
+            return data, recorded["classes"]
+        problem = f"its sha256 is {actual[:12]}…, expected {str(expected)[:12]}…"
     except Exception as exc:  # noqa: BLE001 - a damaged cache is rebuilt
-        log.warning("ignoring the damaged ONNX cache %s: %s", blob, exc)
+        problem = f"{type(exc).__name__}: {exc}"
+    _discard(cache, problem)
+    return None
+
+
+def _discard(cache: Path, problem: str) -> None:
+    """Delete a cached conversion that must not be loaded, so that it is rebuilt."""
+    log.warning(
+        "discarding the ONNX cache %s (%s); rebuilding it", cache.with_suffix(".onnx"), problem
+    )
+    for suffix in (".json", ".onnx"):  # the .json first: without it the graph is unproven
+        try:
+            cache.with_suffix(suffix).unlink(missing_ok=True)
+        except OSError as exc:
+            log.warning("could not delete %s: %s", cache.with_suffix(suffix), exc)
+
+
+def _cached_session(cache: Path) -> tuple[Any, list[Any] | None] | None:
+    found = _cached_graph(cache)
+    if found is None:
+        return None
+    blob, classes = found
+    try:
+        return _session(blob), classes
+    except Exception as exc:  # noqa: BLE001 - a graph onnxruntime refuses is rebuilt
+        _discard(cache, f"{type(exc).__name__}: {exc}")
         return None
 
 
@@ -237,7 +274,10 @@ def _onnx_session(
             log.warning("ONNX conversion differs from the pipeline; serving the pipeline")
             _note_pipeline(cache, "the ONNX graph's outputs differ from the pipeline's")
             return None
-        for suffix, data in ((".onnx", blob), (".json", orjson.dumps({"classes": classes}))):
+        import hashlib
+
+        meta = orjson.dumps({"classes": classes, "sha256": hashlib.sha256(blob).hexdigest()})
+        for suffix, data in ((".onnx", blob), (".json", meta)):
             _write_atomic(cache.with_suffix(suffix), data)  # the .json last: proven
         return session
     except Exception as exc:  # noqa: BLE001 - any conversion problem: serve the pipeline

@@ -1,12 +1,16 @@
 """``modelward serve``: build the app for a workspace and run it on uvicorn.
 
-uvloop and httptools are used when installed. Binding anywhere but loopback needs API
-tokens (or ``insecure=True``). SIGTERM and SIGINT shut down gracefully: requests in
-flight finish, the prediction log is flushed, and the process exits 0.
+uvloop and httptools are used when installed. Beyond loopback (any address outside
+127.0.0.0/8 and ::1, including 0.0.0.0 and ::) the server always requires an API token:
+it refuses to start without an active one, and once running a request without a valid
+token is 401 even after every token is revoked. On loopback, tokens are required once
+one exists. SIGTERM and SIGINT shut down gracefully: requests in flight finish, the
+prediction log is flushed, and the process exits 0.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
 import os
@@ -21,11 +25,10 @@ if TYPE_CHECKING:
     from modelward.serving.app import ServingApp
     from modelward.workspace import Workspace
 
-__all__ = ["ServeOptions", "app_from_env", "create_app", "serve"]
+__all__ = ["ServeOptions", "app_from_env", "create_app", "is_loopback", "serve"]
 
 log = logging.getLogger("modelward.serving")
 
-LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 _OPTIONS_ENV = "MODELWARD_SERVE_OPTIONS"
 
 
@@ -34,11 +37,27 @@ class ServeOptions:
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = 1
-    insecure: bool = False
     environment: str = "production"
     poll: float = 0.5
     log_level: str = "info"
     rollout_controller: bool = False  # run the rollout controller in the server too
+
+
+def is_loopback(host: str) -> bool:
+    """Whether every address ``host`` names is loopback (127.0.0.0/8, ::1).
+
+    A name is resolved; one that does not resolve, and 0.0.0.0 or ::, are not loopback.
+    """
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        pass
+    try:
+        found = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+    except (OSError, UnicodeError):
+        return False
+    addresses = {str(info[4][0]) for info in found}
+    return bool(addresses) and all(is_loopback(address) for address in addresses)
 
 
 def create_app(ws: Workspace, options: ServeOptions, *, on_ready: Any = None) -> ServingApp:
@@ -54,7 +73,7 @@ def create_app(ws: Workspace, options: ServeOptions, *, on_ready: Any = None) ->
         flush_rows=serving.flush_rows,
         flush_ms=serving.flush_ms,
     )
-    state = ServingState(ws, poll=options.poll)
+    state = ServingState(ws, poll=options.poll, require_auth=not is_loopback(options.host))
     metrics = ServerMetrics(lambda: writer.queued, lambda: writer.dropped)
 
     def track(routes: dict[Any, Any]) -> None:
@@ -106,13 +125,12 @@ def check_binding(ws: Workspace, options: ServeOptions) -> None:
             f"unknown environment {options.environment!r}; use staging or production",
             field="environment",
         )
-    if options.host in LOOPBACK or options.insecure:
+    if is_loopback(options.host):
         return
     if not active_tokens(ws.db):
         raise ConfigError(
-            f"refusing to serve on {options.host} without API tokens: anyone who can reach it "
-            "could call it. Create one with `modelward tokens create NAME`, bind 127.0.0.1, "
-            "or pass --insecure",
+            f"refusing to serve on {options.host} without API tokens: beyond loopback every "
+            "request needs one. Create one with `modelward tokens create NAME` or bind 127.0.0.1",
             field="host",
         )
 

@@ -58,6 +58,9 @@ class ServingState:
 
     @property
     def auth_on(self) -> bool:
+        """Whether requests need a token: always beyond loopback (``require_auth``), and on
+        loopback while any token is active. Revoking every token never opens a server
+        bound beyond loopback: with no active token, every request there is 401."""
         return self.require_auth or bool(self.tokens)
 
     def start(self) -> None:

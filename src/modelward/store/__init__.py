@@ -1,5 +1,5 @@
 """Metadata storage: SQLAlchemy tables, Alembic migrations, transactions."""
 
-from modelward.store.db import HEAD_REVISION, Database, redact_url
+from modelward.store.db import HEAD_REVISION, Database
 
-__all__ = ["HEAD_REVISION", "Database", "redact_url"]
+__all__ = ["HEAD_REVISION", "Database"]

@@ -20,8 +20,9 @@ from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError, S
 from sqlalchemy.orm import Session, sessionmaker
 
 from modelward.errors import ConflictError, StorageError, WorkspaceTooNew
+from modelward.redact import redact, remember
 
-__all__ = ["HEAD_REVISION", "Database", "redact_url"]
+__all__ = ["HEAD_REVISION", "Database"]
 
 #: The newest migration this modelward knows. A test checks it is Alembic's head.
 HEAD_REVISION = "0001"
@@ -29,20 +30,27 @@ HEAD_REVISION = "0001"
 _MIGRATIONS = Path(__file__).with_name("migrations")
 
 
-def redact_url(url: str) -> str:
-    """The URL with any password replaced, fit for messages and logs."""
+def _remember_url_secrets(url: str) -> None:
+    """Have :func:`~modelward.redact.redact` mask this URL's password wherever it appears
+    (a driver's error may quote it), whether it is in ``user:pw@`` or a query parameter."""
     from sqlalchemy.engine import make_url
 
     try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # noqa: BLE001 - a URL we cannot parse is shown as its scheme only
-        return url.split(":", 1)[0] + "://…"
+        parsed = make_url(url)
+    except Exception:  # noqa: BLE001 - an unparseable URL fails later, masked by pattern
+        return
+    remember(parsed.password if isinstance(parsed.password, str) else None)
+    for name, value in parsed.query.items():
+        if any(word in name.lower() for word in ("password", "secret", "token", "key")):
+            for one in (value,) if isinstance(value, str) else value:
+                remember(one)
 
 
 class Database:
     """One metadata database. ``Database(url)`` opens it and brings its schema up to date."""
 
     def __init__(self, url: str, *, migrate: bool = True) -> None:
+        _remember_url_secrets(url)
         self.url = url
         self.engine = _make_engine(url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
@@ -81,7 +89,7 @@ class Database:
                 scripts.get_revision(current)
             except Exception:  # noqa: BLE001 - alembic raises several types for unknown ids
                 raise WorkspaceTooNew(
-                    f"the metadata DB at {redact_url(self.url)} has schema revision {current!r}, "
+                    f"the metadata DB at {redact(self.url)} has schema revision {current!r}, "
                     "written by a newer modelward; upgrade modelward (pip install -U modelward) "
                     "to open it"
                 ) from None
@@ -109,17 +117,19 @@ class Database:
             yield
         except IntegrityError as exc:
             raise ConflictError(
-                f"another change to the same record won a race ({_first_line(exc.orig)}); "
+                f"another change to the same record won a race ({redact(_first_line(exc.orig))}); "
                 "look at the current state and retry"
             ) from None
         except OperationalError as exc:
             raise StorageError(
-                f"the metadata DB at {redact_url(self.url)} failed: {_first_line(exc.orig)}; "
-                "check that it is reachable and MODELWARD_DB_URL is right"
+                redact(
+                    f"the metadata DB at {self.url} failed: {_first_line(exc.orig)}; "
+                    "check that it is reachable and MODELWARD_DB_URL is right"
+                )
             ) from None
         except SQLAlchemyError as exc:
             raise StorageError(
-                f"the metadata DB at {redact_url(self.url)} failed: {_first_line(exc)}"
+                redact(f"the metadata DB at {self.url} failed: {_first_line(exc)}")
             ) from None
 
     def dispose(self) -> None:
@@ -153,6 +163,8 @@ def _make_engine(url: str) -> Engine:
         return create_engine(url, pool_pre_ping=True)
     except Exception as exc:  # noqa: BLE001 - bad URL, missing driver
         raise StorageError(
-            f"cannot use metadata DB URL {redact_url(url)}: {_first_line(exc)}; "
-            "write e.g. postgresql+psycopg://user@host:5432/dbname"
+            redact(
+                f"cannot use metadata DB URL {url}: {_first_line(exc)}; "
+                "write e.g. postgresql+psycopg://user@host:5432/dbname"
+            )
         ) from None

@@ -56,7 +56,7 @@ def no_network() -> Iterator[list[str]]:
 def security_checks(ws: Workspace, info: VersionInfo) -> tuple[list[Check], dict[str, Any]]:
     from modelward.errors import ArtifactError
     from modelward.flavors import get_flavor
-    from modelward.flavors.sklearn import untrusted_types
+    from modelward.flavors.trust import refused_names
     from modelward.validation.checks import Check
 
     checks: list[Check] = []
@@ -90,7 +90,7 @@ def security_checks(ws: Workspace, info: VersionInfo) -> tuple[list[Check], dict
         )
     )
     if info.flavor == "sklearn":
-        bad = untrusted_types(blob)
+        bad = refused_names(blob)
         checks.append(
             Check(
                 "security",
@@ -99,7 +99,7 @@ def security_checks(ws: Workspace, info: VersionInfo) -> tuple[list[Check], dict
                 0,
                 "<=",
                 not bad,
-                "only scikit-learn, NumPy and SciPy types"
+                "only the trusted scikit-learn, NumPy and SciPy types"
                 if not bad
                 else f"untrusted: {', '.join(bad[:5])}",
             )

@@ -25,6 +25,7 @@ from modelward.errors import (
     WorkspaceTooNew,
 )
 from modelward.policy import Policy, dump_policy, load_policy
+from modelward.redact import redact
 from modelward.registry.registry import Registry
 
 if TYPE_CHECKING:
@@ -113,11 +114,9 @@ class Workspace:
         return workspace
 
     def _meta(self) -> str:
-        from modelward.store.db import redact_url
-
         default = self.db_url == f"sqlite:///{self.root / DB_FILE}"
         return yaml.safe_dump(
-            {"format": FORMAT, "metadata": "workspace" if default else redact_url(self.db_url)},
+            {"format": FORMAT, "metadata": "workspace" if default else redact(self.db_url)},
             sort_keys=False,
         )
 
@@ -138,6 +137,12 @@ class Workspace:
                 "modelward; upgrade modelward (pip install -U modelward) to open it"
             )
         stored = meta.get("metadata", "workspace")
+        if isinstance(stored, str) and redact(stored) != stored:  # written before masking
+            stored = redact(stored)
+            try:
+                _write_atomic(path, yaml.safe_dump({**meta, "metadata": stored}, sort_keys=False))
+            except OSError:  # a read-only workspace still opens; the secret stays masked here
+                pass
         using_default = self.db_url == f"sqlite:///{self.root / DB_FILE}"
         if stored != "workspace" and using_default:
             raise WorkspaceError(

@@ -43,7 +43,11 @@ def deploy(
         ),
     ] = True,
     force: Annotated[
-        bool, typer.Option("--force", help="Override failing gates (recorded, needs --reason).")
+        bool,
+        typer.Option(
+            "--force",
+            help="Override failing gates and the artifact check (recorded, needs --reason).",
+        ),
     ] = False,
     reason: ReasonOption = "",
     expected_revision: RevisionOption = None,

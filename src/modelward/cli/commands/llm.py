@@ -776,8 +776,9 @@ def gateway_cmd(
 ) -> None:
     """Run the OpenAI-compatible gateway (/v1/chat/completions, /v1/models)."""
     from modelward.errors import ConfigError
+    from modelward.serving.run import is_loopback
 
-    if host not in ("127.0.0.1", "localhost", "::1"):
+    if not is_loopback(host):
         raise ConfigError(
             f"--host {host} would expose the gateway, which has no authentication of its "
             "own; bind 127.0.0.1 (put a proxy with auth in front) or mount it into "

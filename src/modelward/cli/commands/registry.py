@@ -152,13 +152,22 @@ def versions_show(
     as_json: JsonOption = False,
 ) -> None:
     """Everything recorded about one version: artifact, schema, params, metrics, lineage."""
-    info = state().workspace().registry.get_version(name, version)
+    registry = state().workspace().registry
+    info = registry.get_version(name, version)
+    integrity = registry.integrity(info)
     if as_json:
-        print_json(info.to_dict())
+        print_json({**info.to_dict(), "integrity": integrity})
         return
     console.print(f"[bold]{info.ref}[/bold]  stage {info.stage}  flavor {info.flavor}")
     if info.sha256:
         console.print(f"artifact sha256 {info.sha256} ({info.size} bytes)")
+        if integrity["status"] == "ok":
+            console.print("integrity ok (sha256 verified)")
+        else:
+            from rich.markup import escape
+
+            detail = escape(integrity["detail"])
+            console.print(f"[red]integrity {integrity['status']}[/red]: {detail}")
     if info.spec:
         console.print(f"endpoint {info.spec}")
     console.print(f"created {fmt_time(info.created_at)} by {info.created_by}")

@@ -20,9 +20,6 @@ def serve(
         str,
         typer.Option("--env", "-e", help="Environment served when a request names none (header)."),
     ] = "production",
-    insecure: Annotated[
-        bool, typer.Option("--insecure", help="Allow binding beyond loopback without tokens.")
-    ] = False,
     log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
     rollout_controller: Annotated[
         bool,
@@ -46,7 +43,6 @@ def serve(
         host=host,
         port=port,
         workers=workers,
-        insecure=insecure,
         environment=env,
         log_level=log_level.lower(),
         rollout_controller=rollout_controller,

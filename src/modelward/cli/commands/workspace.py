@@ -21,12 +21,12 @@ def init(
     ] = None,
 ) -> None:
     """Create a workspace: metadata DB, artifact and log folders, and a default policy.yml."""
-    from modelward.store.db import redact_url
+    from modelward.redact import redact
     from modelward.workspace import Workspace
 
     with Workspace.init(path or state().workspace_path) as workspace:
         console.print(f"Created a modelward workspace at {workspace.root}")
-        console.print(f"  metadata:  {redact_url(workspace.db_url)}")
+        console.print(f"  metadata:  {redact(workspace.db_url)}")
         console.print(f"  artifacts: {workspace.artifacts_url}")
         console.print(f"  logs:      {workspace.logs_url}")
         console.print(f"  policy:    {workspace.root / 'policy.yml'} (the runbooks' thresholds)")

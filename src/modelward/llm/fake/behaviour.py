@@ -33,6 +33,7 @@ class FakeBehaviour(BaseModel):
     models: dict[str, FakeModel] = {"fake-small": FakeModel()}
     answers: dict[str, str] = {}  # prompt -> correct answer
     api_key: str | None = None  # when set, calls without it get 401
+    echo_key: bool = False  # error messages quote the credential the call carried
     _calls: dict[str, int] = PrivateAttr(default_factory=dict)
     _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
 

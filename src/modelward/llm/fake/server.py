@@ -48,6 +48,16 @@ def create_fake_app(behaviour: FakeBehaviour | None = None) -> Starlette:
 
     fake = behaviour or FakeBehaviour()
 
+    def echoed(request: Request, message: str) -> str:
+        """``message``, quoting the call's credential when the behaviour says to (as some
+        providers do: "Incorrect API key provided: Bearer sk-…")."""
+        if not fake.echo_key:
+            return message
+        for header in ("authorization", "x-api-key"):
+            if request.headers.get(header):
+                return f"{message}: {header}: {request.headers[header]}"
+        return message
+
     def auth_error(request: Request, protocol: str) -> Response | None:
         if fake.api_key is None:
             return None
@@ -59,12 +69,15 @@ def create_fake_app(behaviour: FakeBehaviour | None = None) -> Starlette:
         if protocol == "anthropic":
             body = {
                 "type": "error",
-                "error": {"type": "authentication_error", "message": "invalid x-api-key"},
+                "error": {
+                    "type": "authentication_error",
+                    "message": echoed(request, "invalid x-api-key"),
+                },
             }
         else:
             body = {
                 "error": {
-                    "message": "Incorrect API key provided",
+                    "message": echoed(request, "Incorrect API key provided"),
                     "type": "invalid_request_error",
                     "code": "invalid_api_key",
                 }
@@ -91,7 +104,7 @@ def create_fake_app(behaviour: FakeBehaviour | None = None) -> Starlette:
         model_id = model_id or str(body.get("model", ""))
         spec = fake.model(model_id)
         if spec is None:
-            message = f"The model `{model_id}` does not exist"
+            message = echoed(request, f"The model `{model_id}` does not exist")
             if protocol == "anthropic":
                 return _json(
                     {"type": "error", "error": {"type": "not_found_error", "message": message}}, 404
@@ -152,9 +165,8 @@ def create_fake_app(behaviour: FakeBehaviour | None = None) -> Starlette:
             temperature = 0.0
         text, failed = fake.answer(model_id, prompt, temperature)
         if failed:
-            return _json(
-                {"error": {"message": "The server had an error", "type": "server_error"}}, 500
-            )
+            message = echoed(request, "The server had an error")
+            return _json({"error": {"message": message, "type": "server_error"}}, 500)
         body["_prompt_tokens"] = tokens(body.get("_all", prompt))
         return body, spec, text
 

@@ -21,6 +21,7 @@ import orjson
 
 from modelward.errors import ModelwardError, ProviderError, RequestError
 from modelward.llm.types import StreamEnd
+from modelward.redact import redact
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
@@ -69,10 +70,16 @@ def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -
     return Response(orjson.dumps(body), status, headers, media_type="application/json")
 
 
-def _error(exc: ModelwardError) -> Response:
+def _error_body(exc: ModelwardError) -> dict[str, Any]:
+    """The error as OpenAI clients read it, with every secret masked."""
     error: dict[str, Any] = dict(exc.to_dict()["error"])  # type: ignore[call-overload]
+    error["message"] = redact(exc.message)
     error["type"] = exc.code  # what OpenAI clients read
-    return _json({"error": error}, exc.status)
+    return {"error": error}
+
+
+def _error(exc: ModelwardError) -> Response:
+    return _json(_error_body(exc), exc.status)
 
 
 def _tokens(text: str) -> int:
@@ -203,7 +210,7 @@ def create_gateway_app(
                 "version": version,
                 "environment": state.environment,
                 "status": status,
-                "error": error,
+                "error": None if error is None else redact(error),
                 "latency_ms": latency_ms,
                 "prediction": text,
                 "score": None,
@@ -332,6 +339,9 @@ def create_gateway_app(
                 if attempt + 1 < len(refs):
                     metrics.fallbacks.labels(str(endpoint.name)).inc()
                 continue
+            except ModelwardError as exc:  # llm.yml or the environment is wrong: no retry helps
+                metrics.rejected.labels(exc.code).inc()
+                return _error(exc)
             cost = state.fleet.cost(endpoint, result.input_tokens, result.output_tokens)
             state.cache.put(
                 ckey, (result.text, result.input_tokens, result.output_tokens, result.finish_reason)
@@ -424,11 +434,16 @@ def create_gateway_app(
                 last = exc
                 record_error(request_id, endpoint, query_type, key, exc, start, prompt)
                 if started:  # the client has part of an answer: no silent switch
-                    yield b"data: " + orjson.dumps(exc.to_dict()) + b"\n\n"
+                    yield b"data: " + orjson.dumps(_error_body(exc)) + b"\n\n"
                     yield b"data: [DONE]\n\n"
                     return
                 metrics.fallbacks.labels(str(endpoint.name)).inc()
                 continue
+            except ModelwardError as exc:  # llm.yml or the environment is wrong
+                metrics.rejected.labels(exc.code).inc()
+                yield b"data: " + orjson.dumps(_error_body(exc)) + b"\n\n"
+                yield b"data: [DONE]\n\n"
+                return
             text = "".join(pieces)
             if hit is not None:
                 tin, tout, finish = hit[1], hit[2], hit[3]
@@ -461,7 +476,7 @@ def create_gateway_app(
             )
             return
         message = f"every model for {query_type!r} failed; last: {last.message if last else '?'}"
-        yield b"data: " + orjson.dumps({"error": {"code": "provider", "message": message}})
+        yield b"data: " + orjson.dumps({"error": {"code": "provider", "message": redact(message)}})
         yield b"\n\ndata: [DONE]\n\n"
 
     async def list_models(request: Request) -> Response:

@@ -25,6 +25,7 @@ from modelward.errors import (
     ProviderRateLimited,
     ProviderTimeout,
 )
+from modelward.redact import redact
 
 if TYPE_CHECKING:
     from modelward.llm.config import ProviderConfig
@@ -250,4 +251,4 @@ async def _detail(response: httpx.Response) -> str:
             text = error
     except (ValueError, TypeError):
         pass
-    return text[:200] or "(no body)"
+    return redact(text)[:200] or "(no body)"
