@@ -55,6 +55,7 @@ class RecordingProxy:
 
     def __init__(self) -> None:
         self.seen: list[tuple[str, str, str | None]] = []
+        self.refuse: str | None = None  # a status line to answer everything with
         proxy = self
 
         class Handler(socketserver.BaseRequestHandler):
@@ -74,6 +75,9 @@ class RecordingProxy:
                     (v for k, v in headers.items() if k.lower() == "proxy-authorization"), None
                 )
                 proxy.seen.append((method, target, auth))
+                if proxy.refuse is not None:
+                    client.sendall(f"HTTP/1.1 {proxy.refuse}\r\nContent-Length: 0\r\n\r\n".encode())
+                    return
                 if method == "CONNECT":
                     port = int(target.rsplit(":", 1)[1])
                     upstream = socket.create_connection(("127.0.0.1", port))
@@ -307,10 +311,27 @@ def test_llm_health_through_a_proxy_that_is_down(llm_ws, cli, monkeypatch):
     assert cli("llm", "health", "--provider", "openai").exit_code == 0
 
 
+@pytest.mark.parametrize("scheme", ["http", "https"])
+def test_a_proxy_asking_for_credentials_says_so(server, proxy, monkeypatch, scheme):
+    monkeypatch.setenv("ALL_PROXY", proxy.url)
+    proxy.refuse = "407 Proxy Authentication Required"
+    with pytest.raises(ProviderError) as caught:
+        _chat(f"{scheme}://localhost:{server.port}/v1")
+    assert f"through proxy {proxy.url} (from ALL_PROXY): " in caught.value.message
+    assert "407" in caught.value.message
+    assert "it wants credentials: put user:password@ in the proxy URL" in caught.value.message
+    proxy.refuse = "403 Forbidden"
+    if scheme == "https":
+        with pytest.raises(
+            ProviderError, match=r"CONNECT to localhost:\d+ was refused \(HTTP 403\)"
+        ):
+            _chat(f"https://localhost:{server.port}/v1")
+
+
 def test_a_proxy_this_transport_cannot_speak_is_named(server, monkeypatch):
     monkeypatch.setenv("ALL_PROXY", "socks5://127.0.0.1:1080")
     with pytest.raises(
-        ProviderError, match=r"proxy socks5://127.0.0.1:1080 \(from ALL_PROXY\) is not an http://"
+        ProviderError, match=r"proxy socks5://127.0.0.1:1080 \(from ALL_PROXY\): not an http://"
     ):
         _chat(server.openai_url)
 

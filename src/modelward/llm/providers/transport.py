@@ -130,9 +130,8 @@ class LeanTransport(httpx.AsyncBaseTransport):
             )
         if proxy.url.scheme != "http":
             raise httpx.ProxyError(
-                f"proxy {proxy.shown()} is not an http:// proxy, the only kind spoken to (https "
-                f"providers stay encrypted through its CONNECT tunnel); use one, or list {host} "
-                "in NO_PROXY"
+                f"proxy {proxy.shown()}: not an http:// proxy, the only kind spoken to (https "
+                "providers stay encrypted in its CONNECT tunnel)"
             )
         try:
             conn = await self._open(*proxy.address, None, timeout)
@@ -167,13 +166,13 @@ class LeanTransport(httpx.AsyncBaseTransport):
         except (httpx.TransportError, OSError, h11.ProtocolError) as exc:
             conn.close()
             raise httpx.ProxyError(
-                f"proxy {proxy.shown()} broke off the CONNECT to {authority} ({exc})"
+                f"proxy {proxy.shown()}: the CONNECT to {authority} broke off ({exc})"
             ) from None
         if not isinstance(event, h11.Response) or not 200 <= event.status_code < 300:
             conn.close()
             answer = f"HTTP {event.status_code}" if isinstance(event, h11.Response) else "no answer"
             raise httpx.ProxyError(
-                f"proxy {proxy.shown()} refused the CONNECT to {authority} ({answer})"
+                f"proxy {proxy.shown()}: the CONNECT to {authority} was refused ({answer})"
                 + (_CREDENTIALS if answer == "HTTP 407" else "")
             )
         try:
@@ -232,7 +231,7 @@ class LeanTransport(httpx.AsyncBaseTransport):
                 raise httpx.RemoteProtocolError(f"expected a response, got {event!r}")
             if proxy is not None and event.status_code == 407:
                 conn.close()
-                raise httpx.ProxyError(f"proxy {proxy.shown()} answered HTTP 407{_CREDENTIALS}")
+                raise httpx.ProxyError(f"proxy {proxy.shown()}: HTTP 407{_CREDENTIALS}")
             return httpx.Response(
                 event.status_code,
                 headers=[(bytes(k), bytes(v)) for k, v in event.headers],
