@@ -136,3 +136,20 @@ def test_expect_current_on_the_command_line(staged, cli):
     ran = cli(*args, "--replace", "--expect-current", "1")
     assert ran.exit_code == 0, ran.stderr
     assert _stages(staged) == {1: "maintenance", 2: "production", 3: "staging"}
+
+
+def test_a_command_knows_when_its_process_started(tmp_path):
+    """The CLI's ``started`` is its process's start, before any of its own work."""
+    import subprocess
+    import sys
+    from datetime import datetime, timedelta
+
+    before = utcnow()
+    out = subprocess.run(
+        [sys.executable, "-c", "from modelward.timeutil import process_started_at, utcnow; "
+         "print(process_started_at().isoformat(), utcnow().isoformat())"],
+        capture_output=True, text=True, check=True,
+    ).stdout.split()  # fmt: skip
+    started, now = (datetime.fromisoformat(t) for t in out)
+    tick = timedelta(milliseconds=20)  # /proc counts in clock ticks (10 ms)
+    assert before - tick <= started <= now
