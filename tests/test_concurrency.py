@@ -115,3 +115,99 @@ def test_exactly_one_of_two_simultaneous_promotions_wins(
     assert workspace.registry.get_version("heart", loser_version).stage == "staging"
     moves = [e for e in workspace.registry.history("heart") if e.to_stage == "production"]
     assert [e.version for e in moves][-1] == production[0]
+
+
+# -- twenty `modelward transition` commands launched together -----------------------------
+
+COMMAND = """
+import os, sys, time
+from modelward.cli.main import main
+ready, go, *argv = sys.argv[1:]
+open(ready, "w").close()  # started (the moment the command compares production against)
+while not os.path.exists(go):
+    time.sleep(0.0005)
+main(argv)
+"""
+
+
+def _launch_together(tmp_path: Path, wave: str, commands: list[list[str]]) -> list[dict]:
+    """Run ``modelward …`` commands as processes that all start before any of them acts."""
+    go = tmp_path / f"go-{wave}"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    procs, readies = [], []
+    for i, argv in enumerate(commands):
+        ready = tmp_path / f"ready-{wave}-{i}"
+        readies.append(ready)
+        procs.append(
+            subprocess.Popen(
+                [sys.executable, "-c", COMMAND, str(ready), str(go), *argv],
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+            )
+        )  # fmt: skip
+    deadline = time.monotonic() + 120
+    while not all(r.exists() for r in readies):
+        assert time.monotonic() < deadline, "commands never started"
+        time.sleep(0.01)
+    go.touch()
+    results = []
+    for argv, proc in zip(commands, procs, strict=True):
+        out, err = proc.communicate(timeout=120)
+        results.append({"version": int(argv[2]), "exit": proc.returncode, "err": err.strip()})
+    return results
+
+
+def _production_moves(workspace) -> list[tuple[int, str, str]]:
+    return [
+        (e.version, e.from_stage, e.to_stage)
+        for e in workspace.registry.history("heart", kinds=["transition"])
+        if "production" in (e.from_stage, e.to_stage)
+    ]
+
+
+def _promote(version: int, *extra: str) -> list[str]:
+    return ["transition", "heart", str(version), "--to", "production", "--replace",
+            "--force", "--reason", "race", *extra]  # fmt: skip
+
+
+@pytest.mark.slow
+def test_twenty_racing_promotions_one_wins_per_starting_state_and_nothing_flip_flops(
+    workspace, fitted, cleveland, tmp_path
+):
+    _staged(workspace, fitted, cleveland, 3)
+    workspace.transition("heart", 1, "production", reason="incumbent", force=True)
+    before = _production_moves(workspace)
+    # wave 1, all read production = v1: two staging versions, ten commands each
+    first = _launch_together(tmp_path, "1", [_promote(2 + i % 2) for i in range(20)])
+    winners = [r for r in first if r["exit"] == 0]
+    assert len(winners) == 1, first
+    winner = winners[0]["version"]
+    other = 5 - winner
+    for loser in (r for r in first if r["exit"] != 0):
+        assert loser["exit"] == 2 and len(loser["err"].splitlines()) == 1, loser
+        # read before the winner committed (caught at commit) or after (caught at once)
+        assert ("while this" in loser["err"]) != ("after this command started" in loser["err"])
+        assert loser["err"].endswith(
+            "; nothing was changed; re-read with `modelward versions list heart`"
+        ), loser
+        moved = f"production of 'heart' moved to v{winner} "
+        if loser["version"] == winner:
+            moved = f"heart:{winner} moved from staging to production "
+        assert loser["err"].startswith(f"error: {moved}"), loser
+    assert _production_moves(workspace)[len(before) :] == [
+        (1, "production", "maintenance"),
+        (winner, "staging", "production"),
+    ]
+    assert workspace.registry.get_version("heart", other).stage == "staging"
+    # wave 2, all read production = the winner; half of them say so with --expect-current
+    second = _launch_together(
+        tmp_path,
+        "2",
+        [_promote(2 + i % 2, *(["--expect-current", str(winner)] if i % 4 < 2 else []))
+         for i in range(8)],
+    )  # fmt: skip
+    assert [r["version"] for r in second if r["exit"] == 0] == [other], second
+    assert all(r["exit"] == 2 for r in second if r["exit"] != 0), second
+    moves = _production_moves(workspace)[len(before) :]
+    assert moves[2:] == [(winner, "production", "maintenance"), (other, "staging", "production")]
+    entered = [version for version, _, to in moves if to == "production"]
+    assert len(entered) == len(set(entered))  # no version came back

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import re
+import time
 from datetime import UTC, datetime, timedelta
 
 from modelward.errors import ConfigError
 
-__all__ = ["format_duration", "parse_duration", "parse_time", "utcnow"]
+__all__ = ["format_duration", "parse_duration", "parse_time", "process_started_at", "utcnow"]
 
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)\s*$")
@@ -16,6 +18,22 @@ _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)\s*$")
 def utcnow() -> datetime:
     """The current time, timezone-aware, in UTC."""
     return datetime.now(UTC)
+
+
+def process_started_at() -> datetime | None:
+    """When this process started, to the clock tick (Linux: /proc), or None if unknown.
+
+    Measured as time since boot on both sides, so it does not depend on the wall clock's
+    boot-time rounding (psutil's ``create_time`` can be a second off).
+    """
+    try:
+        with open("/proc/self/stat", "rb") as stat:
+            fields = stat.read().rsplit(b")", 1)[1].split()
+        ticks = int(fields[19])  # field 22, starttime: clock ticks after boot
+        age = time.clock_gettime(time.CLOCK_BOOTTIME) - ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, AttributeError):
+        return None
+    return utcnow() - timedelta(seconds=age) if age >= 0 else None
 
 
 def parse_duration(text: str | int | float | timedelta, *, what: str = "duration") -> timedelta:

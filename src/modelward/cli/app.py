@@ -11,6 +11,7 @@ import sys
 import traceback
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -24,7 +25,7 @@ from modelward.redact import redact
 if TYPE_CHECKING:
     from modelward.workspace import Workspace
 
-__all__ = ["State", "app", "new_typer", "state"]
+__all__ = ["LAUNCHED", "State", "app", "new_typer", "state"]
 
 
 @dataclass
@@ -50,6 +51,9 @@ class State:
 
 
 _STATE: ContextVar[State | None] = ContextVar("modelward_cli_state", default=None)
+#: When the ``modelward`` process started (set by ``main``); None when the app is called in
+#: process. A promotion refuses to act on production moved since then (registry.snapshot).
+LAUNCHED: ContextVar[datetime | None] = ContextVar("modelward_cli_launched", default=None)
 
 
 class ModelwardGroup(TyperGroup):

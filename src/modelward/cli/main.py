@@ -12,7 +12,8 @@ import sys
 from collections.abc import Sequence
 
 from modelward.cli import commands
-from modelward.cli.app import app
+from modelward.cli.app import LAUNCHED, app
+from modelward.timeutil import process_started_at
 
 __all__ = ["app", "main"]
 
@@ -24,6 +25,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     """Run the CLI; a usage mistake (unknown command or option, bad value) is one line too."""
     from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
 
+    launched = LAUNCHED.set(process_started_at())
     try:
         code = app(
             args=list(argv) if argv is not None else None,
@@ -40,6 +42,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     except ClickException as exc:
         sys.stderr.write(f"error: {exc.format_message()}\n")
         sys.exit(exc.exit_code)
+    finally:
+        LAUNCHED.reset(launched)
     sys.exit(code if isinstance(code, int) else 0)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from modelward.data.csvfile import read_csv
 from modelward.errors import DataError
 
 if TYPE_CHECKING:
@@ -55,7 +56,7 @@ def read_table(path: Path | str, *, na_values: list[str] | None = None) -> pd.Da
         )
     try:
         if suffix == ".csv":
-            frame = pd.read_csv(path, na_values=na_values)
+            frame = read_csv(path, na_values=na_values)
         else:
             frame = pd.read_parquet(path)
     except pd.errors.EmptyDataError:

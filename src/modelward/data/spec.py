@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from modelward.data.csvfile import read_csv
 from modelward.errors import ConfigError, DataError
 
 if TYPE_CHECKING:
@@ -157,10 +158,10 @@ def _read_part(spec: DatasetSpec, file: Path, part: str) -> pd.DataFrame:
             frame = pd.read_parquet(file)
         else:
             # pandas' C parser accepts \n and \r\n line endings alike.
-            frame = pd.read_csv(
+            frame = read_csv(
                 file,
-                header=0 if spec.header else None,
-                names=spec.columns if spec.columns else None,
+                header=spec.header,
+                names=spec.columns or None,
                 na_values=spec.na_values or None,
                 skipinitialspace=True,
             )

@@ -6,6 +6,7 @@ import getpass
 import socket
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
+from types import EllipsisType
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select, update
@@ -28,6 +29,13 @@ from modelward.registry.records import (
     RunInfo,
     VersionInfo,
     aware,
+)
+from modelward.registry.snapshot import (
+    check_expected,
+    check_moves_since_start,
+    check_snapshot,
+    lock_model,
+    read_snapshot,
 )
 from modelward.registry.stages import Stage, check_transition, parse_stage
 from modelward.store.tables import AliasRow, EventRow, ModelRow, RunRow, VersionRow
@@ -349,6 +357,8 @@ class Registry:
         actor: str | None = None,
         force: bool = False,
         replace: bool = False,
+        expected: int | None | EllipsisType = ...,
+        started: datetime | None = None,
         details: dict[str, Any] | None = None,
     ) -> EventInfo:
         """Move a version to another stage, through the state machine and the gates.
@@ -357,6 +367,12 @@ class Registry:
         same transaction; without it, entering production while another version is there is
         refused. ``force=True`` overrides failing gates (never the state machine) and needs
         a reason; both are recorded.
+
+        Compare-and-set: the version's stage and the production version are read first and
+        must be unchanged at commit, else a ConflictError (nothing changes). ``expected``
+        names the version a promotion expects in production (None: none); ``started`` is
+        when the caller decided, and a move of the version (or of production, for a
+        promotion) recorded since then is refused too (see :mod:`.snapshot`).
         """
         target = parse_stage(to) if isinstance(to, str) else to
         actor = actor or default_actor()
@@ -364,12 +380,21 @@ class Registry:
             raise TransitionError(
                 'a transition needs a reason; pass --reason "why this move"', field="reason"
             )
-        info = self.get_version(name, version)
+        if expected is not ... and target != Stage.PRODUCTION:
+            raise TransitionError(
+                f"--expect-current is for promotions; drop it, or use --to production "
+                f"(not {target})",
+                field="expected",
+            )
+        with self.db.session(readonly=True) as session:
+            row = self._version_row(session, name, version)
+            info = self._version_info(session, name, row)
+            seen = read_snapshot(session, name, row, started)
+            check_moves_since_start(session, seen, target)
         current = Stage(info.stage)
         check_transition(current, target)
-        # The incumbent this transition decided against: if production changes before we
-        # commit, another process won and this one must not silently replace the winner.
-        seen = self.get_model(name).production_version if target == Stage.PRODUCTION else None
+        if expected is not ...:
+            check_expected(seen, expected)
         gates = run_gates(self, info, target)
         failed = [g for g in gates if not g.passed]
         if failed and not force:
@@ -380,47 +405,31 @@ class Registry:
         record = {
             "gates": [g.to_dict() for g in gates],
             "forced": bool(failed and force),
+            **({"replaced": seen.production} if target == Stage.PRODUCTION else {}),
             **(details or {}),
         }
-        try:
-            with self.db.session() as session:
-                model = self._model_row(session, name)
-                if target == Stage.PRODUCTION:
-                    self._clear_production(session, model, info.version, replace, actor, seen)
-                changed = _rowcount(
-                    session.execute(
-                        update(VersionRow)
-                        .where(
-                            VersionRow.model_id == model.id,
-                            VersionRow.version == info.version,
-                            VersionRow.stage == current.value,
-                        )
-                        .values(stage=target.value)
-                    )
-                )
-                if changed != 1:
-                    raise ConflictError(
-                        f"{info.ref} changed stage while this transition ran; look at "
-                        f"`modelward versions show {name} {info.version}` and retry"
-                    )
-                event = self._event(
-                    session,
-                    model.id,
-                    info.version,
-                    "transition",
-                    actor,
-                    from_stage=current.value,
-                    to_stage=target.value,
-                    reason=reason,
-                    details=record,
-                )
-        except ConflictError as exc:
-            if target == Stage.PRODUCTION and "won a race" in exc.message:
-                raise ConflictError(
-                    f"another version of {name!r} entered production at the same moment; "
-                    f"{info.ref} stays in {current}. Check `modelward models show {name}`"
-                ) from None
-            raise
+        with self.db.session() as session:
+            model = self._model_row(session, name)
+            lock_model(session, model.id)
+            check_snapshot(session, seen, target)
+            if target == Stage.PRODUCTION:
+                self._clear_production(session, model, info.version, replace, actor)
+            session.execute(
+                update(VersionRow)
+                .where(VersionRow.model_id == model.id, VersionRow.version == info.version)
+                .values(stage=target.value)
+            )
+            event = self._event(
+                session,
+                model.id,
+                info.version,
+                "transition",
+                actor,
+                from_stage=current.value,
+                to_stage=target.value,
+                reason=reason,
+                details=record,
+            )
         if self.notify is not None:
             forced = [f"{g.name} ({g.detail})" for g in failed] if record["forced"] else []
             self.notify(
@@ -435,26 +444,13 @@ class Registry:
         return event
 
     def _clear_production(
-        self,
-        session: Session,
-        model: ModelRow,
-        version: int,
-        replace: bool,
-        actor: str,
-        seen: int | None,
+        self, session: Session, model: ModelRow, version: int, replace: bool, actor: str
     ) -> None:
         incumbent = session.scalar(
-            select(VersionRow)
-            .where(VersionRow.model_id == model.id, VersionRow.stage == Stage.PRODUCTION.value)
-            .with_for_update()
-        )
-        now = incumbent.version if incumbent is not None else None
-        if now != seen and now != version:
-            raise ConflictError(
-                f"another version of {model.name!r} ({model.name}:{now}) entered production "
-                f"while this transition ran; {model.name}:{version} was not moved. Check "
-                f"`modelward models show {model.name}` and retry if it should still replace it"
+            select(VersionRow).where(
+                VersionRow.model_id == model.id, VersionRow.stage == Stage.PRODUCTION.value
             )
+        )
         if incumbent is None or incumbent.version == version:
             return
         if not replace:
@@ -717,11 +713,6 @@ def _run_info(name: str | None, row: RunRow) -> RunInfo:
         actor=row.actor,
         created_at=aware(row.created_at),
     )
-
-
-def _rowcount(result: Any) -> int:
-    """Rows an UPDATE changed (SQLAlchemy types execute() as a plain Result)."""
-    return int(result.rowcount)
 
 
 def _jsonable(value: Any) -> Any:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from modelward.cli.app import new_typer, state
+from modelward.cli.app import LAUNCHED, new_typer, state
 from modelward.cli.options import JsonOption
 from modelward.cli.output import console, fmt_time, print_json, table
+from modelward.errors import TransitionError
 
 alias_app = new_typer("Point aliases (champion, challenger, …) at versions.")
 
@@ -25,18 +26,41 @@ def transition(
         bool,
         typer.Option("--replace", help="Entering production: move the current one to maintenance."),
     ] = False,
+    expect_current: Annotated[
+        str | None,
+        typer.Option(
+            "--expect-current",
+            help="Entering production: the version you expect there now (a number, or none); "
+            "refused if production is another.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
-    """Move a version to another lifecycle stage, through the state machine and its gates."""
-    event = (
-        state()
-        .workspace()
-        .transition(name, version, to, reason=reason, force=force, replace=replace)
-    )
+    """Move a version to another lifecycle stage, through the state machine and its gates.
+
+    Refused (exit 2, nothing changed) when the version, or production for a promotion, moved
+    after the command started: re-read with `modelward versions list NAME` and run it again.
+    """
+    options: dict[str, Any] = {"force": force, "replace": replace, "started": LAUNCHED.get()}
+    if expect_current is not None:
+        options["expected"] = _expected(expect_current)
+    event = state().workspace().transition(name, version, to, reason=reason, **options)
     gates = event.details.get("gates", [])
     console.print(f"{name}:{event.version} {event.from_stage} → {event.to_stage}")
     for gate in gates:
         mark = "pass" if gate["passed"] else "FAIL (forced)"
         console.print(f"  gate {gate['name']}: {mark} — {gate['detail']}")
+
+
+def _expected(text: str) -> int | None:
+    value = text.strip().lower()
+    if value == "none":
+        return None
+    if not value.isdigit() or int(value) < 1:
+        raise TransitionError(
+            f"--expect-current takes a version number or none, got {text!r}", field="expected"
+        )
+    return int(value)
 
 
 def history(

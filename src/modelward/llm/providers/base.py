@@ -168,6 +168,11 @@ class Provider:
                 if attempt < attempts:
                     await asyncio.sleep(self._backoff(attempt, None))
                     continue
+                if isinstance(exc, httpx.ProxyError):  # its message names the proxy, no secret
+                    raise ProviderError(
+                        f"provider {self.name!r} at {self.config.base_url} is unreachable "
+                        f"through {exc}; check the proxy, or list the host in NO_PROXY"
+                    ) from None
                 raise ProviderError(
                     f"provider {self.name!r} at {self.config.base_url} is unreachable "
                     f"({type(exc).__name__}); check base_url in llm.yml and that it is running"
