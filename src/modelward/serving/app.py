@@ -28,7 +28,7 @@ from modelward.serving.errors import (
     PayloadTooLarge,
     PermissionDenied,
 )
-from modelward.serving.payload import feedback_items, rows_of
+from modelward.serving.payload import feedback_items, rows_of, wide_numbers
 from modelward.serving.tokens import TokenInfo, find_token
 
 if TYPE_CHECKING:
@@ -535,6 +535,8 @@ def _loads(body: bytes) -> Any:
     try:
         return orjson.loads(body)
     except orjson.JSONDecodeError as exc:
+        if "is infinity" in str(exc):  # a number beyond float64: a 422 naming its field
+            return wide_numbers(body)
         raise InvalidJSON(
             f"the body is not valid JSON ({exc.args[0] if exc.args else exc}); send a JSON object",
             field="body",
