@@ -16,6 +16,7 @@
     ├── ArtifactError               an artifact is missing, corrupted, or holds an untrusted type
     ├── SchemaError                 inputs that do not match a version's input schema
     ├── StorageError                the metadata DB or artifact store failed underneath us
+    │   └── LogUnavailable          the prediction log cannot take a row now (503, retry)
     ├── ProviderError               an LLM provider call failed (after retries)
     │   ├── ProviderAuthError       the provider refused the API key (401/403)
     │   ├── ProviderRateLimited     still 429 after the retries (Retry-After honoured)
@@ -50,6 +51,7 @@ __all__ = [
     "ConflictError",
     "DataError",
     "InvalidName",
+    "LogUnavailable",
     "ModelwardError",
     "NotFound",
     "PolicyError",
@@ -145,6 +147,12 @@ class SchemaError(ModelwardError):
 class StorageError(ModelwardError):
     code = "storage"
     status = 503
+
+
+class LogUnavailable(StorageError):
+    """The write-ahead folder refused a row (disk full): the request was not answered."""
+
+    code = "log_unavailable"
 
 
 class ProviderError(ModelwardError):

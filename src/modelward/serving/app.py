@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from modelward.deploy.deployments import ENVIRONMENTS
-from modelward.errors import ModelwardError, NotFound, SchemaError
+from modelward.errors import LogUnavailable, ModelwardError, NotFound, SchemaError
 from modelward.serving.errors import (
     AuthError,
     InvalidJSON,
@@ -69,6 +69,7 @@ class ServingApp:
         self.metrics = metrics
         self.default_env = default_env
         self.on_ready = on_ready
+        self.log_flushed = False  # set at shutdown: everything logged reached Parquet
         self.recent: OrderedDict[str, str] = OrderedDict()  # request id -> model
         self.seen_labels: OrderedDict[str, str] = OrderedDict()
 
@@ -112,14 +113,8 @@ class ServingApp:
                     gateway = self.gateway.state.gateway
                     await gateway.fleet.aclose()
                     await asyncio.to_thread(gateway.close)
-                await asyncio.to_thread(self.writer.close)
-                log.info(
-                    "stopped; prediction log flushed",
-                    extra={
-                        "rows_written": self.writer.written_rows,
-                        "dropped": self.writer.dropped,
-                    },
-                )
+                self.log_flushed = await asyncio.to_thread(self.writer.close)
+                _log_stopped(self.writer)
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
@@ -170,7 +165,9 @@ class ServingApp:
             )
         except ModelwardError as exc:
             self.metrics.child(self.metrics.http_errors, exc.code).inc()
-            await _respond(send, exc.status, exc.to_dict())
+            # 503: not ready (log or metadata database unavailable); a retry will do
+            retry = [(b"retry-after", b"1")] if exc.status == 503 else []
+            await _raw(send, exc.status, orjson.dumps(exc.to_dict()), [*_JSON, *retry])
         except Exception:  # noqa: BLE001 - a bug: log it, answer 500 in the one shape
             log.exception("internal error", extra={"path": path})
             self.metrics.child(self.metrics.http_errors, "internal").inc()
@@ -209,6 +206,8 @@ class ServingApp:
     async def _predict(self, name: str, scope: dict[str, Any], receive: Any, send: Any) -> None:
         started = time.perf_counter()
         token = self._auth(scope, "predict")
+        if self.writer.problem:  # not ready: an answer could not be logged
+            raise LogUnavailable(f"{self.writer.problem}; retry shortly")
         env = self.default_env
         rid = None
         for key, value in scope["headers"]:
@@ -510,20 +509,54 @@ class ServingApp:
             {"model": model, "environment": env, "error": error}
             for (model, env), error in state.failures.items()
         ]
-        ready = state.loaded and state.db_ok and not failures
+        reason = self._unready(failures)
+        ready = not reason
         body = {
             "status": "ready" if ready else "not ready",
             "db": state.db_ok,
             "routes": routes,
             "failures": failures,
+            "log": {"queued_rows": self.writer.queued, "problem": self.writer.problem},
         }
+        if not ready:
+            body["reason"] = reason
         await _respond(send, 200 if ready else 503, body)
+
+    def _unready(self, failures: list[dict[str, str]]) -> str:
+        """Why this server is not ready ("" when it is)."""
+        state = self.state
+        reasons = []
+        if not state.db_ok:
+            reasons.append("the metadata database does not answer")
+        elif not state.loaded:
+            reasons.append("the deployments are not loaded yet")
+        reasons += [
+            f"cannot load {f['model']} for {f['environment']}: {f['error']}" for f in failures
+        ]
+        if self.writer.problem:
+            reasons.append(self.writer.problem)
+        return "; ".join(reasons)
 
     async def _docs(self, send: Any) -> None:
         from fastapi.openapi.docs import get_swagger_ui_html
 
         page = get_swagger_ui_html(openapi_url="/openapi.json", title="modelward serve")
         await _raw(send, 200, bytes(page.body), [(b"content-type", b"text/html; charset=utf-8")])
+
+
+def _log_stopped(writer: LogWriter) -> None:
+    """The shutdown line: "flushed" only when everything logged reached Parquet."""
+    counts = {"rows_written": writer.written_rows, "dropped": writer.dropped}
+    if writer.flushed:
+        log.info("stopped; prediction log flushed", extra=counts)
+        return
+    log.error(
+        "stopped; prediction log NOT flushed: %d rows stay in the write-ahead folder %s and "
+        "are published by the next start",
+        writer.queued,
+        writer.wal_dir,
+        extra={**counts, "queued_rows": writer.queued},
+    )
 
 
 def _method(method: str, wanted: str) -> None:
