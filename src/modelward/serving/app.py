@@ -527,7 +527,7 @@ class ServingApp:
         state = self.state
         reasons = []
         if not state.db_ok:
-            reasons.append("the metadata database does not answer")
+            reasons.append(state.db_error or "the metadata database has not answered yet")
         elif not state.loaded:
             reasons.append("the deployments are not loaded yet")
         reasons += [
