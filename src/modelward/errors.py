@@ -147,6 +147,8 @@ class SchemaError(ModelwardError):
 class StorageError(ModelwardError):
     code = "storage"
     status = 503
+    #: what the server adds to its 503: something we depend on failed, a retry may succeed
+    headers = ((b"retry-after", b"1"),)
 
 
 class LogUnavailable(StorageError):

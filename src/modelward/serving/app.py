@@ -165,9 +165,8 @@ class ServingApp:
             )
         except ModelwardError as exc:
             self.metrics.child(self.metrics.http_errors, exc.code).inc()
-            # 503: not ready (log or metadata database unavailable); a retry will do
-            retry = [(b"retry-after", b"1")] if exc.status == 503 else []
-            await _raw(send, exc.status, orjson.dumps(exc.to_dict()), [*_JSON, *retry])
+            headers = [*_JSON, *getattr(exc, "headers", ())]  # e.g. Retry-After on a 503
+            await _raw(send, exc.status, orjson.dumps(exc.to_dict()), headers)
         except Exception:  # noqa: BLE001 - a bug: log it, answer 500 in the one shape
             log.exception("internal error", extra={"path": path})
             self.metrics.child(self.metrics.http_errors, "internal").inc()
@@ -544,21 +543,6 @@ class ServingApp:
         await _raw(send, 200, bytes(page.body), [(b"content-type", b"text/html; charset=utf-8")])
 
 
-def _log_stopped(writer: LogWriter) -> None:
-    """The shutdown line: "flushed" only when everything logged reached Parquet."""
-    counts = {"rows_written": writer.written_rows, "dropped": writer.dropped}
-    if writer.flushed:
-        log.info("stopped; prediction log flushed", extra=counts)
-        return
-    log.error(
-        "stopped; prediction log NOT flushed: %d rows stay in the write-ahead folder %s and "
-        "are published by the next start",
-        writer.queued,
-        writer.wal_dir,
-        extra={**counts, "queued_rows": writer.queued},
-    )
-
-
 def _method(method: str, wanted: str) -> None:
     if method != wanted:
         raise MethodNotAllowed(f"use {wanted} for this route, not {method}", field="method")
@@ -623,3 +607,18 @@ async def _raw(send: Any, status: int, body: bytes, headers: list[tuple[bytes, b
         }
     )
     await send({"type": "http.response.body", "body": body})
+
+
+def _log_stopped(writer: LogWriter) -> None:
+    """The shutdown line: "flushed" only when everything logged reached Parquet."""
+    counts = {"rows_written": writer.written_rows, "dropped": writer.dropped}
+    if writer.flushed:
+        log.info("stopped; prediction log flushed", extra=counts)
+        return
+    log.error(
+        "stopped; prediction log NOT flushed: %d rows stay in the write-ahead folder %s and "
+        "are published by the next start",
+        writer.queued,
+        writer.wal_dir,
+        extra={**counts, "queued_rows": writer.queued},
+    )
