@@ -128,7 +128,7 @@ def openapi() -> dict[str, Any]:
                             }
                         },
                     },
-                    "responses": {"200": ok, **_errors(400, 401, 403, 404, 422, 503)},
+                    "responses": {"200": ok, **_errors(400, 401, 403, 404, 422)},
                 }
             },
             "/healthz": {"get": {"summary": "Alive", "responses": {"200": ok}}},
