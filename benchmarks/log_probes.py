@@ -33,11 +33,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-sys.path.insert(0, str(ROOT / "src"))
-FEATURES = [
-    "age", "sex", "cp", "trestbps", "chol", "fbs", "restecg",
-    "thalach", "exang", "oldpeak", "slope", "ca", "thal",
-]  # fmt: skip
+sys.path[:0] = [str(ROOT / "src"), str(HERE)]
+from serving import FEATURES  # noqa: E402 - benchmarks/serving.py, beside this file
 
 
 def say(text: str) -> None:
@@ -70,32 +67,11 @@ class Tally:
 
 
 def prepare(root: Path) -> tuple[Path, list[dict]]:
-    from sklearn.impute import SimpleImputer
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import Pipeline
-    from sklearn.preprocessing import StandardScaler
+    """A workspace serving heart v1 (as benchmarks/serving.py builds it), request rows."""
+    from serving import deployed_heart
 
-    from modelward import Workspace
-    from modelward.data import read_data
-
-    heart = read_data(ROOT / "examples" / "heart-disease" / "heart.yml")
-    cleveland = heart[heart.site == "cleveland"].drop(columns="site")
-    model = Pipeline(
-        [
-            ("impute", SimpleImputer(strategy="median")),
-            ("scale", StandardScaler()),
-            ("model", LogisticRegression(max_iter=1000)),
-        ]
-    ).fit(cleveland[FEATURES], cleveland["target"])
-    ws = Workspace.init(root / "ws")
-    ws.register("heart", model, data=cleveland[[*FEATURES, "target"]], target="target")
-    ws.registry.record_run("validation", model="heart", version=1, inputs={}, results={},
-                           verdict="pass")  # fmt: skip
-    ws.transition("heart", 1, "testing", reason="probe")
-    ws.deployments.deploy("heart", 1, "production", reason="probe")
-    ws.close()
-    rows = cleveland[FEATURES].fillna(0).to_dict(orient="records")
-    return root / "ws", rows
+    _, cleveland, _ = deployed_heart(root / "ws")
+    return root / "ws", cleveland[FEATURES].fillna(0).to_dict(orient="records")
 
 
 def set_flush(ws: Path, ms: int) -> None:
