@@ -15,6 +15,7 @@ from typing import Any
 import orjson
 
 from modelward.predlog.layout import FEEDBACK, PREDICTION_COLUMNS, PREDICTIONS, arrow_schema
+from modelward.predlog.segment import TYPE_LINE
 
 __all__ = [
     "Converted",
@@ -28,7 +29,6 @@ __all__ = [
 
 Key = tuple[str, str, str | None]  # kind, model, date (YYYY-MM-DD; None: no valid ts)
 Partition = tuple[str, str, str]  # kind, model, date
-TYPE_LINE = b'{"k":"t"'
 
 
 @dataclass

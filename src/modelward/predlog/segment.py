@@ -18,10 +18,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-__all__ = ["Segment", "claimed", "rows_in"]
+__all__ = ["TYPE_LINE", "Segment", "claimed", "rows_in"]
 
 log = logging.getLogger("modelward.predlog")
 
+#: How the lines declaring a model's column types begin (``{"k":"t","m":…,"types":…}``).
+TYPE_LINE = b'{"k":"t"'
 #: Bytes a writer that could not append must be able to write again before it takes rows.
 ROOM = 64 * 1024
 
@@ -121,4 +123,4 @@ def _locked_bytes(path: Path, fd: int) -> bytes | None:
 def rows_in(data: bytes) -> int:
     """How many rows a segment's bytes hold (lines, less the column-type lines)."""
     lines = data.count(b"\n") + (1 if data and not data.endswith(b"\n") else 0)
-    return lines - data.count(b'{"k":"t"')
+    return lines - data.count(TYPE_LINE)
