@@ -66,8 +66,7 @@ def _poisoned_segment(logs: Path, wal: Path) -> None:
     script = textwrap.dedent(
         f"""
         import os, signal
-        from modelward.monitoring.alerts import Alerts
-from modelward.predlog import LogWriter
+        from modelward.predlog import LogWriter
         w = LogWriter({str(logs)!r}, wal_dir={str(wal)!r}, flush_rows=10**6, flush_ms=10**6)
         w.start()
         for i in range(12):
