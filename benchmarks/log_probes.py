@@ -100,14 +100,12 @@ def serve(ws: Path, env: dict | None = None, nofile: int | None = None) -> Serve
     environ = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "MODELWARD_HOME": str(ws),
                **(env or {})}  # fmt: skip
 
-    def limit() -> None:
-        if nofile:
-            resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
-
     proc = subprocess.Popen(
         [sys.executable, "-m", "modelward.cli.main", "serve", "--port", "0"],
-        stdout=log.open("wb"), stderr=subprocess.STDOUT, env=environ, preexec_fn=limit,
+        stdout=log.open("wb"), stderr=subprocess.STDOUT, env=environ,
     )  # fmt: skip
+    if nofile:  # as `prlimit --pid`, before the server has started
+        resource.prlimit(proc.pid, resource.RLIMIT_NOFILE, (nofile, nofile))
     until(lambda: "listening on" in log.read_text() or proc.poll() is not None, "listening")
     found = re.search(r"listening on (http://[^\s\"]+)", log.read_text())
     if found is None:

@@ -3,9 +3,9 @@ deploy, and a real ``modelward serve`` process on 127.0.0.1 (port 0)."""
 
 from __future__ import annotations
 
-import functools
 import os
 import re
+import resource
 import subprocess
 import sys
 import time
@@ -85,8 +85,9 @@ def start_server(tmp_path: Path) -> Iterator[Callable[..., Server]]:
             stdout=handle,
             stderr=subprocess.STDOUT,
             env=environ,
-            preexec_fn=None if nofile is None else functools.partial(_limit_files, nofile),
         )
+        if nofile is not None:  # as `prlimit --pid`: set from outside, before it has started
+            resource.prlimit(proc.pid, resource.RLIMIT_NOFILE, (nofile, nofile))
         server = Server("", proc, log)
         servers.append(server)
         deadline = time.monotonic() + 60
@@ -117,12 +118,6 @@ def start_server(tmp_path: Path) -> Iterator[Callable[..., Server]]:
         if server.proc.poll() is None:
             server.proc.kill()
             server.proc.wait(timeout=10)
-
-
-def _limit_files(count: int) -> None:
-    import resource
-
-    resource.setrlimit(resource.RLIMIT_NOFILE, (count, count))
 
 
 def send_predictions(url: str, cleveland, n: int, *, start: int = 0) -> list[str]:
