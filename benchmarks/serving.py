@@ -27,6 +27,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -98,6 +99,21 @@ def prepare() -> tuple[Path, dict, Path, float]:
     """A workspace serving heart v1 in production; the skops file; one request row; the
     seconds the deploy took."""
     import skops.io as sio
+
+    if WORK.exists():
+        shutil.rmtree(WORK)
+    WORK.mkdir(parents=True)
+    model, cleveland, deploy_s = deployed_heart(WORK / "ws")
+    skops_file = WORK / "model.skops"
+    sio.dump(model, skops_file)
+    row = {k: (None if v != v else v) for k, v in cleveland[FEATURES].iloc[0].to_dict().items()}
+    return WORK / "ws", row, skops_file, deploy_s
+
+
+def deployed_heart(root: Path) -> tuple[Any, Any, float]:
+    """A new workspace at ``root`` serving the Cleveland logistic-regression pipeline as
+    heart v1 in production: the fitted pipeline, the Cleveland frame, the deploy's
+    seconds (it proves and caches the ONNX conversion)."""
     from sklearn.impute import SimpleImputer
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import Pipeline
@@ -107,9 +123,6 @@ def prepare() -> tuple[Path, dict, Path, float]:
     from modelward import Workspace
     from modelward.data import read_data
 
-    if WORK.exists():
-        shutil.rmtree(WORK)
-    WORK.mkdir(parents=True)
     heart = read_data(ROOT / "examples" / "heart-disease" / "heart.yml")
     cleveland = heart[heart.site == "cleveland"].drop(columns="site")
     model = Pipeline(
@@ -119,7 +132,7 @@ def prepare() -> tuple[Path, dict, Path, float]:
             ("model", LogisticRegression(max_iter=1000)),
         ]
     ).fit(cleveland[FEATURES], cleveland["target"])
-    ws = Workspace.init(WORK / "ws")
+    ws = Workspace.init(root)
     ws.register("heart", model, data=cleveland[[*FEATURES, "target"]], target="target")
     ws.registry.record_run(
         "validation", model="heart", version=1, inputs={}, results={}, verdict="pass"
@@ -127,12 +140,9 @@ def prepare() -> tuple[Path, dict, Path, float]:
     ws.transition("heart", 1, "testing", reason="benchmark")
     began = time.perf_counter()
     ws.deployments.deploy("heart", 1, "production", reason="benchmark")
-    deploy_s = time.perf_counter() - began  # it proves and caches the ONNX conversion
+    deploy_s = time.perf_counter() - began
     ws.close()
-    skops_file = WORK / "model.skops"
-    sio.dump(model, skops_file)
-    row = {k: (None if v != v else v) for k, v in cleveland[FEATURES].iloc[0].to_dict().items()}
-    return WORK / "ws", row, skops_file, deploy_s
+    return model, cleveland, deploy_s
 
 
 def make_token(ws_root: Path) -> str:

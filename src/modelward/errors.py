@@ -16,6 +16,7 @@
     ├── ArtifactError               an artifact is missing, corrupted, or holds an untrusted type
     ├── SchemaError                 inputs that do not match a version's input schema
     ├── StorageError                the metadata DB or artifact store failed underneath us
+    │   └── LogUnavailable          the prediction log cannot take a row now (503, retry)
     ├── ProviderError               an LLM provider call failed (after retries)
     │   ├── ProviderAuthError       the provider refused the API key (401/403)
     │   ├── ProviderRateLimited     still 429 after the retries (Retry-After honoured)
@@ -51,6 +52,7 @@ __all__ = [
     "ConflictError",
     "DataError",
     "InvalidName",
+    "LogUnavailable",
     "ModelwardError",
     "NotFound",
     "PolicyError",
@@ -146,6 +148,14 @@ class SchemaError(ModelwardError):
 class StorageError(ModelwardError):
     code = "storage"
     status = 503
+    #: what the server adds to its 503: something we depend on failed, a retry may succeed
+    headers = ((b"retry-after", b"1"),)
+
+
+class LogUnavailable(StorageError):
+    """The write-ahead folder refused a row (disk full): the request was not answered."""
+
+    code = "log_unavailable"
 
 
 class ProviderError(ModelwardError):

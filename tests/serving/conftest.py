@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import resource
 import subprocess
 import sys
 import time
@@ -69,7 +70,13 @@ def start_server(tmp_path: Path) -> Iterator[Callable[..., Server]]:
     """Start ``modelward serve --port 0`` in a subprocess; returns once it prints its URL."""
     servers: list[Server] = []
 
-    def start(*args: str, env: dict[str, str] | None = None, wait_ready: bool = True) -> Server:
+    def start(
+        *args: str,
+        env: dict[str, str] | None = None,
+        wait_ready: bool = True,
+        nofile: int | None = None,
+    ) -> Server:
+        """``nofile``: the process's limit of open file descriptors (RLIMIT_NOFILE)."""
         log = tmp_path / f"server-{len(servers)}.log"
         environ = {**os.environ, "PYTHONPATH": str(ROOT / "src"), **(env or {})}
         handle = log.open("wb")
@@ -79,6 +86,8 @@ def start_server(tmp_path: Path) -> Iterator[Callable[..., Server]]:
             stderr=subprocess.STDOUT,
             env=environ,
         )
+        if nofile is not None:  # as `prlimit --pid`: set from outside, before it has started
+            resource.prlimit(proc.pid, resource.RLIMIT_NOFILE, (nofile, nofile))
         server = Server("", proc, log)
         servers.append(server)
         deadline = time.monotonic() + 60
@@ -109,6 +118,92 @@ def start_server(tmp_path: Path) -> Iterator[Callable[..., Server]]:
         if server.proc.poll() is None:
             server.proc.kill()
             server.proc.wait(timeout=10)
+
+
+def send_predictions(url: str, cleveland, n: int, *, start: int = 0) -> list[str]:
+    """Send ``n`` Cleveland rows one request each; the request ids (all answered 200)."""
+    import httpx
+
+    rows = cleveland[FEATURES].fillna(0).iloc[start : start + n].to_dict(orient="records")
+    ids = []
+    with httpx.Client(base_url=url, timeout=30) as http:
+        for row in rows:
+            reply = http.post("/v1/models/heart/predict", json={"inputs": row})
+            assert reply.status_code == 200, reply.text
+            ids.append(reply.json()["request_id"])
+    return ids
+
+
+def logged_ids(ws, status: str | None = None) -> list[str]:
+    """The request ids in the Parquet log of ``heart`` (each as often as it is there)."""
+    from modelward.predlog import predictions
+
+    rel = predictions(ws, "heart")
+    if status is not None:
+        rel = rel.filter(f"status = '{status}'")
+    return [r[0] for r in rel.select("request_id").fetchall()]
+
+
+def wait_for(predicate: Callable[[], object], timeout: float = 60.0, what: str = "") -> None:
+    """Poll ``predicate`` until it is true (a deadline against hanging, not a timing claim)."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still not true after {timeout:g} s: {what}")
+        time.sleep(0.1)
+
+
+class SmallDisk:
+    """A real, tiny filesystem (tmpfs) mounted at ``path``: ``fill()`` takes all its free
+    space (writes then fail with ENOSPC, as on a full disk), ``free()`` gives it back."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.filler = path / "filler.bin"
+
+    def fill(self) -> None:
+        chunk = b"\0" * 4096
+        fd = os.open(self.filler, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+        try:
+            while os.write(fd, chunk):
+                pass
+        except OSError:
+            pass  # ENOSPC: full
+        finally:
+            os.close(fd)
+
+    def free(self) -> None:
+        self.filler.unlink(missing_ok=True)
+
+
+def mount_small_disk(path: Path, size: str = "2m") -> SmallDisk:
+    """Mount a tmpfs of ``size`` at ``path`` (created); skip the test, saying why, where
+    mounting is not permitted (not root, or a container without CAP_SYS_ADMIN)."""
+    path.mkdir(parents=True, exist_ok=True)
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        pytest.skip(f"a full disk needs a small tmpfs, and mount failed: {done.stderr.strip()}")
+    return SmallDisk(path)
+
+
+@pytest.fixture
+def small_disks() -> Iterator[Callable[..., SmallDisk]]:
+    """``mount(path)``: a small real filesystem at ``path``, unmounted after the test."""
+    mounted: list[SmallDisk] = []
+
+    def mount(path: Path, size: str = "2m") -> SmallDisk:
+        disk = mount_small_disk(path, size)
+        mounted.append(disk)
+        return disk
+
+    yield mount
+    for disk in mounted:
+        subprocess.run(["umount", "-l", str(disk.path)], capture_output=True, check=False)
 
 
 @dataclass

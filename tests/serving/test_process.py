@@ -9,24 +9,8 @@ import httpx
 import pytest
 
 from conftest import FEATURES
-from modelward.predlog import predictions
 
-from .conftest import set_policy
-
-
-def _send(url: str, cleveland, n: int) -> list[str]:
-    rows = cleveland[FEATURES].fillna(0).iloc[:n].to_dict(orient="records")
-    ids = []
-    with httpx.Client(base_url=url, timeout=30) as http:
-        for row in rows:
-            reply = http.post("/v1/models/heart/predict", json={"inputs": row})
-            assert reply.status_code == 200, reply.text
-            ids.append(reply.json()["request_id"])
-    return ids
-
-
-def _logged(ws) -> set[str]:
-    return {r[0] for r in predictions(ws, "heart").select("request_id").fetchall()}
+from .conftest import logged_ids, send_predictions, set_policy
 
 
 @pytest.fixture
@@ -39,20 +23,20 @@ def slow_flush(deployed):
 
 def test_sigterm_flushes_everything_acknowledged_and_exits_0(slow_flush, start_server, cleveland):
     server = start_server()
-    ids = _send(server.url, cleveland, 30)
-    assert _logged(slow_flush) == set()
+    ids = send_predictions(server.url, cleveland, 30)
+    assert set(logged_ids(slow_flush)) == set()
     assert server.stop(signal.SIGTERM) == 0, server.output()
-    assert _logged(slow_flush) == set(ids)
+    assert set(logged_ids(slow_flush)) == set(ids)
     assert "prediction log flushed" in server.output()
 
 
 def test_sigkill_loses_nothing_the_next_start_replays(slow_flush, start_server, cleveland):
     server = start_server()
-    ids = _send(server.url, cleveland, 30)
+    ids = send_predictions(server.url, cleveland, 30)
     assert server.stop(signal.SIGKILL) == -signal.SIGKILL
-    assert _logged(slow_flush) == set()
+    assert set(logged_ids(slow_flush)) == set()
     again = start_server()
-    assert _logged(slow_flush) == set(ids)  # replayed at start, before serving
+    assert set(logged_ids(slow_flush)) == set(ids)  # replayed at start, before serving
     assert again.stop() == 0
 
 
@@ -149,7 +133,7 @@ def test_token_mistakes_exit_2_and_change_nothing(deployed, cli, args, text):
 
 def test_workers_serve_and_shut_down_cleanly(deployed, start_server, cleveland):
     server = start_server("--workers", "2")
-    ids = _send(server.url, cleveland, 20)
+    ids = send_predictions(server.url, cleveland, 20)
     assert server.stop() == 0, server.output()
-    assert _logged(deployed) == set(ids)
+    assert set(logged_ids(deployed)) == set(ids)
     assert server.output().count("prediction log flushed") == 2

@@ -13,7 +13,7 @@ __all__ = ["LEVELS", "SOURCES", "Notice"]
 #: Levels in increasing order of urgency (a sink's ``min_level`` is one of them).
 LEVELS = {"info": 0, "warning": 1, "critical": 2}
 #: Where messages come from (a sink's ``sources`` lists some of them).
-SOURCES = ("monitor", "llm", "rollout", "lifecycle")
+SOURCES = ("monitor", "llm", "rollout", "lifecycle", "serving")
 
 
 @dataclass(frozen=True)

@@ -234,7 +234,7 @@ class AlertSink(_Section):
     #: the least urgent level sent: info takes rollout and lifecycle notifications too
     min_level: Literal["info", "warning", "critical"] = "warning"
     #: only messages from these (exact names); unset: from everywhere
-    sources: list[Literal["monitor", "llm", "rollout", "lifecycle"]] | None = None
+    sources: list[Literal["monitor", "llm", "rollout", "lifecycle", "serving"]] | None = None
     #: also send an alert's resolution
     send_resolved: bool = True
 

@@ -29,7 +29,7 @@ from typing import Any
 from modelward.errors import ConfigError, StorageError
 from modelward.predlog.layout import FEEDBACK, PREDICTIONS, parquet_options
 
-__all__ = ["ROW_GROUP_ROWS", "Compaction", "compact", "live_files"]
+__all__ = ["ROW_GROUP_ROWS", "Compaction", "compact", "live_files", "replaced_by_compaction"]
 
 #: Rows per row group of a compacted file (DuckDB's own default).
 ROW_GROUP_ROWS = 122_880
@@ -176,6 +176,14 @@ def live_files(fs: Any, paths: list[str]) -> list[str]:
         if name.startswith("compacted-"):
             replaced.update(f"{folder}/{n}" for n in _compacted_from(fs, path))
     return [p for p in paths if p not in replaced]
+
+
+def replaced_by_compaction(fs: Any, path: str) -> bool:
+    """Whether a compacted file of ``path``'s partition replaced the file ``path`` names."""
+    folder, name = path.rsplit("/", 1)
+    return any(
+        name in _compacted_from(fs, str(c)) for c in fs.glob(f"{folder}/compacted-*.parquet")
+    )
 
 
 @functools.lru_cache(maxsize=4096)

@@ -19,6 +19,7 @@ __all__ = [
     "FEEDBACK_COLUMNS",
     "PREDICTIONS",
     "PREDICTION_COLUMNS",
+    "SEGMENT_KEY",
     "arrow_schema",
     "feature_type",
     "parquet_options",
@@ -27,6 +28,9 @@ __all__ = [
 
 PREDICTIONS = "predictions"
 FEEDBACK = "feedback"
+#: Parquet key-value metadata of a published file: the write-ahead segment it came from
+#: (a segment replayed after a crash is not published twice).
+SEGMENT_KEY = b"modelward.segment"
 #: Parquet compression of every log file. A log is written once and read by every check,
 #: so decoding speed wins over size: snappy decodes faster than zstd (the benchmark's daily
 #: check on a one-file 1 M-row day took 13 % longer on zstd) for files a little larger.

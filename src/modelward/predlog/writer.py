@@ -1,53 +1,78 @@
-"""The prediction-log writer: off the request path, nothing acknowledged lost.
+"""The prediction-log writer: off the request path, nothing answered lost, nothing refused
+logged as answered, and no row or outage that stops it.
 
 With a write-ahead folder (the server's mode), ``log_prediction`` / ``log_feedback``
-append one JSON line to the current write-ahead segment, handed to the kernel before
-returning. A background thread closes the segment every ``flush_rows`` rows or
-``flush_ms`` milliseconds and converts it to Parquet with Arrow's JSON reader — C++
-that does not hold the GIL, so requests served meanwhile are not slowed — then deletes
-it. ``close()`` converts everything (the server calls it on SIGTERM/SIGINT). Without a
-write-ahead folder, rows are buffered in memory and converted the same way from Python.
+append one JSON line per row to the open write-ahead segment (:mod:`.segment`), handed to
+the kernel before returning; a batch is appended whole or not at all. A background thread
+closes the segment every ``flush_rows`` rows or ``flush_ms`` milliseconds and publishes it
+as Parquet (Arrow's JSON reader: C++ that does not hold the GIL, so requests served
+meanwhile are not slowed), one file per partition named after the segment and carrying
+its name in the file's metadata, then deletes it. ``close()`` publishes everything (the
+server calls it on SIGTERM/SIGINT) and says whether it could. Without a write-ahead
+folder, rows are buffered in memory and converted the same way from Python.
 
-After a crash (SIGKILL, OOM) the next writer that starts with the same write-ahead
-folder replays the orphaned segments into Parquet, so the loss is zero for a process
-crash. Segments are held with an exclusive ``flock`` while their writer lives (and are
-only visible under their ``.wal`` name once locked), so replicas sharing the folder never
-replay each other's live segments. A power loss can lose what the kernel had not yet
-written to disk (no fsync per row). A torn last line is skipped.
+What can go wrong, and what the writer does:
 
-If the Parquet side fails (storage down) segments stay on disk and are retried; the
-in-memory mode keeps up to ``max_buffered`` rows, then drops new ones and counts them.
+- A row Arrow cannot store (an integer beyond int64, a torn line) goes to
+  ``<logs>/quarantine/<segment>.jsonl`` with the reason, named in an error log line and
+  counted (:attr:`quarantined`); the other rows are published.
+- Log storage down (full, unreachable): segments stay in the write-ahead folder and are
+  retried with backoff (up to :data:`MAX_RETRY_S`); the writer starts anyway.
+- The write-ahead folder cannot take a row (disk full): the append is undone and raises
+  :class:`~modelward.errors.LogUnavailable`; :attr:`problem` says why until a probe finds
+  room again (every :data:`PROBE_S`).
+- A new segment cannot be opened (out of file descriptors): the writer keeps appending to
+  the open one and tries again next round.
+- A writer that dies (SIGKILL, OOM) leaves its segments unlocked: any live writer on the
+  folder adopts them (at start and every :data:`ADOPT_S`) and publishes them once — the
+  lock decides who, and a segment published before a crash could delete it is not
+  written again.
+
+A power loss can lose what the kernel had not yet written to disk (no fsync per row).
 """
 
 from __future__ import annotations
 
-import fcntl
 import logging
 import os
 import socket
 import threading
+import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import orjson
 
-from modelward.predlog.layout import (
-    FEEDBACK,
-    PREDICTION_COLUMNS,
-    PREDICTIONS,
-    arrow_schema,
-    partition,
+from modelward.errors import LogUnavailable, StorageError
+from modelward.predlog.convert import (
+    Converted,
+    Key,
+    convert_rows,
+    convert_segment,
+    day_of,
+    guess_type,
+    json_line,
 )
+from modelward.predlog.layout import FEEDBACK, PREDICTIONS, SEGMENT_KEY, partition
+from modelward.predlog.segment import Segment, claimed, rows_in
 from modelward.predlog.sink import Sink, open_sink
 
 __all__ = ["LogWriter", "new_writer_id"]
 
 log = logging.getLogger("modelward.predlog")
 
+#: How often a live writer looks for segments of dead writers to publish (seconds).
+ADOPT_S = 5.0
+#: How often a writer whose write-ahead folder refused a row checks for room again.
+PROBE_S = 0.5
+#: The longest wait between two attempts to publish while log storage is down.
+MAX_RETRY_S = 30.0
+
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_one_us = datetime(1970, 1, 1, 0, 0, 0, 1, tzinfo=UTC) - _EPOCH
 
 
 def new_writer_id() -> str:
@@ -57,13 +82,6 @@ def new_writer_id() -> str:
 
 def micros(moment: datetime) -> int:
     return (moment - _EPOCH) // _one_us
-
-
-_one_us = datetime(1970, 1, 1, 0, 0, 0, 1, tzinfo=UTC) - _EPOCH
-
-
-def _date(ts_us: int) -> str:
-    return datetime.fromtimestamp(ts_us / 1e6, UTC).strftime("%Y-%m-%d")
 
 
 class LogWriter:
@@ -80,56 +98,77 @@ class LogWriter:
         max_buffered: int = 1_000_000,
         writer_id: str | None = None,
         sink: Sink | None = None,
+        on_quarantine: Callable[[str, int, str], None] | None = None,
     ) -> None:
+        """``on_quarantine(file, rows, reason)`` is called when rows are set aside (the
+        server raises an alert)."""
         self.sink = sink or open_sink(logs_url)
+        self.on_quarantine = on_quarantine
         self.writer_id = writer_id or new_writer_id()
         self.flush_rows = flush_rows
         self.flush_interval = flush_ms / 1000
         self.max_buffered = max_buffered
         self.wal_dir = Path(wal_dir) if wal_dir is not None else None
-        self._lock = threading.Lock()
-        self._flush_lock = threading.Lock()
+        self._lock = threading.Lock()  # appends, the open segment, the counts
+        self._flush_lock = threading.Lock()  # one publishing round at a time
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._buffers: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
+        self._buffers: dict[Key, list[dict[str, Any]]] = {}
         self._types: dict[str, dict[str, str]] = {}
-        self._pending = 0
+        self._pending = 0  # rows in the open segment (or buffered in memory)
         self._seq = 0
-        self._segment = 0
-        self._wal: IO[bytes] | None = None
-        self._wal_path: Path | None = None
-        self._wal_typed: set[str] = set()
-        self._retired: list[tuple[IO[bytes], Path]] = []
+        self._segment: Segment | None = None
+        self._wal_typed: set[str] = set()  # models whose types the open segment declares
+        self._backlog: dict[str, int] = {}  # closed segments of ours not yet published: rows
+        self._fresh: set[str] = set()  # ours, never tried: cannot be in Parquet yet
+        self._failing: dict[str, str] = {}  # what is failing now (logged once), and why
+        self._delay = min(self.flush_interval, 1.0)
+        self._retry_at = 0.0
+        self._next_rotate = time.monotonic() + self.flush_interval
+        self._next_adopt = time.monotonic() + min(ADOPT_S, self.flush_interval)
+        #: Why the log cannot take rows now (None when it can): the server is not ready.
+        self.problem: str | None = None
         self.dropped = 0
+        self.quarantined = 0
         self.written_rows = 0
         self.files = 0
         self.errors = 0
+        self.flushed = False  # set by close(): everything logged reached Parquet
 
     # -- lifecycle ------------------------------------------------------------------------
 
     def start(self) -> LogWriter:
+        """Publish what dead writers left (storage down: later), open a segment, start the
+        background thread. Never raises: what fails is retried, and :attr:`problem` says
+        when rows cannot be taken."""
         if self.wal_dir is not None:
-            self.wal_dir.mkdir(parents=True, exist_ok=True)
-            self.replay()
+            self._publish_closed()
             with self._lock:
                 self._open_segment()
         self._thread = threading.Thread(target=self._run, name="predlog-writer", daemon=True)
         self._thread.start()
         return self
 
-    def close(self) -> None:
-        """Flush everything and stop the background thread."""
+    def close(self) -> bool:
+        """Publish everything and stop the background thread; True when nothing of ours
+        is left unpublished (else it stays in the write-ahead folder for the next start)."""
         self._stop.set()
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout=60)
             self._thread = None
-        self.flush()
-        with self._lock:
-            if self._wal is not None and self._pending == 0 and not self._retired:
-                self._drop_segment(self._wal, self._wal_path)
-                self._wal = None
+        with self._flush_lock:
+            if self.wal_dir is None:
+                self._flush_memory()
+            else:
+                with self._lock:
+                    segment, self._segment = self._segment, None
+                    if segment is not None:
+                        self._retire(segment)
+                self._publish_closed()
+        self.flushed = self.queued == 0
+        return self.flushed
 
     def __enter__(self) -> LogWriter:
         return self.start()
@@ -139,7 +178,9 @@ class LogWriter:
 
     @property
     def queued(self) -> int:
-        return self._pending
+        """Rows logged here and not yet in Parquet (stuck ones included)."""
+        with self._lock:
+            return self._pending + sum(self._backlog.values())
 
     # -- appending ------------------------------------------------------------------------
 
@@ -148,302 +189,344 @@ class LogWriter:
     ) -> None:
         """One served prediction. ``row["ts"]`` is microseconds since the epoch (UTC) or a
         datetime; ``types`` maps its ``in_*`` columns to float64 / int64 / string."""
-        self._append(PREDICTIONS, model, row, types)
+        self._append(PREDICTIONS, model, [row], types)
 
     def log_predictions(
         self, model: str, rows: Iterable[dict[str, Any]], types: dict[str, str] | None = None
     ) -> None:
-        for row in rows:
-            self._append(PREDICTIONS, model, row, types)
+        """Rows of one request: logged all together, or none (LogUnavailable)."""
+        self._append(PREDICTIONS, model, list(rows), types)
 
     def log_feedback(
         self, model: str, request_id: str, label: str, ts: datetime | int | None = None
     ) -> None:
         when = ts if ts is not None else datetime.now(UTC)
-        row = {"request_id": request_id, "ts": when, "label": str(label)}
-        self._append(FEEDBACK, model, row, None)
+        self._append(
+            FEEDBACK, model, [{"request_id": request_id, "ts": when, "label": str(label)}], None
+        )
 
     def _append(
-        self, kind: str, model: str, row: dict[str, Any], types: dict[str, str] | None
+        self, kind: str, model: str, rows: list[dict[str, Any]], types: dict[str, str] | None
     ) -> None:
-        ts = row.get("ts")
-        if isinstance(ts, datetime):
-            row = {**row, "ts": micros(ts)}
-        elif ts is None:
-            row = {**row, "ts": micros(datetime.now(UTC))}
+        rows = [_stamped(row) for row in rows]
         with self._lock:
-            if self._pending >= self.max_buffered:
-                self.dropped += 1
+            room = max(0, self.max_buffered - self._pending)
+            if len(rows) > room:
+                self.dropped += len(rows) - room
+                rows = rows[:room]
+            if not rows:
                 return
-            known = self._types.setdefault(model, {})
-            if types:
-                if any(known.get(k) != v for k, v in types.items()):
-                    known.update(types)
-                    self._wal_typed.discard(model)
-            elif kind == PREDICTIONS:
-                new = {k: _guess([row], k) for k in row if k.startswith("in_") and k not in known}
-                if new:
-                    known.update(new)
-                    self._wal_typed.discard(model)
-            if self._wal is not None:
-                # The write-ahead file is the buffer: one JSON object per row, handed to
-                # the kernel before the caller answers its client.
-                lines = b""
-                if kind == PREDICTIONS and model not in self._wal_typed:
-                    lines = orjson.dumps({"k": "t", "m": model, "types": known}) + b"\n"
-                    self._wal_typed.add(model)
-                self._wal.write(lines + orjson.dumps({"k": kind, "m": model, **row}) + b"\n")
-                self._wal.flush()
+            self._note_types(kind, model, rows, types)
+            if self.wal_dir is None:
+                for row in rows:
+                    self._buffers.setdefault((kind, model, day_of(row["ts"])), []).append(row)
             else:
-                key = (kind, model, _date(row["ts"]))
-                self._buffers.setdefault(key, []).append(row)
-            self._pending += 1
-            full = self._pending >= self.flush_rows
-        if full:
+                self._append_segment(kind, model, rows)
+            crossed = self._pending < self.flush_rows <= self._pending + len(rows)
+            self._pending += len(rows)
+        if crossed:  # once per crossing: a writer in backoff is not woken at every row
             self._wake.set()
 
-    # -- flushing -------------------------------------------------------------------------
+    def _note_types(
+        self, kind: str, model: str, rows: list[dict[str, Any]], types: dict[str, str] | None
+    ) -> None:
+        known = self._types.setdefault(model, {})
+        if types:
+            new = {k: v for k, v in types.items() if known.get(k) != v}
+        elif kind == PREDICTIONS:
+            names = {k for row in rows for k in row if k.startswith("in_") and k not in known}
+            new = {k: guess_type(rows, k) for k in names}
+        else:
+            new = {}
+        if new:
+            known.update(new)
+            self._wal_typed.discard(model)
+
+    def _append_segment(self, kind: str, model: str, rows: list[dict[str, Any]]) -> None:
+        """Append ``rows`` to the open segment as one write (under ``_lock``)."""
+        segment = self._open_segment()
+        if segment is None:
+            raise LogUnavailable(f"{self.problem or 'the prediction log is closed'}; retry shortly")
+        head = b""
+        if kind == PREDICTIONS and model not in self._wal_typed:
+            head = orjson.dumps({"k": "t", "m": model, "types": self._types[model]}) + b"\n"
+        data = head + b"".join(json_line({"k": kind, "m": model, **row}) for row in rows)
+        try:
+            segment.append(data)
+        except OSError as exc:
+            self._cannot_append(exc)
+            if segment.broken:  # part of this append may be in it: it takes no more rows
+                self._segment = None
+                self._retire(segment)
+            raise LogUnavailable(f"{self.problem}; retry shortly") from None
+        if head:
+            self._wal_typed.add(model)
+
+    # -- the write-ahead folder -----------------------------------------------------------
+
+    def _open_segment(self) -> Segment | None:
+        """The open segment, opened when there is none (under ``_lock``); None when it
+        cannot be (:attr:`problem` says why)."""
+        if self._segment is None and self.wal_dir is not None and not self._stop.is_set():
+            try:
+                self._segment = self._new_segment()
+            except OSError as exc:
+                self._cannot_append(exc)
+        return self._segment
+
+    def _new_segment(self) -> Segment:
+        assert self.wal_dir is not None
+        self.wal_dir.mkdir(parents=True, exist_ok=True)
+        self._seq += 1
+        segment = Segment.create(self.wal_dir, f"{self.writer_id}-{self._seq:06d}")
+        self._wal_typed = set()
+        self._fresh.add(segment.path.name)
+        return segment
+
+    def _retire(self, segment: Segment) -> None:
+        """Close ``segment`` for publishing (under ``_lock``); an empty one is deleted."""
+        if self._pending:
+            self._backlog[segment.path.name] = self._pending
+            self._pending = 0
+            segment.close()
+        else:
+            self._fresh.discard(segment.path.name)
+            segment.delete()
+
+    def _rotate(self) -> None:
+        """Close the open segment and open the next; when the next cannot be opened (out of
+        file descriptors), keep the open one and try again next round."""
+        with self._lock:
+            if self._segment is None or self._pending == 0:
+                self._open_segment()
+                return
+            try:
+                segment = self._new_segment()
+            except OSError as exc:
+                self._failed(
+                    "rotate",
+                    f"cannot open a new write-ahead segment ({exc}); "
+                    "appending to the open one and trying again",
+                )
+                return
+            self._recovered("rotate", "write-ahead segments open again")
+            old, self._segment = self._segment, segment
+            self._retire(old)
+
+    def _cannot_append(self, exc: OSError) -> None:
+        reason = f"the write-ahead folder {self.wal_dir} cannot take rows: {exc.strerror or exc}"
+        if self.problem is None:
+            log.error("%s; answering 503 until it can (checked every %g s)", reason, PROBE_S)
+        self.problem = reason
+        self._wake.set()
+
+    def _probe(self) -> None:
+        """Clear :attr:`problem` once the write-ahead folder takes rows again."""
+        with self._lock:
+            segment = self._open_segment()
+            if segment is None:
+                return
+            try:
+                segment.check_room()
+            except OSError as exc:
+                self._cannot_append(exc)
+                return
+            if segment.broken:
+                self._segment = None
+                self._retire(segment)
+                return
+            self.problem = None
+        log.info("the write-ahead folder %s takes rows again; ready", self.wal_dir)
+
+    # -- publishing -----------------------------------------------------------------------
 
     def _run(self) -> None:
+        _warm_imports()  # before a shortage of file descriptors could stop an import
         while not self._stop.is_set():
-            self._wake.wait(self.flush_interval)
+            self._wake.wait(self._sleep())
             self._wake.clear()
+            if self._stop.is_set():
+                break
             try:
-                self.flush()
+                self._round(force=False)
             except Exception:  # noqa: BLE001 - the writer thread must survive anything
-                log.exception("prediction-log flush failed")
+                self.errors += 1
+                log.exception("prediction-log round failed")
+
+    def _sleep(self) -> float:
+        due = max(self._retry_at, min(self._next_rotate, self._next_adopt)) - time.monotonic()
+        return max(0.01, min(due, PROBE_S) if self.problem else due)
 
     def flush(self) -> int:
-        """Write everything logged so far to Parquet; returns the number of rows written."""
+        """Publish everything logged so far (now, whatever the backoff); returns the rows
+        written."""
+        return self._round(force=True)
+
+    def _round(self, *, force: bool) -> int:
         with self._flush_lock:
-            if self._wal is not None:
-                return self._flush_segments()
-            with self._lock:
-                if not self._buffers:
-                    return 0
-                batches, self._buffers = self._buffers, {}
-                types = {model: dict(t) for model, t in self._types.items()}
-            written = 0
-            failed: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
-            for key, rows in batches.items():
-                try:
-                    self._write(key, rows, types.get(key[1], {}))
-                    written += len(rows)
-                except Exception as exc:  # noqa: BLE001 - keep the rows, retry next time
-                    self.errors += 1
-                    log.warning("prediction-log write failed, will retry: %s", exc)
-                    failed[key] = rows
-            with self._lock:
-                self._pending -= written
-                self.written_rows += written
-                for key, rows in failed.items():
-                    self._buffers.setdefault(key, [])[:0] = rows
-            return written
+            if self.problem:
+                self._probe()
+            now = time.monotonic()
+            if not force and now < self._retry_at:
+                return 0
+            rotate = force or now >= self._next_rotate or self._pending >= self.flush_rows
+            adopt = self.wal_dir is not None and now >= self._next_adopt
+            if not (rotate or adopt):
+                return 0
+            before = self.written_rows
+            if self.wal_dir is None:
+                ok = self._flush_memory()
+            else:
+                if rotate:
+                    self._rotate()
+                ok = self._publish_closed()
+            if rotate:
+                self._next_rotate = now + self.flush_interval
+            self._next_adopt = now + min(ADOPT_S, self.flush_interval)
+            if ok:
+                self._delay, self._retry_at = min(self.flush_interval, 1.0), 0.0
+            else:
+                self._retry_at = now + self._delay
+                self._delay = min(self._delay * 2, MAX_RETRY_S)
+            return self.written_rows - before
 
-    def _flush_segments(self) -> int:
-        """Close the current write-ahead segment and turn every closed one into Parquet.
-
-        The conversion reads the segment with Arrow's JSON reader, which runs in C++
-        without the GIL, so requests served meanwhile are not slowed down.
-        """
-        with self._lock:
-            if self._pending:
-                self._retired.append((self._wal, self._wal_path))  # type: ignore[arg-type]
-                self._pending = 0
-                self._open_segment()
-            types = {model: dict(t) for model, t in self._types.items()}
-        written = 0
-        while self._retired:
-            handle, path = self._retired[0]
-            handle.flush()
+    def _publish_closed(self) -> bool:
+        """Publish every closed segment in the folder whose lock is free (ours, and those
+        dead writers left); False when storage failed (retried later)."""
+        assert self.wal_dir is not None
+        current = self._segment.path if self._segment is not None else None
+        try:
+            paths = sorted(p for p in self.wal_dir.glob("*.wal") if p != current)
+        except OSError as exc:
+            self._failed("publish", f"cannot list the write-ahead folder {self.wal_dir}: {exc}")
+            return False
+        with self._lock:  # segments of ours another writer published meanwhile
+            listed = {p.name for p in paths}
+            for name in [n for n in self._backlog if n not in listed]:
+                del self._backlog[name]
+        for path in paths:
             try:
-                written += self._convert(path, types)
-            except Exception as exc:  # noqa: BLE001 - keep the segment, retry next time
+                self._publish_segment(path)
+            except (OSError, StorageError) as exc:  # storage down, no descriptors left
                 self.errors += 1
-                log.warning("prediction-log write failed, will retry: %s", exc)
-                break
-            self._retired.pop(0)
-            self._drop_segment(handle, path)
+                self._failed(
+                    "publish",
+                    f"cannot publish the prediction log ({exc}); rows stay in {self.wal_dir} "
+                    f"and are retried (at most every {MAX_RETRY_S:g} s)",
+                )
+                return False
+            except Exception:  # noqa: BLE001 - a bug: this segment waits, the others flow
+                self.errors += 1
+                log.exception("publishing the write-ahead segment %s failed", path)
+        self._recovered("publish", "the prediction log is published again")
+        return True
+
+    def _publish_segment(self, path: Path) -> None:
+        name = path.name
+        with claimed(path) as data:
+            if data is None:  # another process holds it (or published it meanwhile)
+                with self._lock:
+                    self._backlog.pop(name, None)
+                return
+            fresh = name in self._fresh
+            self._fresh.discard(name)
+            try:
+                written = self._publish(path.stem, convert_segment(data), check=not fresh)
+            except BaseException:
+                with self._lock:
+                    self._backlog[name] = rows_in(data)
+                raise
+            path.unlink(missing_ok=True)
+        with self._lock:
+            self._backlog.pop(name, None)
+        if written and not name.startswith(self.writer_id):
+            log.info("published %d logged rows a stopped writer left in %s", written, name)
+
+    def _publish(self, stem: str, converted: Converted, *, check: bool) -> int:
+        """Write ``converted`` as ``<partition>/<stem>.parquet`` files (skipping those that
+        are there already when ``check``); returns the rows written."""
+        if converted.quarantined:
+            self._quarantine(stem, converted.quarantined)
+        written = 0
+        for (kind, model, date), table in converted.tables.items():
+            relpath = f"{partition(kind, model, date)}/{stem}.parquet"
+            if check and self.sink.has(relpath):
+                continue  # published before a crash could delete the segment
+            self.sink.write(relpath, table.replace_schema_metadata({SEGMENT_KEY: stem}))
+            self.files += 1
+            written += table.num_rows
         self.written_rows += written
         return written
 
-    def _convert(self, path: Path, types: dict[str, dict[str, str]] | None) -> int:
-        """Write one write-ahead segment as Parquet files; returns its rows."""
-        import io
-
-        import pyarrow as pa
-        import pyarrow.compute as pc
-        import pyarrow.json as pj
-
-        data = path.read_bytes()
-        if not data.strip():
-            return 0
-        if types is None:
-            types = _types_in(data)
-        columns: dict[str, str] = {}
-        for model_types in types.values():
-            for name, type_ in model_types.items():
-                if columns.get(name, type_) != type_:
-                    numeric = {columns[name], type_} <= {"int64", "float64"}
-                    type_ = "float64" if numeric else "string"
-                columns[name] = type_
-        fields = [
-            pa.field(name, pa.int64() if name == "ts" else _arrow_type(type_))
-            for name, type_ in {
-                **PREDICTION_COLUMNS,
-                "label": "string",
-                "k": "string",
-                "m": "string",
-                **columns,
-            }.items()
-        ]
-        try:
-            table = pj.read_json(
-                io.BytesIO(data),
-                read_options=pj.ReadOptions(use_threads=False, block_size=1 << 22),
-                parse_options=pj.ParseOptions(
-                    explicit_schema=pa.schema(fields), unexpected_field_behavior="ignore"
-                ),
-            )
-        except (pa.ArrowInvalid, pa.ArrowTypeError):
-            return self._convert_slowly(data, types)  # e.g. a torn last line after a kill
-        table = table.filter(pc.not_equal(table["k"], "t"))
-        stamps = table["ts"].cast(pa.timestamp("us", tz="UTC"))
-        table = table.set_column(table.schema.get_field_index("ts"), "ts", stamps)
-        dates = pc.strftime(stamps, format="%Y-%m-%d")
-        total = 0
-        for kind in (PREDICTIONS, FEEDBACK):
-            of_kind = pc.equal(table["k"], kind)
-            for model in pc.unique(table["m"].filter(of_kind)).to_pylist():
-                of_model = pc.and_(of_kind, pc.equal(table["m"], model))
-                for date in pc.unique(dates.filter(of_model)).to_pylist():
-                    part = table.filter(pc.and_(of_model, pc.equal(dates, date)))
-                    features = types.get(model, {}) if kind == PREDICTIONS else {}
-                    target = arrow_schema(kind, features)
-                    out = pa.Table.from_arrays(
-                        [part[f.name].cast(f.type) for f in target], schema=target
-                    )
-                    self._seq += 1
-                    name = f"{self.writer_id}-{self._seq:06d}.parquet"
-                    self.sink.write(f"{partition(kind, model, date)}/{name}", out)
-                    self.files += 1
-                    total += out.num_rows
-        return total
-
-    def _convert_slowly(self, data: bytes, types: dict[str, dict[str, str]]) -> int:
-        batches: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
-        for line in data.splitlines():
-            try:
-                row = orjson.loads(line)
-            except orjson.JSONDecodeError:
-                continue  # the torn last line of a killed writer
-            kind, model = row.pop("k", None), row.pop("m", None)
-            if kind not in (PREDICTIONS, FEEDBACK) or not isinstance(model, str):
-                continue
-            batches.setdefault((kind, model, _date(row["ts"])), []).append(row)
-        for key, rows in batches.items():
-            self._write(key, rows, types.get(key[1], {}))
-        return sum(len(rows) for rows in batches.values())
-
-    def _write(self, key: tuple[str, str, str], rows: list[dict[str, Any]], types: dict[str, str]):
-        import pyarrow as pa
-
-        kind, model, date = key
-        if kind == PREDICTIONS:
-            present = {k for row in rows for k in row if k.startswith("in_")}
-            features = {k: types.get(k) or _guess(rows, k) for k in present}
-        else:
-            features = {}
-        schema = arrow_schema(kind, features)
-        # Column by column is several times faster than from_pylist (less time holding
-        # the GIL, so less latency added to requests served meanwhile).
-        table = pa.Table.from_arrays(
-            [pa.array([row.get(f.name) for row in rows], f.type) for f in schema], schema=schema
+    def _quarantine(self, stem: str, items: list[dict[str, Any]]) -> None:
+        relpath = f"quarantine/{stem}.jsonl"
+        self.sink.put(relpath, b"".join(json_line(item) for item in items))
+        self.quarantined += len(items)
+        where, reason = f"{self.sink.url}/{relpath}", items[0]["reason"]
+        log.error(
+            "%d prediction-log row(s) cannot be stored in Parquet (%s); set aside in %s, "
+            "the other rows are published",
+            len(items),
+            reason,
+            where,
+            extra={"quarantined_rows": len(items), "file": where},
         )
-        self._seq += 1
-        name = f"{self.writer_id}-{self._seq:06d}.parquet"
-        self.sink.write(f"{partition(kind, model, date)}/{name}", table)
-        self.files += 1
-
-    # -- write-ahead segments ---------------------------------------------------------------
-
-    def _open_segment(self) -> None:
-        assert self.wal_dir is not None
-        self._segment += 1
-        path = self.wal_dir / f"{self.writer_id}-{self._segment:06d}.wal"
-        tmp = path.with_name(f".{path.name}.new")
-        handle = open(tmp, "ab")  # noqa: SIM115 - lives as long as the segment
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        os.replace(tmp, path)  # visible to replay() only once locked
-        self._wal, self._wal_path = handle, path
-        self._wal_typed = set()
-
-    @staticmethod
-    def _drop_segment(handle: IO[bytes], path: Path | None) -> None:
-        if path is not None:
-            path.unlink(missing_ok=True)
-        handle.close()
-
-    def replay(self) -> int:
-        """Turn write-ahead segments left by dead writers into Parquet; returns rows."""
-        if self.wal_dir is None:
-            return 0
-        total = 0
-        for path in sorted(self.wal_dir.glob("*.wal")):
+        if self.on_quarantine is not None:
             try:
-                handle = open(path, "rb")  # noqa: SIM115
-            except FileNotFoundError:
-                continue
+                self.on_quarantine(where, len(items), reason)
+            except Exception:  # noqa: BLE001 - the alert is extra; the log line is out
+                log.exception("the quarantine alert failed")
+
+    def _flush_memory(self) -> bool:
+        with self._lock:
+            batches, self._buffers = self._buffers, {}
+            types = {model: dict(t) for model, t in self._types.items()}
+        failed: dict[Key, list[dict[str, Any]]] = {}
+        for key, rows in batches.items():
+            self._seq += 1
             try:
-                try:
-                    fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-                except BlockingIOError:
-                    continue  # a live writer (or another replay) holds it
-                try:
-                    if os.stat(path).st_ino != os.fstat(handle.fileno()).st_ino:
-                        continue
-                except FileNotFoundError:
-                    continue  # another replay finished it meanwhile
-                total += self._convert(path, None)
-                path.unlink(missing_ok=True)
-            finally:
-                handle.close()
-        if total:
-            log.info("replayed %d logged rows from write-ahead files", total)
-        self.written_rows += total
-        return total
+                self._publish(
+                    f"{self.writer_id}-{self._seq:06d}",
+                    convert_rows({key: rows}, types),
+                    check=False,
+                )
+            except (OSError, StorageError) as exc:  # keep the rows, retry next time
+                self.errors += 1
+                self._failed("publish", f"prediction-log write failed, will retry: {exc}")
+                failed[key] = rows
+        with self._lock:
+            self._pending -= sum(len(rows) for key, rows in batches.items() if key not in failed)
+            for key, rows in failed.items():
+                self._buffers.setdefault(key, [])[:0] = rows
+        if not failed:
+            self._recovered("publish", "the prediction log is published again")
+        return not failed
+
+    # -- saying what fails, once ----------------------------------------------------------
+
+    def _failed(self, what: str, message: str) -> None:
+        if self._failing.get(what) is None:
+            log.warning(message)
+        self._failing[what] = message
+
+    def _recovered(self, what: str, message: str) -> None:
+        if self._failing.pop(what, None) is not None:
+            log.info(message)
 
 
-def _types_in(data: bytes) -> dict[str, dict[str, str]]:
-    """The column types declared in a segment's ``{"k":"t", …}`` lines."""
-    types: dict[str, dict[str, str]] = {}
-    start = data.find(b'{"k":"t"')
-    while start != -1:
-        end = data.find(b"\n", start)
-        try:
-            line = orjson.loads(data[start : end if end != -1 else len(data)])
-            types.setdefault(line["m"], {}).update(line["types"])
-        except (orjson.JSONDecodeError, KeyError, TypeError):
-            pass
-        start = data.find(b'{"k":"t"', start + 1)
-    return types
+def _stamped(row: dict[str, Any]) -> dict[str, Any]:
+    ts = row.get("ts")
+    if isinstance(ts, datetime):
+        return {**row, "ts": micros(ts)}
+    if ts is None:
+        return {**row, "ts": micros(datetime.now(UTC))}
+    return row
 
 
-def _arrow_type(name: str) -> Any:
-    import pyarrow as pa
-
-    types = {"string": pa.string(), "int64": pa.int64(), "float64": pa.float64()}
-    return pa.bool_() if name == "bool" else types[name]
-
-
-def _guess(rows: list[dict[str, Any]], column: str) -> str:
-    for row in rows:
-        value = row.get(column)
-        if value is None:
-            continue
-        if isinstance(value, bool) or isinstance(value, str):
-            return "string"
-        if isinstance(value, int):
-            return "int64"
-        return "float64"
-    return "string"
+def _warm_imports() -> None:
+    try:
+        import pyarrow.compute  # noqa: F401
+        import pyarrow.json  # noqa: F401
+        import pyarrow.parquet  # noqa: F401
+    except Exception:  # noqa: BLE001 - the round that needs them will say what is wrong
+        pass

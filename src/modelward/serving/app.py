@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from modelward.deploy.deployments import ENVIRONMENTS
-from modelward.errors import ModelwardError, NotFound, SchemaError
+from modelward.errors import LogUnavailable, ModelwardError, NotFound, SchemaError
 from modelward.serving.errors import (
     AuthError,
     InvalidJSON,
@@ -29,7 +29,7 @@ from modelward.serving.errors import (
     PermissionDenied,
 )
 from modelward.serving.feedback import Feedback
-from modelward.serving.payload import feedback_items, rows_of
+from modelward.serving.payload import feedback_items, rows_of, wide_numbers
 from modelward.serving.tokens import TokenInfo, find_token
 
 if TYPE_CHECKING:
@@ -73,6 +73,7 @@ class ServingApp:
         self.metrics = metrics
         self.default_env = default_env
         self.on_ready = on_ready
+        self.log_flushed = False  # set at shutdown: everything logged reached Parquet
         self.recent: OrderedDict[str, str] = OrderedDict()  # request id -> model
         self.feedback = Feedback(
             state,
@@ -123,14 +124,8 @@ class ServingApp:
                     await gateway.fleet.aclose()
                     await asyncio.to_thread(gateway.close)
                 await asyncio.to_thread(self.feedback.close)  # pending labels, then the log
-                await asyncio.to_thread(self.writer.close)
-                log.info(
-                    "stopped; prediction log flushed",
-                    extra={
-                        "rows_written": self.writer.written_rows,
-                        "dropped": self.writer.dropped,
-                    },
-                )
+                self.log_flushed = await asyncio.to_thread(self.writer.close)
+                _log_stopped(self.writer)
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
@@ -187,7 +182,7 @@ class ServingApp:
             )
         except ModelwardError as exc:
             self.metrics.child(self.metrics.http_errors, exc.code).inc()
-            headers = [*_JSON, *getattr(exc, "headers", ())]  # e.g. Allow on a 405
+            headers = [*_JSON, *getattr(exc, "headers", ())]  # Allow on a 405, Retry-After on a 503
             await _raw(send, exc.status, orjson.dumps(exc.to_dict()), headers)
         except Exception:  # noqa: BLE001 - a bug: log it, answer 500 in the one shape
             log.exception("internal error", extra={"path": path})
@@ -227,6 +222,8 @@ class ServingApp:
     async def _predict(self, name: str, scope: dict[str, Any], receive: Any, send: Any) -> None:
         started = time.perf_counter()
         token = self._auth(scope, "predict")
+        if self.writer.problem:  # not ready: an answer could not be logged
+            raise LogUnavailable(f"{self.writer.problem}; retry shortly")
         env = self.default_env
         rid = None
         for key, value in scope["headers"]:
@@ -453,14 +450,33 @@ class ServingApp:
             {"model": model, "environment": env, "error": error}
             for (model, env), error in state.failures.items()
         ]
-        ready = state.loaded and state.db_ok and not failures
+        reason = self._unready(failures)
+        ready = not reason
         body = {
             "status": "ready" if ready else "not ready",
             "db": state.db_ok,
             "routes": routes,
             "failures": failures,
+            "log": {"queued_rows": self.writer.queued, "problem": self.writer.problem},
         }
+        if not ready:
+            body["reason"] = reason
         await _respond(send, 200 if ready else 503, body)
+
+    def _unready(self, failures: list[dict[str, str]]) -> str:
+        """Why this server is not ready ("" when it is)."""
+        state = self.state
+        reasons = []
+        if not state.db_ok:
+            reasons.append(state.db_error or "the metadata database has not answered yet")
+        elif not state.loaded:
+            reasons.append("the deployments are not loaded yet")
+        reasons += [
+            f"cannot load {f['model']} for {f['environment']}: {f['error']}" for f in failures
+        ]
+        if self.writer.problem:
+            reasons.append(self.writer.problem)
+        return "; ".join(reasons)
 
     async def _docs(self, send: Any) -> None:
         from fastapi.openapi.docs import get_swagger_ui_html
@@ -480,6 +496,8 @@ def _loads(body: bytes) -> Any:
     try:
         return orjson.loads(body)
     except orjson.JSONDecodeError as exc:
+        if "is infinity" in str(exc):  # a number beyond float64: a 422 naming its field
+            return wide_numbers(body)
         raise InvalidJSON(
             f"the body is not valid JSON ({exc.args[0] if exc.args else exc}); send a JSON object",
             field="body",
@@ -519,3 +537,18 @@ async def _raw(send: Any, status: int, body: bytes, headers: list[tuple[bytes, b
         }
     )
     await send({"type": "http.response.body", "body": body})
+
+
+def _log_stopped(writer: LogWriter) -> None:
+    """The shutdown line: "flushed" only when everything logged reached Parquet."""
+    counts = {"rows_written": writer.written_rows, "dropped": writer.dropped}
+    if writer.flushed:
+        log.info("stopped; prediction log flushed", extra=counts)
+        return
+    log.error(
+        "stopped; prediction log NOT flushed: %d rows stay in the write-ahead folder %s and "
+        "are published by the next start",
+        writer.queued,
+        writer.wal_dir,
+        extra={**counts, "queued_rows": writer.queued},
+    )

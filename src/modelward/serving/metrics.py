@@ -11,7 +11,12 @@ _BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0
 
 
 class ServerMetrics:
-    def __init__(self, queue_depth: Callable[[], float], dropped: Callable[[], float]) -> None:
+    def __init__(
+        self,
+        queue_depth: Callable[[], float],
+        dropped: Callable[[], float],
+        quarantined: Callable[[], float] = lambda: 0,
+    ) -> None:
         from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
         self.registry = CollectorRegistry()
@@ -48,7 +53,9 @@ class ServerMetrics:
             "modelward_http_errors", "Error responses by code.", ["code"], registry=r
         )
         queue = Gauge(
-            "modelward_log_queue_rows", "Prediction-log rows not yet in Parquet.", registry=r
+            "modelward_log_queue_rows",
+            "Prediction-log rows not yet in Parquet (waiting or stuck).",
+            registry=r,
         )
         queue.set_function(queue_depth)
         dropped_gauge = Gauge(
@@ -57,6 +64,12 @@ class ServerMetrics:
             registry=r,
         )
         dropped_gauge.set_function(dropped)
+        quarantined_gauge = Gauge(
+            "modelward_log_quarantined_rows",
+            "Prediction-log rows Parquet cannot hold, set aside in <logs>/quarantine/.",
+            registry=r,
+        )
+        quarantined_gauge.set_function(quarantined)
         self.revision = Gauge(
             "modelward_deployment_revision",
             "The deployment revision this process serves.",

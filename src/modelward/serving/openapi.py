@@ -114,7 +114,7 @@ def openapi() -> dict[str, Any]:
                         "required": True,
                         "content": {"application/json": {"schema": predict_body}},
                     },
-                    "responses": {"200": ok, **_errors(400, 401, 403, 404, 413, 422)},
+                    "responses": {"200": ok, **_errors(400, 401, 403, 404, 413, 422, 503)},
                 }
             },
             "/v1/models/{name}": {
@@ -175,7 +175,7 @@ def openapi() -> dict[str, Any]:
             "/healthz": {"get": {"summary": "Alive", "responses": {"200": ok}}},
             "/readyz": {
                 "get": {
-                    "summary": "Models loaded and DB reachable",
+                    "summary": "Deployments loaded, DB reachable, the log takes rows",
                     "responses": {"200": ok, "503": ok},
                 }
             },

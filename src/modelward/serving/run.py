@@ -5,7 +5,8 @@ uvloop and httptools are used when installed. Beyond loopback (any address outsi
 it refuses to start without an active one, and once running a request without a valid
 token is 401 even after every token is revoked. On loopback, tokens are required once
 one exists. SIGTERM and SIGINT shut down gracefully: requests in flight finish, the
-prediction log is flushed, and the process exits 0.
+prediction log is flushed, and the process exits 0 (2, saying so, when
+log storage could not take the rows: they stay in the write-ahead folder).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import logging
 import os
 import signal
 import socket
+import threading
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -72,9 +74,12 @@ def create_app(ws: Workspace, options: ServeOptions, *, on_ready: Any = None) ->
         wal_dir=ws.root / "wal",
         flush_rows=serving.flush_rows,
         flush_ms=serving.flush_ms,
+        on_quarantine=lambda *about: _quarantine_alert(ws, *about),
     )
     state = ServingState(ws, poll=options.poll, require_auth=not is_loopback(options.host))
-    metrics = ServerMetrics(lambda: writer.queued, lambda: writer.dropped)
+    metrics = ServerMetrics(
+        lambda: writer.queued, lambda: writer.dropped, lambda: writer.quarantined
+    )
 
     def track(routes: dict[Any, Any]) -> None:
         for (model, env), route in routes.items():
@@ -101,6 +106,28 @@ def create_app(ws: Workspace, options: ServeOptions, *, on_ready: Any = None) ->
         gateway=gateway,
         controller=controller,
     )
+
+
+def _quarantine_alert(ws: Workspace, file: str, rows: int, reason: str) -> None:
+    """An alert (stored, sent to policy.yml's sinks) naming the file rows were set aside
+    in; from its own thread, so a slow sink never holds the log writer up."""
+
+    def fire() -> None:
+        try:
+            ws.alerting.alerts.fire(
+                model=None,
+                check="prediction-log",
+                level="warning",
+                message=f"{rows} prediction-log row(s) cannot be stored in Parquet ({reason}); "
+                f"set aside in {file}",
+                keys=["quarantine"],
+                details={"file": file, "rows": rows, "reason": reason},
+                source="serving",
+            )
+        except Exception:  # noqa: BLE001 - the error log line has said it already
+            log.exception("could not raise the prediction-log quarantine alert")
+
+    threading.Thread(target=fire, name="quarantine-alert", daemon=True).start()
 
 
 def app_from_env() -> ServingApp:
@@ -175,6 +202,11 @@ def serve(ws: Workspace, options: ServeOptions) -> None:
         server.run(sockets=[sock])
         if not server.started:
             raise StorageError("the server failed to start; see the log lines above")
+        if not app.log_flushed:
+            raise StorageError(
+                "stopped with prediction-log rows not yet in Parquet (see the log line "
+                "above); they stay in the write-ahead folder for the next start"
+            )
         return
     from uvicorn.supervisors import Multiprocess
 

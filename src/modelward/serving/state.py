@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from modelward.deploy.routing import pick_version
-from modelward.errors import ModelwardError, NotFound
+from modelward.errors import ModelwardError, NotFound, StorageError
 
 if TYPE_CHECKING:
     from modelward.serving.models import LoadedModel
@@ -49,6 +49,7 @@ class ServingState:
         self.models: dict[tuple[str, int], LoadedModel] = {}
         self.tokens: dict[str, TokenInfo] = {}
         self.db_ok = False
+        self.db_error: str | None = None  # why the metadata database did not answer
         self.loaded = False
         self.failures: dict[tuple[str, str], str] = {}
         self._stop = threading.Event()
@@ -103,15 +104,12 @@ class ServingState:
                 return
             deployments = self.ws.deployments.list()
             tokens = active_tokens(self.ws.db)
-        except ModelwardError as exc:
-            if self.db_ok:
-                log.error("metadata DB unreachable; serving the last known deployments: %s", exc)
-            self.db_ok = False
+        except Exception as exc:  # noqa: BLE001 - the watcher must survive anything
+            self._unreachable(exc)
             return
-        except Exception:  # noqa: BLE001 - the watcher must survive anything
-            log.exception("reading deployments failed")
-            self.db_ok = False
-            return
+        if self.db_error is not None:
+            log.info("metadata database reachable again")
+        self.db_error = None
         self.db_ok = True
         self.tokens = tokens
         routes: dict[tuple[str, str], Route] = {}
@@ -162,6 +160,21 @@ class ServingState:
         for callback in self.on_change:
             callback(routes)
 
+    def _unreachable(self, exc: Exception) -> None:
+        """Not ready until the database answers: said once (with the URL's password masked),
+        not at every poll."""
+        message = _masked(getattr(exc, "message", None) or repr(exc), self.ws.db_url)
+        if self.db_error is None:
+            then = "serving the last known deployments" if self.loaded else "not ready"
+            log.error(
+                "metadata database unreachable; %s until it answers: %s",
+                then,
+                message,
+                exc_info=not isinstance(exc, ModelwardError),  # a bug: show where
+            )
+        self.db_error = f"metadata database unreachable: {message}"
+        self.db_ok = False
+
     def _model(self, name: str, version: int) -> LoadedModel:
         from modelward.serving.models import load_model
 
@@ -184,6 +197,11 @@ class ServingState:
 
     def route(self, name: str, env: str) -> Route:
         found = self.routes.get((name, env))
+        if found is None and not self.loaded:
+            raise StorageError(
+                f"this server has not loaded its deployments yet ({self.db_error or 'starting'}); "
+                "retry shortly"
+            )
         if found is None:
             raise NotFound(
                 f"model {name!r} is not deployed to {env}; deploy it with "
@@ -192,3 +210,14 @@ class ServingState:
                 field="name",
             )
         return found
+
+
+def _masked(text: str, url: str) -> str:
+    """``text`` without the database password (whatever quoted the URL)."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        password = make_url(url).password
+    except Exception:  # noqa: BLE001 - an unparsable URL has no password we can find
+        return text
+    return text.replace(str(password), "***") if password else text

@@ -1,7 +1,8 @@
 """Request inputs checked against a version's input schema, compiled once per version.
 
 A row is a JSON object ``{feature: value}``. Unknown fields, missing required fields,
-nulls where the training data had none and values of the wrong type are refused with a
+nulls where the training data had none, values of the wrong type and numbers beyond what the
+column holds (64-bit integers, finite 64-bit floats) are refused with a
 :class:`~modelward.errors.SchemaError` naming the field, the value and what is allowed.
 Values outside the training range (or unseen categories) are refused when the policy
 says ``data.out_of_range: reject``; with ``flag`` (the default) they are served and
@@ -11,6 +12,7 @@ their field names returned as flags (and logged).
 from __future__ import annotations
 
 import math
+import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +21,8 @@ from modelward.errors import SchemaError
 __all__ = ["Column", "InputValidator"]
 
 _NUMBER = (int, float)
+_INT64 = (-(2**63), 2**63 - 1)  # what an integer input (and its log column) holds
+_FLOAT_MAX = sys.float_info.max
 
 
 @dataclass(frozen=True)
@@ -108,10 +112,15 @@ class InputValidator:
             elif isinstance(value, float):
                 ok = math.isfinite(value) and value.is_integer()
                 value = int(value) if ok else value
+            if ok and not _INT64[0] <= value <= _INT64[1]:
+                _beyond(col, value, where, "an integer input holds (64 bits)")
         elif kind == "float":
             ok = isinstance(value, _NUMBER) and not isinstance(value, bool)
+            if ok and not (isinstance(value, float) or abs(value) <= _FLOAT_MAX):
+                _beyond(col, value, where, "a number input holds (64-bit float)")
             value = float(value) if ok else value
-            ok = ok and math.isfinite(value)
+            if ok and not math.isfinite(value):
+                _beyond(col, value, where, "a number input holds (finite, 64-bit float)")
         elif kind == "boolean":
             ok = isinstance(value, bool)
         else:
@@ -130,6 +139,13 @@ class InputValidator:
         if col.categories is not None:
             return value not in col.categories
         return False
+
+
+def _beyond(col: Column, value: Any, where: str, holds: str) -> None:
+    raise SchemaError(
+        f"{where}.{col.name} = {_show(value)} is beyond what {holds}; send {col.allowed()}",
+        field=f"{where}.{col.name}",
+    )
 
 
 def _show(value: Any) -> str:

@@ -1,0 +1,249 @@
+"""Rows to Arrow tables, one per ``(kind, model, date)`` partition, and the rows that cannot
+be converted (quarantined with the reason, so one bad row never holds the others back).
+
+A write-ahead segment is converted with Arrow's JSON reader (C++, without holding the
+GIL); when that refuses the segment (a torn line, a value its column cannot hold) the
+segment is converted row by row and only the rows that fail are set aside.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from modelward.predlog.layout import FEEDBACK, PREDICTION_COLUMNS, PREDICTIONS, arrow_schema
+from modelward.predlog.segment import TYPE_LINE
+
+__all__ = [
+    "Converted",
+    "Key",
+    "convert_rows",
+    "convert_segment",
+    "day_of",
+    "guess_type",
+    "json_line",
+]
+
+Key = tuple[str, str, str | None]  # kind, model, date (YYYY-MM-DD; None: no valid ts)
+Partition = tuple[str, str, str]  # kind, model, date
+
+
+@dataclass
+class Converted:
+    tables: dict[Partition, Any] = field(default_factory=dict)  # pyarrow Tables
+    quarantined: list[dict[str, Any]] = field(default_factory=list)  # {"reason", "row"}
+
+    def set_aside(self, row: Any, reason: str) -> None:
+        self.quarantined.append({"reason": reason, "row": row})
+
+
+def json_line(row: dict[str, Any]) -> bytes:
+    """``row`` as one JSON line. A value JSON cannot carry as is (an integer beyond 64 bits,
+    an odd type) is written as text: the row then fails its column's type at conversion
+    and is quarantined, instead of failing the request that logged it."""
+    try:
+        return orjson.dumps(row) + b"\n"
+    except TypeError:  # orjson.JSONEncodeError
+        return orjson.dumps({k: _plain(v) for k, v in row.items()}, default=str) + b"\n"
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, int) and not isinstance(value, bool) and not -(2**63) <= value < 2**64:
+        return str(value)
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    return value
+
+
+def guess_type(rows: list[dict[str, Any]], column: str) -> str:
+    for row in rows:
+        value = row.get(column)
+        if value is None:
+            continue
+        if isinstance(value, bool) or isinstance(value, str):
+            return "string"
+        if isinstance(value, int):
+            return "int64"
+        return "float64"
+    return "string"
+
+
+# -- a segment ------------------------------------------------------------------------------
+
+
+def convert_segment(data: bytes) -> Converted:
+    """The tables of one write-ahead segment (its ``{"k":"t"}`` lines give the types)."""
+    types = _types_in(data)
+    try:
+        return _read_whole(data, types)
+    except Exception:  # noqa: BLE001 - any refusal: convert row by row, set aside the bad
+        pass
+    batches: dict[Key, list[dict[str, Any]]] = {}
+    out = Converted()
+    for line in data.splitlines():
+        if not line.strip():
+            continue
+        try:
+            row = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            out.set_aside(line.decode("utf-8", "replace"), "not a JSON line (torn by a crash?)")
+            continue
+        if not isinstance(row, dict) or row.get("k") == "t":
+            continue
+        kind, model = row.pop("k", None), row.pop("m", None)
+        if kind not in (PREDICTIONS, FEEDBACK) or not isinstance(model, str):
+            out.set_aside(row, "not a prediction or feedback row")
+            continue
+        batches.setdefault((kind, model, day_of(row.get("ts"))), []).append(row)
+    _convert_batches(batches, types, out)
+    return out
+
+
+def _read_whole(data: bytes, types: dict[str, dict[str, str]]) -> Converted:
+    """The segment through Arrow's JSON reader in one go (raises on anything odd)."""
+    import io
+
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.json as pj
+
+    out = Converted()
+    if not data.strip():
+        return out
+    columns: dict[str, str] = {}
+    for model_types in types.values():
+        for name, type_ in model_types.items():
+            if columns.get(name, type_) != type_:
+                numeric = {columns[name], type_} <= {"int64", "float64"}
+                type_ = "float64" if numeric else "string"
+            columns[name] = type_
+    fields = [
+        pa.field(name, pa.int64() if name == "ts" else _arrow_type(type_))
+        for name, type_ in {
+            **PREDICTION_COLUMNS,
+            "label": "string",
+            "k": "string",
+            "m": "string",
+            **columns,
+        }.items()
+    ]
+    table = pj.read_json(
+        io.BytesIO(data),
+        read_options=pj.ReadOptions(use_threads=False, block_size=1 << 22),
+        parse_options=pj.ParseOptions(
+            explicit_schema=pa.schema(fields), unexpected_field_behavior="ignore"
+        ),
+    )
+    table = table.filter(pc.not_equal(table["k"], "t"))
+    stamps = table["ts"].cast(pa.timestamp("us", tz="UTC"))
+    table = table.set_column(table.schema.get_field_index("ts"), "ts", stamps)
+    dates = pc.strftime(stamps, format="%Y-%m-%d")
+    for kind in (PREDICTIONS, FEEDBACK):
+        of_kind = pc.equal(table["k"], kind)
+        for model in pc.unique(table["m"].filter(of_kind)).to_pylist():
+            of_model = pc.and_(of_kind, pc.equal(table["m"], model))
+            for date in pc.unique(dates.filter(of_model)).to_pylist():
+                part = table.filter(pc.and_(of_model, pc.equal(dates, date)))
+                features = types.get(model, {}) if kind == PREDICTIONS else {}
+                target = arrow_schema(kind, features)
+                out.tables[(kind, model, date)] = pa.Table.from_arrays(
+                    [part[f.name].cast(f.type) for f in target], schema=target
+                )
+    return out
+
+
+def _types_in(data: bytes) -> dict[str, dict[str, str]]:
+    """The column types declared in a segment's ``{"k":"t", …}`` lines."""
+    types: dict[str, dict[str, str]] = {}
+    start = data.find(TYPE_LINE)
+    while start != -1:
+        end = data.find(b"\n", start)
+        try:
+            line = orjson.loads(data[start : end if end != -1 else len(data)])
+            types.setdefault(line["m"], {}).update(line["types"])
+        except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError):
+            pass
+        start = data.find(TYPE_LINE, start + 1)
+    return types
+
+
+# -- rows -----------------------------------------------------------------------------------
+
+
+def convert_rows(
+    batches: dict[Key, list[dict[str, Any]]], types: dict[str, dict[str, str]]
+) -> Converted:
+    """The tables of rows held in memory (``ts`` in microseconds), by partition."""
+    out = Converted()
+    _convert_batches(batches, types, out)
+    return out
+
+
+def _convert_batches(
+    batches: dict[Key, list[dict[str, Any]]], types: dict[str, dict[str, str]], out: Converted
+) -> None:
+    for key, rows in batches.items():
+        kind, model, date = key
+        if date is None:
+            for row in rows:
+                out.set_aside({"k": kind, "m": model, **row}, "ts is not a time in microseconds")
+            continue
+        try:
+            out.tables[(kind, model, date)] = _table(kind, rows, types.get(model, {}))
+            continue
+        except Exception:  # noqa: BLE001 - find the rows that cannot be converted
+            pass
+        good = []
+        for row in rows:
+            try:
+                _table(kind, [row], types.get(model, {}))
+                good.append(row)
+            except Exception as exc:  # noqa: BLE001 - whatever it holds, set it aside
+                out.set_aside({"k": kind, "m": model, **row}, _reason(exc))
+        if good:
+            out.tables[(kind, model, date)] = _table(kind, good, types.get(model, {}))
+
+
+def _table(kind: str, rows: list[dict[str, Any]], types: dict[str, str]) -> Any:
+    import pyarrow as pa
+
+    if kind == PREDICTIONS:
+        present = {k for row in rows for k in row if k.startswith("in_")}
+        features = {k: types.get(k) or guess_type(rows, k) for k in present}
+    else:
+        features = {}
+    schema = arrow_schema(kind, features)
+    # Column by column is several times faster than from_pylist (less time holding the
+    # GIL, so less latency added to requests served meanwhile).
+    columns = []
+    for f in schema:
+        try:
+            columns.append(pa.array([row.get(f.name) for row in rows], f.type))
+        except Exception as exc:  # noqa: BLE001 - say which column refused the value
+            raise ValueError(f"column {f.name} ({f.type}): {exc}") from None
+    return pa.Table.from_arrays(columns, schema=schema)
+
+
+def _reason(exc: Exception) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0][:300]
+
+
+def day_of(ts_us: Any) -> str | None:
+    """The UTC date of a ``ts`` in microseconds since the epoch; None when it is not one."""
+    if isinstance(ts_us, bool) or not isinstance(ts_us, int | float):
+        return None
+    try:
+        return datetime.fromtimestamp(ts_us / 1e6, UTC).strftime("%Y-%m-%d")
+    except (ValueError, OverflowError, OSError):
+        return None
+
+
+def _arrow_type(name: str) -> Any:
+    import pyarrow as pa
+
+    types = {"string": pa.string(), "int64": pa.int64(), "float64": pa.float64()}
+    return pa.bool_() if name == "bool" else types[name]
