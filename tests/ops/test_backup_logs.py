@@ -148,7 +148,7 @@ def test_rows_a_live_server_acknowledged_are_backed_up_once(populated, tmp_path,
     converted = LogWriter(populated.logs_url, wal_dir=wal, flush_rows=10**6, flush_ms=10**8)
     converted.start()
     converted.log_predictions("heart", [_row(i) for i in range(10, 20)], TYPES)
-    segment = converted._wal_path
+    segment = converted._segment.path
     copied = segment.read_bytes()  # the backup copies the segment ...
     converted.close()  # ... the server converts it to Parquet and deletes it
     assert not segment.exists()

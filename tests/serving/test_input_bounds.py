@@ -52,6 +52,19 @@ def test_numbers_a_column_cannot_hold_are_422_naming_the_field(live, cleveland, 
     assert predictions(live.ws).select("status").fetchall() == [("rejected",)]
 
 
+def test_a_finite_number_the_model_cannot_compute_on_is_422_not_a_500(live, cleveland):
+    """1e308 fits float64, but scaling it overflows and the pipeline raises: the input is
+    at fault (it is flagged as outside the training range), so a 422 names it."""
+    row = {**cleveland[FEATURES].fillna(0).iloc[0].to_dict(), "oldpeak": 1e308}
+    with live.client() as http:
+        reply = http.post("/v1/models/heart/predict", json={"inputs": row})
+    assert reply.status_code == 422, reply.text
+    error = reply.json()["error"]
+    assert error["field"] == "inputs.oldpeak" and "outside its training range" in error["message"]
+    live.flush()
+    assert predictions(live.ws).select("status").fetchall() == [("rejected",)]
+
+
 def test_the_largest_int64_is_served_and_logged(live, cleveland):
     row = {**cleveland[FEATURES].fillna(0).iloc[0].to_dict(), "age": INT64_MAX}
     with live.client() as http:

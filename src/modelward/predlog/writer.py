@@ -357,6 +357,21 @@ class LogWriter:
         due = max(self._retry_at, min(self._next_rotate, self._next_adopt)) - time.monotonic()
         return max(0.01, min(due, PROBE_S) if self.problem else due)
 
+    def replay(self) -> int:
+        """Publish the closed segments of the write-ahead folder now, without starting the
+        writer (a restore, a tool); returns the rows written. Raises StorageError when
+        storage cannot take them (they stay in the folder)."""
+        if self.wal_dir is None:
+            return 0
+        before = self.written_rows
+        with self._flush_lock:
+            if not self._publish_closed():
+                raise StorageError(
+                    f"cannot publish the write-ahead segments of {self.wal_dir}: "
+                    f"{self._failing.get('publish', 'storage failed')}"
+                )
+        return self.written_rows - before
+
     def flush(self) -> int:
         """Publish everything logged so far (now, whatever the backoff); returns the rows
         written."""

@@ -259,7 +259,7 @@ class ServingApp:
         except SchemaError as exc:
             self._log_failed(model, env, ids, "rejected", exc.message, client, started)
             raise
-        outputs = await self._run_model(model, values, env, ids, client, started, rid)
+        outputs = await self._run_model(model, values, env, ids, client, started, rid, flags)
         latency = (time.perf_counter() - started) * 1000
         ts = time.time_ns() // 1000
         m = self.metrics
@@ -331,6 +331,7 @@ class ServingApp:
         client: str,
         started: float,
         rid: str,
+        flags: list[list[str]],
     ) -> Outputs:
         """The model's outputs. The ONNX path (microseconds) runs inline; a pipeline runs
         in a worker thread under ``serving.predict_timeout_s``, so a slow or stuck model
@@ -349,9 +350,18 @@ class ServingApp:
                 "serving.predict_timeout_s in policy.yml or send fewer rows per request"
             ) from None
         except Exception as exc:
-            self._log_failed(model, env, ids, "error", repr(exc)[:500], client, started)
             text = str(exc).strip().splitlines()
             cause = f"{type(exc).__name__}: {text[0][:200]}" if text else type(exc).__name__
+            outside = sorted({field for row in flags for field in row})
+            if outside:  # the inputs, not the model: values far beyond what it was fitted on
+                self._log_failed(model, env, ids, "rejected", repr(exc)[:500], client, started)
+                raise SchemaError(
+                    f"{ref} cannot compute on {', '.join(outside)} outside its training range "
+                    f"({cause}); send values within the ranges `modelward versions show "
+                    f"{model.name} {model.version}` lists",
+                    field=f"inputs.{outside[0]}",
+                ) from exc
+            self._log_failed(model, env, ids, "error", repr(exc)[:500], client, started)
             raise ModelFailed(
                 f"{ref} failed on these inputs ({cause}; request {rid}); check the inputs, "
                 f"or roll back with `modelward rollback {model.name} --env {env}`"
