@@ -21,16 +21,42 @@ def test_the_tree_docstring_draws_every_error_class():
     assert [c.__name__ for c in classes if c.__name__ not in drawn] == []
 
 
-def test_user_mistakes_exit_2_with_an_http_status_and_checks_exit_1():
+def test_two_families_user_mistakes_exit_2_and_4xx_dependencies_exit_3_and_5xx():
+    """Your input is wrong (exit 2, HTTP 4xx) and something we depend on failed (exit 3,
+    HTTP 5xx, or the provider's own 429) are different families; a check that ran and
+    found a problem is neither (exit 1)."""
+    users = _subclasses(errors.UserError)
+    dependencies = _subclasses(errors.DependencyError)
+    assert users | dependencies | {errors.UserError, errors.DependencyError} == _subclasses(
+        errors.ModelwardError
+    )
+    for cls in users | {errors.UserError}:
+        assert cls.exit_code == 2 and 400 <= cls.status < 500, cls
+    for cls in dependencies | {errors.DependencyError}:
+        assert cls.exit_code == 3, cls
+        assert cls.status >= 500 or cls is errors.ProviderRateLimited, cls
     for cls in {errors.ModelwardError} | _subclasses(errors.ModelwardError):
-        assert cls.exit_code == 2, cls
-        assert 400 <= cls.status < 600, cls
         error = cls("something is wrong; fix it", field="x")
         assert error.to_dict() == {
             "error": {"code": cls.code, "message": "something is wrong; fix it", "field": "x"}
         }
     assert errors.CheckFailed.exit_code == 1
     assert not issubclass(errors.CheckFailed, errors.ModelwardError)
+
+
+def test_translated_errors_keep_their_cause():
+    """``raise … from None`` would drop the backend error the logs need; every translation
+    chains it (``from exc``)."""
+    from pathlib import Path
+
+    source = Path(errors.__file__).parent
+    dropped = [
+        f"{path.relative_to(source)}:{number}"
+        for path in sorted(source.rglob("*.py"))
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if line.rstrip().endswith("from None")
+    ]
+    assert dropped == []
 
 
 def test_every_error_class_is_exported():

@@ -12,6 +12,7 @@ import pytest
 from conftest import FEATURES
 from modelward import (
     AlreadyExists,
+    ArtifactDamaged,
     ArtifactError,
     DataError,
     InvalidName,
@@ -202,12 +203,12 @@ def test_a_corrupted_artifact_is_refused_by_name(workspace, fitted, cleveland):
     info = _register(workspace, fitted, cleveland)
     path = Path(workspace.artifacts_url) / "sha256" / info.sha256[:2] / info.sha256
     path.write_bytes(path.read_bytes()[:-10] + b"0123456789")
-    with pytest.raises(ArtifactError, match=f"artifact {path} is corrupted"):
+    with pytest.raises(ArtifactDamaged, match=f"artifact {path} is corrupted"):
         workspace.load_model("heart", 1)
     with pytest.raises(TransitionError, match="artifact-integrity failed"):
         workspace.transition("heart", 1, "testing", reason="t")
     path.unlink()
-    with pytest.raises(ArtifactError, match="is missing"):
+    with pytest.raises(ArtifactDamaged, match="is missing"):
         workspace.load_model("heart", 1)
     assert workspace.registry.get_version("heart", 1).stage == "development"
 

@@ -8,25 +8,38 @@ from typing import TYPE_CHECKING, Any
 
 from modelward.errors import (
     AlreadyExists,
+    ArtifactDamaged,
     ArtifactError,
+    AuthError,
     BudgetExceeded,
     CheckFailed,
     ConfigError,
     ConflictError,
     DataError,
+    DependencyError,
+    InvalidJSON,
     InvalidName,
+    LogUnavailable,
+    MethodNotAllowed,
+    ModelFailed,
+    ModelTimeout,
     ModelwardError,
     NotFound,
+    Overloaded,
+    PayloadTooLarge,
+    PermissionDenied,
     PolicyError,
     ProviderAuthError,
     ProviderBadResponse,
     ProviderError,
     ProviderRateLimited,
     ProviderTimeout,
+    RaceLost,
     RequestError,
     SchemaError,
     StorageError,
     TransitionError,
+    UserError,
     WorkspaceError,
     WorkspaceTooNew,
 )
@@ -87,8 +100,8 @@ _LAZY = {
 def __getattr__(name: str) -> Any:
     try:
         module, attribute = _LAZY[name]
-    except KeyError:
-        raise AttributeError(f"module 'modelward' has no attribute {name!r}") from None
+    except KeyError as exc:
+        raise AttributeError(f"module 'modelward' has no attribute {name!r}") from exc
     import importlib
 
     value = getattr(importlib.import_module(module), attribute)
@@ -100,22 +113,33 @@ __version__ = "0.1.0"
 
 __all__ = [
     "AlreadyExists",
+    "ArtifactDamaged",
     "ArtifactError",
+    "AuthError",
     "BudgetExceeded",
     "CheckFailed",
     "CheckResult",
     "ConfigError",
     "ConflictError",
     "DataError",
+    "DependencyError",
     "DeploymentInfo",
     "Deployments",
     "Evaluation",
+    "InvalidJSON",
     "InvalidName",
     "LLMFleet",
+    "LogUnavailable",
     "LogWriter",
+    "MethodNotAllowed",
+    "ModelFailed",
+    "ModelTimeout",
     "ModelwardError",
     "Monitor",
     "NotFound",
+    "Overloaded",
+    "PayloadTooLarge",
+    "PermissionDenied",
     "Policy",
     "PolicyError",
     "ProviderAuthError",
@@ -123,6 +147,7 @@ __all__ = [
     "ProviderError",
     "ProviderRateLimited",
     "ProviderTimeout",
+    "RaceLost",
     "RequestError",
     "RolloutEngine",
     "SchemaError",
@@ -132,6 +157,7 @@ __all__ = [
     "TrainResult",
     "TrainingConfig",
     "TransitionError",
+    "UserError",
     "ValidationReport",
     "Workspace",
     "WorkspaceError",

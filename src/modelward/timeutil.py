@@ -51,10 +51,10 @@ def parse_duration(text: str | int | float | timedelta, *, what: str = "duration
         )
     try:
         return timedelta(seconds=float(match.group(1)) * _UNITS[match.group(2)])
-    except OverflowError:
+    except OverflowError as exc:
         raise ConfigError(
             f"{what} {text!r} is too long to be a duration; write e.g. 30m, 24h or 7d"
-        ) from None
+        ) from exc
 
 
 def format_duration(delta: timedelta) -> str:
@@ -70,8 +70,8 @@ def parse_time(text: str, *, what: str = "time") -> datetime:
     """An ISO-8601 time (``2026-11-23T10:00``, ``2026-11-23``); naive times are UTC."""
     try:
         value = datetime.fromisoformat(text)
-    except ValueError:
+    except ValueError as exc:
         raise ConfigError(
             f"{what} {text!r} is not an ISO-8601 time; write e.g. 2026-11-23T10:00:00Z"
-        ) from None
+        ) from exc
     return value if value.tzinfo else value.replace(tzinfo=UTC)

@@ -170,8 +170,8 @@ def test_labels_wait_while_the_log_cannot_be_read(resolver):
 
 
 def test_too_many_waiting_labels_is_a_503_with_retry_after(resolver, monkeypatch):
+    from modelward.errors import Overloaded
     from modelward.serving import feedback as module
-    from modelward.serving.errors import Overloaded
 
     feedback, old, _ = resolver
     monkeypatch.setattr(module, "MAX_PENDING", 3)

@@ -49,7 +49,7 @@ def test_deploying_a_corrupt_artifact_is_refused_naming_the_file(heart_ws, cli, 
     actual = hashlib.sha256(path.read_bytes()).hexdigest()
     before = _state(heart_ws)
     ran = cli(*command)
-    assert ran.exit_code == 2, ran.stdout
+    assert ran.exit_code == 3, ran.stdout  # storage failed, not the input
     assert ran.stderr.count("\n") == 1
     assert f"heart:{broken}" in ran.stderr and str(path) in ran.stderr
     assert expected[:12] in ran.stderr and actual[:12] in ran.stderr
@@ -57,14 +57,14 @@ def test_deploying_a_corrupt_artifact_is_refused_naming_the_file(heart_ws, cli, 
 
 
 def test_rollback_to_a_corrupt_artifact_is_refused(heart_ws):
-    from modelward import ArtifactError
+    from modelward import ArtifactDamaged
 
     deps = heart_ws.deployments
     deps.deploy("heart", 1, "production", reason="first")
     deps.deploy("heart", 2, "production", reason="second")
     _flip_one_byte(_artifact(heart_ws, 1))
     before = _state(heart_ws)
-    with pytest.raises(ArtifactError, match="heart:1: artifact .* is corrupted"):
+    with pytest.raises(ArtifactDamaged, match="heart:1: artifact .* is corrupted"):
         deps.rollback("heart", "production", reason="v2 misbehaves")
     assert _state(heart_ws) == before
 

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Protocol
 
-from modelward.errors import ArtifactError, StorageError
+from modelward.errors import ArtifactDamaged, ArtifactError, StorageError
 
 __all__ = ["ArtifactStore", "FsspecArtifactStore", "LocalArtifactStore", "open_store", "sha256"]
 
@@ -49,7 +49,7 @@ def _relpath(digest: str) -> str:
 def _verified(digest: str, data: bytes, where: str) -> bytes:
     actual = sha256(data)
     if actual != digest:
-        raise ArtifactError(
+        raise ArtifactDamaged(
             f"artifact {where} is corrupted: its sha256 is {actual[:12]}…, expected "
             f"{digest[:12]}…; restore it from a backup (modelward restore) or re-register the model"
         )
@@ -81,18 +81,18 @@ class LocalArtifactStore:
             os.replace(tmp, path)
         except OSError as exc:
             tmp.unlink(missing_ok=True)
-            raise StorageError(f"cannot write artifact to {self.root}: {exc.strerror}") from None
+            raise StorageError(f"cannot write artifact to {self.root}: {exc.strerror}") from exc
         return digest
 
     def get(self, digest: str) -> bytes:
         path = self._path(digest)
         try:
             data = path.read_bytes()
-        except FileNotFoundError:
-            raise ArtifactError(
+        except FileNotFoundError as exc:
+            raise ArtifactDamaged(
                 f"artifact {path} is missing; restore the workspace from a backup "
                 "(modelward restore)"
-            ) from None
+            ) from exc
         return _verified(digest, data, str(path))
 
     def exists(self, digest: str) -> bool:
@@ -127,7 +127,7 @@ class FsspecArtifactStore:
             raise StorageError(
                 f"cannot use artifact store URL {url!r}: {exc}; install the fsspec backend "
                 "for that scheme or fix MODELWARD_ARTIFACTS"
-            ) from None
+            ) from exc
 
     def _path(self, digest: str) -> str:
         return f"{self.base}/{_relpath(digest)}"
@@ -142,19 +142,19 @@ class FsspecArtifactStore:
             self.fs.pipe_file(tmp, data)
             self.fs.mv(tmp, path)
         except OSError as exc:
-            raise StorageError(f"cannot write artifact to {self.url}: {exc}") from None
+            raise StorageError(f"cannot write artifact to {self.url}: {exc}") from exc
         return digest
 
     def get(self, digest: str) -> bytes:
         path = self._path(digest)
         try:
             data = self.fs.cat_file(path)
-        except FileNotFoundError:
-            raise ArtifactError(
+        except FileNotFoundError as exc:
+            raise ArtifactDamaged(
                 f"artifact {self.url}/{_relpath(digest)} is missing; restore it from a backup"
-            ) from None
+            ) from exc
         except OSError as exc:
-            raise StorageError(f"cannot read artifact from {self.url}: {exc}") from None
+            raise StorageError(f"cannot read artifact from {self.url}: {exc}") from exc
         return _verified(digest, data, f"{self.url}/{_relpath(digest)}")
 
     def exists(self, digest: str) -> bool:

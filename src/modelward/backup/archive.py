@@ -229,8 +229,8 @@ def read_backup(path: str | Path) -> Backup:
         manifest = orjson.loads(raw)
         listed = manifest["files"]
         int(manifest["format"])
-    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
-        raise ArtifactError(f"{MANIFEST} in backup {source} is damaged; use another copy") from None
+    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+        raise ArtifactError(f"{MANIFEST} in backup {source} is damaged; use another copy") from exc
     if int(manifest["format"]) > FORMAT:
         raise ConfigError(
             f"backup {source} has format {manifest['format']}, written by a newer modelward; "
@@ -273,7 +273,7 @@ def _members(source: Path) -> Iterator[tuple[str, bytes]]:
         raise ArtifactError(
             f"backup {source} is truncated or not a modelward backup ({exc}); "
             "use another copy of the backup"
-        ) from None
+        ) from exc
 
 
 def log_members(backup: Backup, path: str | Path) -> Iterator[tuple[str, bytes]]:

@@ -63,10 +63,10 @@ def _decode_rows(table: Table, data: bytes, where: str) -> list[dict[str, Any]]:
             continue
         try:
             row = orjson.loads(line)
-        except orjson.JSONDecodeError:
+        except orjson.JSONDecodeError as exc:
             raise ArtifactError(
                 f"backup file {where} line {number} is not JSON; the archive is damaged"
-            ) from None
+            ) from exc
         if not isinstance(row, dict) or not set(row) <= known:
             raise ArtifactError(
                 f"backup file {where} line {number} does not match table {table.name}; "

@@ -100,7 +100,7 @@ def collect_logs(ws: Workspace) -> Iterator[tuple[str, bytes]]:
                     recent.append((name.split("/")[1], data))
                 yield name, data
     except (OSError, ValueError) as exc:
-        raise StorageError(f"cannot read the prediction log at {ws.logs_url}: {exc}") from None
+        raise StorageError(f"cannot read the prediction log at {ws.logs_url}: {exc}") from exc
     seen = _row_keys(recent)
     for name, data in segments.items():
         kept = _without(data, seen)

@@ -79,7 +79,7 @@ def snapshot(db: Database) -> Snapshot:
                     tables, revision, artifacts = _facts(copy)
             data = target.read_bytes()
     except sqlite3.Error as exc:
-        raise StorageError(f"cannot back up the SQLite database {path}: {exc}") from None
+        raise StorageError(f"cannot back up the SQLite database {path}: {exc}") from exc
     return Snapshot(data=data, tables=tables, revision=revision, artifacts=artifacts)
 
 
@@ -99,4 +99,4 @@ def check_file(path: Path, where: str) -> dict[str, int]:
                 raise ArtifactError(f"{where} has rows whose parents are missing ({bad[0][0]})")
             return _facts(con)[0]
     except sqlite3.DatabaseError as exc:
-        raise ArtifactError(f"{where} is not a usable SQLite database ({exc})") from None
+        raise ArtifactError(f"{where} is not a usable SQLite database ({exc})") from exc

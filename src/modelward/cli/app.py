@@ -1,8 +1,9 @@
 """The Typer application, its global options and the one place errors become exit codes.
 
 Exit codes: 0 success; 1 a check ran and failed (``CheckFailed``); 2 a user mistake
-(``ModelwardError``, and Click's own usage errors). A mistake prints one line on stderr;
-``--debug`` adds the traceback.
+(``UserError``, and Click's own usage errors); 3 something we depend on failed
+(``DependencyError``: storage, database, provider, a model). Either prints one line on
+stderr; ``--debug`` adds the traceback with its chained cause.
 """
 
 from __future__ import annotations

@@ -59,11 +59,11 @@ def read_table(path: Path | str, *, na_values: list[str] | None = None) -> pd.Da
             frame = read_csv(path, na_values=na_values)
         else:
             frame = pd.read_parquet(path)
-    except pd.errors.EmptyDataError:
-        raise DataError(f"data file {path} is empty; it needs a header and rows") from None
+    except pd.errors.EmptyDataError as exc:
+        raise DataError(f"data file {path} is empty; it needs a header and rows") from exc
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError, OSError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise DataError(f"cannot read {path}: {first}; check the file format") from None
+        raise DataError(f"cannot read {path}: {first}; check the file format") from exc
     if frame.empty:
         raise DataError(f"data file {path} has no rows; it needs at least one", field="data")
     return frame

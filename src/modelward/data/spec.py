@@ -106,10 +106,10 @@ class DatasetSpec(_Strict):
 def load_spec(path: Path) -> DatasetSpec:
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise DataError(f"dataset spec {path} does not exist; check the path") from None
+    except FileNotFoundError as exc:
+        raise DataError(f"dataset spec {path} does not exist; check the path") from exc
     except yaml.YAMLError as exc:
-        raise ConfigError(f"dataset spec {path} is not valid YAML: {exc}; fix the syntax") from None
+        raise ConfigError(f"dataset spec {path} is not valid YAML: {exc}; fix the syntax") from exc
     if not isinstance(raw, dict):
         raise ConfigError(f"dataset spec {path} must be a mapping with parts:, columns:, ...")
     try:
@@ -121,9 +121,9 @@ def load_spec(path: Path) -> DatasetSpec:
             raise ConfigError(
                 f"dataset spec {path}: unknown key {key!r}; known keys are "
                 f"{', '.join(sorted(DatasetSpec.model_fields))}"
-            ) from None
+            ) from exc
         message = first["msg"].removeprefix("Value error, ")
-        raise ConfigError(f"dataset spec {path}: {key}: {message}") from None
+        raise ConfigError(f"dataset spec {path}: {key}: {message}") from exc
 
 
 def load_dataset(path: Path, parts: Sequence[str] | None = None) -> pd.DataFrame:
@@ -165,11 +165,11 @@ def _read_part(spec: DatasetSpec, file: Path, part: str) -> pd.DataFrame:
                 na_values=spec.na_values or None,
                 skipinitialspace=True,
             )
-    except pd.errors.EmptyDataError:
-        raise DataError(f"part {part!r} of the dataset ({file}) is empty") from None
+    except pd.errors.EmptyDataError as exc:
+        raise DataError(f"part {part!r} of the dataset ({file}) is empty") from exc
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError, OSError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise DataError(f"cannot read part {part!r} ({file}): {first}") from None
+        raise DataError(f"cannot read part {part!r} ({file}): {first}") from exc
     if frame.empty:
         raise DataError(f"part {part!r} of the dataset ({file}) has no rows")
     if spec.target is not None:

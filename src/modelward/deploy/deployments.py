@@ -372,10 +372,10 @@ class Deployments:
         for version, weight in targets:
             try:
                 weight = float(weight)
-            except (TypeError, ValueError):
+            except (TypeError, ValueError) as exc:
                 raise ConfigError(
                     f"weight {weight!r} of version {version} is not a number", field="targets"
-                ) from None
+                ) from exc
             if not math.isfinite(weight) or weight < 0:
                 raise ConfigError(
                     f"weight {weight} of version {version} must be a number >= 0",

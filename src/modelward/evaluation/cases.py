@@ -60,10 +60,10 @@ def load_cases(path: Path | str) -> CaseFile:
     path = Path(path)
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"cases file {path} does not exist; check the path") from None
-    except yaml.YAMLError:
-        raise ConfigError(f"cases file {path} is not valid YAML; fix the syntax") from None
+    except FileNotFoundError as exc:
+        raise ConfigError(f"cases file {path} does not exist; check the path") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"cases file {path} is not valid YAML; fix the syntax") from exc
     if not isinstance(raw, dict):
         raise ConfigError(f"cases file {path} must be a mapping with cases: [...]")
     try:
@@ -74,10 +74,10 @@ def load_cases(path: Path | str) -> CaseFile:
         first = errors[0]
         key = ".".join(str(p) for p in first["loc"] if not str(p).startswith(("Expect", "int")))
         if first["type"] == "extra_forbidden":
-            raise ConfigError(f"cases file {path}: unknown key {key!r}") from None
+            raise ConfigError(f"cases file {path}: unknown key {key!r}") from exc
         if first["type"] == "missing":
-            raise ConfigError(f"cases file {path}: {key} is required") from None
-        raise ConfigError(f"cases file {path}: {key}: {first['msg']}") from None
+            raise ConfigError(f"cases file {path}: {key} is required") from exc
+        raise ConfigError(f"cases file {path}: {key}: {first['msg']}") from exc
 
 
 def run_cases(

@@ -45,12 +45,12 @@ def resolve_baseline(ws: Workspace, name: str, version: int, baseline: str) -> i
         return found
     try:
         info = ws.registry.get_version(name, baseline)
-    except NotFound:
+    except NotFound as exc:
         raise NotFound(
             f"model {name!r} has no version or alias {baseline!r} to compare with; set one with "
             f"`modelward alias set {name} {baseline} VERSION` or pass a version number",
             field="compare_baseline",
-        ) from None
+        ) from exc
     if info.version == version:
         raise DataError(
             f"{name}:{version} is itself the baseline {baseline!r}; pick another version",

@@ -102,7 +102,7 @@ def score_version(
         first = str(exc).strip().splitlines()[0]
         raise DataError(
             f"{info.ref} cannot score this data ({first}); check the column types", field="data"
-        ) from None
+        ) from exc
     import numpy as np
     import pandas as pd
 

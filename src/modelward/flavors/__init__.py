@@ -20,10 +20,10 @@ FLAVORS: dict[str, type[SklearnFlavor] | type[OnnxFlavor]] = {
 def get_flavor(name: str) -> type[SklearnFlavor] | type[OnnxFlavor]:
     try:
         return FLAVORS[name]
-    except KeyError:
+    except KeyError as exc:
         raise ArtifactError(
             f"unknown model flavor {name!r}; known flavors: {', '.join(sorted(FLAVORS))}"
-        ) from None
+        ) from exc
 
 
 def flavor_for_file(path: Path) -> type[SklearnFlavor] | type[OnnxFlavor]:

@@ -54,7 +54,7 @@ class OnnxFlavor:
             raise ArtifactError(
                 f"the artifact is not a loadable ONNX model ({str(exc).splitlines()[0]}); "
                 "convert the model again (modelward optimize)"
-            ) from None
+            ) from exc
         return cls(session, len(data))
 
     @property

@@ -46,7 +46,7 @@ class SklearnFlavor:
             raise ArtifactError(
                 f"the skops file does not load ({type(exc).__name__}: {first}); save the "
                 "model again with skops.io.dump(model, 'model.skops')"
-            ) from None
+            ) from exc
 
     def predict(self, frame: Any) -> Any:
         return self.model.predict(frame)

@@ -257,7 +257,7 @@ def _schema(data: bytes) -> Any:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             return json.loads(archive.read("schema.json"))
     except (zipfile.BadZipFile, KeyError, ValueError, RecursionError, OSError) as exc:
-        raise _unreadable(exc) from None
+        raise _unreadable(exc) from exc
 
 
 def _unreadable(exc: Exception) -> ArtifactError:
@@ -306,7 +306,7 @@ def audit(data: bytes) -> list[str]:
     try:
         wanted = sio.get_untrusted_types(data=data)
     except Exception as exc:  # noqa: BLE001 - skops raises many types for a bad file
-        raise _unreadable(exc) from None
+        raise _unreadable(exc) from exc
     allowed = trusted_types() | trusted_functions()
     stray = sorted(set(wanted) - allowed)
     if stray:  # skops saw a name our walk did not: refuse rather than guess

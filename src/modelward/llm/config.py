@@ -121,13 +121,13 @@ class LLMConfig(_Section):
     def provider(self, name: str) -> ProviderConfig:
         try:
             return self.providers[name]
-        except KeyError:
+        except KeyError as exc:
             known = ", ".join(sorted(self.providers)) or "none configured"
             raise ConfigError(
                 f"no provider named {name!r} in {CONFIG_FILE} (known: {known}); add it under "
                 "`providers:`",
                 field="provider",
-            ) from None
+            ) from exc
 
     def price(self, provider: str, model: str) -> Price | None:
         return self.prices.get(f"{provider}/{model}") or self.prices.get(model)
@@ -154,7 +154,7 @@ def load_config(path: str | Path) -> LLMConfig:
     except yaml.YAMLError as exc:
         line = getattr(getattr(exc, "problem_mark", None), "line", None)
         at = f" at line {line + 1}" if line is not None else ""
-        raise ConfigError(f"{path} is not valid YAML{at}; fix the syntax") from None
+        raise ConfigError(f"{path} is not valid YAML{at}; fix the syntax") from exc
     if raw is None:
         return LLMConfig()
     if not isinstance(raw, dict):
@@ -162,7 +162,7 @@ def load_config(path: str | Path) -> LLMConfig:
     try:
         return LLMConfig.model_validate(raw)
     except ValidationError as exc:
-        raise ConfigError(f"{path}: {_first_error(exc)}; fix that value") from None
+        raise ConfigError(f"{path}: {_first_error(exc)}; fix that value") from exc
 
 
 def dump_config(config: LLMConfig) -> str:

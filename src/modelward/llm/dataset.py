@@ -49,10 +49,10 @@ def load_dataset(path: str | Path) -> list[Item]:
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise DataError(f"dataset {path} does not exist; check the path", field="dataset") from None
-    except (UnicodeDecodeError, IsADirectoryError):
-        raise DataError(f"dataset {path} is not a UTF-8 JSONL file", field="dataset") from None
+    except FileNotFoundError as exc:
+        raise DataError(f"dataset {path} does not exist; check the path", field="dataset") from exc
+    except (UnicodeDecodeError, IsADirectoryError) as exc:
+        raise DataError(f"dataset {path} is not a UTF-8 JSONL file", field="dataset") from exc
     items: list[Item] = []
     seen: set[str] = set()
     for number, line in enumerate(text.splitlines(), start=1):
@@ -60,8 +60,8 @@ def load_dataset(path: str | Path) -> list[Item]:
             continue
         try:
             raw = orjson.loads(line)
-        except orjson.JSONDecodeError:
-            raise _fail(path, number, "is not JSON; write one JSON object per line") from None
+        except orjson.JSONDecodeError as exc:
+            raise _fail(path, number, "is not JSON; write one JSON object per line") from exc
         if not isinstance(raw, dict):
             raise _fail(path, number, "must be a JSON object")
         unknown = set(raw) - {

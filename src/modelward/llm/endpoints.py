@@ -45,11 +45,11 @@ def check_params(raw: dict[str, Any]) -> dict[str, Any]:
         kind, low, high = PARAMS[name]
         try:
             typed = kind(value) if kind is not int else int(str(value))
-        except (TypeError, ValueError):
+        except (TypeError, ValueError) as exc:
             raise ConfigError(
                 f"parameter {name}={value!r} must be {'an integer' if kind is int else 'a number'}",
                 field="param",
-            ) from None
+            ) from exc
         if isinstance(typed, int | float) and (
             (low is not None and typed < low) or (high is not None and typed > high)
         ):
@@ -109,12 +109,12 @@ def register_endpoint(
 def _read_prompt(path: Path) -> str:
     try:
         text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
+    except FileNotFoundError as exc:
         raise ConfigError(
             f"prompt file {path} does not exist; check the path", field="prompt"
-        ) from None
-    except (UnicodeDecodeError, IsADirectoryError):
-        raise ConfigError(f"prompt file {path} is not UTF-8 text", field="prompt") from None
+        ) from exc
+    except (UnicodeDecodeError, IsADirectoryError) as exc:
+        raise ConfigError(f"prompt file {path} is not UTF-8 text", field="prompt") from exc
     if "{input}" not in text:
         raise ConfigError(
             f"prompt file {path} has no {{input}} placeholder; add {{input}} where the "

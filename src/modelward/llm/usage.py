@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 
-from modelward.errors import ConflictError
+from modelward.errors import RaceLost
 from modelward.store.tables import UsageRow
 from modelward.timeutil import utcnow
 
@@ -66,7 +66,7 @@ class UsageBuffer:
             try:
                 self._write(batch)
                 return len(batch)
-            except ConflictError:  # another replica inserted the same key first
+            except RaceLost:  # another replica inserted the same key first
                 if attempt == 2:
                     raise
         return 0

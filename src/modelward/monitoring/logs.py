@@ -72,7 +72,7 @@ class PredictionLog:
         except (ValueError, ImportError) as exc:
             raise StorageError(
                 f"cannot open the prediction log at {url}: {exc}; check MODELWARD_LOGS"
-            ) from None
+            ) from exc
         self.protocol = self.url.split("://", 1)[0] if "://" in self.url else "file"
         self.root = self.root.rstrip("/")
         self._con: Any = None
@@ -91,7 +91,7 @@ class PredictionLog:
         try:
             found = self.fs.glob(f"{base}/date=*/*.parquet")
         except (OSError, ValueError) as exc:
-            raise StorageError(f"cannot list the prediction log at {self.url}: {exc}") from None
+            raise StorageError(f"cannot list the prediction log at {self.url}: {exc}") from exc
         from modelward.predlog.compact import live_files
 
         dated: dict[str, str] = {}
@@ -202,7 +202,7 @@ class PredictionLog:
                 with self.fs.open(path, "rb") as handle:
                     schema = pq.read_schema(handle)
             except FileNotFoundError as exc:
-                raise _translate(exc, self.url) from None
+                raise _translate(exc, self.url) from exc
             out[log_file.path] = {field.name: str(field.type) for field in schema}
         return out
 
@@ -217,7 +217,7 @@ class PredictionLog:
                 rows = self._shared().sql(f"DESCRIBE SELECT * FROM {self._source(files)}")
                 found = rows.fetchall()
             except Exception as exc:  # duckdb.Error and friends
-                raise _translate(exc, self.url) from None
+                raise _translate(exc, self.url) from exc
             self._columns[key] = {str(r[0]): str(r[1]) for r in found}
         return dict(self._columns[key])
 
@@ -297,7 +297,7 @@ class PredictionLog:
         try:
             out = self._shared().sql(sql).df()
         except Exception as exc:  # duckdb.Error and friends
-            raise _translate(exc, self.url) from None
+            raise _translate(exc, self.url) from exc
         for column in missing:
             out[column] = None
         return out
@@ -379,9 +379,9 @@ class PredictionLog:
                 with self.fs.open(local, "rb") as handle:
                     self._groups[path] = pq.read_metadata(handle).num_row_groups
             except FileNotFoundError as exc:
-                raise _translate(exc, self.url) from None
+                raise _translate(exc, self.url) from exc
             except (OSError, ValueError) as exc:
-                raise StorageError(f"cannot read the prediction log file {path}: {exc}") from None
+                raise StorageError(f"cannot read the prediction log file {path}: {exc}") from exc
         return self._groups[path]
 
     def run_together(self, statements: list[str | None], *, together: bool = True) -> list[Any]:
@@ -398,7 +398,7 @@ class PredictionLog:
                 with ThreadPoolExecutor(len(todo)) as pool:
                     rows = list(pool.map(lambda c, q: c.sql(q).fetchall(), cursors, todo))
             except Exception as exc:  # duckdb.Error and friends
-                raise _translate(exc, self.url) from None
+                raise _translate(exc, self.url) from exc
             finally:
                 for cursor in cursors:
                     cursor.close()
@@ -422,7 +422,7 @@ class PredictionLog:
                 return relation.to_arrow_table()
             rows = relation.fetchall()
         except Exception as exc:  # duckdb.Error and friends
-            raise _translate(exc, self.url) from None
+            raise _translate(exc, self.url) from exc
         if len(rows) <= 1000:  # counts and small groupings
             if len(self._results) >= 256:
                 self._results.clear()
@@ -544,7 +544,7 @@ class PredictionLog:
                 )
         except Exception as exc:  # duckdb.Error and friends
             con.close()
-            raise _translate(exc, self.url) from None
+            raise _translate(exc, self.url) from exc
         return con
 
     def _sampled_join(self, con: Any, cols: str, source: str, where: str, latest: str) -> None:

@@ -72,7 +72,7 @@ def scrape(url: str, *, timeout: float = 5.0) -> dict[str, Any]:
         raise ConfigError(
             f"cannot reach {target} ({type(exc).__name__}); check --url and that the server runs",
             field="url",
-        ) from None
+        ) from exc
     if response.status_code != 200:
         raise ConfigError(
             f"{target} answered HTTP {response.status_code}; check --url", field="url"
@@ -84,8 +84,8 @@ def scrape(url: str, *, timeout: float = 5.0) -> dict[str, Any]:
                 if sample.name.endswith(("_created", "_bucket")):
                     continue
                 totals[sample.name] = totals.get(sample.name, 0.0) + float(sample.value)
-    except ValueError:
-        raise ConfigError(f"{target} is not Prometheus text; check --url", field="url") from None
+    except ValueError as exc:
+        raise ConfigError(f"{target} is not Prometheus text; check --url", field="url") from exc
     return totals
 
 

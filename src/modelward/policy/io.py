@@ -32,7 +32,7 @@ def parse_policy(text: str, *, source: str = "policy.yml") -> Policy:
         where = f" at line {mark.line + 1}" if mark is not None else ""
         raise PolicyError(
             f"{source} is not valid YAML{where}: {getattr(exc, 'problem', exc)}; fix the syntax"
-        ) from None
+        ) from exc
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
@@ -43,17 +43,17 @@ def parse_policy(text: str, *, source: str = "policy.yml") -> Policy:
     try:
         return Policy.model_validate(raw)
     except ValidationError as exc:
-        raise PolicyError(_describe(exc, raw, source)) from None
+        raise PolicyError(_describe(exc, raw, source)) from exc
 
 
 def load_policy(path: Path) -> Policy:
     try:
         text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
+    except FileNotFoundError as exc:
         raise PolicyError(
             f"{path} is missing; restore it or write the defaults with `modelward policy show "
             f"--defaults > {path}`"
-        ) from None
+        ) from exc
     return parse_policy(text, source=str(path))
 
 

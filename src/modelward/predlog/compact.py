@@ -75,7 +75,7 @@ def compact(
             for p in fs.glob(f"{root}/{kind}/model={model or '*'}/date=*")
         ]
     except (OSError, ValueError) as exc:
-        raise StorageError(f"cannot list the prediction log at {logs_url}: {exc}") from None
+        raise StorageError(f"cannot list the prediction log at {logs_url}: {exc}") from exc
     done = []
     for folder in sorted(folders):
         kind = folder.rsplit("/", 3)[-3]
@@ -109,14 +109,14 @@ def _compact_partition(
             return None
         schemas = [pq.read_schema(f"{folder}/{n}", filesystem=fs) for n in names]
     except (OSError, pa.ArrowException) as exc:
-        raise StorageError(f"cannot read the log partition {folder}: {exc}") from None
+        raise StorageError(f"cannot read the log partition {folder}: {exc}") from exc
     try:
         schema = pa.unify_schemas(schemas, promote_options="permissive")
     except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
         raise StorageError(
             f"the files of {folder} disagree on a column's type ({exc}); leave them as they "
             "are (readers cope) or move the odd file out of the partition"
-        ) from None
+        ) from exc
     rows = sum(pq.read_metadata(f"{folder}/{n}", filesystem=fs).num_rows for n in names)
     if dry_run:
         return Compaction(kind, model, day, len(names), rows, None)
@@ -148,7 +148,7 @@ def _compact_partition(
     except (OSError, pa.ArrowException) as exc:
         if fs.exists(tmp):
             fs.rm(tmp)
-        raise StorageError(f"cannot compact {folder}: {exc}; run it again") from None
+        raise StorageError(f"cannot compact {folder}: {exc}; run it again") from exc
     return Compaction(kind, model, day, len(names), rows, output)
 
 

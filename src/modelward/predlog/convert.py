@@ -223,7 +223,7 @@ def _table(kind: str, rows: list[dict[str, Any]], types: dict[str, str]) -> Any:
         try:
             columns.append(pa.array([row.get(f.name) for row in rows], f.type))
         except Exception as exc:  # noqa: BLE001 - say which column refused the value
-            raise ValueError(f"column {f.name} ({f.type}): {exc}") from None
+            raise ValueError(f"column {f.name} ({f.type}): {exc}") from exc
     return pa.Table.from_arrays(columns, schema=schema)
 
 

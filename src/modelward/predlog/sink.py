@@ -58,7 +58,7 @@ class LocalSink:
             os.replace(tmp, path)
         except OSError as exc:
             tmp.unlink(missing_ok=True)
-            raise StorageError(f"cannot write the prediction log at {path}: {exc}") from None
+            raise StorageError(f"cannot write the prediction log at {path}: {exc}") from exc
 
     def has(self, relpath: str) -> bool:
         import fsspec
@@ -67,7 +67,7 @@ class LocalSink:
         try:
             return path.exists() or replaced_by_compaction(fsspec.filesystem("file"), str(path))
         except OSError as exc:
-            raise StorageError(f"cannot read the prediction log at {path}: {exc}") from None
+            raise StorageError(f"cannot read the prediction log at {path}: {exc}") from exc
 
 
 class FsspecSink:
@@ -94,14 +94,14 @@ class FsspecSink:
             with self.fs.open(f"{self.root}/{relpath}", "wb") as fh:
                 yield fh
         except Exception as exc:  # noqa: BLE001 - every fsspec backend has its own errors
-            raise StorageError(f"cannot write the prediction log at {self.url}: {exc}") from None
+            raise StorageError(f"cannot write the prediction log at {self.url}: {exc}") from exc
 
     def has(self, relpath: str) -> bool:
         path = f"{self.root}/{relpath}"
         try:
             return bool(self.fs.exists(path)) or replaced_by_compaction(self.fs, path)
         except Exception as exc:  # noqa: BLE001 - every fsspec backend has its own errors
-            raise StorageError(f"cannot read the prediction log at {self.url}: {exc}") from None
+            raise StorageError(f"cannot read the prediction log at {self.url}: {exc}") from exc
 
 
 def open_sink(url: str) -> LocalSink | FsspecSink:

@@ -258,7 +258,7 @@ class LogWriter:
             if segment.broken:  # part of this append may be in it: it takes no more rows
                 self._segment = None
                 self._retire(segment)
-            raise LogUnavailable(f"{self.problem}; retry shortly") from None
+            raise LogUnavailable(f"{self.problem}; retry shortly") from exc
         if head:
             self._wal_typed.add(model)
 

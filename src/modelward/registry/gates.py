@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
+from modelward.errors import ArtifactDamaged
 from modelward.registry.stages import Stage
 
 if TYPE_CHECKING:
@@ -37,11 +38,9 @@ def artifact_integrity(registry: Registry, version: VersionInfo) -> GateResult:
     """The artifact is present and its sha256 matches."""
     if version.kind != "artifact" or version.sha256 is None:
         return GateResult("artifact-integrity", True, "endpoint model: no artifact")
-    from modelward.errors import ArtifactError
-
     try:
         registry.artifacts.get(version.sha256)
-    except ArtifactError as exc:
+    except ArtifactDamaged as exc:
         return GateResult("artifact-integrity", False, exc.message)
     return GateResult("artifact-integrity", True, f"sha256 {version.sha256[:12]}… verified")
 

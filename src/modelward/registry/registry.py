@@ -14,10 +14,10 @@ from sqlalchemy.orm import Session
 
 from modelward.errors import (
     AlreadyExists,
-    ArtifactError,
+    ArtifactDamaged,
     ConfigError,
-    ConflictError,
     NotFound,
+    RaceLost,
     TransitionError,
 )
 from modelward.registry.gates import run_gates
@@ -117,8 +117,8 @@ class Registry:
                 session.add(row)
                 session.flush()
                 self._event(session, row.id, None, "model-created", actor, details={"task": task})
-        except ConflictError:
-            raise AlreadyExists(f"model {name!r} was created concurrently; use it") from None
+        except RaceLost as exc:
+            raise AlreadyExists(f"model {name!r} was created concurrently; use it") from exc
         return self.get_model(name)
 
     def get_model(self, name: str) -> ModelInfo:
@@ -264,13 +264,13 @@ class Registry:
 
     def verify_artifact(self, name: str, version: int | str) -> VersionInfo:
         """The version, after its artifact was read back and its sha256 checked; an
-        :class:`ArtifactError` naming the file (expected and actual sha256) otherwise."""
+        :class:`ArtifactDamaged` naming the file (expected and actual sha256) otherwise."""
         info = self.get_version(name, version)
         if info.sha256 is not None:
             try:
                 self.artifacts.get(info.sha256)
-            except ArtifactError as exc:
-                raise ArtifactError(f"{info.ref}: {exc.message}") from None
+            except ArtifactDamaged as exc:
+                raise ArtifactDamaged(f"{info.ref}: {exc.message}") from exc
         return info
 
     def integrity(self, info: VersionInfo) -> dict[str, str]:
@@ -280,7 +280,7 @@ class Registry:
             return {"status": "none", "detail": "an endpoint model has no artifact"}
         try:
             self.artifacts.get(info.sha256)
-        except ArtifactError as exc:
+        except ArtifactDamaged as exc:
             missing = not self.artifacts.exists(info.sha256)
             return {"status": "missing" if missing else "corrupt", "detail": exc.message}
         return {"status": "ok", "detail": f"sha256 verified ({info.size} bytes)"}

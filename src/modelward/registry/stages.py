@@ -39,11 +39,11 @@ SERVING = frozenset({S.STAGING, S.PRODUCTION, S.MAINTENANCE})
 def parse_stage(text: str) -> Stage:
     try:
         return Stage(text.lower())
-    except ValueError:
+    except ValueError as exc:
         raise TransitionError(
             f"unknown stage {text!r}; stages are {', '.join(s.value for s in Stage)}",
             field="stage",
-        ) from None
+        ) from exc
 
 
 def check_transition(current: Stage, target: Stage) -> None:

@@ -21,7 +21,14 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, update
 
-from modelward.errors import AlreadyExists, ConfigError, ConflictError, ModelwardError, NotFound
+from modelward.errors import (
+    AlreadyExists,
+    ConfigError,
+    ConflictError,
+    ModelwardError,
+    NotFound,
+    RaceLost,
+)
 from modelward.registry.records import aware
 from modelward.registry.registry import default_actor
 from modelward.rollout.judge import judge
@@ -231,11 +238,11 @@ class RolloutEngine:
                              "stages": plan["stages"], "forced_gates": overridden,
                              "forced": bool(overridden)},
                 )  # fmt: skip
-        except ConflictError:
+        except RaceLost as exc:
             raise AlreadyExists(
                 f"another rollout of {name!r} in {env} started at the same moment; see "
                 f"`modelward rollout status {name} --env {env}`"
-            ) from None
+            ) from exc
         rollout = self.get(rollout_id)
         try:
             self._reconcile(rollout, actor=actor, reason=f"rollout #{rollout_id} started")

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import delete
 
-from modelward.errors import ConflictError
+from modelward.errors import RaceLost
 from modelward.registry.records import aware
 from modelward.store.tables import LeaseRow
 
@@ -30,7 +30,7 @@ def acquire(db: Database, name: str, owner: str, now: datetime, ttl: timedelta) 
                 row.expires_at = now + ttl
                 return None
             return row.owner
-    except ConflictError:  # another process inserted the same lease at the same moment
+    except RaceLost:  # another process inserted the same lease at the same moment
         return "another controller"
 
 

@@ -47,13 +47,11 @@ class PredictionLogMetrics:
         except duckdb.IOException as exc:
             if "No files found" in str(exc):
                 return WindowStats()
-            raise StorageError(
-                f"cannot read the prediction log at {self.logs_url}: {exc}"
-            ) from None
+            raise StorageError(f"cannot read the prediction log at {self.logs_url}: {exc}") from exc
         except duckdb.Error as exc:
             raise StorageError(
                 f"cannot query the prediction log at {self.logs_url}: {str(exc).splitlines()[0]}"
-            ) from None
+            ) from exc
         finally:
             con.close()
 

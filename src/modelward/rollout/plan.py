@@ -20,12 +20,12 @@ def parse_stages(text: str) -> list[dict[str, float]]:
         weight, _, duration = part.strip().partition(":")
         try:
             value = float(weight)
-        except ValueError:
+        except ValueError as exc:
             raise ConfigError(
                 f"--stages item {part.strip()!r} is not WEIGHT[:DURATION]; write e.g. "
                 "5:30m,25:1h,50:2h,100",
                 field="stages",
-            ) from None
+            ) from exc
         seconds = parse_duration(duration or "0s", what="--stages duration").total_seconds()
         stages.append({"weight": value, "seconds": seconds})
     _check(stages, "--stages")

@@ -18,15 +18,18 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from modelward.deploy.deployments import ENVIRONMENTS
-from modelward.errors import LogUnavailable, ModelwardError, NotFound, SchemaError
-from modelward.serving.errors import (
+from modelward.errors import (
     AuthError,
     InvalidJSON,
+    LogUnavailable,
     MethodNotAllowed,
     ModelFailed,
     ModelTimeout,
+    ModelwardError,
+    NotFound,
     PayloadTooLarge,
     PermissionDenied,
+    SchemaError,
 )
 from modelward.serving.feedback import Feedback
 from modelward.serving.payload import feedback_items, rows_of, wide_numbers
@@ -182,6 +185,8 @@ class ServingApp:
             )
         except ModelwardError as exc:
             self.metrics.child(self.metrics.http_errors, exc.code).inc()
+            if exc.status >= 500:  # not the client's doing: the cause goes to the log
+                log.warning("%s", exc.message, exc_info=exc, extra={"path": path})
             headers = [*_JSON, *getattr(exc, "headers", ())]  # Allow on a 405, Retry-After on a 503
             await _raw(send, exc.status, orjson.dumps(exc.to_dict()), headers)
         except Exception:  # noqa: BLE001 - a bug: log it, answer 500 in the one shape
@@ -342,13 +347,13 @@ class ServingApp:
             if model.session is not None:
                 return model.predict(values)
             return await asyncio.wait_for(asyncio.to_thread(model.predict, values), limit)
-        except TimeoutError:
+        except TimeoutError as exc:
             why = f"timeout after {limit:g} s"
             self._log_failed(model, env, ids, "error", why, client, started)
             raise ModelTimeout(
                 f"{ref} gave no answer within {limit:g} s (request {rid}); raise "
                 "serving.predict_timeout_s in policy.yml or send fewer rows per request"
-            ) from None
+            ) from exc
         except Exception as exc:
             text = str(exc).strip().splitlines()
             cause = f"{type(exc).__name__}: {text[0][:200]}" if text else type(exc).__name__
@@ -511,7 +516,7 @@ def _loads(body: bytes) -> Any:
         raise InvalidJSON(
             f"the body is not valid JSON ({exc.args[0] if exc.args else exc}); send a JSON object",
             field="body",
-        ) from None
+        ) from exc
 
 
 async def _body(receive: Any) -> bytes:

@@ -23,8 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from modelward.errors import NotFound, SchemaError
-from modelward.serving.errors import Overloaded
+from modelward.errors import NotFound, Overloaded, SchemaError
 
 if TYPE_CHECKING:
     from modelward.predlog.writer import LogWriter

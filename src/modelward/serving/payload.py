@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from modelward.errors import SchemaError
-from modelward.serving.errors import InvalidJSON
+from modelward.errors import InvalidJSON, SchemaError
 
 __all__ = ["MAX_ROWS", "feedback_items", "rows_of", "wide_numbers"]
 
@@ -131,4 +130,4 @@ def wide_numbers(body: bytes) -> Any:
     except (ValueError, RecursionError) as exc:
         raise InvalidJSON(
             f"the body is not valid JSON ({exc}); send a JSON object", field="body"
-        ) from None
+        ) from exc

@@ -5,7 +5,7 @@ uvloop and httptools are used when installed. Beyond loopback (any address outsi
 it refuses to start without an active one, and once running a request without a valid
 token is 401 even after every token is revoked. On loopback, tokens are required once
 one exists. SIGTERM and SIGINT shut down gracefully: requests in flight finish, the
-prediction log is flushed, and the process exits 0 (2, saying so, when
+prediction log is flushed, and the process exits 0 (3, saying so, when
 log storage could not take the rows: they stay in the write-ahead folder).
 """
 
@@ -181,7 +181,7 @@ def serve(ws: Workspace, options: ServeOptions) -> None:
             f"cannot listen on {options.host}:{options.port} ({exc.strerror}); choose "
             "another --port or --host",
             field="port",
-        ) from None
+        ) from exc
     sock.listen(2048)
     sock.set_inheritable(True)
     port = sock.getsockname()[1]

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
-from modelward.errors import AlreadyExists, ConfigError, ConflictError, NotFound
+from modelward.errors import AlreadyExists, ConfigError, NotFound, RaceLost
 from modelward.registry.names import check_model_name
 from modelward.registry.records import aware
 from modelward.registry.registry import default_actor
@@ -119,8 +119,8 @@ def create_token(
             session.add(row)
             session.flush()
             return _info(row), secret
-    except ConflictError:
-        raise AlreadyExists(f"a token named {name!r} was created concurrently") from None
+    except RaceLost as exc:
+        raise AlreadyExists(f"a token named {name!r} was created concurrently") from exc
 
 
 def list_tokens(db: Database) -> list[TokenInfo]:

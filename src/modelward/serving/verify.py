@@ -121,7 +121,7 @@ def verify(
             f"cannot reach the server at {url} ({type(exc).__name__}); start it with "
             "`modelward serve` or pass --url",
             field="url",
-        ) from None
+        ) from exc
     allowed = {t.version for t in deployment.targets}
     by_version: dict[int, list[int]] = {}
     for i, answer in enumerate(answers):

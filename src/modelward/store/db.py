@@ -19,7 +19,7 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from modelward.errors import ConflictError, StorageError, WorkspaceTooNew
+from modelward.errors import RaceLost, StorageError, WorkspaceTooNew
 from modelward.redact import redact, remember
 
 __all__ = ["HEAD_REVISION", "Database"]
@@ -87,12 +87,12 @@ class Database:
         if current is not None:
             try:
                 scripts.get_revision(current)
-            except Exception:  # noqa: BLE001 - alembic raises several types for unknown ids
+            except Exception as exc:  # noqa: BLE001 - alembic raises several types for unknown ids
                 raise WorkspaceTooNew(
                     f"the metadata DB at {redact(self.url)} has schema revision {current!r}, "
                     "written by a newer modelward; upgrade modelward (pip install -U modelward) "
                     "to open it"
-                ) from None
+                ) from exc
         from alembic import command
 
         with self._translate(), self.engine.begin() as conn:
@@ -116,21 +116,21 @@ class Database:
         try:
             yield
         except IntegrityError as exc:
-            raise ConflictError(
-                f"another change to the same record won a race ({redact(_first_line(exc.orig))}); "
+            raise RaceLost(
+                f"another change to the same record came first ({redact(_first_line(exc.orig))}); "
                 "look at the current state and retry"
-            ) from None
+            ) from exc
         except OperationalError as exc:
             raise StorageError(
                 redact(
                     f"the metadata DB at {self.url} failed: {_first_line(exc.orig)}; "
                     "check that it is reachable and MODELWARD_DB_URL is right"
                 )
-            ) from None
+            ) from exc
         except SQLAlchemyError as exc:
             raise StorageError(
                 redact(f"the metadata DB at {self.url} failed: {_first_line(exc)}")
-            ) from None
+            ) from exc
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -167,4 +167,4 @@ def _make_engine(url: str) -> Engine:
                 f"cannot use metadata DB URL {url}: {_first_line(exc)}; "
                 "write e.g. postgresql+psycopg://user@host:5432/dbname"
             )
-        ) from None
+        ) from exc

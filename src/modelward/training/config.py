@@ -200,16 +200,16 @@ def load_config(path: Path | str) -> TrainingConfig:
     path = Path(path)
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"training config {path} does not exist; check the path") from None
-    except IsADirectoryError:
-        raise ConfigError(f"{path} is a folder; pass a training config .yml") from None
+    except FileNotFoundError as exc:
+        raise ConfigError(f"training config {path} does not exist; check the path") from exc
+    except IsADirectoryError as exc:
+        raise ConfigError(f"{path} is a folder; pass a training config .yml") from exc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""
         raise ConfigError(
             f"training config {path} is not valid YAML{where}; fix the syntax"
-        ) from None
+        ) from exc
     if not isinstance(raw, dict):
         raise ConfigError(
             f"training config {path} must be a mapping with name:, data:, features:, estimator:"
@@ -226,8 +226,8 @@ def load_config(path: Path | str) -> TrainingConfig:
         if first["type"] == "extra_forbidden":
             known = _known(first["loc"])
             hint = f"; known keys here: {', '.join(known)}" if known else ""
-            raise ConfigError(f"training config {path}: unknown key {key!r}{hint}") from None
+            raise ConfigError(f"training config {path}: unknown key {key!r}{hint}") from exc
         if first["type"] == "missing":
-            raise ConfigError(f"training config {path}: {key} is required") from None
+            raise ConfigError(f"training config {path}: {key} is required") from exc
         message = first["msg"].removeprefix("Value error, ")
-        raise ConfigError(f"training config {path}: {key}: {message}") from None
+        raise ConfigError(f"training config {path}: {key}: {message}") from exc

@@ -44,7 +44,7 @@ def convert_to_onnx(model: Any, sample: pd.DataFrame) -> bytes:
         raise ArtifactError(
             f"skl2onnx cannot convert this model ({type(exc).__name__}: {first[:200]}); "
             "it stays in scikit-learn"
-        ) from None
+        ) from exc
     return bytes(onx.SerializeToString())
 
 

@@ -21,10 +21,10 @@ def estimator_class(path: str) -> type:
     module_name, _, class_name = path.rpartition(".")
     try:
         module = importlib.import_module(module_name)
-    except ImportError:
+    except ImportError as exc:
         raise ConfigError(
             f"estimator.class {path!r}: no module {module_name!r}; check the import path"
-        ) from None
+        ) from exc
     found = getattr(module, class_name, None)
     if found is None or not isinstance(found, type):
         raise ConfigError(
@@ -51,7 +51,7 @@ def _estimator(config: TrainingConfig, overrides: dict[str, Any] | None = None) 
     try:
         return cls(**params)
     except (TypeError, ValueError) as exc:
-        raise ConfigError(f"estimator.params: {exc}") from None
+        raise ConfigError(f"estimator.params: {exc}") from exc
 
 
 def build_pipeline(config: TrainingConfig, overrides: dict[str, Any] | None = None) -> Any:

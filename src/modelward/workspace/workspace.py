@@ -127,8 +127,8 @@ class Workspace:
             return
         try:
             meta = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError:
-            raise WorkspaceError(f"{path} is not valid YAML; restore it from a backup") from None
+        except yaml.YAMLError as exc:
+            raise WorkspaceError(f"{path} is not valid YAML; restore it from a backup") from exc
         if not isinstance(meta, dict):
             raise WorkspaceError(f"{path} must be a mapping; restore it from a backup")
         if int(meta.get("format", FORMAT)) > FORMAT:
@@ -286,8 +286,8 @@ class Workspace:
         flavor = flavor_for_file(path)
         try:
             blob = path.read_bytes()
-        except FileNotFoundError:
-            raise ArtifactError(f"model file {path} does not exist; check the path") from None
+        except FileNotFoundError as exc:
+            raise ArtifactError(f"model file {path} does not exist; check the path") from exc
         loaded = flavor.load(blob)
         model = getattr(loaded, "model", None)
         return self._register_blob(

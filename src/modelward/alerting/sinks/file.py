@@ -28,7 +28,7 @@ class FileSink:
             raise ConfigError(
                 f"cannot write alerts to {self.path}: {exc.strerror}; fix alerts.sinks in "
                 "policy.yml"
-            ) from None
+            ) from exc
         try:
             os.write(fd, line)  # one write with O_APPEND: lines from processes never interleave
         finally:

@@ -43,7 +43,7 @@ class WebhookSink:
             raise ConfigError(
                 f"alert {kind} {shown(self.url)} did not answer ({type(exc).__name__}); check "
                 "alerts.sinks in policy.yml"
-            ) from None
+            ) from exc
         if response.status_code >= 400:
             raise ConfigError(
                 f"alert {kind} {shown(self.url)} answered HTTP {response.status_code}; check "

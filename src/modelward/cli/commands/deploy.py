@@ -165,11 +165,11 @@ def _parse_target(text: str) -> tuple[int, float]:
         )
     try:
         return int(version), float(weight)
-    except ValueError:
+    except ValueError as exc:
         raise ConfigError(
             f"--target {text!r}: weight {weight!r} is not a number; write e.g. --target 4=5",
             field="target",
-        ) from None
+        ) from exc
 
 
 @deployments_app.command("set")

@@ -35,10 +35,10 @@ def logs_compact(
     if before is not None:
         try:
             day = date.fromisoformat(before)
-        except ValueError:
+        except ValueError as exc:
             raise ConfigError(
                 f"--before {before!r} is not a date; write it as YYYY-MM-DD", field="before"
-            ) from None
+            ) from exc
     ws = state().workspace()
     if model is not None:
         ws.registry.get_model(model)  # an unknown name is one line naming the known ones

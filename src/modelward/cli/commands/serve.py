@@ -169,7 +169,7 @@ def benchmark(
                 f"cannot reach the server at {url} ({exc.strerror or exc}); start it with "
                 "`modelward serve` or pass --url",
                 field="url",
-            ) from None
+            ) from exc
         results[scenario] = {"connections": conns, **outcome.summary(per)}
     ws.registry.record_run(
         "benchmark",

@@ -88,13 +88,13 @@ def load_behaviour(path: str | Path | None) -> FakeBehaviour:
     path = Path(path)
     try:
         raw: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"fake provider config {path} does not exist; check the path") from None
-    except yaml.YAMLError:
-        raise ConfigError(f"{path} is not valid YAML; fix the syntax") from None
+    except FileNotFoundError as exc:
+        raise ConfigError(f"fake provider config {path} does not exist; check the path") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path} is not valid YAML; fix the syntax") from exc
     try:
         return FakeBehaviour.model_validate(raw or {})
     except ValidationError as exc:
         err = exc.errors()[0]
         where = ".".join(str(p) for p in err["loc"])
-        raise ConfigError(f"{path}: {where}: {err['msg']}; fix that value") from None
+        raise ConfigError(f"{path}: {where}: {err['msg']}; fix that value") from exc

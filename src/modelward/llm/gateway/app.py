@@ -11,6 +11,7 @@ usage rows and prediction-log rows are written off the request path.
 from __future__ import annotations
 
 import itertools
+import logging
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -34,6 +35,8 @@ if TYPE_CHECKING:
     from modelward.workspace import Workspace
 
 __all__ = ["create_gateway_app"]
+
+log = logging.getLogger("modelward.llm.gateway")
 
 ROLES = ("system", "user", "assistant", "tool", "developer")
 PASS_PARAMS = (
@@ -79,6 +82,8 @@ def _error_body(exc: ModelwardError) -> dict[str, Any]:
 
 
 def _error(exc: ModelwardError) -> Response:
+    if exc.status >= 500:  # a provider or storage failed: the cause goes to the log
+        log.warning("%s", exc.message, exc_info=exc)
     return _json(_error_body(exc), exc.status)
 
 
@@ -93,8 +98,8 @@ def parse_body(raw: bytes) -> tuple[str, list[dict[str, Any]], dict[str, Any], b
 
     try:
         body = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        raise RequestError("the request body is not JSON; send a chat completion object") from None
+    except orjson.JSONDecodeError as exc:
+        raise RequestError("the request body is not JSON; send a chat completion object") from exc
     if not isinstance(body, dict):
         raise RequestError("the request body must be a JSON object")
     model = body.get("model")
@@ -131,7 +136,7 @@ def parse_body(raw: bytes) -> tuple[str, list[dict[str, Any]], dict[str, Any], b
     try:
         params = check_params(raw_params)
     except ConfigError as exc:
-        raise RequestError(exc.message, field=exc.field) from None
+        raise RequestError(exc.message, field=exc.field) from exc
     return model.strip(), messages, params, stream
 
 
@@ -569,9 +574,7 @@ def _gateway_app_class() -> type:
                 try:
                     response = await self.fast_path(Request(scope, receive))
                 except Exception:  # noqa: BLE001 - a bug: one JSON 500, never a traceback
-                    import logging
-
-                    logging.getLogger("modelward.llm.gateway").exception("gateway error")
+                    log.exception("gateway error")
                     response = _json(
                         {
                             "error": {

@@ -194,11 +194,11 @@ class GatewayState:
             return model
         try:
             endpoint = self.fleet.resolve(model)
-        except (NotFound, ConfigError):
+        except (NotFound, ConfigError) as exc:
             raise NotFound(
                 f"no model or route named {model!r}; use route:<query type> or a registered "
                 "endpoint (GET /v1/models lists them)",
                 field="model",
-            ) from None
+            ) from exc
         self.endpoints[model] = endpoint
         return model

@@ -59,8 +59,8 @@ class AnthropicProvider(Provider):
                 finish_reason=data.get("stop_reason"),
                 attempts=attempts,
             )
-        except (KeyError, TypeError, AttributeError, ValueError):
-            raise self.bad_response("a message without content blocks") from None
+        except (KeyError, TypeError, AttributeError, ValueError) as exc:
+            raise self.bad_response("a message without content blocks") from exc
 
     async def stream(
         self, model: str, messages: list[Message], params: dict[str, Any]
@@ -72,8 +72,8 @@ class AnthropicProvider(Provider):
                 continue
             try:
                 event = orjson.loads(line[5:].strip())
-            except ValueError:
-                raise self.bad_response("a stream event that is not JSON") from None
+            except ValueError as exc:
+                raise self.bad_response("a stream event that is not JSON") from exc
             kind = event.get("type") if isinstance(event, dict) else None
             if kind == "content_block_delta":
                 delta = event.get("delta") or {}
@@ -96,5 +96,5 @@ class AnthropicProvider(Provider):
         data, _ = await self._json("GET", "/v1/models")
         try:
             return [str(m["id"]) for m in data["data"]]
-        except (KeyError, TypeError):
-            raise self.bad_response("a model list without data[].id") from None
+        except (KeyError, TypeError) as exc:
+            raise self.bad_response("a model list without data[].id") from exc

@@ -156,14 +156,14 @@ class Provider:
             try:
                 request = self._request(method, path, json)
                 response = await self._dispatch(request, stream)
-            except httpx.TimeoutException:
+            except httpx.TimeoutException as exc:
                 if attempt < attempts:
                     await asyncio.sleep(self._backoff(attempt, None))
                     continue
                 raise ProviderTimeout(
                     f"provider {self.name!r} did not answer within {self.config.timeout_s:g}s "
                     f"({attempts} attempts); raise timeout_s in llm.yml or check the server"
-                ) from None
+                ) from exc
             except httpx.HTTPError as exc:
                 if attempt < attempts:
                     await asyncio.sleep(self._backoff(attempt, None))
@@ -172,11 +172,11 @@ class Provider:
                     raise ProviderError(
                         f"provider {self.name!r} at {self.config.base_url} is unreachable "
                         f"through {exc}; check the proxy, or list the host in NO_PROXY"
-                    ) from None
+                    ) from exc
                 raise ProviderError(
                     f"provider {self.name!r} at {self.config.base_url} is unreachable "
                     f"({type(exc).__name__}); check base_url in llm.yml and that it is running"
-                ) from None
+                ) from exc
             status = response.status_code
             if status < 400:
                 return response, attempt
@@ -219,7 +219,7 @@ class Provider:
         except httpx.HTTPError as exc:
             raise ProviderError(
                 f"provider {self.name!r} broke off the stream ({type(exc).__name__}); retry"
-            ) from None
+            ) from exc
         finally:
             await response.aclose()
 
@@ -227,8 +227,8 @@ class Provider:
         response, attempts = await self._send(method, path, json=json)
         try:
             return orjson.loads(response.content), attempts
-        except ValueError:
-            raise self.bad_response("a body that is not JSON") from None
+        except ValueError as exc:
+            raise self.bad_response("a body that is not JSON") from exc
 
     def bad_response(self, what: str) -> ProviderBadResponse:
         return ProviderBadResponse(

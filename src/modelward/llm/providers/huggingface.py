@@ -60,8 +60,8 @@ class HuggingFaceProvider(Provider):
         try:
             first = data[0] if isinstance(data, list) else data
             text = str(first["generated_text"])
-        except (KeyError, IndexError, TypeError):
-            raise self.bad_response("an answer without generated_text") from None
+        except (KeyError, IndexError, TypeError) as exc:
+            raise self.bad_response("an answer without generated_text") from exc
         return ChatResult(
             text=text,
             input_tokens=estimate_tokens(body["inputs"]),
@@ -83,8 +83,8 @@ class HuggingFaceProvider(Provider):
                 event = orjson.loads(line[5:].strip())
                 piece = (event.get("token") or {}).get("text", "")
                 finish = (event.get("details") or {}).get("finish_reason") or finish
-            except (ValueError, AttributeError):
-                raise self.bad_response("a stream event without token.text") from None
+            except (ValueError, AttributeError) as exc:
+                raise self.bad_response("a stream event without token.text") from exc
             if piece and not (event.get("token") or {}).get("special"):
                 yield str(piece)
         yield StreamEnd(finish)

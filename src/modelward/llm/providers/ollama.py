@@ -49,8 +49,8 @@ class OllamaProvider(Provider):
                 finish_reason=data.get("done_reason"),
                 attempts=attempts,
             )
-        except (KeyError, TypeError, AttributeError, ValueError):
-            raise self.bad_response("a chat answer without message.content") from None
+        except (KeyError, TypeError, AttributeError, ValueError) as exc:
+            raise self.bad_response("a chat answer without message.content") from exc
 
     async def stream(
         self, model: str, messages: list[Message], params: dict[str, Any]
@@ -59,8 +59,8 @@ class OllamaProvider(Provider):
             try:
                 chunk = orjson.loads(line)
                 piece = (chunk.get("message") or {}).get("content", "")
-            except (ValueError, AttributeError):
-                raise self.bad_response("a stream line that is not a chat chunk") from None
+            except (ValueError, AttributeError) as exc:
+                raise self.bad_response("a stream line that is not a chat chunk") from exc
             if piece:
                 yield str(piece)
             if chunk.get("done"):
@@ -75,5 +75,5 @@ class OllamaProvider(Provider):
         data, _ = await self._json("GET", "/api/tags")
         try:
             return [str(m["name"]) for m in data["models"]]
-        except (KeyError, TypeError):
-            raise self.bad_response("a tag list without models[].name") from None
+        except (KeyError, TypeError) as exc:
+            raise self.bad_response("a tag list without models[].name") from exc

@@ -57,8 +57,8 @@ class OpenAIProvider(Provider):
                 finish_reason=choice.get("finish_reason"),
                 attempts=attempts,
             )
-        except (KeyError, IndexError, TypeError, AttributeError, ValueError):
-            raise self.bad_response("a chat completion without choices[0].message") from None
+        except (KeyError, IndexError, TypeError, AttributeError, ValueError) as exc:
+            raise self.bad_response("a chat completion without choices[0].message") from exc
 
     async def stream(
         self, model: str, messages: list[Message], params: dict[str, Any]
@@ -81,10 +81,10 @@ class OpenAIProvider(Provider):
                 delta = choice.get("delta") or {}
                 finish = choice.get("finish_reason") or finish
                 usage = chunk.get("usage") or usage
-            except (ValueError, KeyError, IndexError, TypeError, AttributeError):
+            except (ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
                 raise self.bad_response(
                     "a stream chunk that is not a chat.completion.chunk"
-                ) from None
+                ) from exc
             if delta.get("content"):
                 yield str(delta["content"])
         yield StreamEnd(
@@ -97,5 +97,5 @@ class OpenAIProvider(Provider):
         data, _ = await self._json("GET", "/models")
         try:
             return [str(m["id"]) for m in data["data"]]
-        except (KeyError, TypeError):
-            raise self.bad_response("a model list without data[].id") from None
+        except (KeyError, TypeError) as exc:
+            raise self.bad_response("a model list without data[].id") from exc

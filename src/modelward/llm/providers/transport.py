@@ -48,10 +48,10 @@ class _Connection:
                 return event
             try:
                 data = await asyncio.wait_for(self.reader.read(CHUNK), timeout)
-            except TimeoutError:
-                raise httpx.ReadTimeout("timed out reading the response") from None
+            except TimeoutError as exc:
+                raise httpx.ReadTimeout("timed out reading the response") from exc
             except OSError as exc:
-                raise httpx.ReadError(str(exc)) from None
+                raise httpx.ReadError(str(exc)) from exc
             self.h11.receive_data(data)
 
 
@@ -79,7 +79,7 @@ class _Body(httpx.AsyncByteStream):
                     raise httpx.RemoteProtocolError("the server closed the connection mid-body")
         except h11.RemoteProtocolError as exc:
             await self.aclose()
-            raise httpx.RemoteProtocolError(str(exc)) from None
+            raise httpx.RemoteProtocolError(str(exc)) from exc
         except BaseException:
             await self.aclose()
             raise
@@ -136,7 +136,7 @@ class LeanTransport(httpx.AsyncBaseTransport):
         try:
             conn = await self._open(*proxy.address, None, timeout)
         except httpx.TransportError as exc:
-            raise httpx.ProxyError(f"proxy {proxy.shown()}: {exc}") from None
+            raise httpx.ProxyError(f"proxy {proxy.shown()}: {exc}") from exc
         return await self._tunnel(conn, proxy, host, port, timeout) if scheme == "https" else conn
 
     async def _open(
@@ -146,10 +146,10 @@ class LeanTransport(httpx.AsyncBaseTransport):
             reader, writer = await asyncio.wait_for(
                 asyncio.open_connection(host, port, ssl=context, limit=CHUNK * 4), timeout
             )
-        except TimeoutError:
-            raise httpx.ConnectTimeout(f"timed out connecting to {host}:{port}") from None
+        except TimeoutError as exc:
+            raise httpx.ConnectTimeout(f"timed out connecting to {host}:{port}") from exc
         except OSError as exc:
-            raise httpx.ConnectError(f"cannot connect to {host}:{port}: {exc}") from None
+            raise httpx.ConnectError(f"cannot connect to {host}:{port}: {exc}") from exc
         return _Connection(reader, writer)
 
     async def _tunnel(
@@ -167,7 +167,7 @@ class LeanTransport(httpx.AsyncBaseTransport):
             conn.close()
             raise httpx.ProxyError(
                 f"proxy {proxy.shown()}: the CONNECT to {authority} broke off ({exc})"
-            ) from None
+            ) from exc
         if not isinstance(event, h11.Response) or not 200 <= event.status_code < 300:
             conn.close()
             answer = f"HTTP {event.status_code}" if isinstance(event, h11.Response) else "no answer"
@@ -179,12 +179,12 @@ class LeanTransport(httpx.AsyncBaseTransport):
             await asyncio.wait_for(
                 conn.writer.start_tls(self._context(), server_hostname=host), timeout
             )
-        except TimeoutError:
+        except TimeoutError as exc:
             conn.close()
-            raise httpx.ConnectTimeout(f"timed out in TLS with {authority}") from None
+            raise httpx.ConnectTimeout(f"timed out in TLS with {authority}") from exc
         except OSError as exc:
             conn.close()
-            raise httpx.ConnectError(f"TLS with {authority} failed: {exc}") from None
+            raise httpx.ConnectError(f"TLS with {authority} failed: {exc}") from exc
         return _Connection(conn.reader, conn.writer)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
@@ -216,10 +216,10 @@ class LeanTransport(httpx.AsyncBaseTransport):
                 conn.close()
                 if reused and attempt == 0:  # a stale keep-alive connection: retry fresh
                     continue
-                raise httpx.ReadError(str(exc)) from None
+                raise httpx.ReadError(str(exc)) from exc
             except h11.LocalProtocolError as exc:
                 conn.close()
-                raise httpx.LocalProtocolError(str(exc)) from None
+                raise httpx.LocalProtocolError(str(exc)) from exc
             except BaseException:
                 conn.close()
                 raise
