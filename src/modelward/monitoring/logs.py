@@ -92,7 +92,7 @@ class PredictionLog:
             found = self.fs.glob(f"{base}/date=*/*.parquet")
         except (OSError, ValueError) as exc:
             raise StorageError(f"cannot list the prediction log at {self.url}: {exc}") from None
-        from modelward.predlog.compact import live_files
+        from modelward.predlog.files import live_files
 
         dated: dict[str, str] = {}
         for path in sorted(str(p) for p in found):
