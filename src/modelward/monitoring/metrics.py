@@ -5,8 +5,9 @@ Metric names and directions (every one here is higher-is-better except the regre
 errors): binary ``accuracy, roc_auc, f1, precision, recall``; multiclass ``accuracy,
 f1_macro, precision_macro, recall_macro``; regression ``mae, rmse`` (lower is better)
 and ``r2``. Intervals are percentile bootstraps (:func:`modelward.stats.bootstrap_ci`);
-above :data:`CI_ROWS` labelled rows the values are computed in DuckDB over every row
-(:func:`sql_binary_metrics`) and the interval is the bootstrap of a ``CI_SAMPLE``-row
+above :data:`CI_ROWS` labelled rows the binary values come from the engine's counts over
+every row (confusion counts, rows and positives per distinct score: :func:`auc_from_counts`)
+and the interval is the bootstrap of a ``CI_SAMPLE``-row
 sample (:data:`SAMPLE_RESAMPLES` resamples), narrowed by ``sqrt(CI_SAMPLE / n)`` (standard
 errors shrink with the square root of the sample), so a million labels cost what 2 000 do.
 Above :data:`SAMPLE_ROWS` predictions the window itself is a consistent hash sample of its
@@ -26,19 +27,22 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ALIASES",
+    "AUC_ROUND_ROWS",
     "CI_ROWS",
     "CI_SAMPLE",
     "SAMPLE_ROWS",
     "LOWER_IS_BETTER",
     "METRICS_BY_TASK",
+    "auc_from_counts",
     "compute_metrics",
     "positive_label",
+    "rank_auc",
     "resolve_metrics",
 ]
 
 CI_ROWS = 5000
 #: Above this many predictions in a window, metrics use a consistent hash sample of about
-#: this many requests (both sides of the feedback join; see ``PredictionLog.snapshot``):
+#: this many requests (both sides of the feedback join; ``predlog.engine.Scan.rate``):
 #: the standard error of a rate is then at most 0.0011, and the reported interval is that
 #: of the sample, so it covers the whole window's value.
 SAMPLE_ROWS = 200_000
@@ -204,40 +208,6 @@ def compute_metrics(
 AUC_ROUND_ROWS = 1_000_000
 
 
-def sql_binary_metrics(con: Any, *, version: int, positive: str) -> dict[str, float | None]:
-    """Accuracy, precision, recall, F1 from confusion counts and ROC-AUC from score ranks
-    (average ranks for ties: the Mann-Whitney form), over the window table ``w`` of
-    :meth:`PredictionLog.snapshot`: one fetch of four columns (the labelled rows of a
-    sampled window are a few hundred thousand), counted with NumPy."""
-    import numpy as np
-
-    pos = "'" + positive.replace("'", "''") + "'"
-    found = con.sql(
-        f"SELECT label = prediction AS same, label = {pos} AS hit, prediction = {pos} AS said, "
-        "score FROM w WHERE status = 'ok' AND label IS NOT NULL AND prediction IS NOT NULL "
-        f"AND version = {int(version)}"
-    ).fetchnumpy()
-    hit = np.asarray(found["hit"], dtype=bool)
-    said = np.asarray(found["said"], dtype=bool)
-    n = len(hit)
-    tp = int(np.count_nonzero(hit & said))
-    fp = int(np.count_nonzero(said)) - tp
-    fn = int(np.count_nonzero(hit)) - tp
-    out: dict[str, float | None] = {
-        "accuracy": int(np.count_nonzero(found["same"])) / n if n else None,
-        "precision": tp / (tp + fp) if tp + fp else 0.0,
-        "recall": tp / (tp + fn) if tp + fn else 0.0,
-        "f1": 2 * tp / (2 * tp + fp + fn) if 2 * tp + fp + fn else 0.0,
-    }
-    scores = found["score"]
-    known = ~np.ma.getmaskarray(scores)
-    score = np.asarray(np.ma.getdata(scores), dtype="float64")[known]
-    if n > AUC_ROUND_ROWS:
-        score = np.round(score, 6)
-    out["roc_auc"] = rank_auc(score, hit[known])
-    return out
-
-
 def rank_auc(score: Any, positive: Any) -> float | None:
     """ROC-AUC as the Mann-Whitney rank sum of the positives (average ranks for ties),
     from one argsort of the scores (NumPy's is faster than a window over DuckDB groups,
@@ -246,9 +216,7 @@ def rank_auc(score: Any, positive: Any) -> float | None:
 
     score = np.asarray(score, dtype="float64")
     positive = np.asarray(positive, dtype=bool)
-    p_count = float(np.count_nonzero(positive))
-    n_count = float(len(score)) - p_count
-    if not p_count or not n_count:
+    if not len(score):
         return None
     order = np.argsort(score)
     ordered = score[order]
@@ -256,6 +224,23 @@ def rank_auc(score: Any, positive: Any) -> float | None:
     starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
     count = np.diff(np.r_[starts, len(score)])
     hits = np.add.reduceat(positive[order].astype(np.int64), starts)
+    return auc_from_counts(ordered[starts], hits, count)
+
+
+def auc_from_counts(scores: Any, positives: Any, totals: Any) -> float | None:
+    """ROC-AUC from the rows and the positives at each distinct score (what an engine's
+    grouped counts give): the Mann-Whitney rank sum of the positives, each group's rows
+    sharing the average of their ranks."""
+    import numpy as np
+
+    order = np.argsort(np.asarray(scores, dtype="float64"))  # distinct scores: no ties
+    hits = np.asarray(positives, dtype=np.int64)[order]
+    count = np.asarray(totals, dtype=np.int64)[order]
+    p_count = float(hits.sum())
+    n_count = float(count.sum()) - p_count
+    if not p_count or not n_count:
+        return None
+    starts = np.cumsum(count) - count  # rows below each group
     rank_sum = float((hits * (starts + (count + 1) / 2.0)).sum())
     return (rank_sum - p_count * (p_count + 1) / 2) / (p_count * n_count)
 

@@ -17,14 +17,15 @@ Expressions (``select``, ``group_by``, ``Scan.where``) name the scan's columns b
 paths) in the SQL that DuckDB and Spark SQL share: ``count(*)``, ``count(x)``,
 ``count_if(c)``, ``sum``, ``avg``, ``min``, ``max``, ``FILTER (WHERE …)``, ``CASE WHEN``,
 ``CAST``/``TRY_CAST`` to ``DOUBLE`` or ``VARCHAR``, ``coalesce``, ``IN (…)``,
-``date_trunc('minute', ts)``, ``GROUPING SETS`` with ``GROUPING_ID``. What the dialects
-spell differently is the engine's (:meth:`Engine.quantile`, the hash of a sample, file
-sources, timestamps).
+``date_trunc('minute', ts)``, ``GROUPING SETS`` with ``GROUPING_ID``; names through
+:func:`column` and text through :func:`literal`. What the dialects spell differently is
+the engine's (:meth:`Engine.quantile`, the hash of a sample, file sources, timestamps).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -36,13 +37,27 @@ from modelward.predlog.files import LogFile
 if TYPE_CHECKING:
     import pyarrow as pa
 
-__all__ = ["Aggregate", "Engine", "Order", "Scan"]
+__all__ = ["Aggregate", "Engine", "Order", "Scan", "column", "literal"]
 
 #: How :meth:`Engine.rows` orders (and, with a limit, picks) rows: ``ts`` oldest first,
 #: ``latest`` the newest (returned oldest first), ``hash`` the requests with the smallest
 #: hashes (a uniform sample that is the same on every run; returned oldest first), None
 #: in any order.
 Order = Literal["ts", "latest", "hash"] | None
+
+
+def literal(text: str) -> str:
+    """A string as a SQL literal (the standard quoting every engine here reads)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+_PLAIN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def column(name: str) -> str:
+    """A column's name in an expression: bare when it is a plain identifier (every
+    column of the layout, ``in_<feature>`` for features named so), else double-quoted."""
+    return name if _PLAIN.fullmatch(name) else '"' + name.replace('"', '""') + '"'
 
 
 @dataclass(frozen=True)
@@ -107,6 +122,13 @@ class Engine(Protocol):
 
     def aggregate_many(self, queries: Sequence[Aggregate]) -> list[list[tuple[Any, ...]]]:
         """Independent aggregates, in order (an engine may run them at the same time)."""
+        ...
+
+    def aggregate_table(
+        self, scan: Scan, select: Sequence[str], *, group_by: str | None = None
+    ) -> pa.Table:
+        """:meth:`aggregate` as columns, for a grouping with many groups (counts per
+        distinct score, say), named by the ``AS`` of each expression."""
         ...
 
     def rows(

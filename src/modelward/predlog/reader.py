@@ -132,6 +132,11 @@ class LogReader:
     ) -> list[tuple[Any, ...]]:
         return self.engine.aggregate(scan, select, group_by=group_by)
 
+    def aggregate_table(
+        self, scan: Scan, select: Sequence[str], *, group_by: str | None = None
+    ) -> pa.Table:
+        return self.engine.aggregate_table(scan, select, group_by=group_by)
+
     def aggregate_many(self, queries: Sequence[Aggregate]) -> list[list[tuple[Any, ...]]]:
         return self.engine.aggregate_many(queries)
 

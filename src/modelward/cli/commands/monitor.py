@@ -205,7 +205,7 @@ def drift_cmd(
     as_json: JsonOption = False,
 ) -> None:
     """Per-feature drift against the reference profile or an earlier window."""
-    from modelward.monitoring.driftcheck import parse_methods
+    from modelward.monitoring.checks.drift import parse_methods
 
     result = (
         state()
@@ -600,7 +600,7 @@ def history_cmd(
     runs = ws.registry.list_runs(model=name, limit=None)
     runs = [r for r in runs if r.kind.startswith(RUN_PREFIX) or r.kind == "runbook"]
     if check:
-        from modelward.monitoring.monitor import CHECKS
+        from modelward.monitoring.monitor import STORED as CHECKS
 
         if check not in CHECKS:
             raise ConfigError(

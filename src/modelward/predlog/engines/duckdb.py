@@ -21,7 +21,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from modelward.errors import DataError, ModelwardError, StorageError
-from modelward.predlog.engine import Aggregate, Order, Scan
+from modelward.predlog.engine import Aggregate, Order, Scan, literal
 from modelward.predlog.files import LogChanged, LogFile, LogFiles
 
 if TYPE_CHECKING:
@@ -37,9 +37,7 @@ _CACHED_ROWS = 1000  # results up to this many rows are cached by their SQL text
 _CACHED_RESULTS = 256
 
 
-def quote(text: str) -> str:
-    """A SQL string literal."""
-    return "'" + text.replace("'", "''") + "'"
+quote = literal
 
 
 def _name(column: str) -> str:
@@ -138,6 +136,16 @@ class DuckDBEngine:
             return []
         with self._statement(scan, ", ".join(select), group_by=group_by) as (con, sql):
             return self._run(sql, con, cache=scan.table is None and scan.requests is None)
+
+    def aggregate_table(
+        self, scan: Scan, select: Sequence[str], *, group_by: str | None = None
+    ) -> pa.Table:
+        if scan.empty:
+            import pyarrow as pa
+
+            return pa.table({})
+        with self._statement(scan, ", ".join(select), group_by=group_by) as (con, sql):
+            return self._arrow(sql, con)
 
     def aggregate_many(self, queries: Sequence[Aggregate]) -> list[list[tuple[Any, ...]]]:
         """Side by side on cursors of the connection when the scans hold fewer Parquet row
