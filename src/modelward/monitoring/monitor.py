@@ -14,6 +14,7 @@ from datetime import datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from modelward.errors import ConfigError
 from modelward.monitoring.checks import (
     CHECKS,
     Check,
@@ -39,14 +40,15 @@ from modelward.predlog.reader import LogReader
 
 if TYPE_CHECKING:
     from modelward.alerting import Alerts
-    from modelward.registry.records import ModelInfo
+    from modelward.registry.records import ModelInfo, RunInfo
     from modelward.workspace import Workspace
 
 __all__ = ["CHECKS", "RUN_PREFIX", "STORED", "Monitor"]
 
 RUN_PREFIX = "monitor-"
-#: What history holds: a ``monitor-<check>`` run per check, and the runbook's own run.
-STORED = (*CHECKS, "runbook")
+#: What history holds: a ``monitor-<check>`` run per check, the reports
+#: (``monitor-report``) and the runbooks' own runs.
+STORED = (*CHECKS, "report", "runbook")
 R = TypeVar("R", bound=CheckResult)
 #: The options every check of a model takes (the rest are the check's own).
 _COMMON = ("last", "until", "environment", "record")
@@ -152,6 +154,24 @@ class Monitor:
         common = {key: options.pop(key) for key in _COMMON if key in options}
         return self.run(kind(**options), name, **common)
 
+    def logged_models(self) -> list[str]:
+        """The registered models that have predictions in the log."""
+        logged = set(self.log.models())
+        return [m.name for m in self.ws.registry.list_models() if m.name in logged]
+
+    def history(
+        self, name: str | None = None, *, check: str | None = None, limit: int | None = 50
+    ) -> list[RunInfo]:
+        """Stored checks, reports and runbooks (of ``check`` only), newest first."""
+        if check is not None and check not in STORED:
+            raise ConfigError(
+                f"--check {check!r} is not a stored check; use one of {', '.join(STORED)}",
+                field="check",
+            )
+        wanted = [check] if check is not None else STORED
+        kinds = [kind if kind == "runbook" else RUN_PREFIX + kind for kind in wanted]
+        return self.ws.registry.list_runs(model=name, kinds=kinds, limit=limit)
+
     # -- the checks ----------------------------------------------------------------------
 
     def metrics(self, name: str, **options: Any) -> MetricsResult:
@@ -190,6 +210,13 @@ class Monitor:
         from modelward.monitoring.report import build_report
 
         return build_report(self, name, **options)
+
+    def write_report(self, name: str, **options: Any) -> dict[str, Any]:
+        """The report written as HTML and JSON (``out``, default in the workspace's
+        reports folder) and stored as a run; its content with ``files`` and ``run_id``."""
+        from modelward.monitoring.report import publish_report
+
+        return publish_report(self, name, **options)
 
     def runbook(self, schedule: str, name: str, **options: Any) -> dict[str, Any]:
         """Run the daily, weekly or monthly checklist and write its report."""

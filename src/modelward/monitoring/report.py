@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from modelward.monitoring.context import Context
     from modelward.monitoring.monitor import Monitor
 
-__all__ = ["build_report", "render_html", "write_report"]
+__all__ = ["build_report", "publish_report", "render_html", "write_report"]
 
 
 def _series(context: Context) -> dict[str, Any]:
@@ -91,6 +91,35 @@ def build_report(
         "series": series,
         "alerts": alerts,
     }
+
+
+def publish_report(
+    monitor: Monitor,
+    name: str,
+    *,
+    out: str | Path | None = None,
+    include_plots: bool = True,
+    **window: Any,
+) -> dict[str, Any]:
+    """:func:`build_report` written (HTML and JSON, ``out`` or
+    ``<workspace>/reports/<name>-<time>.html``) and stored as a ``monitor-report`` run."""
+    report = build_report(monitor, name, **window)
+    target = out or monitor.ws.root / "reports" / f"{name}-{utcnow():%Y%m%dT%H%M%S}.html"
+    html_path, json_path = write_report(report, target, include_plots=include_plots)
+    files = {"html": str(html_path), "json": str(json_path)}
+    run = monitor.ws.registry.record_run(
+        "monitor-report",
+        model=name,
+        version=None,
+        inputs={"window": report["window"], "environment": report["environment"]},
+        results={
+            "files": files,
+            "checks": {k: v["verdict"] for k, v in report["checks"].items()},
+            "breaches": [],
+        },
+        verdict="info",
+    )
+    return {**report, "files": files, "run_id": run.id}
 
 
 # -- figures --------------------------------------------------------------------------------
