@@ -171,23 +171,13 @@ def compute_metrics(
     out: dict[str, dict[str, Any]] = {}
     for name in names:
         fn, which = functions[name]
-        column = y_pred if which == "pred" else score
-        if column is None or (which == "score" and np.isnan(column).any()):
-            out[name] = {"value": None, "low": None, "high": None, "note": "no scores logged"}
+        column: Any = y_pred if which == "pred" else score
+        known = exact.get(name) if exact is not None else None
+        missing = _missing(which, column, y_true, exact is not None and known is None)
+        if missing is not None:
+            out[name] = missing
             continue
-        if which == "score" and len(set(y_true)) < 2:
-            out[name] = {"value": None, "low": None, "high": None, "note": "one class only"}
-            continue
-        if n == 0:
-            out[name] = {"value": None, "low": None, "high": None}
-            continue
-        if exact is not None:
-            if exact.get(name) is None:
-                out[name] = {"value": None, "low": None, "high": None}
-                continue
-            value = float(exact[name])  # type: ignore[arg-type]
-        else:
-            value = float(fn(y_true, column))
+        value = float(known) if known is not None else float(fn(y_true, column))
         t, c = (y_true, column) if sub is None else (y_true[sub], column[sub])
         if task == "binary-classification":
             mid = value if sub is None and exact is None else _binary_value(name, t, c, positive)
@@ -201,6 +191,20 @@ def compute_metrics(
         out[name] = {"value": _num(value), "low": _num(low), "high": _num(high)}
     _INDEX_CACHE.clear()
     return out
+
+
+def _missing(which: str, column: Any, truth: Any, unknown: bool) -> dict[str, Any] | None:
+    """The entry of a metric that cannot be computed (no scores, one class, no rows, an
+    ``unknown`` exact value), or None."""
+    import numpy as np
+
+    if column is None or (which == "score" and np.isnan(column).any()):
+        return {"value": None, "low": None, "high": None, "note": "no scores logged"}
+    if which == "score" and len(set(truth)) < 2:
+        return {"value": None, "low": None, "high": None, "note": "one class only"}
+    if len(truth) == 0 or unknown:
+        return {"value": None, "low": None, "high": None}
+    return None
 
 
 #: Above this many labelled rows ROC-AUC groups scores to 6 decimals (ties share a rank):

@@ -16,7 +16,7 @@ Expressions (``select``, ``group_by``, ``Scan.where``) name the scan's columns b
 (``status``, ``in_age``; ``label`` when labels are joined; ``model`` and ``date`` from the
 paths) in the SQL that DuckDB and Spark SQL share: ``count(*)``, ``count(x)``,
 ``count_if(c)``, ``sum``, ``avg``, ``min``, ``max``, ``FILTER (WHERE …)``, ``CASE WHEN``,
-``CAST``/``TRY_CAST`` to ``DOUBLE`` or ``VARCHAR``, ``coalesce``, ``IN (…)``,
+``CAST``/``TRY_CAST`` to ``DOUBLE`` or ``STRING``, ``coalesce``, ``IN (…)``,
 ``date_trunc('minute', ts)``, ``GROUPING SETS`` with ``GROUPING_ID``; names through
 :func:`column` and text through :func:`literal`. What the dialects spell differently is
 the engine's (:meth:`Engine.quantile`, the hash of a sample, file sources, timestamps).
@@ -124,11 +124,12 @@ class Engine(Protocol):
         """Independent aggregates, in order (an engine may run them at the same time)."""
         ...
 
-    def aggregate_table(
+    def aggregate_columns(
         self, scan: Scan, select: Sequence[str], *, group_by: str | None = None
-    ) -> pa.Table:
-        """:meth:`aggregate` as columns, for a grouping with many groups (counts per
-        distinct score, say), named by the ``AS`` of each expression."""
+    ) -> dict[str, Any]:
+        """:meth:`aggregate` as NumPy arrays named by each expression's ``AS``, for a
+        grouping with many groups (counts per distinct score, say); empty for a scan
+        without files."""
         ...
 
     def rows(

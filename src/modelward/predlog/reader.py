@@ -104,12 +104,13 @@ class LogReader:
         )
 
     def census(self, scan: Scan) -> dict[tuple[int | None, str | None], int]:
-        """``(version, status) -> predictions`` of the scan's window and environment, every
-        version and status: one grouped pass that the checks' counts share (all rows,
-        served per version, the busiest version; the engine caches it)."""
+        """``(version, status) -> predictions`` of the scan's window and environment (read
+        from its files), every version and status: one grouped pass that the checks'
+        counts share (all rows, served per version, the busiest version; the engine caches
+        it)."""
         whole = replace(
             scan, version=None, status=None, labels=None, labelled=False, rate=1.0,
-            requests=None, where=(),
+            requests=None, where=(), table=None,
         )  # fmt: skip
         found = self.engine.aggregate(
             whole, ["version", "status", "count(*)"], group_by="version, status"
@@ -132,10 +133,10 @@ class LogReader:
     ) -> list[tuple[Any, ...]]:
         return self.engine.aggregate(scan, select, group_by=group_by)
 
-    def aggregate_table(
+    def aggregate_columns(
         self, scan: Scan, select: Sequence[str], *, group_by: str | None = None
-    ) -> pa.Table:
-        return self.engine.aggregate_table(scan, select, group_by=group_by)
+    ) -> dict[str, Any]:
+        return self.engine.aggregate_columns(scan, select, group_by=group_by)
 
     def aggregate_many(self, queries: Sequence[Aggregate]) -> list[list[tuple[Any, ...]]]:
         return self.engine.aggregate_many(queries)

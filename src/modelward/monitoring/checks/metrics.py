@@ -235,14 +235,14 @@ def binary_values(context: Context, scan: Scan, positive: str) -> dict[str, floa
         "recall": tp / (tp + fn) if tp + fn else 0.0,
         "f1": 2 * tp / (2 * tp + fp + fn) if 2 * tp + fp + fn else 0.0,
     }
-    groups = log.aggregate_table(
+    groups = log.aggregate_columns(
         judged.only(where=["score IS NOT NULL"]),
         ["score", f"count_if(label = {pos}) AS hits", "count(*) AS rows"],
         group_by="score",
     )
-    scores = groups.column("score").to_numpy() if groups.num_rows else np.array([])
-    hits = groups.column("hits").to_numpy() if groups.num_rows else np.array([], "int64")
-    rows = groups.column("rows").to_numpy() if groups.num_rows else np.array([], "int64")
+    scores = np.asarray(groups.get("score", []), dtype="float64")
+    hits = np.asarray(groups.get("hits", []), dtype="int64")
+    rows = np.asarray(groups.get("rows", []), dtype="int64")
     if n > measures.AUC_ROUND_ROWS and len(scores):  # ties at 1e-6 share a rank
         scores, inverse = np.unique(np.round(scores, 6), return_inverse=True)
         hits, rows = np.bincount(inverse, hits), np.bincount(inverse, rows)

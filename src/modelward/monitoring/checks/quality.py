@@ -365,7 +365,7 @@ def _feature_exprs(
         target = f"TRY_CAST({c} AS DOUBLE)"
         listed = ", ".join(repr(v) for v in _numbers(allowed)) or "NULL"
     else:
-        target = f"CAST({c} AS VARCHAR)"
+        target = f"CAST({c} AS STRING)"
         listed = ", ".join(literal(k) for k in allowed) or "NULL"
     condition = f"{c} IS NOT NULL AND {target} NOT IN ({listed})"
     out.append((f"count_if({condition})", "unseen"))

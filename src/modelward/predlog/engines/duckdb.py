@@ -137,15 +137,16 @@ class DuckDBEngine:
         with self._statement(scan, ", ".join(select), group_by=group_by) as (con, sql):
             return self._run(sql, con, cache=scan.table is None and scan.requests is None)
 
-    def aggregate_table(
+    def aggregate_columns(
         self, scan: Scan, select: Sequence[str], *, group_by: str | None = None
-    ) -> pa.Table:
+    ) -> dict[str, Any]:
         if scan.empty:
-            import pyarrow as pa
-
-            return pa.table({})
+            return {}
         with self._statement(scan, ", ".join(select), group_by=group_by) as (con, sql):
-            return self._arrow(sql, con)
+            try:
+                return dict(con.sql(sql).fetchnumpy())
+            except Exception as exc:  # duckdb.Error and the registered filesystem's errors
+                raise self._translate(exc) from exc
 
     def aggregate_many(self, queries: Sequence[Aggregate]) -> list[list[tuple[Any, ...]]]:
         """Side by side on cursors of the connection when the scans hold fewer Parquet row
