@@ -105,7 +105,7 @@ def run_runbook(
     )
     verdict = "fail" if any(i["verdict"] in FAILING for i in items) else "pass"
     report.update(runbook=schedule, items=items, verdict=verdict)
-    _write(monitor, report, out or _default_out(monitor, name, schedule), include_plots)
+    _write(report, out or _default_out(monitor, name, schedule), include_plots)
     run = monitor.ws.registry.record_run(
         "runbook",
         model=name,
@@ -127,7 +127,7 @@ def _default_out(monitor: Monitor, name: str, schedule: str) -> Path:
     return monitor.ws.root / "reports" / f"{name}-{schedule}-{stamp}.html"
 
 
-def _write(monitor: Monitor, report: dict[str, Any], out: str | Path, plots: bool) -> None:
+def _write(report: dict[str, Any], out: str | Path, plots: bool) -> None:
     html_path, json_path = write_report(report, out, include_plots=plots)
     report["files"] = {"html": str(html_path), "json": str(json_path)}
 

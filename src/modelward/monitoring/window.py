@@ -56,10 +56,10 @@ def window_for(last: str, *, until: str | datetime | None = None) -> Window:
         end = parse_time(until, what="--until")
     try:
         return Window(end - length, end)
-    except OverflowError:
+    except OverflowError as exc:
         raise ConfigError(
             f"--last {last!r} reaches before the year 1; write a shorter window, e.g. 30d"
-        ) from None
+        ) from exc
 
 
 @dataclass(frozen=True)

@@ -31,11 +31,11 @@ def _floats(text: str | None, option: str) -> list[float] | None:
         return None
     try:
         return [float(p) for p in parts]
-    except ValueError:
+    except ValueError as exc:
         raise ConfigError(
             f"{option} {text!r} must be numbers separated by commas, e.g. 0.80,0.85,0.75",
             field=option.lstrip("-"),
-        ) from None
+        ) from exc
 
 
 def metrics(
