@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from modelward.errors import DataError
+from modelward.errors import ConfigError, DataError
 from modelward.predlog import LogReader
 from modelward.predlog.compact import compact
 from modelward.predlog.engine import Aggregate
@@ -186,3 +186,15 @@ def test_a_file_replaced_under_a_reader_is_a_changed_log(logs):
     with pytest.raises(LogChanged, match="replaced while it was read"):
         reader.aggregate(scan, ["count(*)"])
     assert reader.count(reader.scan("heart", _window())) == 30  # listed again
+
+
+def test_a_log_under_a_folder_named_with_an_equals_sign(tmp_path):
+    """``/data/run=3/logs`` is a fine place for a log: its models are read off the
+    partition folders, not off the whole path. A model name cannot reach out of the log."""
+    logs = tmp_path / "run=3" / "logs"
+    _day(logs, DAY, 10, files=1)
+    reader = LogReader(str(logs))
+    assert reader.models() == ["heart"]
+    assert reader.count(reader.scan("heart", _window())) == 10
+    with pytest.raises(ConfigError, match="is not a model name"):
+        reader.scan("../../etc", _window())

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from modelward.errors import DataError, StorageError
+from modelward.errors import ConfigError, DataError, StorageError
 from modelward.predlog.layout import COMPACTED_KEY, PREDICTIONS
 
 if TYPE_CHECKING:
@@ -85,7 +85,8 @@ class LogFiles:
 
     def models(self, kind: str = PREDICTIONS) -> list[str]:
         """The models that have a folder of ``kind`` in the log."""
-        return [name.split("=", 1)[1] for name in self._children(f"{self.root}/{kind}", "model=")]
+        found = self._children(f"{self.root}/{kind}", "model=")
+        return [path.rsplit("/", 1)[-1].removeprefix("model=") for path in found]
 
     def partitions(
         self,
@@ -97,6 +98,8 @@ class LogFiles:
     ) -> list[Partition]:
         """The date partitions of ``kind`` for ``model`` (every model when None) from
         ``first`` to ``last`` (inclusive; open-ended when None): one listing per model."""
+        if model is not None and ("/" in model or model.strip(".") == ""):
+            raise ConfigError(f"{model!r} is not a model name", field="model")
         out = []
         for name in [model] if model is not None else self.models(kind):
             for folder in self._children(f"{self.root}/{kind}/model={name}", "date="):
