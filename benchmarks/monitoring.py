@@ -183,12 +183,10 @@ def run_ours(folder: Path) -> dict:
 
     # the checks' own modules, as Evidently's presets are imported before its timing
     import modelward.data.profile  # noqa: F401
-    import modelward.monitoring.driftcheck  # noqa: F401
-    import modelward.monitoring.logs  # noqa: F401
+    import modelward.monitoring.checks  # noqa: F401
     import modelward.monitoring.metrics  # noqa: F401
-    import modelward.monitoring.quality  # noqa: F401
     import modelward.monitoring.samples  # noqa: F401
-    import modelward.predlog.compact  # noqa: F401 - readers skip the files it replaced
+    import modelward.predlog.reader  # noqa: F401 - its listing reads compaction marks
     import modelward.stats  # noqa: F401
     from modelward import Workspace
 

@@ -109,7 +109,7 @@ def test_slices_count_missing_values_of_nullable_integer_columns():
     """Served logs hold nullable integers (pd.NA); each missing value is its own slice."""
     import pandas as pd
 
-    from modelward.monitoring.degradation import _contingency
+    from modelward.monitoring.checks.degradation import _contingency
 
     a = pd.Series([1, None, 2, 2], dtype="Int64")
     b = pd.Series([None, None, 1], dtype="Int64")

@@ -114,8 +114,8 @@ def test_large_windows_are_drift_tested_on_the_hash_sample(served, cli, monkeypa
     exactly those requests, and a second run tests the same ones."""
     import duckdb
 
-    import modelward.monitoring.driftcheck as driftcheck
-    from modelward.monitoring.logs import hash_cut
+    import modelward.monitoring.checks.drift as driftcheck
+    from modelward.predlog.engines.duckdb import hash_cut
 
     monkeypatch.setattr(driftcheck, "MAX_ROWS", 50)
     swiss = served.days["switzerland"]

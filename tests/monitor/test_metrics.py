@@ -259,7 +259,7 @@ def test_large_windows_use_a_consistent_hash_sample(served, cli, monkeypatch):
     import duckdb
 
     import modelward.monitoring.metrics as metrics
-    from modelward.monitoring.logs import hash_cut
+    from modelward.predlog.engines.duckdb import hash_cut
 
     monkeypatch.setattr(metrics, "SAMPLE_ROWS", 100)
     monkeypatch.setattr(metrics, "CI_SAMPLE", 20)  # enough sampled labels to keep the sample
@@ -315,7 +315,7 @@ def test_a_check_reads_again_when_a_compaction_replaces_its_files(served, cli, m
     reports what it would have, instead of failing on a missing file."""
     import pyarrow.parquet as pq
 
-    from modelward.monitoring.logs import PredictionLog
+    import modelward.predlog.engines.duckdb as engine
     from modelward.predlog.compact import compact
 
     day = (END - timedelta(days=1)).date().isoformat()
@@ -327,16 +327,16 @@ def test_a_check_reads_again_when_a_compaction_replaces_its_files(served, cli, m
     pq.write_table(table.slice(half), part / "w1-b.parquet")
     only.unlink()
     expected = cli("monitor", "metrics", "heart", "--until", _day(1), "--json").json
-    source = PredictionLog._source
+    source = engine.parquet_source
     compacted = []
 
-    def listed_then_replaced(self, files):
-        sql = source(self, files)
-        if not compacted and any("w1-a.parquet" in f.path for f in files):
+    def listed_then_replaced(paths, **options):
+        sql = source(paths, **options)
+        if not compacted and any("w1-a.parquet" in p for p in paths):
             compacted.extend(compact(str(served.ws.root / "logs")))
         return sql
 
-    monkeypatch.setattr(PredictionLog, "_source", listed_then_replaced)
+    monkeypatch.setattr(engine, "parquet_source", listed_then_replaced)
     ran = cli("monitor", "metrics", "heart", "--until", _day(1), "--json")
     assert "replaced" not in ran.stderr and ran.json["verdict"] == expected["verdict"]
     assert compacted and [p.name[:10] for p in part.glob("*.parquet")] == ["compacted-"]

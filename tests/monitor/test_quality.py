@@ -104,7 +104,7 @@ def test_unseen_values_of_a_large_window_are_named(served, cli, monkeypatch, cod
     """Unseen codes logged as numbers are named from the count of every value; logged as
     text, above TOP_ROWS rows they come from a hash sample of the requests (falling back
     to every row when a value misses it). How many there are is counted on every row."""
-    import modelward.monitoring.quality as quality
+    import modelward.monitoring.checks.quality as quality
 
     monkeypatch.setattr(quality, "TOP_ROWS", 3)
     rows = served.days["cleveland"].head(12).copy()
@@ -129,7 +129,7 @@ def test_codes_counted_per_value_give_the_aggregate_figures(served, monkeypatch)
     """Numeric-typed codes (cp, thal, ...) are counted per value in one grouping-sets pass;
     every figure equals the per-figure aggregate expressions used for other features,
     and a NaN logged for a code is unseen but not out of range."""
-    import modelward.monitoring.quality as quality
+    import modelward.monitoring.checks.quality as quality
 
     rows = served.days["va"].head(40).copy()
     pred, _ = traffic(

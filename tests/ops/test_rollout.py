@@ -306,6 +306,44 @@ def test_latency_sample_is_the_smallest_hashes(setup, monkeypatch):
     assert sorted(stats.latencies) == sorted(smallest["latency_ms"].tolist())
 
 
+def test_a_rollout_window_counts_each_row_once_and_reads_only_its_days(setup, tmp_path):
+    """A compaction of the window's day that stopped after publishing its file, before
+    deleting the files it replaced, leaves both in the partition: the judge counts each
+    request once. A file of another day that cannot be read is not the window's concern:
+    the adapter reads the window's date partitions only."""
+    import shutil
+
+    import pyarrow.dataset as ds
+
+    from modelward.predlog.compact import compact
+    from modelward.rollout import PredictionLogMetrics
+
+    ws, clock, traffic = setup
+    traffic.behaviour = {1: Behaviour(error_rate=0.1, feedback_share=1.0)}
+    start = clock.now
+    traffic.serve(start, clock.advance(300), [(1, 100)])  # two files for the day
+    traffic.serve(clock.now, clock.advance(300), [(1, 100)])
+    logs = ws.root / "logs"
+    day = logs / "predictions" / "model=heart" / f"date={start:%Y-%m-%d}"
+    saved = tmp_path / "saved"
+    shutil.copytree(day, saved)
+    assert compact(str(logs))  # a closed day: one compacted file per partition
+    for path in saved.glob("*.parquet"):  # as if it had stopped before deleting them
+        shutil.copy(path, day / path.name)
+    assert len(list(day.glob("*.parquet"))) == 3
+    other = logs / "predictions" / "model=heart" / "date=2026-11-01"
+    other.mkdir()
+    (other / "torn.parquet").write_bytes(b"PAR1 not a parquet file")
+    frame = ds.dataset(saved, format="parquet").to_table().to_pandas()
+
+    stats = PredictionLogMetrics(str(logs)).window("heart", "production", 1, start, clock.now)
+    assert stats.requests == len(frame) and stats.requests > 0
+    assert stats.errors == int((frame.status == "error").sum())
+    assert stats.labelled == int((frame.status == "ok").sum())  # every ok request, once
+    ok = frame[frame.status == "ok"]
+    assert stats.p95_latency_ms == pytest.approx(np.quantile(ok.latency_ms, 0.95))
+
+
 def test_cli_rollout_family(setup, cli):
     ws, clock, traffic = setup
     ran = cli("rollout", "start", "heart", "--version", "2", "--stages", "50:1m,100")

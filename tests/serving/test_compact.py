@@ -101,9 +101,9 @@ def test_an_interrupted_compaction_is_finished_by_the_next_run(small_files, tmp_
         shutil.copy(path, yesterday / path.name)
     assert len(list(yesterday.glob("*.parquet"))) > 1
     assert _log(logs) == before  # each row once: readers skip the replaced files
-    from modelward.monitoring.logs import PredictionLog
+    from modelward.predlog.files import LogFiles
 
-    listed = PredictionLog(str(logs)).files("predictions", "heart")
+    listed = LogFiles(str(logs)).files("predictions", "heart")
     names = [f.path.rsplit("/", 1)[-1] for f in listed if f"/{yesterday.name}/" in f.path]
     assert len(names) == 1 and names[0].startswith("compacted-")  # the monitors' reader too
     left = sorted(yesterday.iterdir())

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from modelward.predlog import LogWriter, labelled
-from modelward.predlog import read as predlog_read
+from modelward.predlog.files import LogFiles
 from modelward.predlog.layout import PREDICTIONS
 
 from .conftest import start_live, stop_live
@@ -44,16 +44,16 @@ def _old_log(ws, tmp_path) -> list[str]:
 
 @pytest.fixture
 def log_reads(monkeypatch):
-    """The thread of every read of the prediction log (wraps predlog.read.source)."""
+    """The thread of every read of the prediction log (wraps the listing of its files)."""
     threads: list[str] = []
-    real = predlog_read.source
+    real = LogFiles.files
 
-    def source(con, logs, kind, model=None):
+    def files(self, kind, model=None, **dates):
         if kind == PREDICTIONS:
             threads.append(threading.current_thread().name)
-        return real(con, logs, kind, model)
+        return real(self, kind, model, **dates)
 
-    monkeypatch.setattr(predlog_read, "source", source)
+    monkeypatch.setattr(LogFiles, "files", files)
     return threads
 
 

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from modelward.errors import ArtifactError, StorageError
+from modelward.predlog.files import LogFiles
 from modelward.predlog.layout import FEEDBACK, PREDICTIONS
 from modelward.timeutil import utcnow
 
@@ -63,12 +64,14 @@ def _filesystem(url: str) -> tuple[Any, str]:
     return fsspec.core.url_to_fs(url.removeprefix("file://") if url.startswith("file://") else url)
 
 
-def _list(fs: Any, root: str) -> dict[str, str]:
+def _list(log: LogFiles) -> dict[str, str]:
+    """archive name -> path of every live log file (those a compaction replaced are
+    left out: the compacted file holds their rows)."""
     found = {}
     for kind in (PREDICTIONS, FEEDBACK):
-        for path in sorted(fs.glob(f"{root}/{kind}/model=*/date=*/*.parquet")):
-            relative = str(path)[len(root.rstrip("/")) + 1 :]
-            found[f"{PREFIX}{relative}"] = str(path)
+        for log_file in log.files(kind):
+            path = log.local(log_file.path)
+            found[f"{PREFIX}{path[len(log.root) + 1 :]}"] = path
     return found
 
 
@@ -83,11 +86,12 @@ def collect_logs(ws: Workspace) -> Iterator[tuple[str, bytes]]:
         except FileNotFoundError:
             continue  # converted meanwhile: its rows are in the Parquet listed next
     try:
-        fs, root = _filesystem(ws.logs_url)
+        log = LogFiles(ws.logs_url)
+        fs = log.fs
         done: set[str] = set()
         recent: list[tuple[str, bytes]] = []
         while True:
-            listing = {k: v for k, v in _list(fs, root).items() if k not in done}
+            listing = {k: v for k, v in _list(log).items() if k not in done}
             if not listing:
                 break
             for name, path in listing.items():

@@ -25,6 +25,8 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 
+from modelward.errors import ModelwardError
+from modelward.predlog.reader import LogReader, Span
 from modelward.store.tables import UsageRow
 from modelward.timeutil import utcnow
 
@@ -123,36 +125,16 @@ def _usage_alerts(ws: Workspace) -> list[dict[str, Any]]:
 
 def _latency_alerts(ws: Workspace) -> list[dict[str, Any]] | None:
     """None when there is no log to look at (yet) or it cannot be read."""
-    from pathlib import Path
-
-    policy = ws.policy.llm
-    root = f"{ws.logs_url.rstrip('/')}/predictions"
-    if "://" not in root and not any(Path(root).glob("model=*/date=*/*.parquet")):
-        return None
-    import duckdb
-
-    now = utcnow()
-    hour = now - timedelta(hours=1)
-    week = now - timedelta(days=7)
-    query = f"""
-        select model,
-          quantile_cont(latency_ms, 0.95) filter (where ts >= $hour) as recent,
-          quantile_cont(latency_ms, 0.95) filter (where ts < $hour and ts >= $week) as normal,
-          count(*) filter (where ts >= $hour and cost > $limit) as over,
-          (select max(n) from (select count(*) as n from read_parquet(
-             '{root}/*/*/*.parquet', hive_partitioning=true, union_by_name=true) as inner_log
-             where inner_log.model = log.model and inner_log.ts >= $hour
-             group by date_trunc('minute', inner_log.ts))) as busiest
-        from read_parquet('{root}/*/*/*.parquet', hive_partitioning=true, union_by_name=true) as log
-        where query_type is not null and status = 'ok'
-        group by model
-    """
+    log = LogReader(ws.logs_url)
     try:
-        rows = duckdb.execute(
-            query, {"hour": hour, "week": week, "limit": policy.max_cost_per_query}
-        ).fetchall()
-    except duckdb.Error:
+        rows = _latency_rows(log, ws.policy.llm.max_cost_per_query)
+    except ModelwardError:
         return None
+    finally:
+        log.close()
+    if rows is None:
+        return None
+    policy = ws.policy.llm
     out: list[dict[str, Any]] = []
     for model, _recent, _normal, over, _ in rows:
         if over:
@@ -182,6 +164,39 @@ def _latency_alerts(ws: Workspace) -> list[dict[str, Any]] | None:
                 }
             )
     return out
+
+
+def _latency_rows(log: LogReader, limit: float) -> list[tuple[Any, ...]] | None:
+    """Per model with LLM calls this week: (model, p95 latency of the last hour, p95 of
+    the week before it, calls of the last hour costing more than ``limit``, calls in the
+    busiest minute of the last hour); None when the log has no file at all."""
+    now = utcnow()
+    hour, week, end = now - timedelta(hours=1), now - timedelta(days=7), now + timedelta(days=1)
+    recent, before = Span(hour, end), Span(week, hour)
+    scans = [
+        log.scan(None, span, status=("ok",), where=("query_type IS NOT NULL",))
+        for span in (recent, before)
+    ]
+    if all(s.empty for s in scans) and not log.models():
+        return None
+    scans = [s if s.has("query_type") else s.only(files=()) for s in scans]  # LLM calls
+    p95 = log.quantile("latency_ms", 0.95)
+    costly = f"count_if(cost > {float(limit)!r})" if scans[0].has("cost") else "0"
+    now_rows = log.aggregate(scans[0], ["model", p95, costly], group_by="model")
+    normal = dict(log.aggregate(scans[1], ["model", p95], group_by="model"))
+    minutes = log.aggregate(
+        log.scan(None, recent),
+        ["model", "count(*)"],
+        group_by="model, date_trunc('minute', ts)",
+    )
+    busiest: dict[str, int] = {}
+    for model, n in minutes:
+        busiest[model] = max(busiest.get(model, 0), int(n))
+    found = {m: (p, over) for m, p, over in now_rows}
+    return [
+        (m, found.get(m, (None, 0))[0], normal.get(m), found.get(m, (None, 0))[1], busiest.get(m))
+        for m in sorted(set(found) | set(normal))
+    ]
 
 
 def _rate_alerts(ws: Workspace, rows: list[Any]) -> list[dict[str, Any]]:

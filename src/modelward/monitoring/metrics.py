@@ -5,8 +5,9 @@ Metric names and directions (every one here is higher-is-better except the regre
 errors): binary ``accuracy, roc_auc, f1, precision, recall``; multiclass ``accuracy,
 f1_macro, precision_macro, recall_macro``; regression ``mae, rmse`` (lower is better)
 and ``r2``. Intervals are percentile bootstraps (:func:`modelward.stats.bootstrap_ci`);
-above :data:`CI_ROWS` labelled rows the values are computed in DuckDB over every row
-(:func:`sql_binary_metrics`) and the interval is the bootstrap of a ``CI_SAMPLE``-row
+above :data:`CI_ROWS` labelled rows the binary values come from the engine's counts over
+every row (confusion counts, rows and positives per distinct score: :func:`auc_from_counts`)
+and the interval is the bootstrap of a ``CI_SAMPLE``-row
 sample (:data:`SAMPLE_RESAMPLES` resamples), narrowed by ``sqrt(CI_SAMPLE / n)`` (standard
 errors shrink with the square root of the sample), so a million labels cost what 2 000 do.
 Above :data:`SAMPLE_ROWS` predictions the window itself is a consistent hash sample of its
@@ -26,19 +27,22 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ALIASES",
+    "AUC_ROUND_ROWS",
     "CI_ROWS",
     "CI_SAMPLE",
     "SAMPLE_ROWS",
     "LOWER_IS_BETTER",
     "METRICS_BY_TASK",
+    "auc_from_counts",
     "compute_metrics",
     "positive_label",
+    "rank_auc",
     "resolve_metrics",
 ]
 
 CI_ROWS = 5000
 #: Above this many predictions in a window, metrics use a consistent hash sample of about
-#: this many requests (both sides of the feedback join; see ``PredictionLog.snapshot``):
+#: this many requests (both sides of the feedback join; ``predlog.engine.Scan.rate``):
 #: the standard error of a rate is then at most 0.0011, and the reported interval is that
 #: of the sample, so it covers the whole window's value.
 SAMPLE_ROWS = 200_000
@@ -167,23 +171,13 @@ def compute_metrics(
     out: dict[str, dict[str, Any]] = {}
     for name in names:
         fn, which = functions[name]
-        column = y_pred if which == "pred" else score
-        if column is None or (which == "score" and np.isnan(column).any()):
-            out[name] = {"value": None, "low": None, "high": None, "note": "no scores logged"}
+        column: Any = y_pred if which == "pred" else score
+        known = exact.get(name) if exact is not None else None
+        missing = _missing(which, column, y_true, exact is not None and known is None)
+        if missing is not None:
+            out[name] = missing
             continue
-        if which == "score" and len(set(y_true)) < 2:
-            out[name] = {"value": None, "low": None, "high": None, "note": "one class only"}
-            continue
-        if n == 0:
-            out[name] = {"value": None, "low": None, "high": None}
-            continue
-        if exact is not None:
-            if exact.get(name) is None:
-                out[name] = {"value": None, "low": None, "high": None}
-                continue
-            value = float(exact[name])  # type: ignore[arg-type]
-        else:
-            value = float(fn(y_true, column))
+        value = float(known) if known is not None else float(fn(y_true, column))
         t, c = (y_true, column) if sub is None else (y_true[sub], column[sub])
         if task == "binary-classification":
             mid = value if sub is None and exact is None else _binary_value(name, t, c, positive)
@@ -199,43 +193,23 @@ def compute_metrics(
     return out
 
 
+def _missing(which: str, column: Any, truth: Any, unknown: bool) -> dict[str, Any] | None:
+    """The entry of a metric that cannot be computed (no scores, one class, no rows, an
+    ``unknown`` exact value), or None."""
+    import numpy as np
+
+    if column is None or (which == "score" and np.isnan(column).any()):
+        return {"value": None, "low": None, "high": None, "note": "no scores logged"}
+    if which == "score" and len(set(truth)) < 2:
+        return {"value": None, "low": None, "high": None, "note": "one class only"}
+    if len(truth) == 0 or unknown:
+        return {"value": None, "low": None, "high": None}
+    return None
+
+
 #: Above this many labelled rows ROC-AUC groups scores to 6 decimals (ties share a rank):
 #: exact to ~1e-6, and a sort of a million groups instead of ten million rows.
 AUC_ROUND_ROWS = 1_000_000
-
-
-def sql_binary_metrics(con: Any, *, version: int, positive: str) -> dict[str, float | None]:
-    """Accuracy, precision, recall, F1 from confusion counts and ROC-AUC from score ranks
-    (average ranks for ties: the Mann-Whitney form), over the window table ``w`` of
-    :meth:`PredictionLog.snapshot`: one fetch of four columns (the labelled rows of a
-    sampled window are a few hundred thousand), counted with NumPy."""
-    import numpy as np
-
-    pos = "'" + positive.replace("'", "''") + "'"
-    found = con.sql(
-        f"SELECT label = prediction AS same, label = {pos} AS hit, prediction = {pos} AS said, "
-        "score FROM w WHERE status = 'ok' AND label IS NOT NULL AND prediction IS NOT NULL "
-        f"AND version = {int(version)}"
-    ).fetchnumpy()
-    hit = np.asarray(found["hit"], dtype=bool)
-    said = np.asarray(found["said"], dtype=bool)
-    n = len(hit)
-    tp = int(np.count_nonzero(hit & said))
-    fp = int(np.count_nonzero(said)) - tp
-    fn = int(np.count_nonzero(hit)) - tp
-    out: dict[str, float | None] = {
-        "accuracy": int(np.count_nonzero(found["same"])) / n if n else None,
-        "precision": tp / (tp + fp) if tp + fp else 0.0,
-        "recall": tp / (tp + fn) if tp + fn else 0.0,
-        "f1": 2 * tp / (2 * tp + fp + fn) if 2 * tp + fp + fn else 0.0,
-    }
-    scores = found["score"]
-    known = ~np.ma.getmaskarray(scores)
-    score = np.asarray(np.ma.getdata(scores), dtype="float64")[known]
-    if n > AUC_ROUND_ROWS:
-        score = np.round(score, 6)
-    out["roc_auc"] = rank_auc(score, hit[known])
-    return out
 
 
 def rank_auc(score: Any, positive: Any) -> float | None:
@@ -246,9 +220,7 @@ def rank_auc(score: Any, positive: Any) -> float | None:
 
     score = np.asarray(score, dtype="float64")
     positive = np.asarray(positive, dtype=bool)
-    p_count = float(np.count_nonzero(positive))
-    n_count = float(len(score)) - p_count
-    if not p_count or not n_count:
+    if not len(score):
         return None
     order = np.argsort(score)
     ordered = score[order]
@@ -256,6 +228,23 @@ def rank_auc(score: Any, positive: Any) -> float | None:
     starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
     count = np.diff(np.r_[starts, len(score)])
     hits = np.add.reduceat(positive[order].astype(np.int64), starts)
+    return auc_from_counts(ordered[starts], hits, count)
+
+
+def auc_from_counts(scores: Any, positives: Any, totals: Any) -> float | None:
+    """ROC-AUC from the rows and the positives at each distinct score (what an engine's
+    grouped counts give): the Mann-Whitney rank sum of the positives, each group's rows
+    sharing the average of their ranks."""
+    import numpy as np
+
+    order = np.argsort(np.asarray(scores, dtype="float64"))  # distinct scores: no ties
+    hits = np.asarray(positives, dtype=np.int64)[order]
+    count = np.asarray(totals, dtype=np.int64)[order]
+    p_count = float(hits.sum())
+    n_count = float(count.sum()) - p_count
+    if not p_count or not n_count:
+        return None
+    starts = np.cumsum(count) - count  # rows below each group
     rank_sum = float((hits * (starts + (count + 1) / 2.0)).sum())
     return (rank_sum - p_count * (p_count + 1) / 2) / (p_count * n_count)
 

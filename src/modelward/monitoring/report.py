@@ -13,36 +13,41 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from modelward.monitoring.checks import Degradation, Drift, Metrics, Quality
+from modelward.monitoring.checks.degradation import DETAIL_ROWS
+from modelward.monitoring.checks.metrics import positive_class
+from modelward.monitoring.metrics import compute_metrics, resolve_metrics
 from modelward.monitoring.result import CheckResult
-from modelward.monitoring.window import Window, window_for
+from modelward.predlog.reader import frame
 from modelward.timeutil import utcnow
 
 if TYPE_CHECKING:
+    from modelward.monitoring.context import Context
     from modelward.monitoring.monitor import Monitor
 
-__all__ = ["build_report", "render_html", "write_report"]
+__all__ = ["build_report", "publish_report", "render_html", "write_report"]
 
 
-def _series(monitor: Monitor, name: str, window: Window, environment: str | None) -> dict:
+def _series(context: Context) -> dict[str, Any]:
     """Metrics per period (days; hours when the window is shorter than 2 days)."""
-    from modelward.monitoring.metrics import compute_metrics, resolve_metrics
-
-    model = monitor.ws.registry.get_model(name)
-    names = resolve_metrics(model.task, None)
-    frame = monitor._ok_rows(
-        name, window, environment, ["ts", "version", "prediction", "score"], labelled_only=True
-    )
-    positive = monitor._positive(name, frame) if model.task == "binary-classification" else None
+    assert context.model is not None and context.window is not None
+    window, task = context.window, context.model.task
+    names = resolve_metrics(task, None)
+    scan = context.scan(labels=True, status=("ok",), labelled=True)
+    columns = ["ts", "version", "prediction", "score", "label"]
+    rows = frame(context.log.sample(scan, columns, rows=DETAIL_ROWS, order="ts"))
+    versions = [int(v) for v in rows["version"].dropna().unique()]
+    positive = positive_class(context, versions) if task == "binary-classification" else None
     step = timedelta(days=1) if window.length >= timedelta(days=2) else timedelta(hours=1)
     points = []
     start = window.start
     while start < window.end:
-        part = frame[(frame["ts"] >= start) & (frame["ts"] < start + step)]
+        part = rows[(rows["ts"] >= start) & (rows["ts"] < start + step)]
         if len(part) >= 2:
-            values = compute_metrics(part, model.task, names, positive=positive, resamples=300)
+            values = compute_metrics(part, task, names, positive=positive, resamples=300)
             points.append({"start": start.isoformat(), "rows": len(part), "metrics": values})
         start = start + step
-    thresholds = monitor.ws.policy.thresholds.as_dict()
+    thresholds = context.policy.thresholds.as_dict()
     return {
         "metrics": names,
         "thresholds": {n: thresholds.get(n) for n in names},
@@ -60,37 +65,25 @@ def build_report(
     environment: str | None = "production",
     checks: list[CheckResult] | None = None,
 ) -> dict[str, Any]:
-    """The report's content as plain JSON-able data (checks are run unless given)."""
-    monitor._model(name)
-    window = window_for(last, until=until)
-    alert = monitor.alert
-    monitor.alert = False  # a report describes; it does not page anyone
-    try:
-        if checks is None:
-            options: dict[str, Any] = {
-                "last": last,
-                "until": until,
-                "environment": environment,
-                "record": False,
-            }
-            checks = [
-                monitor.metrics(name, **options),
-                monitor.drift(name, **options),
-                monitor.quality(name, **options),
-                monitor.degradation(name, **options),
-            ]
-        model = monitor.ws.registry.get_model(name)
-        series = (
-            _series(monitor, name, window, environment)
-            if model.task != "text-generation"
-            else {"metrics": [], "thresholds": {}, "step": "1d", "points": []}
-        )
-    finally:
-        monitor.alert = alert
+    """The report's content as plain JSON-able data (checks are run unless given; a
+    report describes: it stores nothing and pages no one)."""
+    context = monitor.context(Metrics(), name, last, until, environment)
+    assert context.model is not None and context.window is not None
+    if checks is None:
+        checks = [
+            monitor.run(check, name, last=last, until=until, environment=environment,
+                        record=False, alert=False)
+            for check in (Metrics(), Drift(), Quality(), Degradation())
+        ]  # fmt: skip
+    series = (
+        _series(context)
+        if context.model.task != "text-generation"
+        else {"metrics": [], "thresholds": {}, "step": "1d", "points": []}
+    )
     alerts = [a.to_dict() for a in monitor.alerts.list(model=name, include_resolved=True, limit=50)]
     return {
         "model": name,
-        "window": window.to_dict(),
+        "window": context.window.to_dict(),
         "environment": environment,
         "generated_at": utcnow().isoformat(),
         "verdict": "fail" if any(c.failed for c in checks) else "pass",
@@ -98,6 +91,35 @@ def build_report(
         "series": series,
         "alerts": alerts,
     }
+
+
+def publish_report(
+    monitor: Monitor,
+    name: str,
+    *,
+    out: str | Path | None = None,
+    include_plots: bool = True,
+    **window: Any,
+) -> dict[str, Any]:
+    """:func:`build_report` written (HTML and JSON, ``out`` or
+    ``<workspace>/reports/<name>-<time>.html``) and stored as a ``monitor-report`` run."""
+    report = build_report(monitor, name, **window)
+    target = out or monitor.ws.root / "reports" / f"{name}-{utcnow():%Y%m%dT%H%M%S}.html"
+    html_path, json_path = write_report(report, target, include_plots=include_plots)
+    files = {"html": str(html_path), "json": str(json_path)}
+    run = monitor.ws.registry.record_run(
+        "monitor-report",
+        model=name,
+        version=None,
+        inputs={"window": report["window"], "environment": report["environment"]},
+        results={
+            "files": files,
+            "checks": {k: v["verdict"] for k, v in report["checks"].items()},
+            "breaches": [],
+        },
+        verdict="info",
+    )
+    return {**report, "files": files, "run_id": run.id}
 
 
 # -- figures --------------------------------------------------------------------------------

@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from modelward.errors import ConfigError
+from modelward.monitoring.checks import CHECKS, DriftResult
+from modelward.monitoring.report import build_report, write_report
 from modelward.monitoring.result import FAILING, CheckResult
 from modelward.timeutil import utcnow
 
@@ -50,6 +52,19 @@ def _from_check(item: str, result: CheckResult) -> dict[str, Any]:
     return _item(item, result.verdict, detail, run_id=result.run_id)
 
 
+#: Items that are a check (``evaluation`` is the metrics check: every metric), and the
+#: options they run with.
+CHECK_ITEMS: dict[str, tuple[str, dict[str, Any]]] = {
+    "metrics": ("metrics", {}),
+    "evaluation": ("metrics", {}),
+    "predictions": ("predictions", {"distribution_check": True}),
+    "quality": ("quality", {}),
+    "drift": ("drift", {}),
+    "degradation": ("degradation", {}),
+}
+TABULAR_ONLY = {"metrics", "evaluation", "drift", "quality", "degradation", "baseline"}
+
+
 def run_runbook(
     monitor: Monitor,
     schedule: str,
@@ -60,78 +75,37 @@ def run_runbook(
     out: str | Path | None = None,
     include_plots: bool = True,
 ) -> dict[str, Any]:
-    from modelward.monitoring.report import build_report, write_report
-
     if schedule not in SCHEDULES:
         raise ConfigError(f"runbook {schedule!r} is not one of daily, weekly, monthly")
-    policy = monitor.ws.policy.monitoring
-    items_wanted: list[str] = list(getattr(policy, schedule))
-    unknown = [i for i in items_wanted if i not in KNOWN_ITEMS]
+    wanted: list[str] = list(getattr(monitor.ws.policy.monitoring, schedule))
+    unknown = [i for i in wanted if i not in KNOWN_ITEMS]
     if unknown:
         raise ConfigError(
             f"monitoring.{schedule} in policy.yml names unknown item(s) {', '.join(unknown)}; "
             f"choose from {', '.join(sorted(KNOWN_ITEMS))}"
         )
-    model = monitor._model(name)
+    model = monitor.model(name)
     last = SCHEDULES[schedule]
-    tabular_only = {"metrics", "evaluation", "drift", "quality", "degradation", "baseline"}
-    common: dict[str, Any] = {"last": last, "until": until, "environment": environment}
     items: list[dict[str, Any]] = []
     checks: list[CheckResult] = []
-    for item in items_wanted:
-        if model.task == "text-generation" and item in tabular_only:
+    for item in wanted:
+        if model.task == "text-generation" and item in TABULAR_ONLY:
             items.append(_item(item, "skipped", "not defined for endpoint (LLM) models"))
-            continue
-        if item in ("metrics", "evaluation"):
-            result = monitor.metrics(name, **common)
-            checks.append(result)
-            items.append(_from_check(item, result))
-        elif item == "predictions":
-            result = monitor.predictions(name, distribution_check=True, **common)
-            checks.append(result)
-            items.append(_from_check(item, result))
-        elif item == "quality":
-            result = monitor.quality(name, **common)
-            checks.append(result)
-            items.append(_from_check(item, result))
-        elif item == "drift":
-            result = monitor.drift(name, **common)
-            checks.append(result)
-            items.append(_from_check(item, result))
-        elif item == "degradation":
-            result = monitor.degradation(name, **common)
-            checks.append(result)
-            items.append(_from_check(item, result))
-        elif item == "alerts":
-            open_alerts = monitor.alerts.list(model=name)
-            critical = [a for a in open_alerts if a.level == "critical"]
-            verdict = "fail" if critical else ("warn" if open_alerts else "pass")
-            detail = (
-                f"{len(open_alerts)} open alert(s), {len(critical)} critical"
-                if open_alerts
-                else "no open alerts"
+        elif item in CHECK_ITEMS:
+            kind, options = CHECK_ITEMS[item]
+            result = monitor.run(
+                CHECKS[kind](**options), name, last=last, until=until, environment=environment
             )
-            items.append(_item(item, verdict, detail, alerts=[a.id for a in open_alerts]))
-        elif item == "baseline":
-            items.append(_baseline_proposal(checks))
-        elif item == "retention":
-            items.append(_retention(monitor, name))
-        elif item == "backup":
-            items.append(_backup(monitor))
-        elif item == "compact":
-            items.append(_compact(monitor, name))
-        elif item == "report":
-            items.append(_item(item, "pass", "written with this runbook"))
+            checks.append(result)
+            items.append(_from_check(item, result))
+        else:
+            items.append(_other_item(monitor, item, name, checks))
     report = build_report(
         monitor, name, last=last, until=until, environment=environment, checks=checks
     )
     verdict = "fail" if any(i["verdict"] in FAILING for i in items) else "pass"
     report.update(runbook=schedule, items=items, verdict=verdict)
-    if out is None:
-        stamp = utcnow().strftime("%Y%m%dT%H%M%S")
-        out = monitor.ws.root / "reports" / f"{name}-{schedule}-{stamp}.html"
-    html_path, json_path = write_report(report, out, include_plots=include_plots)
-    report["files"] = {"html": str(html_path), "json": str(json_path)}
+    _write(report, out or _default_out(monitor, name, schedule), include_plots)
     run = monitor.ws.registry.record_run(
         "runbook",
         model=name,
@@ -148,13 +122,49 @@ def run_runbook(
     return report
 
 
+def _default_out(monitor: Monitor, name: str, schedule: str) -> Path:
+    stamp = utcnow().strftime("%Y%m%dT%H%M%S")
+    return monitor.ws.root / "reports" / f"{name}-{schedule}-{stamp}.html"
+
+
+def _write(report: dict[str, Any], out: str | Path, plots: bool) -> None:
+    html_path, json_path = write_report(report, out, include_plots=plots)
+    report["files"] = {"html": str(html_path), "json": str(json_path)}
+
+
+def _other_item(
+    monitor: Monitor, item: str, name: str, checks: list[CheckResult]
+) -> dict[str, Any]:
+    """An item that is not a check: open alerts, a proposal, retention, backup, compaction,
+    the report."""
+    if item == "alerts":
+        open_alerts = monitor.alerts.list(model=name)
+        critical = [a for a in open_alerts if a.level == "critical"]
+        verdict = "fail" if critical else ("warn" if open_alerts else "pass")
+        detail = (
+            f"{len(open_alerts)} open alert(s), {len(critical)} critical"
+            if open_alerts
+            else "no open alerts"
+        )
+        return _item(item, verdict, detail, alerts=[a.id for a in open_alerts])
+    if item == "baseline":
+        return _baseline_proposal(checks)
+    if item == "retention":
+        return _retention(monitor, name)
+    if item == "backup":
+        return _backup(monitor)
+    if item == "compact":
+        return _compact(monitor, name)
+    return _item(item, "pass", "written with this runbook")  # the report
+
+
 def _baseline_proposal(checks: list[CheckResult]) -> dict[str, Any]:
     """Propose refreshing the reference when the inputs moved but the model still performs."""
-    drift = next((c for c in checks if c.check == "drift"), None)
+    drift = next((c for c in checks if isinstance(c, DriftResult)), None)
     metrics = next((c for c in checks if c.check == "metrics"), None)
     if drift is None:
         return _item("baseline", "skipped", "no drift check in this runbook to judge from")
-    drifted = drift.results.get("drifted", [])
+    drifted = drift.drifted
     if not drifted:
         return _item("baseline", "pass", "inputs match the reference; no refresh needed")
     if metrics is not None and metrics.verdict == "pass":
@@ -221,7 +231,6 @@ def _compact(monitor: Monitor, name: str) -> dict[str, Any]:
 def _backup(monitor: Monitor) -> dict[str, Any]:
     """A checksummed backup of the workspace into its backups/ folder."""
     from modelward.backup.archive import create_backup
-    from modelward.timeutil import utcnow
 
     folder = monitor.ws.root / "backups"
     folder.mkdir(exist_ok=True)

@@ -7,16 +7,14 @@ Category keys are the profile's (``3.0`` -> ``"3"``), so log values and the prof
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from modelward.errors import DataError
 from modelward.monitoring.drift.base import Sample
 
-if TYPE_CHECKING:
-    pass
-
 __all__ = [
     "array_samples",
+    "category_key",
     "feature_kinds",
     "histogram",
     "reference_samples",
@@ -53,14 +51,15 @@ def reference_samples(profile: dict[str, Any], kinds: dict[str, str]) -> dict[st
     return out
 
 
-def _key(value: Any) -> str:
+def category_key(value: Any) -> str:
+    """A category as the reference profile names it (``3.0`` -> ``"3"``)."""
     from modelward.data.profile import _key as profile_key
 
     return profile_key(value)
 
 
 def array_samples(arrays: dict[str, Any], kinds: dict[str, str]) -> tuple[int, dict[str, Sample]]:
-    """Samples from the NumPy arrays of :meth:`PredictionLog.arrays` (``in_<feature>``
+    """Samples from the NumPy arrays of ``predlog.reader.arrays`` (``in_<feature>``
     columns, missing values left out; no pandas: a million rows cost one pass each)."""
     import numpy as np
 
@@ -81,7 +80,7 @@ def array_samples(arrays: dict[str, Any], kinds: dict[str, str]) -> tuple[int, d
             else:
                 keys, counts = np.unique(present.astype(str), return_counts=True)
             out[name] = Sample(
-                counts={_key(k): int(c) for k, c in zip(keys, counts, strict=True)},
+                counts={category_key(k): int(c) for k, c in zip(keys, counts, strict=True)},
                 rows=int(len(present)),
             )
         else:

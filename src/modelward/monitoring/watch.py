@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from modelward.errors import ConfigError
+from modelward.monitoring.checks import CHECKS, Resources
 from modelward.timeutil import parse_duration, utcnow
 
 if TYPE_CHECKING:
@@ -15,6 +16,7 @@ if TYPE_CHECKING:
 
 __all__ = ["WATCHABLE", "watch"]
 
+#: every check but the review (which lists rather than judges)
 WATCHABLE = ("metrics", "predictions", "quality", "drift", "degradation", "resources")
 
 
@@ -45,7 +47,7 @@ def watch(
     window = last or policy.window
     parse_duration(window, what="--last")
     if name is not None:
-        monitor._model(name)
+        monitor.model(name)
         names = [name]
     else:
         logged = set(monitor.log.models())
@@ -58,10 +60,10 @@ def watch(
             for model in names:
                 for check in wanted:
                     if check == "resources":
-                        result = monitor.resources()
+                        result = monitor.run(Resources())
                     else:
-                        result = getattr(monitor, check)(
-                            model, last=window, environment=environment
+                        result = monitor.run(
+                            CHECKS[check](), model, last=window, environment=environment
                         )
                     line = f"{utcnow():%Y-%m-%d %H:%M:%S} {result.summary()}"
                     echo(line)

@@ -1,7 +1,9 @@
 """The prediction log: a Parquet dataset partitioned by model and date, plus feedback.
 
-Writer: :class:`LogWriter` (buffered, write-ahead, atomic files). Readers: DuckDB
-relations :func:`predictions`, :func:`feedback`, :func:`labelled`. Layout: ``layout``.
+Writer: :class:`LogWriter` (buffered, write-ahead, atomic files). Reader: :class:`LogReader`
+(every reader of the log goes through it: one listing, an engine behind a small seam,
+:mod:`.engine`). Ad-hoc DuckDB relations: :func:`predictions`, :func:`feedback`,
+:func:`labelled`. Layout: ``layout``.
 """
 
 from modelward.predlog.layout import (
@@ -12,7 +14,8 @@ from modelward.predlog.layout import (
     arrow_schema,
     feature_type,
 )
-from modelward.predlog.read import connect, feedback, labelled, predictions
+from modelward.predlog.reader import LogReader
+from modelward.predlog.relations import feedback, labelled, predictions
 from modelward.predlog.writer import LogWriter
 
 __all__ = [
@@ -20,9 +23,9 @@ __all__ = [
     "FEEDBACK_COLUMNS",
     "PREDICTIONS",
     "PREDICTION_COLUMNS",
+    "LogReader",
     "LogWriter",
     "arrow_schema",
-    "connect",
     "feature_type",
     "feedback",
     "labelled",

@@ -14,26 +14,25 @@ temporary name and renamed into place, and it names the files it replaces in its
 metadata. Readers skip the files a compacted file names (:func:`live_files`), so a run
 that stopped before deleting them (the next run does) shows each row once, and a check
 whose listing a compaction overtook (a listed file gone when DuckDB opens it) lists again
-and reads the compacted file (``LogChanged`` in ``modelward.monitoring``).
+and reads the compacted file (``LogChanged`` in :mod:`modelward.predlog.files`).
 """
 
 from __future__ import annotations
 
-import functools
 import json
 import uuid
 from dataclasses import asdict, dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from modelward.errors import ConfigError, StorageError
-from modelward.predlog.layout import FEEDBACK, PREDICTIONS, parquet_options
+from modelward.predlog.files import LogFiles, Partition, live_files
+from modelward.predlog.layout import COMPACTED_KEY, FEEDBACK, PREDICTIONS, parquet_options
 
-__all__ = ["ROW_GROUP_ROWS", "Compaction", "compact", "live_files", "replaced_by_compaction"]
+__all__ = ["ROW_GROUP_ROWS", "Compaction", "compact"]
 
 #: Rows per row group of a compacted file (DuckDB's own default).
 ROW_GROUP_ROWS = 122_880
-_META_KEY = b"modelward.compacted_from"
 
 
 @dataclass(frozen=True)
@@ -57,8 +56,6 @@ def compact(
     dry_run: bool = False,
 ) -> list[Compaction]:
     """Compact every closed day (``date < before``, default today UTC) of the log."""
-    import fsspec
-
     today = datetime.now(UTC).date()
     before = before or today
     if before > today:
@@ -67,43 +64,28 @@ def compact(
             "compacted, while the server may still write today's files",
             field="before",
         )
-    try:
-        fs, root = fsspec.core.url_to_fs(logs_url)
-        folders = [
-            str(p)
-            for kind in (PREDICTIONS, FEEDBACK)
-            for p in fs.glob(f"{root}/{kind}/model={model or '*'}/date=*")
-        ]
-    except (OSError, ValueError) as exc:
-        raise StorageError(f"cannot list the prediction log at {logs_url}: {exc}") from exc
+    log = LogFiles(logs_url)
+    closed = [
+        partition
+        for kind in (FEEDBACK, PREDICTIONS)
+        for partition in log.partitions(kind, model, last=before - timedelta(days=1))
+    ]
     done = []
-    for folder in sorted(folders):
-        kind = folder.rsplit("/", 3)[-3]
-        name = folder.rsplit("model=", 1)[-1].split("/", 1)[0]
-        day = folder.rsplit("date=", 1)[-1]
-        try:
-            closed = date.fromisoformat(day) < before
-        except ValueError:
-            continue  # not a partition of ours
-        if closed:
-            result = _compact_partition(fs, folder, kind, name, day, dry_run)
-            if result is not None:
-                done.append(result)
+    for partition in closed:
+        result = _compact_partition(log, partition, dry_run)
+        if result is not None:
+            done.append(result)
     return done
 
 
-def _compact_partition(
-    fs: Any, folder: str, kind: str, model: str, day: str, dry_run: bool
-) -> Compaction | None:
+def _compact_partition(log: LogFiles, partition: Partition, dry_run: bool) -> Compaction | None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    fs, folder = log.fs, partition.folder
+    kind, model, day = partition.kind, partition.model, partition.date.isoformat()
     try:
-        names = sorted(
-            str(p).rsplit("/", 1)[-1]
-            for p in fs.glob(f"{folder}/*.parquet")
-            if not str(p).rsplit("/", 1)[-1].startswith((".", "_"))
-        )
+        names = [path.rsplit("/", 1)[-1] for path in log.names(partition)]
         names = _finish_interrupted(fs, folder, names, delete=not dry_run)
         if len(names) < 2:
             return None
@@ -120,7 +102,7 @@ def _compact_partition(
     rows = sum(pq.read_metadata(f"{folder}/{n}", filesystem=fs).num_rows for n in names)
     if dry_run:
         return Compaction(kind, model, day, len(names), rows, None)
-    schema = schema.with_metadata({_META_KEY: json.dumps(names).encode()})
+    schema = schema.with_metadata({COMPACTED_KEY: json.dumps(names).encode()})
     output = f"compacted-{uuid.uuid4().hex[:12]}.parquet"
     tmp = f"{folder}/.{output}.tmp"
     try:
@@ -163,41 +145,6 @@ def _conform(table: Any, schema: Any) -> Any:
         else:
             columns.append(pa.nulls(table.num_rows, field.type))
     return pa.Table.from_arrays(columns, schema=schema)
-
-
-def live_files(fs: Any, paths: list[str]) -> list[str]:
-    """``paths`` (log files, as ``fs`` names them) without those that a compacted file of
-    the same partition replaced: a reader that lists a partition after an interrupted
-    compaction, or while a compaction is deleting the files it replaced, sees each row
-    once."""
-    replaced: set[str] = set()
-    for path in paths:
-        folder, name = path.rsplit("/", 1)
-        if name.startswith("compacted-"):
-            replaced.update(f"{folder}/{n}" for n in _compacted_from(fs, path))
-    return [p for p in paths if p not in replaced]
-
-
-def replaced_by_compaction(fs: Any, path: str) -> bool:
-    """Whether a compacted file of ``path``'s partition replaced the file ``path`` names."""
-    folder, name = path.rsplit("/", 1)
-    return any(
-        name in _compacted_from(fs, str(c)) for c in fs.glob(f"{folder}/compacted-*.parquet")
-    )
-
-
-@functools.lru_cache(maxsize=4096)
-def _compacted_from(fs: Any, path: str) -> tuple[str, ...]:
-    """The names a compacted file replaced, from its Parquet metadata (cached: the file
-    never changes)."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    try:
-        meta = pq.read_schema(path, filesystem=fs).metadata or {}
-    except (OSError, pa.ArrowException):
-        return ()  # gone (retention) or unreadable: the read itself will say so
-    return tuple(json.loads(meta.get(_META_KEY, b"[]")))
 
 
 def _finish_interrupted(fs: Any, folder: str, names: list[str], *, delete: bool) -> list[str]:

@@ -14,8 +14,10 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 __all__ = [
+    "COMPACTED_KEY",
     "COMPRESSION",
     "FEEDBACK",
+    "FEATURE_PREFIX",
     "FEEDBACK_COLUMNS",
     "PREDICTIONS",
     "PREDICTION_COLUMNS",
@@ -31,6 +33,11 @@ FEEDBACK = "feedback"
 #: Parquet key-value metadata of a published file: the write-ahead segment it came from
 #: (a segment replayed after a crash is not published twice).
 SEGMENT_KEY = b"modelward.segment"
+#: Parquet key-value metadata of a compacted file: the names of the files it replaced
+#: (JSON), which every listing then leaves out.
+COMPACTED_KEY = b"modelward.compacted_from"
+#: Input features are logged as ``in_<feature>`` columns.
+FEATURE_PREFIX = "in_"
 #: Parquet compression of every log file. A log is written once and read by every check,
 #: so decoding speed wins over size: snappy decodes faster than zstd (the benchmark's daily
 #: check on a one-file 1 M-row day took 13 % longer on zstd) for files a little larger.

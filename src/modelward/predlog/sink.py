@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from modelward.errors import StorageError
-from modelward.predlog.compact import replaced_by_compaction
+from modelward.predlog.files import replaced_by_compaction
 from modelward.predlog.layout import parquet_options
 
 if TYPE_CHECKING:

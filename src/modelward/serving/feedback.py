@@ -21,9 +21,12 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from modelward.errors import NotFound, Overloaded, SchemaError
+from modelward.predlog.engines.duckdb import DuckDBEngine
+from modelward.predlog.reader import LogReader
 
 if TYPE_CHECKING:
     from modelward.predlog.writer import LogWriter
@@ -87,6 +90,7 @@ class Feedback:
         self.settle_s = settle_s
         self.interval_s = interval_s
         self.reads = 0  # log reads, one per batch
+        self._reader: LogReader | None = None  # opened by the first read
         self._looked_up: OrderedDict[str, str | None] = OrderedDict()  # None: no prediction
         self._seen: OrderedDict[str, str] = OrderedDict()  # request id -> label stored
         self._tickets: OrderedDict[str, Ticket] = OrderedDict()
@@ -212,6 +216,8 @@ class Feedback:
             thread = self._thread
         if thread is not None:
             thread.join(timeout=60)
+        if self._reader is not None and (thread is None or not thread.is_alive()):
+            self._reader.close()
         if self._queue:
             log.warning(
                 "%d feedback labels were not stored: the prediction log could not be read",
@@ -244,7 +250,11 @@ class Feedback:
         started = time.time()
         try:
             self.reads += 1
-            found = lookup(self.state.ws.logs_url, sorted({item.rid for item in batch}))
+            if self._reader is None:  # one DuckDB thread: never the cores serving needs
+                self._reader = LogReader(
+                    self.state.ws.logs_url, engine=partial(DuckDBEngine, threads=1)
+                )
+            found = lookup(self._reader, sorted({item.rid for item in batch}))
         except Exception as exc:  # noqa: BLE001 - storage trouble: the labels wait
             log.warning("feedback waits: reading the prediction log failed: %s", exc)
             with self._lock:
@@ -300,24 +310,10 @@ class Feedback:
                 del self._tickets[ticket.id]
 
 
-def lookup(logs_url: str, request_ids: list[str]) -> dict[str, str]:
+def lookup(log: LogReader, request_ids: list[str]) -> dict[str, str]:
     """Which model served each of these ids: one read of the prediction log."""
-    import pyarrow as pa
-
-    from modelward.predlog.layout import PREDICTIONS
-    from modelward.predlog.read import connect, source
-
-    con = connect()
-    try:
-        con.execute("SET threads = 1")  # the resolver never takes the cores serving needs
-        logs = source(con, logs_url, PREDICTIONS)
-        con.register("wanted", pa.table({"request_id": pa.array(request_ids, pa.string())}))
-        found = con.sql(
-            f"SELECT DISTINCT request_id, model FROM {logs} WHERE request_id IN "
-            "(SELECT request_id FROM wanted)"
-        ).fetchall()
-    finally:
-        con.close()
+    scan = log.scan(None, requests=tuple(request_ids))
+    found = log.aggregate(scan, ["request_id", "model"], group_by="request_id, model")
     return {rid: model for rid, model in found}
 
 

@@ -1,0 +1,324 @@
+"""The metrics check: the model's metrics on the window's labelled predictions, per
+version, with label coverage and 95 % intervals, against thresholds.
+
+The window's predictions and their latest labels are read once (above
+``metrics.SAMPLE_ROWS`` predictions: a consistent hash sample of the requests, both sides
+of the join; every request when the sample would hold fewer than ``metrics.CI_SAMPLE``
+labels of some version). Binary values above ``metrics.CI_ROWS`` labels come from the
+engine's counts over every labelled row (confusion counts; rows and positives per
+distinct score for ROC-AUC), their interval from the bootstrap of the labelled requests
+with the smallest hashes; below, from the rows themselves (:mod:`..metrics`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import modelward.monitoring.metrics as measures
+from modelward.errors import ConfigError
+from modelward.monitoring.checks.base import Check
+from modelward.monitoring.result import CheckResult, Findings, given, optional
+from modelward.monitoring.window import Window
+from modelward.predlog.engine import Scan, literal
+from modelward.predlog.reader import frame
+
+if TYPE_CHECKING:
+    from modelward.monitoring.context import Context
+    from modelward.policy import Policy
+
+__all__ = ["MetricValue", "Metrics", "MetricsResult", "VersionMetrics", "positive_class"]
+
+#: what the window holds of each prediction (and its label)
+HELD = ["ts", "version", "status", "prediction", "score"]
+ROWS = ["ts", "version", "prediction", "score", "label"]
+OK = ("ok",)
+
+
+@dataclass
+class MetricValue:
+    value: float | None
+    low: float | None
+    high: float | None
+    note: str | None = optional()
+    status: str | None = optional()  # pass | fail, when the metric has a threshold
+
+
+@dataclass
+class Sampled:
+    """The share of requests a large window's metrics are computed on."""
+
+    rate: float
+    labelled: int  # labels in the sample
+
+
+@dataclass
+class VersionMetrics:
+    predictions: int
+    labelled: int
+    label_coverage: float
+    status: str = "pass"  # pass | fail | insufficient
+    sample: Sampled | None = optional()
+    reason: str | None = optional()  # why it is insufficient
+    metrics: dict[str, MetricValue] | None = optional()
+
+
+@dataclass(kw_only=True)
+class MetricsResult(CheckResult):
+    check: ClassVar[str] = "metrics"
+    window: Window = given()
+    environment: str | None = given()
+    metrics: list[str] = given()
+    thresholds: dict[str, float] = given()
+    min_labels: int = given()
+    use_lower_ci: bool = given()
+    versions: dict[str, VersionMetrics] = field(default_factory=dict)
+    positive_label: str | None = None
+    insufficient: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Metrics(Check[MetricsResult]):
+    """Metrics on the labelled predictions of the window, per version (with label
+    coverage and CIs) against thresholds (default: ``policy.thresholds``)."""
+
+    name: ClassVar[str] = "metrics"
+    metrics: list[str] | None = None
+    thresholds: list[float] | None = None
+
+    def run(self, context: Context) -> MetricsResult:
+        assert context.model is not None and context.window is not None
+        names = measures.resolve_metrics(context.model.task, self.metrics)
+        limits = thresholds_for(names, self.thresholds, context.policy)
+        findings = Findings()
+        with _labelled_window(context) as (held, rate):
+            counts = sorted(
+                context.log.aggregate(
+                    held.only(status=OK),
+                    ["version", "count(*)", "count(label)"],
+                    group_by="version",
+                )
+            )
+            positive = None
+            if context.model.task == "binary-classification":
+                positive = positive_class(context, [int(v) for v, *_ in counts])
+            totals = context.served() if rate < 1.0 else {}
+            versions = {
+                f"v{int(v)}": _version(
+                    context,
+                    held,
+                    int(v),
+                    (totals.get(int(v), n), k, rate),
+                    positive,
+                    names,
+                    limits,
+                    findings,
+                )  # fmt: skip
+                for v, n, k in counts
+            }
+        if not counts:
+            findings.short(f"no predictions in {context.window.label()}")
+        policy = context.policy.thresholds
+        return MetricsResult(
+            model=context.name, **findings.outcome(), window=context.window,
+            environment=context.environment, metrics=names, thresholds=limits,
+            min_labels=policy.min_labels, use_lower_ci=policy.use_lower_ci,
+            versions=versions, positive_label=positive, insufficient=findings.lacking,
+        )  # fmt: skip
+
+
+@contextmanager
+def _labelled_window(context: Context) -> Iterator[tuple[Scan, float]]:
+    """The window's predictions with their labels, read and joined once: above
+    ``SAMPLE_ROWS`` predictions a consistent hash sample of the requests, unless it would
+    hold fewer than ``CI_SAMPLE`` labels of some version (sparse labels, a version with
+    little traffic): then every request."""
+    scan = context.scan(labels=True)
+    rate = context.log.rate(scan, measures.SAMPLE_ROWS)
+    if rate < 1.0:
+        with context.log.materialise(scan.only(rate=rate), HELD) as held:
+            labels = context.log.aggregate(
+                held.only(status=OK), ["count(label)"], group_by="version"
+            )
+            if not labels or min(k for (k,) in labels) >= measures.CI_SAMPLE:
+                yield held, rate
+                return
+    with context.log.materialise(scan, HELD) as held:
+        yield held, 1.0
+
+
+def _version(
+    context: Context,
+    held: Scan,
+    version: int,
+    counted: tuple[int, int, float],
+    positive: str | None,
+    names: list[str],
+    limits: dict[str, float],
+    findings: Findings,
+) -> VersionMetrics:
+    """One version's coverage and metrics, judged against ``limits``."""
+    total, sampled, rate = counted
+    labelled = sampled if rate >= 1.0 else round(sampled / rate)
+    coverage = labelled / total if total else 0.0
+    entry = VersionMetrics(int(total), int(labelled), coverage)
+    if rate < 1.0:
+        entry.sample = Sampled(rate, int(sampled))
+    tag, policy = f"v{version}", context.policy.thresholds
+    if labelled < policy.min_labels:
+        entry.status = "insufficient"
+        entry.reason = (
+            f"{tag}: too few labels to judge: {labelled} labelled of {total} "
+            f"predictions (coverage {coverage:.1%}), need {policy.min_labels}"
+        )
+        findings.short(entry.reason)
+        return entry
+    scan = held.only(version=version, status=OK, labelled=True)
+    assert context.model is not None
+    values = _values(context, scan, context.model.task, names, positive, sampled)
+    entry.metrics = {name: MetricValue(**found) for name, found in values.items()}
+    if _judge(entry.metrics, limits, policy, tag, labelled, findings):
+        entry.status = "fail"
+    return entry
+
+
+def _values(
+    context: Context,
+    scan: Scan,
+    task: str,
+    names: list[str],
+    positive: str | None,
+    labelled: int,
+) -> dict[str, dict[str, Any]]:
+    """The metrics of a version's labelled rows, with their intervals. Rows in time order
+    (ties by request): the bootstrap's draws must not depend on the order a parallel scan
+    returns them in."""
+    log = context.log
+    if positive is not None and labelled > measures.CI_ROWS:
+        exact = binary_values(context, scan, positive)
+        # the interval's rows: the labelled requests with the smallest hashes, a uniform
+        # sample that is the same on every run (a reservoir depends on the row order)
+        size = min(measures.CI_ROWS, measures.CI_SAMPLE)
+        sample = frame(log.rows(scan, ROWS, order="hash", limit=size))
+        return measures.compute_metrics(
+            sample, task, names, positive=positive, exact=exact, population=labelled
+        )
+    rows = frame(log.rows(scan, ROWS, order="ts", limit=labelled))
+    return measures.compute_metrics(rows, task, names, positive=positive)
+
+
+def binary_values(context: Context, scan: Scan, positive: str) -> dict[str, float | None]:
+    """Accuracy, precision, recall, F1 from confusion counts and ROC-AUC from the rows and
+    positives at each distinct score, over every labelled row of ``scan``: aggregates, so
+    a million labels cost two grouped passes and no rows leave the engine."""
+    import numpy as np
+
+    pos, log = literal(positive), context.log
+    judged = scan.only(where=["prediction IS NOT NULL"])
+    ((n, same, hit, said, tp),) = log.aggregate(
+        judged,
+        [
+            "count(*)",
+            "count_if(label = prediction)",
+            f"count_if(label = {pos})",
+            f"count_if(prediction = {pos})",
+            f"count_if(label = {pos} AND prediction = {pos})",
+        ],
+    )
+    fp, fn = said - tp, hit - tp
+    out: dict[str, float | None] = {
+        "accuracy": same / n if n else None,
+        "precision": tp / (tp + fp) if tp + fp else 0.0,
+        "recall": tp / (tp + fn) if tp + fn else 0.0,
+        "f1": 2 * tp / (2 * tp + fp + fn) if 2 * tp + fp + fn else 0.0,
+    }
+    groups = log.aggregate_columns(
+        judged.only(where=["score IS NOT NULL"]),
+        ["score", f"count_if(label = {pos}) AS hits", "count(*) AS rows"],
+        group_by="score",
+    )
+    scores = np.asarray(groups.get("score", []), dtype="float64")
+    hits = np.asarray(groups.get("hits", []), dtype="int64")
+    rows = np.asarray(groups.get("rows", []), dtype="int64")
+    if n > measures.AUC_ROUND_ROWS and len(scores):  # ties at 1e-6 share a rank
+        scores, inverse = np.unique(np.round(scores, 6), return_inverse=True)
+        hits, rows = np.bincount(inverse, hits), np.bincount(inverse, rows)
+    out["roc_auc"] = measures.auc_from_counts(scores, hits, rows)
+    return out
+
+
+def _judge(
+    values: dict[str, MetricValue],
+    limits: dict[str, float],
+    policy: Any,
+    tag: str,
+    labelled: int,
+    findings: Findings,
+) -> bool:
+    """Each metric with a threshold against it (with ``use_lower_ci`` its interval's
+    bound on the wrong side); True when one breached. Critical when a whole interval is
+    on the wrong side."""
+    breached = False
+    for metric, limit in limits.items():
+        found = values[metric]
+        if found.value is None:
+            continue
+        lower = metric in measures.LOWER_IS_BETTER
+        judged = found.value
+        if policy.use_lower_ci and found.low is not None and not lower:
+            judged = found.low
+        if policy.use_lower_ci and found.high is not None and lower:
+            judged = found.high
+        bad = judged > limit if lower else judged < limit
+        found.status = "fail" if bad else "pass"
+        if not bad:
+            continue
+        breached = True
+        ci = f" [95% CI {found.low:.3f}, {found.high:.3f}]" if found.low is not None else ""
+        whole = found.low if lower else found.high
+        findings.breach(
+            f"{tag} {metric} {found.value:.3f}{ci} {'>' if lower else '<'} {limit:.2f} "
+            f"(n={labelled} labelled)",
+            f"{tag}:{metric}",
+            critical=whole is not None and (whole > limit if lower else whole < limit),
+        )
+    return breached
+
+
+def thresholds_for(names: list[str], given: list[float] | None, policy: Policy) -> dict[str, float]:
+    """One threshold per metric: those given (checked: rates and AUC in 0..1, r2 up to 1,
+    errors >= 0), else ``policy.thresholds``."""
+    if not given:
+        defaults = policy.thresholds.as_dict()
+        return {n: defaults[n] for n in names if n in defaults}
+    if len(given) != len(names):
+        raise ConfigError(
+            f"--thresholds has {len(given)} value(s) for {len(names)} metric(s) "
+            f"({', '.join(names)}); give one threshold per metric, in the same order",
+            field="thresholds",
+        )
+    for metric, value in zip(names, given, strict=True):
+        value = float(value)
+        top = math.inf if metric in measures.LOWER_IS_BETTER else 1.0
+        bottom = -math.inf if metric == "r2" else 0.0
+        if not (math.isfinite(value) and bottom <= value <= top):
+            span = "a number >= 0" if top == math.inf else f"a number up to {top:g}"
+            if bottom == 0.0 and top == 1.0:
+                span = "a number from 0 to 1"
+            raise ConfigError(
+                f"--thresholds {value:g} for {metric} is not {span}; e.g. "
+                "--metrics accuracy,auc --thresholds 0.80,0.85",
+                field="thresholds",
+            )
+    return dict(zip(names, (float(v) for v in given), strict=True))
+
+
+def positive_class(context: Context, versions: list[int]) -> str | None:
+    """The positive class: scikit-learn's (the last sorted label) of the training labels
+    of the newest version that served."""
+    reference = context.reference(max(versions) if versions else None)
+    labels = list(reference.profile.get("target_counts", {}))
+    return measures.positive_label(labels) if labels else None

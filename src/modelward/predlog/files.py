@@ -1,0 +1,271 @@
+"""Where the log's rows are: the one listing of its Parquet files.
+
+``LogFiles(url)`` lists ``<kind>/model=<m>/date=<d>/*.parquet`` (a local folder or any
+fsspec URL) partition by partition, so a window reads only its own dates: a daily check
+lists one or two date folders, never a year of files. It leaves out temporary names
+(``.x.tmp``, ``_x``) and the files a compacted file replaced (:func:`live_files`): a
+listing made after an interrupted compaction, or while one deletes what it replaced,
+holds each row once. Parquet footers (schemas, row groups) are read here too, and cached:
+a log file never changes once it is renamed into place.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from dataclasses import dataclass
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+from modelward.errors import ConfigError, DataError, StorageError
+from modelward.predlog.layout import COMPACTED_KEY, PREDICTIONS
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+__all__ = [
+    "LogChanged",
+    "LogFile",
+    "LogFiles",
+    "Partition",
+    "is_numeric",
+    "live_files",
+    "replaced_by_compaction",
+]
+
+#: Footers kept in memory per listing (a footer is a few kilobytes).
+_FOOTERS = 100_000
+
+
+class LogChanged(DataError):
+    """A file listed for a read was gone when it was opened: a compaction replaced it in
+    between. Listing again finds the compacted file (the same rows): a monitoring check
+    then runs once more."""
+
+
+@dataclass(frozen=True)
+class Partition:
+    """One folder ``<kind>/model=<model>/date=<date>`` of the log."""
+
+    kind: str
+    model: str
+    date: date
+    folder: str  # as the filesystem names it
+
+
+@dataclass(frozen=True)
+class LogFile:
+    """One Parquet file of the log: ``path`` as an engine opens it (with the URL's
+    protocol for a remote log), and the partition it belongs to."""
+
+    path: str
+    model: str
+    date: str
+
+
+class LogFiles:
+    """The log at ``url`` (``ws.logs_url``): its models, partitions, files and footers."""
+
+    def __init__(self, url: str) -> None:
+        import fsspec
+
+        self.url = str(url).rstrip("/")
+        try:
+            self.fs, root = fsspec.core.url_to_fs(self.url)
+        except (ValueError, ImportError) as exc:
+            raise StorageError(
+                f"cannot open the prediction log at {url}: {exc}; check MODELWARD_LOGS"
+            ) from exc
+        self.root = str(root).rstrip("/")
+        self.protocol = self.url.split("://", 1)[0] if "://" in self.url else "file"
+        self.remote = self.protocol != "file"
+        self._footers: dict[str, tuple[pa.Schema, int]] = {}
+
+    # -- listing --------------------------------------------------------------------------
+
+    def models(self, kind: str = PREDICTIONS) -> list[str]:
+        """The models that have a folder of ``kind`` in the log."""
+        found = self._children(f"{self.root}/{kind}", "model=")
+        return [path.rsplit("/", 1)[-1].removeprefix("model=") for path in found]
+
+    def partitions(
+        self,
+        kind: str,
+        model: str | None = None,
+        *,
+        first: date | None = None,
+        last: date | None = None,
+    ) -> list[Partition]:
+        """The date partitions of ``kind`` for ``model`` (every model when None) from
+        ``first`` to ``last`` (inclusive; open-ended when None): one listing per model."""
+        if model is not None and ("/" in model or model.strip(".") == ""):
+            raise ConfigError(f"{model!r} is not a model name", field="model")
+        out = []
+        for name in [model] if model is not None else self.models(kind):
+            for folder in self._children(f"{self.root}/{kind}/model={name}", "date="):
+                day = _day(folder.rsplit("=", 1)[1])
+                if day is not None and not (first and day < first) and not (last and day > last):
+                    out.append(Partition(kind, name, day, folder))
+        return out
+
+    def has_files(self, kind: str, model: str) -> bool:
+        """Whether any partition of ``model`` holds a file (newest first: one listing)."""
+        return any(self.names(p) for p in reversed(self.partitions(kind, model)))
+
+    def names(self, partition: Partition) -> list[str]:
+        """Every Parquet file of a partition, as the filesystem names it (the files a
+        compaction replaced too)."""
+        return self._children(partition.folder, "", suffix=".parquet")
+
+    def files(
+        self,
+        kind: str,
+        model: str | None = None,
+        *,
+        first: date | None = None,
+        last: date | None = None,
+    ) -> list[LogFile]:
+        """The live files of :meth:`partitions`: each row once."""
+        found: dict[str, Partition] = {}
+        for partition in self.partitions(kind, model, first=first, last=last):
+            found.update(dict.fromkeys(self.names(partition), partition))
+        live = live_files(self.fs, sorted(found))
+        return [LogFile(self.full(p), found[p].model, found[p].date.isoformat()) for p in live]
+
+    def _children(self, folder: str, prefix: str, *, suffix: str = "") -> list[str]:
+        """Paths of ``folder``'s entries whose names start with ``prefix`` and end with
+        ``suffix`` (none of the writers' temporary names), sorted."""
+        try:
+            self.fs.invalidate_cache(folder)  # a long-lived reader lists afresh
+            entries = self.fs.ls(folder, detail=False)
+        except FileNotFoundError:
+            return []
+        except (OSError, ValueError) as exc:
+            raise StorageError(f"cannot list the prediction log at {self.url}: {exc}") from exc
+        out = []
+        for entry in entries:
+            path = str(entry).rstrip("/")
+            name = path.rsplit("/", 1)[-1]
+            if name.startswith(prefix) and name.endswith(suffix) and name[:1] not in "._":
+                out.append(path)
+        return sorted(out)
+
+    def full(self, path: str) -> str:
+        """A listed path as an engine opens it."""
+        return f"{self.protocol}://{path}" if self.remote else path
+
+    def local(self, path: str) -> str:
+        """A full path as the filesystem names it."""
+        return path.split("://", 1)[-1] if self.remote else path
+
+    # -- footers --------------------------------------------------------------------------
+
+    def schema(self, path: str) -> pa.Schema:
+        """The Arrow schema of one log file (its footer is read once)."""
+        return self._footer(path)[0]
+
+    def row_groups(self, path: str) -> int:
+        """The Parquet row groups of one log file (its footer is read once)."""
+        return self._footer(path)[1]
+
+    def _footer(self, path: str) -> tuple[pa.Schema, int]:
+        if path not in self._footers:
+            if len(self._footers) >= _FOOTERS:
+                self._footers.clear()
+            self._footers[path] = self._read_footer(path)
+        return self._footers[path]
+
+    def _read_footer(self, path: str) -> tuple[pa.Schema, int]:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        try:
+            with self.fs.open(self.local(path), "rb") as handle:
+                footer = pq.ParquetFile(handle)  # reads the footer only
+                return footer.schema_arrow, footer.metadata.num_row_groups
+        except FileNotFoundError as exc:
+            raise LogChanged(
+                f"a file of the prediction log at {self.url} was replaced while it was read "
+                f"({path}); run the check again"
+            ) from exc
+        except pa.ArrowException as exc:
+            why = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise DataError(
+                f"{path} in the prediction log is not a readable Parquet file ({why}); move "
+                "it out of the log (docs/monitor.md describes the layout)"
+            ) from exc
+        except (OSError, ValueError) as exc:
+            raise StorageError(f"cannot read the prediction log file {path}: {exc}") from exc
+
+    def columns(self, files: list[LogFile]) -> dict[str, str]:
+        """Every column of ``files`` read as one table (by name) and its Arrow type: the
+        type of the files that have it, ``double`` where numbers of several types meet,
+        ``string`` where numbers and text do; ``model`` and ``date`` from the paths."""
+        found: dict[str, set[str]] = {}
+        for log_file in files:
+            for column in self.schema(log_file.path):
+                found.setdefault(column.name, set()).add(str(column.type))
+        out = {name: _unified(types) for name, types in found.items()}
+        if files:
+            out.update(model="string", date="string")
+        return out
+
+
+def _unified(types: set[str]) -> str:
+    known = types - {"null"}
+    if len(known) <= 1:
+        return next(iter(known), "null")
+    if all(is_numeric(t) for t in known):
+        return "double"
+    return "string"
+
+
+#: Arrow type names of numbers.
+_NUMERIC = ("double", "float", "int", "uint", "decimal", "halffloat")
+
+
+def is_numeric(arrow_type: str) -> bool:
+    return arrow_type.startswith(_NUMERIC)
+
+
+def _day(text: str) -> date | None:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        return None  # not a partition of ours
+
+
+# -- compaction's marks --------------------------------------------------------------------
+
+
+def live_files(fs: Any, paths: list[str]) -> list[str]:
+    """``paths`` (log files, as ``fs`` names them) without those that a compacted file of
+    the same partition replaced: a reader that lists a partition after an interrupted
+    compaction, or while a compaction is deleting the files it replaced, sees each row
+    once."""
+    replaced: set[str] = set()
+    for path in paths:
+        folder, name = path.rsplit("/", 1)
+        if name.startswith("compacted-"):
+            replaced.update(f"{folder}/{n}" for n in compacted_from(fs, path))
+    return [p for p in paths if p not in replaced]
+
+
+def replaced_by_compaction(fs: Any, path: str) -> bool:
+    """Whether a compacted file of ``path``'s partition replaced the file ``path`` names."""
+    folder, name = path.rsplit("/", 1)
+    return any(name in compacted_from(fs, str(c)) for c in fs.glob(f"{folder}/compacted-*.parquet"))
+
+
+@functools.lru_cache(maxsize=4096)
+def compacted_from(fs: Any, path: str) -> tuple[str, ...]:
+    """The names a compacted file replaced, from its Parquet metadata (cached: the file
+    never changes)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        meta = pq.read_schema(path, filesystem=fs).metadata or {}
+    except (OSError, pa.ArrowException):
+        return ()  # gone (retention) or unreadable: the read itself will say so
+    return tuple(json.loads(meta.get(COMPACTED_KEY, b"[]")))

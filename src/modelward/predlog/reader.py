@@ -1,0 +1,205 @@
+"""The one reader of the prediction log: what monitoring, rollout judging, the server's
+feedback lookups, the gateway's alerts and the runbooks ask of it.
+
+``LogReader(url)`` turns a window of a model's log into a :class:`~.engine.Scan` (its
+files listed once through :class:`~.files.LogFiles`: live files of the window's date
+partitions only, the day before its start included), and has an engine (DuckDB unless
+told otherwise) answer questions about it: aggregates, bounded rows, a consistent hash
+sample of about so many requests, a window's census of ``(version, status)`` counts.
+Labels are joined per request id, the latest feedback row winning; feedback is read
+from the window's first date on (a label never comes before its prediction).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, Protocol
+
+from modelward.errors import DataError
+from modelward.predlog.engine import Aggregate, Engine, Order, Scan
+from modelward.predlog.engines.duckdb import DuckDBEngine
+from modelward.predlog.files import LogFiles, is_numeric
+from modelward.predlog.layout import FEEDBACK, PREDICTIONS
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import pyarrow as pa
+
+__all__ = ["LogReader", "Span", "TimeRange", "arrays", "frame"]
+
+
+class TimeRange(Protocol):
+    """A time range ``[start, end)``: a :class:`Span`, a monitoring ``Window``."""
+
+    @property
+    def start(self) -> datetime: ...
+
+    @property
+    def end(self) -> datetime: ...
+
+
+@dataclass(frozen=True)
+class Span:
+    """The time range ``[start, end)`` (timezone-aware)."""
+
+    start: datetime
+    end: datetime
+
+
+class LogReader:
+    """The prediction log at ``url`` (``ws.logs_url``: a folder or any fsspec URL)."""
+
+    def __init__(self, url: str, *, engine: Callable[[LogFiles], Engine] = DuckDBEngine) -> None:
+        self.files = LogFiles(url)
+        self.engine = engine(self.files)
+
+    @property
+    def url(self) -> str:
+        return self.files.url
+
+    def models(self) -> list[str]:
+        return self.files.models()
+
+    def require(self, model: str) -> None:
+        """A one-line error when the log has nothing at all for ``model``."""
+        if not self.files.has_files(PREDICTIONS, model):
+            known = ", ".join(self.models()) or "none"
+            raise DataError(
+                f"the prediction log at {self.url} has no predictions for model {model!r} "
+                f"(models in the log: {known}); serve the model first or point "
+                "MODELWARD_LOGS at the right log",
+                field="model",
+            )
+
+    # -- scans ----------------------------------------------------------------------------
+
+    def scan(
+        self,
+        model: str | None,
+        window: TimeRange | None = None,
+        *,
+        labels: bool = False,
+        **narrowing: Any,
+    ) -> Scan:
+        """The predictions of ``model`` (every model when None) in ``window`` (all time
+        when None), with each request's latest ``label`` when ``labels``; ``narrowing``
+        sets the other fields of :class:`Scan` (``environment``, ``version``, ``status``,
+        ``labelled``, ``rate``, ``requests``, ``where``)."""
+        first = (window.start - timedelta(days=1)).date() if window else None
+        last = window.end.date() if window else None
+        files = tuple(self.files.files(PREDICTIONS, model, first=first, last=last))
+        joined = labels or narrowing.get("labelled", False)
+        feedback = tuple(self.files.files(FEEDBACK, model, first=first)) if joined else None
+        return Scan(
+            model=model,
+            files=files,
+            columns=self.files.columns(list(files)),
+            start=window.start if window else None,
+            end=window.end if window else None,
+            labels=feedback,
+            **narrowing,
+        )
+
+    def census(self, scan: Scan) -> dict[tuple[int | None, str | None], int]:
+        """``(version, status) -> predictions`` of the scan's window and environment (read
+        from its files), every version and status: one grouped pass that the checks'
+        counts share (all rows, served per version, the busiest version; the engine caches
+        it)."""
+        whole = replace(
+            scan, version=None, status=None, labels=None, labelled=False, rate=1.0,
+            requests=None, where=(), table=None,
+        )  # fmt: skip
+        found = self.engine.aggregate(
+            whole, ["version", "status", "count(*)"], group_by="version, status"
+        )
+        return {(None if v is None else int(v), status): int(n) for v, status, n in found}
+
+    def count(self, scan: Scan) -> int:
+        """Predictions in the scan's window and environment, every version and status."""
+        return sum(self.census(scan).values())
+
+    def rate(self, scan: Scan, rows: int) -> float:
+        """The share of requests to keep for about ``rows`` of the window (1.0: all)."""
+        total = self.count(scan)
+        return 1.0 if total <= rows else rows / total
+
+    # -- questions ------------------------------------------------------------------------
+
+    def aggregate(
+        self, scan: Scan, select: Sequence[str], *, group_by: str | None = None
+    ) -> list[tuple[Any, ...]]:
+        return self.engine.aggregate(scan, select, group_by=group_by)
+
+    def aggregate_columns(
+        self, scan: Scan, select: Sequence[str], *, group_by: str | None = None
+    ) -> dict[str, Any]:
+        return self.engine.aggregate_columns(scan, select, group_by=group_by)
+
+    def aggregate_many(self, queries: Sequence[Aggregate]) -> list[list[tuple[Any, ...]]]:
+        return self.engine.aggregate_many(queries)
+
+    def rows(
+        self, scan: Scan, columns: Sequence[str], *, order: Order = "ts", limit: int
+    ) -> pa.Table:
+        """At most ``limit`` rows of the scan (``order`` picks which)."""
+        return self.engine.rows(scan, columns, order=order, limit=limit)
+
+    def sample(
+        self, scan: Scan, columns: Sequence[str], *, rows: int, order: Order = None
+    ) -> pa.Table:
+        """The scan's rows of a consistent hash sample of about ``rows`` of the window's
+        requests (the same requests in every check and every run); all when no more."""
+        return self.engine.rows(scan.only(rate=self.rate(scan, rows)), columns, order=order)
+
+    @contextmanager
+    def materialise(self, scan: Scan, columns: Sequence[str]) -> Iterator[Scan]:
+        with self.engine.materialise(scan, columns) as held:
+            yield held
+
+    def quantile(self, expression: str, q: float) -> str:
+        return self.engine.quantile(expression, q)
+
+    def file_types(self, scan: Scan) -> dict[str, dict[str, str]]:
+        """The Arrow type of every column, per file of the scan."""
+        return {
+            f.path: {c.name: str(c.type) for c in self.files.schema(f.path)} for f in scan.files
+        }
+
+    def warm(self) -> None:
+        self.engine.warm()
+
+    def close(self) -> None:
+        self.engine.close()
+
+
+def arrays(table: pa.Table) -> dict[str, Any]:
+    """A table's columns as NumPy arrays: numbers as float64 (NaN where missing), text as
+    object arrays (None where missing); no pandas in between."""
+    import numpy as np
+
+    out: dict[str, Any] = {}
+    for name in table.column_names:
+        column = table.column(name)
+        if column.type.num_fields == 0 and is_numeric(str(column.type)):
+            out[name] = (
+                column.to_numpy(zero_copy_only=False).astype("float64", copy=False)
+                if column.null_count == 0
+                else np.asarray(column.cast("double").fill_null(float("nan")))
+            )
+        else:
+            out[name] = np.asarray(column.to_pylist(), dtype=object)
+    return out
+
+
+def frame(table: pa.Table) -> pd.DataFrame:
+    """A table as pandas: integers that may be missing as nullable ``Int64``."""
+    import pandas as pd
+    import pyarrow as pa
+
+    def mapped(arrow_type: pa.DataType) -> Any:
+        return pd.Int64Dtype() if pa.types.is_integer(arrow_type) else None
+
+    return table.to_pandas(types_mapper=mapped)
