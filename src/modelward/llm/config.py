@@ -19,7 +19,6 @@ from modelward.errors import ConfigError
 from modelward.redact import remember
 
 __all__ = [
-    "CONFIG_FILE",
     "GatewayConfig",
     "LLMConfig",
     "Price",
@@ -28,7 +27,6 @@ __all__ = [
     "load_config",
 ]
 
-CONFIG_FILE = "llm.yml"
 ProviderKind = Literal["openai", "anthropic", "ollama", "huggingface"]
 
 
@@ -124,7 +122,7 @@ class LLMConfig(_Section):
         except KeyError as exc:
             known = ", ".join(sorted(self.providers)) or "none configured"
             raise ConfigError(
-                f"no provider named {name!r} in {CONFIG_FILE} (known: {known}); add it under "
+                f"no provider named {name!r} in llm.yml (known: {known}); add it under "
                 "`providers:`",
                 field="provider",
             ) from exc

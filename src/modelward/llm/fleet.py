@@ -8,7 +8,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from modelward.llm.config import CONFIG_FILE, LLMConfig, load_config
+from modelward.llm.config import LLMConfig, load_config
 
 if TYPE_CHECKING:
     from modelward.llm.providers.base import Provider
@@ -38,7 +38,7 @@ class LLMFleet:
 
     @property
     def config_path(self) -> Path:
-        return self.ws.root / CONFIG_FILE
+        return self.ws.layout.llm_config
 
     @property
     def config(self) -> LLMConfig:
@@ -50,7 +50,7 @@ class LLMFleet:
     def cache(self) -> Any:
         from modelward.llm.cache import DiskCache
 
-        return DiskCache(self.ws.root / "cache" / "llm")
+        return DiskCache(self.ws.layout.llm_cache)
 
     # -- registry -------------------------------------------------------------------------
 

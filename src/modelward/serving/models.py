@@ -18,13 +18,13 @@ folder to make the server prove them again.
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from modelward.atomic import write_atomic
 from modelward.predlog.layout import feature_type
 from modelward.serving.validate import InputValidator
 
@@ -162,7 +162,7 @@ def _onnx_cache(ws: Workspace, info: Any, validator: InputValidator) -> Path | N
     numeric = all(c.kind in ("integer", "float") for c in validator.columns)
     if info.flavor != "sklearn" or not numeric or not validator.columns or not info.sha256:
         return None
-    return Path(ws.root) / "cache" / "onnx" / f"{info.sha256}"
+    return ws.layout.onnx_cache / f"{info.sha256}"
 
 
 def _cached_graph(cache: Path) -> tuple[bytes, list[Any] | None] | None:
@@ -296,6 +296,4 @@ def _note_pipeline(cache: Path, reason: str) -> None:
 
 def _write_atomic(target: Path, data: bytes) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(data)
-    tmp.replace(target)
+    write_atomic(target, data)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from modelward.atomic import write_atomic
 from modelward.errors import (
     AlreadyExists,
     ArtifactError,
@@ -27,6 +28,7 @@ from modelward.errors import (
 from modelward.policy import Policy, dump_policy, load_policy
 from modelward.redact import redact
 from modelward.registry.registry import Registry
+from modelward.workspace.layout import Layout
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -42,9 +44,6 @@ if TYPE_CHECKING:
 
 __all__ = ["Workspace", "resolve_root"]
 
-POLICY_FILE = "policy.yml"
-META_FILE = "workspace.yml"
-DB_FILE = "modelward.db"
 FORMAT = 1
 
 
@@ -67,11 +66,23 @@ class Workspace:
         artifacts_url: str | None = None,
         logs_url: str | None = None,
     ) -> None:
-        self.root = root
-        env = os.environ.get
-        self.db_url = db_url or env("MODELWARD_DB_URL") or f"sqlite:///{root / DB_FILE}"
-        self.artifacts_url = artifacts_url or env("MODELWARD_ARTIFACTS") or str(root / "artifacts")
-        self.logs_url = logs_url or env("MODELWARD_LOGS") or str(root / "logs")
+        self.layout = Layout.of(root, db_url=db_url, artifacts_url=artifacts_url, logs_url=logs_url)
+
+    @property
+    def root(self) -> Path:
+        return self.layout.root
+
+    @property
+    def db_url(self) -> str:
+        return self.layout.db_url
+
+    @property
+    def artifacts_url(self) -> str:
+        return self.layout.artifacts_url
+
+    @property
+    def logs_url(self) -> str:
+        return self.layout.logs_url
 
     # -- opening --------------------------------------------------------------------------
 
@@ -85,36 +96,37 @@ class Workspace:
     ) -> Workspace:
         """Create a workspace; refuses to touch an existing one."""
         root = resolve_root(path)
-        if (root / POLICY_FILE).exists():
+        workspace = cls(root, db_url=db_url)
+        layout = workspace.layout
+        if layout.policy.exists():
             raise AlreadyExists(
                 f"a modelward workspace already exists at {root}; nothing was changed"
             )
         if root.exists() and not root.is_dir():
             raise WorkspaceError(f"{root} is a file; choose a folder for the workspace")
-        for sub in ("artifacts", "logs", "reports"):
-            (root / sub).mkdir(parents=True, exist_ok=True)
-        workspace = cls(root, db_url=db_url)
+        for folder in layout.folders:
+            folder.mkdir(parents=True, exist_ok=True)
         workspace.db.migrate()  # creates the schema
-        _write_atomic(root / META_FILE, workspace._meta())
+        write_atomic(layout.meta, workspace._meta())
         # policy.yml is written last: its presence marks a complete workspace.
-        _write_atomic(root / POLICY_FILE, dump_policy(policy or Policy()))
+        write_atomic(layout.policy, dump_policy(policy or Policy()))
         return workspace
 
     @classmethod
     def open(cls, path: str | Path | None = None, *, db_url: str | None = None) -> Workspace:
         root = resolve_root(path)
-        if not (root / POLICY_FILE).exists():
+        workspace = cls(root, db_url=db_url)
+        if not workspace.layout.policy.exists():
             raise WorkspaceError(
                 f"no modelward workspace at {root}; create one with `modelward init {root}` "
                 "or point --workspace or MODELWARD_HOME at an existing one"
             )
-        workspace = cls(root, db_url=db_url)
         workspace._check_meta()
         _ = workspace.policy  # a malformed policy is reported before anything runs
         return workspace
 
     def _meta(self) -> str:
-        default = self.db_url == f"sqlite:///{self.root / DB_FILE}"
+        default = self.layout.db_in_folder
         return yaml.safe_dump(
             {"format": FORMAT, "metadata": "workspace" if default else redact(self.db_url)},
             sort_keys=False,
@@ -122,7 +134,7 @@ class Workspace:
 
     def _check_meta(self) -> None:
         """Refuse to open a PostgreSQL-backed workspace against a fresh SQLite file."""
-        path = self.root / META_FILE
+        path = self.layout.meta
         if not path.exists():
             return
         try:
@@ -140,11 +152,10 @@ class Workspace:
         if isinstance(stored, str) and redact(stored) != stored:  # written before masking
             stored = redact(stored)
             try:
-                _write_atomic(path, yaml.safe_dump({**meta, "metadata": stored}, sort_keys=False))
+                write_atomic(path, yaml.safe_dump({**meta, "metadata": stored}, sort_keys=False))
             except OSError:  # a read-only workspace still opens; the secret stays masked here
                 pass
-        using_default = self.db_url == f"sqlite:///{self.root / DB_FILE}"
-        if stored != "workspace" and using_default:
+        if stored != "workspace" and self.layout.db_in_folder:
             raise WorkspaceError(
                 f"the workspace at {self.root} keeps its metadata in {stored}; set "
                 "MODELWARD_DB_URL to that database (with its password) to open it"
@@ -164,7 +175,7 @@ class Workspace:
 
     @cached_property
     def policy(self) -> Policy:
-        return load_policy(self.root / POLICY_FILE)
+        return load_policy(self.layout.policy)
 
     @cached_property
     def db(self) -> Database:
@@ -440,9 +451,3 @@ def _source(path: Path | None) -> dict[str, Any]:
     if commit.returncode == 0:
         source["git_commit"] = commit.stdout.strip()
     return source
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)

@@ -8,7 +8,8 @@ import typer
 
 from modelward.cli.app import new_typer, state
 from modelward.cli.options import JsonOption
-from modelward.cli.output import console, fmt_time, print_json, table
+from modelward.cli.output import console, print_json, table
+from modelward.present import fmt_time
 
 if TYPE_CHECKING:
     from modelward.deploy.deployments import DeploymentInfo

@@ -8,7 +8,8 @@ import typer
 
 from modelward.cli.app import new_typer, state
 from modelward.cli.options import JsonOption
-from modelward.cli.output import console, dump_json, fmt_time, print_json, table
+from modelward.cli.output import console, print_json, table
+from modelward.present import dump_json, fmt_time
 
 runs_app = new_typer("Stored runs: evaluations, validations, checks, rollout steps, backups.")
 

@@ -8,8 +8,9 @@ import typer
 
 from modelward.cli.app import LAUNCHED, new_typer, state
 from modelward.cli.options import JsonOption
-from modelward.cli.output import console, fmt_time, print_json, table
+from modelward.cli.output import console, print_json, table
 from modelward.errors import TransitionError
+from modelward.present import fmt_time
 
 alias_app = new_typer("Point aliases (champion, challenger, …) at versions.")
 

@@ -29,7 +29,7 @@ def init(
         console.print(f"  metadata:  {redact(workspace.db_url)}")
         console.print(f"  artifacts: {workspace.artifacts_url}")
         console.print(f"  logs:      {workspace.logs_url}")
-        console.print(f"  policy:    {workspace.root / 'policy.yml'} (the runbooks' thresholds)")
+        console.print(f"  policy:    {workspace.layout.policy} (the runbooks' thresholds)")
 
 
 @policy_app.command("show")
