@@ -1,6 +1,6 @@
 """Lifecycle upkeep: the gated update pipeline, retention (``clean``) and retirement."""
 
-from modelward.lifecycle.pipeline import PipelineResult, StageResult, offline_verify, promote
+from modelward.lifecycle.pipeline import PipelineResult, StageResult, promote
 from modelward.lifecycle.retention import CleanPlan, apply_clean, plan_clean
 from modelward.lifecycle.review import Proposal, apply_review, review
 
@@ -11,7 +11,6 @@ __all__ = [
     "StageResult",
     "apply_clean",
     "apply_review",
-    "offline_verify",
     "plan_clean",
     "promote",
     "review",

@@ -17,8 +17,7 @@ from modelward.errors import ProviderError
 from modelward.progress import NO_PROGRESS, Progress
 
 if TYPE_CHECKING:
-    from modelward.llm.dataset import Item
-    from modelward.llm.types import Endpoint
+    from modelward.llm.types import Endpoint, Item
     from modelward.workspace import Workspace
 
 __all__ = ["Evaluation", "evaluate", "verdicts"]

@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING, Any
 from modelward.progress import NO_PROGRESS, Progress
 
 if TYPE_CHECKING:
-    from modelward.llm.dataset import Item
     from modelward.llm.evaluate import Evaluation
     from modelward.llm.routing import RoutingTable
+    from modelward.llm.types import Item
     from modelward.workspace import Workspace
 
 __all__ = ["Selection", "select_models"]

@@ -15,7 +15,7 @@ from modelward.errors import ConfigError
 from modelward.progress import NO_PROGRESS, Progress
 
 if TYPE_CHECKING:
-    from modelward.llm.dataset import Item
+    from modelward.llm.types import Item
     from modelward.registry.records import VersionInfo
     from modelward.workspace import Workspace
 

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from modelward.alerting.sinks import shown
+from modelward.alerting.notice import Notice
+from modelward.alerting.sinks.base import shown
 from modelward.errors import ConfigError
-
-if TYPE_CHECKING:
-    from modelward.alerting.notice import Notice
 
 __all__ = ["WebhookSink"]
 

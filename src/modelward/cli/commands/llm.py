@@ -10,11 +10,12 @@ import typer
 
 from modelward.cli.app import new_typer, state
 from modelward.cli.options import JsonOption
-from modelward.cli.output import console, fmt, fmt_time, print_json, table
+from modelward.cli.output import console, print_json, table
+from modelward.present import fmt, fmt_time
 
 if TYPE_CHECKING:
-    from modelward.llm.dataset import Item
     from modelward.llm.evaluate import Evaluation
+    from modelward.llm.types import Item
 
 llm_app = new_typer("The LLM fleet: providers, endpoint models, evaluation, routing, gateway.")
 routes_app = new_typer("The routing table: query type -> ranked models.")

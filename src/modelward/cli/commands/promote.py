@@ -39,7 +39,7 @@ def promote(
     """Run the update pipeline; a failing stage stops it and undoes that stage (exit 1)."""
     from modelward.errors import CheckFailed
     from modelward.lifecycle import promote as run_pipeline
-    from modelward.lifecycle.pipeline import live_verifier, offline_verify
+    from modelward.verification import live_verifier, offline_verify
 
     verify = live_verifier(url, token) if url else offline_verify
     result = run_pipeline(
