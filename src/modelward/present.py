@@ -44,7 +44,7 @@ def fmt_interval(estimate: dict[str, Any] | None, digits: int = 3) -> str:
 
 def dump_json(value: Any) -> str:
     """Indented JSON of results that may hold NumPy values, datetimes and records."""
-    import orjson
+    import orjson  # here, not at the top: every CLI start loads this module, few dump JSON
 
     def default(obj: Any) -> Any:
         if hasattr(obj, "to_dict"):

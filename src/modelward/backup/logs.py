@@ -21,6 +21,7 @@ Files go into the archive one at a time: memory holds at most the largest file.
 
 from __future__ import annotations
 
+import io
 import re
 import tempfile
 from collections.abc import Iterator
@@ -123,8 +124,6 @@ def _written_since(fs: Any, path: str, since: Any) -> bool:
 
 def _row_keys(files: list[tuple[str, bytes]]) -> set[tuple[str, str, int]]:
     """(kind, request id, time in µs) of every row of these (kind, Parquet data) files."""
-    import io
-
     import pyarrow as pa
     import pyarrow.parquet as pq
 

@@ -88,6 +88,7 @@ class RichProgress(Progress):
     """Rich progress bars on stderr (hidden when stderr is not a terminal)."""
 
     def __init__(self) -> None:
+        # here, not at the top: only long commands draw bars, and every command starts
         from rich.progress import (
             BarColumn,
             MofNCompleteColumn,

@@ -20,11 +20,14 @@ alerts as they are.
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 
+from modelward.llm.usage import month_spend
 from modelward.store.tables import UsageRow
 from modelward.timeutil import utcnow
 
@@ -43,8 +46,6 @@ def _level(share: float, warning: float, critical: float) -> str | None:
 
 
 def _budget_alerts(ws: Workspace) -> list[dict[str, Any]]:
-    from modelward.llm.usage import month_spend
-
     policy = ws.policy.llm
     out: list[dict[str, Any]] = []
     budgets: list[tuple[str, str | None, float]] = [("all keys", None, policy.monthly_budget)]
@@ -123,8 +124,6 @@ def _usage_alerts(ws: Workspace) -> list[dict[str, Any]]:
 
 def _latency_alerts(ws: Workspace) -> list[dict[str, Any]] | None:
     """None when there is no log to look at (yet) or it cannot be read."""
-    from pathlib import Path
-
     policy = ws.policy.llm
     root = f"{ws.logs_url.rstrip('/')}/predictions"
     if "://" not in root and not any(Path(root).glob("model=*/date=*/*.parquet")):
@@ -241,8 +240,6 @@ def check_alerts(ws: Workspace, *, store: bool = True) -> list[dict[str, Any]]:
 
 
 def _fire(ws: Workspace, found: list[dict[str, Any]], looked: list[str]) -> None:
-    import logging
-
     alerts = ws.alerting.alerts
     errors: list[str] = []
     firing = []

@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
+import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from modelward.errors import ConfigError
@@ -142,8 +143,6 @@ def _first_error(exc: ValidationError) -> str:
 
 def load_config(path: str | Path) -> LLMConfig:
     """Read and validate ``llm.yml``; a missing file is the empty config."""
-    import yaml
-
     path = Path(path)
     if not path.exists():
         return LLMConfig()
@@ -164,6 +163,4 @@ def load_config(path: str | Path) -> LLMConfig:
 
 
 def dump_config(config: LLMConfig) -> str:
-    import yaml
-
     return yaml.safe_dump(config.model_dump(mode="json", exclude_defaults=True), sort_keys=False)

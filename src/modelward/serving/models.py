@@ -17,6 +17,7 @@ folder to make the server prove them again.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -168,8 +169,6 @@ def _onnx_cache(ws: Workspace, info: Any, validator: InputValidator) -> Path | N
 def _cached_graph(cache: Path) -> tuple[bytes, list[Any] | None] | None:
     """The cached graph and classes when the ``.onnx`` matches its recorded sha256; a
     cache that does not is deleted (so it is rebuilt) and named in the log."""
-    import hashlib
-
     meta, blob = cache.with_suffix(".json"), cache.with_suffix(".onnx")
     if not (meta.exists() and blob.exists()):
         return None
@@ -274,7 +273,6 @@ def _onnx_session(
             log.warning("ONNX conversion differs from the pipeline; serving the pipeline")
             _note_pipeline(cache, "the ONNX graph's outputs differ from the pipeline's")
             return None
-        import hashlib
 
         meta = orjson.dumps({"classes": classes, "sha256": hashlib.sha256(blob).hexdigest()})
         for suffix, data in ((".onnx", blob), (".json", meta)):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
+
 from modelward.alerting.notice import Notice
 from modelward.alerting.sinks.base import shown
 from modelward.errors import ConfigError
@@ -27,7 +29,6 @@ class WebhookSink:
 
     def send(self, notice: Notice) -> None:
         import httpx
-        import orjson
 
         kind = "slack" if self.slack else "webhook"
         try:
