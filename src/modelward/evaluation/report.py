@@ -3,13 +3,11 @@ confusion plots, threshold analysis, groups and the paired comparison."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from modelward.evaluation.result import Evaluation
 from modelward.present import fmt_interval
 from modelward.reports import Document, figure_uri
-
-if TYPE_CHECKING:
-    from modelward.evaluation.evaluate import Evaluation
 
 __all__ = ["evaluation_document", "metric_rows"]
 

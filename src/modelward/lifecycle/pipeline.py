@@ -25,8 +25,13 @@ from typing import TYPE_CHECKING, Any
 
 from modelward.errors import ConfigError, ModelwardError, NotFound
 from modelward.lifecycle.protection import direction
+from modelward.registry.gates import run_gates
 from modelward.registry.registry import default_actor
-from modelward.verification import Verifier, offline_verify
+from modelward.registry.stages import Stage
+from modelward.rollout import RolloutEngine
+from modelward.rollout.plan import make_plan, parse_stages
+from modelward.rollout.traffic import default_traffic
+from modelward.verification import Verifier, live_verifier, offline_verify
 
 if TYPE_CHECKING:
     from modelward.registry.records import VersionInfo
@@ -260,21 +265,22 @@ def promote(
     stages: str | None = None,
     actor: str | None = None,
     traffic: TrafficPort | None = None,
-    verify: Verifier = offline_verify,
+    url: str | None = None,
+    token: str | None = None,
+    verify: Verifier | None = None,
 ) -> PipelineResult:
-    from modelward.registry.gates import run_gates
-    from modelward.registry.stages import Stage
-    from modelward.rollout import RolloutEngine
-    from modelward.rollout.traffic import default_traffic
+    """Run the pipeline for ``name:version`` up to ``to`` (staging or production).
 
+    The staging deploy is verified by ``verify``; by default on the running server at
+    ``url`` (with ``token``) as ``modelward verify`` does, else offline."""
     if to not in ("staging", "production"):
         raise ConfigError(f"--to must be staging or production, got {to!r}", field="to")
     if stages is not None:
-        from modelward.rollout.plan import parse_stages
-
         parse_stages(stages)  # a typo is reported before anything moves
     actor = actor or default_actor()
     traffic = traffic or default_traffic(ws)
+    if verify is None:
+        verify = live_verifier(url, token) if url else offline_verify
     info = ws.registry.get_version(name, version)
     if info.stage not in ORDER[:3]:
         raise ConfigError(
@@ -371,8 +377,6 @@ def promote(
 
 
 def _production_plan(ws: Workspace, traffic: TrafficPort, name: str, stages: str | None) -> str:
-    from modelward.rollout.plan import make_plan
-
     current = traffic.current(name, "production")
     if not current.versions:
         return "nothing serves production: deploy directly at 100 %"

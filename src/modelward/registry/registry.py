@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+import os
 import socket
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
@@ -20,6 +21,7 @@ from modelward.errors import (
     RaceLost,
     TransitionError,
 )
+from modelward.flavors import get_flavor
 from modelward.registry.gates import run_gates
 from modelward.registry.names import check_alias, check_model_name
 from modelward.registry.records import (
@@ -57,8 +59,6 @@ TASKS = (
 
 
 def default_actor() -> str:
-    import os
-
     actor = os.environ.get("MODELWARD_ACTOR")
     if actor:
         return actor
@@ -255,8 +255,6 @@ class Registry:
 
     def load_model(self, name: str, version: int | str) -> Flavor:
         """The version's model, loaded through its flavor after the checksum is verified."""
-        from modelward.flavors import get_flavor
-
         info = self.get_version(name, version)
         if info.kind != "artifact" or info.sha256 is None:
             raise ConfigError(f"{info.ref} is an endpoint model; it has no artifact to load")
@@ -649,6 +647,24 @@ class Registry:
             session.add(row)
             session.flush()
             return _run_info(model, row)
+
+    def record(
+        self,
+        kind: str,
+        results: dict[str, Any],
+        *,
+        model: str | None,
+        version: int | None,
+        inputs: dict[str, Any],
+        verdict: str,
+    ) -> int:
+        """:meth:`record_run` for a check that hands its results back: the stored run's
+        number is added to them as ``results["run"]`` and returned."""
+        run = self.record_run(
+            kind, model=model, version=version, inputs=inputs, results=results, verdict=verdict
+        )
+        results["run"] = run.id
+        return run.id
 
     def list_runs(
         self,

@@ -16,18 +16,26 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from modelward.artifacts.store import open_store
 from modelward.atomic import write_atomic
+from modelward.data import fingerprint, infer_schema, split_target
+from modelward.data.io import read_source
+from modelward.data.profile import profile_frame
 from modelward.errors import (
     AlreadyExists,
     ArtifactError,
     ConfigError,
     DataError,
+    NotFound,
     WorkspaceError,
     WorkspaceTooNew,
 )
+from modelward.flavors import OnnxFlavor, SklearnFlavor, flavor_for_file
 from modelward.policy import Policy, dump_policy, load_policy
 from modelward.redact import redact
-from modelward.registry.registry import Registry
+from modelward.registry.names import check_model_name
+from modelward.registry.registry import Registry, check_task
+from modelward.store.db import Database
 from modelward.workspace.layout import Layout
 
 if TYPE_CHECKING:
@@ -40,9 +48,9 @@ if TYPE_CHECKING:
     from modelward.llm.fleet import LLMFleet
     from modelward.monitoring import Monitor
     from modelward.registry.records import EventInfo, VersionInfo
-    from modelward.store.db import Database
+    from modelward.serving.tokens import Tokens
 
-__all__ = ["Workspace", "resolve_root"]
+__all__ = ["Workspace", "provenance", "resolve_root"]
 
 FORMAT = 1
 
@@ -112,6 +120,11 @@ class Workspace:
         write_atomic(layout.policy, dump_policy(policy or Policy()))
         return workspace
 
+    @staticmethod
+    def exists(path: str | Path | None = None) -> bool:
+        """Whether a workspace is there (``path``, else where :meth:`open` looks)."""
+        return (resolve_root(path) / Layout.POLICY).exists()
+
     @classmethod
     def open(cls, path: str | Path | None = None, *, db_url: str | None = None) -> Workspace:
         root = resolve_root(path)
@@ -179,14 +192,10 @@ class Workspace:
 
     @cached_property
     def db(self) -> Database:
-        from modelward.store.db import Database
-
         return Database(self.db_url)
 
     @cached_property
     def artifacts(self) -> ArtifactStore:
-        from modelward.artifacts.store import open_store
-
         return open_store(self.artifacts_url)
 
     @cached_property
@@ -214,6 +223,13 @@ class Workspace:
         from modelward.serving.models import prepare_model
 
         return prepare_model(self, name, version)
+
+    @cached_property
+    def tokens(self) -> Tokens:
+        """API tokens for ``modelward serve``: create, list, revoke (docs/serving.md)."""
+        from modelward.serving.tokens import Tokens
+
+        return Tokens(self.registry)
 
     @cached_property
     def llm(self) -> LLMFleet:
@@ -254,8 +270,6 @@ class Workspace:
         ``accepts_missing`` names inputs the model imputes: the schema lets them be null
         even when the training data had no missing value there.
         """
-        from modelward.flavors import OnnxFlavor, SklearnFlavor
-
         flavor: type[SklearnFlavor] | type[OnnxFlavor]
         flavor = (
             OnnxFlavor if isinstance(model, bytes) or hasattr(model, "graph") else SklearnFlavor
@@ -274,7 +288,7 @@ class Workspace:
             metrics=metrics,
             tags=tags,
             description=description,
-            source=source or _source(None),
+            source=source or provenance(None),
             reference_profile=reference_profile,
             accepts_missing=accepts_missing,
         )
@@ -284,15 +298,15 @@ class Workspace:
         name: str,
         path: str | Path,
         *,
-        data: pd.DataFrame,
+        data: pd.DataFrame | Path | str,
         target: str | None = None,
         task: str | None = None,
         tags: dict[str, Any] | None = None,
         description: str = "",
     ) -> VersionInfo:
-        """Register a model file (.skops or .onnx); it is loaded under the trust rules first."""
-        from modelward.flavors import flavor_for_file
+        """Register a model file (.skops or .onnx); it is loaded under the trust rules first.
 
+        ``data`` is the training data: a DataFrame, or a file or dataset spec to read."""
         path = Path(path)
         flavor = flavor_for_file(path)
         try:
@@ -306,13 +320,13 @@ class Workspace:
             blob,
             flavor.name,
             loaded,
-            data=data,
+            data=read_source(data)[0],
             target=target,
             task=task,
             params=_estimator_params(model) if model is not None else {},
             tags=tags,
             description=description,
-            source=_source(path),
+            source=provenance(path),
         )
 
     def _register_blob(
@@ -333,11 +347,6 @@ class Workspace:
         reference_profile: dict[str, Any] | None = None,
         accepts_missing: list[str] | None = None,
     ) -> VersionInfo:
-        from modelward.data import fingerprint, infer_schema, split_target
-        from modelward.errors import NotFound
-        from modelward.registry.names import check_model_name
-        from modelward.registry.registry import check_task
-
         check_model_name(name)
         features, labels = split_target(data, target) if target else (data, None)
         wanted = loaded.input_names
@@ -420,8 +429,6 @@ def _infer_task(loaded: Any, labels: Any) -> str:
 
 def _profile(data: pd.DataFrame, target: str | None) -> dict[str, Any]:
     """The reference profile stored with a version (drift monitoring compares to it)."""
-    from modelward.data.profile import profile_frame
-
     return profile_frame(data, target=target)
 
 
@@ -433,7 +440,9 @@ def _estimator_params(model: Any) -> dict[str, Any]:
     return {k: v for k, v in get_params(deep=True).items() if isinstance(v, simple)}
 
 
-def _source(path: Path | None) -> dict[str, Any]:
+def provenance(path: Path | None) -> dict[str, Any]:
+    """Where a registration comes from: the model file (if any) and the git commit of the
+    folder it is in (else of the current folder), when there is one."""
     source: dict[str, Any] = {}
     if path is not None:
         source["file"] = str(Path(path).resolve())
