@@ -21,7 +21,6 @@ from modelward.errors import (
     RaceLost,
     TransitionError,
 )
-from modelward.flavors import get_flavor
 from modelward.registry.gates import run_gates
 from modelward.registry.names import check_alias, check_model_name
 from modelward.registry.records import (
@@ -258,6 +257,10 @@ class Registry:
         info = self.get_version(name, version)
         if info.kind != "artifact" or info.sha256 is None:
             raise ConfigError(f"{info.ref} is an endpoint model; it has no artifact to load")
+        # here, not at the top: only loading a model needs the flavors, and every read of
+        # the registry (`versions list`) would pay for them
+        from modelward.flavors import get_flavor
+
         return get_flavor(info.flavor).load(self.artifacts.get(info.sha256))
 
     def verify_artifact(self, name: str, version: int | str) -> VersionInfo:

@@ -17,7 +17,7 @@ from modelward.registry.names import check_model_name
 from modelward.training.config import TrainingConfig, load_config
 from modelward.training.pipeline import build_pipeline
 from modelward.validation import validate_version
-from modelward.workspace.workspace import provenance
+from modelward.workspace.registration import provenance
 
 if TYPE_CHECKING:
     import pandas as pd

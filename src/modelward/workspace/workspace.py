@@ -9,7 +9,6 @@ be pointed elsewhere: ``MODELWARD_DB_URL`` (PostgreSQL), ``MODELWARD_ARTIFACTS``
 from __future__ import annotations
 
 import os
-import subprocess
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,23 +17,10 @@ import yaml
 
 from modelward.artifacts.store import open_store
 from modelward.atomic import write_atomic
-from modelward.data import fingerprint, infer_schema, split_target
-from modelward.data.io import read_source
-from modelward.data.profile import profile_frame
-from modelward.errors import (
-    AlreadyExists,
-    ArtifactError,
-    ConfigError,
-    DataError,
-    NotFound,
-    WorkspaceError,
-    WorkspaceTooNew,
-)
-from modelward.flavors import OnnxFlavor, SklearnFlavor, flavor_for_file
+from modelward.errors import AlreadyExists, WorkspaceError, WorkspaceTooNew
 from modelward.policy import Policy, dump_policy, load_policy
 from modelward.redact import redact
-from modelward.registry.names import check_model_name
-from modelward.registry.registry import Registry, check_task
+from modelward.registry.registry import Registry
 from modelward.store.db import Database
 from modelward.workspace.layout import Layout
 
@@ -50,7 +36,7 @@ if TYPE_CHECKING:
     from modelward.registry.records import EventInfo, VersionInfo
     from modelward.serving.tokens import Tokens
 
-__all__ = ["Workspace", "provenance", "resolve_root"]
+__all__ = ["Workspace", "resolve_root"]
 
 FORMAT = 1
 
@@ -270,25 +256,20 @@ class Workspace:
         ``accepts_missing`` names inputs the model imputes: the schema lets them be null
         even when the training data had no missing value there.
         """
-        flavor: type[SklearnFlavor] | type[OnnxFlavor]
-        flavor = (
-            OnnxFlavor if isinstance(model, bytes) or hasattr(model, "graph") else SklearnFlavor
-        )
-        blob = flavor.save(model)
-        loaded = flavor.load(blob)  # proves the artifact loads as it will later
-        return self._register_blob(
+        from modelward.workspace.registration import register_model
+
+        return register_model(
+            self,
             name,
-            blob,
-            flavor.name,
-            loaded,
+            model,
             data=data,
             target=target,
             task=task,
-            params=params if params is not None else _estimator_params(model),
+            params=params,
             metrics=metrics,
             tags=tags,
             description=description,
-            source=source or provenance(None),
+            source=source,
             reference_profile=reference_profile,
             accepts_missing=accepts_missing,
         )
@@ -307,98 +288,16 @@ class Workspace:
         """Register a model file (.skops or .onnx); it is loaded under the trust rules first.
 
         ``data`` is the training data: a DataFrame, or a file or dataset spec to read."""
-        path = Path(path)
-        flavor = flavor_for_file(path)
-        try:
-            blob = path.read_bytes()
-        except FileNotFoundError as exc:
-            raise ArtifactError(f"model file {path} does not exist; check the path") from exc
-        loaded = flavor.load(blob)
-        model = getattr(loaded, "model", None)
-        return self._register_blob(
+        from modelward.workspace.registration import register_file
+
+        return register_file(
+            self,
             name,
-            blob,
-            flavor.name,
-            loaded,
-            data=read_source(data)[0],
+            path,
+            data=data,
             target=target,
             task=task,
-            params=_estimator_params(model) if model is not None else {},
             tags=tags,
-            description=description,
-            source=provenance(path),
-        )
-
-    def _register_blob(
-        self,
-        name: str,
-        blob: bytes,
-        flavor: str,
-        loaded: Flavor,
-        *,
-        data: pd.DataFrame,
-        target: str | None,
-        task: str | None,
-        params: dict[str, Any],
-        metrics: dict[str, Any] | None = None,
-        tags: dict[str, Any] | None = None,
-        description: str = "",
-        source: dict[str, Any] | None = None,
-        reference_profile: dict[str, Any] | None = None,
-        accepts_missing: list[str] | None = None,
-    ) -> VersionInfo:
-        check_model_name(name)
-        features, labels = split_target(data, target) if target else (data, None)
-        wanted = loaded.input_names
-        if wanted:
-            missing = [column for column in wanted if column not in features.columns]
-            if missing:
-                raise DataError(
-                    f"the data lacks the model's input column(s) {', '.join(missing)}; "
-                    "pass the data the model was trained on",
-                    field="data",
-                )
-            features = features[wanted]
-            data = features if labels is None else features.assign(**{str(target): labels})
-        if task is not None:
-            check_task(task)
-        try:
-            existing = self.registry.get_model(name)
-        except NotFound:
-            existing = None
-        if existing is not None and task is not None and task != existing.task:
-            raise ConfigError(
-                f"model {name!r} is a {existing.task} model; drop --task or use another name"
-            )
-        task = task or (existing.task if existing else _infer_task(loaded, labels))
-        schema = infer_schema(features)
-        unknown = sorted(set(accepts_missing or ()) - set(features.columns))
-        if unknown:
-            raise ConfigError(
-                f"accepts_missing names column(s) the data lacks: {', '.join(unknown)}; "
-                "name input columns only"
-            )
-        for column in schema["columns"]:
-            if column["name"] in (accepts_missing or ()):
-                column["nullable"] = True  # the model imputes it: a missing value is valid
-        if reference_profile is None:
-            reference_profile = _profile(data, target)
-        digest = self.artifacts.put(blob)
-        if existing is None:
-            self.registry.create_model(name, task=task, description=description)
-        return self.registry.add_version(
-            name,
-            kind="artifact",
-            flavor=flavor,
-            sha256=digest,
-            size=len(blob),
-            input_schema=schema,
-            reference_profile=reference_profile,
-            data_fingerprint=fingerprint(data),
-            params=params,
-            metrics=metrics,
-            tags=tags,
-            source=source,
             description=description,
         )
 
@@ -409,54 +308,3 @@ class Workspace:
         self, name: str, version: int | str, to: str, *, reason: str, **options: Any
     ) -> EventInfo:
         return self.registry.transition(name, version, to, reason=reason, **options)
-
-
-def _infer_task(loaded: Any, labels: Any) -> str:
-    classes = getattr(loaded, "classes", None)
-    if classes is not None:
-        return "binary-classification" if len(classes) == 2 else "multiclass-classification"
-    if labels is not None:
-        import pandas as pd
-
-        unique = labels.dropna().nunique()
-        if unique == 2:
-            return "binary-classification"
-        if pd.api.types.is_float_dtype(labels) or unique > 20:
-            return "regression"
-        return "multiclass-classification"
-    raise ConfigError("cannot tell the model's task; pass --task", field="task")
-
-
-def _profile(data: pd.DataFrame, target: str | None) -> dict[str, Any]:
-    """The reference profile stored with a version (drift monitoring compares to it)."""
-    return profile_frame(data, target=target)
-
-
-def _estimator_params(model: Any) -> dict[str, Any]:
-    get_params = getattr(model, "get_params", None)
-    if get_params is None:
-        return {}
-    simple = (str, int, float, bool, type(None))
-    return {k: v for k, v in get_params(deep=True).items() if isinstance(v, simple)}
-
-
-def provenance(path: Path | None) -> dict[str, Any]:
-    """Where a registration comes from: the model file (if any) and the git commit of the
-    folder it is in (else of the current folder), when there is one."""
-    source: dict[str, Any] = {}
-    if path is not None:
-        source["file"] = str(Path(path).resolve())
-    where = Path(path).resolve().parent if path is not None else Path.cwd()
-    try:
-        commit = subprocess.run(
-            ["git", "-C", str(where), "rev-parse", "HEAD"],
-            capture_output=True,
-            text=True,
-            timeout=3,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return source
-    if commit.returncode == 0:
-        source["git_commit"] = commit.stdout.strip()
-    return source
