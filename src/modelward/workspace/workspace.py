@@ -233,73 +233,30 @@ class Workspace:
 
     # -- the registry, for Python callers -------------------------------------------------
 
-    def register(
-        self,
-        name: str,
-        model: Any,
-        *,
-        data: pd.DataFrame,
-        target: str | None = None,
-        task: str | None = None,
-        params: dict[str, Any] | None = None,
-        metrics: dict[str, Any] | None = None,
-        tags: dict[str, Any] | None = None,
-        description: str = "",
-        source: dict[str, Any] | None = None,
-        reference_profile: dict[str, Any] | None = None,
-        accepts_missing: list[str] | None = None,
-    ) -> VersionInfo:
+    def register(self, name: str, model: Any, *, data: pd.DataFrame, **options: Any) -> VersionInfo:
         """Register a fitted scikit-learn estimator (or ONNX bytes) as a new version.
 
-        ``data`` is the training data; with ``target`` it also holds the label column.
-        The input schema, fingerprint and reference profile are computed from it.
-        ``accepts_missing`` names inputs the model imputes: the schema lets them be null
-        even when the training data had no missing value there.
+        ``data`` is the training data; with ``target=`` it also holds the label column.
+        The input schema, fingerprint and reference profile are computed from it. The other
+        options (``task``, ``params``, ``metrics``, ``tags``, ``description``, ``source``,
+        ``reference_profile``, ``accepts_missing``: the inputs the model imputes, which may
+        be null) are :func:`~modelward.workspace.registration.register_model`'s.
         """
         from modelward.workspace.registration import register_model
 
-        return register_model(
-            self,
-            name,
-            model,
-            data=data,
-            target=target,
-            task=task,
-            params=params,
-            metrics=metrics,
-            tags=tags,
-            description=description,
-            source=source,
-            reference_profile=reference_profile,
-            accepts_missing=accepts_missing,
-        )
+        return register_model(self, name, model, data=data, **options)
 
     def register_file(
-        self,
-        name: str,
-        path: str | Path,
-        *,
-        data: pd.DataFrame | Path | str,
-        target: str | None = None,
-        task: str | None = None,
-        tags: dict[str, Any] | None = None,
-        description: str = "",
+        self, name: str, path: str | Path, *, data: pd.DataFrame | Path | str, **options: Any
     ) -> VersionInfo:
         """Register a model file (.skops or .onnx); it is loaded under the trust rules first.
 
-        ``data`` is the training data: a DataFrame, or a file or dataset spec to read."""
+        ``data`` is the training data: a DataFrame, or a file or dataset spec to read. The
+        other options (``target``, ``task``, ``tags``, ``description``) are
+        :func:`~modelward.workspace.registration.register_file`'s."""
         from modelward.workspace.registration import register_file
 
-        return register_file(
-            self,
-            name,
-            path,
-            data=data,
-            target=target,
-            task=task,
-            tags=tags,
-            description=description,
-        )
+        return register_file(self, name, path, data=data, **options)
 
     def load_model(self, name: str, version: int | str = "latest") -> Flavor:
         return self.registry.load_model(name, version)
