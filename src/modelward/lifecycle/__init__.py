@@ -1,4 +1,5 @@
-"""Lifecycle upkeep: the gated update pipeline, retention (``clean``) and retirement."""
+"""Lifecycle upkeep: the gated update pipeline, retention (``clean``), retirement, and the
+prediction log's compaction (``modelward logs compact``)."""
 
 from modelward.lifecycle.pipeline import PipelineResult, StageResult, promote
 from modelward.lifecycle.retention import CleanPlan, apply_clean, plan_clean

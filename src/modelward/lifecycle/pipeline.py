@@ -9,9 +9,10 @@ order and stops at the first failure, undoing what that stage changed and record
 2. **testing** — moves the version to ``testing`` and needs a passing ``test-predictions``
    run of the version. Undo: back to where it was.
 3. **staging** — moves it to ``staging`` (the validation gate), routes the ``staging``
-   environment to it, and verifies it there (a :class:`Verifier`; by default an offline check
-   that the artifact loads and predicts on rows built from its reference profile). Undo: the
-   previous staging split and stage.
+   environment to it, and verifies it there (a :class:`~modelward.verification.Verifier`:
+   on the running server at ``url`` as ``modelward verify`` does, else offline: the artifact
+   loads and predicts on rows built from its reference profile). Undo: the previous staging
+   split and stage.
 4. **production** — a canary rollout against the version serving production (the controller
    finishes it), or, when nothing serves production yet, a direct deployment.
 
