@@ -253,8 +253,8 @@ def test_onnx_versions_load_and_predict(workspace, fitted, cleveland):
 def test_the_artifact_store_works_through_fsspec_urls(tmp_path, fitted, cleveland):
     from modelward import Workspace
 
-    ws = Workspace.init(tmp_path / "remote-ws")
-    ws.artifacts_url = f"memory://mw-{tmp_path.name}/artifacts"
+    Workspace.init(tmp_path / "remote-ws").close()
+    ws = Workspace(tmp_path / "remote-ws", artifacts_url=f"memory://mw-{tmp_path.name}/artifacts")
     info = ws.register("heart", fitted, data=cleveland[[*FEATURES, "target"]], target="target")
     assert ws.artifacts.exists(info.sha256)
     assert not (tmp_path / "remote-ws" / "artifacts" / "sha256").exists()

@@ -47,21 +47,32 @@ from modelward.errors import (
 if TYPE_CHECKING:
     from modelward.backup.archive import create_backup, verify_backup
     from modelward.backup.restore import restore_backup
+    from modelward.data.profile import profile_data
+    from modelward.data.validate import validate_data
     from modelward.deploy import DeploymentInfo, Deployments, Target
     from modelward.evaluation import Evaluation, evaluate_version
+    from modelward.evaluation.cases import run_cases
+    from modelward.lifecycle.compaction import compact_logs
+    from modelward.lifecycle.pipeline import promote
     from modelward.lifecycle.retention import apply_clean, plan_clean
+    from modelward.lifecycle.review import apply_review
+    from modelward.lifecycle.review import review as review_lifecycle
+    from modelward.llm.fake import FakeServer
     from modelward.llm.fleet import LLMFleet
     from modelward.llm.gateway import create_gateway_app
     from modelward.monitoring import CheckResult, Monitor
-    from modelward.policy import Policy
+    from modelward.policy import Policy, dump_policy, load_policy
     from modelward.predlog import LogWriter
     from modelward.registry import Stage
     from modelward.reports.card import write_card
     from modelward.rollout.engine import RolloutEngine
+    from modelward.serving.standalone import run_gateway
     from modelward.training import TrainingConfig, TrainResult, train_model
     from modelward.training import load_config as load_training_config
+    from modelward.training.environment import environment_report
     from modelward.training.optimize import optimize_version
     from modelward.validation import ValidationReport, validate_version
+    from modelward.verification import verify as verify_deployment
     from modelward.workspace import Workspace
 
 #: Public name -> (module, attribute): imported on first use, so ``import modelward`` (and
@@ -71,6 +82,7 @@ _LAZY = {
     "DeploymentInfo": ("modelward.deploy", "DeploymentInfo"),
     "Deployments": ("modelward.deploy", "Deployments"),
     "Evaluation": ("modelward.evaluation", "Evaluation"),
+    "FakeServer": ("modelward.llm.fake", "FakeServer"),
     "LLMFleet": ("modelward.llm.fleet", "LLMFleet"),
     "LogWriter": ("modelward.predlog", "LogWriter"),
     "Monitor": ("modelward.monitoring", "Monitor"),
@@ -83,16 +95,28 @@ _LAZY = {
     "ValidationReport": ("modelward.validation", "ValidationReport"),
     "Workspace": ("modelward.workspace", "Workspace"),
     "apply_clean": ("modelward.lifecycle.retention", "apply_clean"),
+    "apply_review": ("modelward.lifecycle.review", "apply_review"),
+    "compact_logs": ("modelward.lifecycle.compaction", "compact_logs"),
     "create_backup": ("modelward.backup.archive", "create_backup"),
     "create_gateway_app": ("modelward.llm.gateway", "create_gateway_app"),
+    "dump_policy": ("modelward.policy", "dump_policy"),
+    "environment_report": ("modelward.training.environment", "environment_report"),
     "evaluate_version": ("modelward.evaluation", "evaluate_version"),
+    "load_policy": ("modelward.policy", "load_policy"),
     "load_training_config": ("modelward.training", "load_config"),
     "optimize_version": ("modelward.training.optimize", "optimize_version"),
     "plan_clean": ("modelward.lifecycle.retention", "plan_clean"),
+    "profile_data": ("modelward.data.profile", "profile_data"),
+    "promote": ("modelward.lifecycle.pipeline", "promote"),
     "restore_backup": ("modelward.backup.restore", "restore_backup"),
+    "review_lifecycle": ("modelward.lifecycle.review", "review"),
+    "run_cases": ("modelward.evaluation.cases", "run_cases"),
+    "run_gateway": ("modelward.serving.standalone", "run_gateway"),
     "train_model": ("modelward.training", "train_model"),
+    "validate_data": ("modelward.data.validate", "validate_data"),
     "validate_version": ("modelward.validation", "validate_version"),
     "verify_backup": ("modelward.backup.archive", "verify_backup"),
+    "verify_deployment": ("modelward.verification", "verify"),
     "write_card": ("modelward.reports.card", "write_card"),
 }
 
@@ -126,6 +150,7 @@ __all__ = [
     "DeploymentInfo",
     "Deployments",
     "Evaluation",
+    "FakeServer",
     "InvalidJSON",
     "InvalidName",
     "LLMFleet",
@@ -163,16 +188,28 @@ __all__ = [
     "WorkspaceError",
     "WorkspaceTooNew",
     "apply_clean",
+    "apply_review",
+    "compact_logs",
     "create_backup",
     "create_gateway_app",
+    "dump_policy",
+    "environment_report",
     "evaluate_version",
+    "load_policy",
     "load_training_config",
     "optimize_version",
     "plan_clean",
+    "profile_data",
+    "promote",
     "restore_backup",
+    "review_lifecycle",
+    "run_cases",
+    "run_gateway",
     "train_model",
+    "validate_data",
     "validate_version",
     "verify_backup",
+    "verify_deployment",
     "write_card",
 ]
 

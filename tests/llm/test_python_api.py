@@ -15,3 +15,25 @@ def test_python_api_runs_the_runbook(fleet, dataset):
     plan = fleet.llm.optimize_cost(budget=100, volume=1000)
     assert {s["strategy"] for s in plan.strategies} >= {"current", "cheaper-model", "caching"}
     assert fleet.llm.alerts() == []
+
+
+def test_compare_from_python_is_recorded_as_the_command_records_it(fleet, dataset):
+    comparison = fleet.llm.compare(["good", "cheap"], dataset)
+    pair = comparison.paired["pairs"][0]
+    assert comparison.paired["baseline"] == "good:1" and pair["model"] == "cheap:1"
+    assert [r["model"] for r in comparison.rankings["factual"]][0] == "good:1"
+    (run,) = fleet.registry.list_runs(kinds=["llm-comparison"])
+    assert run.id == comparison.run_id
+    assert run.inputs["models"] == ["good", "cheap"]
+    assert run.results["paired"] == comparison.paired
+
+
+def test_routes_usage_and_history_from_python(fleet):
+    first = fleet.llm.set_route("factual", ["good", "slow"], reason="by hand")
+    fleet.llm.set_route("factual", ["slow"], reason="swap", canary="good", weight=10)
+    assert fleet.llm.routes().routes["factual"]["canary"] == {"model": "good:1", "weight": 10}
+    reverted = fleet.llm.revert_routes(first.revision, reason="back")
+    assert fleet.llm.routes(first.revision).routes == reverted.routes
+    assert [r.revision for r in fleet.llm.route_history()] == [1, 2, 3]
+    usage = fleet.llm.usage(days=7)
+    assert usage["usage"] == [] and usage["month_spend"] == 0

@@ -8,10 +8,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from modelward.llm.cache import MemoryCache, cache_key
-from modelward.llm.dataset import Item
 from modelward.llm.metrics import DIRECTIONS, summarize
 from modelward.llm.ranking import DEFAULT_WEIGHTS, normalize
 from modelward.llm.scoring import SCORERS, coherence, relevance, score
+from modelward.llm.types import Item
 
 
 def _item(expected, scorer="normalized", tolerance=0.0, reference=None):

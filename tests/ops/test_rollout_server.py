@@ -195,7 +195,7 @@ def test_healthy_canary_is_promoted_and_served(served, cleveland):
 
 def test_the_pipeline_verifies_on_the_live_server(served):
     """`modelward promote --url` replays rows on the running server (`modelward verify`)."""
-    from modelward.lifecycle.pipeline import live_verifier
+    from modelward.verification import live_verifier
 
     ws, live = served
     passed, detail = live_verifier(live.url)(ws, "heart", 1, "production")

@@ -114,6 +114,16 @@ def test_tokens_commands(deployed, cli):
     assert active_tokens(deployed.db) == {}
 
 
+def test_tokens_from_python_are_recorded_without_their_secret(deployed):
+    info, secret = deployed.tokens.create("app")
+    assert info.scopes == ("predict", "feedback")
+    assert [t.name for t in deployed.tokens.list()] == ["app"]
+    assert deployed.tokens.revoke("app").revoked_at is not None
+    runs = deployed.registry.list_runs(kinds=["token"])
+    assert [r.inputs["action"] for r in runs] == ["revoke", "create"]
+    assert all(secret not in str(r.to_dict()) for r in runs)
+
+
 @pytest.mark.parametrize(
     ("args", "text"),
     [

@@ -17,12 +17,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import select
+
 from modelward.alerting.notice import LEVELS, Notice
 from modelward.errors import ConfigError, NotFound
+from modelward.registry.records import aware
+from modelward.store.tables import AlertRow, ModelRow
 from modelward.timeutil import parse_duration, utcnow
 
 if TYPE_CHECKING:
-    from modelward.alerting.dispatch import Alerting
+    from modelward.workspace import Workspace
 
 __all__ = ["AlertInfo", "Alerts", "fingerprint"]
 
@@ -91,9 +95,10 @@ class AlertInfo:
 class Alerts:
     """Fire, list and resolve alerts (``workspace.alerting.alerts``)."""
 
-    def __init__(self, alerting: Alerting) -> None:
-        self.alerting = alerting
-        self.ws = alerting.ws
+    def __init__(self, ws: Workspace, send: Callable[[Notice], list[str]]) -> None:
+        """``send`` hands a notice to the sinks and returns what failed (``Alerting.send``)."""
+        self.ws = ws
+        self.send = send
 
     def fire(
         self,
@@ -110,14 +115,9 @@ class Alerts:
         """Store (or bump) an alert and send it unless it is a duplicate.
 
         Returns the alert and the sink errors (empty when every sink took it)."""
-        from sqlalchemy import select
-
-        from modelward.registry.records import aware
-        from modelward.store.tables import AlertRow, ModelRow
-
         if level not in ALERT_LEVELS:
             raise ConfigError(f"alert level {level!r} is not warning or critical")
-        window = parse_duration(self.alerting.policy.dedupe_window, what="alerts.dedupe_window")
+        window = parse_duration(self.ws.policy.alerts.dedupe_window, what="alerts.dedupe_window")
         print_ = fingerprint(model, check, keys, environment)
         details = {
             **(details or {}),
@@ -154,7 +154,7 @@ class Alerts:
                 session.add(row)
             session.flush()
             info = _info(row, model, sent=send)
-        return info, (self.alerting.send(info.notice()) if send else [])
+        return info, (self.send(info.notice()) if send else [])
 
     def resolve_check(
         self, model: str | None, check: str, environment: str | None = None
@@ -178,10 +178,6 @@ class Alerts:
 
     def resolve(self, alert_id: int) -> AlertInfo:
         """Resolve one alert by hand (``monitor alerts --resolve ID``)."""
-        from sqlalchemy import select
-
-        from modelward.store.tables import AlertRow, ModelRow
-
         resolved, _ = self._resolve(lambda info: info.id == alert_id)
         if resolved:
             return resolved[0]
@@ -203,7 +199,7 @@ class Alerts:
                 if wanted(_info(row, name)):
                     row.resolved_at = now
                     resolved.append(_info(row, name))
-        errors = [e for info in resolved for e in self.alerting.send(info.notice())]
+        errors = [e for info in resolved for e in self.send(info.notice())]
         return resolved, errors
 
     def list(
@@ -224,10 +220,6 @@ def _rows(
     session: Any, *, include_resolved: bool, model: str | None = None, limit: int | None = None
 ) -> list[Any]:
     """(alert row, model name) pairs, latest first."""
-    from sqlalchemy import select
-
-    from modelward.store.tables import AlertRow, ModelRow
-
     query = select(AlertRow, ModelRow.name).outerjoin(ModelRow, AlertRow.model_id == ModelRow.id)
     if model is not None:
         query = query.where(ModelRow.name == model)
@@ -240,8 +232,6 @@ def _rows(
 
 
 def _info(row: Any, model: str | None, *, sent: bool = False) -> AlertInfo:
-    from modelward.registry.records import aware
-
     return AlertInfo(
         id=row.id,
         fingerprint=row.fingerprint,

@@ -5,11 +5,12 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
+from modelward.alerting.alerts import Alerts
 from modelward.alerting.notice import LEVELS, Notice
+from modelward.alerting.sinks import sink_for
 from modelward.errors import ModelwardError
 
 if TYPE_CHECKING:
-    from modelward.alerting.alerts import Alerts
     from modelward.policy.model import AlertSink, AlertsPolicy
     from modelward.workspace import Workspace
 
@@ -39,14 +40,10 @@ class Alerting:
 
     @property
     def alerts(self) -> Alerts:
-        from modelward.alerting.alerts import Alerts
-
-        return Alerts(self)
+        return Alerts(self.ws, self.send)
 
     def send(self, notice: Notice) -> list[str]:
         """Send to every sink that wants it; returns what failed, one line per sink."""
-        from modelward.alerting.sinks import sink_for
-
         errors = []
         for number, spec in enumerate(self.policy.sinks, start=1):
             if not wants(spec, notice):

@@ -27,20 +27,23 @@ import hashlib
 import io
 import os
 import tarfile
-import uuid
 import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from modelward.atomic import temp_sibling
+from modelward.backup.dump import dump_tables
 from modelward.backup.logs import PREFIX as LOGS
 from modelward.backup.logs import check_name, collect_logs
+from modelward.backup.sqlite import MEMBER, snapshot
 from modelward.errors import AlreadyExists, ArtifactError, ConfigError
 from modelward.progress import NO_PROGRESS, Progress
 from modelward.timeutil import utcnow
+from modelward.workspace.layout import Layout
 
 if TYPE_CHECKING:
     from modelward.workspace import Workspace
@@ -52,7 +55,10 @@ __all__ = ["FORMAT", "BackupInfo", "create_backup", "read_backup", "verify_backu
 #: database file (1: JSON lines for every DB).
 FORMAT = 3
 MANIFEST = "manifest.json"
-_CONFIG_SUFFIXES = (".yml", ".yaml", ".toml", ".json")
+#: Members named after the workspace's files: its policy, its other config files, artifacts.
+POLICY = Layout.POLICY
+CONFIG = "config/"
+ARTIFACTS = f"{Layout.ARTIFACTS}/"
 
 
 @dataclass(frozen=True)
@@ -71,8 +77,6 @@ class BackupInfo:
     log_files: int = 0
 
     def to_dict(self) -> dict[str, Any]:
-        from dataclasses import asdict
-
         return asdict(self)
 
 
@@ -101,8 +105,6 @@ def create_backup(
     """Write a backup of ``workspace`` to ``out`` (tar.gz); safe while the server runs.
 
     The prediction log and feedback are included unless ``include_logs=False``."""
-    from modelward.backup.dump import dump_tables
-
     target = Path(out)
     if target.exists() and not overwrite:
         raise AlreadyExists(
@@ -115,8 +117,6 @@ def create_backup(
 
     files: dict[str, bytes] = {}
     if workspace.db.dialect == "sqlite":
-        from modelward.backup.sqlite import MEMBER, snapshot
-
         with progress.task("copying the metadata DB (SQLite online backup)"):
             copy = snapshot(workspace.db)
         files[MEMBER] = copy.data
@@ -129,14 +129,15 @@ def create_backup(
         db_format, revision = "jsonl", workspace.db.revision()
         tables = {name: data.count(b"\n") for name, data in dumps.items()}
         digests = _referenced_artifacts(dumps.get("model_versions", b""))
-    files["policy.yml"] = (workspace.root / "policy.yml").read_bytes()
+    layout = workspace.layout
+    files[POLICY] = layout.policy.read_bytes()
     if include_config:
-        for path in sorted(workspace.root.iterdir()):
-            if path.is_file() and path.suffix in _CONFIG_SUFFIXES and path.name != "policy.yml":
-                files[f"config/{path.name}"] = path.read_bytes()
+        for path in layout.config_files():
+            if path != layout.policy:
+                files[f"{CONFIG}{path.name}"] = path.read_bytes()
     if include_weights:
         for digest in progress.track(sorted(digests), description="copying artifacts"):
-            files[f"artifacts/sha256/{digest[:2]}/{digest}"] = workspace.artifacts.get(digest)
+            files[f"{ARTIFACTS}sha256/{digest[:2]}/{digest}"] = workspace.artifacts.get(digest)
 
     created_at, dialect = utcnow().isoformat(), workspace.db.dialect
     manifest: dict[str, Any] = {
@@ -153,7 +154,7 @@ def create_backup(
         "files": {},
     }
     listed: dict[str, Any] = manifest["files"]
-    tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
+    tmp = temp_sibling(target)
     try:
         with tarfile.open(tmp, "w:gz") as tar:
             for name, data in files.items():

@@ -21,7 +21,9 @@ Files go into the archive one at a time: memory holds at most the largest file.
 
 from __future__ import annotations
 
+import io
 import re
+import tempfile
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -32,18 +34,21 @@ import orjson
 from modelward.errors import ArtifactError, StorageError
 from modelward.predlog.files import LogFiles
 from modelward.predlog.layout import FEEDBACK, PREDICTIONS
+from modelward.predlog.writer import LogWriter
 from modelward.timeutil import utcnow
+from modelward.workspace.layout import Layout
 
 if TYPE_CHECKING:
     from modelward.workspace import Workspace
 
 __all__ = ["PREFIX", "check_name", "collect_logs", "restore_logs"]
 
-PREFIX = "logs/"
-WAL = "wal"
+#: Members mirror the workspace: ``logs/`` the log's files, ``logs/wal/`` the segments.
+PREFIX = f"{Layout.LOGS}/"
+WAL = f"{PREFIX}{Layout.WAL}/"
 _NAME = re.compile(
-    r"logs/(?:(?:predictions|feedback)/model=[^/]+/date=\d{4}-\d{2}-\d{2}/[^/]+\.parquet"
-    r"|wal/[^/]+\.wal)"
+    rf"{PREFIX}(?:(?:{PREDICTIONS}|{FEEDBACK})/model=[^/]+/date=\d{{4}}-\d{{2}}-\d{{2}}/[^/]+\.parquet"
+    rf"|{Layout.WAL}/[^/]+\.wal)"
 )
 #: Parquet files written this long before the backup started may hold rows of a segment it
 #: copies (the writer converts a segment, then deletes it, within a second or so).
@@ -78,7 +83,7 @@ def _list(log: LogFiles) -> dict[str, str]:
 def collect_logs(ws: Workspace) -> Iterator[tuple[str, bytes]]:
     """(archive name, data) for every log file, segments last (see the module docstring)."""
     started = utcnow()
-    wal = ws.root / WAL
+    wal = ws.layout.wal
     segments = {}
     for segment in sorted(wal.glob("*.wal")) if wal.is_dir() else []:
         try:
@@ -109,7 +114,7 @@ def collect_logs(ws: Workspace) -> Iterator[tuple[str, bytes]]:
     for name, data in segments.items():
         kept = _without(data, seen)
         if kept:
-            yield f"{PREFIX}{WAL}/{name}", kept
+            yield f"{WAL}{name}", kept
 
 
 def _written_since(fs: Any, path: str, since: Any) -> bool:
@@ -123,8 +128,6 @@ def _written_since(fs: Any, path: str, since: Any) -> bool:
 
 def _row_keys(files: list[tuple[str, bytes]]) -> set[tuple[str, str, int]]:
     """(kind, request id, time in µs) of every row of these (kind, Parquet data) files."""
-    import io
-
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -156,17 +159,13 @@ def _without(segment: bytes, seen: set[tuple[str, str, int]]) -> bytes:
 
 def restore_logs(ws: Workspace, members: Iterator[tuple[str, bytes]]) -> dict[str, int]:
     """Write the log members back into ``ws``; segments become Parquet. Files and rows."""
-    import tempfile
-
-    from modelward.predlog.writer import LogWriter
-
     fs, root = _filesystem(ws.logs_url)
     files = 0
     with tempfile.TemporaryDirectory(prefix="modelward-restore-wal-") as tmp:
         for name, data in members:
             relative = name.removeprefix(PREFIX)
-            if relative.startswith(f"{WAL}/"):
-                (Path(tmp) / relative.removeprefix(f"{WAL}/")).write_bytes(data)
+            if name.startswith(WAL):
+                (Path(tmp) / name.removeprefix(WAL)).write_bytes(data)
                 continue
             target = f"{root.rstrip('/')}/{relative}"
             fs.makedirs(target.rsplit("/", 1)[0], exist_ok=True)

@@ -11,12 +11,18 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from modelward.backup.archive import log_members, read_backup
+from modelward.atomic import temp_sibling, write_atomic
+from modelward.backup.archive import ARTIFACTS, CONFIG, POLICY, log_members, read_backup
+from modelward.backup.dump import dump_tables, load_tables, tables
 from modelward.backup.logs import PREFIX as LOGS
 from modelward.backup.logs import restore_logs
 from modelward.backup.sqlite import MEMBER, check_file, db_path
 from modelward.errors import AlreadyExists, ArtifactError, WorkspaceTooNew
+from modelward.policy.io import parse_policy
 from modelward.progress import NO_PROGRESS, Progress
+from modelward.redact import redact
+from modelward.store.db import HEAD_REVISION, Database
+from modelward.workspace import Layout, Workspace, resolve_root
 
 __all__ = ["restore_backup"]
 
@@ -37,13 +43,6 @@ def restore_backup(
     logical export. On any failure the new folder (and a placed DB file) is removed
     and the DB transaction rolled back.
     """
-    from modelward.backup.dump import load_tables, tables
-    from modelward.policy.io import parse_policy
-    from modelward.redact import redact
-    from modelward.store.db import HEAD_REVISION, Database
-    from modelward.workspace import Workspace
-    from modelward.workspace.workspace import resolve_root
-
     backup = read_backup(path)
     manifest = backup.manifest
     revision = manifest.get("schema_revision")
@@ -52,11 +51,13 @@ def restore_backup(
             f"backup {path} has schema revision {revision!r} and this modelward writes "
             f"{HEAD_REVISION!r}; restore it with the modelward version that wrote it"
         )
-    policy_text = backup.files["policy.yml"].decode("utf-8")
-    policy = parse_policy(policy_text, source=f"policy.yml in backup {path}")
+    policy_text = backup.files[POLICY].decode("utf-8")
+    policy = parse_policy(policy_text, source=f"{POLICY} in backup {path}")
 
     root = resolve_root(workspace)
-    if (root / "policy.yml").exists():
+    probe = Workspace(root, db_url=db_url)
+    layout = probe.layout
+    if layout.policy.exists():
         raise AlreadyExists(
             f"a workspace already exists at {root}; restore into a new folder (nothing changed)"
         )
@@ -65,7 +66,6 @@ def restore_backup(
         raise AlreadyExists(
             f"{root} is not empty; restore into a new or empty folder (nothing was changed)"
         )
-    probe = Workspace(root, db_url=db_url)
     sqlite_file: Path | None = None
     if probe.db_url.startswith("sqlite"):
         sqlite_file = db_path(probe.db_url).resolve()
@@ -100,19 +100,19 @@ def restore_backup(
                 restored = Workspace.init(root, policy=policy, db_url=db_url)
                 with _dumps(backup.files, path) as dumps, restored.db.session() as session:
                     counts = load_tables(session, dumps, restored.db.dialect)
-        artifacts = [name for name in backup.files if name.startswith("artifacts/")]
+        artifacts = [name for name in backup.files if name.startswith(ARTIFACTS)]
         for name in progress.track(artifacts, description="restoring artifacts"):
             digest = restored.artifacts.put(backup.files[name])
             if digest != name.rsplit("/", 1)[-1]:
                 raise ArtifactError(f"{name} in backup {path} does not match its name")
         for name, data in backup.files.items():
-            if name.startswith("config/") and name != "config/workspace.yml":
-                _write(root / name.removeprefix("config/"), data)
+            if name.startswith(CONFIG) and name != f"{CONFIG}{Layout.META}":
+                write_atomic(root / name.removeprefix(CONFIG), data)
         logs = {"files": 0, "replayed_rows": 0}
         if any(name.startswith(LOGS) for name in manifest["files"]):
             with progress.task("restoring the prediction log and feedback"):
                 logs = restore_logs(restored, log_members(backup, path))
-        _write(root / "policy.yml", backup.files["policy.yml"])
+        write_atomic(layout.policy, backup.files[POLICY])
         missing = [d for d in manifest.get("artifacts", []) if not restored.artifacts.exists(d)]
     except BaseException:
         if restored is not None:
@@ -147,7 +147,7 @@ _SIDECARS = ("-wal", "-shm", "-journal")
 def _place_sqlite(data: bytes, target: Path, where: str) -> dict[str, int]:
     """Write the snapshot next to ``target``, check it, then move it in; rows per table."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.restoring")
+    tmp = temp_sibling(target)
     try:
         tmp.write_bytes(data)
         counts = check_file(tmp, where)
@@ -166,8 +166,6 @@ def _place_sqlite(data: bytes, target: Path, where: str) -> dict[str, int]:
 def _dumps(files: dict[str, bytes], path: str | Path) -> Iterator[dict[str, bytes]]:
     """The archive's rows as JSON lines per table: its ``db/*.jsonl`` members, or exported
     from its SQLite snapshot (restoring a SQLite workspace into PostgreSQL)."""
-    from modelward.backup.dump import dump_tables
-    from modelward.store.db import Database
 
     if MEMBER not in files:
         yield {
@@ -185,12 +183,6 @@ def _dumps(files: dict[str, bytes], path: str | Path) -> Iterator[dict[str, byte
             yield dump_tables(db)
         finally:
             db.dispose()
-
-
-def _write(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(data)
-    tmp.replace(path)
 
 
 def _empty(root: Path) -> None:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import make_url
 
+from modelward.backup.dump import tables
 from modelward.errors import ArtifactError, StorageError
 
 if TYPE_CHECKING:
@@ -46,8 +47,6 @@ def db_path(url: str) -> Path:
 
 
 def _facts(con: sqlite3.Connection) -> tuple[dict[str, int], str | None, set[str]]:
-    from modelward.backup.dump import tables
-
     counts = {
         str(t.name): int(con.execute(f'SELECT count(*) FROM "{t.name}"').fetchone()[0])
         for t in tables()

@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import sys
 import traceback
+from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from typer.core import TyperGroup
 
+import modelward
 from modelward.cli.output import print_error
 from modelward.errors import CheckFailed, ModelwardError
 from modelward.redact import redact
@@ -26,7 +28,22 @@ from modelward.redact import redact
 if TYPE_CHECKING:
     from modelward.workspace import Workspace
 
-__all__ = ["LAUNCHED", "State", "app", "new_typer", "state"]
+__all__ = ["LAUNCHED", "State", "app", "calls", "new_typer", "state"]
+
+Command = TypeVar("Command", bound=Callable[..., Any])
+
+
+def calls(*api: str) -> Callable[[Command], Command]:
+    """Declare the Python API a command calls, as a path from the package or the workspace:
+    ``"modelward.evaluate_version"``, ``"Workspace.registry.list_versions"``. A command
+    parses, calls that, and prints; tests/test_cli_api.py walks every command and checks
+    that what it declares is public and that its code calls it."""
+
+    def mark(command: Command) -> Command:
+        command.__modelward_api__ = api  # type: ignore[attr-defined]
+        return command
+
+    return mark
 
 
 @dataclass
@@ -40,11 +57,15 @@ class State:
     def workspace(self) -> Workspace:
         """The open workspace (found via --workspace, $MODELWARD_HOME or ./.modelward)."""
         if self._workspace is None:
-            from modelward.workspace import Workspace
-
-            self._workspace = Workspace.open(self.workspace_path)
+            self._workspace = modelward.Workspace.open(self.workspace_path)
         workspace: Workspace = self._workspace
         return workspace
+
+    def workspace_if_any(self) -> Workspace | None:
+        """The workspace when there is one where :meth:`workspace` looks, else None."""
+        if self._workspace is None and not modelward.Workspace.exists(self.workspace_path):
+            return None
+        return self.workspace()
 
     def close(self) -> None:
         if self._workspace is not None:
@@ -111,9 +132,7 @@ app = typer.Typer(
 
 def _version(value: bool) -> None:
     if value:
-        from modelward import __version__
-
-        typer.echo(f"modelward {__version__}")
+        typer.echo(f"modelward {modelward.__version__}")
         raise typer.Exit()
 
 

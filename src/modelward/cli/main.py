@@ -1,7 +1,9 @@
 """Entry point of the ``modelward`` console script.
 
 Command modules live in :mod:`modelward.cli.commands`; each exposes ``register(app)``.
-They import only Typer at module level, so ``modelward --help`` starts fast.
+They import at module level only Typer, the CLI's helpers, the error tree and the
+``modelward`` package, whose API is loaded on first use; so ``modelward --help`` starts
+fast and each command loads just what it calls.
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ import importlib
 import pkgutil
 import sys
 from collections.abc import Sequence
+
+from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
 
 from modelward.cli import commands
 from modelward.cli.app import LAUNCHED, app
@@ -23,8 +27,6 @@ for _module in sorted(m.name for m in pkgutil.iter_modules(commands.__path__)):
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Run the CLI; a usage mistake (unknown command or option, bad value) is one line too."""
-    from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
-
     launched = LAUNCHED.set(process_started_at())
     try:
         code = app(

@@ -1,4 +1,5 @@
-"""Everything the CLI prints: tables, JSON, one-line errors, progress bars.
+"""Everything the CLI prints: tables, JSON, one-line errors, progress bars (how a number
+or a time reads is :mod:`modelward.present`, shared with the reports).
 
 Results go to stdout (a table, or JSON with ``--json``); progress bars and errors go
 to stderr, so ``--json`` output can be piped.
@@ -10,17 +11,20 @@ import os
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime
 from typing import Any, TypeVar
 
 from rich.console import Console
 from rich.table import Table
 
+from modelward.present import dump_json, fmt
+from modelward.present import fmt_time as fmt_time
 from modelward.progress import Progress
 
 __all__ = [
     "RichProgress",
     "console",
+    # dump_json, fmt and fmt_time live in modelward.present; cli/commands/monitor.py and
+    # monitoring/report.py still import them from here
     "dump_json",
     "err_console",
     "fmt",
@@ -58,22 +62,6 @@ err_console: Console = _CurrentConsole(stderr=True)  # type: ignore[assignment]
 T = TypeVar("T")
 
 
-def dump_json(value: Any) -> str:
-    import orjson
-
-    def default(obj: Any) -> Any:
-        if hasattr(obj, "to_dict"):
-            return obj.to_dict()
-        if hasattr(obj, "item"):
-            return obj.item()
-        if hasattr(obj, "tolist"):
-            return obj.tolist()
-        return str(obj)
-
-    options = orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY
-    return orjson.dumps(value, default=default, option=options).decode()
-
-
 def print_json(value: Any) -> None:
     sys.stdout.write(dump_json(value) + "\n")
     sys.stdout.flush()
@@ -83,25 +71,6 @@ def print_error(message: str) -> None:
     """One line on stderr, never wrapped."""
     sys.stderr.write(f"error: {message}\n")
     sys.stderr.flush()
-
-
-def fmt_time(moment: datetime | None) -> str:
-    return "" if moment is None else moment.strftime("%Y-%m-%d %H:%M:%S")
-
-
-def fmt(value: Any, digits: int = 4) -> str:
-    """A cell: floats rounded, None empty, lists joined."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, float):
-        return f"{value:.{digits}g}" if abs(value) < 1e-3 and value else f"{value:.{digits}f}"
-    if isinstance(value, datetime):
-        return fmt_time(value)
-    if isinstance(value, list | tuple):
-        return ", ".join(fmt(v, digits) for v in value)
-    return str(value)
 
 
 def table(
@@ -119,6 +88,7 @@ class RichProgress(Progress):
     """Rich progress bars on stderr (hidden when stderr is not a terminal)."""
 
     def __init__(self) -> None:
+        # here, not at the top: only long commands draw bars, and every command starts
         from rich.progress import (
             BarColumn,
             MofNCompleteColumn,

@@ -1,6 +1,6 @@
 """Tabular data: reading files and dataset specs, input schemas, fingerprints."""
 
-from modelward.data.io import read_data, read_table, split_target
+from modelward.data.io import read_data, read_source, read_table, split_target
 from modelward.data.schema import fingerprint, infer_schema
 from modelward.data.spec import DatasetSpec, load_dataset
 
@@ -10,6 +10,7 @@ __all__ = [
     "infer_schema",
     "load_dataset",
     "read_data",
+    "read_source",
     "read_table",
     "split_target",
 ]

@@ -6,14 +6,26 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from modelward.data.csvfile import read_csv
+from modelward.data.spec import SPEC_SUFFIXES, load_dataset
 from modelward.errors import DataError
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["SUFFIXES", "read_data", "read_table", "split_target"]
+__all__ = ["SUFFIXES", "read_data", "read_source", "read_table", "split_target"]
 
 SUFFIXES = (".csv", ".parquet", ".pq")
+
+
+def read_source(
+    data: pd.DataFrame | Path | str, name: str | None = None
+) -> tuple[pd.DataFrame, str]:
+    """Data as the Python API takes it, and how runs name it: what ``--data`` names (a
+    file or a dataset spec, read by :func:`read_data` and named by that reference), or a
+    DataFrame as it is (named ``name``, else "")."""
+    if isinstance(data, str | Path):
+        return read_data(data), str(data) if name is None else name
+    return data, name or ""
 
 
 def read_data(ref: Path | str) -> pd.DataFrame:
@@ -22,8 +34,6 @@ def read_data(ref: Path | str) -> pd.DataFrame:
     ``heart.yml`` reads every part of the spec, ``heart.yml#cleveland`` one part,
     ``heart.yml#hungarian,switzerland`` several (see :mod:`modelward.data.spec`).
     """
-    from modelward.data.spec import SPEC_SUFFIXES, load_dataset
-
     text = str(ref)
     path_text, _, parts = text.partition("#")
     path = Path(path_text)

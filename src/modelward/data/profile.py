@@ -22,18 +22,38 @@ numeric, because category-wise tests suit them better.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from modelward.data.io import read_source, split_target
+from modelward.data.spec import spec_target
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["CATEGORICAL_MAX_LEVELS", "SAMPLE_SIZE", "profile_column", "profile_frame"]
+__all__ = [
+    "CATEGORICAL_MAX_LEVELS",
+    "SAMPLE_SIZE",
+    "profile_column",
+    "profile_data",
+    "profile_frame",
+]
 
 SAMPLE_SIZE = 5000
 HISTOGRAM_BINS = 20
 #: Integer columns with at most this many distinct values are also profiled as categories.
 CATEGORICAL_MAX_LEVELS = 10
 MAX_CATEGORIES = 100
+
+
+def profile_data(data: pd.DataFrame | Path | str, *, target: str | None = None) -> dict[str, Any]:
+    """``modelward data profile``: the profile of a table (a DataFrame, or a file or dataset
+    spec to read), with the label column ``target`` (else the one a spec derives) counted
+    apart."""
+    frame, ref = read_source(data)
+    if target:
+        split_target(frame, target, source=ref or "the data")
+    return profile_frame(frame, target=target or spec_target(ref))
 
 
 def profile_frame(

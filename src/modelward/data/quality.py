@@ -13,6 +13,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
+from modelward.data.profile import CATEGORICAL_MAX_LEVELS
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -48,8 +50,6 @@ def _numeric(series: pd.Series) -> bool:
 
 def _many_valued(values: pd.Series) -> bool:
     """Measurements, not codes: more distinct values than a code column has."""
-    from modelward.data.profile import CATEGORICAL_MAX_LEVELS
-
     return bool(values.nunique() > CATEGORICAL_MAX_LEVELS)
 
 

@@ -35,7 +35,14 @@ from modelward.errors import ConfigError, DataError
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["DatasetSpec", "TargetSpec", "load_dataset", "load_spec", "parse_condition"]
+__all__ = [
+    "DatasetSpec",
+    "TargetSpec",
+    "load_dataset",
+    "load_spec",
+    "parse_condition",
+    "spec_target",
+]
 
 SPEC_SUFFIXES = (".yml", ".yaml")
 
@@ -124,6 +131,16 @@ def load_spec(path: Path) -> DatasetSpec:
             ) from exc
         message = first["msg"].removeprefix("Value error, ")
         raise ConfigError(f"dataset spec {path}: {key}: {message}") from exc
+
+
+def spec_target(ref: str) -> str | None:
+    """The label column a dataset spec derives (``target: {name: …}``), when ``ref`` (what
+    ``--data`` names) is an existing spec that derives one."""
+    path = Path(ref.partition("#")[0])
+    if path.suffix.lower() not in SPEC_SUFFIXES or not path.exists():
+        return None
+    spec = load_spec(path)
+    return spec.target.name if spec.target is not None else None
 
 
 def load_dataset(path: Path, parts: Sequence[str] | None = None) -> pd.DataFrame:

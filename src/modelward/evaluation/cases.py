@@ -23,7 +23,9 @@ from typing import TYPE_CHECKING, Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from modelward.data.profile import _key
 from modelward.errors import ConfigError
+from modelward.evaluation.scoring import features_for
 
 if TYPE_CHECKING:
     from modelward.workspace import Workspace
@@ -81,12 +83,21 @@ def load_cases(path: Path | str) -> CaseFile:
 
 
 def run_cases(
-    ws: Workspace, name: str, version: int | str, cases: CaseFile, *, source: str = ""
+    ws: Workspace,
+    name: str,
+    version: int | str,
+    cases: CaseFile | Path | str,
+    *,
+    source: str | None = None,
 ) -> dict[str, Any]:
+    """Check a version's predictions on chosen inputs (a :class:`CaseFile`, or the path of a
+    ``cases.yml``); stored as a ``prediction-tests`` run."""
     import pandas as pd
 
-    from modelward.data.profile import _key
-    from modelward.evaluation.scoring import features_for
+    if not isinstance(cases, CaseFile):
+        source = str(cases) if source is None else source
+        cases = load_cases(cases)
+    source = source or ""
 
     info = ws.registry.get_version(name, version)
     model = ws.load_model(name, info.version)
@@ -169,13 +180,12 @@ def run_cases(
         "failed": failed,
         "source": source,
     }
-    run = ws.registry.record_run(
+    ws.registry.record(
         "prediction-tests",
+        out,
         model=name,
         version=info.version,
         inputs={"cases": source, "count": len(results)},
-        results=out,
         verdict="fail" if failed else "pass",
     )
-    out["run"] = run.id
     return out

@@ -11,6 +11,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from modelward.evaluation.directions import higher_is_better
+from modelward.evaluation.metrics import CHUNK_CELLS, _weighted, point_metrics, resample_weights
+from modelward.stats import delong, mcnemar
+from modelward.stats.bootstrap import _indices, _percentiles, two_sided_p
+
 if TYPE_CHECKING:
     from modelward.evaluation.metrics import BinaryData
 
@@ -32,9 +37,6 @@ def paired_metric_differences(
     Same resamples and p-value rule as :func:`modelward.stats.paired_bootstrap`.
     """
     import numpy as np
-
-    from modelward.evaluation.metrics import CHUNK_CELLS, _weighted, point_metrics, resample_weights
-    from modelward.stats.bootstrap import _indices, _percentiles, two_sided_p
 
     a, b = point_metrics(base), point_metrics(cand)
     indices = _indices(base.n, resamples, seed)
@@ -65,9 +67,6 @@ def compare_paired(
     y_true: Any, base: BinaryData, cand: BinaryData, *, resamples: int = 1000, seed: int = 0
 ) -> dict[str, Any]:
     """Tests and verdict for a candidate against a baseline on the same labelled rows."""
-    from modelward.evaluation.directions import higher_is_better
-    from modelward.stats import delong, mcnemar
-
     tests: dict[str, Any] = {}
     correct_a = base.y_pred == base.y_true
     correct_b = cand.y_pred == cand.y_true

@@ -2,16 +2,29 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from modelward.errors import DataError
+from modelward.data.io import read_source
+from modelward.data.profile import CATEGORICAL_MAX_LEVELS, _key
+from modelward.errors import DataError, NotFound
+from modelward.evaluation.compare import compare_paired
+from modelward.evaluation.metrics import (
+    BinaryData,
+    bootstrap_metrics,
+    calibration_table,
+    confusion,
+    threshold_table,
+)
+from modelward.evaluation.report import evaluation_document
+from modelward.evaluation.result import Evaluation
+from modelward.evaluation.scoring import Scored, score_version, target_for
 from modelward.progress import NO_PROGRESS, Progress
+from modelward.reports.document import check_report_path, write_html
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from modelward.evaluation.scoring import Scored
     from modelward.workspace import Workspace
 
 __all__ = ["Evaluation", "evaluate_version", "resolve_baseline"]
@@ -19,21 +32,8 @@ __all__ = ["Evaluation", "evaluate_version", "resolve_baseline"]
 MIN_GROUP_ROWS = 2
 
 
-@dataclass
-class Evaluation:
-    """The stored results, plus what a report draws from (not stored)."""
-
-    results: dict[str, Any]
-    scored: Scored
-    baseline: Scored | None = None
-    run_id: int | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
 def resolve_baseline(ws: Workspace, name: str, version: int, baseline: str) -> int:
     """``champion`` (or any alias), ``production``, or a version number -> a version."""
-    from modelward.errors import NotFound
-
     if baseline == "production":
         found = ws.registry.get_model(name).production_version
         if found is None:
@@ -60,13 +60,6 @@ def resolve_baseline(ws: Workspace, name: str, version: int, baseline: str) -> i
 
 
 def _summary(scored: Scored, resamples: int, seed: int) -> dict[str, Any]:
-    from modelward.evaluation.metrics import (
-        bootstrap_metrics,
-        calibration_table,
-        confusion,
-        threshold_table,
-    )
-
     data = scored.data
     out: dict[str, Any] = {
         "rows": data.n,
@@ -83,9 +76,6 @@ def _summary(scored: Scored, resamples: int, seed: int) -> dict[str, Any]:
 
 
 def _groups(scored: Scored, column: str, resamples: int, seed: int) -> dict[str, Any]:
-    from modelward.data.profile import _key
-    from modelward.evaluation.metrics import BinaryData, bootstrap_metrics, confusion
-
     if column not in scored.frame.columns:
         shown = ", ".join(map(str, scored.frame.columns[:15]))
         raise DataError(
@@ -117,8 +107,6 @@ def _grouping(series: Any) -> Any:
     """Codes and categories as they are; a many-valued number cut at its quartiles."""
     import pandas as pd
 
-    from modelward.data.profile import CATEGORICAL_MAX_LEVELS, _key
-
     numeric = pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
     if not numeric or series.nunique() <= CATEGORICAL_MAX_LEVELS:
         return series
@@ -131,26 +119,31 @@ def evaluate_version(
     ws: Workspace,
     name: str,
     version: int | str,
-    frame: pd.DataFrame,
+    data: pd.DataFrame | Path | str,
     *,
-    data_ref: str = "",
+    data_ref: str | None = None,
     target: str | None = None,
     by: str | None = None,
     baseline: str | None = None,
     resamples: int = 1000,
     seed: int = 0,
+    report: Path | str | None = None,
     progress: Progress = NO_PROGRESS,
     record: bool = True,
 ) -> Evaluation:
-    """Evaluate a version on labelled data and (by default) store an ``evaluation`` run."""
-    from modelward.evaluation.compare import compare_paired
-    from modelward.evaluation.scoring import score_version, target_for
+    """Evaluate a version on labelled data and (by default) store an ``evaluation`` run.
 
+    ``data`` is a DataFrame, or a file or dataset spec to read (``data_ref`` names it in
+    the run; a file is named by its path). ``report`` also writes the HTML report there
+    (the path is checked before any work)."""
+    if report is not None:
+        check_report_path(report)
     if resamples < 100:
         raise DataError(
             f"--resamples {resamples} is too few for a 95 % interval; use at least 100",
             field="resamples",
         )
+    frame, data_ref = read_source(data, data_ref)
     with progress.task("scoring", total=1) as advance:
         scored = score_version(ws, name, version, frame, target=target)
         advance()
@@ -186,8 +179,9 @@ def evaluate_version(
         verdict = "warn" if comparison["verdict"] in ("worse", "mixed") else "pass"
     evaluation = Evaluation(results, scored, base_scored)
     if record:
-        run = ws.registry.record_run(
+        evaluation.run_id = ws.registry.record(
             "evaluation",
+            results,
             model=name,
             version=info.version,
             inputs={
@@ -199,9 +193,8 @@ def evaluate_version(
                 "resamples": resamples,
                 "seed": seed,
             },
-            results=results,
             verdict=verdict,
         )
-        evaluation.run_id = run.id
-        results["run"] = run.id
+    if report is not None:
+        write_html(report, evaluation_document(evaluation))
     return evaluation

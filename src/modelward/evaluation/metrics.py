@@ -16,6 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from modelward.stats.bootstrap import _indices, _percentiles
+
 if TYPE_CHECKING:
     import numpy as np
 
@@ -187,8 +189,6 @@ def bootstrap_metrics(
     seed, so each interval equals what ``bootstrap_ci`` gives for that metric alone.
     """
     import numpy as np
-
-    from modelward.stats.bootstrap import _indices, _percentiles
 
     point = point_metrics(data)
     out: dict[str, dict[str, Any]] = {}

@@ -3,11 +3,11 @@ confusion plots, threshold analysis, groups and the paired comparison."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from modelward.evaluation.evaluate import Evaluation
-    from modelward.reports import Document
+from modelward.evaluation.result import Evaluation
+from modelward.present import fmt_interval
+from modelward.reports import Document, figure_uri
 
 __all__ = ["evaluation_document", "metric_rows"]
 
@@ -22,8 +22,6 @@ def _figures(evaluation: Evaluation) -> list[tuple[str, str]]:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     from sklearn.metrics import precision_recall_curve, roc_curve
-
-    from modelward.reports import figure_uri
 
     scored = evaluation.scored
     curves = [(f"v{scored.version.version}", scored.data)]
@@ -79,8 +77,6 @@ def _figures(evaluation: Evaluation) -> list[tuple[str, str]]:
 
 
 def evaluation_document(evaluation: Evaluation) -> Document:
-    from modelward.reports import Document
-
     r = evaluation.results
     doc = Document(
         f"Evaluation of {r['model']}:{r['version']}",
@@ -101,7 +97,9 @@ def evaluation_document(evaluation: Evaluation) -> Document:
                 [
                     row["threshold"],
                     *(
-                        _ci({"value": row[n], "low": row[f"{n}_ci"][0], "high": row[f"{n}_ci"][1]})
+                        fmt_interval(
+                            {"value": row[n], "low": row[f"{n}_ci"][0], "high": row[f"{n}_ci"][1]}
+                        )
                         for n in names
                     ),
                     row["positive_rate"],
@@ -122,7 +120,7 @@ def evaluation_document(evaluation: Evaluation) -> Document:
             row: list[Any] = [group, g["rows"]]
             for name in names:
                 m = g["metrics"].get(name, {})
-                row.append(_ci(m))
+                row.append(fmt_interval(m))
             rows.append(row)
         section.table([r["by"], "rows", *names], rows)
     if "comparison" in r:
@@ -160,13 +158,3 @@ def evaluation_document(evaluation: Evaluation) -> Document:
             tests.append(["DeLong (ROC-AUC)", dl["difference"], dl["p_value"]])
         section.table(["test", "difference", "p-value"], tests)
     return doc
-
-
-def _ci(m: dict[str, Any]) -> str:
-    from modelward.cli.output import fmt
-
-    if not m or m.get("value") is None:
-        return ""
-    if m.get("low") is None:
-        return fmt(m["value"], 3)
-    return f"{fmt(m['value'], 3)} [{fmt(m['low'], 3)}, {fmt(m['high'], 3)}]"

@@ -5,12 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from modelward.data import split_target
+from modelward.data.profile import _key
 from modelward.errors import DataError
+from modelward.evaluation.metrics import BinaryData
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from modelward.evaluation.metrics import BinaryData
     from modelward.flavors.base import Flavor
     from modelward.registry.records import VersionInfo
     from modelward.workspace import Workspace
@@ -62,7 +64,6 @@ def _as_binary(labels: pd.Series, classes: list[Any] | None, ref: str) -> tuple[
             f"{ref} has {len(classes)} classes; evaluation here covers binary classifiers",
             field="data",
         )
-    from modelward.data.profile import _key
 
     positive = classes[1]
     known = {_key(c) for c in classes}
@@ -81,9 +82,6 @@ def _as_binary(labels: pd.Series, classes: list[Any] | None, ref: str) -> tuple[
 def score_version(
     ws: Workspace, name: str, version: int | str, frame: pd.DataFrame, *, target: str | None
 ) -> Scored:
-    from modelward.data import split_target
-    from modelward.evaluation.metrics import BinaryData
-
     info = ws.registry.get_version(name, version)
     model = ws.load_model(name, info.version)
     column = target_for(ws, info, target)
@@ -105,8 +103,6 @@ def score_version(
         ) from exc
     import numpy as np
     import pandas as pd
-
-    from modelward.data.profile import _key
 
     pred = pd.Series(np.asarray(predicted))
     y_pred = pred.map({v: _key(v) == _key(positive) for v in pred.unique()}).to_numpy("int64")

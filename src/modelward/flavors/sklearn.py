@@ -7,7 +7,9 @@ anything else, or asking skops to call something, is refused naming it.
 
 from __future__ import annotations
 
+import io
 import re
+import zipfile
 from typing import Any, ClassVar
 
 from modelward.errors import ArtifactError
@@ -97,9 +99,6 @@ def _canonical_zip(blob: bytes) -> bytes:
     makes identical models share one artifact and a seeded training run reproducible
     down to its checksum.
     """
-    import io
-    import zipfile
-
     with zipfile.ZipFile(io.BytesIO(blob)) as source:
         entries = {name: source.read(name) for name in source.namelist()}
     schema = entries.pop("schema.json").decode()

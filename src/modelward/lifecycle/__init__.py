@@ -1,6 +1,7 @@
-"""Lifecycle upkeep: the gated update pipeline, retention (``clean``) and retirement."""
+"""Lifecycle upkeep: the gated update pipeline, retention (``clean``), retirement, and the
+prediction log's compaction (``modelward logs compact``)."""
 
-from modelward.lifecycle.pipeline import PipelineResult, StageResult, offline_verify, promote
+from modelward.lifecycle.pipeline import PipelineResult, StageResult, promote
 from modelward.lifecycle.retention import CleanPlan, apply_clean, plan_clean
 from modelward.lifecycle.review import Proposal, apply_review, review
 
@@ -11,7 +12,6 @@ __all__ = [
     "StageResult",
     "apply_clean",
     "apply_review",
-    "offline_verify",
     "plan_clean",
     "promote",
     "review",

@@ -9,9 +9,10 @@ order and stops at the first failure, undoing what that stage changed and record
 2. **testing** — moves the version to ``testing`` and needs a passing ``test-predictions``
    run of the version. Undo: back to where it was.
 3. **staging** — moves it to ``staging`` (the validation gate), routes the ``staging``
-   environment to it, and verifies it there (a :class:`Verifier`; by default an offline check
-   that the artifact loads and predicts on rows built from its reference profile). Undo: the
-   previous staging split and stage.
+   environment to it, and verifies it there (a :class:`~modelward.verification.Verifier`:
+   on the running server at ``url`` as ``modelward verify`` does, else offline: the artifact
+   loads and predicts on rows built from its reference profile). Undo: the previous staging
+   split and stage.
 4. **production** — a canary rollout against the version serving production (the controller
    finishes it), or, when nothing serves production yet, a direct deployment.
 
@@ -20,30 +21,26 @@ order and stops at the first failure, undoing what that stage changed and record
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from modelward.errors import ConfigError, ModelwardError, NotFound
 from modelward.lifecycle.protection import direction
+from modelward.registry.gates import run_gates
 from modelward.registry.registry import default_actor
+from modelward.registry.stages import Stage
+from modelward.rollout import RolloutEngine
+from modelward.rollout.plan import make_plan, parse_stages
+from modelward.rollout.traffic import default_traffic
+from modelward.verification import Verifier, live_verifier, offline_verify
 
 if TYPE_CHECKING:
     from modelward.registry.records import VersionInfo
     from modelward.rollout.ports import TrafficPort
     from modelward.workspace import Workspace
 
-__all__ = [
-    "PipelineResult",
-    "StageResult",
-    "Verifier",
-    "live_verifier",
-    "offline_verify",
-    "promote",
-]
+__all__ = ["PipelineResult", "StageResult", "promote"]
 
-#: ``(workspace, name, version, env) -> (passed, detail)``
-Verifier = Callable[["Workspace", str, int, str], tuple[bool, str]]
 ORDER = ("development", "testing", "staging", "production")
 CLASSIFICATION = ("binary-classification", "multiclass-classification")
 #: Run kinds of a version's prediction regression suite (`modelward test-predictions`).
@@ -213,72 +210,6 @@ def _test_predictions(ws: Workspace, info: VersionInfo, stage: StageResult) -> b
     )
 
 
-def live_verifier(url: str, token: str | None = None) -> Verifier:
-    """Verify against a running `modelward serve` (as `modelward verify` does): every
-    answer from a version of the deployment, equal to its offline prediction, p95 latency
-    within the policy. The server follows the new staging split within its poll interval."""
-
-    def verify_live(ws: Workspace, name: str, version: int, env: str) -> tuple[bool, str]:
-        import time
-
-        from modelward.errors import CheckFailed
-        from modelward.serving.verify import verify
-
-        info = ws.registry.get_version(name, version)
-        if info.kind != "artifact":
-            return True, "endpoint model: checked by its provider health check"
-        deadline = time.monotonic() + 10
-        while True:  # wait until the server routes the new split (it polls the DB)
-            try:
-                results = verify(ws, name, env, url=url, token=token)
-            except CheckFailed as exc:
-                if "served by version" in exc.message and time.monotonic() < deadline:
-                    time.sleep(0.5)
-                    continue
-                return False, exc.message
-            except ModelwardError as exc:
-                return False, exc.message
-            return True, (
-                f"{results.get('rows', '?')} rows replayed on {url}: answers match the "
-                f"artifact, p95 {results['p95_ms']:.1f} ms"
-            )
-
-    return verify_live
-
-
-def offline_verify(ws: Workspace, name: str, version: int, env: str) -> tuple[bool, str]:
-    """The artifact loads (checksum, trusted types) and predicts on profile-built rows."""
-    import pandas as pd
-
-    info = ws.registry.get_version(name, version)
-    if info.kind != "artifact":
-        return True, "endpoint model: checked by its provider health check"
-    profile = ws.registry.reference_profile(name, version) or {}
-    stats = profile.get("columns", {}) if isinstance(profile, dict) else {}
-    row: dict[str, Any] = {}
-    for column in info.input_schema.get("columns", []):
-        feature, kind = column["name"], column.get("kind")
-        seen = stats.get(feature, {}) if isinstance(stats, dict) else {}
-        if kind in ("integer", "float"):
-            quantiles = seen.get("quantiles") or []
-            middle = quantiles[len(quantiles) // 2] if quantiles else None
-            if middle is None:
-                middle = (column.get("min", 0) + column.get("max", 0)) / 2
-            row[feature] = int(round(middle)) if kind == "integer" else float(middle)
-        else:
-            categories = column.get("categories") or [""]
-            row[feature] = categories[0]
-    try:
-        model = ws.registry.load_model(name, version)
-        frame = pd.DataFrame([row] * 5)
-        predictions = model.predict(frame)
-    except ModelwardError as exc:
-        return False, exc.message
-    except Exception as exc:  # noqa: BLE001 - any failure of the model is a failed verify
-        return False, f"predict failed: {type(exc).__name__}: {exc}"
-    return len(predictions) == 5, f"loaded and predicted {len(predictions)} rows offline"
-
-
 def _staging(
     ws: Workspace,
     info: VersionInfo,
@@ -335,21 +266,22 @@ def promote(
     stages: str | None = None,
     actor: str | None = None,
     traffic: TrafficPort | None = None,
-    verify: Verifier = offline_verify,
+    url: str | None = None,
+    token: str | None = None,
+    verify: Verifier | None = None,
 ) -> PipelineResult:
-    from modelward.registry.gates import run_gates
-    from modelward.registry.stages import Stage
-    from modelward.rollout import RolloutEngine
-    from modelward.rollout.traffic import default_traffic
+    """Run the pipeline for ``name:version`` up to ``to`` (staging or production).
 
+    The staging deploy is verified by ``verify``; by default on the running server at
+    ``url`` (with ``token``) as ``modelward verify`` does, else offline."""
     if to not in ("staging", "production"):
         raise ConfigError(f"--to must be staging or production, got {to!r}", field="to")
     if stages is not None:
-        from modelward.rollout.plan import parse_stages
-
         parse_stages(stages)  # a typo is reported before anything moves
     actor = actor or default_actor()
     traffic = traffic or default_traffic(ws)
+    if verify is None:
+        verify = live_verifier(url, token) if url else offline_verify
     info = ws.registry.get_version(name, version)
     if info.stage not in ORDER[:3]:
         raise ConfigError(
@@ -446,8 +378,6 @@ def promote(
 
 
 def _production_plan(ws: Workspace, traffic: TrafficPort, name: str, stages: str | None) -> str:
-    from modelward.rollout.plan import make_plan
-
     current = traffic.current(name, "production")
     if not current.versions:
         return "nothing serves production: deploy directly at 100 %"

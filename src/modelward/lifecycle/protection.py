@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from modelward.evaluation.directions import higher_is_better
 from modelward.store.tables import AliasRow, DeploymentRow, RolloutRow, VersionRow
 
 __all__ = ["PROTECTED_STAGES", "direction", "protected_versions", "target_versions"]
@@ -20,19 +21,7 @@ METRIC_ALIASES = {"auc": "roc_auc", "roc-auc": "roc_auc", "acc": "accuracy"}
 
 
 def direction(metric: str) -> int:
-    """+1 when higher is better, -1 when lower is (scikit-learn's naming rules).
-
-    Uses the evaluation package's table of directions when this build has it.
-    """
-    try:
-        from modelward.evaluation.directions import (  # type: ignore[import-not-found,unused-ignore]
-            higher_is_better,
-        )
-    except ImportError:
-        base = metric.rsplit(".", 1)[-1]
-        lower = ("_loss", "_error", "_ms", "_rate", "_difference", "brier_score")
-        worse = base.endswith(lower) or "latency" in base or "cost" in base
-        return -1 if worse else 1
+    """+1 when higher is better, -1 when lower is (scikit-learn's naming rules)."""
     return 1 if higher_is_better(metric) else -1
 
 

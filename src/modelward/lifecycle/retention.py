@@ -17,6 +17,7 @@ from sqlalchemy import delete, select
 from modelward.errors import ConfigError
 from modelward.lifecycle.protection import METRIC_ALIASES, direction, protected_versions
 from modelward.registry.records import metric_value
+from modelward.registry.registry import default_actor
 from modelward.store.tables import ModelRow, VersionRow
 
 if TYPE_CHECKING:
@@ -164,8 +165,6 @@ def apply_clean(
     actor: str | None = None,
 ) -> CleanPlan:
     """Delete what :func:`plan_clean` proposes, re-deciding inside the transaction."""
-    from modelward.registry.registry import default_actor
-
     keep_last, keep_best, metric = _options(ws, keep_last, keep_best, metric)
     plan_clean(ws, name, keep_last=keep_last, keep_best=keep_best, metric=metric)  # validates
     actor = actor or default_actor()

@@ -17,7 +17,9 @@ from typing import TYPE_CHECKING, Any
 from modelward.lifecycle.protection import direction
 from modelward.registry.records import metric_value
 from modelward.registry.registry import default_actor
-from modelward.timeutil import utcnow
+from modelward.rollout.metrics import PredictionLogMetrics
+from modelward.rollout.traffic import default_traffic
+from modelward.timeutil import parse_duration, utcnow
 
 if TYPE_CHECKING:
     from modelward.registry.records import VersionInfo
@@ -110,10 +112,6 @@ def review(
     traffic: TrafficPort | None = None,
 ) -> list[Proposal]:
     """Proposed moves (with reasons) for every version past development; changes nothing."""
-    from modelward.rollout.metrics import PredictionLogMetrics
-    from modelward.rollout.traffic import default_traffic
-    from modelward.timeutil import parse_duration
-
     span = parse_duration(window, what="--window")
     metrics = metrics or PredictionLogMetrics(ws.logs_url)
     traffic = traffic or default_traffic(ws)
@@ -165,8 +163,6 @@ def apply_review(
     traffic: TrafficPort | None = None,
 ) -> list[Proposal]:
     """Perform the proposed moves; a retiring version is first removed from deployments."""
-    from modelward.rollout.traffic import default_traffic
-
     actor = actor or default_actor()
     traffic = traffic or default_traffic(ws)
     done: list[Proposal] = []

@@ -20,12 +20,14 @@ alerts as they are.
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 
 from modelward.errors import ModelwardError
+from modelward.llm.usage import month_spend
 from modelward.predlog.reader import LogReader, Span
 from modelward.store.tables import UsageRow
 from modelward.timeutil import utcnow
@@ -45,8 +47,6 @@ def _level(share: float, warning: float, critical: float) -> str | None:
 
 
 def _budget_alerts(ws: Workspace) -> list[dict[str, Any]]:
-    from modelward.llm.usage import month_spend
-
     policy = ws.policy.llm
     out: list[dict[str, Any]] = []
     budgets: list[tuple[str, str | None, float]] = [("all keys", None, policy.monthly_budget)]
@@ -256,8 +256,6 @@ def check_alerts(ws: Workspace, *, store: bool = True) -> list[dict[str, Any]]:
 
 
 def _fire(ws: Workspace, found: list[dict[str, Any]], looked: list[str]) -> None:
-    import logging
-
     alerts = ws.alerting.alerts
     errors: list[str] = []
     firing = []

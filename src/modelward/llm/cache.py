@@ -7,13 +7,14 @@ evaluation costs nothing; :class:`MemoryCache` is the gateway's LRU with a TTL.
 from __future__ import annotations
 
 import hashlib
-import threading
 import time
 from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
 import orjson
+
+from modelward.atomic import write_atomic
 
 __all__ = ["DiskCache", "MemoryCache", "cache_key"]
 
@@ -42,9 +43,7 @@ class DiskCache:
     def put(self, key: str, value: dict[str, Any]) -> None:
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{threading.get_ident()}.tmp")
-        tmp.write_bytes(orjson.dumps(value))
-        tmp.replace(path)
+        write_atomic(path, orjson.dumps(value))
 
 
 class MemoryCache:

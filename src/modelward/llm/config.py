@@ -13,13 +13,13 @@ import os
 from pathlib import Path
 from typing import Literal
 
+import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from modelward.errors import ConfigError
 from modelward.redact import remember
 
 __all__ = [
-    "CONFIG_FILE",
     "GatewayConfig",
     "LLMConfig",
     "Price",
@@ -28,7 +28,6 @@ __all__ = [
     "load_config",
 ]
 
-CONFIG_FILE = "llm.yml"
 ProviderKind = Literal["openai", "anthropic", "ollama", "huggingface"]
 
 
@@ -124,7 +123,7 @@ class LLMConfig(_Section):
         except KeyError as exc:
             known = ", ".join(sorted(self.providers)) or "none configured"
             raise ConfigError(
-                f"no provider named {name!r} in {CONFIG_FILE} (known: {known}); add it under "
+                f"no provider named {name!r} in llm.yml (known: {known}); add it under "
                 "`providers:`",
                 field="provider",
             ) from exc
@@ -144,8 +143,6 @@ def _first_error(exc: ValidationError) -> str:
 
 def load_config(path: str | Path) -> LLMConfig:
     """Read and validate ``llm.yml``; a missing file is the empty config."""
-    import yaml
-
     path = Path(path)
     if not path.exists():
         return LLMConfig()
@@ -166,6 +163,4 @@ def load_config(path: str | Path) -> LLMConfig:
 
 
 def dump_config(config: LLMConfig) -> str:
-    import yaml
-
     return yaml.safe_dump(config.model_dump(mode="json", exclude_defaults=True), sort_keys=False)

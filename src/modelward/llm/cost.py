@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from modelward.errors import ConfigError
+from modelward.llm.routing import current_routes
+from modelward.llm.usage import usage_summary
 
 if TYPE_CHECKING:
     from modelward.workspace import Workspace
@@ -78,9 +80,6 @@ def optimize_cost(
     batch_share: float = 0.0,
 ) -> CostPlan:
     import numpy as np
-
-    from modelward.llm.routing import current_routes
-    from modelward.llm.usage import usage_summary
 
     if budget <= 0:
         raise ConfigError(

@@ -9,31 +9,18 @@ optional ``scorer`` (see :mod:`modelward.llm.scoring`; default ``normalized``) w
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from modelward.errors import DataError
+import orjson
 
-__all__ = ["Item", "load_dataset"]
+from modelward.errors import DataError
+from modelward.llm.scoring import SCORERS
+from modelward.llm.types import Item
+
+__all__ = ["load_dataset"]
 
 ROLES = ("system", "user", "assistant")
-
-
-@dataclass(frozen=True)
-class Item:
-    id: str
-    category: str
-    messages: list[dict[str, Any]]
-    expected: list[str] = field(default_factory=list)
-    reference: str | None = None
-    scorer: str = "normalized"
-    tolerance: float = 0.0
-
-    def prompt_text(self) -> str:
-        users = [m for m in self.messages if m.get("role") == "user"]
-        content = users[-1].get("content", "") if users else ""
-        return content if isinstance(content, str) else str(content)
 
 
 def _fail(path: Path, line: int, problem: str) -> DataError:
@@ -42,10 +29,6 @@ def _fail(path: Path, line: int, problem: str) -> DataError:
 
 def load_dataset(path: str | Path) -> list[Item]:
     """Read and check a JSONL dataset; any problem names the line and the fix."""
-    import orjson
-
-    from modelward.llm.scoring import SCORERS
-
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")

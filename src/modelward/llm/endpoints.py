@@ -10,10 +10,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from modelward.errors import ConfigError, NotFound
+from modelward.llm.types import Endpoint
+from modelward.registry.names import check_model_name
 
 if TYPE_CHECKING:
     from modelward.llm.config import LLMConfig
-    from modelward.llm.types import Endpoint
     from modelward.registry.records import VersionInfo
     from modelward.workspace import Workspace
 
@@ -73,8 +74,6 @@ def register_endpoint(
     tags: dict[str, Any] | None = None,
 ) -> VersionInfo:
     """Register an endpoint model as a new version (creating the model if needed)."""
-    from modelward.registry.names import check_model_name
-
     check_model_name(name)
     config.provider(provider)
     if not model or not model.strip():
@@ -130,8 +129,6 @@ def parse_ref(ref: str) -> tuple[str, str]:
 
 
 def endpoint_of(info: VersionInfo) -> Endpoint:
-    from modelward.llm.types import Endpoint
-
     if info.kind != "endpoint" or info.flavor != FLAVOR:
         raise ConfigError(
             f"{info.ref} is not an LLM endpoint; register one with `modelward llm register`",

@@ -13,12 +13,13 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from modelward.errors import ProviderError
+from modelward.errors import ConfigError, ProviderError
+from modelward.llm.metrics import summarize
+from modelward.llm.scoring import coherence, relevance, score
 from modelward.progress import NO_PROGRESS, Progress
 
 if TYPE_CHECKING:
-    from modelward.llm.dataset import Item
-    from modelward.llm.types import Endpoint
+    from modelward.llm.types import Endpoint, Item
     from modelward.workspace import Workspace
 
 __all__ = ["Evaluation", "evaluate", "verdicts"]
@@ -98,8 +99,6 @@ async def _one(
     judge: Endpoint | None,
     params: dict[str, Any] | None,
 ) -> dict[str, Any]:
-    from modelward.llm.scoring import coherence, relevance, score
-
     row: dict[str, Any] = {
         "id": item.id,
         "category": item.category,
@@ -245,9 +244,6 @@ def evaluate(
     progress: Progress = NO_PROGRESS,
 ) -> list[Evaluation]:
     """Evaluate each endpoint in ``refs`` on ``items`` and record one run per version."""
-    from modelward.errors import ConfigError
-    from modelward.llm.metrics import summarize
-
     if concurrency < 1:
         raise ConfigError(
             f"--concurrency must be at least 1, got {concurrency}", field="concurrency"

@@ -8,11 +8,28 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from modelward.llm.config import CONFIG_FILE, LLMConfig, load_config
+import modelward.llm.routing as routing
+from modelward.llm.alerts import check_alerts
+from modelward.llm.cache import DiskCache, cache_key
+from modelward.llm.config import LLMConfig, load_config
+from modelward.llm.cost import CostPlan
+from modelward.llm.cost import optimize_cost as plan_cost
+from modelward.llm.dataset import load_dataset
+from modelward.llm.endpoints import register_endpoint
+from modelward.llm.endpoints import resolve as resolve_endpoint
+from modelward.llm.evaluate import evaluate as evaluate_models
+from modelward.llm.health import health as check_health
+from modelward.llm.pricing import cost_of
+from modelward.llm.providers import make_provider
+from modelward.llm.routing import RoutingTable
+from modelward.llm.selection import Comparison, Selection, compare_models, select_models
+from modelward.llm.tuning import parse_grid
+from modelward.llm.tuning import tune as tune_endpoint
+from modelward.llm.types import ChatResult, Endpoint, Message
+from modelward.llm.usage import month_spend, usage_summary
 
 if TYPE_CHECKING:
     from modelward.llm.providers.base import Provider
-    from modelward.llm.types import ChatResult, Endpoint, Message
     from modelward.registry.records import VersionInfo
     from modelward.workspace import Workspace
 
@@ -38,7 +55,7 @@ class LLMFleet:
 
     @property
     def config_path(self) -> Path:
-        return self.ws.root / CONFIG_FILE
+        return self.ws.layout.llm_config
 
     @property
     def config(self) -> LLMConfig:
@@ -47,24 +64,18 @@ class LLMFleet:
         return self._config
 
     @cached_property
-    def cache(self) -> Any:
-        from modelward.llm.cache import DiskCache
-
-        return DiskCache(self.ws.root / "cache" / "llm")
+    def cache(self) -> DiskCache:
+        return DiskCache(self.ws.layout.llm_cache)
 
     # -- registry -------------------------------------------------------------------------
 
     def register(self, name: str, *, provider: str, model: str, **options: Any) -> VersionInfo:
-        from modelward.llm.endpoints import register_endpoint
-
         return register_endpoint(
             self.ws, self.config, name, provider=provider, model=model, **options
         )
 
     def resolve(self, ref: str) -> Endpoint:
-        from modelward.llm.endpoints import resolve
-
-        return resolve(self.ws, ref)
+        return resolve_endpoint(self.ws, ref)
 
     def endpoints(self) -> list[VersionInfo]:
         """Every endpoint version in the registry."""
@@ -80,45 +91,61 @@ class LLMFleet:
 
     def evaluate(self, models: list[str], dataset: str | Path, **options: Any) -> Any:
         """``modelward llm evaluate``: a list of :class:`~modelward.llm.evaluate.Evaluation`."""
-        from modelward.llm.dataset import load_dataset
-        from modelward.llm.evaluate import evaluate
+        return evaluate_models(
+            self.ws, models, load_dataset(dataset), dataset=str(dataset), **options
+        )
 
-        return evaluate(self.ws, models, load_dataset(dataset), dataset=str(dataset), **options)
+    def compare(self, models: list[str], dataset: str | Path, **options: Any) -> Comparison:
+        """``modelward llm compare``: the first model is the baseline of the pairs."""
+        return compare_models(
+            self.ws, models, load_dataset(dataset), dataset=str(dataset), **options
+        )
 
-    def select(self, dataset: str | Path, **options: Any) -> Any:
+    def select(self, dataset: str | Path, **options: Any) -> Selection:
         """``modelward llm select``; ``apply=True`` writes a routing revision."""
-        from modelward.llm.dataset import load_dataset
-        from modelward.llm.selection import select_models
-
         return select_models(self.ws, load_dataset(dataset), dataset=str(dataset), **options)
 
     def tune(self, model: str, dataset: str | Path, params: str, **options: Any) -> Any:
         """``modelward llm tune``: ``params`` like ``"temperature,max_tokens"``."""
-        from modelward.llm.dataset import load_dataset
-        from modelward.llm.tuning import parse_grid, tune
-
         grid = parse_grid(params, options.pop("grid", None))
-        return tune(self.ws, model, load_dataset(dataset), grid, dataset=str(dataset), **options)
+        return tune_endpoint(
+            self.ws, model, load_dataset(dataset), grid, dataset=str(dataset), **options
+        )
 
     def health(self, providers: list[str] | None = None) -> list[dict[str, Any]]:
-        from modelward.llm.health import health
+        return check_health(self.ws, providers)
 
-        return health(self.ws, providers)
+    def routes(self, revision: int | None = None) -> RoutingTable | None:
+        """The current routing table (``None`` before the first), or one ``revision``."""
+        if revision is None:
+            return routing.current_routes(self.ws)
+        return routing.get_revision(self.ws, revision)
 
-    def routes(self) -> Any:
-        """The current routing table (``None`` before the first)."""
-        from modelward.llm.routing import current_routes
+    def route_history(self) -> list[RoutingTable]:
+        """Every revision of the routing table, oldest first."""
+        return routing.routing_history(self.ws)
 
-        return current_routes(self.ws)
+    def set_route(self, query_type: str, models: list[str], **options: Any) -> RoutingTable:
+        """Set one query type's route by hand (``reason=`` is required): a new revision."""
+        return routing.set_route(self.ws, query_type, models, **options)
 
-    def optimize_cost(self, *, budget: float, **options: Any) -> Any:
-        from modelward.llm.cost import optimize_cost
+    def revert_routes(self, revision: int, *, reason: str) -> RoutingTable:
+        """Make an older revision current again (as a new revision)."""
+        return routing.revert_routes(self.ws, revision, reason=reason)
 
-        return optimize_cost(self.ws, budget=budget, **options)
+    def usage(self, days: int = 30) -> dict[str, Any]:
+        """Requests, tokens and spend per model version and API key over ``days``, this
+        month's spend and the policy's monthly budget."""
+        return {
+            "usage": usage_summary(self.ws.db, days=days),
+            "month_spend": month_spend(self.ws.db),
+            "monthly_budget": self.ws.policy.llm.monthly_budget,
+        }
+
+    def optimize_cost(self, *, budget: float, **options: Any) -> CostPlan:
+        return plan_cost(self.ws, budget=budget, **options)
 
     def alerts(self) -> list[dict[str, Any]]:
-        from modelward.llm.alerts import check_alerts
-
         return check_alerts(self.ws)
 
     # -- calls ----------------------------------------------------------------------------
@@ -126,8 +153,6 @@ class LLMFleet:
     def provider(self, name: str) -> Provider:
         """The adapter for a configured provider (one per fleet and event loop)."""
         if name not in self._providers:
-            from modelward.llm.providers import make_provider
-
             self._providers[name] = make_provider(name, self.config.provider(name))
         return self._providers[name]
 
@@ -136,8 +161,6 @@ class LLMFleet:
         await asyncio.gather(*(p.aclose() for p in providers.values()))
 
     def cost(self, endpoint: Endpoint, input_tokens: int, output_tokens: int) -> float | None:
-        from modelward.llm.pricing import cost_of
-
         return cost_of(self.config, endpoint.provider, endpoint.model, input_tokens, output_tokens)
 
     async def call(
@@ -150,9 +173,6 @@ class LLMFleet:
         limiter: Any = None,
     ) -> Call:
         """Ask ``endpoint``; an identical earlier call is answered from the disk cache."""
-        from modelward.llm.cache import cache_key
-        from modelward.llm.types import ChatResult
-
         rendered = endpoint.render(messages)
         merged = {**endpoint.params, **(params or {})}
         key = cache_key(endpoint.provider, endpoint.model, merged, rendered)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from modelward.stats import bootstrap_ci
+
 __all__ = ["DIRECTIONS", "percentile", "summarize"]
 
 DIRECTIONS: dict[str, str] = {
@@ -29,8 +31,6 @@ def percentile(values: Any, q: float) -> float | None:
 
 
 def _ci(statistic: Any, values: list[float], seed: int = 0) -> dict[str, Any]:
-    from modelward.stats import bootstrap_ci
-
     if not values:
         return {"value": None, "low": None, "high": None}
     interval = bootstrap_ci(statistic, values, resamples=500, seed=seed)

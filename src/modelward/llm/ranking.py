@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from modelward.llm.metrics import DIRECTIONS
+from modelward.stats import mcnemar, paired_bootstrap
 
 if TYPE_CHECKING:
     from modelward.llm.evaluate import Evaluation
@@ -101,8 +102,6 @@ def compare(evaluations: list[Evaluation]) -> dict[str, Any]:
     """Every model against the first, paired on the same items: McNemar on correctness,
     paired bootstrap on latency (seconds) and cost."""
     import numpy as np
-
-    from modelward.stats import mcnemar, paired_bootstrap
 
     base = evaluations[0]
     out: dict[str, Any] = {"baseline": base.ref, "pairs": []}

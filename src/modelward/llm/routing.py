@@ -33,6 +33,7 @@ __all__ = [
     "revert_routes",
     "routing_history",
     "save_routes",
+    "set_route",
 ]
 
 
@@ -147,6 +148,28 @@ def save_routes(
         actor=actor,
     )
     return table
+
+
+def set_route(
+    ws: Workspace,
+    query_type: str,
+    models: list[str],
+    *,
+    reason: str,
+    canary: str | None = None,
+    weight: float = 5.0,
+) -> RoutingTable:
+    """Set one query type's route by hand (ranked ``models``, optionally a ``canary`` taking
+    ``weight`` percent): a new revision with the other routes unchanged."""
+    if not reason.strip():
+        raise ConfigError('pass --reason "why this route"', field="reason")
+    current = current_routes(ws)
+    routes = dict(current.routes) if current else {}
+    route: dict[str, Any] = {"models": models}
+    if canary:
+        route["canary"] = {"model": canary, "weight": weight}
+    routes[query_type] = route
+    return save_routes(ws, routes, reason=reason)
 
 
 def routing_history(ws: Workspace) -> list[RoutingTable]:

@@ -24,10 +24,8 @@ from __future__ import annotations
 import re
 import string
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from modelward.llm.dataset import Item
+from modelward.llm.types import Item
 
 __all__ = ["SCORERS", "coherence", "normalize", "relevance", "score"]
 

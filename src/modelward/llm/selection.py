@@ -1,19 +1,22 @@
-"""``modelward llm select``: the best eligible model per query type -> a routing table."""
+"""``modelward llm select``: the best eligible model per query type -> a routing table;
+``modelward llm compare``: models side by side, paired on the same items, ranked per type."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from modelward.errors import ConfigError
+from modelward.llm.evaluate import Evaluation, evaluate
+from modelward.llm.ranking import compare, rank
+from modelward.llm.routing import RoutingTable, current_routes, save_routes
+from modelward.llm.types import Item
 from modelward.progress import NO_PROGRESS, Progress
 
 if TYPE_CHECKING:
-    from modelward.llm.dataset import Item
-    from modelward.llm.evaluate import Evaluation
-    from modelward.llm.routing import RoutingTable
     from modelward.workspace import Workspace
 
-__all__ = ["Selection", "select_models"]
+__all__ = ["Comparison", "Selection", "compare_models", "select_models"]
 
 #: Stages from which a model may be routed.
 ROUTABLE = ("development", "testing", "staging", "production", "maintenance")
@@ -38,6 +41,22 @@ class Selection:
         }
 
 
+@dataclass
+class Comparison:
+    evaluations: list[Evaluation]
+    paired: dict[str, Any]  # each model against the first, on the same items
+    rankings: dict[str, list[dict[str, Any]]]  # per query type, by the policy's weights
+    run_id: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "evaluations": [e.to_dict() for e in self.evaluations],
+            "paired": self.paired,
+            "rankings": self.rankings,
+            "run_id": self.run_id,
+        }
+
+
 def candidates(ws: Workspace) -> list[str]:
     """The latest version of every endpoint model that is still in a routable stage."""
     latest: dict[str, Any] = {}
@@ -57,11 +76,6 @@ def select_models(
     dataset: str = "",
     progress: Progress = NO_PROGRESS,
 ) -> Selection:
-    from modelward.errors import ConfigError
-    from modelward.llm.evaluate import evaluate
-    from modelward.llm.ranking import rank
-    from modelward.llm.routing import save_routes
-
     refs = refs or candidates(ws)
     if not refs:
         raise ConfigError(
@@ -71,8 +85,7 @@ def select_models(
     evaluations = evaluate(
         ws, refs, items, concurrency=concurrency, dataset=dataset, progress=progress
     )
-    query_types = sorted({i.category for i in items})
-    rankings = {q: rank(ws, evaluations, q) for q in query_types}
+    rankings = _rankings(ws, evaluations, items)
     routes = {}
     unserved = []
     for query_type, ranked in rankings.items():
@@ -100,8 +113,42 @@ def select_models(
     return Selection(rankings, routes, unserved, run.id, applied, evaluations)
 
 
-def _current(ws: Workspace) -> dict[str, Any]:
-    from modelward.llm.routing import current_routes
+def compare_models(
+    ws: Workspace,
+    refs: list[str],
+    items: list[Item],
+    *,
+    concurrency: int = 4,
+    dataset: str = "",
+    progress: Progress = NO_PROGRESS,
+) -> Comparison:
+    """Evaluate ``refs`` on the same items, pair each with the first (McNemar on accuracy,
+    a bootstrap on latency and cost) and rank them per query type; stored as an
+    ``llm-comparison`` run."""
+    if len(refs) < 2:
+        raise ConfigError("compare needs at least two models: --models a,b", field="models")
+    evaluations = evaluate(
+        ws, refs, items, concurrency=concurrency, dataset=dataset, progress=progress
+    )
+    paired = compare(evaluations)
+    rankings = _rankings(ws, evaluations, items)
+    run = ws.registry.record_run(
+        "llm-comparison",
+        model=None,
+        version=None,
+        inputs={"models": refs, "dataset": dataset},
+        results={"paired": paired, "rankings": rankings},
+        verdict="info",
+    )
+    return Comparison(evaluations, paired, rankings, run.id)
 
+
+def _rankings(
+    ws: Workspace, evaluations: list[Evaluation], items: list[Item]
+) -> dict[str, list[dict[str, Any]]]:
+    return {q: rank(ws, evaluations, q) for q in sorted({i.category for i in items})}
+
+
+def _current(ws: Workspace) -> dict[str, Any]:
     table = current_routes(ws)
     return dict(table.routes) if table else {}

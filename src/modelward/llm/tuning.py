@@ -12,10 +12,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from modelward.errors import ConfigError
+from modelward.llm.endpoints import PARAMS, check_params
+from modelward.llm.evaluate import evaluate
 from modelward.progress import NO_PROGRESS, Progress
 
 if TYPE_CHECKING:
-    from modelward.llm.dataset import Item
+    from modelward.llm.types import Item
     from modelward.registry.records import VersionInfo
     from modelward.workspace import Workspace
 
@@ -49,8 +51,6 @@ class Tuning:
 
 def parse_grid(names: str, grid: list[str] | None = None) -> dict[str, list[Any]]:
     """``temperature,max_tokens`` (+ ``--grid temperature=0,0.5``) -> checked value lists."""
-    from modelward.llm.endpoints import PARAMS, check_params
-
     wanted = [n.strip() for n in names.split(",") if n.strip()]
     if not wanted:
         raise ConfigError("--params needs parameter names, e.g. temperature,top_p", field="params")
@@ -100,8 +100,6 @@ def tune(
     register: bool = True,
     progress: Progress = NO_PROGRESS,
 ) -> Tuning:
-    from modelward.llm.evaluate import evaluate
-
     endpoint = ws.llm.resolve(ref)
     if trials is not None and trials < 1:
         raise ConfigError(f"--trials must be at least 1, got {trials}", field="trials")

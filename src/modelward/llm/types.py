@@ -1,11 +1,12 @@
-"""Plain records for chat calls: what goes to a provider and what comes back."""
+"""Plain records for chat calls: what goes to a provider and what comes back, and the
+evaluation dataset's items (read by :mod:`.dataset`, scored by :mod:`.scoring`)."""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-__all__ = ["ChatResult", "Endpoint", "Message", "StreamEnd"]
+__all__ = ["ChatResult", "Endpoint", "Item", "Message", "StreamEnd"]
 
 Message = dict[str, Any]  # {"role": "user", "content": "..."}
 
@@ -62,3 +63,21 @@ class ChatResult:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class Item:
+    """One item of an evaluation dataset (fields: :mod:`modelward.llm.dataset`)."""
+
+    id: str
+    category: str
+    messages: list[dict[str, Any]]
+    expected: list[str] = field(default_factory=list)
+    reference: str | None = None
+    scorer: str = "normalized"
+    tolerance: float = 0.0
+
+    def prompt_text(self) -> str:
+        users = [m for m in self.messages if m.get("role") == "user"]
+        content = users[-1].get("content", "") if users else ""
+        return content if isinstance(content, str) else str(content)

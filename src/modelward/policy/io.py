@@ -24,7 +24,8 @@ def dump_policy(policy: Policy) -> str:
     return _HEADER + yaml.safe_dump(policy.model_dump(mode="json"), sort_keys=False)
 
 
-def parse_policy(text: str, *, source: str = "policy.yml") -> Policy:
+def parse_policy(text: str, *, source: str) -> Policy:
+    """The policy in ``text``; ``source`` names where it came from in error messages."""
     try:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:

@@ -2,23 +2,38 @@
 
 Each gate is a small function ``(registry, version) -> GateResult``; ``GATES`` lists them
 per target stage. Their results are recorded with every transition, and a failing gate
-stops the move unless it is forced with a reason (also recorded).
+stops the move unless it is forced with a reason (also recorded). A gate reads the
+registry through :class:`Records`, the little of it gates need, so the registry runs them
+without the two importing each other.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
+from modelward.artifacts.store import ArtifactStore
 from modelward.errors import ArtifactDamaged
+from modelward.registry.records import RunInfo, VersionInfo
 from modelward.registry.stages import Stage
 
-if TYPE_CHECKING:
-    from modelward.registry.records import VersionInfo
-    from modelward.registry.registry import Registry
+__all__ = ["GATES", "GateResult", "Records", "run_gates"]
 
-__all__ = ["GATES", "GateResult", "run_gates"]
+
+class Records(Protocol):
+    """What gates read: the artifacts and the stored runs (a ``Registry`` is one)."""
+
+    artifacts: ArtifactStore
+
+    def list_runs(
+        self,
+        *,
+        model: str | None = None,
+        version: int | None = None,
+        kinds: Iterable[str] | None = None,
+        limit: int | None = None,
+    ) -> list[RunInfo]: ...
 
 
 @dataclass(frozen=True)
@@ -31,10 +46,10 @@ class GateResult:
         return asdict(self)
 
 
-Gate = Callable[["Registry", "VersionInfo"], GateResult]
+Gate = Callable[[Records, VersionInfo], GateResult]
 
 
-def artifact_integrity(registry: Registry, version: VersionInfo) -> GateResult:
+def artifact_integrity(registry: Records, version: VersionInfo) -> GateResult:
     """The artifact is present and its sha256 matches."""
     if version.kind != "artifact" or version.sha256 is None:
         return GateResult("artifact-integrity", True, "endpoint model: no artifact")
@@ -53,7 +68,7 @@ VALIDATION_KINDS = ("validation", "llm-evaluation")
 FULL_VALIDATION = frozenset({"performance", "bias", "robustness", "security"})
 
 
-def _complete(run: Any) -> bool:
+def _complete(run: RunInfo) -> bool:
     """An LLM evaluation, or a validation that ran every check (not a chosen subset)."""
     if run.kind != "validation":
         return True
@@ -61,7 +76,7 @@ def _complete(run: Any) -> bool:
     return checks is None or FULL_VALIDATION <= set(checks)
 
 
-def validation_passed(registry: Registry, version: VersionInfo) -> GateResult:
+def validation_passed(registry: Records, version: VersionInfo) -> GateResult:
     """The latest complete validation of this version passed (modelward validate).
 
     A run limited to some checks (``--check-security`` …) informs but cannot open the gate:
@@ -94,5 +109,5 @@ GATES: dict[Stage, tuple[Gate, ...]] = {
 }
 
 
-def run_gates(registry: Registry, version: VersionInfo, target: Stage) -> list[GateResult]:
+def run_gates(registry: Records, version: VersionInfo, target: Stage) -> list[GateResult]:
     return [gate(registry, version) for gate in GATES.get(target, ())]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+import os
 import socket
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
@@ -57,8 +58,6 @@ TASKS = (
 
 
 def default_actor() -> str:
-    import os
-
     actor = os.environ.get("MODELWARD_ACTOR")
     if actor:
         return actor
@@ -255,11 +254,13 @@ class Registry:
 
     def load_model(self, name: str, version: int | str) -> Flavor:
         """The version's model, loaded through its flavor after the checksum is verified."""
-        from modelward.flavors import get_flavor
-
         info = self.get_version(name, version)
         if info.kind != "artifact" or info.sha256 is None:
             raise ConfigError(f"{info.ref} is an endpoint model; it has no artifact to load")
+        # here, not at the top: only loading a model needs the flavors, and every read of
+        # the registry (`versions list`) would pay for them
+        from modelward.flavors import get_flavor
+
         return get_flavor(info.flavor).load(self.artifacts.get(info.sha256))
 
     def verify_artifact(self, name: str, version: int | str) -> VersionInfo:
@@ -649,6 +650,24 @@ class Registry:
             session.add(row)
             session.flush()
             return _run_info(model, row)
+
+    def record(
+        self,
+        kind: str,
+        results: dict[str, Any],
+        *,
+        model: str | None,
+        version: int | None,
+        inputs: dict[str, Any],
+        verdict: str,
+    ) -> int:
+        """:meth:`record_run` for a check that hands its results back: the stored run's
+        number is added to them as ``results["run"]`` and returned."""
+        run = self.record_run(
+            kind, model=model, version=version, inputs=inputs, results=results, verdict=verdict
+        )
+        results["run"] = run.id
+        return run.id
 
     def list_runs(
         self,

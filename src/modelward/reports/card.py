@@ -7,8 +7,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from modelward.atomic import write_atomic
+from modelward.errors import ConfigError
+from modelward.reports.document import Document, figure_uri, write_html
+
 if TYPE_CHECKING:
-    from modelward.reports.document import Document
     from modelward.workspace import Workspace
 
 __all__ = ["card_document", "write_card"]
@@ -31,8 +34,6 @@ def _group_figure(results: dict[str, Any], accuracy_threshold: float) -> str:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     import numpy as np
-
-    from modelward.reports.document import figure_uri
 
     names = ("accuracy", "roc_auc", "recall")
     groups = list(results["groups"])
@@ -57,8 +58,6 @@ def _group_figure(results: dict[str, Any], accuracy_threshold: float) -> str:
 
 
 def card_document(ws: Workspace, name: str, version: int | str = "latest") -> Document:
-    from modelward.reports.document import Document
-
     registry = ws.registry
     model = registry.get_model(name)
     info = registry.get_version(name, version)
@@ -275,21 +274,14 @@ def write_card(
     ws: Workspace, name: str, version: int | str = "latest", *, out: Path | None = None
 ) -> tuple[Path, Path]:
     """Write ``<name>-v<version>.md`` and ``.html``; returns both paths."""
-    from modelward.errors import ConfigError
-
     info = ws.registry.get_version(name, version)
-    folder = Path(out) if out is not None else ws.root / "reports" / "cards"
+    folder = Path(out) if out is not None else ws.layout.cards
     if folder.exists() and not folder.is_dir():
         raise ConfigError(f"--out {folder} is a file; give a folder for the card")
     doc = card_document(ws, name, info.version)
     folder.mkdir(parents=True, exist_ok=True)
     stem = f"{name}-v{info.version}"
-    md = folder / f"{stem}.md"
-    tmp = folder / f".{stem}.md.tmp"
-    tmp.write_text(doc.to_markdown(), encoding="utf-8")
-    tmp.replace(md)
-    from modelward.reports.document import write_html
-
+    md = write_atomic(folder / f"{stem}.md", doc.to_markdown())
     html = write_html(folder / f"{stem}.html", doc)
     ws.registry.record_event(
         name,

@@ -8,7 +8,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from modelward.atomic import write_atomic
 from modelward.errors import ConfigError
+from modelward.present import fmt
 
 __all__ = ["Document", "Section", "check_report_path", "figure_uri", "write_html"]
 
@@ -23,8 +25,6 @@ class Section:
         return self
 
     def table(self, columns: list[str], rows: list[list[Any]], *, caption: str = "") -> Section:
-        from modelward.cli.output import fmt
-
         cells = [[fmt(cell) for cell in row] for row in rows]
         marks = [
             ["fail" if c in ("fail", "FAIL") else "pass" if c == "pass" else "" for c in row]
@@ -108,8 +108,4 @@ def check_report_path(path: Path | str, option: str = "--report") -> Path:
 def write_html(path: Path | str, document: Document) -> Path:
     """Render and write atomically; a bad path is a one-line ConfigError."""
     path = check_report_path(path)
-    html = document.render()
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(html, encoding="utf-8")
-    tmp.replace(path)
-    return path
+    return write_atomic(path, document.render())

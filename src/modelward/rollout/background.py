@@ -13,6 +13,8 @@ import threading
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from modelward.rollout.engine import RolloutEngine
+
 if TYPE_CHECKING:
     from modelward.rollout.records import Decision
     from modelward.workspace import Workspace
@@ -51,8 +53,6 @@ class BackgroundController:
             self._thread.join(timeout)
 
     def _loop(self) -> None:
-        from modelward.rollout.engine import RolloutEngine
-
         engine = RolloutEngine(self.ws, lease=self.lease)
         log.info("rollout controller started", extra={"owner": engine.owner})
         while not self._stop.is_set():

@@ -29,15 +29,19 @@ from modelward.errors import (
     NotFound,
     RaceLost,
 )
-from modelward.registry.records import aware
+from modelward.registry.gates import run_gates
+from modelward.registry.records import RunInfo, aware
 from modelward.registry.registry import default_actor
+from modelward.registry.stages import Stage
 from modelward.rollout.judge import judge
 from modelward.rollout.lease import acquire, release, release_all
+from modelward.rollout.metrics import PredictionLogMetrics
 from modelward.rollout.plan import make_plan
 from modelward.rollout.ports import Clock, MetricsPort, TrafficPort, WindowStats
 from modelward.rollout.records import LIVE, TERMINAL, Decision, RolloutInfo
+from modelward.rollout.traffic import default_traffic
 from modelward.store.tables import ModelRow, RolloutRow
-from modelward.timeutil import utcnow
+from modelward.timeutil import parse_duration, utcnow
 
 if TYPE_CHECKING:
     from modelward.workspace import Workspace
@@ -66,9 +70,6 @@ class RolloutEngine:
         owner: str | None = None,
         lease: timedelta | None = None,
     ) -> None:
-        from modelward.rollout.metrics import PredictionLogMetrics
-        from modelward.rollout.traffic import default_traffic
-
         self.ws = workspace
         self.registry = workspace.registry
         self.db = workspace.db
@@ -132,6 +133,11 @@ class RolloutEngine:
         live = [r for r in rollouts if r.state in LIVE]
         return live[0] if live else rollouts[0]
 
+    def decisions(self, info: RolloutInfo, limit: int = 10) -> list[RunInfo]:
+        """The controller's latest recorded decisions on one rollout, newest first."""
+        runs = self.registry.list_runs(model=info.model, kinds=["rollout"], limit=200)
+        return [r for r in runs if r.inputs.get("rollout") == info.id][:limit]
+
     def _live(self, name: str, env: str) -> RolloutInfo:
         info = self.current(name, env)
         if info.state not in LIVE:
@@ -159,9 +165,6 @@ class RolloutEngine:
         ``force`` (with a ``reason``) starts the canary although a promotion gate fails; the
         overridden gates are recorded with the rollout and in history, as for transitions.
         """
-        from modelward.registry.gates import run_gates
-        from modelward.registry.stages import Stage
-
         actor = actor or default_actor()
         plan = make_plan(self.ws.policy.rollout, stages)
         info = self.registry.get_version(name, version)
@@ -599,8 +602,6 @@ class RolloutEngine:
     def wait_seconds(self, live: list[RolloutInfo]) -> float:
         """Seconds until the next pass: the shortest check interval of the live rollouts,
         the policy's ``rollout.check_interval`` when none is live."""
-        from modelward.timeutil import parse_duration
-
         default = parse_duration(self.ws.policy.rollout.check_interval).total_seconds()
         return min((float(r.plan.get("check_interval_s", default)) for r in live), default=default)
 

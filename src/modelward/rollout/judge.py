@@ -24,6 +24,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from modelward.rollout.ports import WindowStats
+from modelward.stats import mann_whitney, two_proportion
 
 __all__ = ["Check", "Judgement", "judge"]
 
@@ -83,8 +84,6 @@ def _errors(plan: dict[str, Any], canary: WindowStats, stable: WindowStats) -> C
     p_stable = None
     worse = False
     if stable.requests >= plan["min_samples"]:
-        from modelward.stats import two_proportion
-
         test = two_proportion(
             stable.errors, stable.requests, canary.errors, n, alternative="greater"
         )
@@ -108,8 +107,6 @@ def _latency(plan: dict[str, Any], canary: WindowStats, stable: WindowStats) -> 
     above = canary.p95_latency_ms > limit
     slower, p_value, effect = False, None, None
     if len(stable.latencies) >= plan["min_samples"] and canary.latencies:
-        from modelward.stats import mann_whitney
-
         test = mann_whitney(stable.latencies, canary.latencies, alternative="greater")
         p_value, effect = test.p_value, test.effect_size
         slower = test.p_value < plan["alpha"] and effect >= plan["latency_effect_size"]
@@ -134,8 +131,6 @@ def _accuracy(plan: dict[str, Any], canary: WindowStats, stable: WindowStats) ->
     p_limit = _binom_p(canary.correct, n, limit, "less")
     worse, p_stable = False, None
     if stable.labelled >= plan["min_labels"]:
-        from modelward.stats import two_proportion
-
         test = two_proportion(
             stable.correct, stable.labelled, canary.correct, n, alternative="less"
         )

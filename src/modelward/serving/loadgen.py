@@ -14,6 +14,8 @@ from urllib.parse import urlsplit
 
 import orjson
 
+from modelward.errors import ConfigError
+
 __all__ = ["LoadResult", "run_load"]
 
 
@@ -54,8 +56,6 @@ def _round(value: float | None) -> float | None:
 def _request(url: str, body: Any, headers: dict[str, str]) -> tuple[str, int, bytes]:
     parts = urlsplit(url)
     if parts.scheme != "http" or not parts.hostname:
-        from modelward.errors import ConfigError
-
         raise ConfigError(f"--url {url!r} must be an http:// URL", field="url")
     payload = orjson.dumps(body)
     lines = [

@@ -17,14 +17,15 @@ folder to make the server prove them again.
 
 from __future__ import annotations
 
+import hashlib
 import logging
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from modelward.atomic import write_atomic
 from modelward.predlog.layout import feature_type
 from modelward.serving.validate import InputValidator
 
@@ -162,14 +163,12 @@ def _onnx_cache(ws: Workspace, info: Any, validator: InputValidator) -> Path | N
     numeric = all(c.kind in ("integer", "float") for c in validator.columns)
     if info.flavor != "sklearn" or not numeric or not validator.columns or not info.sha256:
         return None
-    return Path(ws.root) / "cache" / "onnx" / f"{info.sha256}"
+    return ws.layout.onnx_cache / f"{info.sha256}"
 
 
 def _cached_graph(cache: Path) -> tuple[bytes, list[Any] | None] | None:
     """The cached graph and classes when the ``.onnx`` matches its recorded sha256; a
     cache that does not is deleted (so it is rebuilt) and named in the log."""
-    import hashlib
-
     meta, blob = cache.with_suffix(".json"), cache.with_suffix(".onnx")
     if not (meta.exists() and blob.exists()):
         return None
@@ -274,7 +273,6 @@ def _onnx_session(
             log.warning("ONNX conversion differs from the pipeline; serving the pipeline")
             _note_pipeline(cache, "the ONNX graph's outputs differ from the pipeline's")
             return None
-        import hashlib
 
         meta = orjson.dumps({"classes": classes, "sha256": hashlib.sha256(blob).hexdigest()})
         for suffix, data in ((".onnx", blob), (".json", meta)):
@@ -296,6 +294,4 @@ def _note_pipeline(cache: Path, reason: str) -> None:
 
 def _write_atomic(target: Path, data: bytes) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(data)
-    tmp.replace(target)
+    write_atomic(target, data)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from modelward.errors import InvalidJSON, SchemaError
@@ -120,7 +121,6 @@ def wide_numbers(body: bytes) -> Any:
     """``body`` parsed where orjson refused a number beyond float64 (``1e400``): it becomes
     infinity, which the input checks refuse naming the field, instead of a 400 for the
     whole body. ``NaN`` and ``Infinity`` are still not JSON."""
-    import json
 
     def refuse(name: str) -> Any:
         raise ValueError(f"{name} is not JSON")

@@ -15,8 +15,14 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
+
 from modelward.deploy.routing import pick_version
 from modelward.errors import ModelwardError, NotFound, StorageError
+from modelward.serving.models import load_model
+from modelward.serving.tokens import active_tokens
+from modelward.store.tables import DeploymentRow, TokenRow
 
 if TYPE_CHECKING:
     from modelward.serving.models import LoadedModel
@@ -80,10 +86,6 @@ class ServingState:
 
     def _fingerprint(self) -> tuple[Any, ...]:
         """Cheap: deployment revisions and token counts, to skip unchanged polls."""
-        from sqlalchemy import func, select
-
-        from modelward.store.tables import DeploymentRow, TokenRow
-
         with self.ws.db.session(readonly=True) as session:
             deps = session.execute(
                 select(DeploymentRow.id, DeploymentRow.revision).order_by(DeploymentRow.id)
@@ -96,8 +98,6 @@ class ServingState:
         return (tuple(map(tuple, deps)), tuple(tokens))
 
     def refresh(self) -> None:
-        from modelward.serving.tokens import active_tokens
-
         try:
             fingerprint = self._fingerprint()
             if fingerprint == self._last and self.db_ok and not self.failures:
@@ -176,8 +176,6 @@ class ServingState:
         self.db_ok = False
 
     def _model(self, name: str, version: int) -> LoadedModel:
-        from modelward.serving.models import load_model
-
         key = (name, version)
         found = self.models.get(key)
         if found is None:
@@ -214,8 +212,6 @@ class ServingState:
 
 def _masked(text: str, url: str) -> str:
     """``text`` without the database password (whatever quoted the URL)."""
-    from sqlalchemy.engine import make_url
-
     try:
         password = make_url(url).password
     except Exception:  # noqa: BLE001 - an unparsable URL has no password we can find

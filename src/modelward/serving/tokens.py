@@ -26,11 +26,13 @@ from modelward.store.tables import TokenRow
 from modelward.timeutil import utcnow
 
 if TYPE_CHECKING:
+    from modelward.registry.registry import Registry
     from modelward.store.db import Database
 
 __all__ = [
     "SCOPES",
     "TokenInfo",
+    "Tokens",
     "active_tokens",
     "create_token",
     "find_token",
@@ -137,6 +139,40 @@ def revoke_token(db: Database, name: str) -> TokenInfo:
         row.revoked_at = utcnow()
         session.flush()
         return _info(row)
+
+
+class Tokens:
+    """``workspace.tokens``: create, list and revoke API tokens; each change is recorded
+    as a ``token`` run (never the secret)."""
+
+    def __init__(self, registry: Registry) -> None:
+        self.registry = registry
+
+    def create(self, name: str, scopes: Iterable[str] | None = None) -> tuple[TokenInfo, str]:
+        """A new token (scopes default to predict and feedback): its record and the secret,
+        returned only now."""
+        info, secret = create_token(self.registry.db, name, scopes or ("predict", "feedback"))
+        self._record("create", name, scopes=list(info.scopes))
+        return info, secret
+
+    def list(self) -> list[TokenInfo]:
+        return list_tokens(self.registry.db)
+
+    def revoke(self, name: str) -> TokenInfo:
+        """Revoke a token; running servers refuse it within a second."""
+        info = revoke_token(self.registry.db, name)
+        self._record("revoke", name)
+        return info
+
+    def _record(self, action: str, name: str, **inputs: Any) -> None:
+        self.registry.record_run(
+            "token",
+            model=None,
+            version=None,
+            inputs={"action": action, "name": name, **inputs},
+            results={},
+            verdict="info",
+        )
 
 
 def active_tokens(db: Database) -> dict[str, TokenInfo]:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -33,8 +34,6 @@ _MIGRATIONS = Path(__file__).with_name("migrations")
 def _remember_url_secrets(url: str) -> None:
     """Have :func:`~modelward.redact.redact` mask this URL's password wherever it appears
     (a driver's error may quote it), whether it is in ``user:pw@`` or a query parameter."""
-    from sqlalchemy.engine import make_url
-
     try:
         parsed = make_url(url)
     except Exception:  # noqa: BLE001 - an unparseable URL fails later, masked by pattern

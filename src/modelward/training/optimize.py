@@ -5,9 +5,15 @@ after, and register the ONNX model as a new version only when the loss is within
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from modelward.data.io import read_source
+from modelward.data.profile import _key
 from modelward.errors import ArtifactError, ConfigError
+from modelward.evaluation.metrics import BinaryData, point_metrics
+from modelward.evaluation.scoring import score_version, target_for
+from modelward.flavors import OnnxFlavor
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -77,18 +83,17 @@ def optimize_version(
     ws: Workspace,
     name: str,
     version: int | str,
-    frame: pd.DataFrame,
+    data: pd.DataFrame | Path | str,
     *,
-    data_ref: str = "",
+    data_ref: str | None = None,
     target: str | None = None,
     goal: str = "latency",
     max_loss: float = 0.01,
 ) -> dict[str, Any]:
+    """Convert to ONNX and register the result when the metric loss on labelled ``data`` (a
+    DataFrame, or a file or dataset spec to read) is within ``max_loss``; stored as an
+    ``optimization`` run."""
     import numpy as np
-
-    from modelward.evaluation.metrics import BinaryData, point_metrics
-    from modelward.evaluation.scoring import score_version, target_for
-    from modelward.flavors import OnnxFlavor
 
     if goal not in TARGETS:
         raise ConfigError(
@@ -98,6 +103,7 @@ def optimize_version(
         raise ConfigError(
             f"--max-loss {max_loss}: give a fraction between 0 and 1", field="max_loss"
         )
+    frame, data_ref = read_source(data, data_ref)
     scored = score_version(ws, name, version, frame, target=target)
     info = scored.version
     if info.flavor != "sklearn":
@@ -108,7 +114,6 @@ def optimize_version(
     blob = convert_to_onnx(scored.model.model, features)  # type: ignore[attr-defined]
     onnx_model = OnnxFlavor.load(blob)
     labels, proba = onnx_model.predict_both(features)
-    from modelward.data.profile import _key
 
     positive = _key(scored.positive)
     import pandas as pd
@@ -172,13 +177,12 @@ def optimize_version(
             reference_profile=profile,
         )
         results["registered"] = new.version
-    run = ws.registry.record_run(
+    ws.registry.record(
         "optimization",
+        results,
         model=name,
         version=info.version,
         inputs={"data": data_ref, "target": goal, "max_loss": max_loss},
-        results=results,
         verdict="pass" if passed else "fail",
     )
-    results["run"] = run.id
     return results

@@ -5,16 +5,24 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from modelward.data import fingerprint, read_data, split_target
+from modelward.data.profile import profile_frame
 from modelward.errors import ConfigError, DataError
+from modelward.evaluation.metrics import BinaryData, bootstrap_metrics
 from modelward.progress import NO_PROGRESS, Progress
+from modelward.registry.names import check_model_name
+from modelward.training.config import TrainingConfig, load_config
+from modelward.training.pipeline import build_pipeline
+from modelward.validation import validate_version
+from modelward.workspace.registration import provenance
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from modelward.registry.records import VersionInfo
-    from modelward.training.config import TrainingConfig
     from modelward.workspace import Workspace
 
 __all__ = ["CV_SCORERS", "TrainResult", "prepare_data", "train_model"]
@@ -44,8 +52,6 @@ class TrainResult:
 def prepare_data(config: TrainingConfig, frame: pd.DataFrame) -> pd.DataFrame:
     """The feature and target columns, checked: present, typed as declared, labelled."""
     import pandas as pd
-
-    from modelward.data import split_target
 
     split_target(
         frame,
@@ -111,8 +117,6 @@ def _tune(
     import optuna
     from sklearn.model_selection import StratifiedKFold, cross_val_score
 
-    from modelward.training.pipeline import build_pipeline
-
     if config.tune is None:
         raise ConfigError(
             "--tune needs a search space: add tune: {space: {PARAM: {type: float, low: …, "
@@ -159,7 +163,7 @@ def _tune(
 
 def train_model(
     ws: Workspace,
-    config: TrainingConfig,
+    config: TrainingConfig | Path | str,
     *,
     config_text: str = "",
     config_path: str | None = None,
@@ -167,15 +171,15 @@ def train_model(
     validate: bool = False,
     progress: Progress = NO_PROGRESS,
 ) -> TrainResult:
+    """Train from ``config`` (a :class:`TrainingConfig`, or the path of its file, whose
+    text and location are then recorded with the version) and register the result."""
     from sklearn.model_selection import train_test_split
 
-    from modelward.data import fingerprint, read_data
-    from modelward.data.profile import profile_frame
-    from modelward.evaluation.metrics import BinaryData, bootstrap_metrics
-    from modelward.registry.names import check_model_name
-    from modelward.training.pipeline import build_pipeline
-    from modelward.workspace.workspace import _source
-
+    if not isinstance(config, TrainingConfig):
+        path = Path(config)
+        config = load_config(path)
+        config_text = path.read_text(encoding="utf-8")
+        config_path = str(path.resolve())
     check_model_name(config.name)
     build_pipeline(config)  # config mistakes before any data is read
     if tune is not None and tune < 1:
@@ -232,7 +236,7 @@ def train_model(
         "seed": config.seed,
     }
     train_frame = x_train.assign(**{config.target: y_train}).reset_index(drop=True)
-    source = _source(None)
+    source = provenance(None)
     source.update(
         {
             "config": config_path,
@@ -262,8 +266,6 @@ def train_model(
     held_out = x_test.assign(**{config.target: y_test}).reset_index(drop=True)
     result = TrainResult(version, metrics, params, tuning, held_out=held_out)
     if validate:
-        from modelward.validation import validate_version
-
         report = validate_version(
             ws,
             version.model,

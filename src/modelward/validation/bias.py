@@ -11,11 +11,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from modelward.data.profile import CATEGORICAL_MAX_LEVELS, _key
+from modelward.validation.checks import Check, compare
+
 if TYPE_CHECKING:
     import pandas as pd
 
     from modelward.policy.model import BiasPolicy
-    from modelward.validation.checks import Check
 
 __all__ = ["bias_checks", "group_labels", "group_rates", "parity_differences"]
 
@@ -76,8 +78,6 @@ def group_labels(series: pd.Series, bands: list[float]) -> pd.Series:
     """Codes as they are; many-valued numbers (age) cut into bands such as ``40-55``."""
     import pandas as pd
 
-    from modelward.data.profile import CATEGORICAL_MAX_LEVELS, _key
-
     numeric = pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
     if numeric and series.nunique() > CATEGORICAL_MAX_LEVELS and bands:
         edges = sorted(bands)
@@ -92,8 +92,6 @@ def group_labels(series: pd.Series, bands: list[float]) -> pd.Series:
 def bias_checks(
     frame: pd.DataFrame, y_true: Any, y_pred: Any, policy: BiasPolicy
 ) -> tuple[list[Check], dict[str, Any]]:
-    from modelward.validation.checks import Check, compare
-
     checks: list[Check] = []
     details: dict[str, Any] = {}
     limits = {

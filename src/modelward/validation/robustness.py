@@ -6,12 +6,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from modelward.data.profile import CATEGORICAL_MAX_LEVELS, _key
+from modelward.validation.checks import Check, compare
+
 if TYPE_CHECKING:
     import pandas as pd
 
     from modelward.flavors.base import Flavor
     from modelward.policy.model import RobustnessPolicy
-    from modelward.validation.checks import Check
 
 __all__ = ["continuous_columns", "perturbations", "robustness_checks"]
 
@@ -19,8 +21,6 @@ __all__ = ["continuous_columns", "perturbations", "robustness_checks"]
 def continuous_columns(frame: pd.DataFrame) -> list[str]:
     """Numeric columns with many distinct values (not codes such as sex or cp)."""
     import pandas as pd
-
-    from modelward.data.profile import CATEGORICAL_MAX_LEVELS
 
     return [
         str(c)
@@ -65,9 +65,6 @@ def robustness_checks(
     model: Flavor, features: pd.DataFrame, y_true: Any, positive: Any, policy: RobustnessPolicy
 ) -> tuple[list[Check], dict[str, Any]]:
     import numpy as np
-
-    from modelward.data.profile import _key
-    from modelward.validation.checks import Check, compare
 
     def labels(frame: pd.DataFrame) -> Any:
         import pandas as pd

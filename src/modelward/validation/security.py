@@ -7,9 +7,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
+from modelward.errors import ArtifactDamaged, ArtifactError
+from modelward.flavors import get_flavor
+from modelward.flavors.trust import refused_names
+from modelward.validation.checks import Check
+
 if TYPE_CHECKING:
     from modelward.registry.records import VersionInfo
-    from modelward.validation.checks import Check
     from modelward.workspace import Workspace
 
 __all__ = ["NetworkBlocked", "no_network", "security_checks"]
@@ -54,11 +58,6 @@ def no_network() -> Iterator[list[str]]:
 
 
 def security_checks(ws: Workspace, info: VersionInfo) -> tuple[list[Check], dict[str, Any]]:
-    from modelward.errors import ArtifactError
-    from modelward.flavors import get_flavor
-    from modelward.flavors.trust import refused_names
-    from modelward.validation.checks import Check
-
     checks: list[Check] = []
     if info.sha256 is None:
         return [
@@ -74,7 +73,7 @@ def security_checks(ws: Workspace, info: VersionInfo) -> tuple[list[Check], dict
         ], {}
     try:
         blob = ws.artifacts.get(info.sha256)  # verifies the sha256
-    except ArtifactError as exc:
+    except (ArtifactDamaged, ArtifactError) as exc:  # tampered or missing: the check fails
         return [
             Check("security", "checksum", "mismatch", "sha256 match", "==", False, exc.message)
         ], {}

@@ -4,14 +4,24 @@ stored as a ``validation`` run (the staging gate reads the latest one)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from modelward.data.io import read_source
+from modelward.errors import ConfigError
+from modelward.evaluation.metrics import bootstrap_metrics
+from modelward.evaluation.scoring import score_version
 from modelward.progress import NO_PROGRESS, Progress
+from modelward.reports.document import check_report_path, write_html
+from modelward.validation.bias import bias_checks
+from modelward.validation.checks import Check, compare
+from modelward.validation.report import check_rows, short, validation_document
+from modelward.validation.robustness import robustness_checks
+from modelward.validation.security import security_checks
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from modelward.validation.checks import Check
     from modelward.workspace import Workspace
 
 __all__ = ["ALL_CHECKS", "ValidationReport", "validate_version"]
@@ -30,13 +40,20 @@ class ValidationReport:
     def failed(self) -> list[Check]:
         return [c for c in self.checks if not c.passed]
 
+    def rows(self) -> list[tuple[Any, ...]]:
+        """One row per check: group, name, value, threshold, result, detail."""
+        return check_rows(self.results)
+
+    def failures(self) -> str:
+        """The failed checks in one line: ``name = value (needs op threshold)``, …"""
+        return "; ".join(
+            f"{c.name} = {short(c.value)} (needs {c.op} {short(c.threshold)})" for c in self.failed
+        )
+
 
 def performance_checks(
     data: Any, thresholds: Any, *, lower_ci: bool, seed: int = 0
 ) -> tuple[list[Check], dict[str, Any]]:
-    from modelward.evaluation.metrics import bootstrap_metrics
-    from modelward.validation.checks import Check, compare
-
     metrics = bootstrap_metrics(data, seed=seed)
     checks = []
     if data.n < thresholds.min_labels:
@@ -87,20 +104,29 @@ def validate_version(
     ws: Workspace,
     name: str,
     version: int | str,
-    frame: pd.DataFrame,
+    data: pd.DataFrame | Path | str,
     *,
-    data_ref: str = "",
+    data_ref: str | None = None,
     target: str | None = None,
-    checks: tuple[str, ...] = ALL_CHECKS,
+    checks: tuple[str, ...] | None = None,
     lower_ci: bool | None = None,
+    report: Path | str | None = None,
     progress: Progress = NO_PROGRESS,
     record: bool = True,
 ) -> ValidationReport:
-    from modelward.evaluation.scoring import score_version
-    from modelward.validation.bias import bias_checks
-    from modelward.validation.robustness import robustness_checks
-    from modelward.validation.security import security_checks
-
+    """Run ``checks`` (all of :data:`ALL_CHECKS` by default) on labelled ``data`` (a
+    DataFrame, or a file or dataset spec to read) and (by default) store a ``validation``
+    run; ``report`` also writes the HTML report there (checked before any work)."""
+    if report is not None:
+        check_report_path(report)
+    checks = tuple(checks) if checks else ALL_CHECKS
+    unknown = [c for c in checks if c not in ALL_CHECKS]
+    if unknown:
+        raise ConfigError(
+            f"unknown check {unknown[0]!r}; choose among {', '.join(ALL_CHECKS)}",
+            field="checks",
+        )
+    frame, data_ref = read_source(data, data_ref)
     policy = ws.policy
     info = ws.registry.get_version(name, version)
     found: list[Check] = []
@@ -149,10 +175,11 @@ def validate_version(
         "failed": [c.name for c in found if not c.passed],
         "details": details,
     }
-    report = ValidationReport(found, results, verdict)
+    outcome = ValidationReport(found, results, verdict)
     if record:
-        run = ws.registry.record_run(
+        outcome.run_id = ws.registry.record(
             "validation",
+            results,
             model=name,
             version=info.version,
             inputs={
@@ -161,16 +188,15 @@ def validate_version(
                 "checks": list(checks),
                 "lower_ci": use_lower,
             },
-            results=results,
             verdict=verdict,
         )
         ws.registry.record_event(
             name,
             "validated",
             version=info.version,
-            reason=f"validation run #{run.id}: {verdict}",
-            details={"run": run.id, "verdict": verdict, "failed": results["failed"]},
+            reason=f"validation run #{outcome.run_id}: {verdict}",
+            details={"run": outcome.run_id, "verdict": verdict, "failed": results["failed"]},
         )
-        report.run_id = run.id
-        results["run"] = run.id
-    return report
+    if report is not None:
+        write_html(report, validation_document(results, verdict))
+    return outcome

@@ -9,24 +9,20 @@ be pointed elsewhere: ``MODELWARD_DB_URL`` (PostgreSQL), ``MODELWARD_ARTIFACTS``
 from __future__ import annotations
 
 import os
-import subprocess
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from modelward.errors import (
-    AlreadyExists,
-    ArtifactError,
-    ConfigError,
-    DataError,
-    WorkspaceError,
-    WorkspaceTooNew,
-)
+from modelward.artifacts.store import open_store
+from modelward.atomic import write_atomic
+from modelward.errors import AlreadyExists, WorkspaceError, WorkspaceTooNew
 from modelward.policy import Policy, dump_policy, load_policy
 from modelward.redact import redact
 from modelward.registry.registry import Registry
+from modelward.store.db import Database
+from modelward.workspace.layout import Layout
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -38,13 +34,10 @@ if TYPE_CHECKING:
     from modelward.llm.fleet import LLMFleet
     from modelward.monitoring import Monitor
     from modelward.registry.records import EventInfo, VersionInfo
-    from modelward.store.db import Database
+    from modelward.serving.tokens import Tokens
 
 __all__ = ["Workspace", "resolve_root"]
 
-POLICY_FILE = "policy.yml"
-META_FILE = "workspace.yml"
-DB_FILE = "modelward.db"
 FORMAT = 1
 
 
@@ -67,11 +60,23 @@ class Workspace:
         artifacts_url: str | None = None,
         logs_url: str | None = None,
     ) -> None:
-        self.root = root
-        env = os.environ.get
-        self.db_url = db_url or env("MODELWARD_DB_URL") or f"sqlite:///{root / DB_FILE}"
-        self.artifacts_url = artifacts_url or env("MODELWARD_ARTIFACTS") or str(root / "artifacts")
-        self.logs_url = logs_url or env("MODELWARD_LOGS") or str(root / "logs")
+        self.layout = Layout.of(root, db_url=db_url, artifacts_url=artifacts_url, logs_url=logs_url)
+
+    @property
+    def root(self) -> Path:
+        return self.layout.root
+
+    @property
+    def db_url(self) -> str:
+        return self.layout.db_url
+
+    @property
+    def artifacts_url(self) -> str:
+        return self.layout.artifacts_url
+
+    @property
+    def logs_url(self) -> str:
+        return self.layout.logs_url
 
     # -- opening --------------------------------------------------------------------------
 
@@ -85,36 +90,42 @@ class Workspace:
     ) -> Workspace:
         """Create a workspace; refuses to touch an existing one."""
         root = resolve_root(path)
-        if (root / POLICY_FILE).exists():
+        workspace = cls(root, db_url=db_url)
+        layout = workspace.layout
+        if layout.policy.exists():
             raise AlreadyExists(
                 f"a modelward workspace already exists at {root}; nothing was changed"
             )
         if root.exists() and not root.is_dir():
             raise WorkspaceError(f"{root} is a file; choose a folder for the workspace")
-        for sub in ("artifacts", "logs", "reports"):
-            (root / sub).mkdir(parents=True, exist_ok=True)
-        workspace = cls(root, db_url=db_url)
+        for folder in layout.folders:
+            folder.mkdir(parents=True, exist_ok=True)
         workspace.db.migrate()  # creates the schema
-        _write_atomic(root / META_FILE, workspace._meta())
+        write_atomic(layout.meta, workspace._meta())
         # policy.yml is written last: its presence marks a complete workspace.
-        _write_atomic(root / POLICY_FILE, dump_policy(policy or Policy()))
+        write_atomic(layout.policy, dump_policy(policy or Policy()))
         return workspace
+
+    @staticmethod
+    def exists(path: str | Path | None = None) -> bool:
+        """Whether a workspace is there (``path``, else where :meth:`open` looks)."""
+        return (resolve_root(path) / Layout.POLICY).exists()
 
     @classmethod
     def open(cls, path: str | Path | None = None, *, db_url: str | None = None) -> Workspace:
         root = resolve_root(path)
-        if not (root / POLICY_FILE).exists():
+        workspace = cls(root, db_url=db_url)
+        if not workspace.layout.policy.exists():
             raise WorkspaceError(
                 f"no modelward workspace at {root}; create one with `modelward init {root}` "
                 "or point --workspace or MODELWARD_HOME at an existing one"
             )
-        workspace = cls(root, db_url=db_url)
         workspace._check_meta()
         _ = workspace.policy  # a malformed policy is reported before anything runs
         return workspace
 
     def _meta(self) -> str:
-        default = self.db_url == f"sqlite:///{self.root / DB_FILE}"
+        default = self.layout.db_in_folder
         return yaml.safe_dump(
             {"format": FORMAT, "metadata": "workspace" if default else redact(self.db_url)},
             sort_keys=False,
@@ -122,7 +133,7 @@ class Workspace:
 
     def _check_meta(self) -> None:
         """Refuse to open a PostgreSQL-backed workspace against a fresh SQLite file."""
-        path = self.root / META_FILE
+        path = self.layout.meta
         if not path.exists():
             return
         try:
@@ -140,11 +151,10 @@ class Workspace:
         if isinstance(stored, str) and redact(stored) != stored:  # written before masking
             stored = redact(stored)
             try:
-                _write_atomic(path, yaml.safe_dump({**meta, "metadata": stored}, sort_keys=False))
+                write_atomic(path, yaml.safe_dump({**meta, "metadata": stored}, sort_keys=False))
             except OSError:  # a read-only workspace still opens; the secret stays masked here
                 pass
-        using_default = self.db_url == f"sqlite:///{self.root / DB_FILE}"
-        if stored != "workspace" and using_default:
+        if stored != "workspace" and self.layout.db_in_folder:
             raise WorkspaceError(
                 f"the workspace at {self.root} keeps its metadata in {stored}; set "
                 "MODELWARD_DB_URL to that database (with its password) to open it"
@@ -164,18 +174,14 @@ class Workspace:
 
     @cached_property
     def policy(self) -> Policy:
-        return load_policy(self.root / POLICY_FILE)
+        return load_policy(self.layout.policy)
 
     @cached_property
     def db(self) -> Database:
-        from modelward.store.db import Database
-
         return Database(self.db_url)
 
     @cached_property
     def artifacts(self) -> ArtifactStore:
-        from modelward.artifacts.store import open_store
-
         return open_store(self.artifacts_url)
 
     @cached_property
@@ -205,6 +211,13 @@ class Workspace:
         return prepare_model(self, name, version)
 
     @cached_property
+    def tokens(self) -> Tokens:
+        """API tokens for ``modelward serve``: create, list, revoke (docs/serving.md)."""
+        from modelward.serving.tokens import Tokens
+
+        return Tokens(self.registry)
+
+    @cached_property
     def llm(self) -> LLMFleet:
         """The LLM fleet: providers from ``llm.yml``, endpoint models, cached calls."""
         from modelward.llm.fleet import LLMFleet
@@ -220,167 +233,30 @@ class Workspace:
 
     # -- the registry, for Python callers -------------------------------------------------
 
-    def register(
-        self,
-        name: str,
-        model: Any,
-        *,
-        data: pd.DataFrame,
-        target: str | None = None,
-        task: str | None = None,
-        params: dict[str, Any] | None = None,
-        metrics: dict[str, Any] | None = None,
-        tags: dict[str, Any] | None = None,
-        description: str = "",
-        source: dict[str, Any] | None = None,
-        reference_profile: dict[str, Any] | None = None,
-        accepts_missing: list[str] | None = None,
-    ) -> VersionInfo:
+    def register(self, name: str, model: Any, *, data: pd.DataFrame, **options: Any) -> VersionInfo:
         """Register a fitted scikit-learn estimator (or ONNX bytes) as a new version.
 
-        ``data`` is the training data; with ``target`` it also holds the label column.
-        The input schema, fingerprint and reference profile are computed from it.
-        ``accepts_missing`` names inputs the model imputes: the schema lets them be null
-        even when the training data had no missing value there.
+        ``data`` is the training data; with ``target=`` it also holds the label column.
+        The input schema, fingerprint and reference profile are computed from it. The other
+        options (``task``, ``params``, ``metrics``, ``tags``, ``description``, ``source``,
+        ``reference_profile``, ``accepts_missing``: the inputs the model imputes, which may
+        be null) are :func:`~modelward.workspace.registration.register_model`'s.
         """
-        from modelward.flavors import OnnxFlavor, SklearnFlavor
+        from modelward.workspace.registration import register_model
 
-        flavor: type[SklearnFlavor] | type[OnnxFlavor]
-        flavor = (
-            OnnxFlavor if isinstance(model, bytes) or hasattr(model, "graph") else SklearnFlavor
-        )
-        blob = flavor.save(model)
-        loaded = flavor.load(blob)  # proves the artifact loads as it will later
-        return self._register_blob(
-            name,
-            blob,
-            flavor.name,
-            loaded,
-            data=data,
-            target=target,
-            task=task,
-            params=params if params is not None else _estimator_params(model),
-            metrics=metrics,
-            tags=tags,
-            description=description,
-            source=source or _source(None),
-            reference_profile=reference_profile,
-            accepts_missing=accepts_missing,
-        )
+        return register_model(self, name, model, data=data, **options)
 
     def register_file(
-        self,
-        name: str,
-        path: str | Path,
-        *,
-        data: pd.DataFrame,
-        target: str | None = None,
-        task: str | None = None,
-        tags: dict[str, Any] | None = None,
-        description: str = "",
+        self, name: str, path: str | Path, *, data: pd.DataFrame | Path | str, **options: Any
     ) -> VersionInfo:
-        """Register a model file (.skops or .onnx); it is loaded under the trust rules first."""
-        from modelward.flavors import flavor_for_file
+        """Register a model file (.skops or .onnx); it is loaded under the trust rules first.
 
-        path = Path(path)
-        flavor = flavor_for_file(path)
-        try:
-            blob = path.read_bytes()
-        except FileNotFoundError as exc:
-            raise ArtifactError(f"model file {path} does not exist; check the path") from exc
-        loaded = flavor.load(blob)
-        model = getattr(loaded, "model", None)
-        return self._register_blob(
-            name,
-            blob,
-            flavor.name,
-            loaded,
-            data=data,
-            target=target,
-            task=task,
-            params=_estimator_params(model) if model is not None else {},
-            tags=tags,
-            description=description,
-            source=_source(path),
-        )
+        ``data`` is the training data: a DataFrame, or a file or dataset spec to read. The
+        other options (``target``, ``task``, ``tags``, ``description``) are
+        :func:`~modelward.workspace.registration.register_file`'s."""
+        from modelward.workspace.registration import register_file
 
-    def _register_blob(
-        self,
-        name: str,
-        blob: bytes,
-        flavor: str,
-        loaded: Flavor,
-        *,
-        data: pd.DataFrame,
-        target: str | None,
-        task: str | None,
-        params: dict[str, Any],
-        metrics: dict[str, Any] | None = None,
-        tags: dict[str, Any] | None = None,
-        description: str = "",
-        source: dict[str, Any] | None = None,
-        reference_profile: dict[str, Any] | None = None,
-        accepts_missing: list[str] | None = None,
-    ) -> VersionInfo:
-        from modelward.data import fingerprint, infer_schema, split_target
-        from modelward.errors import NotFound
-        from modelward.registry.names import check_model_name
-        from modelward.registry.registry import check_task
-
-        check_model_name(name)
-        features, labels = split_target(data, target) if target else (data, None)
-        wanted = loaded.input_names
-        if wanted:
-            missing = [column for column in wanted if column not in features.columns]
-            if missing:
-                raise DataError(
-                    f"the data lacks the model's input column(s) {', '.join(missing)}; "
-                    "pass the data the model was trained on",
-                    field="data",
-                )
-            features = features[wanted]
-            data = features if labels is None else features.assign(**{str(target): labels})
-        if task is not None:
-            check_task(task)
-        try:
-            existing = self.registry.get_model(name)
-        except NotFound:
-            existing = None
-        if existing is not None and task is not None and task != existing.task:
-            raise ConfigError(
-                f"model {name!r} is a {existing.task} model; drop --task or use another name"
-            )
-        task = task or (existing.task if existing else _infer_task(loaded, labels))
-        schema = infer_schema(features)
-        unknown = sorted(set(accepts_missing or ()) - set(features.columns))
-        if unknown:
-            raise ConfigError(
-                f"accepts_missing names column(s) the data lacks: {', '.join(unknown)}; "
-                "name input columns only"
-            )
-        for column in schema["columns"]:
-            if column["name"] in (accepts_missing or ()):
-                column["nullable"] = True  # the model imputes it: a missing value is valid
-        if reference_profile is None:
-            reference_profile = _profile(data, target)
-        digest = self.artifacts.put(blob)
-        if existing is None:
-            self.registry.create_model(name, task=task, description=description)
-        return self.registry.add_version(
-            name,
-            kind="artifact",
-            flavor=flavor,
-            sha256=digest,
-            size=len(blob),
-            input_schema=schema,
-            reference_profile=reference_profile,
-            data_fingerprint=fingerprint(data),
-            params=params,
-            metrics=metrics,
-            tags=tags,
-            source=source,
-            description=description,
-        )
+        return register_file(self, name, path, data=data, **options)
 
     def load_model(self, name: str, version: int | str = "latest") -> Flavor:
         return self.registry.load_model(name, version)
@@ -389,60 +265,3 @@ class Workspace:
         self, name: str, version: int | str, to: str, *, reason: str, **options: Any
     ) -> EventInfo:
         return self.registry.transition(name, version, to, reason=reason, **options)
-
-
-def _infer_task(loaded: Any, labels: Any) -> str:
-    classes = getattr(loaded, "classes", None)
-    if classes is not None:
-        return "binary-classification" if len(classes) == 2 else "multiclass-classification"
-    if labels is not None:
-        import pandas as pd
-
-        unique = labels.dropna().nunique()
-        if unique == 2:
-            return "binary-classification"
-        if pd.api.types.is_float_dtype(labels) or unique > 20:
-            return "regression"
-        return "multiclass-classification"
-    raise ConfigError("cannot tell the model's task; pass --task", field="task")
-
-
-def _profile(data: pd.DataFrame, target: str | None) -> dict[str, Any]:
-    """The reference profile stored with a version (drift monitoring compares to it)."""
-    from modelward.data.profile import profile_frame
-
-    return profile_frame(data, target=target)
-
-
-def _estimator_params(model: Any) -> dict[str, Any]:
-    get_params = getattr(model, "get_params", None)
-    if get_params is None:
-        return {}
-    simple = (str, int, float, bool, type(None))
-    return {k: v for k, v in get_params(deep=True).items() if isinstance(v, simple)}
-
-
-def _source(path: Path | None) -> dict[str, Any]:
-    source: dict[str, Any] = {}
-    if path is not None:
-        source["file"] = str(Path(path).resolve())
-    where = Path(path).resolve().parent if path is not None else Path.cwd()
-    try:
-        commit = subprocess.run(
-            ["git", "-C", str(where), "rev-parse", "HEAD"],
-            capture_output=True,
-            text=True,
-            timeout=3,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return source
-    if commit.returncode == 0:
-        source["git_commit"] = commit.stdout.strip()
-    return source
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)

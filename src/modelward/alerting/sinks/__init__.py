@@ -13,40 +13,25 @@ its URL (webhook and Apprise URLs carry tokens). ``sink_for(spec)`` builds one f
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol
-from urllib.parse import urlsplit
+from typing import TYPE_CHECKING
+
+from modelward.alerting.sinks.apprise import AppriseSink
+from modelward.alerting.sinks.base import Sink, shown
+from modelward.alerting.sinks.console import ConsoleSink
+from modelward.alerting.sinks.file import FileSink
+from modelward.alerting.sinks.webhook import WebhookSink
 
 if TYPE_CHECKING:
-    from modelward.alerting.notice import Notice
     from modelward.policy.model import AlertSink
 
 __all__ = ["Sink", "shown", "sink_for"]
 
 
-class Sink(Protocol):
-    def send(self, notice: Notice) -> None: ...
-
-
-def shown(url: str) -> str:
-    """A URL as errors may show it: scheme and host only (paths and users hold secrets)."""
-    parts = urlsplit(url)
-    host = parts.hostname or "?"
-    return f"{parts.scheme}://{host}" + (f":{parts.port}" if parts.port else "")
-
-
 def sink_for(spec: AlertSink) -> Sink:
     if spec.kind == "console":
-        from modelward.alerting.sinks.console import ConsoleSink
-
         return ConsoleSink()
     if spec.kind == "file":
-        from modelward.alerting.sinks.file import FileSink
-
         return FileSink(str(spec.path))
     if spec.kind == "apprise":
-        from modelward.alerting.sinks.apprise import AppriseSink
-
         return AppriseSink(str(spec.url))
-    from modelward.alerting.sinks.webhook import WebhookSink
-
     return WebhookSink(str(spec.url), slack=spec.kind == "slack")

@@ -6,12 +6,8 @@ event; the body is the message. Apprise's notification type follows the level
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+from modelward.alerting.notice import Notice
 from modelward.errors import ConfigError
-
-if TYPE_CHECKING:
-    from modelward.alerting.notice import Notice
 
 __all__ = ["AppriseSink"]
 

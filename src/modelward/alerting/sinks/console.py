@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from modelward.alerting.notice import Notice
+from modelward.alerting.notice import Notice
 
 __all__ = ["ConsoleSink"]
 

@@ -5,12 +5,9 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+from modelward.alerting.notice import Notice
 from modelward.errors import ConfigError
-
-if TYPE_CHECKING:
-    from modelward.alerting.notice import Notice
 
 __all__ = ["FileSink"]
 

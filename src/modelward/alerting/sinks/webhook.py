@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from modelward.alerting.sinks import shown
+import orjson
+
+from modelward.alerting.notice import Notice
+from modelward.alerting.sinks.base import shown
 from modelward.errors import ConfigError
-
-if TYPE_CHECKING:
-    from modelward.alerting.notice import Notice
 
 __all__ = ["WebhookSink"]
 
@@ -29,7 +29,6 @@ class WebhookSink:
 
     def send(self, notice: Notice) -> None:
         import httpx
-        import orjson
 
         kind = "slack" if self.slack else "webhook"
         try:

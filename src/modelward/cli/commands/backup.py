@@ -7,11 +7,13 @@ from typing import Annotated
 
 import typer
 
-from modelward.cli.app import state
+import modelward
+from modelward.cli.app import calls, state
 from modelward.cli.options import JsonOption
 from modelward.cli.output import RichProgress, console, print_json
 
 
+@calls("modelward.create_backup")
 def backup(
     out: Annotated[Path, typer.Option("--out", "-o", help="Archive to write (.tar.gz).")],
     include_weights: Annotated[
@@ -29,11 +31,9 @@ def backup(
 ) -> None:
     """Snapshot the metadata DB and the prediction log (consistent while the server runs),
     policy and artifacts."""
-    from modelward.backup import create_backup
-
     workspace = state().workspace()
     with RichProgress() as progress:
-        info = create_backup(
+        info = modelward.create_backup(
             workspace,
             out,
             include_weights=include_weights,
@@ -57,14 +57,13 @@ def backup(
         console.print("  artifacts not included: add --include-weights to copy them")
 
 
+@calls("modelward.verify_backup")
 def backup_verify(
     file: Annotated[Path, typer.Argument(help="Backup archive to check.")],
     as_json: JsonOption = False,
 ) -> None:
     """Check every checksum of a backup archive without restoring it."""
-    from modelward.backup import verify_backup
-
-    summary = verify_backup(file)
+    summary = modelward.verify_backup(file)
     if as_json:
         print_json(summary)
         return
@@ -74,6 +73,7 @@ def backup_verify(
     )
 
 
+@calls("modelward.restore_backup")
 def restore(
     file: Annotated[Path, typer.Argument(help="Backup archive (from `modelward backup`).")],
     workspace: Annotated[
@@ -89,10 +89,8 @@ def restore(
     as_json: JsonOption = False,
 ) -> None:
     """Verify every checksum, then rebuild a workspace from a backup (never overwrites)."""
-    from modelward.backup import restore_backup
-
     with RichProgress() as progress:
-        result = restore_backup(file, workspace, db_url=db_url, progress=progress)
+        result = modelward.restore_backup(file, workspace, db_url=db_url, progress=progress)
     if as_json:
         print_json(result)
         return

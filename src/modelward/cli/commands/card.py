@@ -7,11 +7,13 @@ from typing import Annotated
 
 import typer
 
-from modelward.cli.app import state
+import modelward
+from modelward.cli.app import calls, state
 from modelward.cli.options import JsonOption
 from modelward.cli.output import console, print_json
 
 
+@calls("modelward.write_card")
 def card(
     name: Annotated[str, typer.Argument(help="Model name.")],
     version: Annotated[str, typer.Argument(help="Version number or alias.")] = "latest",
@@ -21,9 +23,7 @@ def card(
     as_json: JsonOption = False,
 ) -> None:
     """Write the model card in Markdown and HTML: use, data, metrics, groups, validation."""
-    from modelward.reports.card import write_card
-
-    md, html = write_card(state().workspace(), name, version, out=out)
+    md, html = modelward.write_card(state().workspace(), name, version, out=out)
     if as_json:
         print_json({"markdown": str(md), "html": str(html)})
         return

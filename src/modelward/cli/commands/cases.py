@@ -7,11 +7,14 @@ from typing import Annotated
 
 import typer
 
-from modelward.cli.app import state
+import modelward
+from modelward.cli.app import calls, state
 from modelward.cli.options import JsonOption
 from modelward.cli.output import console, print_json, table
+from modelward.errors import CheckFailed
 
 
+@calls("modelward.run_cases")
 def test_predictions(
     name: Annotated[str, typer.Argument(help="Model name.")],
     version: Annotated[str, typer.Argument(help="Version number or alias.")],
@@ -19,11 +22,7 @@ def test_predictions(
     as_json: JsonOption = False,
 ) -> None:
     """Check a version's predictions on chosen inputs; failures shown as a diff, exit 1."""
-    from modelward.errors import CheckFailed
-    from modelward.evaluation.cases import load_cases, run_cases
-
-    suite = load_cases(cases)
-    result = run_cases(state().workspace(), name, version, suite, source=str(cases))
+    result = modelward.run_cases(state().workspace(), name, version, cases)
     if as_json:
         print_json(result)
     else:

@@ -4,16 +4,15 @@ meets the policy (missing values, balance, ranges, distributions, correlations).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 
-from modelward.cli.app import new_typer, state
+import modelward
+from modelward.cli.app import calls, new_typer, state
 from modelward.cli.options import JsonOption
 from modelward.cli.output import console, print_json, table
-
-if TYPE_CHECKING:
-    from modelward.policy import Policy
+from modelward.errors import CheckFailed
 
 data_app = new_typer("Profile and validate data files (CSV, Parquet, dataset specs).")
 
@@ -22,34 +21,15 @@ DataArg = Annotated[
 ]
 
 
-def _policy() -> Policy:
-    """The workspace's policy, or the runbook defaults when there is no workspace."""
-    from modelward.errors import WorkspaceError
-    from modelward.policy import Policy
-
-    try:
-        return state().workspace().policy
-    except WorkspaceError as exc:
-        if "no modelward workspace" in exc.message:
-            return Policy()
-        raise
-
-
 @data_app.command("profile")
+@calls("modelward.profile_data")
 def profile(
     file: DataArg,
     target: Annotated[str | None, typer.Option(help="The label column, if any.")] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Columns, types, missing values, zeros, ranges and categories of a data file."""
-    from modelward.data import read_data, split_target
-    from modelward.data.profile import profile_frame
-
-    frame = read_data(file)
-    if target:
-        split_target(frame, target, source=file)
-    target = target or _spec_target(file)
-    result = profile_frame(frame, target=target)
+    result = modelward.profile_data(file, target=target)
     if as_json:
         print_json(result)
         return
@@ -93,34 +73,8 @@ def profile(
     )
 
 
-def _spec_target(ref: str) -> str | None:
-    """The label column a dataset spec derives (``target: {name: …}``), if any."""
-    from modelward.data.spec import SPEC_SUFFIXES, load_spec
-
-    path = Path(ref.partition("#")[0])
-    if path.suffix.lower() not in SPEC_SUFFIXES or not path.exists():
-        return None
-    spec = load_spec(path)
-    return spec.target.name if spec.target is not None else None
-
-
-def _against(ref: str) -> tuple[dict[str, Any], dict[str, Any] | None, str | None]:
-    from modelward.errors import ConfigError
-
-    name, sep, version = ref.partition(":")
-    if not sep or not name or not version:
-        raise ConfigError(
-            f"--against {ref!r} is not NAME:VERSION; write e.g. --against heart-disease:1",
-            field="against",
-        )
-    registry = state().workspace().registry
-    info = registry.get_version(name, version)
-    profile = registry.reference_profile(name, info.version)
-    target = (profile or {}).get("target") or info.tags.get("target")
-    return info.input_schema, profile, target
-
-
 @data_app.command("validate")
+@calls("modelward.validate_data")
 def validate(
     file: DataArg,
     against: Annotated[
@@ -148,56 +102,20 @@ def validate(
     Without --check-* flags every check runs. Schema checks (types, implausible zeros,
     ranges against --against) always run.
     """
-    from modelward.data import read_data
-    from modelward.data.quality import validate_frame
-    from modelward.errors import CheckFailed
-
-    if report is not None:
-        from modelward.reports.document import check_report_path
-
-        check_report_path(report)
-    chosen = [
-        name
-        for name, on in (
-            ("balance", check_balance),
-            ("correlations", check_correlations),
-            ("distributions", check_distributions),
-            ("missing", check_missing),
-        )
-        if on
-    ]
-    checks = ("schema", *(chosen or ("missing", "balance", "distributions", "correlations")))
-    frame = read_data(file)
-    schema = profile = None
-    ref_target = None
-    if against:
-        schema, profile, ref_target = _against(against)
-    column = (
-        target
-        or ref_target
-        or _spec_target(file)
-        or ("target" if "target" in frame.columns else None)
+    chosen = {
+        "balance": check_balance,
+        "correlations": check_correlations,
+        "distributions": check_distributions,
+        "missing": check_missing,
+    }
+    result = modelward.validate_data(
+        file,
+        workspace=state().workspace_if_any(),
+        against=against,
+        target=target,
+        checks=tuple(check for check, on in chosen.items() if on) or None,
+        report=report,
     )
-    if target:
-        from modelward.data import split_target
-
-        split_target(frame, target, source=file)
-    policy = _policy()
-    result = validate_frame(
-        frame,
-        policy=policy.data,
-        target=column,
-        checks=checks,
-        reference_schema=schema,
-        reference_profile=profile,
-        p_value=policy.drift.p_value,
-    )
-    result["data"] = file
-    result["against"] = against
-    if report is not None:
-        from modelward.reports import write_html
-
-        write_html(report, data_document(result))
     if as_json:
         print_json(result)
     else:
@@ -216,16 +134,13 @@ def _failure(finding: dict[str, Any]) -> str:
     return f"{f['check']} {f['column']} = {f['value']} (limit {f['threshold']})"
 
 
-def _rows(result: dict[str, Any], *, everything: bool) -> list[tuple[Any, ...]]:
-    return [
+def _print(result: dict[str, Any]) -> None:
+    """The findings that did not pass (and the class balance); the HTML report has all."""
+    rows = [
         (f["status"], f["check"], f["column"], f["value"], f["threshold"], f["detail"])
         for f in result["findings"]
-        if everything or f["status"] != "pass" or f["check"] in ("balance",)
+        if f["status"] != "pass" or f["check"] == "balance"
     ]
-
-
-def _print(result: dict[str, Any]) -> None:
-    rows = _rows(result, everything=False)
     passed = sum(1 for f in result["findings"] if f["status"] == "pass")
     console.print(
         table(
@@ -235,28 +150,6 @@ def _print(result: dict[str, Any]) -> None:
             f"verdict {result['verdict']} ({passed} checks passed, not shown)",
         )
     )
-
-
-def data_document(result: dict[str, Any]) -> Any:
-    from modelward.reports import Document
-
-    doc = Document(
-        f"Data validation of {result['data']}",
-        f"{result['rows']} rows · {result['columns']} columns · verdict {result['verdict']}"
-        + (f" · against {result['against']}" if result.get("against") else ""),
-    )
-    doc.section("Findings").table(
-        ["status", "check", "column", "value", "threshold", "detail"],
-        [list(r) for r in _rows(result, everything=True)],
-    )
-    summaries = result.get("summaries") or {}
-    numeric = {k: v for k, v in summaries.items() if "mean" in v}
-    if numeric:
-        cols = ["mean", "std", "min", "p50", "max", "skew"]
-        doc.section("Distributions").table(
-            ["column", *cols], [[k, *(v[c] for c in cols)] for k, v in numeric.items()]
-        )
-    return doc
 
 
 def register(app: typer.Typer) -> None:

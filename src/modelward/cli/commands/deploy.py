@@ -6,9 +6,11 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from modelward.cli.app import new_typer, state
+from modelward.cli.app import calls, new_typer, state
 from modelward.cli.options import JsonOption
-from modelward.cli.output import console, fmt_time, print_json, table
+from modelward.cli.output import console, print_json, table
+from modelward.errors import ConfigError
+from modelward.present import fmt_time
 
 if TYPE_CHECKING:
     from modelward.deploy.deployments import DeploymentInfo
@@ -31,6 +33,7 @@ def _split(info: DeploymentInfo) -> str:
     return ", ".join(f"v{t.version} {100 * t.weight / total:g}%" for t in info.targets)
 
 
+@calls("Workspace.deployments.deploy")
 def deploy(
     name: Annotated[str, typer.Argument(help="Model name.")],
     version: Annotated[str, typer.Option("--version", "-v", help="Version number or alias.")],
@@ -78,6 +81,7 @@ def _split_targets(targets: object) -> str:
     return ", ".join(f"v{t.version}" for t in targets)  # type: ignore[attr-defined]
 
 
+@calls("Workspace.deployments.rollback")
 def rollback(
     name: Annotated[str, typer.Argument(help="Model name.")],
     env: EnvOption = "production",
@@ -98,6 +102,7 @@ def rollback(
 
 
 @deployments_app.command("list")
+@calls("Workspace.deployments.list")
 def deployments_list(
     name: Annotated[str | None, typer.Argument(help="Only this model.")] = None,
     env: Annotated[str | None, typer.Option("--env", "-e", help="Only this environment.")] = None,
@@ -125,6 +130,7 @@ def deployments_list(
 
 
 @deployments_app.command("show")
+@calls("Workspace.deployments.get", "Workspace.deployments.revisions")
 def deployments_show(
     name: Annotated[str, typer.Argument(help="Model name.")],
     env: EnvOption = "production",
@@ -155,8 +161,6 @@ def deployments_show(
 
 
 def _parse_target(text: str) -> tuple[int, float]:
-    from modelward.errors import ConfigError
-
     version, sep, weight = text.partition("=")
     if not sep or not version.strip().isdigit():
         raise ConfigError(
@@ -173,6 +177,7 @@ def _parse_target(text: str) -> tuple[int, float]:
 
 
 @deployments_app.command("set")
+@calls("Workspace.deployments.set_targets")
 def deployments_set(
     name: Annotated[str, typer.Argument(help="Model name.")],
     target: Annotated[

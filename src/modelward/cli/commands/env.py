@@ -7,14 +7,17 @@ from typing import Annotated
 
 import typer
 
-from modelward.cli.app import new_typer, state
+import modelward
+from modelward.cli.app import calls, new_typer, state
 from modelward.cli.options import JsonOption
 from modelward.cli.output import console, print_json, table
+from modelward.errors import CheckFailed
 
 env_app = new_typer("The machine models are trained and served on.")
 
 
 @env_app.command("check")
+@calls("modelward.environment_report")
 def check(
     gpu: Annotated[bool, typer.Option("--gpu", help="Require a GPU (exit 1 without one).")] = False,
     memory: Annotated[
@@ -23,11 +26,8 @@ def check(
     as_json: JsonOption = False,
 ) -> None:
     """Report the environment; exit 1 when a requested requirement is not met."""
-    from modelward.errors import CheckFailed
-    from modelward.training.environment import environment_report
-
     where = state().workspace_path
-    report = environment_report(
+    report = modelward.environment_report(
         where if where is not None and where.is_dir() else ".", gpu=gpu, memory=memory
     )
     if as_json:

@@ -8,13 +8,16 @@ from typing import Annotated, Any
 
 import typer
 
-from modelward.cli.app import state
+import modelward
+from modelward.cli.app import calls, state
 from modelward.cli.options import JsonOption
 from modelward.cli.output import RichProgress, console, print_json, table
+from modelward.errors import ConfigError
 
 TABLE_METRICS = ("accuracy", "roc_auc", "f1", "precision", "recall")
 
 
+@calls("modelward.evaluate_version")
 def evaluate(
     name: Annotated[str, typer.Argument(help="Model name.")],
     version: Annotated[str, typer.Argument(help="Version number or alias.")],
@@ -39,42 +42,27 @@ def evaluate(
     as_json: JsonOption = False,
 ) -> None:
     """Evaluate a version on labelled data; exit 0 (the comparison verdict is reported)."""
-    from modelward.data import read_data
-    from modelward.evaluation import evaluate_version
-
     if compare_baseline is not None and compare_baseline.startswith("-"):
-        from modelward.errors import ConfigError
-
         raise ConfigError(
             f"--compare-baseline needs a value before {compare_baseline}: champion, an alias, "
             "production or a version number",
             field="compare_baseline",
         )
-    if report is not None:
-        from modelward.reports.document import check_report_path
-
-        check_report_path(report)
-    frame = read_data(data)
     workspace = state().workspace()
     with RichProgress() as progress:
-        evaluation = evaluate_version(
+        evaluation = modelward.evaluate_version(
             workspace,
             name,
             version,
-            frame,
-            data_ref=data,
+            data,
             target=target,
             by=by,
             baseline=compare_baseline,
             resamples=resamples,
             seed=seed,
+            report=report,
             progress=progress,
         )
-    if report is not None:
-        from modelward.evaluation.report import evaluation_document
-        from modelward.reports import write_html
-
-        write_html(report, evaluation_document(evaluation))
     r = evaluation.results
     if as_json:
         print_json(r)

@@ -6,13 +6,15 @@ from typing import Annotated
 
 import typer
 
-from modelward.cli.app import new_typer, state
+import modelward
+from modelward.cli.app import calls, new_typer, state
 from modelward.cli.options import JsonOption
 from modelward.cli.output import console, print_json, table
 
 lifecycle_app = new_typer("Review versions against the retirement criteria of the policy.")
 
 
+@calls("modelward.plan_clean", "modelward.apply_clean")
 def clean(
     name: Annotated[str | None, typer.Argument(help="Only this model (default: all).")] = None,
     keep_last: Annotated[
@@ -35,16 +37,16 @@ def clean(
     Never touches versions in staging, production or maintenance, aliased versions,
     deployed versions, rollback targets or versions in a live rollout.
     """
-    from modelward.lifecycle import apply_clean, plan_clean
-
     workspace = state().workspace()
     if yes:
-        plan = apply_clean(
+        plan = modelward.apply_clean(
             workspace, name, keep_last=keep_last, keep_best=keep_best, metric=metric,
             orphans=orphans,
         )  # fmt: skip
     else:
-        plan = plan_clean(workspace, name, keep_last=keep_last, keep_best=keep_best, metric=metric)
+        plan = modelward.plan_clean(
+            workspace, name, keep_last=keep_last, keep_best=keep_best, metric=metric
+        )
     if as_json:
         print_json(plan.to_dict())
         return
@@ -65,6 +67,7 @@ def clean(
 
 
 @lifecycle_app.command("review")
+@calls("modelward.review_lifecycle", "modelward.apply_review")
 def lifecycle_review(
     name: Annotated[str | None, typer.Argument(help="Only this model (default: all).")] = None,
     window: Annotated[
@@ -74,13 +77,11 @@ def lifecycle_review(
     as_json: JsonOption = False,
 ) -> None:
     """Propose maintenance, deprecated or retired moves from the retirement criteria."""
-    from modelward.lifecycle import apply_review, review
-
     workspace = state().workspace()
     proposals = (
-        apply_review(workspace, name, window=window)
+        modelward.apply_review(workspace, name, window=window)
         if apply
-        else review(workspace, name, window=window)
+        else modelward.review_lifecycle(workspace, name, window=window)
     )
     if as_json:
         print_json([p.to_dict() for p in proposals])

@@ -6,7 +6,8 @@ from typing import Annotated
 
 import typer
 
-from modelward.cli.app import new_typer, state
+import modelward
+from modelward.cli.app import calls, new_typer, state
 from modelward.cli.options import JsonOption
 from modelward.cli.output import console, print_json, table
 
@@ -14,6 +15,7 @@ logs_app = new_typer("The prediction log: compact a closed day's small files int
 
 
 @logs_app.command("compact")
+@calls("modelward.compact_logs")
 def logs_compact(
     model: Annotated[str | None, typer.Option(help="Only this model (default: all).")] = None,
     before: Annotated[
@@ -26,32 +28,7 @@ def logs_compact(
     as_json: JsonOption = False,
 ) -> None:
     """Rewrite each closed day's files as one (monitoring reads a day ~100x faster)."""
-    from datetime import date
-
-    from modelward.errors import ConfigError
-    from modelward.predlog.compact import compact
-
-    day = None
-    if before is not None:
-        try:
-            day = date.fromisoformat(before)
-        except ValueError as exc:
-            raise ConfigError(
-                f"--before {before!r} is not a date; write it as YYYY-MM-DD", field="before"
-            ) from exc
-    ws = state().workspace()
-    if model is not None:
-        ws.registry.get_model(model)  # an unknown name is one line naming the known ones
-    done = compact(ws.logs_url, model=model, before=day, dry_run=dry_run)
-    if not dry_run and done:
-        ws.registry.record_run(
-            "log-compaction",
-            model=model,
-            version=None,
-            inputs={"before": str(day) if day else None},
-            results={"partitions": [c.to_dict() for c in done]},
-            verdict="info",
-        )
+    done = modelward.compact_logs(state().workspace(), model=model, before=before, dry_run=dry_run)
     if as_json:
         print_json({"dry_run": dry_run, "partitions": [c.to_dict() for c in done]})
         return

@@ -6,11 +6,14 @@ from typing import Annotated
 
 import typer
 
-from modelward.cli.app import state
+import modelward
+from modelward.cli.app import calls, state
 from modelward.cli.options import JsonOption
 from modelward.cli.output import console, print_json, table
+from modelward.errors import CheckFailed
 
 
+@calls("modelward.optimize_version")
 def optimize(
     name: Annotated[str, typer.Argument(help="Model name.")],
     version: Annotated[str, typer.Argument(help="Version number or alias.")],
@@ -25,17 +28,11 @@ def optimize(
     as_json: JsonOption = False,
 ) -> None:
     """Convert to ONNX; register the result only when the metric loss is within --max-loss."""
-    from modelward.data import read_data
-    from modelward.errors import CheckFailed
-    from modelward.training.optimize import optimize_version
-
-    frame = read_data(data)
-    r = optimize_version(
+    r = modelward.optimize_version(
         state().workspace(),
         name,
         version,
-        frame,
-        data_ref=data,
+        data,
         target=label,
         goal=target,
         max_loss=max_loss,

@@ -6,11 +6,14 @@ from typing import Annotated
 
 import typer
 
-from modelward.cli.app import state
+import modelward
+from modelward.cli.app import calls, state
 from modelward.cli.options import JsonOption
 from modelward.cli.output import console, print_json
+from modelward.errors import CheckFailed
 
 
+@calls("modelward.promote")
 def promote(
     name: Annotated[str, typer.Argument(help="Model name.")],
     version: Annotated[str, typer.Argument(help="Version number or alias.")],
@@ -37,13 +40,15 @@ def promote(
     as_json: JsonOption = False,
 ) -> None:
     """Run the update pipeline; a failing stage stops it and undoes that stage (exit 1)."""
-    from modelward.errors import CheckFailed
-    from modelward.lifecycle import promote as run_pipeline
-    from modelward.lifecycle.pipeline import live_verifier, offline_verify
-
-    verify = live_verifier(url, token) if url else offline_verify
-    result = run_pipeline(
-        state().workspace(), name, version, to=to, dry_run=dry_run, stages=stages, verify=verify
+    result = modelward.promote(
+        state().workspace(),
+        name,
+        version,
+        to=to,
+        dry_run=dry_run,
+        stages=stages,
+        url=url,
+        token=token,
     )
     if as_json:
         print_json(result.to_dict())

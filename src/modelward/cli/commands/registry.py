@@ -6,10 +6,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich.markup import escape
 
-from modelward.cli.app import new_typer, state
-from modelward.cli.options import JsonOption
-from modelward.cli.output import console, fmt_time, print_json, table
+from modelward.cli.app import calls, new_typer, state
+from modelward.cli.options import JsonOption, parse_pairs
+from modelward.cli.output import console, print_json, table
+from modelward.present import fmt_time
 
 if TYPE_CHECKING:
     from modelward.registry import VersionInfo
@@ -18,19 +20,7 @@ models_app = new_typer("List and show registered models.")
 versions_app = new_typer("List and show model versions.")
 
 
-def parse_pairs(pairs: list[str] | None, *, what: str = "--tag") -> dict[str, str]:
-    """``["k=v", …]`` -> dict, with a one-line error for a pair without ``=``."""
-    from modelward.errors import ConfigError
-
-    out: dict[str, str] = {}
-    for pair in pairs or []:
-        key, sep, value = pair.partition("=")
-        if not sep or not key.strip():
-            raise ConfigError(f"{what} {pair!r} is not key=value; write e.g. {what} team=cardio")
-        out[key.strip()] = value.strip()
-    return out
-
-
+@calls("Workspace.register_file")
 def register_cmd(
     name: Annotated[str, typer.Argument(help="Model name (lowercase letters, digits, -_.).")],
     model: Annotated[Path, typer.Option("--model", help="A .skops or .onnx model file.")],
@@ -49,13 +39,13 @@ def register_cmd(
     as_json: JsonOption = False,
 ) -> None:
     """Register a model file as a new version (in development) with its schema and profile."""
-    from modelward.data import read_data
-
     tags = parse_pairs(tag)
-    frame = read_data(data)
-    workspace = state().workspace()
-    info = workspace.register_file(
-        name, model, data=frame, target=target, task=task, tags=tags, description=description
+    info = (
+        state()
+        .workspace()
+        .register_file(
+            name, model, data=data, target=target, task=task, tags=tags, description=description
+        )
     )
     if as_json:
         print_json(info.to_dict())
@@ -67,6 +57,7 @@ def register_cmd(
 
 
 @models_app.command("list")
+@calls("Workspace.registry.list_models")
 def models_list(as_json: JsonOption = False) -> None:
     """Every model with its latest and production versions and aliases."""
     models = state().workspace().registry.list_models()
@@ -92,6 +83,7 @@ def models_list(as_json: JsonOption = False) -> None:
 
 
 @models_app.command("show")
+@calls("Workspace.registry.get_model", "Workspace.registry.list_versions")
 def models_show(
     name: Annotated[str, typer.Argument(help="Model name.")],
     as_json: JsonOption = False,
@@ -132,6 +124,7 @@ def _headline(metrics: dict[str, Any]) -> str:
 
 
 @versions_app.command("list")
+@calls("Workspace.registry.list_versions")
 def versions_list(
     name: Annotated[str, typer.Argument(help="Model name.")],
     stage: Annotated[str | None, typer.Option(help="Only versions in this stage.")] = None,
@@ -146,6 +139,7 @@ def versions_list(
 
 
 @versions_app.command("show")
+@calls("Workspace.registry.get_version", "Workspace.registry.integrity")
 def versions_show(
     name: Annotated[str, typer.Argument(help="Model name.")],
     version: Annotated[str, typer.Argument(help="Version number, alias, or 'latest'.")],
@@ -164,8 +158,6 @@ def versions_show(
         if integrity["status"] == "ok":
             console.print("integrity ok (sha256 verified)")
         else:
-            from rich.markup import escape
-
             detail = escape(integrity["detail"])
             console.print(f"[red]integrity {integrity['status']}[/red]: {detail}")
     if info.spec:

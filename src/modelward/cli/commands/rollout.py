@@ -6,16 +6,20 @@ import signal
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from modelward.cli.app import new_typer, state
+import modelward
+from modelward.cli.app import calls, new_typer, state
 from modelward.cli.options import JsonOption
-from modelward.cli.output import console, err_console, fmt_time, print_json, table
+from modelward.cli.output import console, err_console, print_json, table
+from modelward.errors import ConfigError
+from modelward.present import fmt_time
 
 if TYPE_CHECKING:
-    from modelward.rollout import RolloutEngine, RolloutInfo
+    from modelward.rollout import Decision, RolloutEngine, RolloutInfo
 
 rollout_app = new_typer("Canary rollouts: staged traffic shifts with automatic rollback.")
 
@@ -25,9 +29,7 @@ Reason = Annotated[str, typer.Option("--reason", help="Why; recorded in history.
 
 
 def _engine() -> RolloutEngine:
-    from modelward.rollout import RolloutEngine
-
-    return RolloutEngine(state().workspace())
+    return modelward.RolloutEngine(state().workspace())
 
 
 def _summary(info: RolloutInfo) -> str:
@@ -40,6 +42,7 @@ def _summary(info: RolloutInfo) -> str:
 
 
 @rollout_app.command("start")
+@calls("modelward.RolloutEngine.start")
 def start(
     name: Name,
     version: Annotated[str, typer.Option("--version", help="Version to roll out.")],
@@ -63,15 +66,12 @@ def start(
 
 
 @rollout_app.command("status")
+@calls("modelward.RolloutEngine.current", "modelward.RolloutEngine.decisions")
 def status(name: Name, env: Env = "production", as_json: JsonOption = False) -> None:
     """The live (or latest) rollout and its recent decisions with their numbers."""
     engine = _engine()
     info = engine.current(name, env)
-    runs = [
-        r
-        for r in engine.registry.list_runs(model=name, kinds=["rollout"], limit=200)
-        if r.inputs.get("rollout") == info.id
-    ][:10]
+    runs = engine.decisions(info)
     if as_json:
         print_json({**info.to_dict(), "decisions": [r.to_dict() for r in runs]})
         return
@@ -87,6 +87,7 @@ def status(name: Name, env: Env = "production", as_json: JsonOption = False) -> 
 
 
 @rollout_app.command("list")
+@calls("modelward.RolloutEngine.list_rollouts")
 def list_(
     name: Annotated[str | None, typer.Argument(help="Only this model.")] = None,
     live: Annotated[bool, typer.Option("--live", help="Only running or paused ones.")] = False,
@@ -121,30 +122,35 @@ def list_(
 
 
 @rollout_app.command("advance")
+@calls("modelward.RolloutEngine.advance")
 def advance(name: Name, env: Env = "production", reason: Reason = "") -> None:
     """Go to the next stage now (promote from the last), skipping the checks."""
     console.print(_summary(_engine().advance(name, env=env, reason=reason)))
 
 
 @rollout_app.command("pause")
+@calls("modelward.RolloutEngine.pause")
 def pause(name: Name, env: Env = "production", reason: Reason = "") -> None:
     """Hold the rollout at its current split; the controller leaves it alone."""
     console.print(_summary(_engine().pause(name, env=env, reason=reason)))
 
 
 @rollout_app.command("resume")
+@calls("modelward.RolloutEngine.resume")
 def resume(name: Name, env: Env = "production", reason: Reason = "") -> None:
     """Continue a paused rollout; the current stage starts again."""
     console.print(_summary(_engine().resume(name, env=env, reason=reason)))
 
 
 @rollout_app.command("abort")
+@calls("modelward.RolloutEngine.abort")
 def abort(name: Name, env: Env = "production", reason: Reason = "") -> None:
     """Stop and send all traffic back to the stable version."""
     console.print(_summary(_engine().abort(name, env=env, reason=reason)))
 
 
 @rollout_app.command("run")
+@calls("modelward.RolloutEngine.run")
 def run(
     once: Annotated[bool, typer.Option("--once", help="One pass over live rollouts.")] = False,
     until_done: Annotated[
@@ -165,10 +171,6 @@ def run(
     as_json: JsonOption = False,
 ) -> None:
     """The controller: judge every live rollout each interval; advance, promote or roll back."""
-    from datetime import timedelta
-
-    from modelward.errors import ConfigError
-
     if interval is not None and interval <= 0:
         raise ConfigError(f"--interval must be above 0 seconds, got {interval:g}", field="interval")
     if lease is not None and (lease <= 0 or (interval is not None and lease <= interval)):
@@ -181,12 +183,9 @@ def run(
     if lease is not None:
         engine.lease = timedelta(seconds=lease)
 
-    def show(decision: object) -> None:
+    def show(d: Decision) -> None:
         if not as_json:
-            d = decision  # a Decision
-            err_console.print(
-                f"rollout #{d.rollout_id} at {d.weight:g} %: {d.action} — {d.reason}"  # type: ignore[attr-defined]
-            )
+            err_console.print(f"rollout #{d.rollout_id} at {d.weight:g} %: {d.action} — {d.reason}")
 
     with _sigterm_as_exit():  # so the leases are released on SIGTERM too
         decisions = engine.run(

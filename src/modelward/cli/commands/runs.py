@@ -6,14 +6,16 @@ from typing import Annotated
 
 import typer
 
-from modelward.cli.app import new_typer, state
+from modelward.cli.app import calls, new_typer, state
 from modelward.cli.options import JsonOption
-from modelward.cli.output import console, dump_json, fmt_time, print_json, table
+from modelward.cli.output import console, print_json, table
+from modelward.present import dump_json, fmt_time
 
 runs_app = new_typer("Stored runs: evaluations, validations, checks, rollout steps, backups.")
 
 
 @runs_app.command("list")
+@calls("Workspace.registry.list_runs")
 def runs_list(
     name: Annotated[str | None, typer.Argument(help="Only this model's runs.")] = None,
     kind: Annotated[list[str] | None, typer.Option(help="Only these kinds (repeatable).")] = None,
@@ -32,6 +34,7 @@ def runs_list(
 
 
 @runs_app.command("show")
+@calls("Workspace.registry.get_run")
 def runs_show(
     run_id: Annotated[int, typer.Argument(help="Run number.")],
     as_json: JsonOption = False,

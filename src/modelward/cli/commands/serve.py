@@ -75,7 +75,7 @@ def verify(
     """Replay rows through the live endpoint: predictions must equal the offline ones and
     p95 latency be within policy (exit 1 otherwise)."""
     from modelward.cli.output import RichProgress, console, print_json
-    from modelward.serving.verify import verify as run_verify
+    from modelward.verification import verify as run_verify
 
     ws = state().workspace()
     frame = None
@@ -128,8 +128,8 @@ def benchmark(
     from modelward.cli.output import console, print_json, table
     from modelward.errors import ConfigError
     from modelward.serving.loadgen import run_load
-    from modelward.serving.verify import _rows_of, synthetic_rows
     from modelward.timeutil import parse_duration
+    from modelward.verification.live import rows_of, synthetic_rows
 
     wanted = [s.strip() for s in scenarios.split(",") if s.strip()]
     bad = [s for s in wanted if s not in SCENARIOS]
@@ -146,7 +146,7 @@ def benchmark(
     if data is not None:
         from modelward.data import read_data
 
-        rows = _rows_of(read_data(data), schema)
+        rows = rows_of(read_data(data), schema)
     else:
         rows = synthetic_rows(schema)
     batch = (rows * (batch_size // len(rows) + 1))[:batch_size]

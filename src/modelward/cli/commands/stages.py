@@ -6,14 +6,17 @@ from typing import Annotated, Any
 
 import typer
 
-from modelward.cli.app import LAUNCHED, new_typer, state
+from modelward.cli.app import LAUNCHED, calls, new_typer, state
 from modelward.cli.options import JsonOption
-from modelward.cli.output import console, fmt_time, print_json, table
-from modelward.errors import TransitionError
+from modelward.cli.output import console, print_json, table
+from modelward.errors import NotFound, TransitionError
+from modelward.present import fmt_time
+from modelward.timeutil import parse_time, utcnow
 
 alias_app = new_typer("Point aliases (champion, challenger, …) at versions.")
 
 
+@calls("Workspace.transition")
 def transition(
     name: Annotated[str, typer.Argument(help="Model name.")],
     version: Annotated[str, typer.Argument(help="Version number or alias.")],
@@ -63,6 +66,7 @@ def _expected(text: str) -> int | None:
     return int(value)
 
 
+@calls("Workspace.registry.history")
 def history(
     name: Annotated[str, typer.Argument(help="Model name.")],
     version: Annotated[int | None, typer.Option(help="Only this version's events.")] = None,
@@ -87,6 +91,7 @@ def history(
 
 
 @alias_app.command("set")
+@calls("Workspace.registry.set_alias")
 def alias_set(
     name: Annotated[str, typer.Argument(help="Model name.")],
     alias: Annotated[str, typer.Argument(help="Alias, e.g. champion.")],
@@ -99,6 +104,7 @@ def alias_set(
 
 
 @alias_app.command("delete")
+@calls("Workspace.registry.delete_alias")
 def alias_delete(
     name: Annotated[str, typer.Argument(help="Model name.")],
     alias: Annotated[str, typer.Argument(help="Alias to remove.")],
@@ -110,6 +116,7 @@ def alias_delete(
 
 
 @alias_app.command("show")
+@calls("Workspace.registry.alias_at")
 def alias_show(
     name: Annotated[str, typer.Argument(help="Model name.")],
     alias: Annotated[str, typer.Argument(help="Alias.")],
@@ -120,9 +127,6 @@ def alias_show(
     as_json: JsonOption = False,
 ) -> None:
     """The version an alias points at now, or pointed at at a past time (--at)."""
-    from modelward.errors import NotFound
-    from modelward.timeutil import parse_time, utcnow
-
     registry = state().workspace().registry
     when = parse_time(at, what="--at") if at else utcnow()
     version = registry.alias_at(name, alias, when)

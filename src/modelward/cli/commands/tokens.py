@@ -6,14 +6,16 @@ from typing import Annotated
 
 import typer
 
-from modelward.cli.app import new_typer, state
+from modelward.cli.app import calls, new_typer, state
 from modelward.cli.options import JsonOption
-from modelward.cli.output import console, fmt_time, print_json, table
+from modelward.cli.output import console, print_json, table
+from modelward.present import fmt_time
 
 tokens_app = new_typer("API tokens for `modelward serve` (bearer tokens with scopes).")
 
 
 @tokens_app.command("create")
+@calls("Workspace.tokens.create")
 def tokens_create(
     name: Annotated[str, typer.Argument(help="A name for the token (e.g. the client).")],
     scope: Annotated[
@@ -23,18 +25,7 @@ def tokens_create(
     as_json: JsonOption = False,
 ) -> None:
     """Create a token and print it once; store it in your client's secret store."""
-    from modelward.serving.tokens import create_token
-
-    ws = state().workspace()
-    info, secret = create_token(ws.db, name, scope or ["predict", "feedback"])
-    ws.registry.record_run(
-        "token",
-        model=None,
-        version=None,
-        inputs={"action": "create", "name": name, "scopes": list(info.scopes)},
-        results={},
-        verdict="info",
-    )
+    info, secret = state().workspace().tokens.create(name, scope)
     if as_json:
         print_json({**info.to_dict(), "token": secret})
         return
@@ -43,13 +34,12 @@ def tokens_create(
 
 
 @tokens_app.command("list")
+@calls("Workspace.tokens.list")
 def tokens_list(
     as_json: JsonOption = False,
 ) -> None:
     """Every token: name, scopes, created, revoked. Secrets are never shown again."""
-    from modelward.serving.tokens import list_tokens
-
-    found = list_tokens(state().workspace().db)
+    found = state().workspace().tokens.list()
     if as_json:
         print_json([t.to_dict() for t in found])
         return
@@ -61,22 +51,12 @@ def tokens_list(
 
 
 @tokens_app.command("revoke")
+@calls("Workspace.tokens.revoke")
 def tokens_revoke(
     name: Annotated[str, typer.Argument(help="The token's name.")],
 ) -> None:
     """Revoke a token; running servers refuse it within a second."""
-    from modelward.serving.tokens import revoke_token
-
-    ws = state().workspace()
-    revoke_token(ws.db, name)
-    ws.registry.record_run(
-        "token",
-        model=None,
-        version=None,
-        inputs={"action": "revoke", "name": name},
-        results={},
-        verdict="info",
-    )
+    state().workspace().tokens.revoke(name)
     console.print(f"token {name} revoked")
 
 

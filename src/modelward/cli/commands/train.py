@@ -7,11 +7,14 @@ from typing import Annotated
 
 import typer
 
-from modelward.cli.app import state
+import modelward
+from modelward.cli.app import calls, state
 from modelward.cli.options import JsonOption
 from modelward.cli.output import RichProgress, console, print_json, table
+from modelward.errors import CheckFailed
 
 
+@calls("modelward.train_model")
 def train(
     config: Annotated[Path, typer.Option("--config", help="Training config (.yml).")],
     tune: Annotated[
@@ -25,21 +28,10 @@ def train(
     as_json: JsonOption = False,
 ) -> None:
     """Train from a config (seeded split, CV, optional tuning) and register in development."""
-    from modelward.errors import CheckFailed
-    from modelward.training import load_config, train_model
-
-    cfg = load_config(config)
-    text = config.read_text(encoding="utf-8")
     workspace = state().workspace()
     with RichProgress() as progress:
-        result = train_model(
-            workspace,
-            cfg,
-            config_text=text,
-            config_path=str(config.resolve()),
-            tune=tune,
-            validate=validate,
-            progress=progress,
+        result = modelward.train_model(
+            workspace, config, tune=tune, validate=validate, progress=progress
         )
     info = result.version
     if as_json:
@@ -53,7 +45,7 @@ def train(
         )
     else:
         console.print(
-            f"Registered {info.ref} ({cfg.estimator.class_.rsplit('.', 1)[-1]}, sha256 "
+            f"Registered {info.ref} ({result.params['estimator'].rsplit('.', 1)[-1]}, sha256 "
             f"{(info.sha256 or '')[:12]}…) in {info.stage}"
         )
         if result.tuning:

@@ -8,9 +8,11 @@ import threading
 from pathlib import Path
 from typing import Any
 
+import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
 from modelward.errors import ConfigError
+from modelward.llm.dataset import load_dataset
 
 __all__ = ["FakeBehaviour", "FakeModel", "load_behaviour"]
 
@@ -60,8 +62,6 @@ class FakeBehaviour(BaseModel):
     def add_answers_from(self, path: str | Path) -> None:
         """Learn the answers of an evaluation dataset (JSONL): the first expected answer,
         or the reference for regex-scored items (a pattern is not an answer)."""
-        from modelward.llm.dataset import load_dataset
-
         answers = dict(self.answers)
         for item in load_dataset(path):
             answer = item.reference if item.scorer == "regex" else None
@@ -83,7 +83,6 @@ def _unit(text: str) -> float:
 def load_behaviour(path: str | Path | None) -> FakeBehaviour:
     if path is None:
         return FakeBehaviour()
-    import yaml
 
     path = Path(path)
     try:

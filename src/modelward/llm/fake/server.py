@@ -8,11 +8,12 @@ import threading
 import time
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from modelward.llm.fake.behaviour import FakeBehaviour, FakeModel, tokens
+from modelward.llm.fake.behaviour import FakeBehaviour, FakeModel, load_behaviour, tokens
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
@@ -454,6 +455,17 @@ class FakeServer:
         self._server: Any = None
         self._thread: threading.Thread | None = None
         self.port = 0
+
+    @classmethod
+    def from_files(
+        cls, config: str | Path | None = None, *, answers: str | Path | None = None, port: int = 0
+    ) -> FakeServer:
+        """``modelward llm fake-server``: the behaviour from a YAML file (models, answers),
+        also knowing the answers of an evaluation dataset (JSONL)."""
+        behaviour = load_behaviour(config)
+        if answers is not None:
+            behaviour.add_answers_from(answers)
+        return cls(behaviour, port=port)
 
     @property
     def url(self) -> str:

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from modelward.llm.providers.anthropic import AnthropicProvider
 from modelward.llm.providers.base import Provider, retry_after_seconds
+from modelward.llm.providers.huggingface import HuggingFaceProvider
+from modelward.llm.providers.ollama import OllamaProvider
+from modelward.llm.providers.openai import OpenAIProvider
 
 if TYPE_CHECKING:
     import httpx
@@ -21,17 +25,10 @@ def make_provider(
 ) -> Provider:
     """The adapter for ``config.kind``."""
     if config.kind == "openai":
-        from modelward.llm.providers.openai import OpenAIProvider
-
         return OpenAIProvider(name, config, client=client)
     if config.kind == "anthropic":
-        from modelward.llm.providers.anthropic import AnthropicProvider
-
         return AnthropicProvider(name, config, client=client)
     if config.kind == "ollama":
-        from modelward.llm.providers.ollama import OllamaProvider
-
         return OllamaProvider(name, config, client=client)
-    from modelward.llm.providers.huggingface import HuggingFaceProvider
 
     return HuggingFaceProvider(name, config, client=client)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -41,8 +42,6 @@ class AnthropicProvider(Provider):
         return body
 
     async def chat(self, model: str, messages: list[Message], params: dict[str, Any]) -> ChatResult:
-        import time
-
         start = time.perf_counter()
         data, attempts = await self._json(
             "POST", "/v1/messages", json=self._body(model, messages, params)

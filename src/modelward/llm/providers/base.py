@@ -13,6 +13,7 @@ import asyncio
 import random
 import time
 from collections.abc import AsyncIterator
+from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -25,6 +26,7 @@ from modelward.errors import (
     ProviderRateLimited,
     ProviderTimeout,
 )
+from modelward.llm.providers.transport import LeanTransport
 from modelward.redact import redact
 
 if TYPE_CHECKING:
@@ -48,7 +50,6 @@ def retry_after_seconds(value: str | None) -> float | None:
         return max(0.0, float(value))
     except ValueError:
         pass
-    from email.utils import parsedate_to_datetime
 
     try:
         when = parsedate_to_datetime(value)
@@ -96,8 +97,6 @@ class Provider:
     @property
     def client(self) -> httpx.AsyncClient:
         if self._client is None:
-            from modelward.llm.providers.transport import LeanTransport
-
             self._client = httpx.AsyncClient(
                 timeout=httpx.Timeout(self.config.timeout_s),
                 transport=LeanTransport(max_idle=max(8, self.config.concurrency * 2)),
@@ -246,8 +245,6 @@ async def _detail(response: httpx.Response) -> str:
         await response.aclose()
     text = body.decode("utf-8", "replace").strip().replace("\n", " ")
     try:
-        import orjson
-
         parsed = orjson.loads(body)
         error = parsed.get("error") if isinstance(parsed, dict) else None
         if isinstance(error, dict) and error.get("message"):

@@ -7,6 +7,7 @@ rule of thumb Hugging Face and OpenAI document for English text, so costs are es
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -52,8 +53,6 @@ class HuggingFaceProvider(Provider):
         return body
 
     async def chat(self, model: str, messages: list[Message], params: dict[str, Any]) -> ChatResult:
-        import time
-
         start = time.perf_counter()
         body = self._body(messages, params, False)
         data, attempts = await self._json("POST", f"/models/{model}", json=body)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -33,8 +34,6 @@ class OllamaProvider(Provider):
         return {"model": model, "messages": messages, "stream": stream, "options": options}
 
     async def chat(self, model: str, messages: list[Message], params: dict[str, Any]) -> ChatResult:
-        import time
-
         start = time.perf_counter()
         data, attempts = await self._json(
             "POST", "/api/chat", json=self._body(model, messages, params, False)

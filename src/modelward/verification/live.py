@@ -14,15 +14,16 @@ import time
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from modelward.errors import CheckFailed, ConfigError, DataError
+from modelward.errors import CheckFailed, ConfigError, DataError, ModelwardError
 from modelward.progress import NO_PROGRESS, Progress
+from modelward.verification.offline import Verifier
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from modelward.workspace import Workspace
 
-__all__ = ["PROBA_TOLERANCE", "synthetic_rows", "verify"]
+__all__ = ["PROBA_TOLERANCE", "live_verifier", "rows_of", "synthetic_rows", "verify"]
 
 PROBA_TOLERANCE = 1e-4
 
@@ -47,7 +48,7 @@ def synthetic_rows(schema: dict[str, Any], n: int = 50) -> list[dict[str, Any]]:
     return rows
 
 
-def _rows_of(frame: pd.DataFrame, schema: dict[str, Any]) -> list[dict[str, Any]]:
+def rows_of(frame: pd.DataFrame, schema: dict[str, Any]) -> list[dict[str, Any]]:
     names = [c["name"] for c in schema.get("columns", [])]
     missing = [n for n in names if n not in frame.columns]
     if missing:
@@ -90,7 +91,7 @@ def verify(
 
     deployment = ws.deployments.get(name, env)
     schema = ws.registry.get_version(name, deployment.primary).input_schema
-    rows = synthetic_rows(schema) if cases is None else _rows_of(cases, schema)
+    rows = synthetic_rows(schema) if cases is None else rows_of(cases, schema)
     headers = {"X-Modelward-Environment": env}
     if token:
         headers["Authorization"] = f"Bearer {token}"
@@ -124,11 +125,13 @@ def verify(
         ) from exc
     allowed = {t.version for t in deployment.targets}
     by_version: dict[int, list[int]] = {}
+    foreign = 0
     for i, answer in enumerate(answers):
         if not answer:
             continue
         version = int(answer["version"])
         if version not in allowed:
+            foreign += 1
             problems.append(f"row {i}: served by version {version}, not in {sorted(allowed)}")
             continue
         by_version.setdefault(version, []).append(i)
@@ -172,6 +175,7 @@ def verify(
         "mismatches": mismatches,
         "max_probability_gap": worst_gap,
         "versions": {str(v): len(ix) for v, ix in sorted(by_version.items())},
+        "foreign_versions": foreign,
         "p50_ms": float(np.percentile(latencies, 50)) if latencies else 0.0,
         "p95_ms": p95,
         "p95_limit_ms": limit,
@@ -197,3 +201,32 @@ def verify(
             result=results,
         )
     return results
+
+
+def live_verifier(url: str, token: str | None = None) -> Verifier:
+    """Verify against a running `modelward serve` (as `modelward verify` does): every
+    answer from a version of the deployment, equal to its offline prediction, p95 latency
+    within the policy. The server follows the new staging split within its poll interval."""
+
+    def verify_live(ws: Workspace, name: str, version: int, env: str) -> tuple[bool, str]:
+        info = ws.registry.get_version(name, version)
+        if info.kind != "artifact":
+            return True, "endpoint model: checked by its provider health check"
+        deadline = time.monotonic() + 10
+        while True:  # wait until the server routes the new split (it polls the DB)
+            try:
+                results = verify(ws, name, env, url=url, token=token)
+            except CheckFailed as exc:
+                foreign = isinstance(exc.result, dict) and exc.result.get("foreign_versions")
+                if foreign and time.monotonic() < deadline:
+                    time.sleep(0.5)
+                    continue
+                return False, exc.message
+            except ModelwardError as exc:
+                return False, exc.message
+            return True, (
+                f"{results.get('rows', '?')} rows replayed on {url}: answers match the "
+                f"artifact, p95 {results['p95_ms']:.1f} ms"
+            )
+
+    return verify_live
