@@ -289,7 +289,7 @@ def test_metrics_health_and_docs(live, cleveland):
 
 
 def test_tokens_guard_the_server_and_revoking_takes_effect(live, cleveland):
-    from modelward.serving.tokens import create_token, revoke_token
+    from modelward.http.tokens import create_token, revoke_token
 
     row = {"inputs": _rows(cleveland, 1)[0]}
     _, predict_only = create_token(live.ws.db, "app", ["predict"])

@@ -31,9 +31,9 @@ from modelward.errors import (
     PermissionDenied,
     SchemaError,
 )
+from modelward.http.tokens import TokenInfo, find_token
 from modelward.serving.feedback import Feedback
 from modelward.serving.payload import feedback_items, rows_of, wide_numbers
-from modelward.serving.tokens import TokenInfo, find_token
 
 if TYPE_CHECKING:
     from modelward.predlog.writer import LogWriter

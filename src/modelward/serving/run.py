@@ -141,7 +141,7 @@ def app_from_env() -> ServingApp:
 
 
 def check_binding(ws: Workspace, options: ServeOptions) -> None:
-    from modelward.serving.tokens import active_tokens
+    from modelward.http.tokens import active_tokens
 
     if options.workers < 1:
         raise ConfigError(f"--workers must be at least 1, got {options.workers}", field="workers")

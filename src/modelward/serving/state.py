@@ -19,8 +19,8 @@ from modelward.deploy.routing import pick_version
 from modelward.errors import ModelwardError, NotFound, StorageError
 
 if TYPE_CHECKING:
+    from modelward.http.tokens import TokenInfo
     from modelward.serving.models import LoadedModel
-    from modelward.serving.tokens import TokenInfo
     from modelward.workspace import Workspace
 
 __all__ = ["Route", "ServingState"]
@@ -96,7 +96,7 @@ class ServingState:
         return (tuple(map(tuple, deps)), tuple(tokens))
 
     def refresh(self) -> None:
-        from modelward.serving.tokens import active_tokens
+        from modelward.http.tokens import active_tokens
 
         try:
             fingerprint = self._fingerprint()

@@ -23,7 +23,7 @@ def tokens_create(
     as_json: JsonOption = False,
 ) -> None:
     """Create a token and print it once; store it in your client's secret store."""
-    from modelward.serving.tokens import create_token
+    from modelward.http.tokens import create_token
 
     ws = state().workspace()
     info, secret = create_token(ws.db, name, scope or ["predict", "feedback"])
@@ -47,7 +47,7 @@ def tokens_list(
     as_json: JsonOption = False,
 ) -> None:
     """Every token: name, scopes, created, revoked. Secrets are never shown again."""
-    from modelward.serving.tokens import list_tokens
+    from modelward.http.tokens import list_tokens
 
     found = list_tokens(state().workspace().db)
     if as_json:
@@ -65,7 +65,7 @@ def tokens_revoke(
     name: Annotated[str, typer.Argument(help="The token's name.")],
 ) -> None:
     """Revoke a token; running servers refuse it within a second."""
-    from modelward.serving.tokens import revoke_token
+    from modelward.http.tokens import revoke_token
 
     ws = state().workspace()
     revoke_token(ws.db, name)
