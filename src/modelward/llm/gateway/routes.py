@@ -69,7 +69,7 @@ class GatewayRoutes(Group):
         self.state.ensure_started()
         call, streamed = await self._call(request)
         recorder, metrics = self.recorder, self.gateway_metrics
-        kind = (b"x-modelward-query-type", call.query_type.encode("latin-1"))
+        kind = (b"x-modelward-query-type", call.query_type.encode("latin-1", "replace"))
         if streamed:
             return StreamingResponse(stream(call, self.state, recorder, metrics), headers=[kind])
         try:
