@@ -4,7 +4,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 LINT_DIRS := $(wildcard src tests benchmarks examples)
 
-.PHONY: demo test lint typecheck pytest install dev docs clean
+.PHONY: demo test lint typecheck pytest install dev docs clean browser
+
+# Playwright (a dev dependency) drives Debian's Chromium; it never downloads a browser.
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
+CHROMIUM := /usr/bin/chromium
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,8 +44,19 @@ typecheck: dev
 # One worker per core, each test file on one worker (its module fixtures built once).
 PYTEST_ARGS ?= -n auto --dist loadfile
 
+# The /docs test renders the page in Chromium: installed here when missing and run as root
+# (a fresh CI machine); otherwise that test skips, saying why.
+browser:
+	@if [ ! -x $(CHROMIUM) ]; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			apt-get install -y -q chromium || (apt-get update -q && apt-get install -y -q chromium); \
+		else \
+			echo "$(CHROMIUM) is missing and this is not root: the /docs browser test will skip"; \
+		fi; \
+	fi
+
 # pytest exit code 5 means no test was collected: a broken setup, never a pass.
-pytest: dev
+pytest: dev browser
 	@$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: the setup is broken"; exit 1; fi; \
 	exit $$rc

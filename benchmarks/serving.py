@@ -148,7 +148,7 @@ def deployed_heart(root: Path) -> tuple[Any, Any, float]:
 def make_token(ws_root: Path) -> str:
     """A predict-scoped token (the server then requires one on every request)."""
     from modelward import Workspace
-    from modelward.serving.tokens import create_token
+    from modelward.http.tokens import create_token
 
     ws = Workspace.open(ws_root)
     try:

@@ -113,3 +113,15 @@ prices:
   cheap: {{input: 0.15, output: 0.6}}
   slow: {{input: 1.0, output: 2.0}}
 """
+
+
+def deploy_heart(ws: Any, cleveland: Any, fitted: Any) -> None:
+    """The Cleveland pipeline as heart v1, validated and serving production."""
+    from conftest import FEATURES
+
+    ws.register("heart", fitted, data=cleveland[[*FEATURES, "target"]], target="target")
+    ws.registry.record_run(
+        "validation", model="heart", version=1, inputs={}, results={}, verdict="pass"
+    )
+    ws.transition("heart", 1, "testing", reason="test")
+    ws.deployments.deploy("heart", 1, "production", reason="test")

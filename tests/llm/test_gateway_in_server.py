@@ -35,7 +35,7 @@ def test_the_model_server_routes_chat_completions_through_the_gateway(served):
 def test_server_tokens_guard_the_gateway(served):
     from openai import AuthenticationError, OpenAI
 
-    from modelward.serving.tokens import create_token
+    from modelward.http.tokens import create_token
 
     _, secret = create_token(served.ws.db, "app", scopes=["predict"])
     served.wait_for(lambda: served.app.state.auth_on, timeout=10)

@@ -62,7 +62,7 @@ def test_what_counts_as_loopback(host, loopback):
 def test_revoking_every_token_leaves_a_server_beyond_loopback_closed(
     deployed, start_server, cleveland
 ):
-    from modelward.serving.tokens import create_token, revoke_token
+    from modelward.http.tokens import create_token, revoke_token
 
     bind, connect = _own_address()
     _, secret = create_token(deployed.db, "app", ["predict"])
@@ -92,7 +92,7 @@ def test_revoking_every_token_leaves_a_server_beyond_loopback_closed(
 
 
 def test_a_server_beyond_loopback_with_only_revoked_tokens_does_not_start(deployed, cli):
-    from modelward.serving.tokens import create_token, revoke_token
+    from modelward.http.tokens import create_token, revoke_token
 
     create_token(deployed.db, "app", ["predict"])
     revoke_token(deployed.db, "app")

@@ -23,7 +23,9 @@ def _check(case, url: str) -> None:
     case.validate_response(response, checks=[not_a_server_error])
     if response.status_code >= 400 and "json" in response.headers.get("content-type", ""):
         error = response.json()["error"]
-        assert set(error) <= {"code", "message", "field"} and error["message"]
+        # the one shape of every route (``type`` repeats the code, for OpenAI clients)
+        assert {"code", "type", "message"} <= set(error) <= {"code", "type", "message", "field"}
+        assert error["type"] == error["code"] and error["message"]
 
 
 def test_no_request_yields_a_5xx(live):

@@ -41,7 +41,7 @@ def test_sigkill_loses_nothing_the_next_start_replays(slow_flush, start_server, 
 
 
 def test_logs_are_json_lines_without_secrets(deployed, start_server, cleveland):
-    from modelward.serving.tokens import create_token
+    from modelward.http.tokens import create_token
 
     _, secret = create_token(deployed.db, "app", ["predict"])
     server = start_server()
@@ -107,7 +107,7 @@ def test_tokens_commands(deployed, cli):
     listed = cli("tokens", "list", "--json").json
     assert listed == [{**{k: v for k, v in made.json.items() if k != "token"}}]
     assert secret not in cli("tokens", "list").stdout
-    from modelward.serving.tokens import active_tokens, hash_token
+    from modelward.http.tokens import active_tokens, hash_token
 
     assert hash_token(secret) in active_tokens(deployed.db)
     assert cli("tokens", "revoke", "app").exit_code == 0

@@ -8,7 +8,8 @@
   :mod:`~modelward.llm.selection`, :mod:`~modelward.llm.tuning`, :mod:`~modelward.llm.cost`:
   the runbook's evaluation, comparison, selection, tuning and cost optimization.
 - :mod:`~modelward.llm.routing`: the routing table (revisions, revert).
-- :mod:`~modelward.llm.gateway`: the OpenAI-compatible gateway (an ASGI app).
+- :mod:`~modelward.llm.gateway`: the OpenAI-compatible gateway (a route group of the HTTP
+  edge, or an app of its own).
 - :mod:`~modelward.llm.fake`: fake providers speaking the real protocols, for tests/demos.
 """
 

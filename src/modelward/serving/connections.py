@@ -13,7 +13,7 @@ The protocols here add, for httptools and h11 alike:
 - **a header size limit**: more than ``MAX_HEADER_BYTES`` of unfinished headers is a 431;
 - **a connection limit**: beyond ``max_connections`` open connections per process, a new
   connection's requests are answered 503 (``Retry-After: 1``, ``Connection: close``)
-  in the server's one JSON error shape.
+  in the edge's one JSON error shape (:mod:`modelward.http.failure`).
 
 The limits ride on :class:`ServerConfig`, which uvicorn hands to every protocol it
 makes (and pickles to each ``--workers`` process).
@@ -25,10 +25,11 @@ import asyncio
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from modelward.http.failure import error_body
 
 __all__ = ["MAX_HEADER_BYTES", "Limits", "ServerConfig", "protocol"]
 
@@ -55,7 +56,7 @@ def protocol(httptools: bool) -> str:
 
 
 def _error(status: str, code: str, message: str, extra: bytes = b"") -> bytes:
-    body = orjson.dumps({"error": {"code": code, "message": message}})
+    body = error_body(code, message)
     head = (
         f"HTTP/1.1 {status}\r\ncontent-type: application/json\r\n"
         f"content-length: {len(body)}\r\nconnection: close\r\n"
@@ -76,14 +77,10 @@ _TOO_LARGE = _error(
 
 
 async def _busy(scope: dict[str, Any], receive: Any, send: Any) -> None:
-    body = orjson.dumps(
-        {
-            "error": {
-                "code": "busy",
-                "message": "the server has as many connections open as it takes "
-                "(serving.max_connections); retry in a second",
-            }
-        }
+    body = error_body(
+        "busy",
+        "the server has as many connections open as it takes (serving.max_connections); "
+        "retry in a second",
     )
     headers = [
         (b"content-type", b"application/json"),

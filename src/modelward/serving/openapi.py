@@ -1,26 +1,13 @@
-"""The server's OpenAPI document (served at ``/openapi.json``, browsable at ``/docs``)."""
+"""The OpenAPI operations of the prediction routes (``/openapi.json`` assembles them with
+the other groups', see :mod:`modelward.http.openapi`)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["openapi"]
+from modelward.http.openapi import error_responses, json_content
 
-_ERROR = {
-    "type": "object",
-    "required": ["error"],
-    "properties": {
-        "error": {
-            "type": "object",
-            "required": ["code", "message"],
-            "properties": {
-                "code": {"type": "string"},
-                "message": {"type": "string"},
-                "field": {"type": "string"},
-            },
-        }
-    },
-}
+__all__ = ["FEEDBACK", "MODEL_INFO", "PREDICT", "TICKET"]
 
 _TICKET = {
     "type": "object",
@@ -33,160 +20,86 @@ _TICKET = {
         "rejected": {"type": "array", "items": {"type": "object"}},
     },
 }
-
 _ROW = {"type": "object", "additionalProperties": True, "description": "feature: value"}
-
-
-def _errors(*codes: int) -> dict[str, Any]:
-    return {
-        str(code): {
-            "description": "error",
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
-        }
-        for code in codes
-    }
-
-
-def openapi() -> dict[str, Any]:
-    from modelward import __version__
-
-    predict_body = {
-        "oneOf": [
-            {
-                "type": "object",
-                "required": ["inputs"],
-                "properties": {"inputs": {"oneOf": [_ROW, {"type": "array", "items": _ROW}]}},
-            },
-            {
-                "type": "object",
-                "required": ["dataframe_records"],
-                "properties": {"dataframe_records": {"type": "array", "items": _ROW}},
-            },
-            {
-                "type": "object",
-                "required": ["dataframe_split"],
-                "properties": {
-                    "dataframe_split": {
-                        "type": "object",
-                        "properties": {
-                            "columns": {"type": "array", "items": {"type": "string"}},
-                            "data": {"type": "array", "items": {"type": "array"}},
-                        },
-                    }
-                },
-            },
-        ]
-    }
-    feedback_item = {
-        "type": "object",
-        "required": ["request_id", "label"],
-        "properties": {
-            "request_id": {"type": "string"},
-            "label": {"oneOf": [{"type": "string"}, {"type": "number"}]},
-            "model": {"type": "string"},
-        },
-    }
-    ok = {"description": "ok", "content": {"application/json": {"schema": {"type": "object"}}}}
-    name = {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}
-    headers = [
+_OK = {"description": "ok", "content": json_content({"type": "object"})}
+_PREDICT_BODY = {
+    "oneOf": [
         {
-            "name": "X-Modelward-Environment",
-            "in": "header",
-            "required": False,
-            "schema": {"type": "string", "enum": ["production", "staging"]},
+            "type": "object",
+            "required": ["inputs"],
+            "properties": {"inputs": {"oneOf": [_ROW, {"type": "array", "items": _ROW}]}},
         },
-        {"name": "X-Request-Id", "in": "header", "required": False, "schema": {"type": "string"}},
+        {
+            "type": "object",
+            "required": ["dataframe_records"],
+            "properties": {"dataframe_records": {"type": "array", "items": _ROW}},
+        },
+        {
+            "type": "object",
+            "required": ["dataframe_split"],
+            "properties": {
+                "dataframe_split": {
+                    "type": "object",
+                    "properties": {
+                        "columns": {"type": "array", "items": {"type": "string"}},
+                        "data": {"type": "array", "items": {"type": "array"}},
+                    },
+                }
+            },
+        },
     ]
-    return {
-        "openapi": "3.0.3",
-        "info": {"title": "modelward serve", "version": __version__},
-        "components": {
-            "schemas": {"Error": _ERROR},
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+}
+_FEEDBACK_ITEM = {
+    "type": "object",
+    "required": ["request_id", "label"],
+    "properties": {
+        "request_id": {"type": "string"},
+        "label": {"oneOf": [{"type": "string"}, {"type": "number"}]},
+        "model": {"type": "string"},
+    },
+}
+_HEADERS = [
+    {
+        "name": "X-Modelward-Environment",
+        "in": "header",
+        "required": False,
+        "schema": {"type": "string", "enum": ["production", "staging"]},
+    },
+    {"name": "X-Request-Id", "in": "header", "required": False, "schema": {"type": "string"}},
+]
+
+PREDICT: dict[str, Any] = {
+    "summary": "Predict one row or many",
+    "parameters": _HEADERS,
+    "requestBody": {"required": True, "content": json_content(_PREDICT_BODY)},
+    "responses": {"200": _OK, **error_responses(400, 401, 403, 404, 413, 422, 503)},
+}
+MODEL_INFO: dict[str, Any] = {
+    "summary": "A served model: deployments, versions, inputs",
+    "responses": {"200": _OK, **error_responses(401, 403, 404)},
+}
+FEEDBACK: dict[str, Any] = {
+    "summary": "Ground-truth labels for earlier predictions",
+    "requestBody": {
+        "required": True,
+        "content": json_content(
+            {"oneOf": [_FEEDBACK_ITEM, {"type": "array", "items": _FEEDBACK_ITEM}]}
+        ),
+    },
+    "responses": {
+        "200": _OK,
+        "202": {
+            "description": "some ids were not known in memory: they are matched with the "
+            "prediction log in the background; see the Location (GET /v1/feedback/{ticket})",
+            "content": json_content(_TICKET),
         },
-        "security": [{"bearer": []}, {}],
-        "paths": {
-            "/v1/models/{name}/predict": {
-                "post": {
-                    "summary": "Predict one row or many",
-                    "parameters": [name, *headers],
-                    "requestBody": {
-                        "required": True,
-                        "content": {"application/json": {"schema": predict_body}},
-                    },
-                    "responses": {"200": ok, **_errors(400, 401, 403, 404, 413, 422, 503)},
-                }
-            },
-            "/v1/models/{name}": {
-                "get": {
-                    "summary": "A served model: deployments, versions, inputs",
-                    "parameters": [name],
-                    "responses": {"200": ok, **_errors(401, 403, 404)},
-                }
-            },
-            "/v1/feedback": {
-                "post": {
-                    "summary": "Ground-truth labels for earlier predictions",
-                    "requestBody": {
-                        "required": True,
-                        "content": {
-                            "application/json": {
-                                "schema": {
-                                    "oneOf": [
-                                        feedback_item,
-                                        {"type": "array", "items": feedback_item},
-                                    ]
-                                }
-                            }
-                        },
-                    },
-                    "responses": {
-                        "200": ok,
-                        "202": {
-                            "description": "some ids were not known in memory: they are "
-                            "matched with the prediction log in the background; see the "
-                            "Location (GET /v1/feedback/{ticket})",
-                            "content": {"application/json": {"schema": _TICKET}},
-                        },
-                        **_errors(400, 401, 403, 404, 422, 503),
-                    },
-                }
-            },
-            "/v1/feedback/{ticket}": {
-                "get": {
-                    "summary": "What became of the labels a 202 left pending",
-                    "parameters": [
-                        {
-                            "name": "ticket",
-                            "in": "path",
-                            "required": True,
-                            "schema": {"type": "string"},
-                        }
-                    ],
-                    "responses": {
-                        "200": {
-                            "description": "the ticket",
-                            "content": {"application/json": {"schema": _TICKET}},
-                        },
-                        **_errors(401, 403, 404),
-                    },
-                }
-            },
-            "/healthz": {"get": {"summary": "Alive", "responses": {"200": ok}}},
-            "/readyz": {
-                "get": {
-                    "summary": "Deployments loaded, DB reachable, the log takes rows",
-                    "responses": {"200": ok, "503": ok},
-                }
-            },
-            "/metrics": {
-                "get": {
-                    "summary": "Prometheus metrics",
-                    "responses": {
-                        "200": {"description": "text", "content": {"text/plain": {}}},
-                        **_errors(401, 403),
-                    },
-                }
-            },
-        },
-    }
+        **error_responses(400, 401, 403, 404, 413, 422, 503),
+    },
+}
+TICKET: dict[str, Any] = {
+    "summary": "What became of the labels a 202 left pending",
+    "responses": {
+        "200": {"description": "the ticket", "content": json_content(_TICKET)},
+        **error_responses(401, 403, 404),
+    },
+}

@@ -3,12 +3,11 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from modelward.errors import InvalidJSON, SchemaError
+from modelward.errors import SchemaError
 
-__all__ = ["MAX_ROWS", "feedback_items", "rows_of", "wide_numbers"]
+__all__ = ["MAX_ROWS", "feedback_items", "rows_of"]
 
 MAX_ROWS = 10_000
 _SHAPES = ("inputs", "dataframe_records", "dataframe_split", "instances")
@@ -115,19 +114,3 @@ def feedback_items(payload: Any) -> tuple[list[tuple[str, Any, str | None]], boo
             raise SchemaError("model must be a model name", field=f"{where}model")
         out.append((rid, label, model))
     return out, single
-
-
-def wide_numbers(body: bytes) -> Any:
-    """``body`` parsed where orjson refused a number beyond float64 (``1e400``): it becomes
-    infinity, which the input checks refuse naming the field, instead of a 400 for the
-    whole body. ``NaN`` and ``Infinity`` are still not JSON."""
-
-    def refuse(name: str) -> Any:
-        raise ValueError(f"{name} is not JSON")
-
-    try:
-        return json.loads(body, parse_constant=refuse)
-    except (ValueError, RecursionError) as exc:
-        raise InvalidJSON(
-            f"the body is not valid JSON ({exc}); send a JSON object", field="body"
-        ) from exc

@@ -88,9 +88,9 @@ def create_app(ws: Workspace, options: ServeOptions, *, on_ready: Any = None) ->
     state.on_change.append(track)
     gateway = None
     if (ws.root / "llm.yml").exists():  # LLM endpoints configured: serve the gateway too
-        from modelward.llm.gateway import create_gateway_app
+        from modelward.llm.gateway import gateway_routes
 
-        gateway = create_gateway_app(ws, environment=options.environment)
+        gateway = gateway_routes(ws, environment=options.environment)
     controller = None
     if options.rollout_controller:
         from modelward.rollout.background import BackgroundController
@@ -141,7 +141,7 @@ def app_from_env() -> ServingApp:
 
 
 def check_binding(ws: Workspace, options: ServeOptions) -> None:
-    from modelward.serving.tokens import active_tokens
+    from modelward.http.tokens import active_tokens
 
     if options.workers < 1:
         raise ConfigError(f"--workers must be at least 1, got {options.workers}", field="workers")

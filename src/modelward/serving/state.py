@@ -20,13 +20,13 @@ from sqlalchemy.engine import make_url
 
 from modelward.deploy.routing import pick_version
 from modelward.errors import ModelwardError, NotFound, StorageError
+from modelward.http.tokens import active_tokens
 from modelward.serving.models import load_model
-from modelward.serving.tokens import active_tokens
 from modelward.store.tables import DeploymentRow, TokenRow
 
 if TYPE_CHECKING:
+    from modelward.http.tokens import TokenInfo
     from modelward.serving.models import LoadedModel
-    from modelward.serving.tokens import TokenInfo
     from modelward.workspace import Workspace
 
 __all__ = ["Route", "ServingState"]

@@ -14,7 +14,7 @@ __all__ = ["KEY_PACKAGES", "MIN_FREE_MEMORY_GB", "environment_report", "gpus"]
 
 KEY_PACKAGES = (
     "modelward", "numpy", "pandas", "scipy", "scikit-learn", "skops", "onnx", "onnxruntime",
-    "skl2onnx", "optuna", "fairlearn", "duckdb", "pyarrow", "sqlalchemy", "fastapi",
+    "skl2onnx", "optuna", "fairlearn", "duckdb", "pyarrow", "sqlalchemy", "uvicorn",
 )  # fmt: skip
 #: --memory fails below this much available memory
 MIN_FREE_MEMORY_GB = 1.0

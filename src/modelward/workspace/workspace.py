@@ -31,10 +31,10 @@ if TYPE_CHECKING:
     from modelward.artifacts.store import ArtifactStore
     from modelward.deploy.deployments import Deployments
     from modelward.flavors.base import Flavor
+    from modelward.http.tokens import Tokens
     from modelward.llm.fleet import LLMFleet
     from modelward.monitoring import Monitor
     from modelward.registry.records import EventInfo, VersionInfo
-    from modelward.serving.tokens import Tokens
 
 __all__ = ["Workspace", "resolve_root"]
 
@@ -213,7 +213,7 @@ class Workspace:
     @cached_property
     def tokens(self) -> Tokens:
         """API tokens for ``modelward serve``: create, list, revoke (docs/serving.md)."""
-        from modelward.serving.tokens import Tokens
+        from modelward.http.tokens import Tokens
 
         return Tokens(self.registry)
 

@@ -1,4 +1,5 @@
-"""The fake providers' ASGI app and a real uvicorn server on 127.0.0.1 for it."""
+"""The fake providers' ASGI app (routes on the HTTP edge) and a real uvicorn server on
+127.0.0.1 for it."""
 
 from __future__ import annotations
 
@@ -13,20 +14,20 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from modelward.http.app import App, Group
+from modelward.http.response import Response, StreamingResponse
+from modelward.http.router import Route
 from modelward.llm.fake.behaviour import FakeBehaviour, FakeModel, load_behaviour, tokens
 
 if TYPE_CHECKING:
-    from starlette.applications import Starlette
-    from starlette.requests import Request
-    from starlette.responses import Response
+    from modelward.http.request import Request
 
 __all__ = ["FakeServer", "create_fake_app"]
 
 
 def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    from starlette.responses import Response
-
-    return Response(orjson.dumps(body), status, headers, media_type="application/json")
+    pairs = [(k.encode(), v.encode()) for k, v in (headers or {}).items()]
+    return Response(orjson.dumps(body), status, pairs)
 
 
 def _text_of(content: Any) -> str:
@@ -42,11 +43,7 @@ def _words(text: str) -> list[str]:
     return [p + (" " if i < len(parts) - 1 else "") for i, p in enumerate(parts)]
 
 
-def create_fake_app(behaviour: FakeBehaviour | None = None) -> Starlette:
-    from starlette.applications import Starlette
-    from starlette.responses import StreamingResponse
-    from starlette.routing import Route
-
+def create_fake_app(behaviour: FakeBehaviour | None = None) -> App:
     fake = behaviour or FakeBehaviour()
 
     def echoed(request: Request, message: str) -> str:
@@ -217,7 +214,7 @@ def create_fake_app(behaviour: FakeBehaviour | None = None) -> Starlette:
                     )
                 yield b"data: [DONE]\n\n"
 
-            return StreamingResponse(chunks(), media_type="text/event-stream")
+            return StreamingResponse(chunks(), content_type=b"text/event-stream")
         return _json(
             {
                 "id": ident,
@@ -323,7 +320,7 @@ def create_fake_app(behaviour: FakeBehaviour | None = None) -> Starlette:
                 )
                 yield event("message_stop", {})
 
-            return StreamingResponse(events(), media_type="text/event-stream")
+            return StreamingResponse(events(), content_type=b"text/event-stream")
         return _json(message)
 
     async def anthropic_models(request: Request) -> Response:
@@ -372,7 +369,7 @@ def create_fake_app(behaviour: FakeBehaviour | None = None) -> Starlette:
                     )
                 yield orjson.dumps(final) + b"\n"
 
-            return StreamingResponse(lines(), media_type="application/x-ndjson")
+            return StreamingResponse(lines(), content_type=b"application/x-ndjson")
         return _json({**final, "message": {"role": "assistant", "content": text}})
 
     async def ollama_tags(request: Request) -> Response:
@@ -381,7 +378,7 @@ def create_fake_app(behaviour: FakeBehaviour | None = None) -> Starlette:
     # -- Hugging Face ---------------------------------------------------------------------
 
     async def hf_generate(request: Request) -> Response:
-        model_id = request.path_params["model"]
+        model_id = request.params["model"]
         prepared = await prepare(request, "hf", model_id)
         if not isinstance(prepared, tuple):
             return prepared
@@ -415,30 +412,30 @@ def create_fake_app(behaviour: FakeBehaviour | None = None) -> Starlette:
                     + b"\n\n"
                 )
 
-            return StreamingResponse(events(), media_type="text/event-stream")
+            return StreamingResponse(events(), content_type=b"text/event-stream")
         return _json([{"generated_text": text}])
 
     async def hf_status(request: Request) -> Response:
         denied = auth_error(request, "hf")
         if denied is not None:
             return denied
-        model_id = request.path_params["model"]
+        model_id = request.params["model"]
         if model_id not in fake.models:
             return _json({"error": f"Model {model_id} does not exist"}, 404)
         return _json({"loaded": True, "state": "Loadable", "compute_type": "cpu"})
 
     routes = [
-        Route("/v1/chat/completions", openai_chat, methods=["POST"]),
-        Route("/v1/models", openai_models, methods=["GET"]),
-        Route("/v1/messages", anthropic_messages, methods=["POST"]),
-        Route("/anthropic/v1/messages", anthropic_messages, methods=["POST"]),
-        Route("/anthropic/v1/models", anthropic_models, methods=["GET"]),
-        Route("/api/chat", ollama_chat, methods=["POST"]),
-        Route("/api/tags", ollama_tags, methods=["GET"]),
-        Route("/hf/models/{model:path}", hf_generate, methods=["POST"]),
-        Route("/hf/models/{model:path}", hf_status, methods=["GET"]),
+        Route("POST", "/v1/chat/completions", openai_chat),
+        Route("GET", "/v1/models", openai_models),
+        Route("POST", "/v1/messages", anthropic_messages),
+        Route("POST", "/anthropic/v1/messages", anthropic_messages),
+        Route("GET", "/anthropic/v1/models", anthropic_models),
+        Route("POST", "/api/chat", ollama_chat),
+        Route("GET", "/api/tags", ollama_tags),
+        Route("POST", "/hf/models/{model:path}", hf_generate),
+        Route("GET", "/hf/models/{model:path}", hf_status),
     ]
-    app = Starlette(routes=routes)
+    app = App([Group(routes)])
     app.state.behaviour = fake
     return app
 

@@ -4,19 +4,23 @@ response cache, usage counters and the prediction log.
 Nothing on the request path touches the database: a background thread (started with the
 first request) flushes usage rows in batches, re-reads the month's spend and follows new
 routing revisions and API tokens once per ``flush_ms``.
+
+It is also the standalone gateway's token source (:class:`modelward.http.auth.Auth`):
+tokens name callers for budgets and the log, and are never required (``auth_on``).
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import random
 import threading
 from typing import TYPE_CHECKING, Any
 
 from modelward.errors import BudgetExceeded, NotFound
+from modelward.http.tokens import active_tokens
 
 if TYPE_CHECKING:
+    from modelward.http.tokens import TokenInfo
     from modelward.llm.config import LLMConfig
     from modelward.llm.types import Endpoint
     from modelward.workspace import Workspace
@@ -27,6 +31,10 @@ log = logging.getLogger("modelward.llm.gateway")
 
 
 class GatewayState:
+    #: the standalone gateway has no auth of its own (bound to loopback only); mounted in
+    #: ``modelward serve``, the server's tokens guard it
+    auth_on = False
+
     def __init__(
         self, ws: Workspace, *, config: LLMConfig | None = None, environment: str = "production"
     ) -> None:
@@ -51,7 +59,7 @@ class GatewayState:
         self.routes: dict[str, Any] = {}
         self.revision = 0
         self.endpoints: dict[str, Endpoint] = {}
-        self.tokens: dict[str, str] = {}
+        self.tokens: dict[str, TokenInfo] = {}
         self.spend_month = 0.0
         self.spend_keys: dict[str, float] = {}
         self._unflushed = 0.0
@@ -93,7 +101,7 @@ class GatewayState:
 
         from modelward.llm.routing import current_routes
         from modelward.llm.usage import month_spend
-        from modelward.store.tables import TokenRow, UsageRow
+        from modelward.store.tables import UsageRow
 
         table = current_routes(self.ws)
         if table is not None and table.revision != self.revision:
@@ -110,11 +118,8 @@ class GatewayState:
             self.endpoints = {**self.endpoints, **endpoints}
             self.routes, self.revision = dict(table.routes), table.revision
         with self.ws.db.session(readonly=True) as session:
-            rows = session.execute(
-                select(TokenRow.token_hash, TokenRow.name).where(TokenRow.revoked_at.is_(None))
-            ).all()
             keys = session.scalars(select(UsageRow.api_key).distinct()).all()
-        self.tokens = {h: n for h, n in rows}
+        self.tokens = active_tokens(self.ws.db)
         spend = month_spend(self.ws.db)
         per_key = {k: month_spend(self.ws.db, api_key=k) for k in keys}
         with self._lock:
@@ -128,13 +133,6 @@ class GatewayState:
         self.predlog.close()
 
     # -- per request ----------------------------------------------------------------------
-
-    def key_label(self, authorization: str | None) -> str:
-        if not authorization or not authorization.lower().startswith("bearer "):
-            return "-"
-        token = authorization[7:].strip()
-        digest = hashlib.sha256(token.encode()).hexdigest()
-        return self.tokens.get(digest, "-")
 
     def check_budget(self, key: str) -> None:
         with self._lock:

@@ -1,9 +1,10 @@
-"""API tokens for the server: created once, shown once, stored only as a sha256 hash.
+"""API tokens of the HTTP edge: created once, shown once, stored only as a sha256 hash.
 
 A token is ``mw_`` + 43 URL-safe random characters (256 bits). Scopes: ``predict``,
 ``feedback``, ``admin`` (admin may do everything, including reading ``/metrics``).
-The server compares hashes in constant time and picks up new and revoked tokens within
-a second, without a restart.
+Every route group of a process (the prediction routes, the gateway, the dashboard) checks
+the same tokens (:mod:`modelward.http.auth`); hashes are compared in constant time, and
+new and revoked tokens are picked up within a second, without a restart.
 """
 
 from __future__ import annotations

@@ -1,0 +1,258 @@
+"""``POST /v1/models/{name}/predict``: the hot path.
+
+Check the headers and the body against the serving version's input schema, run the
+model (ONNX inline; a pipeline in a worker thread under ``serving.predict_timeout_s``),
+log every row (answered, rejected or failed) and count it. Bad input is a 4xx naming the
+field and is logged as ``rejected``; a model that raises is a 500 ``model_failed``
+logged as ``error``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections import OrderedDict
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from modelward.deploy.deployments import ENVIRONMENTS
+from modelward.errors import LogUnavailable, ModelFailed, ModelTimeout, SchemaError
+from modelward.http.response import Response
+from modelward.serving.payload import rows_of
+
+if TYPE_CHECKING:
+    from modelward.http.request import Request
+    from modelward.predlog.writer import LogWriter
+    from modelward.serving.metrics import ServerMetrics
+    from modelward.serving.models import LoadedModel, Outputs
+    from modelward.serving.state import ServingState
+
+__all__ = ["RECENT", "Predictor"]
+
+ENV_HEADER = b"x-modelward-environment"
+#: request ids remembered (id -> model) for feedback without a log read
+RECENT = 100_000
+
+
+class Predictor:
+    def __init__(
+        self,
+        state: ServingState,
+        writer: LogWriter,
+        metrics: ServerMetrics,
+        recent: OrderedDict[str, str],
+        *,
+        default_env: str,
+        timeout_s: float,
+    ) -> None:
+        self.state = state
+        self.writer = writer
+        self.metrics = metrics
+        self.recent = recent
+        self.default_env = default_env
+        self.timeout_s = timeout_s
+
+    async def predict(self, request: Request) -> Response:
+        started = time.perf_counter()
+        name = request.params["name"]
+        if self.writer.problem:  # not ready: an answer could not be logged
+            raise LogUnavailable(f"{self.writer.problem}; retry shortly")
+        env, rid = self._headers(request)
+        route = self.state.route(name, env)
+        rows, single = rows_of(await request.json())
+        rid = rid or uuid.uuid4().hex
+        model = route.pick(rid)
+        ids = [rid] if single else [f"{rid}-{i}" for i in range(len(rows))]
+        token = request.token
+        client = token.name if token else "-"
+        validator = model.validator
+        values = []
+        flags = []
+        try:
+            for i, row in enumerate(rows):
+                checked, flagged = validator.check(row, "inputs" if single else f"inputs[{i}]")
+                values.append(checked)
+                flags.append(flagged)
+        except SchemaError as exc:
+            self._log_failed(model, env, ids, "rejected", exc.message, client, started)
+            raise
+        outputs = await self._run_model(model, values, env, ids, client, started, rid, flags)
+        self._log_answered(model, env, ids, values, flags, outputs, client, started)
+        version = str(model.version)
+        body = _answer(name, model.version, env, rid, ids, single, outputs, flags)
+        headers = [(b"x-request-id", rid.encode()), (b"x-modelward-version", version.encode())]
+        return Response(orjson.dumps(body), 200, headers)
+
+    def _headers(self, request: Request) -> tuple[str, str | None]:
+        """The environment and the caller's request id, checked."""
+        env = self.default_env
+        rid = None
+        for key, value in request.raw_headers:
+            if key == ENV_HEADER:
+                env = value.decode("latin-1")
+            elif key == b"x-request-id":
+                rid = value.decode("latin-1")
+        if rid is not None and not (0 < len(rid) <= 128 and rid.isprintable()):
+            raise SchemaError(
+                "X-Request-Id must be 1-128 printable characters", field="x-request-id"
+            )
+        if env not in ENVIRONMENTS:
+            raise SchemaError(
+                f"X-Modelward-Environment {env!r} is not an environment; send "
+                f"{' or '.join(ENVIRONMENTS)}",
+                field="x-modelward-environment",
+            )
+        return env, rid
+
+    async def _run_model(
+        self,
+        model: LoadedModel,
+        values: list[list[Any]],
+        env: str,
+        ids: list[str],
+        client: str,
+        started: float,
+        rid: str,
+        flags: list[list[str]],
+    ) -> Outputs:
+        """The model's outputs. The ONNX path (microseconds) runs inline; a pipeline runs
+        in a worker thread under ``serving.predict_timeout_s``, so a slow or stuck model
+        never stalls the other requests. A failure is logged and raised in the tree."""
+        ref = f"{model.name}:{model.version}"
+        limit = self.timeout_s
+        try:
+            if model.session is not None:
+                return model.predict(values)
+            return await asyncio.wait_for(asyncio.to_thread(model.predict, values), limit)
+        except TimeoutError as exc:
+            why = f"timeout after {limit:g} s"
+            self._log_failed(model, env, ids, "error", why, client, started)
+            raise ModelTimeout(
+                f"{ref} gave no answer within {limit:g} s (request {rid}); raise "
+                "serving.predict_timeout_s in policy.yml or send fewer rows per request"
+            ) from exc
+        except Exception as exc:
+            text = str(exc).strip().splitlines()
+            cause = f"{type(exc).__name__}: {text[0][:200]}" if text else type(exc).__name__
+            outside = sorted({field for row in flags for field in row})
+            if outside:  # the inputs, not the model: values far beyond what it was fitted on
+                self._log_failed(model, env, ids, "rejected", repr(exc)[:500], client, started)
+                raise SchemaError(
+                    f"{ref} cannot compute on {', '.join(outside)} outside its training range "
+                    f"({cause}); send values within the ranges `modelward versions show "
+                    f"{model.name} {model.version}` lists",
+                    field=f"inputs.{outside[0]}",
+                ) from exc
+            self._log_failed(model, env, ids, "error", repr(exc)[:500], client, started)
+            raise ModelFailed(
+                f"{ref} failed on these inputs ({cause}; request {rid}); check the inputs, "
+                f"or roll back with `modelward rollback {model.name} --env {env}`"
+            ) from exc
+
+    def _log_answered(
+        self,
+        model: LoadedModel,
+        env: str,
+        ids: list[str],
+        values: list[list[Any]],
+        flags: list[list[str]],
+        outputs: Outputs,
+        client: str,
+        started: float,
+    ) -> None:
+        latency = (time.perf_counter() - started) * 1000
+        ts = time.time_ns() // 1000
+        m = self.metrics
+        name = model.name
+        version = str(model.version)
+        names = model.validator.names
+        logged = []
+        for i, row_id in enumerate(ids):
+            text = str(outputs.labels[i])
+            record = {
+                "request_id": row_id,
+                "ts": ts,
+                "version": model.version,
+                "environment": env,
+                "status": "ok",
+                "latency_ms": latency,
+                "prediction": text,
+                "score": outputs.scores[i],
+                "proba": outputs.proba_json(i),
+                "client": client,
+                "flags": ",".join(flags[i]) or None,
+            }
+            for col, value in zip(names, values[i], strict=True):
+                record["in_" + col] = value if not isinstance(value, bool) else str(value).lower()
+            logged.append(record)
+            m.child(m.predictions, name, version, text).inc()
+            for field in flags[i]:
+                m.child(m.flagged, name, field).inc()
+            self._remember(row_id, name)  # one shared string per model
+        self.writer.log_predictions(name, logged, model.types)
+        m.child(m.requests, name, version, "ok").inc()
+        m.child(m.latency, name, version).observe(latency / 1000)
+
+    def _log_failed(
+        self,
+        model: LoadedModel,
+        env: str,
+        ids: list[str],
+        status: str,
+        error: str,
+        client: str,
+        started: float,
+    ) -> None:
+        latency = (time.perf_counter() - started) * 1000
+        ts = time.time_ns() // 1000
+        rows = [
+            {
+                "request_id": row_id,
+                "ts": ts,
+                "version": model.version,
+                "environment": env,
+                "status": status,
+                "error": error,
+                "latency_ms": latency,
+                "client": client,
+            }
+            for row_id in ids
+        ]
+        self.writer.log_predictions(model.name, rows, model.types)
+        self.metrics.child(self.metrics.requests, model.name, str(model.version), status).inc()
+
+    def _remember(self, request_id: str, model: str) -> None:
+        recent = self.recent
+        recent[request_id] = model
+        if len(recent) > RECENT:
+            recent.popitem(last=False)
+
+
+def _answer(
+    name: str,
+    version: int,
+    env: str,
+    rid: str,
+    ids: list[str],
+    single: bool,
+    outputs: Outputs,
+    flags: list[list[str]],
+) -> dict[str, Any]:
+    proba = outputs.proba
+    common = {"model": name, "version": version, "environment": env, "request_id": rid}
+    if single:
+        body: dict[str, Any] = {
+            **common,
+            "prediction": outputs.labels[0],
+            "probabilities": proba[0] if proba is not None else None,
+            "score": outputs.scores[0],
+        }
+        if flags[0]:
+            body["flags"] = flags[0]
+        return body
+    body = {**common, "request_ids": ids, "predictions": outputs.labels, "probabilities": proba}
+    if any(flags):
+        body["flags"] = flags
+    return body
