@@ -204,22 +204,3 @@ class Monitor:
     def resources(self, **options: Any) -> ResourcesResult:
         """CPU, memory, disk, GPU and the server's /metrics (:class:`.checks.Resources`)."""
         return self._check(Resources, None, options)
-
-    def report(self, name: str, **options: Any) -> dict[str, Any]:
-        """The report content (metrics over time, drift, quality, degradation, alerts)."""
-        from modelward.monitoring.report import build_report
-
-        return build_report(self, name, **options)
-
-    def write_report(self, name: str, **options: Any) -> dict[str, Any]:
-        """The report written as HTML and JSON (``out``, default in the workspace's
-        reports folder) and stored as a run; its content with ``files`` and ``run_id``."""
-        from modelward.monitoring.report import publish_report
-
-        return publish_report(self, name, **options)
-
-    def runbook(self, schedule: str, name: str, **options: Any) -> dict[str, Any]:
-        """Run the daily, weekly or monthly checklist and write its report."""
-        from modelward.monitoring.runbook import run_runbook
-
-        return run_runbook(self, schedule, name, **options)

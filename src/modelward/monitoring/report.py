@@ -13,12 +13,14 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from modelward.atomic import write_atomic
 from modelward.monitoring.checks import Degradation, Drift, Metrics, Quality
 from modelward.monitoring.checks.degradation import DETAIL_ROWS
 from modelward.monitoring.checks.metrics import positive_class
 from modelward.monitoring.metrics import compute_metrics, resolve_metrics
 from modelward.monitoring.result import CheckResult
 from modelward.predlog.reader import frame
+from modelward.present import dump_json
 from modelward.timeutil import utcnow
 
 if TYPE_CHECKING:
@@ -104,7 +106,7 @@ def publish_report(
     """:func:`build_report` written (HTML and JSON, ``out`` or
     ``<workspace>/reports/<name>-<time>.html``) and stored as a ``monitor-report`` run."""
     report = build_report(monitor, name, **window)
-    target = out or monitor.ws.root / "reports" / f"{name}-{utcnow():%Y%m%dT%H%M%S}.html"
+    target = out or monitor.ws.layout.reports / f"{name}-{utcnow():%Y%m%dT%H%M%S}.html"
     html_path, json_path = write_report(report, target, include_plots=include_plots)
     files = {"html": str(html_path), "json": str(json_path)}
     run = monitor.ws.registry.record_run(
@@ -210,18 +212,11 @@ def write_report(
     report: dict[str, Any], out: str | Path, *, include_plots: bool = True
 ) -> tuple[Path, Path]:
     """``out`` (.html) and the same content as JSON next to it; temp name then rename."""
-    from modelward.cli.output import dump_json
-
     html_path = Path(out)
     if html_path.suffix.lower() != ".html":
         html_path = html_path.with_suffix(".html")
     json_path = html_path.with_suffix(".json")
     html_path.parent.mkdir(parents=True, exist_ok=True)
-    for path, text in (
-        (html_path, render_html(report, include_plots=include_plots)),
-        (json_path, dump_json(report)),
-    ):
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(path)
+    write_atomic(html_path, render_html(report, include_plots=include_plots))
+    write_atomic(json_path, dump_json(report))
     return html_path, json_path

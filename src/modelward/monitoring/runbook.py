@@ -124,7 +124,7 @@ def run_runbook(
 
 def _default_out(monitor: Monitor, name: str, schedule: str) -> Path:
     stamp = utcnow().strftime("%Y%m%dT%H%M%S")
-    return monitor.ws.root / "reports" / f"{name}-{schedule}-{stamp}.html"
+    return monitor.ws.layout.reports / f"{name}-{schedule}-{stamp}.html"
 
 
 def _write(report: dict[str, Any], out: str | Path, plots: bool) -> None:
@@ -232,7 +232,7 @@ def _backup(monitor: Monitor) -> dict[str, Any]:
     """A checksummed backup of the workspace into its backups/ folder."""
     from modelward.backup.archive import create_backup
 
-    folder = monitor.ws.root / "backups"
+    folder = monitor.ws.layout.backups
     folder.mkdir(exist_ok=True)
     out = folder / f"weekly-{utcnow():%Y%m%dT%H%M%S}.tar.gz"
     try:

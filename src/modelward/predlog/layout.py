@@ -29,6 +29,8 @@ __all__ = [
 ]
 
 PREDICTIONS = "predictions"
+#: Rows Parquet cannot hold, set aside as JSON lines (``<logs>/quarantine/<segment>.jsonl``).
+QUARANTINE = "quarantine"
 FEEDBACK = "feedback"
 #: Parquet key-value metadata of a published file: the write-ahead segment it came from
 #: (a segment replayed after a crash is not published twice).

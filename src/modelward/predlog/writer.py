@@ -56,7 +56,7 @@ from modelward.predlog.convert import (
     guess_type,
     json_line,
 )
-from modelward.predlog.layout import FEEDBACK, PREDICTIONS, SEGMENT_KEY, partition
+from modelward.predlog.layout import FEEDBACK, PREDICTIONS, QUARANTINE, SEGMENT_KEY, partition
 from modelward.predlog.segment import Segment, claimed, rows_in
 from modelward.predlog.sink import Sink, open_sink
 
@@ -474,7 +474,7 @@ class LogWriter:
         return written
 
     def _quarantine(self, stem: str, items: list[dict[str, Any]]) -> None:
-        relpath = f"quarantine/{stem}.jsonl"
+        relpath = f"{QUARANTINE}/{stem}.jsonl"
         self.sink.put(relpath, b"".join(json_line(item) for item in items))
         self.quarantined += len(items)
         where, reason = f"{self.sink.url}/{relpath}", items[0]["reason"]

@@ -71,7 +71,7 @@ def create_app(ws: Workspace, options: ServeOptions, *, on_ready: Any = None) ->
     serving = ws.policy.serving
     writer = LogWriter(
         ws.logs_url,
-        wal_dir=ws.root / "wal",
+        wal_dir=ws.layout.wal,
         flush_rows=serving.flush_rows,
         flush_ms=serving.flush_ms,
         on_quarantine=lambda *about: _quarantine_alert(ws, *about),
@@ -87,7 +87,7 @@ def create_app(ws: Workspace, options: ServeOptions, *, on_ready: Any = None) ->
 
     state.on_change.append(track)
     gateway = None
-    if (ws.root / "llm.yml").exists():  # LLM endpoints configured: serve the gateway too
+    if ws.layout.llm_config.exists():  # LLM endpoints configured: serve the gateway too
         from modelward.llm.gateway import gateway_routes
 
         gateway = gateway_routes(ws, environment=options.environment)
@@ -212,7 +212,7 @@ def serve(ws: Workspace, options: ServeOptions) -> None:
 
     os.environ[_OPTIONS_ENV] = json.dumps(asdict(options))
     os.environ["MODELWARD_HOME"] = str(ws.root)
-    if ws.db_url != f"sqlite:///{ws.root / 'modelward.db'}":
+    if not ws.layout.db_in_folder:
         os.environ["MODELWARD_DB_URL"] = ws.db_url
     config = ServerConfig(
         "modelward.serving.run:app_from_env", factory=True, workers=options.workers, **common

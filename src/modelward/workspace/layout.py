@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
+from modelward.predlog.layout import QUARANTINE
+
 __all__ = ["Layout"]
 
 
@@ -42,7 +44,7 @@ class Layout:
     DB: ClassVar[str] = "modelward.db"
     ARTIFACTS: ClassVar[str] = "artifacts"
     LOGS: ClassVar[str] = "logs"
-    QUARANTINE: ClassVar[str] = "quarantine"
+    QUARANTINE: ClassVar[str] = QUARANTINE
     WAL: ClassVar[str] = "wal"
     LLM_CONFIG: ClassVar[str] = "llm.yml"
     REPORTS: ClassVar[str] = "reports"

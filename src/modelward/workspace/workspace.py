@@ -231,6 +231,20 @@ class Workspace:
 
         return Monitor(self)
 
+    def write_report(self, name: str, **options: Any) -> dict[str, Any]:
+        """The monitoring report of ``name`` (metrics over time, drift, quality,
+        degradation, alerts) written as HTML and JSON (``out``, default in the reports
+        folder) and stored as a run; its content with ``files`` and ``run_id``."""
+        from modelward.monitoring.report import publish_report
+
+        return publish_report(self.monitor, name, **options)
+
+    def runbook(self, schedule: str, name: str, **options: Any) -> dict[str, Any]:
+        """Run the daily, weekly or monthly checklist of ``name`` and write its report."""
+        from modelward.monitoring.runbook import run_runbook
+
+        return run_runbook(self.monitor, schedule, name, **options)
+
     # -- the registry, for Python callers -------------------------------------------------
 
     def register(self, name: str, model: Any, *, data: pd.DataFrame, **options: Any) -> VersionInfo:

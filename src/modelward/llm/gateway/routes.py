@@ -22,11 +22,11 @@ from modelward.errors import ModelwardError, ProviderError
 from modelward.http.app import Group
 from modelward.http.response import Response, StreamingResponse, json_response
 from modelward.http.router import Route
-from modelward.llm.gateway import openapi
 from modelward.llm.gateway.body import parse_body, prompt_of
 from modelward.llm.gateway.call import Call, completion
 from modelward.llm.gateway.complete import complete
 from modelward.llm.gateway.metrics import GatewayMetrics
+from modelward.llm.gateway.openapi import CHAT, MODELS
 from modelward.llm.gateway.record import Recorder
 from modelward.llm.gateway.stream import stream
 
@@ -50,8 +50,8 @@ class GatewayRoutes(Group):
 
     def routes(self) -> Sequence[Route]:
         return (
-            Route("POST", "/v1/chat/completions", self.chat, "predict", openapi.CHAT),
-            Route("GET", "/v1/models", self.models, "predict", openapi.MODELS),
+            Route("POST", "/v1/chat/completions", self.chat, "predict", CHAT),
+            Route("GET", "/v1/models", self.models, "predict", MODELS),
         )
 
     def metrics(self) -> Sequence[Callable[[], tuple[bytes, str]]]:

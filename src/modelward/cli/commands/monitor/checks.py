@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from modelward.cli.commands.monitor import show
+import modelward.cli.commands.monitor.show as show
 from modelward.cli.commands.monitor.common import check_command, monitor, monitor_app, split
 from modelward.cli.options import JsonOption
 from modelward.cli.output import print_json

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from modelward.cli.app import new_typer
+from modelward.cli.app import new_typer, state
 from modelward.cli.commands.monitor.common import (
     AllEnvs,
     Env,
@@ -151,7 +151,7 @@ def report_cmd(
 ) -> None:
     """One self-contained HTML report (and the same as JSON): metrics over time, drift,
     data quality, degradation slices, alerts."""
-    report = monitor().write_report(
+    report = state().workspace().write_report(
         name, last=last, until=until, environment=environment(env, all_envs), out=out,
         include_plots=include_plots,
     )  # fmt: skip
@@ -171,7 +171,8 @@ def _runbook(schedule: str, name: str | None, options: dict[str, Any], as_json: 
         raise ConfigError("no model has predictions in the log yet; pass a model name")
     if options["out"] is not None and len(names) > 1:
         raise ConfigError("--out works with one model; pass a model name", field="out")
-    reports = [watcher.runbook(schedule, n, **options) for n in names]
+    ws = state().workspace()
+    reports = [ws.runbook(schedule, n, **options) for n in names]
     if as_json:
         print_json(reports if name is None else reports[0])
     else:
