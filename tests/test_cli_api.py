@@ -17,7 +17,7 @@ from modelward.cli.reference import command_callbacks
 
 #: Command modules of other work in flight (issue 14: monitoring's checks, the HTTP edge)
 #: that do not declare yet; each must still hold an undeclared command, so this shrinks.
-PENDING = {"modelward.cli.commands.monitor", "modelward.cli.commands.serve"}
+PENDING: set[str] = set()
 
 
 def _declared() -> Iterator[tuple[str, Any, tuple[str, ...]]]:

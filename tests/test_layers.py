@@ -109,8 +109,8 @@ CLI_MAY_IMPORT = (
     "modelward", "modelward.cli", "modelward.errors", "modelward.present", "modelward.timeutil",
     "modelward.redact",
 )  # fmt: skip
-#: Command modules of other work in flight (issue 14) that still import below the API.
-PENDING_THIN = {"cli/commands/monitor.py", "cli/commands/serve.py"}
+#: Command modules of work in flight that still import below the API (none today).
+PENDING_THIN: set[str] = set()
 
 
 def _runtime_imports(tree: ast.AST) -> Iterator[str]:
@@ -222,19 +222,8 @@ def cycles(graph: dict[str, set[str]], leave_out: set[str]) -> list[set[str]]:
 #: The deliberate facade: the workspace (and the package's lazy re-exports) hand out the
 #: subsystems that take a Workspace, so those import it back (for its type).
 FACADE = {"modelward", "modelward.workspace", "modelward.workspace.workspace"}
-#: Monitoring's checks call back into Monitor (issue 14's "checks as plug-ins" removes it).
-PENDING_CYCLES = [
-    {
-        "modelward.monitoring.monitor",
-        "modelward.monitoring.degradation",
-        "modelward.monitoring.driftcheck",
-        "modelward.monitoring.quality",
-        "modelward.monitoring.report",
-        "modelward.monitoring.resources",
-        "modelward.monitoring.review",
-        "modelward.monitoring.runbook",
-    }
-]
+#: Cycles of work in flight (none today).
+PENDING_CYCLES: list[set[str]] = []
 
 
 def test_imports_run_one_way_but_for_the_workspace_facade():

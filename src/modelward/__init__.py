@@ -47,9 +47,11 @@ from modelward.errors import (
 if TYPE_CHECKING:
     from modelward.backup.archive import create_backup, verify_backup
     from modelward.backup.restore import restore_backup
+    from modelward.data import read_data
     from modelward.data.profile import profile_data
     from modelward.data.validate import validate_data
     from modelward.deploy import DeploymentInfo, Deployments, Target
+    from modelward.deploy.deployments import check_environment
     from modelward.evaluation import Evaluation, evaluate_version
     from modelward.evaluation.cases import run_cases
     from modelward.lifecycle.compaction import compact_logs
@@ -61,11 +63,14 @@ if TYPE_CHECKING:
     from modelward.llm.fleet import LLMFleet
     from modelward.llm.gateway import create_gateway_app
     from modelward.monitoring import CheckResult, Monitor
+    from modelward.monitoring.checks.drift import parse_methods as parse_drift_methods
+    from modelward.monitoring.watch import watch as watch_models
     from modelward.policy import Policy, dump_policy, load_policy
     from modelward.predlog import LogWriter
     from modelward.registry import Stage
     from modelward.reports.card import write_card
     from modelward.rollout.engine import RolloutEngine
+    from modelward.serving.run import ServeOptions, serve
     from modelward.serving.standalone import run_gateway
     from modelward.training import TrainingConfig, TrainResult, train_model
     from modelward.training import load_config as load_training_config
@@ -73,6 +78,7 @@ if TYPE_CHECKING:
     from modelward.training.optimize import optimize_version
     from modelward.validation import ValidationReport, validate_version
     from modelward.verification import verify as verify_deployment
+    from modelward.verification.benchmark import benchmark as benchmark_server
     from modelward.workspace import Workspace
 
 #: Public name -> (module, attribute): imported on first use, so ``import modelward`` (and
@@ -88,6 +94,7 @@ _LAZY = {
     "Monitor": ("modelward.monitoring", "Monitor"),
     "Policy": ("modelward.policy", "Policy"),
     "RolloutEngine": ("modelward.rollout.engine", "RolloutEngine"),
+    "ServeOptions": ("modelward.serving.run", "ServeOptions"),
     "Stage": ("modelward.registry", "Stage"),
     "Target": ("modelward.deploy", "Target"),
     "TrainResult": ("modelward.training", "TrainResult"),
@@ -96,6 +103,8 @@ _LAZY = {
     "Workspace": ("modelward.workspace", "Workspace"),
     "apply_clean": ("modelward.lifecycle.retention", "apply_clean"),
     "apply_review": ("modelward.lifecycle.review", "apply_review"),
+    "benchmark_server": ("modelward.verification.benchmark", "benchmark"),
+    "check_environment": ("modelward.deploy.deployments", "check_environment"),
     "compact_logs": ("modelward.lifecycle.compaction", "compact_logs"),
     "create_backup": ("modelward.backup.archive", "create_backup"),
     "create_gateway_app": ("modelward.llm.gateway", "create_gateway_app"),
@@ -105,18 +114,22 @@ _LAZY = {
     "load_policy": ("modelward.policy", "load_policy"),
     "load_training_config": ("modelward.training", "load_config"),
     "optimize_version": ("modelward.training.optimize", "optimize_version"),
+    "parse_drift_methods": ("modelward.monitoring.checks.drift", "parse_methods"),
     "plan_clean": ("modelward.lifecycle.retention", "plan_clean"),
     "profile_data": ("modelward.data.profile", "profile_data"),
+    "read_data": ("modelward.data", "read_data"),
     "promote": ("modelward.lifecycle.pipeline", "promote"),
     "restore_backup": ("modelward.backup.restore", "restore_backup"),
     "review_lifecycle": ("modelward.lifecycle.review", "review"),
     "run_cases": ("modelward.evaluation.cases", "run_cases"),
     "run_gateway": ("modelward.serving.standalone", "run_gateway"),
+    "serve": ("modelward.serving.run", "serve"),
     "train_model": ("modelward.training", "train_model"),
     "validate_data": ("modelward.data.validate", "validate_data"),
     "validate_version": ("modelward.validation", "validate_version"),
     "verify_backup": ("modelward.backup.archive", "verify_backup"),
     "verify_deployment": ("modelward.verification", "verify"),
+    "watch_models": ("modelward.monitoring.watch", "watch"),
     "write_card": ("modelward.reports.card", "write_card"),
 }
 
@@ -176,6 +189,7 @@ __all__ = [
     "RequestError",
     "RolloutEngine",
     "SchemaError",
+    "ServeOptions",
     "Stage",
     "StorageError",
     "Target",
@@ -189,6 +203,8 @@ __all__ = [
     "WorkspaceTooNew",
     "apply_clean",
     "apply_review",
+    "benchmark_server",
+    "check_environment",
     "compact_logs",
     "create_backup",
     "create_gateway_app",
@@ -198,18 +214,22 @@ __all__ = [
     "load_policy",
     "load_training_config",
     "optimize_version",
+    "parse_drift_methods",
     "plan_clean",
     "profile_data",
     "promote",
+    "read_data",
     "restore_backup",
     "review_lifecycle",
     "run_cases",
     "run_gateway",
+    "serve",
     "train_model",
     "validate_data",
     "validate_version",
     "verify_backup",
     "verify_deployment",
+    "watch_models",
     "write_card",
 ]
 

@@ -55,6 +55,9 @@ _COMMON = ("last", "until", "environment", "record")
 
 
 class Monitor:
+    #: What starts the kind of a stored check's run (``monitor-drift``).
+    RUN_PREFIX = RUN_PREFIX
+
     def __init__(self, workspace: Workspace, *, alert: bool = True) -> None:
         self.ws = workspace
         self.alert = alert

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated
 
 import typer
 
-from modelward.cli.app import state
+import modelward
+from modelward.cli.app import calls, state
 from modelward.cli.options import JsonOption
+from modelward.cli.output import RichProgress, console, print_json, table
+from modelward.errors import ConfigError
 
 
+@calls("modelward.serve")
 def serve(
     host: Annotated[str, typer.Option(help="Address to bind (beyond loopback needs tokens).")] = (
         "127.0.0.1"
@@ -30,16 +35,12 @@ def serve(
     ] = False,
 ) -> None:
     """Serve the deployed models over HTTP, following deployment changes without restart."""
-    from modelward.errors import ConfigError
-    from modelward.serving.run import ServeOptions
-    from modelward.serving.run import serve as run_server
-
     if log_level.lower() not in ("debug", "info", "warning", "error"):
         raise ConfigError(
             f"--log-level {log_level!r} is not one of debug, info, warning, error",
             field="log_level",
         )
-    options = ServeOptions(
+    options = modelward.ServeOptions(
         host=host,
         port=port,
         workers=workers,
@@ -47,7 +48,7 @@ def serve(
         log_level=log_level.lower(),
         rollout_controller=rollout_controller,
     )
-    run_server(state().workspace(), options)
+    modelward.serve(state().workspace(), options)
 
 
 UrlOption = Annotated[str, typer.Option("--url", help="The server's base URL.")]
@@ -59,6 +60,7 @@ TokenOption = Annotated[
 ]
 
 
+@calls("modelward.verify_deployment")
 def verify(
     name: Annotated[str, typer.Argument(help="Model name.")],
     env: Annotated[str, typer.Option("--env", "-e", help="Environment to verify.")] = "staging",
@@ -74,24 +76,15 @@ def verify(
 ) -> None:
     """Replay rows through the live endpoint: predictions must equal the offline ones and
     p95 latency be within policy (exit 1 otherwise)."""
-    from modelward.cli.output import RichProgress, console, print_json
-    from modelward.verification import verify as run_verify
-
     ws = state().workspace()
-    frame = None
-    if cases is not None:
-        from modelward.data import read_data
-
-        frame = read_data(cases)
-    import sys
-
+    frame = None if cases is None else modelward.read_data(cases)
     if sys.stderr.isatty():
         with RichProgress() as progress:
-            results = run_verify(
+            results = modelward.verify_deployment(
                 ws, name, env, url=url, cases=frame, token=token, progress=progress
             )
     else:  # no bar when piped: stderr stays the one error line
-        results = run_verify(ws, name, env, url=url, cases=frame, token=token)
+        results = modelward.verify_deployment(ws, name, env, url=url, cases=frame, token=token)
     if as_json:
         print_json(results)
         return
@@ -103,9 +96,7 @@ def verify(
     )
 
 
-SCENARIOS = ("single", "batch", "concurrent")
-
-
+@calls("modelward.benchmark_server")
 def benchmark(
     name: Annotated[str, typer.Argument(help="Model name.")],
     url: UrlOption = "http://127.0.0.1:8000",
@@ -125,60 +116,12 @@ def benchmark(
     as_json: JsonOption = False,
 ) -> None:
     """Load a running server: throughput and p50/p95/p99 latency per scenario."""
-    from modelward.cli.output import console, print_json, table
-    from modelward.errors import ConfigError
-    from modelward.serving.loadgen import run_load
-    from modelward.timeutil import parse_duration
-    from modelward.verification.live import rows_of, synthetic_rows
-
-    wanted = [s.strip() for s in scenarios.split(",") if s.strip()]
-    bad = [s for s in wanted if s not in SCENARIOS]
-    if bad or not wanted:
-        raise ConfigError(
-            f"unknown scenario {bad[0] if bad else scenarios!r}; use any of {', '.join(SCENARIOS)}",
-            field="scenarios",
-        )
-    seconds = parse_duration(duration, what="--duration").total_seconds()
-    if seconds <= 0:
-        raise ConfigError("--duration must be more than 0s, e.g. 20s", field="duration")
     ws = state().workspace()
-    schema = ws.registry.get_version(name, ws.deployments.get(name, env).primary).input_schema
-    if data is not None:
-        from modelward.data import read_data
-
-        rows = rows_of(read_data(data), schema)
-    else:
-        rows = synthetic_rows(schema)
-    batch = (rows * (batch_size // len(rows) + 1))[:batch_size]
-    headers = {"X-Modelward-Environment": env}
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    endpoint = f"{url.rstrip('/')}/v1/models/{name}/predict"
-    plans = {
-        "single": ({"inputs": rows[0]}, 1, 1),
-        "batch": ({"inputs": batch}, 1, batch_size),
-        "concurrent": ({"inputs": rows[0]}, connections, 1),
-    }
-    results = {}
-    for scenario in wanted:
-        body, conns, per = plans[scenario]
-        try:
-            outcome = run_load(endpoint, body, connections=conns, seconds=seconds, headers=headers)
-        except OSError as exc:
-            raise ConfigError(
-                f"cannot reach the server at {url} ({exc.strerror or exc}); start it with "
-                "`modelward serve` or pass --url",
-                field="url",
-            ) from exc
-        results[scenario] = {"connections": conns, **outcome.summary(per)}
-    ws.registry.record_run(
-        "benchmark",
-        model=name,
-        version=None,
-        inputs={"url": url, "environment": env, "duration_s": seconds},
-        results=results,
-        verdict="info",
-    )
+    results = modelward.benchmark_server(
+        ws, name, url=url, scenarios=scenarios, duration=duration, environment=env,
+        data=None if data is None else modelward.read_data(data), batch_size=batch_size,
+        connections=connections, token=token,
+    )  # fmt: skip
     if as_json:
         print_json(results)
         return

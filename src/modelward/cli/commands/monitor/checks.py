@@ -8,7 +8,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+import modelward
 import modelward.cli.commands.monitor.show as show
+from modelward.cli.app import calls
 from modelward.cli.commands.monitor.common import check_command, monitor, monitor_app, split
 from modelward.cli.options import JsonOption
 from modelward.cli.output import print_json
@@ -67,13 +69,11 @@ def drift(
     version: Version = None,
 ) -> CheckResult:
     """Per-feature drift against the reference profile or an earlier window."""
-    from modelward.monitoring.checks.drift import parse_methods
-
     return monitor.drift(
         **window,
         compare_to=compare_to,
         features=split(features, "--features"),
-        methods=parse_methods(method),
+        methods=modelward.parse_drift_methods(method),
         version=version,
     )
 
@@ -133,6 +133,7 @@ def review(
     return monitor.review(**window, failed_only=failed_only, limit=limit)
 
 
+@calls("Workspace.monitor.resources")
 def resources_cmd(
     url: Annotated[
         str | None, typer.Option("--url", help="A modelward server; reads its /metrics.")

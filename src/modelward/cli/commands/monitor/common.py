@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from modelward.cli.app import new_typer, state
+import modelward
+from modelward.cli.app import calls, new_typer, state
 from modelward.cli.options import JsonOption
 from modelward.cli.output import console, print_json
 from modelward.errors import CheckFailed, ConfigError
@@ -35,14 +36,12 @@ LAST_HELP = "Window length, e.g. 24h, 7d."
 
 def environment(env: str | None, all_envs: bool) -> str | None:
     """``--env`` / ``--all-envs``: one environment (default production), or None for all."""
-    from modelward.deploy.deployments import check_environment
-
     if all_envs and env is not None:
         raise ConfigError(
             f"--env {env} and --all-envs contradict each other; give one of them",
             field="environment",
         )
-    return None if all_envs else check_environment(env or "production")
+    return None if all_envs else modelward.check_environment(env or "production")
 
 
 def split(text: str | None, option: str) -> list[str] | None:
@@ -110,7 +109,8 @@ def check_command(
 
         command.__signature__ = inspect.Signature([*common, *own, *tail])  # type: ignore[attr-defined]
         command.__doc__ = run.__doc__
-        monitor_app.command(name)(command)
+        command.__wrapped__ = run  # type: ignore[attr-defined]  # what it calls, for its @calls
+        monitor_app.command(name)(calls(f"Workspace.monitor.{run.__name__}")(command))
 
     return define
 

@@ -7,7 +7,8 @@ from typing import Annotated, Any
 
 import typer
 
-from modelward.cli.app import new_typer, state
+import modelward
+from modelward.cli.app import calls, new_typer, state
 from modelward.cli.commands.monitor.common import (
     AllEnvs,
     Env,
@@ -31,6 +32,7 @@ EveryModel = Annotated[
 MaxRuns = Annotated[int | None, typer.Option(min=1, help="Stop after this many rounds.")]
 
 
+@calls("modelward.watch_models")
 def watch_cmd(
     name: EveryModel = None,
     every: Annotated[str, typer.Option(help="Pause between rounds, e.g. 5m.")] = "5m",
@@ -46,9 +48,7 @@ def watch_cmd(
     all_envs: AllEnvs = False,
 ) -> None:
     """Run the configured checks every --every until stopped; each also works from cron."""
-    from modelward.monitoring.watch import watch
-
-    failed = watch(
+    failed = modelward.watch_models(
         monitor(),
         name,
         every=every,
@@ -62,6 +62,7 @@ def watch_cmd(
         raise CheckFailed("; ".join(failed))
 
 
+@calls("Workspace.monitor.history")
 def history_cmd(
     name: Annotated[str | None, typer.Argument(help="Only this model.")] = None,
     check: Annotated[
@@ -71,9 +72,8 @@ def history_cmd(
     as_json: JsonOption = False,
 ) -> None:
     """Stored monitoring checks, newest first."""
-    from modelward.monitoring.monitor import RUN_PREFIX
-
-    runs = monitor().history(name, check=check, limit=limit)
+    watcher = monitor()
+    runs = watcher.history(name, check=check, limit=limit)
     if as_json:
         print_json([r.to_dict() for r in runs])
         return
@@ -81,7 +81,7 @@ def history_cmd(
         (
             r.id,
             fmt_time(r.created_at),
-            r.kind.removeprefix(RUN_PREFIX),
+            r.kind.removeprefix(watcher.RUN_PREFIX),
             r.model,
             r.verdict,
             "; ".join(r.results.get("breaches", []))[:120],
@@ -91,6 +91,7 @@ def history_cmd(
     console.print(table(("run", "time (UTC)", "check", "model", "verdict", "breaches"), rows))
 
 
+@calls("Workspace.monitor.alerts.list", "Workspace.monitor.alerts.resolve")
 def alerts_cmd(
     name: Annotated[str | None, typer.Argument(help="Only this model.")] = None,
     all_: Annotated[bool, typer.Option("--all", help="Include resolved alerts.")] = False,
@@ -129,6 +130,7 @@ def alerts_cmd(
     )
 
 
+@calls("Workspace.write_report")
 def report_cmd(
     name: Name,
     last: Annotated[str, typer.Option("--last", help="Window length, e.g. 24h, 7d.")] = "7d",
@@ -205,7 +207,8 @@ def _schedule_command(schedule: str, doc: str) -> None:
         _runbook(schedule, name, options, as_json)
 
     command.__doc__ = doc
-    runbook_app.command(schedule)(command)
+    command.__wrapped__ = _runbook  # type: ignore[attr-defined]  # what it calls, for @calls
+    runbook_app.command(schedule)(calls("Workspace.runbook")(command))
 
 
 def define() -> None:

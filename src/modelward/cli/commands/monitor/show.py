@@ -126,12 +126,9 @@ def quality(result: QualityResult) -> None:
 
 
 def degradation(result: DegradationResult) -> None:
-    from modelward.monitoring.checks.degradation import RecordedBaseline
-
     now, before = result.current, result.baseline
-    then = before.recorded_accuracy if isinstance(before, RecordedBaseline) else None
-    if before is not None and not isinstance(before, RecordedBaseline):
-        then = before.accuracy
+    # a recorded baseline (the version's evaluation) or a measured window
+    then = getattr(before, "recorded_accuracy", getattr(before, "accuracy", None))
     console.print(
         f"accuracy now {fmt(now.accuracy)} [{_ci(now.ci)}] on {now.rows} labelled; "
         f"before {fmt(then)}"
