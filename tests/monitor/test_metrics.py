@@ -6,6 +6,7 @@ import pytest
 from sklearn.metrics import accuracy_score, f1_score, precision_score, recall_score, roc_auc_score
 from tests.conftest import FEATURES
 from tests.monitor.conftest import END, UNTIL, serve_day
+from tests.monitor.logdata import traffic, write_traffic
 
 
 def _day(site_days: int) -> str:
@@ -102,6 +103,23 @@ def test_empty_window_is_insufficient(served, cli):
     )
     assert ran.exit_code == 1
     assert "no predictions" in ran.stderr
+
+
+def test_a_window_where_every_request_failed_says_so(served, cli):
+    """Not "no predictions": the requests came, and every one of them failed."""
+    later = END + timedelta(days=10)
+    pred, _ = traffic(
+        served.flavor, served.days["va"].head(7), start=later, spacing=timedelta(minutes=1),
+        version=1,
+    )  # fmt: skip
+    pred["status"] = ["error"] * 5 + ["rejected"] * 2
+    pred["error"] = "ModelFailed: boom"
+    write_traffic(served.ws.logs_url, "heart", pred)
+    until = (later + timedelta(minutes=30)).isoformat()
+    ran = cli("monitor", "metrics", "heart", "--last", "1h", "--until", until)
+    assert ran.exit_code == 1
+    assert "every request failed" in ran.stderr and "5 error, 2 rejected" in ran.stderr
+    assert "no predictions" not in ran.stderr
 
 
 def test_per_version_metrics(served, cli):

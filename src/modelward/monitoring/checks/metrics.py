@@ -119,8 +119,9 @@ class Metrics(Check[MetricsResult]):
                 )  # fmt: skip
                 for v, n, k in counts
             }
+            census = {} if counts else context.log.census(held)
         if not counts:
-            findings.short(f"no predictions in {context.window.label()}")
+            findings.short(_nothing_answered(context, census))
         policy = context.policy.thresholds
         return MetricsResult(
             model=context.name, **findings.outcome(), window=context.window,
@@ -128,6 +129,22 @@ class Metrics(Check[MetricsResult]):
             min_labels=policy.min_labels, use_lower_ci=policy.use_lower_ci,
             versions=versions, positive_label=positive, insufficient=findings.lacking,
         )  # fmt: skip
+
+
+def _nothing_answered(context: Context, census: dict[tuple[int | None, str | None], int]) -> str:
+    """Why a window has no answered predictions: none arrived, or every one failed."""
+    assert context.window is not None
+    window = context.window.label()
+    failed = {status: 0 for _, status in census}
+    for (_, status), n in census.items():
+        failed[status] += n
+    if not failed:
+        return f"no predictions in {window}"
+    counts = ", ".join(f"{n} {status or 'unknown'}" for status, n in sorted(failed.items(), key=str))
+    return (
+        f"every request failed in {window} ({counts}); see `modelward monitor predictions "
+        f"{context.name}` and the server's log"
+    )
 
 
 @contextmanager
