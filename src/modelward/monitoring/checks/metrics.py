@@ -140,7 +140,8 @@ def _nothing_answered(context: Context, census: dict[tuple[int | None, str | Non
         failed[status] += n
     if not failed:
         return f"no predictions in {window}"
-    counts = ", ".join(f"{n} {status or 'unknown'}" for status, n in sorted(failed.items(), key=str))
+    ordered = sorted(failed.items(), key=str)
+    counts = ", ".join(f"{n} {status or 'unknown'}" for status, n in ordered)
     return (
         f"every request failed in {window} ({counts}); see `modelward monitor predictions "
         f"{context.name}` and the server's log"
