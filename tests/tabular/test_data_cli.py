@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import HEART_SPEC
+from conftest import HEART_SPEC, ROOT
 
 SPEC = str(HEART_SPEC)
 
@@ -117,3 +117,16 @@ def test_parquet_and_csv_give_the_same_findings(cli, heart, tmp_path):
     b = cli("data", "validate", tmp_path / "swiss.csv", "--json").json
     assert a["failed"] == b["failed"] and a["failed"]
     assert _findings(a, "schema")["chol"]["value"] == 123
+
+
+def test_a_continuous_target_is_not_checked_for_class_balance(cli):
+    """Penguins' body mass as the target: a regression target has no minority class."""
+    penguins = ROOT / "examples" / "penguins" / "data" / "penguins.csv"
+    ran = cli(
+        "data", "validate", penguins, "--target", "body_mass_g", "--check-balance", "--json"
+    )  # fmt: skip
+    (balance,) = [f for f in ran.json["findings"] if f["check"] == "balance"]
+    assert balance["status"] == "pass" and "class balance does not apply" in balance["detail"]
+    species = cli("data", "validate", penguins, "--target", "species", "--json").json
+    (classes,) = [f for f in species["findings"] if f["check"] == "balance"]
+    assert "Adelie: 152" in classes["detail"]  # a string label is still a class

@@ -208,6 +208,9 @@ def _balance(frame: pd.DataFrame, target: str | None, policy: DataPolicy) -> lis
                 "no target column to check; pass --target",
             )
         ]
+    continuous = _continuous(frame[target])
+    if continuous is not None:
+        return [Finding("balance", target, "pass", None, None, continuous)]
     counts = frame[target].value_counts(dropna=True)
     if counts.empty:
         return [Finding("balance", target, "fail", 0, policy.min_minority_share, "no labels")]
@@ -224,6 +227,22 @@ def _balance(frame: pd.DataFrame, target: str | None, policy: DataPolicy) -> lis
             f"minority class share; counts {shown}",
         )
     ]
+
+
+def _continuous(series: pd.Series) -> str | None:
+    """Why class balance does not apply to a numeric target with fractional values or more
+    distinct values than a categorical column has (a regression target), else None."""
+    values = series.dropna()
+    if not _numeric(values) or values.empty:
+        return None
+    distinct = int(values.nunique())
+    fractional = bool((values.astype("float64") % 1 != 0).any())
+    if not fractional and distinct <= CATEGORICAL_MAX_LEVELS:
+        return None
+    return (
+        f"continuous target ({distinct} distinct values, {values.min():g} to {values.max():g}): "
+        "class balance does not apply"
+    )
 
 
 def _distributions(
