@@ -43,9 +43,10 @@ class ReviewItem:
     label: Any
     score: float | None
     confidence: float | None
-    why: str  # misclassified | low confidence
+    why: str  # misclassified | low confidence | large error
     inputs: dict[str, Any]
     contributions: dict[str, float]  # the three features that moved it most
+    error: float | None = None  # regression: |prediction - label|
 
 
 @dataclass
@@ -70,6 +71,7 @@ class ReviewResult(CheckResult):
     misclassified: int = 0
     low_confidence: int = 0
     reviewed: int = 0
+    large_errors: int = 0  # regression: labelled rows in the top decile of absolute error
     items: list[ReviewItem] = field(default_factory=list)
     patterns: list[Pattern] = field(default_factory=list)
 
@@ -112,7 +114,7 @@ class Review(Check[ReviewResult]):
             rows = frame(context.log.sample(scan, columns, rows=DETAIL_ROWS, order="ts"))
         threshold = context.policy.monitoring.low_confidence
         if context.model.task == "regression":
-            raise ConfigError("review needs a classifier; for regression use `monitor degradation`")
+            return self._regression(context, rows, features, threshold)
         labelled = rows["label"].notna()
         wrong = labelled & (rows["prediction"].astype(str) != rows["label"].astype(str))
         confidence: Any = rows["score"].astype("float64").to_numpy()
@@ -129,6 +131,38 @@ class Review(Check[ReviewResult]):
             reviewed=int(len(picked)), items=items, patterns=patterns[:10],
         )  # fmt: skip
 
+    def _regression(
+        self, context: Context, rows: pd.DataFrame, features: list[str], threshold: float
+    ) -> ReviewResult:
+        """The largest errors (the labelled rows in the top decile of absolute error),
+        largest first, with the features that moved each prediction most."""
+        import pandas as pd
+
+        labelled = rows["label"].notna()
+        error = (
+            pd.to_numeric(rows["prediction"], errors="coerce")
+            - pd.to_numeric(rows["label"], errors="coerce")
+        ).abs()
+        cut = float(error[labelled].quantile(LARGE_ERROR_QUANTILE)) if labelled.any() else 0.0
+        large = labelled & (error >= cut)
+        picked = rows[large].loc[error[large].sort_values(ascending=False).index]
+        items, patterns = _reviewed(
+            context, rows, picked, features, large, error, self.limit, regression=True
+        )
+        assert context.window is not None
+        return ReviewResult(
+            model=context.name, verdict="info", last=context.last or "100",
+            window=context.window, failed_only=self.failed_only, confidence_below=threshold,
+            environment=context.environment, rows=len(rows), labelled=int(labelled.sum()),
+            large_errors=int(large.sum()), reviewed=int(len(picked)), items=items,
+            patterns=patterns[:10],
+        )  # fmt: skip
+
+
+#: A regression review lists the labelled predictions at or above this quantile of
+#: absolute error.
+LARGE_ERROR_QUANTILE = 0.9
+
 
 def _reviewed(
     context: Context,
@@ -138,7 +172,11 @@ def _reviewed(
     wrong: Any,
     confidence: Any,
     limit: int,
+    *,
+    regression: bool = False,
 ) -> tuple[list[ReviewItem], list[Pattern]]:
+    """The first ``limit`` reviewed rows with their contributions, and the patterns
+    (``regression``: ``confidence`` holds each row's absolute error)."""
     """The first ``limit`` reviewed rows with their contributions, and the patterns."""
     if not len(picked):
         return [], []
@@ -160,14 +198,21 @@ def _reviewed(
                 prediction=row["prediction"],
                 label=row["label"],
                 score=None if row["score"] != row["score"] else float(row["score"]),
-                confidence=_plain(confidence[at]),
-                why="misclassified" if bool(wrong[at]) else "low confidence",
+                confidence=None if regression else _plain(confidence[at]),
+                why=_why(regression, bool(wrong[at])),
                 inputs={f: _plain(shown.iloc[i][f]) for f in features},
                 contributions=dict(top),
+                error=_plain(confidence[at]) if regression else None,
             )  # fmt: skip
         )
     kinds = feature_kinds({"columns": profile}, features)
     return items, _patterns(picked, rows, features, kinds)
+
+
+def _why(regression: bool, wrong: bool) -> str:
+    if regression:
+        return "large error"
+    return "misclassified" if wrong else "low confidence"
 
 
 def _baseline_row(profile: dict[str, Any], features: list[str]) -> dict[str, Any]:
@@ -190,19 +235,24 @@ def _baseline_row(profile: dict[str, Any], features: list[str]) -> dict[str, Any
 def _contributions(
     flavor: Any, rows: pd.DataFrame, features: list[str], baseline: dict[str, Any]
 ) -> list[dict[str, float]]:
-    """Occlusion contributions: p(x) - p(x with feature := reference value)."""
+    """Occlusion contributions: p(x) - p(x with feature := reference value), with p the
+    last class's probability, or the predicted value of a model without probabilities
+    (a regressor)."""
     import numpy as np
 
+    def output(frame: pd.DataFrame) -> Any:
+        proba = flavor.predict_proba(frame)
+        if proba is None:
+            return np.asarray(flavor.predict(frame), dtype="float64").reshape(len(frame))
+        return np.asarray(proba)[:, -1]
+
     x = rows[features].reset_index(drop=True)
-    proba = flavor.predict_proba(x)
-    if proba is None:
-        return [{} for _ in range(len(x))]
-    base = np.asarray(proba)[:, -1]
+    base = output(x)
     out: list[dict[str, float]] = [{} for _ in range(len(x))]
     for feature in features:
         changed = x.copy()
         changed[feature] = baseline[feature]
-        delta = base - np.asarray(flavor.predict_proba(changed))[:, -1]
+        delta = base - output(changed)
         for i, value in enumerate(delta):
             out[i][feature] = float(value)
     return out

@@ -155,28 +155,26 @@ def degradation(result: DegradationResult) -> None:
 
 
 def review(result: ReviewResult) -> None:
-    console.print(
-        f"{result.rows} predictions, {result.labelled} labelled, {result.misclassified} "
-        f"misclassified, {result.low_confidence} low-confidence"
-    )
+    regression = any(i.error is not None for i in result.items) or result.large_errors
+    if regression:
+        found = f"{result.large_errors} large errors (top decile of |prediction - label|)"
+    else:
+        found = f"{result.misclassified} misclassified, {result.low_confidence} low-confidence"
+    console.print(f"{result.rows} predictions, {result.labelled} labelled, {found}")
     items = [
         (
             i.request_id[:12],
             i.why,
             i.prediction,
             i.label,
-            i.confidence,
+            i.error if regression else i.confidence,
             ", ".join(f"{k} {v:+.2f}" for k, v in i.contributions.items()),
         )  # fmt: skip
         for i in result.items
     ]
-    console.print(
-        table(
-            ("request", "why", "pred", "label", "confidence", "top contributions"),
-            items,
-            title="reviewed predictions",
-        )
-    )
+    measure = "|error|" if regression else "confidence"
+    columns = ("request", "why", "pred", "label", measure, "top contributions")
+    console.print(table(columns, items, title="reviewed predictions"))
     patterns = [(p.pattern, p.share_reviewed, p.share_all) for p in result.patterns]
     console.print(table(("pattern", "in reviewed", "in all"), patterns, title="shared patterns"))
 
