@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -97,3 +98,25 @@ def test_slower_than_stable_but_within_the_limit_is_reported_not_failed():
     over = WindowStats(requests=400, p95_latency_ms=900.0, latencies=tuple(x * 40 for x in slow))
     assert judge(PLAN, over, stable).checks[1].status == "fail"
     assert judge(PLAN, over, WindowStats()).checks[1].status == "breach"  # no stable to compare
+
+
+REGRESSION = make_plan(Policy().rollout, task="regression")
+
+
+def test_a_regression_canary_is_judged_on_absolute_error_with_welchs_test():
+    from scipy.stats import ttest_ind_from_stats
+
+    stable = WindowStats(requests=1000, labelled=400, abs_error_mean=100.0, abs_error_std=80.0)
+    canary = WindowStats(requests=1000, labelled=300, abs_error_mean=130.0, abs_error_std=90.0)
+    check = judge(REGRESSION, canary, stable).checks[2]
+    expected = ttest_ind_from_stats(
+        130.0, 90.0, 300, 100.0, 80.0, 400, equal_var=False, alternative="greater"
+    ).pvalue
+    assert check.name == "abs_error_increase" and check.p_value == pytest.approx(expected)
+    assert check.status == "fail"  # 30 % above stable's error, and significantly so
+    close = WindowStats(requests=1000, labelled=300, abs_error_mean=101.0, abs_error_std=80.0)
+    assert judge(REGRESSION, close, stable).checks[2].status == "ok"
+    few = WindowStats(requests=1000, labelled=5, abs_error_mean=500.0, abs_error_std=1.0)
+    assert judge(REGRESSION, few, stable).checks[2].status == "no-data"
+    # a classifier is judged on accuracy, whatever the absolute error says
+    assert judge(PLAN, canary, stable).checks[2].name == "accuracy"

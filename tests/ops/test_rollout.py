@@ -279,6 +279,35 @@ def test_metrics_adapter_matches_numpy_and_latest_feedback_wins(setup):
     assert empty.requests == 0
 
 
+def test_the_metrics_adapter_measures_a_regressors_absolute_error(setup):
+    from tests.ops.simulate import write_rows
+
+    from modelward.rollout import PredictionLogMetrics
+
+    ws, clock, _ = setup
+    rng = np.random.default_rng(7)
+    predicted, actual = rng.normal(4000, 500, 200), rng.normal(4000, 500, 200)
+    start = clock.now
+    rows = [
+        {"request_id": f"r{i}", "ts": start + timedelta(seconds=i), "version": 1,
+         "environment": "production", "status": "ok", "latency_ms": 3.0,
+         "prediction": repr(float(p))}
+        for i, p in enumerate(predicted)
+    ]  # fmt: skip
+    labels = [
+        {"request_id": f"r{i}", "ts": start + timedelta(seconds=i + 60), "label": str(float(a))}
+        for i, a in enumerate(actual[:150])  # the last 50 never get a label
+    ]
+    write_rows(ws.root / "logs", "mass", rows, labels)
+    stats = PredictionLogMetrics(str(ws.root / "logs")).window(
+        "mass", "production", 1, start, clock.advance(600)
+    )
+    gaps = np.abs(predicted[:150] - actual[:150])
+    assert stats.labelled == 150
+    assert stats.abs_error_mean == pytest.approx(gaps.mean())
+    assert stats.abs_error_std == pytest.approx(gaps.std(ddof=1))
+
+
 def test_latency_sample_is_the_smallest_hashes(setup, monkeypatch):
     """Above SAMPLE served requests the latencies compared are those of the SAMPLE requests
     with the smallest hash(request_id): the same on every pass over the same log."""

@@ -158,6 +158,8 @@ class RolloutPolicy(_Section):
     min_samples: int = Field(default=100, ge=1)
     max_error_rate: Fraction = 0.05
     min_accuracy: Fraction = 0.80
+    #: regression: the canary's mean absolute error may exceed stable's by this share
+    max_abs_error_increase: float = Field(default=0.10, ge=0)
     max_cost_increase: float = Field(default=0.20, ge=0)
     max_p95_latency_ms: float = Field(default=500.0, gt=0)
     failure_limit: int = Field(default=3, ge=1)

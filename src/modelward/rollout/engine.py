@@ -166,7 +166,8 @@ class RolloutEngine:
         overridden gates are recorded with the rollout and in history, as for transitions.
         """
         actor = actor or default_actor()
-        plan = make_plan(self.ws.policy.rollout, stages)
+        task = self.registry.get_model(name).task
+        plan = make_plan(self.ws.policy.rollout, stages, task=task)
         info = self.registry.get_version(name, version)
         overridden: list[str] = []
         if info.stage in ("deprecated", "retired"):

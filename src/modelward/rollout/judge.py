@@ -16,6 +16,8 @@ over the same window, and ends in one status:
 Tests: a binomial test against the limit and a two-proportion z-test against stable for
 errors and accuracy; Mann-Whitney U with a common-language effect size bound for latency
 (Kayenta's approach), so a handful of slow or failed requests neither passes nor fails.
+A regression model is judged on its mean absolute error instead of accuracy: at most
+``max_abs_error_increase`` above stable's, and not significantly above it (Welch's t-test).
 """
 
 from __future__ import annotations
@@ -146,6 +148,36 @@ def _accuracy(plan: dict[str, Any], canary: WindowStats, stable: WindowStats) ->
     return Check("accuracy", status, accuracy, stable.accuracy, limit, p_value, detail)
 
 
+def _abs_error(plan: dict[str, Any], canary: WindowStats, stable: WindowStats) -> Check:
+    """Regression: the canary's mean absolute error against stable's over the same window
+    (at most ``max_abs_error_increase`` more, and not significantly more: Welch's t-test)."""
+    from scipy.stats import ttest_ind_from_stats
+
+    limit, n, alpha = plan.get("max_abs_error_increase", 0.10), canary.labelled, plan["alpha"]
+    mae, before = canary.abs_error_mean, stable.abs_error_mean
+    if n < plan["min_labels"] or mae is None:
+        return Check("abs_error_increase", "no-data", mae, before, limit, None,
+                     f"{n} of {plan['min_labels']} labelled canary requests")  # fmt: skip
+    if stable.labelled < plan["min_labels"] or before is None:
+        return Check("abs_error_increase", "ok", mae, before, limit, None,
+                     f"mean absolute error {mae:.4g} on {n} labels; no labelled stable "
+                     "traffic to compare with")  # fmt: skip
+    test = ttest_ind_from_stats(
+        mae, canary.abs_error_std or 0.0, n, before, stable.abs_error_std or 0.0,
+        stable.labelled, equal_var=False, alternative="greater",
+    )  # fmt: skip
+    p_value = float(test.pvalue) if test.pvalue == test.pvalue else 1.0
+    worse = p_value < alpha
+    increase = mae / before - 1 if before > 0 else (0.0 if mae == 0 else float("inf"))
+    above = increase > limit
+    status = "fail" if above and worse else ("breach" if above or worse else "ok")
+    detail = (
+        f"mean absolute error {mae:.4g} on {n} labels vs stable {before:.4g} "
+        f"({increase:+.0%}, limit +{limit:.0%})"
+    )
+    return Check("abs_error_increase", status, mae, before, limit, p_value, detail)
+
+
 def _cost(plan: dict[str, Any], canary: WindowStats, stable: WindowStats) -> Check:
     limit = plan["max_cost_increase"]
     need = plan["min_samples"]
@@ -171,7 +203,7 @@ def judge(plan: dict[str, Any], canary: WindowStats, stable: WindowStats) -> Jud
     checks = (
         _errors(plan, canary, stable),
         _latency(plan, canary, stable),
-        _accuracy(plan, canary, stable),
+        (_abs_error if plan.get("task") == "regression" else _accuracy)(plan, canary, stable),
         _cost(plan, canary, stable),
     )
     return Judgement(checks, enough_data=canary.requests >= plan["min_samples"])

@@ -38,7 +38,8 @@ class PredictionLogMetrics:
             return WindowStats()
         cost = "cost" if scan.has("cost") else "CAST(NULL AS DOUBLE)"
         p95 = self.log.quantile("latency_ms", 0.95)
-        ((requests, errors, p95_ms, cost_rows, cost_mean, labelled, correct),) = self.log.aggregate(
+        gap = "abs(TRY_CAST(prediction AS DOUBLE) - TRY_CAST(label AS DOUBLE))"
+        (row,) = self.log.aggregate(
             scan,
             [
                 "count(*)",
@@ -48,8 +49,11 @@ class PredictionLogMetrics:
                 f"avg({cost})",
                 "count(label) FILTER (WHERE status = 'ok')",
                 "count(*) FILTER (WHERE status = 'ok' AND prediction = label)",
+                f"avg({gap}) FILTER (WHERE status = 'ok')",
+                f"stddev_samp({gap}) FILTER (WHERE status = 'ok')",
             ],
         )
+        requests, errors, p95_ms, cost_rows, cost_mean, labelled, correct, gap_mean, gap_std = row
         served = scan.only(labels=None, status=("ok",), where=["latency_ms IS NOT NULL"])
         # the requests with the smallest hashes: a uniform sample that is the same on every
         # pass (a reservoir depends on the order a parallel scan returns rows in)
@@ -63,4 +67,6 @@ class PredictionLogMetrics:
             correct=int(correct or 0),
             cost_rows=int(cost_rows),
             cost_per_query=None if cost_mean is None else float(cost_mean),
+            abs_error_mean=None if gap_mean is None else float(gap_mean),
+            abs_error_std=None if gap_std is None else float(gap_std),
         )

@@ -47,7 +47,11 @@ def _check(stages: list[dict[str, float]], where: str) -> None:
         )
 
 
-def make_plan(policy: RolloutPolicy, stages: str | None = None) -> dict[str, Any]:
+def make_plan(
+    policy: RolloutPolicy, stages: str | None = None, *, task: str = "binary-classification"
+) -> dict[str, Any]:
+    """The stages and limits a rollout keeps for its life; ``task`` (the model's) picks the
+    quality check: accuracy for classifiers, absolute error for regression."""
     if stages is not None:
         steps = parse_stages(stages)
     else:
@@ -63,6 +67,8 @@ def make_plan(policy: RolloutPolicy, stages: str | None = None) -> dict[str, Any
         "min_labels": policy.min_labels,
         "max_error_rate": policy.max_error_rate,
         "min_accuracy": policy.min_accuracy,
+        "max_abs_error_increase": policy.max_abs_error_increase,
+        "task": task,
         "max_cost_increase": policy.max_cost_increase,
         "max_p95_latency_ms": policy.max_p95_latency_ms,
         "failure_limit": policy.failure_limit,

@@ -68,6 +68,9 @@ class WindowStats:
     correct: int = 0
     cost_rows: int = 0
     cost_per_query: float | None = None
+    #: regression: mean and sample standard deviation of |prediction - label| (labelled ok)
+    abs_error_mean: float | None = None
+    abs_error_std: float | None = None
 
     @property
     def error_rate(self) -> float | None:
