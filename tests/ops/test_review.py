@@ -94,3 +94,52 @@ def test_review_bad_input(fleet, cli):
     ran = cli("lifecycle", "review", "nosuch")
     assert ran.exit_code == 2 and "no model named 'nosuch'" in ran.stderr
     assert fleet.registry.get_version("heart", 1).stage == "production"
+
+
+def test_a_regressor_is_reviewed_on_its_absolute_error_not_on_accuracy(workspace):
+    """Body mass from the penguins' measurements: served with errors far above the MAE
+    recorded at evaluation, it is proposed for maintenance; with errors like the recorded
+    ones, nothing is proposed (accuracy, a classifier's criterion, never applies)."""
+    from datetime import timedelta
+
+    import numpy as np
+    import pandas as pd
+    from sklearn.linear_model import LinearRegression
+    from tests.ops.simulate import write_rows
+
+    from conftest import ROOT
+    from modelward.timeutil import utcnow
+
+    features = ["bill_length_mm", "bill_depth_mm", "flipper_length_mm"]
+    data = pd.read_csv(ROOT / "examples" / "penguins" / "data" / "penguins.csv")
+    data = data.dropna(subset=[*features, "body_mass_g"]).reset_index(drop=True)
+    model = LinearRegression().fit(data[features], data["body_mass_g"])
+    predicted = model.predict(data[features])
+    mae = float(np.abs(predicted - data["body_mass_g"]).mean())
+    workspace.register(
+        "mass", model, data=data[[*features, "body_mass_g"]], target="body_mass_g",
+        metrics={"mae": mae},
+    )  # fmt: skip
+    for stage in ("testing", "staging", "production"):
+        workspace.transition("mass", 1, stage, reason="test", force=True)
+    end = utcnow()
+
+    def serve(offset: float, tag: str) -> None:
+        rows, labels = [], []
+        for i, value in enumerate(predicted[:100]):
+            at = end - timedelta(minutes=30) + timedelta(seconds=i)
+            rows.append({"request_id": f"{tag}{i}", "ts": at, "version": 1,
+                         "environment": "production", "status": "ok", "latency_ms": 2.0,
+                         "prediction": repr(float(value) + offset)})  # fmt: skip
+            labels.append({"request_id": f"{tag}{i}", "ts": at + timedelta(seconds=1),
+                           "label": str(float(data["body_mass_g"][i]))})  # fmt: skip
+        write_rows(workspace.root / "logs", "mass", rows, labels)
+
+    serve(0.0, "a")
+    assert [p for p in review(workspace, "mass") if p.to is not None] == []
+    serve(3 * mae, "b")  # half of the window is now far off
+    (proposal,) = review(workspace, "mass")
+    assert proposal.to == "maintenance"
+    text = " | ".join(proposal.reasons)
+    assert "mean absolute error" in text and "above the recorded" in text
+    assert "accuracy" not in text

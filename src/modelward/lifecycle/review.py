@@ -23,7 +23,7 @@ from modelward.timeutil import parse_duration, utcnow
 
 if TYPE_CHECKING:
     from modelward.registry.records import VersionInfo
-    from modelward.rollout.ports import MetricsPort, TrafficPort
+    from modelward.rollout.ports import MetricsPort, TrafficPort, WindowStats
     from modelward.workspace import Workspace
 
 __all__ = ["FINDING_KINDS", "Proposal", "apply_review", "review"]
@@ -59,12 +59,9 @@ def _evidence(
     rollout = ws.policy.rollout
     now = utcnow()
     stats = metrics.window(info.model, "production", info.version, now - window, now)
-    reasons: list[str] = []
-    labelled = stats.labelled >= rollout.min_labels
-    accuracy = stats.accuracy if labelled else metric_value(info.metrics, "accuracy")
-    where = "on labelled traffic" if stats.labelled >= rollout.min_labels else "recorded"
-    if isinstance(accuracy, int | float) and accuracy < policy.min_accuracy:
-        reasons.append(f"accuracy {accuracy:.3f} {where} is below {policy.min_accuracy:.2f}")
+    task = ws.registry.get_model(info.model).task
+    quality = _error_evidence if task == "regression" else _accuracy_evidence
+    reasons = quality(ws, info, stats)
     if stats.requests >= rollout.min_samples:
         if stats.error_rate is not None and stats.error_rate > policy.max_error_rate:
             reasons.append(
@@ -79,6 +76,8 @@ def _evidence(
     if isinstance(cost, int | float) and cost > policy.max_cost_per_query:
         reasons.append(f"cost per query {cost:.4g} is above {policy.max_cost_per_query:g}")
     metric = ws.policy.retention.metric
+    if metric_value(info.metrics, metric) is None:
+        metric = TASK_METRIC.get(task, metric)
     mine = metric_value(info.metrics, metric)
     for other in newer:
         theirs = metric_value(other.metrics, metric)
@@ -101,6 +100,37 @@ def _evidence(
         if runs and runs[0].verdict == "fail":
             reasons.append(f"{kind} finding in run #{runs[0].id}")
     return reasons
+
+
+#: The metric newer versions are compared on when the version lacks ``retention.metric``
+#: (its default, roc_auc, is a binary classifier's).
+TASK_METRIC = {"regression": "mae", "multiclass-classification": "balanced_accuracy"}
+
+
+def _accuracy_evidence(ws: Workspace, info: VersionInfo, stats: WindowStats) -> list[str]:
+    policy, rollout = ws.policy.retirement, ws.policy.rollout
+    labelled = stats.labelled >= rollout.min_labels
+    accuracy = stats.accuracy if labelled else metric_value(info.metrics, "accuracy")
+    where = "on labelled traffic" if labelled else "recorded"
+    if isinstance(accuracy, int | float) and accuracy < policy.min_accuracy:
+        return [f"accuracy {accuracy:.3f} {where} is below {policy.min_accuracy:.2f}"]
+    return []
+
+
+def _error_evidence(ws: Workspace, info: VersionInfo, stats: WindowStats) -> list[str]:
+    """A regressor: its mean absolute error on labelled traffic against the one recorded
+    at evaluation, with the rollout's allowance (``max_abs_error_increase``)."""
+    rollout = ws.policy.rollout
+    recorded = metric_value(info.metrics, "mae")
+    now = stats.abs_error_mean
+    if stats.labelled < rollout.min_labels or now is None or not recorded:
+        return []
+    if now > recorded * (1 + rollout.max_abs_error_increase):
+        return [
+            f"mean absolute error {now:.4g} on labelled traffic is more than "
+            f"{rollout.max_abs_error_increase:.0%} above the recorded {recorded:.4g}"
+        ]
+    return []
 
 
 def review(
