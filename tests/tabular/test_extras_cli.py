@@ -183,3 +183,36 @@ def _weak_onnx(real, weak, sample):
                 onnx.helper.make_tensor_value_info(column, onnx.TensorProto.FLOAT, [None, 1])
             )
     return graph.SerializeToString()
+
+
+def test_a_regressors_cases_expect_a_value_within_a_tolerance(cli, workspace, tmp_path):
+    import pandas as pd
+    from sklearn.linear_model import LinearRegression
+
+    from conftest import ROOT
+
+    features = ["bill_length_mm", "bill_depth_mm", "flipper_length_mm"]
+    data = pd.read_csv(ROOT / "examples" / "penguins" / "data" / "penguins.csv")
+    data = data.dropna(subset=[*features, "body_mass_g"]).reset_index(drop=True)
+    model = LinearRegression().fit(data[features], data["body_mass_g"])
+    workspace.register("mass", model, data=data[[*features, "body_mass_g"]], target="body_mass_g")
+    row = {f: float(data[f][0]) for f in features}
+    value = float(model.predict(pd.DataFrame([row]))[0])
+
+    def run(expect):
+        path = tmp_path / "cases.yml"
+        path.write_text(
+            yaml.safe_dump({"cases": [{"name": "first", "input": row, "expect": expect}]})
+        )
+        return cli("test-predictions", "mass", "1", "--cases", path, "--json")
+
+    near = run({"value": value + 0.4, "tolerance": 0.5})
+    assert near.exit_code == 0, near.stdout
+    assert near.json["cases"][0]["got"] == pytest.approx(value)
+    assert run(value).exit_code == 0  # a bare number: the value itself
+    far = run({"value": value + 3, "tolerance": 0.5})
+    assert far.exit_code == 1 and far.json["cases"][0]["diff"][-1].startswith("+value: ")
+    both = run({"value": 1, "label": 1})
+    assert both.exit_code == 2 and "either label" in both.stderr
+    negative = run({"value": 1, "tolerance": -1})
+    assert negative.exit_code == 2 and "tolerance" in negative.stderr

@@ -8,7 +8,12 @@ cases:
   - name: high risk
     input: {...}
     expect: {label: 1, probability: {min: 0.8}}   # probability of that label
+  - name: a regressor's answer                    # a number, within a tolerance
+    input: {...}
+    expect: {value: 239, tolerance: 0.5}
 ```
+
+A bare number expected of a regressor is a value (equal up to float rounding).
 
 Every case names every input column (``null`` for a missing value); a failure is shown as
 a diff of what was expected against what the model gave.
@@ -17,11 +22,12 @@ a diff of what was expected against what the model gave.
 from __future__ import annotations
 
 import difflib
+import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from modelward.data.profile import _key
 from modelward.errors import ConfigError
@@ -43,8 +49,18 @@ class Bounds(_Strict):
 
 
 class Expect(_Strict):
-    label: Any
+    label: Any = None
     probability: Bounds | None = None
+    value: float | None = None
+    tolerance: float = Field(default=0.0, ge=0)
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Expect:
+        if (self.label is None) == (self.value is None):
+            raise ValueError("give either label (a class) or value (a number), not both")
+        if self.value is not None and self.probability is not None:
+            raise ValueError("probability bounds go with a label, not a value")
+        return self
 
 
 class Case(_Strict):
@@ -82,6 +98,66 @@ def load_cases(path: Path | str) -> CaseFile:
         raise ConfigError(f"cases file {path}: {key}: {first['msg']}") from exc
 
 
+def _expect(raw: Expect | int | float | str | bool, regressor: bool) -> Expect:
+    if isinstance(raw, Expect):
+        return raw
+    if regressor and isinstance(raw, int | float) and not isinstance(raw, bool):
+        return Expect(value=float(raw))
+    return Expect(label=raw)
+
+
+def _check(
+    name: str, expect: Expect, predicted: Any, proba: Any, classes: list[str], ref: str
+) -> dict[str, Any]:
+    """One case's verdict, with a diff of what was expected against what the model gave."""
+    if expect.value is not None:
+        return _check_value(name, expect, predicted, ref)
+    got_label = _key(predicted)
+    want_label = _key(expect.label)
+    p = None
+    if proba is not None and want_label in classes:
+        p = float(proba[classes.index(want_label)])
+    expected_lines = [f"label: {want_label}"]
+    got_lines = [f"label: {got_label}"]
+    ok = got_label == want_label
+    bounds = expect.probability
+    for bound, sign, within in (
+        (bounds and bounds.min, ">=", lambda q, b: q >= b),
+        (bounds and bounds.max, "<=", lambda q, b: q <= b),
+    ):
+        if bound is None:
+            continue
+        expected_lines.append(f"probability of {want_label} {sign} {bound:g}")
+        hit = p is not None and within(p, bound)
+        shown = p if p is None else round(p, 4)
+        got_lines.append(expected_lines[-1] if hit else f"probability of {want_label} = {shown}")
+        ok = ok and hit
+    return {"case": name, "passed": ok, "expected": want_label, "got": got_label,
+            "probability": p, "diff": _diff(ok, expected_lines, got_lines, ref)}  # fmt: skip
+
+
+def _check_value(name: str, expect: Expect, predicted: Any, ref: str) -> dict[str, Any]:
+    assert expect.value is not None
+    want, tolerance = expect.value, expect.tolerance
+    try:
+        got: float | None = float(predicted)
+    except (TypeError, ValueError):
+        got = None
+    ok = got is not None and (abs(got - want) <= tolerance or math.isclose(got, want, rel_tol=1e-9))
+    expected_lines = [f"value: {want:g} ± {tolerance:g}"]
+    got_lines = [expected_lines[0] if ok else f"value: {predicted}"]
+    return {"case": name, "passed": ok, "expected": want, "got": got,
+            "tolerance": tolerance, "diff": _diff(ok, expected_lines, got_lines, ref)}  # fmt: skip
+
+
+def _diff(ok: bool, expected: list[str], got: list[str], ref: str) -> list[str]:
+    if ok:
+        return []
+    return list(
+        difflib.unified_diff(expected, got, "expected", f"{ref} gave", lineterm="", n=len(expected))
+    )
+
+
 def run_cases(
     ws: Workspace,
     name: str,
@@ -117,61 +193,12 @@ def run_cases(
     predicted = list(model.predict(features))
     proba = model.predict_proba(features)
     classes = [_key(c) for c in (getattr(model, "classes", None) or [])]
+    regressor = not classes
     results = []
     for i, case in enumerate(cases.cases):
-        expect = case.expect if isinstance(case.expect, Expect) else Expect(label=case.expect)
-        got_label = _key(predicted[i])
-        want_label = _key(expect.label)
-        p = None
-        if proba is not None and want_label in classes:
-            p = float(proba[i][classes.index(want_label)])
-        expected_lines = [f"label: {want_label}"]
-        got_lines = [f"label: {got_label}"]
-        ok = got_label == want_label
-        bounds = expect.probability
-        if bounds is not None:
-            if bounds.min is not None:
-                expected_lines.append(f"probability of {want_label} >= {bounds.min:g}")
-                hit = p is not None and p >= bounds.min
-                got_lines.append(
-                    expected_lines[-1]
-                    if hit
-                    else f"probability of {want_label} = {p if p is None else round(p, 4)}"
-                )
-                ok = ok and hit
-            if bounds.max is not None:
-                expected_lines.append(f"probability of {want_label} <= {bounds.max:g}")
-                hit = p is not None and p <= bounds.max
-                got_lines.append(
-                    expected_lines[-1]
-                    if hit
-                    else f"probability of {want_label} = {p if p is None else round(p, 4)}"
-                )
-                ok = ok and hit
-        diff = (
-            []
-            if ok
-            else list(
-                difflib.unified_diff(
-                    expected_lines,
-                    got_lines,
-                    "expected",
-                    f"{info.ref} gave",
-                    lineterm="",
-                    n=len(expected_lines),
-                )
-            )
-        )
-        results.append(
-            {
-                "case": case.name,
-                "passed": ok,
-                "expected": want_label,
-                "got": got_label,
-                "probability": p,
-                "diff": diff,
-            }
-        )
+        expect = _expect(case.expect, regressor)
+        row_proba = None if proba is None else proba[i]
+        results.append(_check(case.name, expect, predicted[i], row_proba, classes, info.ref))
     failed = [r["case"] for r in results if not r["passed"]]
     out = {
         "model": name,

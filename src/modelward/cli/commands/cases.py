@@ -29,9 +29,9 @@ def test_predictions(
         rows = [
             (
                 r["case"],
-                r["expected"],
+                f"{r['expected']:g} ± {r['tolerance']:g}" if "tolerance" in r else r["expected"],
                 r["got"],
-                r["probability"],
+                r.get("probability"),
                 "pass" if r["passed"] else "FAIL",
             )
             for r in result["cases"]
