@@ -22,6 +22,7 @@ from modelward.monitoring.checks import (
     DegradationResult,
     Drift,
     DriftResult,
+    ErrorDegradationResult,
     Metrics,
     MetricsResult,
     Predictions,
@@ -195,7 +196,7 @@ class Monitor:
         (:class:`.checks.Quality`)."""
         return self._check(Quality, name, options)
 
-    def degradation(self, name: str, **options: Any) -> DegradationResult:
+    def degradation(self, name: str, **options: Any) -> DegradationResult | ErrorDegradationResult:
         """When a metric dropped, which slices lost most, which drifted features go with it
         (:class:`.checks.Degradation`)."""
         return self._check(Degradation, name, options)

@@ -9,6 +9,7 @@ check is one module here and one line below.
 from modelward.monitoring.checks.base import Check
 from modelward.monitoring.checks.degradation import Degradation, DegradationResult
 from modelward.monitoring.checks.drift import Drift, DriftResult
+from modelward.monitoring.checks.error_degradation import ErrorDegradationResult
 from modelward.monitoring.checks.metrics import Metrics, MetricsResult
 from modelward.monitoring.checks.predictions import Predictions, PredictionsResult
 from modelward.monitoring.checks.quality import Quality, QualityResult
@@ -20,6 +21,7 @@ __all__ = [
     "Check",
     "Degradation",
     "DegradationResult",
+    "ErrorDegradationResult",
     "Drift",
     "DriftResult",
     "Metrics",

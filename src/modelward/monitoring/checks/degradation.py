@@ -25,6 +25,12 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from modelward.errors import ConfigError
 from modelward.monitoring.checks.base import Check
 from modelward.monitoring.checks.drift import Drift
+from modelward.monitoring.checks.error_degradation import (
+    ErrorDegradationResult,
+    error_degradation,
+    error_slices,
+    with_errors,
+)
 from modelward.monitoring.result import CheckResult, Findings, given, optional
 from modelward.monitoring.samples import feature_kinds
 from modelward.monitoring.slices import slice_labels, wilson
@@ -118,15 +124,16 @@ class DegradationResult(CheckResult):
 
 
 @dataclass
-class Degradation(Check[DegradationResult]):
-    """When accuracy dropped, which slices lost most, which drifted features go with it."""
+class Degradation(Check[DegradationResult | ErrorDegradationResult]):
+    """When accuracy dropped (a regressor: its absolute error grew), which slices lost
+    most, which drifted features go with it."""
 
     name: ClassVar[str] = "degradation"
     compare_to: str = "previous"
     periods: int = 4
     top: int = 10
 
-    def run(self, context: Context) -> DegradationResult:
+    def run(self, context: Context) -> DegradationResult | ErrorDegradationResult:
         assert context.model is not None and context.window is not None
         if self.periods < 1:
             raise ConfigError("--periods must be at least 1", field="periods")
@@ -142,6 +149,8 @@ class Degradation(Check[DegradationResult]):
         before = (
             _labelled(context, base_window, columns, context.model.task) if base_window else None
         )
+        if context.model.task == "regression":
+            return self._regression(context, current, before, reference, base_window, features)
         result = DegradationResult(
             model=context.name, version=reference.info.version, verdict="pass",
             window=context.window, compare_to=baseline.label(),
@@ -159,27 +168,61 @@ class Degradation(Check[DegradationResult]):
         result.first_below_threshold = below[0].start if below else None
         kinds = feature_kinds({"columns": reference.columns}, features)
         result.slices = _slices(current, before, features, kinds, reference, result)[: self.top]
-        result.error_features = _error_features(current, features, kinds)
-        drifted = set(Drift().run(context).drifted)
-        for entry in result.error_features:
-            entry.drifted = entry.feature in drifted
-        result.drifted_with_errors = [
-            e.feature for e in result.error_features
-            if e.drifted and e.p_value is not None and e.p_value < policy.drift.p_value
-        ]  # fmt: skip
+        _why(context, result, current, features, kinds)
         return replace(result, **findings.outcome())
+
+    def _regression(
+        self,
+        context: Context,
+        current: pd.DataFrame,
+        before: pd.DataFrame | None,
+        reference: Reference,
+        base_window: Window | None,
+        features: list[str],
+    ) -> ErrorDegradationResult:
+        assert context.window is not None
+        policy = context.policy
+        result = ErrorDegradationResult(
+            model=context.name, version=reference.info.version, verdict="pass",
+            window=context.window, compare_to=parse_baseline(self.compare_to).label(),
+            environment=context.environment, periods=self.periods,
+            p_value=policy.drift.p_value, min_slice_rows=policy.monitoring.min_slice_rows,
+            allowance=policy.rollout.max_abs_error_increase,
+        )  # fmt: skip
+        findings = error_degradation(context, result, current, before, reference, base_window)
+        result.slices = error_slices(current, before, features, reference, result)[: self.top]
+        kinds = feature_kinds({"columns": reference.columns}, features)
+        _why(context, result, current, features, kinds)
+        return replace(result, **findings.outcome())
+
+
+def _why(
+    context: Context,
+    result: DegradationResult | ErrorDegradationResult,
+    current: pd.DataFrame,
+    features: list[str],
+    kinds: dict[str, str],
+) -> None:
+    """Which features differ between wrong and right predictions, and which of them
+    drifted in the window."""
+    result.error_features = _error_features(current, features, kinds)
+    drifted = set(Drift().run(context).drifted)
+    for entry in result.error_features:
+        entry.drifted = entry.feature in drifted
+    result.drifted_with_errors = [
+        e.feature for e in result.error_features
+        if e.drifted and e.p_value is not None and e.p_value < context.policy.drift.p_value
+    ]  # fmt: skip
 
 
 def _labelled(context: Context, window: Window, columns: list[str], task: str) -> pd.DataFrame:
     """The served, labelled predictions of ``window`` in time order, with ``correct``."""
     scan = context.scan(window, labels=True, status=("ok",), labelled=True)
     rows = frame(context.log.sample(scan, columns, rows=DETAIL_ROWS, order="ts"))
+    if task == "regression":
+        return with_errors(rows)
     if rows.empty:
         return rows.assign(correct=rows["label"].notna())
-    if task == "regression":
-        raise ConfigError(
-            "degradation slices need a classifier; use `monitor metrics` for regression models"
-        )
     return rows.assign(correct=rows["prediction"].astype(str) == rows["label"].astype(str))
 
 

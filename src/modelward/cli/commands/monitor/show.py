@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from modelward.cli.output import console, fmt, table
 
@@ -10,6 +10,7 @@ if TYPE_CHECKING:
     from modelward.monitoring.checks import (
         DegradationResult,
         DriftResult,
+        ErrorDegradationResult,
         MetricsResult,
         PredictionsResult,
         QualityResult,
@@ -125,7 +126,15 @@ def quality(result: QualityResult) -> None:
         )
 
 
-def degradation(result: DegradationResult) -> None:
+def degradation(result: DegradationResult | ErrorDegradationResult) -> None:
+    """A classifier's accuracy, or (``metric: mae``) a regressor's absolute error."""
+    if result.metric == "mae":
+        _error_degradation(cast("ErrorDegradationResult", result))
+    else:
+        _accuracy_degradation(cast("DegradationResult", result))
+
+
+def _accuracy_degradation(result: DegradationResult) -> None:
     now, before = result.current, result.baseline
     # a recorded baseline (the version's evaluation) or a measured window
     then = getattr(before, "recorded_accuracy", getattr(before, "accuracy", None))
@@ -147,6 +156,27 @@ def degradation(result: DegradationResult) -> None:
             slices,
             title="slices that lost most",
         )
+    )
+    if result.drifted_with_errors:
+        console.print(
+            "drifted features that go with the errors: " + ", ".join(result.drifted_with_errors)
+        )
+
+
+def _error_degradation(result: ErrorDegradationResult) -> None:
+    now, before = result.current, result.baseline
+    then = before.mae if before is not None else None
+    console.print(
+        f"mean absolute error now {fmt(now.mae)} [{_ci(now.ci)}] on {now.rows} labelled; "
+        f"before {fmt(then)}"
+    )
+    periods = [
+        (p.start[:16], p.end[:16], p.rows, p.mae, _ci((p.low, p.high))) for p in result.timeline
+    ]
+    console.print(table(("from", "to", "rows", "MAE", "95% CI"), periods, title="when"))
+    slices = [(s.slice, s.rows, s.mae, s.baseline_mae, s.increase) for s in result.slices]
+    console.print(
+        table(("slice", "rows", "MAE", "before", "increase"), slices, title="slices that grew most")
     )
     if result.drifted_with_errors:
         console.print(

@@ -1,5 +1,6 @@
-"""``monitor review`` on a regression model: the largest errors, largest first, with the
-features that moved each prediction (it refused regression before)."""
+"""``monitor review`` and ``monitor degradation`` on a regression model: the largest
+errors with the features that moved them; the growth of the absolute error, when and
+where (both refused regression before)."""
 
 from __future__ import annotations
 
@@ -26,14 +27,24 @@ def _penguins() -> pd.DataFrame:
     return frame.dropna(subset=[*NUMERIC, TARGET]).reset_index(drop=True)
 
 
-def _log(ws, name: str, model, rows: pd.DataFrame) -> pd.DataFrame:
-    """The rows served as the server logs a regressor's answers, each labelled."""
-    values = model.predict(rows[NUMERIC])
+def _log(
+    ws,
+    name: str,
+    model,
+    rows: pd.DataFrame,
+    *,
+    start: datetime = START,
+    offset: float = 0.0,
+    first_id: int = 1,
+) -> pd.DataFrame:
+    """The rows served as the server logs a regressor's answers (``offset`` added to each),
+    each labelled."""
+    values = model.predict(rows[NUMERIC]) + offset
     n = len(rows)
     pred = pd.DataFrame(
         {
-            "request_id": [uuid.UUID(int=i + 1).hex for i in range(n)],
-            "ts": pd.Series([START + timedelta(seconds=10 * i) for i in range(n)]),
+            "request_id": [uuid.UUID(int=first_id + i).hex for i in range(n)],
+            "ts": pd.Series([start + timedelta(seconds=10 * i) for i in range(n)]),
             "version": np.ones(n, dtype="int64"),
             "environment": "production",
             "status": "ok",
@@ -87,3 +98,41 @@ def test_the_review_of_a_regressor_lists_its_largest_errors(workspace, cli):
         )
     table = cli("monitor", "review", "mass", "--last", "24h", "--until", until)
     assert "large errors" in table.stdout and "|error|" in table.stdout
+
+
+def test_a_regressors_degradation_follows_its_absolute_error(workspace, cli):
+    """A day like the training data, then a day whose predictions are 600 g off: the
+    window's MAE against the previous day's (Welch's test, as SciPy computes it), the
+    timeline, and the recorded MAE as the reference."""
+    from scipy.stats import ttest_ind
+
+    data = _penguins()
+    model = LinearRegression().fit(data[NUMERIC], data[TARGET])
+    recorded = float(np.abs(model.predict(data[NUMERIC]) - data[TARGET]).mean())
+    workspace.register(
+        "mass", model, data=data[[*NUMERIC, TARGET]], target=TARGET, metrics={"mae": recorded}
+    )
+    day = timedelta(days=1)
+    before = _log(workspace, "mass", model, data, start=START - day)
+    after = _log(workspace, "mass", model, data, offset=600.0, first_id=10_000)
+    until = (START + timedelta(hours=12)).isoformat()
+    ran = cli("monitor", "degradation", "mass", "--last", "24h", "--until", until, "--json")
+    assert ran.exit_code == 1, ran.stderr
+    body = ran.json["results"]
+    assert body["metric"] == "mae"
+    assert body["current"]["mae"] == pytest.approx(after["error"].mean())
+    assert body["baseline"]["mae"] == pytest.approx(before["error"].mean())
+    expected = ttest_ind(after["error"], before["error"], equal_var=False, alternative="greater")
+    assert body["test_p_value"] == pytest.approx(expected.pvalue)
+    assert "mean absolute error rose" in ran.json["breaches"][0]
+    assert sum(p["rows"] for p in body["timeline"]) == 2 * len(data)
+    assert body["slices"] and body["slices"][0]["added"] > 0
+    reference = cli(
+        "monitor", "degradation", "mass", "--last", "24h", "--until", until,
+        "--compare-to", "reference", "--json",
+    )  # fmt: skip
+    assert reference.exit_code == 1
+    assert reference.json["results"]["baseline"]["mae"] == pytest.approx(recorded)
+    assert "above the recorded" in reference.json["breaches"][0]
+    table = cli("monitor", "degradation", "mass", "--last", "24h", "--until", until)
+    assert "mean absolute error now" in table.stdout and "slices that grew most" in table.stdout
