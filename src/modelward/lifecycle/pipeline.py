@@ -43,6 +43,8 @@ __all__ = ["PipelineResult", "StageResult", "promote"]
 
 ORDER = ("development", "testing", "staging", "production")
 CLASSIFICATION = ("binary-classification", "multiclass-classification")
+#: the tasks with performance thresholds in the policy (``thresholds.for_task``)
+THRESHOLD_TASKS = (*CLASSIFICATION, "regression")
 #: Run kinds of a version's prediction regression suite (`modelward test-predictions`).
 TEST_KINDS = ("prediction-tests", "test-predictions")
 
@@ -97,7 +99,7 @@ def _number(value: Any, *, lower_ci: bool) -> float | None:
 
 def _metrics(ws: Workspace, info: VersionInfo) -> tuple[dict[str, float], str]:
     """The latest ``evaluation`` run's metrics, else the ones registered with the version."""
-    lower_ci = ws.policy.thresholds.use_lower_ci
+    lower_ci = ws.policy_for(info.model).thresholds.use_lower_ci
     runs = ws.registry.list_runs(
         model=info.model, version=info.version, kinds=["evaluation"], limit=1
     )
@@ -133,8 +135,9 @@ def _champion(ws: Workspace, info: VersionInfo) -> VersionInfo | None:
 def _evaluation(ws: Workspace, info: VersionInfo, stage: StageResult) -> None:
     metrics, source = _metrics(ws, info)
     task = ws.registry.get_model(info.model).task
-    thresholds = ws.policy.thresholds.as_dict() if task in CLASSIFICATION else {}
-    applicable = {k: v for k, v in thresholds.items() if k in metrics}
+    policy = ws.policy_for(info.model)
+    limits = policy.thresholds.limits(task) if task in THRESHOLD_TASKS else []
+    applicable = [limit for limit in limits if limit.metric in metrics]
     if task in CLASSIFICATION and not applicable:
         stage.check(
             "evaluated",
@@ -142,9 +145,14 @@ def _evaluation(ws: Workspace, info: VersionInfo, stage: StageResult) -> None:
             f"{info.ref} has no evaluation; run `modelward evaluate "
             f"{info.model} {info.version} --data FILE`",
         )
-    for metric, limit in applicable.items():
-        value = metrics[metric]
-        stage.check(metric, value >= limit, f"{metric} {value:.3f} ({source}) ≥ {limit:.2f}")
+    for limit in applicable:
+        value = metrics[limit.metric]
+        op = "≥" if limit.op == ">=" else "≤"
+        stage.check(
+            limit.metric,
+            limit.passes(value),
+            f"{limit.metric} {value:.3f} ({source}) {op} {limit.value:.4g}",
+        )
     if task not in CLASSIFICATION:
         runs = ws.registry.list_runs(
             model=info.model, version=info.version, kinds=["evaluation", "llm-evaluation"], limit=1
@@ -155,7 +163,7 @@ def _evaluation(ws: Workspace, info: VersionInfo, stage: StageResult) -> None:
             f"latest evaluation: {runs[0].verdict if runs else 'none'}",
         )
     champion = _champion(ws, info)
-    metric = ws.policy.retention.metric
+    metric = policy.retention.metric
     if champion is None:
         stage.check("champion", True, "no champion to compare with")
         return
@@ -381,7 +389,7 @@ def _production_plan(ws: Workspace, traffic: TrafficPort, name: str, stages: str
     current = traffic.current(name, "production")
     if not current.versions:
         return "nothing serves production: deploy directly at 100 %"
-    plan = make_plan(ws.policy.rollout, stages)
+    plan = make_plan(ws.policy_for(name).rollout, stages)
     steps = ", ".join(f"{s['weight']:g} % for {s['seconds'] / 60:g} min" for s in plan["stages"])
     return f"canary against version(s) {sorted(current.versions)}: {steps}"
 

@@ -55,8 +55,8 @@ def _evidence(
     metrics: MetricsPort,
     window: timedelta,
 ) -> list[str]:
-    policy = ws.policy.retirement
-    rollout = ws.policy.rollout
+    effective = ws.policy_for(info.model)
+    policy, rollout = effective.retirement, effective.rollout
     now = utcnow()
     stats = metrics.window(info.model, "production", info.version, now - window, now)
     reasons: list[str] = []
@@ -78,7 +78,7 @@ def _evidence(
     cost = stats.cost_per_query if stats.cost_rows else metric_value(info.metrics, "cost_per_query")
     if isinstance(cost, int | float) and cost > policy.max_cost_per_query:
         reasons.append(f"cost per query {cost:.4g} is above {policy.max_cost_per_query:g}")
-    metric = ws.policy.retention.metric
+    metric = effective.retention.metric
     mine = metric_value(info.metrics, metric)
     for other in newer:
         theirs = metric_value(other.metrics, metric)

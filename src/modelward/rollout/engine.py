@@ -166,7 +166,7 @@ class RolloutEngine:
         overridden gates are recorded with the rollout and in history, as for transitions.
         """
         actor = actor or default_actor()
-        plan = make_plan(self.ws.policy.rollout, stages)
+        plan = make_plan(self.ws.policy_for(name).rollout, stages)
         info = self.registry.get_version(name, version)
         overridden: list[str] = []
         if info.stage in ("deprecated", "retired"):
