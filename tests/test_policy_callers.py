@@ -159,3 +159,23 @@ def test_a_canary_is_planned_with_its_models_rollout_policy(workspace, cleveland
     assert [s["weight"] for s in other.plan["stages"]] == [
         s.weight for s in Policy().rollout.stages
     ]
+
+
+def test_data_validate_against_a_version_uses_its_models_data_limits(
+    workspace, cleveland, fitted, heart, cli
+):
+    from tests.conftest import HEART_SPEC
+
+    for name in ("strict", "lenient"):
+        workspace.register(name, fitted, data=cleveland, target="target")
+    _sections(workspace, {"lenient": {"data": {"max_missing_rate": 1.0}}})
+    hungarian = heart[heart.site == "hungarian"]
+    spec = f"{HEART_SPEC}#hungarian"
+    for name, status in (("strict", "fail"), ("lenient", "pass")):
+        ran = cli("data", "validate", spec, "--against", f"{name}:1", "--check-missing", "--json")
+        missing = {f["column"]: f for f in ran.json["findings"] if f["check"] == "missing"}
+        for column in ("ca", "thal", "slope"):
+            rate = hungarian[column].isna().mean()
+            assert Policy().data.max_missing_rate < rate < 1.0
+            assert missing[column]["value"] == round(rate, 4)
+            assert missing[column]["status"] == status, (name, column)
