@@ -19,6 +19,9 @@ _HEADER = """\
 # modelward policy: the thresholds and weights every check and gate applies.
 # The defaults are the runbooks' numbers. Edit, then run any command: the file is
 # validated on load and a mistake is reported with the key that is wrong.
+# A model's own values go in a section under models:, merged over the rest key by key:
+#   models: {my-model: {thresholds: {regression: {r2_min: 0.6}}, bias: {required: false}}}
+# `modelward policy show --model my-model` prints what applies and where it came from.
 """
 
 
