@@ -108,6 +108,26 @@ def test_the_promotion_gate_applies_each_regressors_own_limits(two_regressors):
     assert not strict["mae"]["passed"] and f"≤ {mae_max:.4g}" in strict["mae"]["detail"]
 
 
+def test_the_pessimistic_end_of_an_error_interval_is_its_high_bound(two_regressors):
+    """With ``use_lower_ci`` a maximum (MAE) is judged on the interval's high end."""
+    ws, scores = two_regressors
+    mae = scores["mae"]
+    interval = {"value": mae, "low": mae * 0.9, "high": mae * 1.1}
+    ws.registry.record_run(
+        "evaluation", model="mass", version=1, inputs={"data": "penguins"},
+        results={"metrics": {"mae": interval}}, verdict="pass",
+    )  # fmt: skip
+    limit = round(mae * 1.05, 1)  # above the value, below the high end
+    section = {"thresholds": {"use_lower_ci": True, "regression": {"mae_max": limit}}}
+    _sections(ws, {"mass": section})
+    checks = {c["name"]: c for c in promote(ws, "mass", 1, dry_run=True).stages[0].checks}
+    assert not checks["mae"]["passed"] and f"{mae * 1.1:.3f}" in checks["mae"]["detail"]
+    section["thresholds"]["use_lower_ci"] = False
+    _sections(ws, {"mass": section})
+    checks = {c["name"]: c for c in promote(ws, "mass", 1, dry_run=True).stages[0].checks}
+    assert checks["mae"]["passed"] and f"{mae:.3f}" in checks["mae"]["detail"]
+
+
 def test_lifecycle_review_applies_each_models_retirement_criteria(workspace, cleveland):
     """A one-feature classifier in production under two names: its accuracy is below the
     runbook's retirement floor; ``tolerant``'s section lowers the floor under it."""
