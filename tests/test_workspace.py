@@ -25,6 +25,8 @@ def test_init_creates_db_folders_and_the_runbook_policy(cli, tmp_path: Path):
         "recall": 0.75,
         "use_lower_ci": False,
         "min_labels": 30,
+        "multiclass": Policy().thresholds.multiclass.model_dump(),
+        "regression": {"r2_min": 0.5, "mae_max": None, "rmse_max": None, "mape_max": None},
     }
     assert policy["data"]["max_missing_rate"] == 0.05
     assert policy["drift"]["max_drifted_share"] == 0.10

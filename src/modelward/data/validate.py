@@ -64,7 +64,12 @@ def validate_data(
         or spec_target(ref)
         or ("target" if "target" in frame.columns else None)
     )
-    policy = workspace.policy if workspace is not None else Policy()
+    if workspace is None:
+        policy = Policy()
+    elif against:  # the version's model: its own policy
+        policy = workspace.policy_for(against.partition(":")[0])
+    else:
+        policy = workspace.policy
     result = validate_frame(
         frame,
         policy=policy.data,

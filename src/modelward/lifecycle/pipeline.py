@@ -35,6 +35,7 @@ from modelward.rollout.traffic import default_traffic
 from modelward.verification import Verifier, live_verifier, offline_verify
 
 if TYPE_CHECKING:
+    from modelward.policy import Limit
     from modelward.registry.records import VersionInfo
     from modelward.rollout.ports import TrafficPort
     from modelward.workspace import Workspace
@@ -43,6 +44,8 @@ __all__ = ["PipelineResult", "StageResult", "promote"]
 
 ORDER = ("development", "testing", "staging", "production")
 CLASSIFICATION = ("binary-classification", "multiclass-classification")
+#: the tasks with performance thresholds in the policy (``thresholds.for_task``)
+THRESHOLD_TASKS = (*CLASSIFICATION, "regression")
 #: Run kinds of a version's prediction regression suite (`modelward test-predictions`).
 TEST_KINDS = ("prediction-tests", "test-predictions")
 
@@ -84,20 +87,29 @@ class PipelineResult:
         return out
 
 
-def _number(value: Any, *, lower_ci: bool) -> float | None:
-    """A metric as a number: plain, or ``{"value", "low", "high"}`` from an evaluation."""
+def _number(value: Any, *, bound: str | None) -> float | None:
+    """A metric as a number: plain, or ``{"value", "low", "high"}`` from an evaluation
+    (its ``bound``, ``low`` or ``high``, when given and known; else its value)."""
     if isinstance(value, dict):
-        value = (
-            value.get("low") if lower_ci and value.get("low") is not None else value.get("value")
-        )
+        value = value.get(bound) if bound and value.get(bound) is not None else value.get("value")
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
     return float(value)
 
 
+def _limits(ws: Workspace, info: VersionInfo) -> list[Limit]:
+    """The performance thresholds of ``info``'s model: its own policy, for its task."""
+    task = ws.registry.get_model(info.model).task
+    thresholds = ws.policy_for(info.model).thresholds
+    return thresholds.limits(task) if task in THRESHOLD_TASKS else []
+
+
 def _metrics(ws: Workspace, info: VersionInfo) -> tuple[dict[str, float], str]:
-    """The latest ``evaluation`` run's metrics, else the ones registered with the version."""
-    lower_ci = ws.policy.thresholds.use_lower_ci
+    """The latest ``evaluation`` run's metrics, else the ones registered with the version.
+    With ``use_lower_ci`` each is the pessimistic end of its interval: the low one for a
+    minimum, the high one for a maximum (an error)."""
+    lower_ci = ws.policy_for(info.model).thresholds.use_lower_ci
+    errors = {limit.metric for limit in _limits(ws, info) if limit.op == "<="}
     runs = ws.registry.list_runs(
         model=info.model, version=info.version, kinds=["evaluation"], limit=1
     )
@@ -111,11 +123,17 @@ def _metrics(ws: Workspace, info: VersionInfo) -> tuple[dict[str, float], str]:
         found = {
             str(k): n
             for k, v in (raw or {}).items()
-            if (n := _number(v, lower_ci=lower_ci)) is not None
+            if (n := _number(v, bound=_bound(str(k), lower_ci, errors))) is not None
         }
         if found:
             return found, where
     return {}, "no metrics"
+
+
+def _bound(metric: str, lower_ci: bool, errors: set[str]) -> str | None:
+    if not lower_ci:
+        return None
+    return "high" if metric in errors else "low"
 
 
 def _champion(ws: Workspace, info: VersionInfo) -> VersionInfo | None:
@@ -133,8 +151,8 @@ def _champion(ws: Workspace, info: VersionInfo) -> VersionInfo | None:
 def _evaluation(ws: Workspace, info: VersionInfo, stage: StageResult) -> None:
     metrics, source = _metrics(ws, info)
     task = ws.registry.get_model(info.model).task
-    thresholds = ws.policy.thresholds.as_dict() if task in CLASSIFICATION else {}
-    applicable = {k: v for k, v in thresholds.items() if k in metrics}
+    policy = ws.policy_for(info.model)
+    applicable = [limit for limit in _limits(ws, info) if limit.metric in metrics]
     if task in CLASSIFICATION and not applicable:
         stage.check(
             "evaluated",
@@ -142,9 +160,14 @@ def _evaluation(ws: Workspace, info: VersionInfo, stage: StageResult) -> None:
             f"{info.ref} has no evaluation; run `modelward evaluate "
             f"{info.model} {info.version} --data FILE`",
         )
-    for metric, limit in applicable.items():
-        value = metrics[metric]
-        stage.check(metric, value >= limit, f"{metric} {value:.3f} ({source}) ≥ {limit:.2f}")
+    for limit in applicable:
+        value = metrics[limit.metric]
+        op = "≥" if limit.op == ">=" else "≤"
+        stage.check(
+            limit.metric,
+            limit.passes(value),
+            f"{limit.metric} {value:.3f} ({source}) {op} {limit.value:.4g}",
+        )
     if task not in CLASSIFICATION:
         runs = ws.registry.list_runs(
             model=info.model, version=info.version, kinds=["evaluation", "llm-evaluation"], limit=1
@@ -155,7 +178,7 @@ def _evaluation(ws: Workspace, info: VersionInfo, stage: StageResult) -> None:
             f"latest evaluation: {runs[0].verdict if runs else 'none'}",
         )
     champion = _champion(ws, info)
-    metric = ws.policy.retention.metric
+    metric = policy.retention.metric
     if champion is None:
         stage.check("champion", True, "no champion to compare with")
         return
@@ -381,7 +404,7 @@ def _production_plan(ws: Workspace, traffic: TrafficPort, name: str, stages: str
     current = traffic.current(name, "production")
     if not current.versions:
         return "nothing serves production: deploy directly at 100 %"
-    plan = make_plan(ws.policy.rollout, stages)
+    plan = make_plan(ws.policy_for(name).rollout, stages)
     steps = ", ".join(f"{s['weight']:g} % for {s['seconds'] / 60:g} min" for s in plan["stages"])
     return f"canary against version(s) {sorted(current.versions)}: {steps}"
 

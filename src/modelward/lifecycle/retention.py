@@ -69,8 +69,15 @@ class CleanPlan:
         }
 
 
-def _options(ws: Workspace, keep_last: int | None, keep_best: int | None, metric: str | None):
-    policy = ws.policy.retention
+def _options(
+    ws: Workspace,
+    name: str | None,
+    keep_last: int | None,
+    keep_best: int | None,
+    metric: str | None,
+) -> tuple[int, int, str]:
+    """The options given, else the policy's (the model's own when one is named)."""
+    policy = (ws.policy if name is None else ws.policy_for(name)).retention
     keep_last = policy.keep_last if keep_last is None else keep_last
     keep_best = policy.keep_best if keep_best is None else keep_best
     if keep_last < 0 or keep_best < 0:
@@ -125,7 +132,7 @@ def plan_clean(
     metric: str | None = None,
 ) -> CleanPlan:
     """What ``clean`` would delete and keep (and why); changes nothing."""
-    keep_last, keep_best, metric = _options(ws, keep_last, keep_best, metric)
+    keep_last, keep_best, metric = _options(ws, name, keep_last, keep_best, metric)
     plan = CleanPlan(keep_last, keep_best, metric)
     with ws.db.session(readonly=True) as session:
         models = _models(session, ws, name)
@@ -165,7 +172,7 @@ def apply_clean(
     actor: str | None = None,
 ) -> CleanPlan:
     """Delete what :func:`plan_clean` proposes, re-deciding inside the transaction."""
-    keep_last, keep_best, metric = _options(ws, keep_last, keep_best, metric)
+    keep_last, keep_best, metric = _options(ws, name, keep_last, keep_best, metric)
     plan_clean(ws, name, keep_last=keep_last, keep_best=keep_best, metric=metric)  # validates
     actor = actor or default_actor()
     plan = CleanPlan(keep_last, keep_best, metric, applied=True)

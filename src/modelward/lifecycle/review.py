@@ -22,6 +22,7 @@ from modelward.rollout.traffic import default_traffic
 from modelward.timeutil import parse_duration, utcnow
 
 if TYPE_CHECKING:
+    from modelward.policy import Policy
     from modelward.registry.records import VersionInfo
     from modelward.rollout.ports import MetricsPort, TrafficPort, WindowStats
     from modelward.workspace import Workspace
@@ -55,13 +56,13 @@ def _evidence(
     metrics: MetricsPort,
     window: timedelta,
 ) -> list[str]:
-    policy = ws.policy.retirement
-    rollout = ws.policy.rollout
+    effective = ws.policy_for(info.model)
+    policy, rollout = effective.retirement, effective.rollout
     now = utcnow()
     stats = metrics.window(info.model, "production", info.version, now - window, now)
     task = ws.registry.get_model(info.model).task
     quality = _error_evidence if task == "regression" else _accuracy_evidence
-    reasons = quality(ws, info, stats)
+    reasons = quality(effective, info, stats)
     if stats.requests >= rollout.min_samples:
         if stats.error_rate is not None and stats.error_rate > policy.max_error_rate:
             reasons.append(
@@ -75,7 +76,7 @@ def _evidence(
     cost = stats.cost_per_query if stats.cost_rows else metric_value(info.metrics, "cost_per_query")
     if isinstance(cost, int | float) and cost > policy.max_cost_per_query:
         reasons.append(f"cost per query {cost:.4g} is above {policy.max_cost_per_query:g}")
-    metric = ws.policy.retention.metric
+    metric = effective.retention.metric
     if metric_value(info.metrics, metric) is None:
         metric = TASK_METRIC.get(task, metric)
     mine = metric_value(info.metrics, metric)
@@ -107,8 +108,8 @@ def _evidence(
 TASK_METRIC = {"regression": "mae", "multiclass-classification": "balanced_accuracy"}
 
 
-def _accuracy_evidence(ws: Workspace, info: VersionInfo, stats: WindowStats) -> list[str]:
-    policy, rollout = ws.policy.retirement, ws.policy.rollout
+def _accuracy_evidence(effective: Policy, info: VersionInfo, stats: WindowStats) -> list[str]:
+    policy, rollout = effective.retirement, effective.rollout
     labelled = stats.labelled >= rollout.min_labels
     accuracy = stats.accuracy if labelled else metric_value(info.metrics, "accuracy")
     where = "on labelled traffic" if labelled else "recorded"
@@ -117,10 +118,10 @@ def _accuracy_evidence(ws: Workspace, info: VersionInfo, stats: WindowStats) -> 
     return []
 
 
-def _error_evidence(ws: Workspace, info: VersionInfo, stats: WindowStats) -> list[str]:
+def _error_evidence(effective: Policy, info: VersionInfo, stats: WindowStats) -> list[str]:
     """A regressor: its mean absolute error on labelled traffic against the one recorded
     at evaluation, with the rollout's allowance (``max_abs_error_increase``)."""
-    rollout = ws.policy.rollout
+    rollout = effective.rollout
     recorded = metric_value(info.metrics, "mae")
     now = stats.abs_error_mean
     if stats.labelled < rollout.min_labels or now is None or not recorded:

@@ -54,7 +54,11 @@ class Context:
 
     @property
     def policy(self) -> Policy:
-        return self.ws.policy
+        """The model's effective policy (its ``models.NAME`` section merged in); the
+        workspace's for the checks of the machine."""
+        if self.model is None:
+            return self.ws.policy
+        return self.ws.policy_for(self.model.name)
 
     def scan(self, window: Window | None = None, **narrowing: Any) -> Scan:
         """The model's predictions in ``window`` (default: the check's) and environment."""

@@ -77,7 +77,7 @@ def run_runbook(
 ) -> dict[str, Any]:
     if schedule not in SCHEDULES:
         raise ConfigError(f"runbook {schedule!r} is not one of daily, weekly, monthly")
-    wanted: list[str] = list(getattr(monitor.ws.policy.monitoring, schedule))
+    wanted: list[str] = list(getattr(monitor.ws.policy_for(name).monitoring, schedule))
     unknown = [i for i in wanted if i not in KNOWN_ITEMS]
     if unknown:
         raise ConfigError(
@@ -190,7 +190,7 @@ def _retention(monitor: Monitor, name: str) -> dict[str, Any]:
     from modelward.errors import ModelwardError
     from modelward.lifecycle.retention import plan_clean
 
-    policy = monitor.ws.policy.retention
+    policy = monitor.ws.policy_for(name).retention
     note = ""
     try:
         plan = plan_clean(monitor.ws, name)

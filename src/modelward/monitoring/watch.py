@@ -33,7 +33,7 @@ def watch(
     sleep: Callable[[float], None] = time.sleep,
 ) -> list[str]:
     """Run until stopped (Ctrl-C) or ``max_runs`` rounds; returns the last round's failures."""
-    policy = monitor.ws.policy.monitoring
+    policy = (monitor.ws.policy if name is None else monitor.ws.policy_for(name)).monitoring
     pause = parse_duration(every, what="--every").total_seconds()
     if pause <= 0:
         raise ConfigError("--every must be longer than zero, e.g. 5m", field="every")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -9,14 +10,18 @@ import yaml
 from pydantic import ValidationError
 
 from modelward.errors import PolicyError
+from modelward.policy.merge import SectionError
 from modelward.policy.model import Policy
 
-__all__ = ["dump_policy", "load_policy", "parse_policy"]
+__all__ = ["check_models", "dump_policy", "load_policy", "parse_policy"]
 
 _HEADER = """\
 # modelward policy: the thresholds and weights every check and gate applies.
 # The defaults are the runbooks' numbers. Edit, then run any command: the file is
 # validated on load and a mistake is reported with the key that is wrong.
+# A model's own values go in a section under models:, merged over the rest key by key:
+#   models: {my-model: {thresholds: {regression: {r2_min: 0.6}}, bias: {required: false}}}
+# `modelward policy show --model my-model` prints what applies and where it came from.
 """
 
 
@@ -58,8 +63,23 @@ def load_policy(path: Path) -> Policy:
     return parse_policy(text, source=str(path))
 
 
+def check_models(policy: Policy, known: Iterable[str], *, source: str) -> None:
+    """Refuse a ``models:`` section for a model that is not in ``known`` (the registry's)."""
+    names = sorted(known)
+    for name in policy.models:
+        if name not in names:
+            shown = ", ".join(names) if names else "none yet"
+            raise PolicyError(
+                f"{source}: models.{name}: no model named {name!r} in the registry (known: "
+                f"{shown}); fix the name or register the model first"
+            )
+
+
 def _describe(exc: ValidationError, raw: dict[str, Any], source: str) -> str:
     first = exc.errors()[0]
+    error = (first.get("ctx") or {}).get("error")
+    if isinstance(error, SectionError):  # a models.NAME section
+        return f"{source}: {error.line()}"
     key = ".".join(str(part) for part in first["loc"]) or "(top level)"
     if first["type"] == "extra_forbidden":
         return f"{source}: unknown key {key!r}; check its spelling against `modelward policy show`"

@@ -6,10 +6,23 @@ The shipped defaults are the runbooks' numbers. Each section is its own small mo
 
 from __future__ import annotations
 
-from typing import Literal
+from dataclasses import dataclass
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
+from modelward.policy.merge import (
+    deep_merge,
+    refuse_workspace_wide,
+    section_error,
+)
 from modelward.timeutil import parse_duration
 
 __all__ = [
@@ -20,8 +33,11 @@ __all__ = [
     "DriftPolicy",
     "LLMPolicy",
     "LatencyPolicy",
+    "Limit",
     "MonitoringPolicy",
+    "MulticlassThresholds",
     "Policy",
+    "RegressionThresholds",
     "RetentionPolicy",
     "RetirementPolicy",
     "RobustnessPolicy",
@@ -45,8 +61,49 @@ def _fraction(value: float) -> float:
     return value
 
 
+class MulticlassThresholds(_Section):
+    """Minimums for multiclass classifiers; the macro averages weigh every class alike."""
+
+    accuracy: Fraction = 0.80
+    balanced_accuracy: Fraction = 0.75
+    f1_macro: Fraction = 0.70
+    precision_macro: Fraction = 0.70
+    recall_macro: Fraction = 0.70
+
+    _check = field_validator(
+        "accuracy", "balanced_accuracy", "f1_macro", "precision_macro", "recall_macro"
+    )(_fraction)
+
+
+class RegressionThresholds(_Section):
+    """Limits for regressors: R² at least ``r2_min``; each error at most its ``*_max`` (MAE
+    and RMSE in the target's units, MAPE as a fraction: 0.1 is 10 %). ``null``: not checked."""
+
+    r2_min: float | None = Field(default=0.5, le=1)
+    mae_max: float | None = Field(default=None, ge=0)
+    rmse_max: float | None = Field(default=None, ge=0)
+    mape_max: float | None = Field(default=None, ge=0)
+
+
+@dataclass(frozen=True)
+class Limit:
+    """One performance threshold: ``metric`` must be ``>=`` (or ``<=``) ``value``."""
+
+    metric: str
+    op: Literal[">=", "<="]
+    value: float
+
+    def passes(self, measured: float) -> bool:
+        return measured >= self.value if self.op == ">=" else measured <= self.value
+
+
+#: the tasks whose models have no performance thresholds in this section
+_NO_THRESHOLDS = ("text-generation",)
+
+
 class ThresholdsPolicy(_Section):
-    """Performance gates for classifiers (runbook: daily metric checks). Higher is better."""
+    """Performance gates by task (runbook: daily metric checks). The top-level metrics are
+    the binary classifiers' minimums; ``multiclass`` and ``regression`` hold the others."""
 
     accuracy: Fraction = 0.80
     roc_auc: Fraction = 0.85
@@ -55,10 +112,13 @@ class ThresholdsPolicy(_Section):
     recall: Fraction = 0.75
     use_lower_ci: bool = False
     min_labels: int = Field(default=30, ge=1)
+    multiclass: MulticlassThresholds = MulticlassThresholds()
+    regression: RegressionThresholds = RegressionThresholds()
 
     _check = field_validator("accuracy", "roc_auc", "f1", "precision", "recall")(_fraction)
 
     def as_dict(self) -> dict[str, float]:
+        """The binary classifiers' minimums (``for_task("binary-classification")``)."""
         return {
             "accuracy": self.accuracy,
             "roc_auc": self.roc_auc,
@@ -66,6 +126,31 @@ class ThresholdsPolicy(_Section):
             "precision": self.precision,
             "recall": self.recall,
         }
+
+    def for_task(self, task: str) -> dict[str, float]:
+        """The thresholds of ``task`` as the policy spells them: binary and multiclass map
+        a metric to its minimum; regression maps ``r2_min``, ``mae_max``, … (unset limits
+        left out). :meth:`limits` gives the same with metric names and directions."""
+        if task == "binary-classification":
+            return self.as_dict()
+        if task == "multiclass-classification":
+            return dict(self.multiclass.model_dump())
+        if task == "regression":
+            return {k: v for k, v in self.regression.model_dump().items() if v is not None}
+        if task in _NO_THRESHOLDS:
+            return {}
+        raise ValueError(f"unknown task {task!r}")
+
+    def limits(self, task: str) -> list[Limit]:
+        """The thresholds of ``task`` as metric, direction, value: ``r2_min`` becomes
+        ``Limit("r2", ">=", …)``, ``mae_max`` ``Limit("mae", "<=", …)``."""
+        out = []
+        for key, value in self.for_task(task).items():
+            if key.endswith("_max"):
+                out.append(Limit(key.removesuffix("_max"), "<=", value))
+            else:
+                out.append(Limit(key.removesuffix("_min"), ">=", value))
+        return out
 
 
 class DataPolicy(_Section):
@@ -100,11 +185,30 @@ class DriftPolicy(_Section):
 class BiasPolicy(_Section):
     """Fairness over protected attributes (Fairlearn's definitions)."""
 
+    #: a bias check that cannot run (no protected column in the data) fails the gate
+    required: bool = True
     protected: list[str] = ["sex", "age"]
+    #: the cut points of a numeric protected column without its own entry in ``bands``
     age_bands: list[float] = [40, 55, 65]
+    #: cut points per numeric protected column
+    bands: dict[str, list[float]] = {}
     max_demographic_parity_difference: Fraction = 0.20
     max_equalized_odds_difference: Fraction = 0.20
+    #: multiclass: the largest gap in accuracy between two groups
+    max_accuracy_difference: Fraction = 0.10
+    #: regression: the worst group's MAE over the best group's
+    max_mae_ratio: float = Field(default=1.5, ge=1)
     min_group_size: int = Field(default=10, ge=1)
+
+    _check = field_validator(
+        "max_demographic_parity_difference",
+        "max_equalized_odds_difference",
+        "max_accuracy_difference",
+    )(_fraction)
+
+    def bands_for(self, column: str) -> list[float]:
+        """The cut points of the numeric protected ``column``."""
+        return self.bands.get(column, self.age_bands)
 
 
 class RobustnessPolicy(_Section):
@@ -286,9 +390,16 @@ class MonitoringPolicy(_Section):
 
 
 class Policy(_Section):
-    """The whole policy file. ``Policy()`` is the runbooks' defaults."""
+    """The whole policy file. ``Policy()`` is the runbooks' defaults.
+
+    ``models`` holds per-model sections, each overriding any key of the file (but the
+    ``WORKSPACE_WIDE`` ones of :mod:`modelward.policy.merge`) by a deep merge;
+    :meth:`for_model` is a model's effective policy.
+    """
 
     version: Literal[1] = 1
+    #: the label that counts as positive for binary classifiers (None: the version's own)
+    positive_class: str | None = None
     thresholds: ThresholdsPolicy = ThresholdsPolicy()
     data: DataPolicy = DataPolicy()
     drift: DriftPolicy = DriftPolicy()
@@ -301,3 +412,24 @@ class Policy(_Section):
     retention: RetentionPolicy = RetentionPolicy()
     alerts: AlertsPolicy = AlertsPolicy()
     monitoring: MonitoringPolicy = MonitoringPolicy()
+    models: dict[str, dict[str, Any]] = {}
+
+    @model_validator(mode="after")
+    def _sections(self) -> Policy:
+        for name in self.models:
+            self.for_model(name)  # every section makes a valid policy
+        return self
+
+    def for_model(self, name: str) -> Policy:
+        """The effective policy of model ``name``: this one, with its ``models`` section
+        merged in (mappings key by key, any other value replaced). Raises
+        :class:`SectionError` naming the key path of a bad section."""
+        section = self.models.get(name)
+        if not section:
+            return self.model_copy(update={"models": {}})
+        refuse_workspace_wide(name, section)
+        merged = deep_merge(self.model_dump(exclude={"models"}), section)
+        try:
+            return Policy.model_validate(merged)
+        except ValidationError as exc:
+            raise section_error(name, exc) from exc

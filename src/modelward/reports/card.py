@@ -65,7 +65,8 @@ def card_document(ws: Workspace, name: str, version: int | str = "latest") -> Do
     runs = registry.list_runs(model=name, version=info.version)
     evaluations = [r for r in runs if r.kind == "evaluation"]
     validations = [r for r in runs if r.kind == "validation"]
-    thresholds = ws.policy.thresholds
+    policy = ws.policy_for(name)
+    thresholds = policy.thresholds
     doc = Document(
         f"Model card: {info.ref}",
         f"{model.task} · stage {info.stage}"
@@ -232,7 +233,7 @@ def card_document(ws: Workspace, name: str, version: int | str = "latest") -> Do
     missing = [
         c
         for c, p in columns.items()
-        if (p.get("missing_rate") or 0) >= ws.policy.data.max_missing_rate
+        if (p.get("missing_rate") or 0) >= policy.data.max_missing_rate
     ]
     if missing:
         limitations.append(

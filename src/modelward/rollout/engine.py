@@ -167,7 +167,7 @@ class RolloutEngine:
         """
         actor = actor or default_actor()
         task = self.registry.get_model(name).task
-        plan = make_plan(self.ws.policy.rollout, stages, task=task)
+        plan = make_plan(self.ws.policy_for(name).rollout, stages, task=task)
         info = self.registry.get_version(name, version)
         overridden: list[str] = []
         if info.stage in ("deprecated", "retired"):

@@ -166,7 +166,7 @@ def verify(
                     mismatches += 1
                     problems.append(f"row {i}: probabilities differ by {gap:.2g} (v{version})")
     p95 = float(np.percentile(latencies, 95)) if latencies else 0.0
-    limit = ws.policy.serving.latency.p95_ms
+    limit = ws.policy_for(name).serving.latency.p95_ms
     if p95 > limit:
         problems.append(f"p95 latency {p95:.1f} ms > {limit:g} ms (policy serving.latency.p95_ms)")
     results = {

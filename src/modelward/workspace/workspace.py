@@ -18,7 +18,7 @@ import yaml
 from modelward.artifacts.store import open_store
 from modelward.atomic import write_atomic
 from modelward.errors import AlreadyExists, WorkspaceError, WorkspaceTooNew
-from modelward.policy import Policy, dump_policy, load_policy
+from modelward.policy import Policy, check_models, dump_policy, explain, load_policy
 from modelward.redact import redact
 from modelward.registry.registry import Registry
 from modelward.store.db import Database
@@ -175,6 +175,26 @@ class Workspace:
     @cached_property
     def policy(self) -> Policy:
         return load_policy(self.layout.policy)
+
+    def policy_for(self, name: str) -> Policy:
+        """The effective policy of model ``name``: the workspace's, with the model's
+        ``models: {NAME: ...}`` section of policy.yml merged in (key by key)."""
+        return self.policy.for_model(name)
+
+    def policy_sources(self, name: str) -> dict[str, dict[str, Any]]:
+        """Model ``name``'s effective policy by key path, each value with where it came from:
+        ``default``, ``workspace`` (policy.yml) or ``models.NAME`` (its section)."""
+        self.registry.get_model(name)  # an unknown model is an error naming it
+        return explain(self.policy, name)
+
+    def check_policy(self, path: str | Path | None = None) -> Policy:
+        """Validate a policy file (default: the workspace's policy.yml) and its ``models:``
+        sections, each of which must name a model of this workspace's registry."""
+        file = Path(path) if path is not None else self.layout.policy
+        policy = load_policy(file)
+        known = [model.name for model in self.registry.list_models()]
+        check_models(policy, known, source=str(file))
+        return policy
 
     @cached_property
     def db(self) -> Database:
