@@ -59,4 +59,5 @@ def test_every_check_is_reachable_documented_and_stored():
             for r in vars(importlib.import_module(check.__module__)).values()
             if inspect.isclass(r) and issubclass(r, CheckResult) and r is not CheckResult
         ]
-        assert [r.check for r in results] == [name], (name, results)
+        # a check may have a result per task (degradation: a regressor's is by absolute error)
+        assert results and {r.check for r in results} == {name}, (name, results)

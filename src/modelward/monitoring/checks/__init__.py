@@ -9,12 +9,12 @@ check is one module here and one line below.
 from modelward.monitoring.checks.base import Check
 from modelward.monitoring.checks.degradation import Degradation, DegradationResult
 from modelward.monitoring.checks.drift import Drift, DriftResult
-from modelward.monitoring.checks.error_degradation import ErrorDegradationResult
 from modelward.monitoring.checks.metrics import Metrics, MetricsResult
 from modelward.monitoring.checks.predictions import Predictions, PredictionsResult
 from modelward.monitoring.checks.quality import Quality, QualityResult
 from modelward.monitoring.checks.resources import Resources, ResourcesResult
 from modelward.monitoring.checks.review import Review, ReviewResult
+from modelward.monitoring.error_degradation import ErrorDegradationResult
 
 __all__ = [
     "CHECKS",

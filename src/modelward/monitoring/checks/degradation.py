@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from modelward.errors import ConfigError
 from modelward.monitoring.checks.base import Check
 from modelward.monitoring.checks.drift import Drift
-from modelward.monitoring.checks.error_degradation import (
+from modelward.monitoring.error_degradation import (
     ErrorDegradationResult,
     error_degradation,
     error_slices,

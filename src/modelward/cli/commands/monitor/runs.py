@@ -166,15 +166,19 @@ def report_cmd(
     console.print(f"report written: {files['html']} (and {files['json'].rsplit('/', 1)[-1]})")
 
 
-def _runbook(schedule: str, name: str | None, options: dict[str, Any], as_json: bool) -> None:
-    watcher = monitor()
-    names = [name] if name is not None else watcher.logged_models()
+def _models(name: str | None, options: dict[str, Any]) -> list[str]:
+    """The model named, or every model in the log."""
+    names = [name] if name is not None else monitor().logged_models()
     if not names:
         raise ConfigError("no model has predictions in the log yet; pass a model name")
     if options["out"] is not None and len(names) > 1:
         raise ConfigError("--out works with one model; pass a model name", field="out")
-    ws = state().workspace()
-    reports = [ws.runbook(schedule, n, **options) for n in names]
+    return names
+
+
+def _print_runbooks(
+    schedule: str, name: str | None, reports: list[dict[str, Any]], as_json: bool
+) -> None:
     if as_json:
         print_json(reports if name is None else reports[0])
     else:
@@ -204,10 +208,11 @@ def _schedule_command(schedule: str, doc: str) -> None:
         as_json: JsonOption = False,
     ) -> None:
         options = {"until": until, "out": out, "environment": environment(env, all_envs)}
-        _runbook(schedule, name, options, as_json)
+        ws = state().workspace()
+        reports = [ws.runbook(schedule, n, **options) for n in _models(name, options)]
+        _print_runbooks(schedule, name, reports, as_json)
 
     command.__doc__ = doc
-    command.__wrapped__ = _runbook  # type: ignore[attr-defined]  # what it calls, for @calls
     runbook_app.command(schedule)(calls("Workspace.runbook")(command))
 
 

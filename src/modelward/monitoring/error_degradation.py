@@ -1,5 +1,5 @@
 """The degradation check of a regression model: did the absolute error grow, when, and in
-which slices (the classifier's version, in :mod:`.degradation`, follows accuracy).
+which slices (the classifier's version, in :mod:`.checks.degradation`, follows accuracy).
 
 - the mean absolute error (MAE) of the window against the baseline window
   (``--compare-to previous`` or ``window:7d``) with Welch's one-sided t-test on the
