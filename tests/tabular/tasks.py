@@ -93,6 +93,7 @@ def register_mass(ws, name: str = "penguin-mass", alpha: float = 1.0, numeric=No
 
 
 def register_breast(ws, name: str = "breast-cancer", **options):
+    from sklearn.impute import SimpleImputer
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
@@ -100,7 +101,9 @@ def register_breast(ws, name: str = "breast-cancer", **options):
     data = breast()
     train, test = halves(data)
     cols = [c for c in data.columns if c != "diagnosis"]
-    pipeline = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
+    pipeline = make_pipeline(
+        SimpleImputer(strategy="median"), StandardScaler(), LogisticRegression(max_iter=2000)
+    )
     pipeline.fit(train[cols], train["diagnosis"])
     info = ws.register(name, pipeline, data=train, target="diagnosis", **options)
     return info, test, pipeline, cols
