@@ -230,3 +230,23 @@ def test_positive_class_not_among_the_labels_is_a_one_line_error(workspace, cli,
     assert "positive class 'cancer'" in ran.stderr
     assert "benign, malignant" in ran.stderr
     assert "Traceback" not in ran.stderr and len(ran.stderr.strip().splitlines()) == 1
+
+
+def test_positive_class_on_a_multiclass_model_is_a_one_line_error(workspace, cli, tmp_path):
+    info, test, _, _ = register_species(workspace)
+    ran = cli(
+        "evaluate", info.model, "1", "--data", _write(test, tmp_path, "test"),
+        "--positive-class", "Adelie",
+    )  # fmt: skip
+    assert ran.exit_code == 2
+    assert "--positive-class is for binary classifiers" in ran.stderr
+    assert len(ran.stderr.strip().splitlines()) == 1
+
+
+def test_commands_that_read_binary_data_still_refuse_other_tasks(workspace):
+    from modelward.errors import DataError
+    from modelward.evaluation.scoring import score_version
+
+    info, test, _, _ = register_mass(workspace)
+    with pytest.raises(DataError, match="is a regression model; this command covers binary"):
+        score_version(workspace, info.model, 1, test, target="body_mass_g")

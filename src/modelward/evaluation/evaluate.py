@@ -21,7 +21,7 @@ from modelward.evaluation.regression import RegressionData, regression_summary
 from modelward.evaluation.report import evaluation_document
 from modelward.evaluation.result import Evaluation
 from modelward.evaluation.scoring import Scored, score_version, target_for
-from modelward.evaluation.tasks import BINARY, MULTICLASS, REGRESSION
+from modelward.evaluation.tasks import BINARY, MULTICLASS, REGRESSION, TABULAR_TASKS
 from modelward.progress import NO_PROGRESS, Progress
 from modelward.reports.document import check_report_path, write_html
 
@@ -202,7 +202,13 @@ def evaluate_version(
     frame, data_ref = read_source(data, data_ref)
     with progress.task("scoring", total=1) as advance:
         scored = score_version(
-            ws, name, version, frame, target=target, positive_class=positive_class
+            ws,
+            name,
+            version,
+            frame,
+            target=target,
+            positive_class=positive_class,
+            tasks=TABULAR_TASKS,
         )
         advance()
     info = scored.version
@@ -211,7 +217,13 @@ def evaluate_version(
     if baseline is not None:
         base_version = resolve_baseline(ws, name, info.version, baseline)
         base_scored = score_version(
-            ws, name, base_version, frame, target=target, positive_class=scored.positive
+            ws,
+            name,
+            base_version,
+            frame,
+            target=target,
+            positive_class=scored.positive,
+            tasks=TABULAR_TASKS,
         )
     with progress.task("bootstrap", total=1) as advance:
         results: dict[str, Any] = {

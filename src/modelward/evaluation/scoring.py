@@ -143,7 +143,11 @@ def score_version(
     *,
     target: str | None,
     positive_class: Any = None,
+    tasks: tuple[str, ...] = (BINARY,),
 ) -> Scored:
+    """Score a version on labelled rows, as its task asks. ``tasks`` are the tasks the
+    caller handles (binary only by default: a caller that reads ``data`` as
+    :class:`BinaryData`); another task is refused with a one-line error."""
     info = ws.registry.get_version(name, version)
     model = ws.load_model(name, info.version)
     column = target_for(ws, info, target)
@@ -156,11 +160,16 @@ def score_version(
     raw_classes = getattr(model, "classes", None)
     classes = None if raw_classes is None else list(raw_classes)
     task = _task_of(ws, name, classes)
-    if task not in TABULAR_TASKS:
+    if task not in tasks or task not in TABULAR_TASKS:
+        covered = [t for t in tasks if t in TABULAR_TASKS]
         raise DataError(
-            f"{info.ref} is a {task} model; evaluation here covers "
-            f"{', '.join(TABULAR_TASKS)} models",
+            f"{info.ref} is a {task} model; this command covers {', '.join(covered)} models",
             field="model",
+        )
+    if positive_class is not None and task != BINARY:
+        raise DataError(
+            f"--positive-class is for binary classifiers; {info.ref} is a {task} model: drop it",
+            field="positive_class",
         )
     labels = labelled[column]
     if task == REGRESSION:

@@ -16,7 +16,7 @@ from modelward.evaluation.metrics import bootstrap_metrics
 from modelward.evaluation.multiclass import multiclass_summary
 from modelward.evaluation.regression import regression_summary
 from modelward.evaluation.scoring import Scored, score_version
-from modelward.evaluation.tasks import MULTICLASS, REGRESSION
+from modelward.evaluation.tasks import MULTICLASS, REGRESSION, TABULAR_TASKS
 from modelward.progress import NO_PROGRESS, Progress
 from modelward.reports.document import check_report_path, write_html
 from modelward.validation.bias import bias_checks
@@ -187,7 +187,13 @@ def validate_version(
             advance()
         if all(c.passed for c in found):
             scored = score_version(
-                ws, name, info.version, frame, target=target, positive_class=positive_class
+                ws,
+                name,
+                info.version,
+                frame,
+                target=target,
+                positive_class=positive_class,
+                tasks=TABULAR_TASKS,
             )
             rows = scored.data.n
             task = scored.task
