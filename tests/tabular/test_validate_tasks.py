@@ -58,7 +58,7 @@ def test_multiclass_validation(workspace, cli, tmp_path):
 
 
 def test_regression_validation(workspace, cli, tmp_path):
-    relax_policy(workspace, bias={"protected": ["sex", "island"], "min_group_size": 5})
+    relax_policy(workspace, bias={"protected": ["sex", "island", "age"], "min_group_size": 5})
     info, test, pipeline, cols = register_mass(workspace)
     test = test[test["body_mass_g"].notna()].reset_index(drop=True)
     ran = cli("validate", info.model, "1", "--data", _write(test, tmp_path, "t"), "--json")
@@ -85,6 +85,10 @@ def test_regression_validation(workspace, cli, tmp_path):
         assert detail["mae_difference"] == pytest.approx(frame.difference())
         assert detail["mae_ratio"] == pytest.approx(frame.ratio())
         assert detail["relative_mae_difference"] == pytest.approx(frame.difference() / overall)
+    age = _checks(out, "bias")["age: bias"]
+    assert age["ran"] is False and age["required"] is False and "no column 'age'" in age["detail"]
+    runs = workspace.registry.list_runs(model=info.model, kinds=["validation"])
+    assert runs[0].verdict in ("pass", "fail")  # a not-required not-run check: not incomplete
     # robustness: change in error and share of predictions moved
     robust = _checks(out, "robustness")
     noise = out["details"]["robustness"]["gaussian noise"]

@@ -235,6 +235,10 @@ def bias_checks(
         )
         details["not_run"] = reason
         return [not_run("bias", "bias", reason, required=required)], details
+    for attribute in policy.protected:
+        if attribute not in present:  # the others ran: said, not blocking
+            reason = f"the data has no column {attribute!r}"
+            checks.append(not_run("bias", f"{attribute}: bias", reason, required=False))
     for attribute in present:
         labels = group_labels(frame[attribute], policy.age_bands)
         found, groups, limits = _attribute(task, y_true, y_pred, labels, policy)
