@@ -9,7 +9,7 @@ import pytest
 from scipy.stats import wilcoxon
 from sklearn import metrics as skm
 
-from modelward.stats import bootstrap_ci, mcnemar
+from modelward.stats import bootstrap_ci, mcnemar, paired_bootstrap
 from tabular.tasks import register_breast, register_mass, register_species
 
 RESAMPLES = 200
@@ -94,6 +94,12 @@ def test_multiclass_groups_and_paired_comparison(workspace, cli, tmp_path):
         skm.f1_score(y, pred_b, average="macro") - skm.f1_score(y, pred_a, average="macro")
     )
     assert diff["low"] <= diff["difference"] <= diff["high"]
+    alone = paired_bootstrap(
+        lambda t, p: skm.f1_score(t, p, average="macro"), y, pred_a, pred_b, resamples=RESAMPLES
+    )
+    assert (diff["low"], diff["high"], diff["p_value"]) == pytest.approx(
+        (alone.low, alone.high, alone.p_value)
+    )
     assert out["comparison"]["verdict"] in ("better", "no significant difference")
     island = test["island"] == "Biscoe"
     group = out["groups"]["Biscoe"]
@@ -173,6 +179,11 @@ def test_regression_paired_comparison(workspace, cli, tmp_path):
     mae = comp["differences"]["mae"]
     assert mae["difference"] == pytest.approx(err_b.mean() - err_a.mean())
     assert mae["low"] <= mae["difference"] <= mae["high"]
+    pred_a, pred_b = base.predict(test[cols]), cand.predict(test[cand_cols])
+    alone = paired_bootstrap(skm.mean_absolute_error, y, pred_a, pred_b, resamples=RESAMPLES)
+    assert (mae["low"], mae["high"], mae["p_value"]) == pytest.approx(
+        (alone.low, alone.high, alone.p_value)
+    )
     # the full model is much closer on body mass than the bill-depth-only one
     assert comp["verdict"] == "better"
     assert "Wilcoxon absolute error" in comp["significant"]["better"]
