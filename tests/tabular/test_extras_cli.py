@@ -121,7 +121,7 @@ def test_the_card_holds_what_was_recorded(trained, cli, tmp_path):
         "Intended use",
         "Data and provenance",
         "Metrics",
-        "Per-site and per-group",
+        "Per-group results",
         "Validation",
         "Limitations",
         "Version history",

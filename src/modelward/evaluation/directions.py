@@ -19,6 +19,14 @@ HIGHER_IS_BETTER = frozenset(
         "average_precision",
         "balanced_accuracy",
         "agreement",
+        "roc_auc_ovr",
+        "macro_f1",
+        "macro_precision",
+        "macro_recall",
+        "weighted_f1",
+        "weighted_precision",
+        "weighted_recall",
+        "r2",
     }
 )
 LOWER_IS_BETTER = frozenset(
@@ -35,6 +43,12 @@ LOWER_IS_BETTER = frozenset(
         "equalized_odds_difference",
         "missing_rate",
         "metric_loss",
+        "mae",
+        "rmse",
+        "mape",
+        "median_absolute_error",
+        "mae_increase",
+        "moved_share",
     }
 )
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from modelward.evaluation.result import Evaluation
+from modelward.evaluation.tasks import GROUP_METRICS
 from modelward.present import fmt_interval
 from modelward.reports import Document, figure_uri
 
@@ -16,7 +17,63 @@ def metric_rows(metrics: dict[str, dict[str, Any]]) -> list[list[Any]]:
     return [[name, m["value"], m["low"], m["high"]] for name, m in metrics.items()]
 
 
+def _matrix_figure(confusion: dict[str, Any]) -> str:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    labels, cells = confusion["labels"], confusion["matrix"]
+    k = len(labels)
+    fig, ax = plt.subplots(figsize=(2.4 + 0.7 * k, 2.0 + 0.7 * k))
+    ax.imshow(cells, cmap="Blues")
+    for i in range(k):
+        for j in range(k):
+            ax.text(j, i, str(cells[i][j]), ha="center", va="center", fontsize=11)
+    ax.set(xticks=range(k), yticks=range(k), xlabel="predicted", ylabel="actual")
+    ax.set_xticklabels(labels, rotation=30, ha="right")
+    ax.set_yticklabels(labels)
+    ax.set_title("Confusion")
+    return figure_uri(fig)
+
+
+def _residual_figures(evaluation: Evaluation) -> list[tuple[str, str]]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    data = evaluation.scored.data
+    residual = data.y_pred - data.y_true
+    fig, ax = plt.subplots(figsize=(4.5, 4))
+    ax.scatter(data.y_true, data.y_pred, s=8, alpha=0.6)
+    low = float(min(data.y_true.min(), data.y_pred.min()))
+    high = float(max(data.y_true.max(), data.y_pred.max()))
+    ax.plot([low, high], [low, high], ls="--", c="grey", lw=0.8)
+    ax.set(xlabel="actual", ylabel="predicted", title="Predicted against actual")
+    out = [(figure_uri(fig), "Predicted against actual")]
+    fig, ax = plt.subplots(figsize=(4.5, 4))
+    ax.scatter(data.y_pred, residual, s=8, alpha=0.6)
+    ax.axhline(0, ls="--", c="grey", lw=0.8)
+    ax.set(xlabel="predicted", ylabel="residual (predicted - actual)", title="Residuals")
+    out.append((figure_uri(fig), "Residuals against predictions"))
+    fig, ax = plt.subplots(figsize=(4.5, 4))
+    ax.hist(residual, bins=30)
+    ax.set(xlabel="residual (predicted - actual)", ylabel="rows", title="Residual distribution")
+    out.append((figure_uri(fig), "Residual distribution"))
+    return out
+
+
 def _figures(evaluation: Evaluation) -> list[tuple[str, str]]:
+    task = evaluation.results.get("task", "binary-classification")
+    if task == "regression":
+        return _residual_figures(evaluation)
+    if task == "multiclass-classification":
+        return [(_matrix_figure(evaluation.results["confusion"]), "Confusion matrix")]
+    return _binary_figures(evaluation)
+
+
+def _binary_figures(evaluation: Evaluation) -> list[tuple[str, str]]:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -78,14 +135,32 @@ def _figures(evaluation: Evaluation) -> list[tuple[str, str]]:
 
 def evaluation_document(evaluation: Evaluation) -> Document:
     r = evaluation.results
+    task = r.get("task", "binary-classification")
+    if "positive_class" in r:
+        what = (
+            f"{r['positives']} with the positive class {r['positive_class']} "
+            f"({r.get('positive_class_source', '')})"
+        )
+    else:
+        what = task
     doc = Document(
         f"Evaluation of {r['model']}:{r['version']}",
-        f"data {r['data']} · {r['rows']} labelled rows ({r['positives']} positive) · "
+        f"data {r['data']} · {r['rows']} labelled rows ({what}) · "
         f"95 % percentile bootstrap intervals",
     )
-    doc.section("Metrics").table(
-        ["metric", "value", "95 % low", "95 % high"], metric_rows(r["metrics"])
-    )
+    metrics = doc.section("Metrics")
+    metrics.table(["metric", "value", "95 % low", "95 % high"], metric_rows(r["metrics"]))
+    for note in r.get("notes", []):
+        metrics.text(note)
+    if "per_class" in r:
+        names = ["precision", "recall", "f1"]
+        doc.section("Per class (95 % intervals)").table(
+            ["class", "support", *names],
+            [
+                [label, row["support"], *(fmt_interval(row[n]) for n in names)]
+                for label, row in r["per_class"].items()
+            ],
+        )
     plots = doc.section("Plots")
     for uri, caption in _figures(evaluation):
         plots.image(uri, caption)
@@ -114,7 +189,7 @@ def evaluation_document(evaluation: Evaluation) -> Document:
         )
     if "groups" in r:
         section = doc.section(f"By {r['by']}")
-        names = ["accuracy", "roc_auc", "f1", "precision", "recall"]
+        names = list(GROUP_METRICS.get(task, GROUP_METRICS["binary-classification"]))
         rows = []
         for group, g in r["groups"].items():
             row: list[Any] = [group, g["rows"]]
@@ -151,8 +226,12 @@ def evaluation_document(evaluation: Evaluation) -> Document:
             rows,
         )
         tests = []
-        mc = c["tests"]["mcnemar_accuracy"]
-        tests.append(["McNemar (accuracy)", mc["difference"], mc["p_value"]])
+        if "mcnemar_accuracy" in c["tests"]:
+            mc = c["tests"]["mcnemar_accuracy"]
+            tests.append(["McNemar (accuracy)", mc["difference"], mc["p_value"]])
+        if "wilcoxon_absolute_error" in c["tests"]:
+            wx = c["tests"]["wilcoxon_absolute_error"]
+            tests.append(["Wilcoxon (absolute error)", wx["median_difference"], wx["p_value"]])
         if "delong_roc_auc" in c["tests"]:
             dl = c["tests"]["delong_roc_auc"]
             tests.append(["DeLong (ROC-AUC)", dl["difference"], dl["p_value"]])

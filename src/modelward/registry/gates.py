@@ -95,11 +95,20 @@ def validation_passed(registry: Records, version: VersionInfo) -> GateResult:
             f"`modelward validate {version.model} {version.version} --data FILE`",
         )
     run = complete[0]
-    return GateResult(
-        "validation",
-        run.verdict == "pass",
-        f"validation run #{run.id} of {run.created_at:%Y-%m-%d %H:%M} UTC: {run.verdict}",
-    )
+    detail = f"validation run #{run.id} of {run.created_at:%Y-%m-%d %H:%M} UTC: {run.verdict}"
+    skipped = run.results.get("not_run") or [] if isinstance(run.results, dict) else []
+    required = [c for c in skipped if c.get("required", True)]
+    if required:
+        detail += "; did not run: " + "; ".join(
+            f"{c.get('name')} ({c.get('reason')})" for c in required
+        )
+    elif skipped:
+        detail += "; not run, not required by the policy: " + ", ".join(
+            str(c.get("name")) for c in skipped
+        )
+    # a check that did not run never counts as passed: only a "pass" verdict opens the gate,
+    # and validate gives one with a not-run check only where the policy does not require it
+    return GateResult("validation", run.verdict == "pass" and not required, detail)
 
 
 GATES: dict[Stage, tuple[Gate, ...]] = {

@@ -1,6 +1,7 @@
 """Model cards (``update_model_docs`` in the runbook): one Markdown and one HTML file per
 version, written from what the workspace recorded: intended use, data and provenance,
-metrics with intervals, per-site and per-group results, validation, limitations, history."""
+metrics with intervals (the model's task's), per-group results where the data had groups,
+validation, limitations, history. No domain wording: every section comes from the data."""
 
 from __future__ import annotations
 
@@ -16,26 +17,65 @@ if TYPE_CHECKING:
 
 __all__ = ["card_document", "write_card"]
 
-HEADLINE = ("accuracy", "roc_auc", "f1", "precision", "recall", "log_loss", "brier_score")
+#: the metrics a card shows, by task
+HEADLINE = {
+    "binary-classification": (
+        "accuracy",
+        "roc_auc",
+        "f1",
+        "precision",
+        "recall",
+        "log_loss",
+        "brier_score",
+    ),
+    "multiclass-classification": (
+        "accuracy",
+        "balanced_accuracy",
+        "macro_f1",
+        "macro_precision",
+        "macro_recall",
+        "weighted_f1",
+        "log_loss",
+        "roc_auc_ovr",
+    ),
+    "regression": ("mae", "rmse", "r2", "mape", "median_absolute_error"),
+}
+#: per-group columns (and bars), by task
+GROUP_METRICS = {
+    "binary-classification": ("accuracy", "roc_auc", "recall"),
+    "multiclass-classification": ("accuracy", "balanced_accuracy", "macro_f1"),
+    "regression": ("mae", "rmse", "r2"),
+}
+
+
+def _number(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.3f}"
+    return "" if value is None else str(value)
 
 
 def _ci(value: Any, low: Any, high: Any) -> str:
-    if value is None:
+    if not isinstance(value, int | float):
         return ""
-    if low is None or high is None:
+    if not isinstance(low, int | float) or not isinstance(high, int | float):
         return f"{value:.3f}"
     return f"{value:.3f} [{low:.3f}, {high:.3f}]"
 
 
-def _group_figure(results: dict[str, Any], accuracy_threshold: float) -> str:
-    """Bars per group for accuracy, ROC-AUC and recall with their intervals."""
+def _headline(task: str) -> tuple[str, ...]:
+    return HEADLINE.get(task, HEADLINE["binary-classification"])
+
+
+def _group_figure(
+    results: dict[str, Any], names: tuple[str, ...], line: float | None, unit_range: bool
+) -> str:
+    """Bars per group for the task's group metrics with their intervals."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     import numpy as np
 
-    names = ("accuracy", "roc_auc", "recall")
     groups = list(results["groups"])
     fig, ax = plt.subplots(figsize=(1.6 + 1.4 * len(groups), 3.4))
     width = 0.8 / len(names)
@@ -48,10 +88,13 @@ def _group_figure(results: dict[str, Any], accuracy_threshold: float) -> str:
             values.append(value)
             errors[0].append(value - (m.get("low") if m.get("low") is not None else value))
             errors[1].append((m.get("high") if m.get("high") is not None else value) - value)
-        x = np.arange(len(groups)) + (k - 1) * width
+        x = np.arange(len(groups)) + (k - (len(names) - 1) / 2) * width
         ax.bar(x, values, width, yerr=errors, capsize=3, label=metric)
-    ax.axhline(accuracy_threshold, ls="--", c="grey", lw=0.8)
-    ax.set(xticks=np.arange(len(groups)), ylim=(0, 1.05), ylabel="value")
+    if line is not None:
+        ax.axhline(line, ls="--", c="grey", lw=0.8)
+    ax.set(xticks=np.arange(len(groups)), ylabel="value")
+    if unit_range:
+        ax.set_ylim(0, 1.05)
     ax.set_xticklabels(groups)
     ax.legend(loc="lower right", fontsize=8)
     return figure_uri(fig)
@@ -67,6 +110,9 @@ def card_document(ws: Workspace, name: str, version: int | str = "latest") -> Do
     validations = [r for r in runs if r.kind == "validation"]
     policy = ws.policy_for(name)
     thresholds = policy.thresholds
+    task = model.task
+    headline = _headline(task)
+    group_names = GROUP_METRICS.get(task, GROUP_METRICS["binary-classification"])
     doc = Document(
         f"Model card: {info.ref}",
         f"{model.task} · stage {info.stage}"
@@ -77,8 +123,8 @@ def card_document(ws: Workspace, name: str, version: int | str = "latest") -> Do
     use = doc.section("Intended use")
     use.text(info.description or model.description or "No description was given at training.")
     use.text(
-        "Decision support only: predictions go to a clinician or operator who sees the inputs; "
-        "the model is not validated for populations unlike its training data (see Limitations)."
+        f"A {task} model. It has been checked only on the data recorded below; it is not "
+        "validated for data unlike its training data (see Limitations)."
     )
     data = doc.section("Data and provenance")
     src = info.source
@@ -96,6 +142,9 @@ def card_document(ws: Workspace, name: str, version: int | str = "latest") -> Do
         )
         if k in src
     ]
+    rows.append(["task", task])
+    if info.tags.get("positive_class") is not None:
+        rows.append(["positive class", info.tags["positive_class"]])
     rows.append(["training data fingerprint", info.data_fingerprint])
     if profile.get("target_counts"):
         rows.append(
@@ -125,9 +174,9 @@ def card_document(ws: Workspace, name: str, version: int | str = "latest") -> Do
                 [
                     m,
                     _ci(test.get(m), *(test_ci.get(m) or [None, None])),
-                    f"{cv[m]['mean']:.3f} ± {cv[m]['std']:.3f}" if m in cv else "",
+                    _cv_cell(cv.get(m)),
                 ]
-                for m in HEADLINE
+                for m in headline
                 if m in test
             ],
             caption=f"{info.metrics.get('test_rows', '?')} held-out rows; intervals are 95 % "
@@ -140,68 +189,38 @@ def card_document(ws: Workspace, name: str, version: int | str = "latest") -> Do
             [
                 [m, _ci(v.get("value"), v.get("low"), v.get("high"))]
                 for m, v in r.get("metrics", {}).items()
-                if m in HEADLINE
+                if m in headline and isinstance(v, dict)
             ],
             caption=f"Evaluation run #{run.id} on {r.get('data')} ({r.get('rows')} rows)",
         )
-    groups = doc.section("Per-site and per-group results")
-    limitations: list[str] = []
-    shown = False
-    for run in evaluations[:5]:
-        r = run.results
-        if "groups" not in r:
-            continue
-        shown = True
-        table_rows = []
-        for group, g in r["groups"].items():
-            gm = g["metrics"]
-            table_rows.append(
+    class_run = next((r for r in evaluations if r.results.get("per_class")), None)
+    if class_run is not None:
+        latest_classes = class_run.results
+        metrics.table(
+            ["class", "support", "precision", "recall", "f1"],
+            [
                 [
-                    group,
-                    g["rows"],
+                    label,
+                    row.get("support"),
                     *(
-                        _ci(gm[m]["value"], gm[m]["low"], gm[m]["high"]) if m in gm else ""
-                        for m in ("accuracy", "roc_auc", "recall")
+                        _ci(row[m].get("value"), row[m].get("low"), row[m].get("high"))
+                        for m in ("precision", "recall", "f1")
                     ),
                 ]
-            )
-            acc = gm.get("accuracy", {}).get("value")
-            if acc is not None and acc < thresholds.accuracy:
-                limitations.append(
-                    f"On {r['by']} = {group} ({g['rows']} rows, run #{run.id}) accuracy is "
-                    f"{acc:.3f}, below the policy's {thresholds.accuracy:.2f}."
-                )
-        groups.table(
-            [r["by"], "rows", "accuracy", "roc_auc", "recall"],
-            table_rows,
-            caption=f"Evaluation run #{run.id} on {r.get('data')}",
+                for label, row in latest_classes["per_class"].items()
+            ],
+            caption=f"Per class, evaluation run #{class_run.id} on {latest_classes.get('data')}",
         )
-        groups.image(_group_figure(r, thresholds.accuracy), f"{r['by']}: metrics with 95 % CIs")
-    if validations:
-        bias = validations[0].results.get("details", {}).get("bias", {})
-        for attribute, detail in bias.items():
-            if "groups" not in detail:
-                continue
-            shown = True
-            groups.table(
-                [attribute, "rows", "selection rate", "TPR", "FPR", "accuracy"],
-                [
-                    [
-                        g,
-                        v["rows"],
-                        v["selection_rate"],
-                        v["true_positive_rate"],
-                        v["false_positive_rate"],
-                        v["accuracy"],
-                    ]
-                    for g, v in detail["groups"].items()
-                ],
-                caption=f"Validation run #{validations[0].id}: demographic-parity difference "
-                f"{detail.get('demographic_parity_difference')}, equalized-odds difference "
-                f"{detail.get('equalized_odds_difference')}",
-            )
-    if not shown:
-        groups.text("No per-group results yet: `modelward evaluate … --by COLUMN` adds them.")
+    limitations: list[str] = []
+    group_tables = _group_results(evaluations, validations, task, group_names, thresholds)
+    if group_tables:
+        groups = doc.section("Per-group results")
+        for kind, args in group_tables:
+            if kind == "table":
+                groups.table(*args[:2], caption=args[2])
+            else:
+                groups.image(*args)
+        limitations += _group_limitations(evaluations, task, thresholds)
     valid = doc.section("Validation")
     if validations:
         latest = validations[0]
@@ -215,15 +234,19 @@ def card_document(ws: Workspace, name: str, version: int | str = "latest") -> Do
                 [
                     c["group"],
                     c["name"],
-                    c["value"],
-                    f"{c['op']} {c['threshold']}",
-                    "pass" if c["passed"] else "fail",
+                    _number(c["value"]),
+                    "" if c["threshold"] is None else f"{c['op']} {_number(c['threshold'])}",
+                    _status(c),
                 ]
                 for c in latest.results.get("checks", [])
             ],
         )
         for c in latest.results.get("checks", []):
-            if not c["passed"]:
+            if not c.get("ran", True):
+                limitations.append(
+                    f"Validation run #{latest.id}: {c['name']} did not run ({c['detail']})."
+                )
+            elif not c["passed"]:
                 limitations.append(
                     f"Validation run #{latest.id}: {c['name']} is {c['value']} "
                     f"(policy {c['op']} {c['threshold']})."
@@ -245,8 +268,8 @@ def card_document(ws: Workspace, name: str, version: int | str = "latest") -> Do
         )
     if src.get("data") and "#" in str(src["data"]):
         limitations.append(
-            f"Trained on one part of the data ({src['data']}); performance on "
-            "other sites is in the per-site results above."
+            f"Trained on one part of the data ({src['data']}); results on the other parts are "
+            "those of the evaluation runs above (`modelward evaluate … --by COLUMN`)."
         )
     lim = doc.section("Limitations")
     for line in limitations or ["None recorded by the checks run so far."]:
@@ -269,6 +292,96 @@ def card_document(ws: Workspace, name: str, version: int | str = "latest") -> Do
         ],
     )
     return doc
+
+
+def _cv_cell(cv: Any) -> str:
+    if not isinstance(cv, dict) or not isinstance(cv.get("mean"), int | float):
+        return ""
+    std = cv.get("std")
+    return f"{cv['mean']:.3f}" + (f" ± {std:.3f}" if isinstance(std, int | float) else "")
+
+
+def _status(check: dict[str, Any]) -> str:
+    if not check.get("ran", True):
+        return "not run"
+    return "pass" if check["passed"] else "fail"
+
+
+def _group_results(
+    evaluations: list[Any],
+    validations: list[Any],
+    task: str,
+    names: tuple[str, ...],
+    thresholds: Any,
+) -> list[tuple[str, tuple[Any, ...]]]:
+    """Tables (and bar charts) of per-group results: evaluation runs with ``--by`` and the
+    latest validation's bias groups. Empty when the data had no groups."""
+    out: list[tuple[str, tuple[Any, ...]]] = []
+    line = thresholds.accuracy if task != "regression" else None
+    for run in evaluations[:5]:
+        r = run.results
+        if not r.get("groups"):
+            continue
+        rows = []
+        for group, g in r["groups"].items():
+            gm = g.get("metrics", {})
+            rows.append(
+                [
+                    group,
+                    g.get("rows"),
+                    *(
+                        _ci(gm[m].get("value"), gm[m].get("low"), gm[m].get("high"))
+                        if isinstance(gm.get(m), dict)
+                        else ""
+                        for m in names
+                    ),
+                ]
+            )
+        caption = f"Evaluation run #{run.id} on {r.get('data')}"
+        out.append(("table", ([r["by"], "rows", *names], rows, caption)))
+        figure = _group_figure(r, names, line, task != "regression")
+        out.append(("image", (figure, f"{r['by']}: metrics with 95 % CIs")))
+    if validations:
+        bias = validations[0].results.get("details", {}).get("bias", {})
+        for attribute, detail in bias.items():
+            if not isinstance(detail, dict) or not detail.get("groups"):
+                continue
+            groups = detail["groups"]
+            cols = list(next(iter(groups.values())))
+            differences = ", ".join(
+                f"{k.replace('_', ' ')} {_number(v)}"
+                for k, v in detail.items()
+                if k.endswith(("_difference", "_ratio")) and v is not None
+            )
+            out.append(
+                (
+                    "table",
+                    (
+                        [attribute, *cols],
+                        [[g, *(_number(v.get(c)) for c in cols)] for g, v in groups.items()],
+                        f"Validation run #{validations[0].id}"
+                        + (f": {differences}" if differences else ""),
+                    ),
+                )
+            )
+    return out
+
+
+def _group_limitations(evaluations: list[Any], task: str, thresholds: Any) -> list[str]:
+    """Groups whose accuracy is below the policy's (classifiers)."""
+    if task == "regression":
+        return []
+    out = []
+    for run in evaluations[:5]:
+        r = run.results
+        for group, g in (r.get("groups") or {}).items():
+            acc = (g.get("metrics", {}).get("accuracy") or {}).get("value")
+            if isinstance(acc, int | float) and acc < thresholds.accuracy:
+                out.append(
+                    f"On {r['by']} = {group} ({g['rows']} rows, run #{run.id}) accuracy is "
+                    f"{acc:.3f}, below the policy's {thresholds.accuracy:.2f}."
+                )
+    return out
 
 
 def write_card(

@@ -5,6 +5,8 @@ name: heart-logreg                    # registered model name
 description: Heart disease, logistic regression on Cleveland
 data: ../heart.yml#cleveland          # CSV, Parquet or dataset spec; relative to this file
 target: target
+task: binary                          # binary, multiclass or regression; inferred if absent
+positive_class: 1                     # binary only; default: the second of the sorted classes
 features:
   numeric: [age, trestbps, chol, thalach, oldpeak]
   categorical: [sex, cp, fbs, restecg, exang, slope, ca, thal]
@@ -15,7 +17,7 @@ estimator:
   class: sklearn.linear_model.LogisticRegression
   params: {C: 1.0, max_iter: 1000}
 split: {test_size: 0.2, stratify: true}
-cv: {folds: 5, metric: roc_auc}
+cv: {folds: 5, metric: roc_auc}      # metric: by task, default roc_auc / macro_f1 / r2
 seed: 42
 tune:                                 # --tune N searches this space with Optuna
   metric: roc_auc
@@ -39,22 +41,22 @@ from modelward.errors import ConfigError
 
 __all__ = ["TrainingConfig", "load_config"]
 
-TUNE_METRICS = (
-    "roc_auc",
-    "accuracy",
-    "f1",
-    "precision",
-    "recall",
-    "average_precision",
-    "neg_log_loss",
-    "neg_brier_score",
-    "balanced_accuracy",
-)
+
+def _known_metrics() -> list[str]:
+    from modelward.training.tasks import CV_SCORERS
+
+    names: list[str] = []
+    for table in CV_SCORERS.values():
+        for pair in table.items():
+            names += [n for n in pair if n not in names]
+    return names
 
 
-def _check_metric(value: str) -> str:
-    if value not in TUNE_METRICS:
-        raise ValueError(f"unknown metric {value!r}; use one of {', '.join(TUNE_METRICS)}")
+def _check_metric(value: str | None) -> str | None:
+    """Any task's metric (ours or scikit-learn's name); ``train`` checks it fits the task."""
+    known = _known_metrics()
+    if value is not None and value not in known:
+        raise ValueError(f"unknown metric {value!r}; use one of {', '.join(known)}")
     return value
 
 
@@ -118,7 +120,8 @@ class Split(_Strict):
 
 class CV(_Strict):
     folds: int = Field(default=5, ge=2, le=50)
-    metric: str = "roc_auc"
+    #: None: the task's default (roc_auc, macro_f1, r2)
+    metric: str | None = None
 
     _metric = field_validator("metric")(_check_metric)
 
@@ -143,7 +146,7 @@ class Param(_Strict):
 
 
 class Tune(_Strict):
-    metric: str = "roc_auc"
+    metric: str | None = None
     trials: int = Field(default=20, ge=1)
     space: dict[str, Param] = Field(min_length=1)
 
@@ -155,6 +158,19 @@ class TrainingConfig(_Strict):
     description: str = ""
     data: str
     target: str = "target"
+    #: binary, multiclass or regression (or the registry's names); inferred when absent
+    task: (
+        Literal[
+            "binary",
+            "multiclass",
+            "regression",
+            "binary-classification",
+            "multiclass-classification",
+        ]
+        | None
+    ) = None
+    #: a binary classifier's positive class (default: the second of the sorted classes)
+    positive_class: str | int | None = None
     features: Features
     preprocessing: Preprocessing = Preprocessing()
     estimator: Estimator

@@ -12,10 +12,24 @@ from modelward.data import fingerprint, read_data, split_target
 from modelward.data.profile import profile_frame
 from modelward.errors import ConfigError, DataError
 from modelward.evaluation.metrics import BinaryData, bootstrap_metrics
+from modelward.evaluation.multiclass import ClassData, multiclass_summary
+from modelward.evaluation.regression import RegressionData, regression_summary
 from modelward.progress import NO_PROGRESS, Progress
 from modelward.registry.names import check_model_name
 from modelward.training.config import TrainingConfig, load_config
 from modelward.training.pipeline import build_pipeline
+from modelward.training.tasks import (
+    BINARY,
+    CV_SCORERS,
+    REGRESSION,
+    ScoringFailed,
+    cv_splitter,
+    metric_scorer,
+    resolve_task,
+    scorer_name,
+    scorers,
+    task_metrics,
+)
 from modelward.validation import validate_version
 from modelward.workspace.registration import provenance
 
@@ -27,17 +41,6 @@ if TYPE_CHECKING:
 
 __all__ = ["CV_SCORERS", "TrainResult", "prepare_data", "train_model"]
 
-#: scikit-learn scorer names used for cross-validation, and the names we store them under
-CV_SCORERS = {
-    "accuracy": "accuracy",
-    "roc_auc": "roc_auc",
-    "f1": "f1",
-    "precision": "precision",
-    "recall": "recall",
-    "log_loss": "neg_log_loss",
-    "brier_score": "neg_brier_score",
-}
-
 
 @dataclass
 class TrainResult:
@@ -47,10 +50,15 @@ class TrainResult:
     tuning: dict[str, Any] | None = None
     validation: dict[str, Any] | None = None
     held_out: Any = field(default=None, repr=False)  # the test split (features + target)
+    task: str = BINARY
 
 
-def prepare_data(config: TrainingConfig, frame: pd.DataFrame) -> pd.DataFrame:
-    """The feature and target columns, checked: present, typed as declared, labelled."""
+def prepare_data(
+    config: TrainingConfig, frame: pd.DataFrame, task: str | None = None
+) -> pd.DataFrame:
+    """The feature and target columns, checked: present, typed as declared, labelled (a
+    regression target numeric; a classifier's classes at least two, each with a row per
+    fold). ``task`` is the one ``train`` resolved (``None``: checked as a classifier)."""
     import pandas as pd
 
     split_target(
@@ -80,6 +88,21 @@ def prepare_data(config: TrainingConfig, frame: pd.DataFrame) -> pd.DataFrame:
             )
     out = frame[[*config.features.all, config.target]]
     labelled = out[out[config.target].notna()].reset_index(drop=True)
+    if task == REGRESSION:
+        target = labelled[config.target]
+        if not pd.api.types.is_numeric_dtype(target) or pd.api.types.is_bool_dtype(target):
+            raise DataError(
+                f"the target {config.target!r} of a regression holds text such as "
+                f"{target.iloc[0]!r}; pick a numeric target or a classifier",
+                field="target",
+            )
+        if len(labelled) < config.cv.folds:
+            raise DataError(
+                f"{len(labelled)} labelled rows, fewer than cv.folds={config.cv.folds}; "
+                "lower cv.folds or add data",
+                field="cv.folds",
+            )
+        return labelled
     classes = labelled[config.target].nunique()
     if classes < 2:
         raise DataError(
@@ -97,25 +120,56 @@ def prepare_data(config: TrainingConfig, frame: pd.DataFrame) -> pd.DataFrame:
     return labelled
 
 
-def _cv(config: TrainingConfig, pipeline: Any, x: Any, y: Any) -> dict[str, Any]:
-    from sklearn.model_selection import StratifiedKFold, cross_validate
+def _cv(
+    config: TrainingConfig, task: str, positive: Any, pipeline: Any, x: Any, y: Any
+) -> dict[str, Any]:
+    """Every metric of the task over ``cv.folds`` folds (stratified for a classifier)."""
+    import warnings
 
-    folds = StratifiedKFold(config.cv.folds, shuffle=True, random_state=config.seed)
-    scores = cross_validate(pipeline, x, y, cv=folds, scoring=dict(CV_SCORERS), n_jobs=1)
-    out: dict[str, Any] = {"folds": config.cv.folds}
-    for name, scorer in CV_SCORERS.items():
+    from sklearn.model_selection import cross_validate
+
+    folds = cv_splitter(task, config.cv.folds, config.seed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a failure is raised below, as one line
+        try:
+            scores = cross_validate(
+                pipeline,
+                x,
+                y,
+                cv=folds,
+                scoring=scorers(task, pipeline, positive),
+                n_jobs=1,
+                error_score="raise",
+            )
+        except ScoringFailed as exc:
+            raise DataError(str(exc), field="cv") from exc
+        except (ValueError, TypeError) as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise DataError(
+                f"cross-validation could not fit {config.estimator.class_}: {first}",
+                field="cv",
+            ) from exc
+    metric, _ = scorer_name(task, config.cv.metric, "cv.metric")
+    out: dict[str, Any] = {"folds": config.cv.folds, "metric": metric}
+    for name in task_metrics(task, pipeline):
         values = scores[f"test_{name}"]
-        if scorer.startswith("neg_"):
+        if CV_SCORERS[task][name].startswith("neg_"):
             values = -values
         out[name] = {"mean": float(values.mean()), "std": float(values.std(ddof=1))}
     return out
 
 
 def _tune(
-    config: TrainingConfig, trials: int, x: Any, y: Any, progress: Progress
+    config: TrainingConfig,
+    task: str,
+    positive: Any,
+    trials: int,
+    x: Any,
+    y: Any,
+    progress: Progress,
 ) -> dict[str, Any]:
     import optuna
-    from sklearn.model_selection import StratifiedKFold, cross_val_score
+    from sklearn.model_selection import cross_val_score
 
     if config.tune is None:
         raise ConfigError(
@@ -123,8 +177,9 @@ def _tune(
             "high: …}}} to the config"
         )
     space = config.tune.space
-    scorer = CV_SCORERS.get(config.tune.metric, config.tune.metric)
-    folds = StratifiedKFold(config.cv.folds, shuffle=True, random_state=config.seed)
+    metric, sklearn_name = scorer_name(task, config.tune.metric, "tune.metric")
+    scorer = metric_scorer(task, metric, positive)
+    folds = cv_splitter(task, config.cv.folds, config.seed)
     build_pipeline(config, {k: (p.choices[0] if p.choices else p.low) for k, p in space.items()})
 
     def suggest(trial: Any) -> dict[str, Any]:
@@ -142,7 +197,13 @@ def _tune(
 
     def objective(trial: Any) -> float:
         pipeline = build_pipeline(config, suggest(trial))
-        return float(cross_val_score(pipeline, x, y, cv=folds, scoring=scorer, n_jobs=1).mean())
+        try:
+            found = cross_val_score(
+                pipeline, x, y, cv=folds, scoring=scorer, n_jobs=1, error_score="raise"
+            )
+        except ScoringFailed as exc:
+            raise DataError(str(exc), field="tune.metric") from exc
+        return float(found.mean())
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(
@@ -152,7 +213,8 @@ def _tune(
         study.optimize(objective, n_trials=trials, callbacks=[lambda s, t: advance()])
     return {
         "trials": trials,
-        "metric": config.tune.metric,
+        "metric": metric,
+        "scorer": sklearn_name,
         "best_value": float(study.best_value),
         "best_params": dict(study.best_params),
         "history": [
@@ -186,39 +248,46 @@ def train_model(
         raise ConfigError(f"--tune {tune}: give the number of trials, at least 1", field="tune")
     with progress.task("reading data", total=1) as advance:
         frame = read_data(config.data_ref())
-        data = prepare_data(config, frame)
+        split_target(
+            frame,
+            config.target,
+            source=f"the data {config.data}",
+            fix="set `target:` in the config to one of them",
+        )
+        labels = frame[config.target].dropna()
+        task = resolve_task(config, build_pipeline(config).named_steps["model"], labels)
+        data = prepare_data(config, frame, task)
         advance()
     x, y = data[config.features.all], data[config.target]
+    positive = _positive(config, task, y)
+    scorer_name(task, config.cv.metric, "cv.metric")  # a metric of another task: fail now
+    if tune and config.tune is not None:
+        scorer_name(task, config.tune.metric, "tune.metric")
+    stratify = task != REGRESSION and config.split.stratify
     x_train, x_test, y_train, y_test = train_test_split(
         x,
         y,
         test_size=config.split.test_size,
-        stratify=y if config.split.stratify else None,
+        stratify=y if stratify else None,
         random_state=config.seed,
     )
     tuning = None
     overrides: dict[str, Any] = {}
     if tune:
-        tuning = _tune(config, tune, x_train, y_train, progress)
+        tuning = _tune(config, task, positive, tune, x_train, y_train, progress)
         overrides = tuning["best_params"]
     pipeline = build_pipeline(config, overrides)
     with progress.task(f"cross-validation ({config.cv.folds} folds)", total=1) as advance:
-        cv = _cv(config, pipeline, x_train, y_train)
+        cv = _cv(config, task, positive, pipeline, x_train, y_train)
         advance()
     with progress.task("fitting", total=1) as advance:
         pipeline.fit(x_train, y_train)
         advance()
-    classes = list(pipeline.classes_)
-    positive = classes[-1]
-    proba = pipeline.predict_proba(x_test)[:, classes.index(positive)]
-    held = BinaryData.of(
-        (y_test == positive).to_numpy(), (pipeline.predict(x_test) == positive), proba
-    )
-    test_ci = bootstrap_metrics(held, seed=config.seed)
+    test_ci, held_rows = _held_out_metrics(pipeline, task, positive, x_test, y_test, config.seed)
     metrics = {
         "test": {name: m["value"] for name, m in test_ci.items()},
         "test_ci": {name: [m["low"], m["high"]] for name, m in test_ci.items()},
-        "test_rows": held.n,
+        "test_rows": held_rows,
         "cv": cv,
     }
     if tuning:
@@ -231,7 +300,8 @@ def train_model(
         "features.categorical": list(config.features.categorical),
         "preprocessing": config.preprocessing.model_dump(),
         "split.test_size": config.split.test_size,
-        "split.stratify": config.split.stratify,
+        "split.stratify": stratify,
+        "task": task,
         "cv.folds": config.cv.folds,
         "seed": config.seed,
     }
@@ -256,7 +326,13 @@ def train_model(
             target=config.target,
             params=params,
             metrics=metrics,
-            tags={**config.tags, "target": config.target, "trained_by": "modelward train"},
+            tags={
+                **config.tags,
+                "target": config.target,
+                "trained_by": "modelward train",
+                **({"positive_class": str(positive)} if task == BINARY else {}),
+            },
+            task=task,
             description=config.description,
             source=source,
             reference_profile=profile_frame(train_frame, target=config.target, seed=config.seed),
@@ -264,7 +340,7 @@ def train_model(
         )
         advance()
     held_out = x_test.assign(**{config.target: y_test}).reset_index(drop=True)
-    result = TrainResult(version, metrics, params, tuning, held_out=held_out)
+    result = TrainResult(version, metrics, params, tuning, held_out=held_out, task=task)
     if validate:
         report = validate_version(
             ws,
@@ -277,6 +353,62 @@ def train_model(
         )
         result.validation = report.results
     return result
+
+
+def _positive(config: TrainingConfig, task: str, y: Any) -> Any:
+    """A binary classifier's positive class: ``positive_class:``, else the second of the
+    sorted labels (scikit-learn's convention)."""
+    if task != BINARY:
+        if config.positive_class is not None:
+            raise ConfigError(
+                f"positive_class: {config.positive_class!r} is for binary classifiers; this "
+                f"is a {task}: drop it",
+                field="positive_class",
+            )
+        return None
+    labels = sorted(y.unique().tolist())
+    if config.positive_class is None:
+        return labels[1]
+    match = [v for v in labels if str(v) == str(config.positive_class)]
+    if not match:
+        raise ConfigError(
+            f"positive_class: {config.positive_class!r} is not among the labels "
+            f"{', '.join(map(str, labels))} of {config.target!r}; pick one of them",
+            field="positive_class",
+        )
+    return match[0]
+
+
+def _held_out_metrics(
+    pipeline: Any, task: str, positive: Any, x: Any, y: Any, seed: int
+) -> tuple[dict[str, dict[str, Any]], int]:
+    """The task's metrics on the held-out split, with 95 % bootstrap intervals."""
+    import numpy as np
+
+    predicted = pipeline.predict(x)
+    if task == REGRESSION:
+        data = RegressionData.of(y.to_numpy(), predicted)
+        return regression_summary(data, resamples=1000, seed=seed)["metrics"], data.n
+    classes = list(pipeline.classes_)
+    proba = pipeline.predict_proba(x) if hasattr(pipeline, "predict_proba") else None
+    if task == BINARY:
+        held = BinaryData.of(
+            (y == positive).to_numpy(),
+            np.asarray(predicted) == positive,
+            None if proba is None else proba[:, classes.index(positive)],
+        )
+        return bootstrap_metrics(held, seed=seed), held.n
+    index = {c: i for i, c in enumerate(classes)}
+    codes = np.array([index.get(v, -1) for v in y])
+    if (codes < 0).any():
+        unseen = sorted({str(v) for v in y if v not in index})
+        raise DataError(
+            f"the held-out split holds class(es) {', '.join(unseen)} the training split "
+            "lacks; add rows of that class or lower split.test_size",
+            field="split",
+        )
+    coded = ClassData(classes, codes, np.array([index[v] for v in predicted]), proba)
+    return multiclass_summary(coded, resamples=1000, seed=seed)["metrics"], coded.n
 
 
 def _simple(value: Any) -> bool:

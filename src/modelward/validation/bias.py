@@ -1,4 +1,5 @@
-"""Fairness over protected attributes, from per-group confusion matrices.
+"""Fairness over protected attributes, from per-group confusion matrices (binary), per-group
+accuracy (multiclass) and per-group mean absolute error (regression).
 
 Fairlearn's definitions: the demographic-parity difference is the largest gap in selection
 rate (share predicted positive) between groups; the equalized-odds difference is the larger
@@ -12,14 +13,21 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from modelward.data.profile import CATEGORICAL_MAX_LEVELS, _key
-from modelward.validation.checks import Check, compare
+from modelward.validation.checks import Check, compare, not_run
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from modelward.policy.model import BiasPolicy
 
-__all__ = ["bias_checks", "group_labels", "group_rates", "parity_differences"]
+__all__ = [
+    "bias_checks",
+    "group_accuracy",
+    "group_errors",
+    "group_labels",
+    "group_rates",
+    "parity_differences",
+]
 
 
 def group_rates(y_true: Any, y_pred: Any, groups: Any) -> dict[str, dict[str, Any]]:
@@ -89,37 +97,165 @@ def group_labels(series: pd.Series, bands: list[float]) -> pd.Series:
     return series.map(lambda v: None if pd.isna(v) else _key(v)).astype("string")
 
 
-def bias_checks(
-    frame: pd.DataFrame, y_true: Any, y_pred: Any, policy: BiasPolicy
-) -> tuple[list[Check], dict[str, Any]]:
-    checks: list[Check] = []
-    details: dict[str, Any] = {}
-    limits = {
+#: TODO(policy: bias.max_accuracy_difference): multiclass limit on the gap in accuracy
+#: between groups, until the policy has the key.
+MAX_ACCURACY_DIFFERENCE = 0.10
+#: TODO(policy: bias.max_relative_mae_difference): regression limit on the gap in MAE
+#: between groups, as a share of the overall MAE, until the policy has the key.
+MAX_RELATIVE_MAE_DIFFERENCE = 0.25
+#: TODO(policy: bias.required): whether a bias check that cannot run blocks the gate.
+BIAS_REQUIRED = True
+
+
+def _setting(policy: Any, key: str, default: Any) -> Any:
+    """A policy value, or this module's default while the policy lacks the key."""
+    value = getattr(policy, key, None)
+    return default if value is None else value
+
+
+def group_errors(y_true: Any, y_pred: Any, groups: Any) -> dict[str, dict[str, Any]]:
+    """Per group (regression): rows, MAE and mean residual (predicted - actual)."""
+    import numpy as np
+    import pandas as pd
+
+    truth = np.asarray(y_true, dtype="float64")
+    pred = np.asarray(y_pred, dtype="float64")
+    codes, uniques = pd.factorize(pd.Series(groups), sort=True)
+    keep = codes >= 0
+    codes, truth, pred = codes[keep], truth[keep], pred[keep]
+    k = len(uniques)
+    n = np.bincount(codes, minlength=k).astype("float64")
+    abs_err = np.bincount(codes, weights=np.abs(pred - truth), minlength=k)
+    residual = np.bincount(codes, weights=pred - truth, minlength=k)
+    return {
+        str(name): {
+            "rows": int(n[i]),
+            "mae": float(abs_err[i] / n[i]),
+            "mean_residual": float(residual[i] / n[i]),
+        }
+        for i, name in enumerate(uniques)
+    }
+
+
+def group_accuracy(y_true: Any, y_pred: Any, groups: Any) -> dict[str, dict[str, Any]]:
+    """Per group (multiclass): rows, accuracy and error rate."""
+    import numpy as np
+    import pandas as pd
+
+    correct = (np.asarray(y_true) == np.asarray(y_pred)).astype("float64")
+    codes, uniques = pd.factorize(pd.Series(groups), sort=True)
+    keep = codes >= 0
+    codes, correct = codes[keep], correct[keep]
+    k = len(uniques)
+    n = np.bincount(codes, minlength=k).astype("float64")
+    hits = np.bincount(codes, weights=correct, minlength=k)
+    return {
+        str(name): {
+            "rows": int(n[i]),
+            "accuracy": float(hits[i] / n[i]),
+            "error_rate": float(1 - hits[i] / n[i]),
+        }
+        for i, name in enumerate(uniques)
+    }
+
+
+def _binary_limits(policy: BiasPolicy) -> dict[str, float]:
+    return {
         "demographic_parity_difference": policy.max_demographic_parity_difference,
         "equalized_odds_difference": policy.max_equalized_odds_difference,
     }
+
+
+def _attribute(
+    task: str, y_true: Any, y_pred: Any, labels: Any, policy: BiasPolicy
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, tuple[float | None, str, float]]]:
+    """Per-group table, the differences, and {check: (value, op, limit)} for one attribute."""
+    if task == "regression":
+        rates = group_errors(y_true, y_pred, labels)
+    elif task == "multiclass-classification":
+        rates = group_accuracy(y_true, y_pred, labels)
+    else:
+        rates = group_rates(y_true, y_pred, labels)
+    small = sorted(g for g, r in rates.items() if r["rows"] < policy.min_group_size)
+    kept = {g: r for g, r in rates.items() if g not in small}
+    if task == "regression":
+        import numpy as np
+
+        overall = float(np.mean(np.abs(np.asarray(y_pred) - np.asarray(y_true))))
+        mae = [r["mae"] for r in kept.values()]
+        diff = _spread(list(mae))
+        ratio = min(mae) / max(mae) if mae and max(mae) > 0 else None
+        relative = None if diff is None or overall == 0 else diff / overall
+        diffs: dict[str, Any] = {
+            "mae_difference": diff,
+            "mae_ratio": ratio,
+            "relative_mae_difference": relative,
+            "overall_mae": overall,
+        }
+        limit = _setting(policy, "max_relative_mae_difference", MAX_RELATIVE_MAE_DIFFERENCE)
+        checks = {"relative_mae_difference": (relative, "<=", limit)}
+        absolute = getattr(policy, "max_mae_difference", None)
+        if absolute is not None:
+            checks["mae_difference"] = (diff, "<=", absolute)
+    elif task == "multiclass-classification":
+        diff = _spread([r["accuracy"] for r in kept.values()])
+        diffs = {"accuracy_difference": diff}
+        limit = _setting(policy, "max_accuracy_difference", MAX_ACCURACY_DIFFERENCE)
+        checks = {"accuracy_difference": (diff, "<=", limit)}
+    else:
+        diffs = parity_differences(kept)
+        checks = {m: (diffs[m], "<=", lim) for m, lim in _binary_limits(policy).items()}
+    details = {"groups": rates, "excluded_small_groups": small, **diffs}
+    return details, {"kept": len(kept), "small": small}, checks
+
+
+def bias_checks(
+    frame: pd.DataFrame,
+    y_true: Any,
+    y_pred: Any,
+    policy: BiasPolicy,
+    task: str = "binary-classification",
+) -> tuple[list[Check], dict[str, Any]]:
+    """Per protected attribute: the task's per-group table and differences, each held to
+    its limit (binary: demographic parity and equalized odds; multiclass: accuracy;
+    regression: MAE relative to the overall MAE). With no protected column in the data the
+    bias check is *not run*, never passed."""
+    checks: list[Check] = []
+    details: dict[str, Any] = {}
+    required = bool(_setting(policy, "required", BIAS_REQUIRED))
+    present = [a for a in policy.protected if a in frame.columns]
     for attribute in policy.protected:
         if attribute not in frame.columns:
             details[attribute] = {"skipped": f"the data has no column {attribute!r}"}
-            continue
+    if not present:
+        named = ", ".join(repr(a) for a in policy.protected) or "(none in the policy)"
+        reason = (
+            f"no protected column in the data (the policy names {named}); "
+            "pass data with them or set the policy's protected attributes"
+        )
+        details["not_run"] = reason
+        return [not_run("bias", "bias", reason, required=required)], details
+    for attribute in policy.protected:
+        if attribute not in present:  # the others ran: said, not blocking
+            reason = f"the data has no column {attribute!r}"
+            checks.append(not_run("bias", f"{attribute}: bias", reason, required=False))
+    for attribute in present:
         labels = group_labels(frame[attribute], policy.age_bands)
-        rates = group_rates(y_true, y_pred, labels)
-        small = sorted(g for g, r in rates.items() if r["rows"] < policy.min_group_size)
-        kept = {g: r for g, r in rates.items() if g not in small}
-        diffs = parity_differences(kept)
-        details[attribute] = {"groups": rates, "excluded_small_groups": small, **diffs}
+        found, groups, limits = _attribute(task, y_true, y_pred, labels, policy)
+        details[attribute] = found
+        small = groups["small"]
         note = f" (groups under {policy.min_group_size} rows left out: {', '.join(small)})"
-        for metric, limit in limits.items():
-            value = diffs[metric]
+        enough = groups["kept"] > 1
+        for metric, (value, op, limit) in limits.items():
             checks.append(
                 Check(
                     "bias",
                     f"{attribute}: {metric.replace('_', ' ')}",
                     value,
                     limit,
-                    "<=",
-                    compare(value, "<=", limit) if len(kept) > 1 else True,
-                    (f"{len(kept)} groups" if len(kept) > 1 else "fewer than two groups")
+                    op,
+                    compare(value, op, limit) if enough else True,
+                    (f"{groups['kept']} groups" if enough else "fewer than two groups")
                     + (note if small else ""),
                 )
             )

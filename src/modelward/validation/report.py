@@ -14,14 +14,20 @@ def short(value: Any) -> str:
     return f"{value:.4f}" if isinstance(value, float) else str(value)
 
 
+def _result(check: dict[str, Any]) -> str:
+    if not check.get("ran", True):
+        return "NOT RUN" + ("" if check.get("required", True) else " (not required)")
+    return "pass" if check["passed"] else "FAIL"
+
+
 def check_rows(results: dict[str, Any]) -> list[tuple[Any, ...]]:
     return [
         (
             c["group"],
             c["name"],
             c["value"],
-            f"{c['op']} {short(c['threshold'])}".strip(),
-            "pass" if c["passed"] else "FAIL",
+            "" if c["threshold"] is None else f"{c['op']} {short(c['threshold'])}".strip(),
+            _result(c),
             c["detail"],
         )
         for c in results["checks"]
@@ -39,17 +45,11 @@ def validation_document(results: dict[str, Any], verdict: str) -> Document:
     )
     bias = results.get("details", {}).get("bias", {})
     for attribute, detail in bias.items():
-        if "groups" not in detail:
+        if not isinstance(detail, dict) or "groups" not in detail:
             continue
-        cols = [
-            "rows",
-            "positives",
-            "selection_rate",
-            "true_positive_rate",
-            "false_positive_rate",
-            "accuracy",
-        ]
+        groups = detail["groups"]
+        cols = list(next(iter(groups.values()), {}))
         doc.section(f"Groups by {attribute}").table(
-            ["group", *cols], [[g, *(v[c] for c in cols)] for g, v in detail["groups"].items()]
+            ["group", *cols], [[g, *(v[c] for c in cols)] for g, v in groups.items()]
         )
     return doc

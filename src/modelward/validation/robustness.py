@@ -1,6 +1,8 @@
 """Robustness: how predictions move under gaussian noise, missing values and out-of-range
-inputs. Accuracy drop and prediction flip rate are held to policy limits; any crash, or
-an output that is not a valid prediction, fails the check outright."""
+inputs. For a classifier, accuracy drop and prediction flip rate are held to policy
+limits; for a regressor, the rise of the MAE and the share of predictions moved by more
+than a tolerance. Any crash, or an output that is not a valid prediction, fails the check
+outright."""
 
 from __future__ import annotations
 
@@ -61,8 +63,51 @@ def perturbations(
     return {"gaussian noise": noisy, "missing values": holed, "out-of-range values": wild}
 
 
+#: TODO(policy: robustness.move_tolerance): regression; a prediction "moved" when it
+#: changes by more than this share of the target's standard deviation.
+MOVE_TOLERANCE = 0.10
+#: TODO(policy: robustness.max_error_increase): regression; the largest allowed rise of
+#: the MAE under a perturbation, as a share of the unperturbed MAE.
+MAX_ERROR_INCREASE = 0.10
+
+
+def _setting(policy: Any, key: str, default: float) -> float:
+    value = getattr(policy, key, None)
+    return default if value is None else float(value)
+
+
+def _crash(name: str, exc: Exception) -> tuple[Check, str]:
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    text = f"{type(exc).__name__}: {first}"
+    return Check("robustness", f"{name}: no crash", "crashed", "no crash", "==", False, text), text
+
+
 def robustness_checks(
-    model: Flavor, features: pd.DataFrame, y_true: Any, positive: Any, policy: RobustnessPolicy
+    model: Flavor,
+    features: pd.DataFrame,
+    y_true: Any,
+    positive: Any,
+    policy: RobustnessPolicy,
+    *,
+    task: str = "binary-classification",
+    classes: list[Any] | None = None,
+) -> tuple[list[Check], dict[str, Any]]:
+    """Noise, missing values and out-of-range values: no crash, valid outputs, and the
+    task's movement held to the policy (classifiers: accuracy drop and flip rate;
+    regression: rise of the MAE and the share of predictions moved beyond a tolerance)."""
+    if task == "regression":
+        return _regression(model, features, y_true, policy)
+    return _classifier(model, features, y_true, positive, policy, task, classes)
+
+
+def _classifier(
+    model: Flavor,
+    features: pd.DataFrame,
+    y_true: Any,
+    positive: Any,
+    policy: RobustnessPolicy,
+    task: str,
+    classes: list[Any] | None,
 ) -> tuple[list[Check], dict[str, Any]]:
     import numpy as np
 
@@ -70,6 +115,10 @@ def robustness_checks(
         import pandas as pd
 
         predicted = pd.Series(np.asarray(model.predict(frame)))
+        if task == "multiclass-classification":
+            index = {_key(c): i for i, c in enumerate(classes or [])}
+            codes = {v: index.get(_key(v), -1) for v in predicted.unique()}
+            return predicted.map(codes).to_numpy("int64")
         hits = {v: _key(v) == _key(positive) for v in predicted.unique()}
         return predicted.map(hits).to_numpy("int64")
 
@@ -82,19 +131,9 @@ def robustness_checks(
             pred = labels(frame)
             proba = model.predict_proba(frame)
         except Exception as exc:  # noqa: BLE001 - any crash is the finding
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            checks.append(
-                Check(
-                    "robustness",
-                    f"{name}: no crash",
-                    "crashed",
-                    "no crash",
-                    "==",
-                    False,
-                    f"{type(exc).__name__}: {first}",
-                )
-            )
-            details[name] = {"crashed": f"{type(exc).__name__}: {first}"}
+            check, text = _crash(name, exc)
+            checks.append(check)
+            details[name] = {"crashed": text}
             continue
         valid = proba is None or bool(
             np.all(np.isfinite(proba)) and np.all((proba >= 0) & (proba <= 1))
@@ -135,6 +174,72 @@ def robustness_checks(
                 policy.max_flip_rate,
                 "<=",
                 compare(flips, "<=", policy.max_flip_rate),
+            )
+        )
+    return checks, details
+
+
+def _regression(
+    model: Flavor, features: pd.DataFrame, y_true: Any, policy: RobustnessPolicy
+) -> tuple[list[Check], dict[str, Any]]:
+    import numpy as np
+
+    truth = np.asarray(y_true, dtype="float64")
+    base = np.asarray(model.predict(features), dtype="float64").ravel()
+    base_mae = float(np.mean(np.abs(base - truth)))
+    spread = float(np.std(truth)) or 1.0
+    tolerance = _setting(policy, "move_tolerance", MOVE_TOLERANCE) * spread
+    max_increase = _setting(policy, "max_error_increase", MAX_ERROR_INCREASE)
+    max_moved = _setting(policy, "max_moved_share", policy.max_flip_rate)
+    checks: list[Check] = []
+    details: dict[str, Any] = {"baseline_mae": base_mae, "move_tolerance": tolerance}
+    for name, frame in perturbations(features, policy).items():
+        try:
+            pred = np.asarray(model.predict(frame), dtype="float64").ravel()
+        except Exception as exc:  # noqa: BLE001 - any crash is the finding
+            check, text = _crash(name, exc)
+            checks.append(check)
+            details[name] = {"crashed": text}
+            continue
+        valid = bool(np.all(np.isfinite(pred)))
+        checks.append(
+            Check(
+                "robustness",
+                f"{name}: valid outputs",
+                "yes" if valid else "no",
+                "yes",
+                "==",
+                valid,
+                "predictions finite" if valid else "some predictions are NaN or infinite",
+            )
+        )
+        mae = float(np.mean(np.abs(pred - truth)))
+        increase = (mae - base_mae) / base_mae if base_mae > 0 else (0.0 if mae == 0 else None)
+        moved = float(np.mean(np.abs(pred - base) > tolerance))
+        details[name] = {"mae": mae, "mae_increase": increase, "moved_share": moved}
+        if name == "out-of-range values":
+            continue  # values far outside the data move predictions by design; reported only
+        checks.append(
+            Check(
+                "robustness",
+                f"{name}: MAE increase",
+                increase,
+                max_increase,
+                "<=",
+                compare(increase, "<=", max_increase),
+                f"MAE {mae:.4g} against {base_mae:.4g} unperturbed (share of it)",
+            )
+        )
+        checks.append(
+            Check(
+                "robustness",
+                f"{name}: predictions moved",
+                moved,
+                max_moved,
+                "<=",
+                compare(moved, "<=", max_moved),
+                f"share of predictions moved by more than {tolerance:.4g} "
+                f"({_setting(policy, 'move_tolerance', MOVE_TOLERANCE):g} x the target's std)",
             )
         )
     return checks, details

@@ -1,5 +1,8 @@
-"""``validate``: performance, bias, robustness and security checks against the policy,
-stored as a ``validation`` run (the staging gate reads the latest one)."""
+"""``validate``: performance, bias, robustness and security checks against the policy, by
+the model's task, stored as a ``validation`` run (the staging gate reads the latest one).
+
+The verdict is ``fail`` when a check ran and failed, ``incomplete`` when a required check
+could not run (bias without a protected column), else ``pass``."""
 
 from __future__ import annotations
 
@@ -10,7 +13,10 @@ from typing import TYPE_CHECKING, Any
 from modelward.data.io import read_source
 from modelward.errors import ConfigError
 from modelward.evaluation.metrics import bootstrap_metrics
-from modelward.evaluation.scoring import score_version
+from modelward.evaluation.multiclass import multiclass_summary
+from modelward.evaluation.regression import regression_summary
+from modelward.evaluation.scoring import Scored, score_version
+from modelward.evaluation.tasks import MULTICLASS, REGRESSION, TABULAR_TASKS
 from modelward.progress import NO_PROGRESS, Progress
 from modelward.reports.document import check_report_path, write_html
 from modelward.validation.bias import bias_checks
@@ -38,7 +44,13 @@ class ValidationReport:
 
     @property
     def failed(self) -> list[Check]:
-        return [c for c in self.checks if not c.passed]
+        """Checks that ran and failed."""
+        return [c for c in self.checks if c.ran and not c.passed]
+
+    @property
+    def not_run(self) -> list[Check]:
+        """Checks that could not run (a required one keeps the verdict from ``pass``)."""
+        return [c for c in self.checks if not c.ran]
 
     def rows(self) -> list[tuple[Any, ...]]:
         """One row per check: group, name, value, threshold, result, detail."""
@@ -51,40 +63,73 @@ class ValidationReport:
         )
 
 
+#: TODO(policy: thresholds.macro_f1 / macro_precision / macro_recall /
+#: balanced_accuracy): multiclass thresholds (higher is better) until the policy has them;
+#: accuracy is the policy's ``thresholds.accuracy``.
+MULTICLASS_THRESHOLDS = {"macro_f1": 0.75, "macro_precision": 0.75, "macro_recall": 0.75}
+#: TODO(policy: thresholds.r2_min, thresholds.mae_max): regression thresholds until the
+#: policy has them; an MAE limit is in the target's units, so none by default.
+R2_MIN = 0.5
+
+
+def task_thresholds(thresholds: Any, task: str) -> list[tuple[str, str, float]]:
+    """``(metric, op, limit)`` the task's performance is held to."""
+    if task == REGRESSION:
+        r2 = getattr(thresholds, "r2_min", None)
+        out = [("r2", ">=", R2_MIN if r2 is None else float(r2))]
+        mae = getattr(thresholds, "mae_max", None)
+        if mae is not None:
+            out.append(("mae", "<=", float(mae)))
+        return out
+    if task == MULTICLASS:
+        out = [("accuracy", ">=", float(thresholds.accuracy))]
+        for name, default in MULTICLASS_THRESHOLDS.items():
+            value = getattr(thresholds, name, None)
+            out.append((name, ">=", default if value is None else float(value)))
+        return out
+    return [(name, ">=", limit) for name, limit in thresholds.as_dict().items()]
+
+
+def _metrics(scored: Scored, seed: int) -> dict[str, dict[str, Any]]:
+    if scored.task == REGRESSION:
+        return regression_summary(scored.data, resamples=1000, seed=seed)["metrics"]
+    if scored.task == MULTICLASS:
+        return multiclass_summary(scored.data, resamples=1000, seed=seed)["metrics"]
+    return bootstrap_metrics(scored.data, seed=seed)
+
+
 def performance_checks(
-    data: Any, thresholds: Any, *, lower_ci: bool, seed: int = 0
+    scored: Scored, thresholds: Any, *, lower_ci: bool, seed: int = 0
 ) -> tuple[list[Check], dict[str, Any]]:
-    metrics = bootstrap_metrics(data, seed=seed)
+    """The task's metrics against the policy's thresholds: the point estimate, or with
+    ``lower_ci`` the pessimistic end of the 95 % interval (the low end of a higher-is-better
+    metric, the high end of an error)."""
+    metrics = _metrics(scored, seed)
+    n = scored.data.n
     checks = []
-    if data.n < thresholds.min_labels:
+    if n < thresholds.min_labels:
         checks.append(
             Check(
                 "performance",
                 "labelled rows",
-                data.n,
+                n,
                 thresholds.min_labels,
                 ">=",
                 False,
                 "too few labelled rows to judge performance",
             )
         )
-    for name, limit in thresholds.as_dict().items():
+    for name, op, limit in task_thresholds(thresholds, scored.task):
         m = metrics.get(name)
-        if m is None:
-            checks.append(
-                Check(
-                    "performance",
-                    name,
-                    None,
-                    limit,
-                    ">=",
-                    False,
-                    "the model gives no probabilities",
-                )
-            )
+        if m is None or m["value"] is None:
+            why = "the model gives no probabilities" if m is None else "undefined on this data"
+            checks.append(Check("performance", name, None, limit, op, False, why))
             continue
-        value = m["low"] if lower_ci else m["value"]
-        shown = "95 % lower bound" if lower_ci else "point estimate"
+        end = "low" if op == ">=" else "high"
+        value = m[end] if lower_ci else m["value"]
+        shown = (
+            f"95 % {'lower' if end == 'low' else 'upper'} bound" if lower_ci else "point estimate"
+        )
         ci = f"[{m['low']:.3f}, {m['high']:.3f}]" if m["low"] is not None else "(no interval)"
         checks.append(
             Check(
@@ -92,12 +137,12 @@ def performance_checks(
                 name,
                 value,
                 limit,
-                ">=",
-                compare(value, ">=", limit),
+                op,
+                compare(value, op, limit),
                 f"{shown}; value {m['value']:.3f}, 95 % CI {ci}",
             )
         )
-    return checks, {"metrics": metrics, "rows": data.n, "lower_ci": lower_ci}
+    return checks, {"metrics": metrics, "rows": n, "lower_ci": lower_ci, "task": scored.task}
 
 
 def validate_version(
@@ -108,6 +153,7 @@ def validate_version(
     *,
     data_ref: str | None = None,
     target: str | None = None,
+    positive_class: str | None = None,
     checks: tuple[str, ...] | None = None,
     lower_ci: bool | None = None,
     report: Path | str | None = None,
@@ -133,23 +179,33 @@ def validate_version(
     details: dict[str, Any] = {}
     use_lower = policy.thresholds.use_lower_ci if lower_ci is None else lower_ci
     rows = 0
+    task = ws.registry.get_model(name).task
     with progress.task("validation checks", total=len(checks)) as advance:
         if "security" in checks:  # first: a tampered artifact is not loaded at all
             part, details["security"] = security_checks(ws, info)
             found += part
             advance()
         if all(c.passed for c in found):
-            scored = score_version(ws, name, info.version, frame, target=target)
+            scored = score_version(
+                ws,
+                name,
+                info.version,
+                frame,
+                target=target,
+                positive_class=positive_class,
+                tasks=TABULAR_TASKS,
+            )
             rows = scored.data.n
+            task = scored.task
             if "performance" in checks:
                 part, details["performance"] = performance_checks(
-                    scored.data, policy.thresholds, lower_ci=use_lower
+                    scored, policy.thresholds, lower_ci=use_lower
                 )
                 found += part
                 advance()
             if "bias" in checks:
                 part, details["bias"] = bias_checks(
-                    scored.frame, scored.data.y_true, scored.data.y_pred, policy.bias
+                    scored.frame, scored.data.y_true, scored.data.y_pred, policy.bias, task
                 )
                 found += part
                 advance()
@@ -160,19 +216,29 @@ def validate_version(
                     scored.data.y_true,
                     scored.positive,
                     policy.robustness,
+                    task=task,
+                    classes=getattr(scored.data, "classes", None),
                 )
                 found += part
                 advance()
         else:
             details["skipped"] = "the artifact failed its security checks; it was not loaded"
-    verdict = "pass" if all(c.passed for c in found) else "fail"
+    failed = [c for c in found if c.ran and not c.passed]
+    blocking = [c for c in found if not c.ran and c.required]
+    verdict = "fail" if failed else "incomplete" if blocking else "pass"
     results = {
         "model": name,
         "version": info.version,
         "data": data_ref,
         "rows": rows,
+        "task": task,
         "checks": [c.to_dict() for c in found],
-        "failed": [c.name for c in found if not c.passed],
+        "failed": [c.name for c in failed],
+        "not_run": [
+            {"group": c.group, "name": c.name, "reason": c.detail, "required": c.required}
+            for c in found
+            if not c.ran
+        ],
         "details": details,
     }
     outcome = ValidationReport(found, results, verdict)

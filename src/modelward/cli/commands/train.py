@@ -45,9 +45,11 @@ def train(
         )
     else:
         console.print(
-            f"Registered {info.ref} ({result.params['estimator'].rsplit('.', 1)[-1]}, sha256 "
-            f"{(info.sha256 or '')[:12]}…) in {info.stage}"
+            f"Registered {info.ref} ({result.params['estimator'].rsplit('.', 1)[-1]}, "
+            f"{result.task}, sha256 {(info.sha256 or '')[:12]}…) in {info.stage}"
         )
+        if "positive_class" in info.tags:
+            console.print(f"positive class: {info.tags['positive_class']}")
         if result.tuning:
             t = result.tuning
             console.print(
@@ -63,15 +65,8 @@ def train(
                 test.get(name),
                 *(ci.get(name) or [None, None]),
             )
-            for name in (
-                "accuracy",
-                "roc_auc",
-                "f1",
-                "precision",
-                "recall",
-                "log_loss",
-                "brier_score",
-            )
+            for name in cv
+            if isinstance(cv[name], dict)
         ]
         console.print(
             table(

@@ -21,6 +21,14 @@ def validate(
     version: Annotated[str, typer.Argument(help="Version number or alias.")],
     data: Annotated[str, typer.Option("--data", help="Labelled data: CSV, Parquet or spec.")],
     target: Annotated[str | None, typer.Option(help="Label column.")] = None,
+    positive_class: Annotated[
+        str | None,
+        typer.Option(
+            "--positive-class",
+            help="Binary classifiers: the positive class (default: the one recorded with the "
+            "version, else the second of the sorted classes).",
+        ),
+    ] = None,
     check_performance: Annotated[
         bool, typer.Option("--check-performance", help="Policy thresholds on metrics.")
     ] = False,
@@ -60,6 +68,7 @@ def validate(
             version,
             data,
             target=target,
+            positive_class=positive_class,
             checks=chosen or None,
             lower_ci=lower_ci,
             report=report,
@@ -82,6 +91,12 @@ def validate(
         raise CheckFailed(
             f"{name}:{result.results['version']} failed {len(result.failed)} check(s): "
             + result.failures()
+        )
+    if result.verdict == "incomplete":
+        missing = "; ".join(f"{c.name}: {c.detail}" for c in result.not_run if c.required)
+        raise CheckFailed(
+            f"{name}:{result.results['version']} validation is incomplete (a required check "
+            f"did not run; the staging gate will not accept it): {missing}"
         )
 
 
