@@ -44,7 +44,7 @@ def test_multiclass_card_with_groups(workspace, cli, tmp_path):
     assert "multiclass-classification" in md
     y, pred = test["species"], pipeline.predict(test[cols])
     macro = skm.f1_score(y, pred, average="macro")
-    assert f"| macro_f1 | {macro:.3f} [" in md
+    assert f"| f1_macro | {macro:.3f} [" in md
     assert "## Per-group results" in md and "| Biscoe |" in md
     assert "| Adelie |" in md  # the per-class table
     assert "Groups by" not in md and "## Validation" in md
@@ -110,6 +110,6 @@ def test_card_of_a_trained_multiclass_model(workspace, cli, tmp_path):
     md, _ = _card(cli, "species", tmp_path)
     info = workspace.registry.get_version("species", 1)
     assert f"| roc_auc_ovr | {info.metrics['test']['roc_auc_ovr']:.3f} [" in md
-    cv = info.metrics["cv"]["macro_f1"]
+    cv = info.metrics["cv"]["f1_macro"]
     assert f"{cv['mean']:.3f} ± {cv['std']:.3f}" in md
     _no_domain_words(md)

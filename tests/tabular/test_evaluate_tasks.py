@@ -46,9 +46,9 @@ def test_multiclass_metrics_match_sklearn(workspace, cli, tmp_path):
         "roc_auc_ovr": skm.roc_auc_score(y, proba, multi_class="ovr", labels=classes),
     }
     for average in ("macro", "weighted"):
-        expected[f"{average}_f1"] = skm.f1_score(y, pred, average=average)
-        expected[f"{average}_precision"] = skm.precision_score(y, pred, average=average)
-        expected[f"{average}_recall"] = skm.recall_score(y, pred, average=average)
+        expected[f"f1_{average}"] = skm.f1_score(y, pred, average=average)
+        expected[f"precision_{average}"] = skm.precision_score(y, pred, average=average)
+        expected[f"recall_{average}"] = skm.recall_score(y, pred, average=average)
     assert set(m) == set(expected)
     for name, value in expected.items():
         assert m[name]["value"] == pytest.approx(value), name
@@ -57,8 +57,8 @@ def test_multiclass_metrics_match_sklearn(workspace, cli, tmp_path):
     alone = bootstrap_ci(
         lambda t, p: skm.f1_score(t, p, average="macro"), y, pred, resamples=RESAMPLES
     )
-    assert m["macro_f1"]["low"] == pytest.approx(alone.low)
-    assert m["macro_f1"]["high"] == pytest.approx(alone.high)
+    assert m["f1_macro"]["low"] == pytest.approx(alone.low)
+    assert m["f1_macro"]["high"] == pytest.approx(alone.high)
     matrix = skm.confusion_matrix(y, pred, labels=classes)
     assert out["confusion"] == {"labels": classes, "matrix": matrix.tolist()}
     precision, recall, f1, support = skm.precision_recall_fscore_support(y, pred, labels=classes)
@@ -89,7 +89,7 @@ def test_multiclass_groups_and_paired_comparison(workspace, cli, tmp_path):
     test_mc = out["comparison"]["tests"]["mcnemar_accuracy"]
     assert test_mc["p_value"] == pytest.approx(mc.p_value)
     assert test_mc["only_b_correct"] == int(((pred_b == y) & (pred_a != y)).sum())
-    diff = out["comparison"]["differences"]["macro_f1"]
+    diff = out["comparison"]["differences"]["f1_macro"]
     assert diff["difference"] == pytest.approx(
         skm.f1_score(y, pred_b, average="macro") - skm.f1_score(y, pred_a, average="macro")
     )

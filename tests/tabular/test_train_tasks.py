@@ -45,13 +45,13 @@ def test_multiclass_from_a_config(workspace, cli, tmp_path):
     assert workspace.registry.get_model("species").task == "multiclass-classification"
     info = workspace.registry.get_version("species", 1)
     cv = info.metrics["cv"]
-    assert cv["metric"] == "macro_f1"
+    assert cv["metric"] == "f1_macro"
     assert set(cv) - {"folds", "metric"} == {
         "accuracy",
         "balanced_accuracy",
-        "macro_f1",
-        "macro_precision",
-        "macro_recall",
+        "f1_macro",
+        "precision_macro",
+        "recall_macro",
         "log_loss",
         "roc_auc_ovr",
     }
@@ -67,7 +67,7 @@ def test_multiclass_from_a_config(workspace, cli, tmp_path):
     pred, proba = pipeline.predict(x), pipeline.predict_proba(x)
     test = result.metrics["test"]
     assert test["accuracy"] == pytest.approx(skm.accuracy_score(y, pred))
-    assert test["macro_f1"] == pytest.approx(skm.f1_score(y, pred, average="macro"))
+    assert test["f1_macro"] == pytest.approx(skm.f1_score(y, pred, average="macro"))
     assert test["log_loss"] == pytest.approx(skm.log_loss(y, proba, labels=pipeline.classes_))
     import pandas as pd
 
@@ -90,7 +90,7 @@ def test_multiclass_from_a_config(workspace, cli, tmp_path):
         cv=StratifiedKFold(4, shuffle=True, random_state=7),
         scoring="f1_macro",
     )
-    assert result.metrics["cv"]["macro_f1"]["mean"] == pytest.approx(expected.mean())
+    assert result.metrics["cv"]["f1_macro"]["mean"] == pytest.approx(expected.mean())
 
 
 def test_regression_from_a_config(workspace, cli, tmp_path):

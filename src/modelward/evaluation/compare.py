@@ -166,7 +166,7 @@ def compare_classes(
     signals: list[tuple[str, int]] = []
     if mc.p_value < ALPHA and acc_diff != 0:
         signals.append(("McNemar accuracy", 1 if acc_diff > 0 else -1))
-    signals += _bootstrap_signals(differences, ("accuracy", "macro_f1"))
+    signals += _bootstrap_signals(differences, ("accuracy", "f1_macro"))
     verdict, ups, downs = _verdict(signals)
     return {
         "verdict": verdict,

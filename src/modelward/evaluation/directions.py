@@ -20,12 +20,12 @@ HIGHER_IS_BETTER = frozenset(
         "balanced_accuracy",
         "agreement",
         "roc_auc_ovr",
-        "macro_f1",
-        "macro_precision",
-        "macro_recall",
-        "weighted_f1",
-        "weighted_precision",
-        "weighted_recall",
+        "f1_macro",
+        "precision_macro",
+        "recall_macro",
+        "f1_weighted",
+        "precision_weighted",
+        "recall_weighted",
         "r2",
     }
 )

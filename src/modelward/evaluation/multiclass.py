@@ -7,7 +7,7 @@ class by its support, balanced accuracy is the mean recall over the classes pres
 labels, log-loss is the mean of ``-log p(true class)`` (clipped at machine epsilon) and
 ROC-AUC is one-vs-rest, macro-averaged (undefined when a class has no row).
 
-Metric names: accuracy, balanced_accuracy, macro_/weighted_ f1, precision, recall,
+Metric names: accuracy, balanced_accuracy, f1, precision, recall with _macro / _weighted,
 log_loss, roc_auc_ovr.
 """
 
@@ -82,8 +82,8 @@ def _weighted(data: ClassData, w: np.ndarray) -> dict[str, np.ndarray]:
         ),
     }
     for name in AVERAGED:
-        out[f"macro_{name}"] = _div((per[name] * present).sum(axis=1), present.sum(axis=1))
-        out[f"weighted_{name}"] = _div((per[name] * support).sum(axis=1), support.sum(axis=1))
+        out[f"{name}_macro"] = _div((per[name] * present).sum(axis=1), present.sum(axis=1))
+        out[f"{name}_weighted"] = _div((per[name] * support).sum(axis=1), support.sum(axis=1))
     for i in range(data.k):
         for name in AVERAGED:
             out[f"class:{i}:{name}"] = per[name][:, i]

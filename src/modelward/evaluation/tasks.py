@@ -14,6 +14,6 @@ TABULAR_TASKS = (BINARY, MULTICLASS, REGRESSION)
 #: The metrics shown per group (and in short tables), by task.
 GROUP_METRICS = {
     BINARY: ("accuracy", "roc_auc", "f1", "precision", "recall"),
-    MULTICLASS: ("accuracy", "balanced_accuracy", "macro_f1", "log_loss"),
+    MULTICLASS: ("accuracy", "balanced_accuracy", "f1_macro", "log_loss"),
     REGRESSION: ("mae", "rmse", "r2", "median_absolute_error"),
 }

@@ -31,10 +31,10 @@ HEADLINE = {
     "multiclass-classification": (
         "accuracy",
         "balanced_accuracy",
-        "macro_f1",
-        "macro_precision",
-        "macro_recall",
-        "weighted_f1",
+        "f1_macro",
+        "precision_macro",
+        "recall_macro",
+        "f1_weighted",
         "log_loss",
         "roc_auc_ovr",
     ),
@@ -43,7 +43,7 @@ HEADLINE = {
 #: per-group columns (and bars), by task
 GROUP_METRICS = {
     "binary-classification": ("accuracy", "roc_auc", "recall"),
-    "multiclass-classification": ("accuracy", "balanced_accuracy", "macro_f1"),
+    "multiclass-classification": ("accuracy", "balanced_accuracy", "f1_macro"),
     "regression": ("mae", "rmse", "r2"),
 }
 

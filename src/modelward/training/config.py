@@ -17,7 +17,7 @@ estimator:
   class: sklearn.linear_model.LogisticRegression
   params: {C: 1.0, max_iter: 1000}
 split: {test_size: 0.2, stratify: true}
-cv: {folds: 5, metric: roc_auc}      # metric: by task, default roc_auc / macro_f1 / r2
+cv: {folds: 5, metric: roc_auc}      # metric: by task, default roc_auc / f1_macro / r2
 seed: 42
 tune:                                 # --tune N searches this space with Optuna
   metric: roc_auc
@@ -120,7 +120,7 @@ class Split(_Strict):
 
 class CV(_Strict):
     folds: int = Field(default=5, ge=2, le=50)
-    #: None: the task's default (roc_auc, macro_f1, r2)
+    #: None: the task's default (roc_auc, f1_macro, r2)
     metric: str | None = None
 
     _metric = field_validator("metric")(_check_metric)

@@ -1,7 +1,7 @@
 """What ``train`` does by task: the task itself (declared or inferred), the cross-validation
 split and scorers, and a scorer that fails with one line naming the metric.
 
-The metric names are the evaluation's (``macro_f1``, ``mae`` …); each maps to the
+The metric names are the evaluation's (``f1_macro``, ``mae`` …); each maps to the
 scikit-learn scorer that computes it (losses negated by scikit-learn, so higher is better
 for every scorer and Optuna always maximises).
 """
@@ -58,9 +58,9 @@ CV_SCORERS: dict[str, dict[str, str]] = {
     MULTICLASS: {
         "accuracy": "accuracy",
         "balanced_accuracy": "balanced_accuracy",
-        "macro_f1": "f1_macro",
-        "macro_precision": "precision_macro",
-        "macro_recall": "recall_macro",
+        "f1_macro": "f1_macro",
+        "precision_macro": "precision_macro",
+        "recall_macro": "recall_macro",
         "log_loss": "neg_log_loss",
         "roc_auc_ovr": "roc_auc_ovr",
     },
@@ -73,7 +73,7 @@ CV_SCORERS: dict[str, dict[str, str]] = {
 }
 #: metrics that need predicted probabilities (left out for an estimator without them)
 PROBA_METRICS = frozenset({"log_loss", "brier_score", "roc_auc_ovr"})
-DEFAULT_METRIC = {BINARY: "roc_auc", MULTICLASS: "macro_f1", REGRESSION: "r2"}
+DEFAULT_METRIC = {BINARY: "roc_auc", MULTICLASS: "f1_macro", REGRESSION: "r2"}
 #: binary scorers that need the positive class spelled out for string labels
 _POSITIVE_SCORERS = {"f1": "f1_score", "precision": "precision_score", "recall": "recall_score"}
 

@@ -28,6 +28,7 @@ from modelward.validation.security import security_checks
 if TYPE_CHECKING:
     import pandas as pd
 
+    from modelward.policy.model import ThresholdsPolicy
     from modelward.workspace import Workspace
 
 __all__ = ["ALL_CHECKS", "ValidationReport", "validate_version"]
@@ -63,31 +64,10 @@ class ValidationReport:
         )
 
 
-#: TODO(policy: thresholds.macro_f1 / macro_precision / macro_recall /
-#: balanced_accuracy): multiclass thresholds (higher is better) until the policy has them;
-#: accuracy is the policy's ``thresholds.accuracy``.
-MULTICLASS_THRESHOLDS = {"macro_f1": 0.75, "macro_precision": 0.75, "macro_recall": 0.75}
-#: TODO(policy: thresholds.r2_min, thresholds.mae_max): regression thresholds until the
-#: policy has them; an MAE limit is in the target's units, so none by default.
-R2_MIN = 0.5
-
-
-def task_thresholds(thresholds: Any, task: str) -> list[tuple[str, str, float]]:
-    """``(metric, op, limit)`` the task's performance is held to."""
-    if task == REGRESSION:
-        r2 = getattr(thresholds, "r2_min", None)
-        out = [("r2", ">=", R2_MIN if r2 is None else float(r2))]
-        mae = getattr(thresholds, "mae_max", None)
-        if mae is not None:
-            out.append(("mae", "<=", float(mae)))
-        return out
-    if task == MULTICLASS:
-        out = [("accuracy", ">=", float(thresholds.accuracy))]
-        for name, default in MULTICLASS_THRESHOLDS.items():
-            value = getattr(thresholds, name, None)
-            out.append((name, ">=", default if value is None else float(value)))
-        return out
-    return [(name, ">=", limit) for name, limit in thresholds.as_dict().items()]
+def task_thresholds(thresholds: ThresholdsPolicy, task: str) -> list[tuple[str, str, float]]:
+    """``(metric, op, limit)`` the task's performance is held to: the policy's
+    ``thresholds`` (binary), ``thresholds.multiclass`` or ``thresholds.regression``."""
+    return [(limit.metric, limit.op, limit.value) for limit in thresholds.limits(task)]
 
 
 def _metrics(scored: Scored, seed: int) -> dict[str, dict[str, Any]]:
@@ -173,7 +153,7 @@ def validate_version(
             field="checks",
         )
     frame, data_ref = read_source(data, data_ref)
-    policy = ws.policy
+    policy = ws.policy_for(name)
     info = ws.registry.get_version(name, version)
     found: list[Check] = []
     details: dict[str, Any] = {}

@@ -17,7 +17,7 @@ from modelward.errors import ConfigError
 TABLE_METRICS = ("accuracy", "roc_auc", "f1", "precision", "recall")
 #: per-group columns by task (as in the HTML report)
 GROUP_METRICS = {
-    "multiclass-classification": ("accuracy", "balanced_accuracy", "macro_f1", "log_loss"),
+    "multiclass-classification": ("accuracy", "balanced_accuracy", "f1_macro", "log_loss"),
     "regression": ("mae", "rmse", "r2", "median_absolute_error"),
 }
 
