@@ -92,7 +92,7 @@ class Metrics(Check[MetricsResult]):
     def run(self, context: Context) -> MetricsResult:
         assert context.model is not None and context.window is not None
         names = measures.resolve_metrics(context.model.task, self.metrics)
-        limits = thresholds_for(names, self.thresholds, context.policy)
+        limits = thresholds_for(names, self.thresholds, context.policy, context.model.task)
         findings = Findings()
         with _labelled_window(context) as (held, rate):
             counts = sorted(
@@ -306,11 +306,14 @@ def _judge(
     return breached
 
 
-def thresholds_for(names: list[str], given: list[float] | None, policy: Policy) -> dict[str, float]:
+def thresholds_for(
+    names: list[str], given: list[float] | None, policy: Policy, task: str
+) -> dict[str, float]:
     """One threshold per metric: those given (checked: rates and AUC in 0..1, r2 up to 1,
-    errors >= 0), else ``policy.thresholds``."""
+    errors >= 0), else the policy's for the model's task (``thresholds``,
+    ``thresholds.multiclass``, ``thresholds.regression``; an unset error limit: none)."""
     if not given:
-        defaults = policy.thresholds.as_dict()
+        defaults = {limit.metric: limit.value for limit in policy.thresholds.limits(task)}
         return {n: defaults[n] for n in names if n in defaults}
     if len(given) != len(names):
         raise ConfigError(
