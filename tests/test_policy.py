@@ -258,3 +258,13 @@ def test_check_without_a_workspace_validates_the_sections_it_can(cli, tmp_path: 
     candidate.write_text("models: {any: {thresholds: {f1: 7}}}\n")
     ran = cli("policy", "check", candidate)
     assert ran.exit_code == 2 and "models.any.thresholds.f1 = 7" in ran.stderr
+
+
+def test_the_robustness_limits_of_a_regressor_are_policy_and_checked():
+    robustness = _policy("robustness: {move_tolerance: 0.2, max_moved_share: 0.3}").robustness
+    assert robustness.move_tolerance == 0.2 and robustness.max_moved_share == 0.3
+    assert Policy().robustness.max_moved_share is None  # then max_flip_rate applies
+    with pytest.raises(PolicyError, match=r"robustness\.max_moved_share"):
+        _policy("robustness: {max_moved_share: 1.5}")
+    with pytest.raises(PolicyError, match=r"robustness\.move_tolerance"):
+        _policy("robustness: {move_tolerance: 0}")

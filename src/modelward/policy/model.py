@@ -216,6 +216,17 @@ class RobustnessPolicy(_Section):
     missing_rate: Fraction = 0.05
     max_accuracy_drop: Fraction = 0.05
     max_flip_rate: Fraction = 0.10
+    #: regression: a prediction "moved" when it changes by more than this many standard
+    #: deviations of the target
+    move_tolerance: float = Field(default=0.10, gt=0)
+    #: regression: the largest rise of the MAE under a perturbation, as a share of it
+    max_error_increase: float = Field(default=0.10, ge=0)
+    #: regression: the largest share of moved predictions (default: max_flip_rate)
+    max_moved_share: Fraction | None = None
+
+    _check = field_validator(
+        "missing_rate", "max_accuracy_drop", "max_flip_rate", "max_moved_share"
+    )(lambda value: value if value is None else _fraction(value))
 
 
 class LatencyPolicy(_Section):

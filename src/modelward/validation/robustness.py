@@ -63,19 +63,6 @@ def perturbations(
     return {"gaussian noise": noisy, "missing values": holed, "out-of-range values": wild}
 
 
-#: TODO(policy: robustness.move_tolerance): regression; a prediction "moved" when it
-#: changes by more than this share of the target's standard deviation.
-MOVE_TOLERANCE = 0.10
-#: TODO(policy: robustness.max_error_increase): regression; the largest allowed rise of
-#: the MAE under a perturbation, as a share of the unperturbed MAE.
-MAX_ERROR_INCREASE = 0.10
-
-
-def _setting(policy: Any, key: str, default: float) -> float:
-    value = getattr(policy, key, None)
-    return default if value is None else float(value)
-
-
 def _crash(name: str, exc: Exception) -> tuple[Check, str]:
     first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     text = f"{type(exc).__name__}: {first}"
@@ -188,9 +175,9 @@ def _regression(
     base = np.asarray(model.predict(features), dtype="float64").ravel()
     base_mae = float(np.mean(np.abs(base - truth)))
     spread = float(np.std(truth)) or 1.0
-    tolerance = _setting(policy, "move_tolerance", MOVE_TOLERANCE) * spread
-    max_increase = _setting(policy, "max_error_increase", MAX_ERROR_INCREASE)
-    max_moved = _setting(policy, "max_moved_share", policy.max_flip_rate)
+    tolerance = policy.move_tolerance * spread
+    max_increase = policy.max_error_increase
+    max_moved = policy.max_flip_rate if policy.max_moved_share is None else policy.max_moved_share
     checks: list[Check] = []
     details: dict[str, Any] = {"baseline_mae": base_mae, "move_tolerance": tolerance}
     for name, frame in perturbations(features, policy).items():
@@ -239,7 +226,7 @@ def _regression(
                 "<=",
                 compare(moved, "<=", max_moved),
                 f"share of predictions moved by more than {tolerance:.4g} "
-                f"({_setting(policy, 'move_tolerance', MOVE_TOLERANCE):g} x the target's std)",
+                f"({policy.move_tolerance:g} x the target's std)",
             )
         )
     return checks, details
