@@ -32,6 +32,7 @@ dev: $(VENV)/.installed-dev
 
 demo: $(VENV)/.installed-demo
 	$(BIN)/python examples/heart-disease/demo.py
+	$(BIN)/python examples/penguins/demo.py
 	$(BIN)/python examples/llm/demo.py
 
 lint: dev

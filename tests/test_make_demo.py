@@ -18,15 +18,18 @@ from conftest import ROOT
 
 
 def _imported_modules() -> set[str]:
-    """Top-level third-party modules the demo scripts import (anywhere in them)."""
+    """Top-level third-party modules the demo scripts and their shared helpers
+    (examples/*.py) import (anywhere in them)."""
     found = set()
-    for script in ROOT.glob("examples/*/demo.py"):
+    helpers = sorted(ROOT.glob("examples/*.py"))
+    for script in [*ROOT.glob("examples/*/demo.py"), *helpers]:
         for node in ast.walk(ast.parse(script.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Import):
                 found |= {alias.name.split(".")[0] for alias in node.names}
             elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
                 found.add(node.module.split(".")[0])
-    return found - set(sys.stdlib_module_names) - {"modelward", "__future__"}
+    ours = {"modelward", "__future__", *(helper.stem for helper in helpers)}
+    return found - set(sys.stdlib_module_names) - ours
 
 
 def _name(requirement: str) -> str:

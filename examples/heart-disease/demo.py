@@ -8,22 +8,21 @@ kept afterwards, so you can explore it: the last lines say how.
 from __future__ import annotations
 
 import os
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rich.console import Console
 from rich.rule import Rule
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))  # the demos' shared helpers: examples/demokit.py
+
+from demokit import Server, console, modelward, say, step, wait_for_log  # noqa: E402
 
 if TYPE_CHECKING:
     import pandas as pd  # noqa: F401
 
-HERE = Path(__file__).resolve().parent
 DATA = HERE / "heart.yml"
 CONFIGS = HERE / "configs"
 MODEL = "heart-disease"
@@ -36,92 +35,6 @@ FEATURES = [
     "age", "sex", "cp", "trestbps", "chol", "fbs", "restecg",
     "thalach", "exang", "oldpeak", "slope", "ca", "thal",
 ]  # fmt: skip
-
-# soft_wrap: commands and paths stay on one line when the output is piped (80 columns)
-console = Console(highlight=False, soft_wrap=True)
-
-
-def step(title: str) -> None:
-    console.print()
-    console.print(Rule(f"[bold]{title}"))
-
-
-def say(text: str) -> None:
-    console.print(f"[dim]{text}[/dim]")
-
-
-def modelward(*args: str, expect: int = 0) -> int:
-    """Run one `modelward` command in this process, echoing it first.
-
-    ``expect`` is the exit code this step should give: 1 where a check is meant to find a
-    problem (the demo shows what that looks like), 2 where a gate is meant to refuse.
-    """
-    from modelward.cli.main import app
-
-    shown = " ".join(a if " " not in a and a else f'"{a}"' for a in args)
-    console.print(f"[bold cyan]$ modelward {shown}[/bold cyan]")
-    sys.stdout.flush()
-    try:
-        code = app(args=list(args), prog_name="modelward", standalone_mode=False) or 0
-    except SystemExit as exit_:
-        code = exit_.code if isinstance(exit_.code, int) else 1
-    if code != expect:
-        raise SystemExit(f"demo: `modelward {shown}` exited {code}, expected {expect}")
-    if code:
-        say(f"(exit {code}, as expected)")
-    return int(code)
-
-
-class Server:
-    """`modelward serve` in a child process on a free loopback port."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def __enter__(self) -> Server:
-        import httpx
-
-        command = [sys.executable, "-m", "modelward.cli.main", "serve", "--port", str(self.port)]
-        console.print(f"[bold cyan]$ modelward serve --port {self.port} &[/bold cyan]")
-        log = open(self.root.parent / "server.log", "wb")  # noqa: SIM115 - lives with the child
-        self.process = subprocess.Popen(command, stdout=log, stderr=log)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{self.url}/readyz", timeout=2).status_code == 200:
-                    say(f"server ready on {self.url} (its JSON log: {log.name})")
-                    return self
-            except httpx.TransportError:
-                pass
-            if self.process.poll() is not None:
-                raise SystemExit(f"demo: the server exited early; see {log.name}")
-            time.sleep(0.2)
-        raise SystemExit(f"demo: the server did not become ready; see {log.name}")
-
-    def __exit__(self, *exc: object) -> None:
-        if self.process is not None:
-            self.process.send_signal(signal.SIGTERM)  # flushes the prediction log, then exits
-            self.process.wait(timeout=30)
-
-
-def wait_for_log(logs: Path, labelled: int) -> None:
-    """The server writes the log off the request path (about every second): wait for it."""
-    from modelward.predlog import labelled as labelled_rows
-
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if labelled_rows(str(logs), MODEL).count("*").fetchall()[0][0] >= labelled:
-                return
-        except Exception:  # noqa: BLE001 - no log file yet
-            pass
-        time.sleep(0.2)
-    raise SystemExit(f"demo: the prediction log did not show {labelled} labelled rows")
 
 
 def send_traffic(url: str, rows: pd.DataFrame, *, feedback: bool = True) -> int:
@@ -199,7 +112,7 @@ def main() -> None:
     with Server(root) as server:
         say("Production traffic from the Hungarian hospital, then its true labels as feedback:")
         sent = send_traffic(server.url, heart[heart.site == "hungarian"])
-        wait_for_log(root / "logs", sent)
+        wait_for_log(root / "logs", MODEL, sent)
 
         step("7. Monitor: metrics on labelled traffic, drift against the training data")
         modelward("monitor", "metrics", MODEL, "--last", "1h", expect=METRICS_EXIT)
@@ -220,7 +133,7 @@ def main() -> None:
             "--reason", "demo: canary of the forest, bias review pending",
         )  # fmt: skip
         sent += send_traffic(server.url, heart[heart.site == "va"])
-        wait_for_log(root / "logs", sent)
+        wait_for_log(root / "logs", MODEL, sent)
         modelward("rollout", "run", "--once")
         modelward("rollout", "status", MODEL)
         modelward("deployments", "show", MODEL)
