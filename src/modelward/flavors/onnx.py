@@ -1,7 +1,8 @@
 """ONNX models run by onnxruntime (e.g. scikit-learn pipelines converted by skl2onnx).
 
-Inputs are fed the way skl2onnx declares them: one tensor per input column when the
-graph has several inputs, or one 2-D float tensor when it has one.
+Inputs are fed the way skl2onnx declares them: one tensor per input column (text as
+strings, a missing text value as ``""``), or one 2-D float tensor for a single-input graph
+(:mod:`modelward.flavors.convert`).
 """
 
 from __future__ import annotations
@@ -9,17 +10,9 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from modelward.errors import ArtifactError
+from modelward.flavors.convert import feeds_from_frame
 
 __all__ = ["OnnxFlavor"]
-
-_NUMPY_TYPES = {
-    "tensor(float)": "float32",
-    "tensor(double)": "float64",
-    "tensor(int64)": "int64",
-    "tensor(int32)": "int32",
-    "tensor(string)": "object",
-    "tensor(bool)": "bool",
-}
 
 
 class OnnxFlavor:
@@ -63,23 +56,7 @@ class OnnxFlavor:
         return [i.name for i in self.inputs] if len(self.inputs) > 1 else None
 
     def _feeds(self, frame: Any) -> dict[str, Any]:
-        import numpy as np
-
-        if len(self.inputs) == 1:
-            spec = self.inputs[0]
-            dtype = _NUMPY_TYPES.get(spec.type, "float32")
-            values = frame.to_numpy() if hasattr(frame, "to_numpy") else np.asarray(frame)
-            return {spec.name: values.astype(dtype)}
-        feeds = {}
-        for spec in self.inputs:
-            if spec.name not in frame:
-                raise ArtifactError(f"the ONNX model needs input column {spec.name!r}")
-            dtype = _NUMPY_TYPES.get(spec.type, "float32")
-            column = frame[spec.name].to_numpy()
-            if dtype == "object":
-                column = column.astype(str)
-            feeds[spec.name] = column.astype(dtype).reshape(-1, 1)
-        return feeds
+        return feeds_from_frame(self.inputs, frame)
 
     def _run(self, frame: Any) -> list[Any]:
         return list(self.session.run(None, self._feeds(frame)))
