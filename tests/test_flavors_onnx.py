@@ -94,6 +94,7 @@ def test_the_tools_own_multiclass_pipeline_converts_and_predicts_the_same(estima
     assert labels.tolist() == model.predict(rows).tolist()
     np.testing.assert_allclose(proba, model.predict_proba(rows), atol=1e-4)
     assert proba.shape == (len(rows), 3)
+    assert graph.classes == model.classes_.tolist()  # the probability columns, named
 
 
 def test_a_regression_pipeline_with_text_converts_to_its_values():
@@ -104,7 +105,7 @@ def test_a_regression_pipeline_with_text_converts_to_its_values():
     rows = probe(frame)
     graph = OnnxFlavor.load(to_onnx_bytes(model, column_kinds(frame[TEXT + NUMBERS])))
     labels, proba = graph.predict_both(rows)
-    assert proba is None and graph.predict_proba(rows) is None
+    assert proba is None and graph.predict_proba(rows) is None and graph.classes is None
     np.testing.assert_allclose(labels, model.predict(rows), rtol=1e-5)
 
 
@@ -121,6 +122,7 @@ def test_a_binary_model_with_string_labels_converts():
     labels, proba = graph.predict_both(features)
     assert labels.tolist() == model.predict(features).tolist()
     np.testing.assert_allclose(proba, model.predict_proba(features), atol=1e-4)
+    assert graph.classes == ["benign", "malignant"] == model.classes_.tolist()
 
 
 def test_the_fitted_model_is_not_changed_by_converting():

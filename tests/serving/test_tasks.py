@@ -199,3 +199,38 @@ def test_a_model_failure_is_in_the_server_log_with_the_request_id(workspace, sta
     lines = [line for line in server.output().splitlines() if "req-2008" in line]
     assert lines, server.output()
     assert "fragile:1" in lines[0] and "ValueError" in lines[0]
+
+
+@pytest.mark.parametrize("task", ["multiclass-classification", "regression"])
+def test_an_optimized_onnx_version_serves_like_its_pipeline(workspace, task):
+    """``optimize`` registers the ONNX graph as its own version; served, it answers with
+    every class's probability (named from the graph) or the value."""
+    import modelward
+
+    frame, target, model = task_case(task)
+    workspace.register("m", model, data=frame, target=target)
+    out = modelward.optimize_version(workspace, "m", 1, frame, target=target)
+    assert out["registered"] == 2
+    assert workspace.registry.get_version("m", 2).flavor == "onnx"
+    deploy_version = 2
+    workspace.registry.record_run(
+        "validation", model="m", version=2, inputs={}, results={}, verdict="pass"
+    )
+    workspace.transition("m", deploy_version, "testing", reason="fixture")
+    workspace.deployments.deploy("m", deploy_version, "production", reason="test")
+    rows = sample(frame, target)
+    live = start_live(workspace)
+    try:
+        with live.client() as http:
+            reply = http.post("/v1/models/m/predict", json={"inputs": records(rows)})
+    finally:
+        stop_live(live)
+    assert reply.status_code == 200, reply.text
+    body = reply.json()
+    if task == "regression":
+        np.testing.assert_allclose(body["predictions"], model.predict(rows), rtol=1e-4)
+    else:
+        assert body["predictions"] == model.predict(rows).tolist()
+        classes = model.classes_.tolist()
+        got = np.array([[p[c] for c in classes] for p in body["probabilities"]])
+        np.testing.assert_allclose(got, model.predict_proba(rows), atol=1e-4)

@@ -19,11 +19,14 @@ class OnnxFlavor:
     name: ClassVar[str] = "onnx"
     suffix: ClassVar[str] = ".onnx"
 
-    def __init__(self, session: Any, data_size: int) -> None:
+    def __init__(self, session: Any, data_size: int, classes: list[Any] | None = None) -> None:
         self.session = session
         self._size = data_size
         self.inputs = session.get_inputs()
         self.outputs = session.get_outputs()
+        #: a classifier's labels in the order of its probability columns (None: a regressor,
+        #: or a graph that does not say)
+        self.classes = classes
 
     @classmethod
     def save(cls, model: Any) -> bytes:
@@ -48,7 +51,7 @@ class OnnxFlavor:
                 f"the artifact is not a loadable ONNX model ({str(exc).splitlines()[0]}); "
                 "convert the model again (modelward optimize)"
             ) from exc
-        return cls(session, len(data))
+        return cls(session, len(data), _class_labels(data))
 
     @property
     def input_names(self) -> list[str] | None:
@@ -92,5 +95,25 @@ class OnnxFlavor:
             "flavor": self.name,
             "inputs": [{"name": i.name, "type": i.type, "shape": i.shape} for i in self.inputs],
             "outputs": [{"name": o.name, "type": o.type} for o in self.outputs],
+            "classes": self.classes,
             "bytes": self._size,
         }
+
+
+def _class_labels(data: bytes) -> list[Any] | None:
+    """The class labels a converted classifier's graph declares (skl2onnx writes them on
+    the classifier node, ``classlabels_strings`` or ``classlabels_int64s``, in the order of
+    the probability columns), or None."""
+    import onnx
+
+    try:
+        graph = onnx.load_from_string(data).graph
+    except Exception:  # noqa: BLE001 - onnxruntime loaded it: the labels are a nicety
+        return None
+    for node in graph.node:
+        for attr in node.attribute:
+            if attr.name == "classlabels_strings" and attr.strings:
+                return [s.decode() for s in attr.strings]
+            if attr.name == "classlabels_int64s" and attr.ints:
+                return list(attr.ints)
+    return None
