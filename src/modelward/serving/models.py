@@ -75,6 +75,7 @@ class LoadedModel:
     session: Any = None  # onnxruntime session of the converted pipeline, when proven equal
     types: dict[str, str] = field(default_factory=dict)
     path: str = "sklearn"
+    _inputs: Any = None  # the session's graph inputs, read once
 
     def predict(self, rows: list[list[Any]]) -> Outputs:
         """Rows are value lists in schema order (as the validator returns them)."""
@@ -84,7 +85,9 @@ class LoadedModel:
             columns = {
                 name: [row[j] for row in rows] for j, name in enumerate(self.validator.names)
             }
-            outputs = self.session.run(None, feeds_from_columns(self.session.get_inputs(), columns))
+            if self._inputs is None:
+                self._inputs = self.session.get_inputs()
+            outputs = self.session.run(None, feeds_from_columns(self._inputs, columns))
             labels = outputs[0].ravel().tolist()
             proba = np.asarray(outputs[1], dtype=np.float64) if len(outputs) > 1 else None
             if self.classes is not None:  # the pipeline's own label values (1, not "1")
