@@ -128,9 +128,10 @@ def test_canary_with_worse_accuracy_on_feedback_is_rolled_back(served, cleveland
 
 
 def _register_without_imputer(ws, cleveland) -> int:
-    """A real bug: a pipeline fitted on complete rows only, with no imputer, registered with
-    data where ``ca`` and ``thal`` are sometimes missing (so its schema accepts nulls). It
-    answers complete rows and raises on a null: a crash at predict time, not bad input."""
+    """A real bug: a pipeline fitted on complete rows only, with no imputer, registered
+    declaring ``ca`` and ``thal`` nullable (``--nullable``: the user believed it imputes;
+    trying it alone, register would have refused their nulls). It answers complete rows
+    and raises on a null: a crash at predict time, not bad input."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import Pipeline
     from sklearn.preprocessing import StandardScaler
@@ -139,7 +140,11 @@ def _register_without_imputer(ws, cleveland) -> int:
     model = Pipeline([("scale", StandardScaler()), ("model", LogisticRegression(max_iter=1000))])
     model.fit(complete[FEATURES], complete["target"])
     version = ws.register(
-        "heart", model, data=cleveland[[*FEATURES, "target"]], target="target"
+        "heart",
+        model,
+        data=cleveland[[*FEATURES, "target"]],
+        target="target",
+        accepts_missing=["ca", "thal"],
     ).version
     columns = ws.registry.get_version("heart", version).input_schema["columns"]
     assert next(c for c in columns if c["name"] == "ca")["nullable"]

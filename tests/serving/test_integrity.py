@@ -100,6 +100,7 @@ def _tampered(onnx_path: Path) -> bytes:
 def test_a_cached_onnx_graph_that_fails_its_checksum_is_rebuilt_not_loaded(
     heart_ws, cleveland, caplog
 ):
+    from modelward.flavors.convert import feeds_from_frame
     from modelward.serving.models import load_model
 
     heart_ws.deployments.deploy("heart", 1, "production", reason="proves the conversion")
@@ -114,8 +115,8 @@ def test_a_cached_onnx_graph_that_fails_its_checksum_is_rebuilt_not_loaded(
     assert loaded.path == "onnx"
     assert f"discarding the ONNX cache {cached}" in caplog.text
     assert cached.read_bytes() != bad and cached.read_bytes() == good
-    rows = cleveland[FEATURES].fillna(0).to_numpy(dtype=np.float32)[:20]
     pipeline = heart_ws.load_model("heart", 1)
-    labels = loaded.session.run(None, {"X": rows})[0].ravel()
     frame = cleveland[FEATURES].fillna(0).iloc[:20].astype(float)
+    feeds = feeds_from_frame(loaded.session.get_inputs(), frame)  # one input per column
+    labels = loaded.session.run(None, feeds)[0].ravel()
     np.testing.assert_array_equal(labels, pipeline.predict(frame))

@@ -183,16 +183,24 @@ def test_features_the_pipeline_imputes_may_be_missing_in_requests(trained, cleve
     assert all(column["nullable"] for column in schema)
 
 
-def test_accepts_missing_naming_an_unknown_column_is_refused(workspace, cleveland, fitted):
+def test_accepts_missing_naming_an_unknown_column_is_refused(workspace, cleveland):
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from conftest import FEATURES
     from modelward.errors import ConfigError
 
+    complete = cleveland.dropna()  # no imputer: the model raises on a null, so none is learned
+    strict = make_pipeline(StandardScaler(), LogisticRegression())
+    strict.fit(complete[FEATURES], complete["target"])
     with pytest.raises(ConfigError, match="accepts_missing names column.*nope"):
         workspace.register(
-            "heart", fitted, data=cleveland, target="target", accepts_missing=["nope"]
+            "heart", strict, data=complete, target="target", accepts_missing=["nope"]
         )
     assert workspace.registry.list_models() == []
     info = workspace.register(
-        "heart", fitted, data=cleveland, target="target", accepts_missing=["slope"]
+        "heart", strict, data=complete, target="target", accepts_missing=["slope"]
     )
     nullable = {c["name"]: c["nullable"] for c in info.input_schema["columns"]}
     assert nullable["slope"] and not nullable["age"]

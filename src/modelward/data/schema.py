@@ -1,7 +1,8 @@
 """Input schemas inferred from data, and data fingerprints.
 
 A schema lists each input column with its kind (integer, float, boolean, string), whether
-it had missing values, its observed range (numbers) or categories (strings, booleans).
+it may be missing, its observed range (numbers, and whether they were all whole) or
+categories (strings, booleans).
 The server validates requests against it; monitoring compares traffic with it.
 """
 
@@ -24,16 +25,17 @@ def _kind(series: pd.Series) -> str:
     if pd.api.types.is_bool_dtype(series):
         return "boolean"
     if pd.api.types.is_integer_dtype(series):
-        return "integer"
+        return "integer"  # the data's own type says integer: only whole numbers
     if pd.api.types.is_float_dtype(series):
-        values = series.dropna()
-        if len(values) and (values == values.round()).all():
-            return "integer"  # ints with missing values arrive as floats
-        return "float"
+        return "float"  # whole numbers in a float column are a pattern, not a rule
     return "string"
 
 
 def infer_schema(frame: pd.DataFrame) -> dict[str, Any]:
+    """The input schema of ``frame``. A float column holding only whole numbers (a CSV's
+    ``63.0``, or integers with gaps) stays ``float`` with ``integral: true``: any number
+    is accepted, and one with a fraction is flagged, not refused. Only a column of an
+    integer type is ``integer``, refusing fractions."""
     columns = []
     for name in frame.columns:
         series = frame[name]
@@ -48,6 +50,8 @@ def infer_schema(frame: pd.DataFrame) -> dict[str, Any]:
         if kind in ("integer", "float") and len(values):
             column["min"] = _plain(values.min())
             column["max"] = _plain(values.max())
+            if kind == "float" and bool((values == values.round()).all()):
+                column["integral"] = True
         elif kind in ("string", "boolean"):
             uniques = sorted(map(_plain, values.unique()), key=str)
             if len(uniques) <= MAX_CATEGORIES:

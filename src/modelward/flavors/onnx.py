@@ -1,7 +1,8 @@
 """ONNX models run by onnxruntime (e.g. scikit-learn pipelines converted by skl2onnx).
 
-Inputs are fed the way skl2onnx declares them: one tensor per input column when the
-graph has several inputs, or one 2-D float tensor when it has one.
+Inputs are fed the way skl2onnx declares them: one tensor per input column (text as
+strings, a missing text value as ``""``), or one 2-D float tensor for a single-input graph
+(:mod:`modelward.flavors.convert`).
 """
 
 from __future__ import annotations
@@ -9,28 +10,23 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from modelward.errors import ArtifactError
+from modelward.flavors.convert import feeds_from_frame
 
 __all__ = ["OnnxFlavor"]
-
-_NUMPY_TYPES = {
-    "tensor(float)": "float32",
-    "tensor(double)": "float64",
-    "tensor(int64)": "int64",
-    "tensor(int32)": "int32",
-    "tensor(string)": "object",
-    "tensor(bool)": "bool",
-}
 
 
 class OnnxFlavor:
     name: ClassVar[str] = "onnx"
     suffix: ClassVar[str] = ".onnx"
 
-    def __init__(self, session: Any, data_size: int) -> None:
+    def __init__(self, session: Any, data_size: int, classes: list[Any] | None = None) -> None:
         self.session = session
         self._size = data_size
         self.inputs = session.get_inputs()
         self.outputs = session.get_outputs()
+        #: a classifier's labels in the order of its probability columns (None: a regressor,
+        #: or a graph that does not say)
+        self.classes = classes
 
     @classmethod
     def save(cls, model: Any) -> bytes:
@@ -55,7 +51,7 @@ class OnnxFlavor:
                 f"the artifact is not a loadable ONNX model ({str(exc).splitlines()[0]}); "
                 "convert the model again (modelward optimize)"
             ) from exc
-        return cls(session, len(data))
+        return cls(session, len(data), _class_labels(data))
 
     @property
     def input_names(self) -> list[str] | None:
@@ -63,23 +59,7 @@ class OnnxFlavor:
         return [i.name for i in self.inputs] if len(self.inputs) > 1 else None
 
     def _feeds(self, frame: Any) -> dict[str, Any]:
-        import numpy as np
-
-        if len(self.inputs) == 1:
-            spec = self.inputs[0]
-            dtype = _NUMPY_TYPES.get(spec.type, "float32")
-            values = frame.to_numpy() if hasattr(frame, "to_numpy") else np.asarray(frame)
-            return {spec.name: values.astype(dtype)}
-        feeds = {}
-        for spec in self.inputs:
-            if spec.name not in frame:
-                raise ArtifactError(f"the ONNX model needs input column {spec.name!r}")
-            dtype = _NUMPY_TYPES.get(spec.type, "float32")
-            column = frame[spec.name].to_numpy()
-            if dtype == "object":
-                column = column.astype(str)
-            feeds[spec.name] = column.astype(dtype).reshape(-1, 1)
-        return feeds
+        return feeds_from_frame(self.inputs, frame)
 
     def _run(self, frame: Any) -> list[Any]:
         return list(self.session.run(None, self._feeds(frame)))
@@ -115,5 +95,25 @@ class OnnxFlavor:
             "flavor": self.name,
             "inputs": [{"name": i.name, "type": i.type, "shape": i.shape} for i in self.inputs],
             "outputs": [{"name": o.name, "type": o.type} for o in self.outputs],
+            "classes": self.classes,
             "bytes": self._size,
         }
+
+
+def _class_labels(data: bytes) -> list[Any] | None:
+    """The class labels a converted classifier's graph declares (skl2onnx writes them on
+    the classifier node, ``classlabels_strings`` or ``classlabels_int64s``, in the order of
+    the probability columns), or None."""
+    import onnx
+
+    try:
+        graph = onnx.load_from_string(data).graph
+    except Exception:  # noqa: BLE001 - onnxruntime loaded it: the labels are a nicety
+        return None
+    for node in graph.node:
+        for attr in node.attribute:
+            if attr.name == "classlabels_strings" and attr.strings:
+                return [s.decode() for s in attr.strings]
+            if attr.name == "classlabels_int64s" and attr.ints:
+                return list(attr.ints)
+    return None

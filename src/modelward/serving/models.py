@@ -1,9 +1,12 @@
 """Models as the server runs them: loaded once, checked, and on the fastest safe path.
 
-A scikit-learn pipeline over numeric inputs is converted to ONNX (skl2onnx) when loaded
-and run by onnxruntime — about 6 µs per row instead of ~1.5 ms — but only after the
-converted graph proved to give the same labels (and probabilities within 1e-4) as the
-original on rows spanning the training ranges; otherwise the pipeline itself serves.
+A scikit-learn pipeline over numeric and text inputs is converted to ONNX (skl2onnx, one
+graph input per column: :mod:`modelward.flavors.convert`) when loaded and run by
+onnxruntime — about 6 µs per row instead of ~1.5 ms — but only after the converted graph
+proved to give the same outputs as the original on probe rows spanning the training
+ranges and categories, with missing values where an input may be null: the same labels
+and probabilities within 1e-4 (classifiers), values within 1e-4 of the largest
+(regressors). Otherwise the pipeline itself serves, and the log says why.
 Proven conversions are cached in ``<workspace>/cache/onnx/<sha256>.onnx`` (+ ``.json``
 with the classes and the ``.onnx`` file's own sha256), keyed by the artifact's checksum; a
 later start serves from the cache without importing scikit-learn, after checking the
@@ -26,6 +29,13 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from modelward.atomic import write_atomic
+from modelward.flavors.convert import (
+    NUMERIC,
+    ConversionFailed,
+    feeds_from_columns,
+    label_key,
+    to_onnx_bytes,
+)
 from modelward.predlog.layout import feature_type
 from modelward.serving.validate import InputValidator
 
@@ -48,6 +58,7 @@ class Outputs:
     labels: list[Any]
     proba: list[dict[str, float]] | None
     scores: list[float | None]
+    regression: bool = False
 
     def proba_json(self, i: int) -> str | None:
         return None if self.proba is None else orjson.dumps(self.proba[i]).decode()
@@ -64,39 +75,69 @@ class LoadedModel:
     session: Any = None  # onnxruntime session of the converted pipeline, when proven equal
     types: dict[str, str] = field(default_factory=dict)
     path: str = "sklearn"
+    _inputs: Any = None  # the session's graph inputs, read once
 
     def predict(self, rows: list[list[Any]]) -> Outputs:
         """Rows are value lists in schema order (as the validator returns them)."""
         import numpy as np
 
         if self.session is not None:
-            matrix = np.array(
-                [[np.nan if v is None else v for v in row] for row in rows], dtype=np.float32
-            )
-            label_out, proba_out = self.session.run(None, {"X": matrix})
-            labels = label_out.ravel().tolist()
-            proba = np.asarray(proba_out, dtype=np.float64) if proba_out is not None else None
+            columns = {
+                name: [row[j] for row in rows] for j, name in enumerate(self.validator.names)
+            }
+            if self._inputs is None:
+                self._inputs = self.session.get_inputs()
+            outputs = self.session.run(None, feeds_from_columns(self._inputs, columns))
+            labels = outputs[0].ravel().tolist()
+            proba = np.asarray(outputs[1], dtype=np.float64) if len(outputs) > 1 else None
+            if self.classes is not None:  # the pipeline's own label values (1, not "1")
+                known = {label_key(c): c for c in self.classes}
+                labels = [known.get(label_key(v), v) for v in labels]
         else:
-            import pandas as pd
-
-            frame = pd.DataFrame(rows, columns=self.validator.names)
-            for col in self.validator.columns:
-                if col.kind in ("integer", "float"):
-                    frame[col.name] = frame[col.name].astype("float64")
+            frame = self.frame(rows)
             if hasattr(self.flavor, "predict_both"):
                 label_arr, proba = self.flavor.predict_both(frame)
             else:
                 label_arr = self.flavor.predict(frame)
-                proba = self.flavor.predict_proba(frame)
+                proba = None if self.task == "regression" else self.flavor.predict_proba(frame)
             labels = np.asarray(label_arr).ravel().tolist()
         return _outputs(labels, proba, self.classes, self.task)
 
+    def frame(self, rows: list[list[Any]]) -> Any:
+        """The rows as the DataFrame a pipeline was fitted on: numbers as float64, a
+        missing value as NaN (what a CSV read gives, and what imputers look for)."""
+        return rows_frame(self.validator, rows)
 
-def _outputs(labels: list[Any], proba: np.ndarray | None, classes: list[Any] | None, task: str):
-    if proba is None or classes is None or task == "regression":
+
+def rows_frame(validator: InputValidator, rows: list[list[Any]]) -> Any:
+    """Validated rows (value lists in schema order) as a DataFrame for a pipeline."""
+    import numpy as np
+    import pandas as pd
+
+    frame = pd.DataFrame(rows, columns=validator.names)
+    for col in validator.columns:
+        if col.kind in NUMERIC:
+            frame[col.name] = frame[col.name].astype("float64")
+        elif col.kind == "string":
+            series = frame[col.name].astype(object)
+            frame[col.name] = series.where(series.notna(), np.nan)
+    return frame
+
+
+def _outputs(
+    labels: list[Any], proba: np.ndarray | None, classes: list[Any] | None, task: str
+) -> Outputs:
+    """Per-row outputs by task: a regression's value (no probabilities, no score); a
+    classifier's label with the probability of every class, and as ``score`` the
+    probability of the second class (binary) or of the predicted class (multiclass)."""
+    import numpy as np
+
+    if task == "regression":
+        return Outputs([float(v) for v in labels], None, [None] * len(labels), regression=True)
+    if proba is None or classes is None:
         return Outputs(labels, None, [None] * len(labels))
     keys = [str(c) for c in classes]
-    table = proba.tolist()
+    table = np.asarray(proba, dtype="float64").tolist()
     dicts = [dict(zip(keys, row, strict=False)) for row in table]
     if len(keys) == 2:
         scores: list[float | None] = [row[1] for row in table]
@@ -135,7 +176,8 @@ def load_model(ws: Workspace, name: str, version: int, *, convert: bool = True) 
     )
     if cache is not None and not cache.with_suffix(".pipeline").exists():
         model = getattr(flavor, "model")  # noqa: B009
-        loaded.session = _onnx_session(model, validator, cache, task, classes)
+        ref = f"{name}:{info.version}"
+        loaded.session = _onnx_session(model, validator, cache, task, classes, ref)
         if loaded.session is not None:
             loaded.path = "onnx"
     return loaded
@@ -159,9 +201,9 @@ def prepare_model(ws: Workspace, name: str, version: int) -> str:
 
 def _onnx_cache(ws: Workspace, info: Any, validator: InputValidator) -> Path | None:
     """Where a version's proven conversion lives, or None when it cannot have one (not a
-    scikit-learn artifact, a non-numeric input, no checksum)."""
-    numeric = all(c.kind in ("integer", "float") for c in validator.columns)
-    if info.flavor != "sklearn" or not numeric or not validator.columns or not info.sha256:
+    scikit-learn artifact, an input neither a number nor text, no checksum)."""
+    plain = all(c.kind in (*NUMERIC, "string") for c in validator.columns)
+    if info.flavor != "sklearn" or not plain or not validator.columns or not info.sha256:
         return None
     return ws.layout.onnx_cache / f"{info.sha256}"
 
@@ -220,66 +262,92 @@ def _session(blob: bytes) -> Any:
     return ort.InferenceSession(blob, options, providers=["CPUExecutionProvider"])
 
 
-def _probe_rows(validator: InputValidator, n: int = 64) -> np.ndarray:
+def _probe_columns(validator: InputValidator, n: int = 64) -> dict[str, list[Any]]:
+    """Probe values per input: numbers across the training range, categories seen in
+    training, and missing values where the input may be null."""
     import numpy as np
 
     rng = np.random.default_rng(0)
-    columns = []
+    columns: dict[str, list[Any]] = {}
     for col in validator.columns:
-        low = float(col.low if col.low is not None else 0.0)
-        high = float(col.high if col.high is not None else 1.0)
-        values = rng.uniform(low, high, n)
-        if col.kind == "integer":
-            values = np.round(values)
+        values: list[Any]
+        if col.kind in NUMERIC:
+            low = float(col.low if col.low is not None else 0.0)
+            high = float(col.high if col.high is not None else 1.0)
+            drawn = rng.uniform(low, high, n)
+            values = (np.round(drawn) if col.kind == "integer" else drawn).tolist()
+        else:
+            seen = sorted(col.categories or ["x"], key=str)
+            values = [seen[i] for i in rng.integers(0, len(seen), n)]
         if col.nullable:
-            values[rng.random(n) < 0.1] = np.nan
-        columns.append(values)
-    return np.column_stack(columns).astype(np.float32)
+            values = [None if rng.random() < 0.1 else v for v in values]
+        columns[col.name] = values
+    return columns
+
+
+def _same(task: str, model: Any, frame: Any, outputs: list[Any]) -> str | None:
+    """Why the graph's outputs differ from the pipeline's on ``frame``, or None."""
+    import numpy as np
+
+    expected = np.asarray(model.predict(frame)).ravel()
+    got = outputs[0].ravel()
+    if task == "regression":
+        expected = expected.astype("float64")
+        scale = max(1.0, float(np.abs(expected).max(initial=0.0)))
+        gap = float(np.abs(got.astype("float64") - expected).max(initial=0.0))
+        return None if gap <= _TOLERANCE * scale else f"values differ by up to {gap:.3g}"
+    wrong = sum(label_key(a) != label_key(b) for a, b in zip(got, expected, strict=True))
+    if wrong:
+        return f"{wrong} of {len(expected)} labels differ"
+    if len(outputs) > 1 and hasattr(model, "predict_proba"):
+        proba = np.asarray(outputs[1], dtype=np.float64)
+        gap = float(np.abs(proba - model.predict_proba(frame)).max(initial=0.0))
+        if gap > _TOLERANCE:
+            return f"probabilities differ by up to {gap:.3g}"
+    return None
 
 
 def _onnx_session(
-    model: Any, validator: InputValidator, cache: Path, task: str, classes: list[Any] | None
+    model: Any,
+    validator: InputValidator,
+    cache: Path,
+    task: str,
+    classes: list[Any] | None,
+    ref: str = "",
 ) -> Any:
-    """An onnxruntime session equal to ``model`` on probe rows (then cached), or None."""
-    import numpy as np
-    import pandas as pd
-
+    """An onnxruntime session equal to ``model`` on probe rows (then cached), or None (the
+    reason logged, and noted so that the conversion is not tried again)."""
     try:
-        from skl2onnx import to_onnx
-        from skl2onnx.common.data_types import FloatTensorType
-
-        width = len(validator.columns)
-        options = {"zipmap": False} if task != "regression" else None
-        onx = to_onnx(
-            model,
-            initial_types=[("X", FloatTensorType([None, width]))],
-            options=options,
-            target_opset=17,
-        )
-        blob = onx.SerializeToString()
+        blob = to_onnx_bytes(model, [(c.name, c.kind) for c in validator.columns])
         session = _session(blob)
-        probe = _probe_rows(validator)
-        frame = pd.DataFrame(probe.astype(np.float64), columns=validator.names)
-        outputs = session.run(None, {"X": probe})
-        expected = np.asarray(model.predict(frame)).ravel()
-        if task == "regression":
-            same = np.allclose(outputs[0].ravel(), expected, rtol=1e-4, atol=1e-4)
-        else:
-            same = bool((outputs[0].ravel() == expected).all())
-            if same and len(outputs) > 1 and hasattr(model, "predict_proba"):
-                gap = np.abs(np.asarray(outputs[1], dtype=np.float64) - model.predict_proba(frame))
-                same = float(gap.max()) <= _TOLERANCE
-        if not same:
-            log.warning("ONNX conversion differs from the pipeline; serving the pipeline")
-            _note_pipeline(cache, "the ONNX graph's outputs differ from the pipeline's")
+        probe = _probe_columns(validator)
+        rows = [list(row) for row in zip(*probe.values(), strict=True)]
+        outputs = session.run(None, feeds_from_columns(session.get_inputs(), probe))
+        differs = _same(task, model, rows_frame(validator, rows), outputs)
+        if differs is not None:
+            log.warning(
+                "%s: the ONNX conversion differs from the pipeline on probe rows (%s); "
+                "serving the pipeline",
+                ref,
+                differs,
+            )
+            _note_pipeline(cache, f"the ONNX graph's outputs differ from the pipeline's: {differs}")
             return None
-
         meta = orjson.dumps({"classes": classes, "sha256": hashlib.sha256(blob).hexdigest()})
         for suffix, data in ((".onnx", blob), (".json", meta)):
             _write_atomic(cache.with_suffix(suffix), data)  # the .json last: proven
         return session
+    except ConversionFailed as exc:
+        log.info(
+            "%s: no ONNX path (%s cannot be converted: %s); serving the pipeline",
+            ref,
+            exc.estimator,
+            exc.cause,
+        )
+        _note_pipeline(cache, str(exc))
+        return None
     except Exception as exc:  # noqa: BLE001 - any conversion problem: serve the pipeline
-        log.info("no ONNX path for this model (%s); serving the pipeline", exc)
+        log.warning("%s: no ONNX path (%s: %s); serving the pipeline", ref, type(exc).__name__, exc)
         _note_pipeline(cache, str(exc))
         return None
 

@@ -10,6 +10,7 @@ logged as ``error``.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 import uuid
 from collections import OrderedDict
@@ -30,6 +31,8 @@ if TYPE_CHECKING:
     from modelward.serving.state import ServingState
 
 __all__ = ["RECENT", "Predictor"]
+
+log = logging.getLogger("modelward.serving")
 
 ENV_HEADER = b"x-modelward-environment"
 #: request ids remembered (id -> model) for feedback without a log read
@@ -129,6 +132,10 @@ class Predictor:
         except TimeoutError as exc:
             why = f"timeout after {limit:g} s"
             self._log_failed(model, env, ids, "error", why, client, started)
+            log.error(
+                "model_timeout %s request %s: %s", ref, rid, why,
+                extra={"model": model.name, "version": model.version, "request_id": rid},
+            )  # fmt: skip
             raise ModelTimeout(
                 f"{ref} gave no answer within {limit:g} s (request {rid}); raise "
                 "serving.predict_timeout_s in policy.yml or send fewer rows per request"
@@ -146,6 +153,10 @@ class Predictor:
                     field=f"inputs.{outside[0]}",
                 ) from exc
             self._log_failed(model, env, ids, "error", repr(exc)[:500], client, started)
+            log.error(
+                "model_failed %s request %s: %s", ref, rid, cause, exc_info=exc,
+                extra={"model": model.name, "version": model.version, "request_id": rid},
+            )  # fmt: skip
             raise ModelFailed(
                 f"{ref} failed on these inputs ({cause}; request {rid}); check the inputs, "
                 f"or roll back with `modelward rollback {model.name} --env {env}`"
@@ -187,7 +198,8 @@ class Predictor:
             for col, value in zip(names, values[i], strict=True):
                 record["in_" + col] = value if not isinstance(value, bool) else str(value).lower()
             logged.append(record)
-            m.child(m.predictions, name, version, text).inc()
+            # a regression's values are not a label set: one series, not one per value
+            m.child(m.predictions, name, version, "value" if outputs.regression else text).inc()
             for field in flags[i]:
                 m.child(m.flagged, name, field).inc()
             self._remember(row_id, name)  # one shared string per model

@@ -6,7 +6,9 @@ column holds (64-bit integers, finite 64-bit floats) are refused with a
 :class:`~modelward.errors.SchemaError` naming the field, the value and what is allowed.
 Values outside the training range (or unseen categories) are refused when the policy
 says ``data.out_of_range: reject``; with ``flag`` (the default) they are served and
-their field names returned as flags (and logged).
+their field names returned as flags (and logged). A number with a fraction where the
+training data held only whole numbers (``integral``) is always served and flagged; only
+an ``integer`` column (an integer type in the data) refuses it.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ class Column:
     low: float | None = None
     high: float | None = None
     categories: frozenset[Any] | None = None
+    integral: bool = False  # whole numbers in training: a fraction is flagged, not refused
 
     def allowed(self) -> str:
         if self.kind in ("integer", "float"):
@@ -56,6 +59,7 @@ class InputValidator:
                 low=c.get("min"),
                 high=c.get("max"),
                 categories=frozenset(c["categories"]) if "categories" in c else None,
+                integral=bool(c.get("integral", False)),
             )
             for c in schema.get("columns", [])
         ]
@@ -99,6 +103,8 @@ class InputValidator:
                         field=f"{where}.{col.name}",
                     )
                 flags.append(col.name)
+            elif col.integral and not float(value).is_integer():
+                flags.append(col.name)  # a quality flag: training only had whole numbers
             values.append(value)
         return values, flags
 

@@ -1,6 +1,8 @@
 """``optimize``: convert a scikit-learn version to ONNX, check it still predicts the same
-(agreement, metric loss on validation data), measure per-row and batch latency before and
-after, and register the ONNX model as a new version only when the loss is within bounds."""
+(agreement, the task's metrics' loss on validation data), measure per-row and batch latency
+before and after, and register the ONNX model as a new version only when the loss is
+within bounds. Every task converts, and pipelines with string categories too (one graph
+input per column: :mod:`modelward.flavors.convert`)."""
 
 from __future__ import annotations
 
@@ -8,50 +10,28 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from modelward.data import split_target
 from modelward.data.io import read_source
-from modelward.data.profile import _key
-from modelward.errors import ArtifactError, ConfigError
-from modelward.evaluation.metrics import BinaryData, point_metrics
-from modelward.evaluation.scoring import score_version, target_for
+from modelward.errors import CheckFailed, ConfigError, DataError
+from modelward.evaluation.scoring import features_for, target_for
 from modelward.flavors import OnnxFlavor
+from modelward.flavors.convert import ConversionFailed, column_kinds, label_key, to_onnx_bytes
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from modelward.workspace import Workspace
 
-__all__ = ["TARGETS", "convert_to_onnx", "latency_ms", "optimize_version"]
+__all__ = ["TARGETS", "convert_to_onnx", "latency_ms", "optimize_version", "task_metrics"]
 
 TARGETS = ("latency",)
 
 
 def convert_to_onnx(model: Any, sample: pd.DataFrame) -> bytes:
-    """skl2onnx conversion with one graph input per column (float, or string for text)."""
-    import pandas as pd
-    from skl2onnx import convert_sklearn
-    from skl2onnx.common.data_types import FloatTensorType, StringTensorType
-
-    types = [
-        (
-            str(c),
-            FloatTensorType([None, 1])
-            if pd.api.types.is_numeric_dtype(sample[c])
-            else StringTensorType([None, 1]),
-        )
-        for c in sample.columns
-    ]
-    estimator = model.steps[-1][1] if hasattr(model, "steps") else model
-    try:
-        onx = convert_sklearn(
-            model, initial_types=types, options={id(estimator): {"zipmap": False}}
-        )
-    except Exception as exc:  # noqa: BLE001 - skl2onnx raises many types for unsupported models
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ArtifactError(
-            f"skl2onnx cannot convert this model ({type(exc).__name__}: {first[:200]}); "
-            "it stays in scikit-learn"
-        ) from exc
-    return bytes(onx.SerializeToString())
+    """skl2onnx conversion with one graph input per column of ``sample`` (float, or string
+    for text); raises :class:`~modelward.flavors.convert.ConversionFailed` naming the
+    estimator skl2onnx has no converter for."""
+    return to_onnx_bytes(model, column_kinds(sample))
 
 
 def latency_ms(
@@ -92,9 +72,9 @@ def optimize_version(
 ) -> dict[str, Any]:
     """Convert to ONNX and register the result when the metric loss on labelled ``data`` (a
     DataFrame, or a file or dataset spec to read) is within ``max_loss``; stored as an
-    ``optimization`` run."""
-    import numpy as np
-
+    ``optimization`` run. The metrics are the task's (:func:`task_metrics`). A model
+    skl2onnx cannot convert is a check that ran and failed (:class:`CheckFailed`, naming
+    the estimator), recorded as a failed run."""
     if goal not in TARGETS:
         raise ConfigError(
             f"--target {goal!r}: optimize supports {', '.join(TARGETS)}", field="target"
@@ -104,43 +84,63 @@ def optimize_version(
             f"--max-loss {max_loss}: give a fraction between 0 and 1", field="max_loss"
         )
     frame, data_ref = read_source(data, data_ref)
-    scored = score_version(ws, name, version, frame, target=target)
-    info = scored.version
+    info = ws.registry.get_version(name, version)
     if info.flavor != "sklearn":
         raise ConfigError(
             f"{info.ref} is already {info.flavor}; optimize converts scikit-learn models"
         )
-    features = scored.features
-    blob = convert_to_onnx(scored.model.model, features)  # type: ignore[attr-defined]
+    task = ws.registry.get_model(name).task
+    model = ws.load_model(name, info.version)
+    column = target_for(ws, info, target)
+    split_target(frame, column, source="the optimization data")
+    labelled = frame[frame[column].notna()].reset_index(drop=True)
+    if labelled.empty:
+        raise DataError(f"the target column {column!r} has no labels; pass labelled data")
+    features = features_for(model, info, labelled)
+    inputs = {"data": data_ref, "target": goal, "max_loss": max_loss}
+    try:
+        blob = convert_to_onnx(model.model, features)  # type: ignore[attr-defined]
+    except ConversionFailed as exc:
+        failed = {
+            "model": name,
+            "version": info.version,
+            "task": task,
+            "data": data_ref,
+            "passed": False,
+            "unconvertible": exc.estimator,
+            "error": exc.cause,
+        }
+        ws.registry.record(
+            "optimization", failed, model=name, version=info.version, inputs=inputs,
+            verdict="fail",
+        )  # fmt: skip
+        raise CheckFailed(
+            f"{info.ref} cannot be converted to ONNX: skl2onnx has no conversion for its "
+            f"{exc.estimator} ({exc.cause}); it stays in scikit-learn, nothing was registered",
+            result=failed,
+        ) from exc
     onnx_model = OnnxFlavor.load(blob)
-    labels, proba = onnx_model.predict_both(features)
-
-    positive = _key(scored.positive)
-    import pandas as pd
-
-    predicted = pd.Series(np.asarray(labels))
-    y_pred = predicted.map({v: _key(v) == positive for v in predicted.unique()}).to_numpy("int64")
-    score = None if proba is None else np.asarray(proba)[:, 1]
-    after = BinaryData.of(scored.data.y_true, y_pred, score)
-    m_before, m_after = point_metrics(scored.data), point_metrics(after)
-    losses = {m: m_before[m] - m_after[m] for m in ("accuracy", "roc_auc", "f1") if m in m_after}
-    agreement = float((after.y_pred == scored.data.y_pred).mean())
-    max_proba_diff = (
-        float(np.max(np.abs(score - scored.data.y_score)))
-        if score is not None and scored.data.y_score is not None
-        else None
-    )
-    sk_latency = latency_ms(scored.model.predict, features)
+    y_true = labelled[column].to_numpy()
+    before = _predictions(model, features, task)
+    after = _predictions(onnx_model, features, task)
+    m_before = task_metrics(task, y_true, *before, classes=getattr(model, "classes", None))
+    m_after = task_metrics(task, y_true, *after, classes=getattr(model, "classes", None))
+    losses = {m: _loss(m, m_before[m], m_after[m]) for m in m_before if m in m_after}
+    agreement, max_diff = _agreement(task, before, after)
+    sk_latency = latency_ms(model.predict, features)
     onnx_latency = latency_ms(onnx_model.predict, features)
-    worst = max(losses.values())
+    worst = max(losses.values()) if losses else 0.0
     passed = worst <= max_loss
     results: dict[str, Any] = {
         "model": name,
         "version": info.version,
+        "task": task,
         "data": data_ref,
-        "rows": scored.data.n,
+        "rows": int(len(labelled)),
         "agreement": agreement,
-        "max_probability_difference": max_proba_diff,
+        "max_probability_difference" if task != "regression" else "max_value_difference": (
+            max_diff
+        ),
         "metrics_before": m_before,
         "metrics_after": m_after,
         "metric_loss": losses,
@@ -155,11 +155,10 @@ def optimize_version(
     }
     if passed:
         profile = ws.registry.reference_profile(name, info.version)
-        column = target_for(ws, info, target)
         new = ws.register(
             name,
             blob,
-            data=features.assign(**{str(column): scored.frame[column].to_numpy()}),
+            data=features.assign(**{str(column): labelled[column].to_numpy()}),
             target=str(column),
             params={**info.params, "optimized_from": info.version, "optimization": goal},
             metrics={
@@ -182,7 +181,85 @@ def optimize_version(
         results,
         model=name,
         version=info.version,
-        inputs={"data": data_ref, "target": goal, "max_loss": max_loss},
+        inputs=inputs,
         verdict="pass" if passed else "fail",
     )
     return results
+
+
+#: Metrics where lower is better: their loss is the relative increase.
+LOWER_IS_BETTER = ("mae", "rmse")
+
+
+def _loss(metric: str, before: float, after: float) -> float:
+    """How much worse ``after`` is: a drop for scores, a relative rise for errors."""
+    if metric in LOWER_IS_BETTER:
+        return (after - before) / before if before else after - before
+    return before - after
+
+
+def _predictions(model: Any, features: pd.DataFrame, task: str) -> tuple[Any, Any]:
+    """Labels (or values) and the probability matrix (None for a regressor)."""
+    import numpy as np
+
+    if hasattr(model, "predict_both"):
+        labels, proba = model.predict_both(features)
+    else:
+        labels = model.predict(features)
+        proba = None if task == "regression" else model.predict_proba(features)
+    proba = None if proba is None or task == "regression" else np.asarray(proba, dtype=float)
+    return np.asarray(labels).ravel(), proba
+
+
+def task_metrics(
+    task: str, y_true: Any, predicted: Any, proba: Any, *, classes: list[Any] | None
+) -> dict[str, float]:
+    """The metrics optimize compares, by task (scikit-learn's definitions):
+
+    - binary: accuracy, F1 and ROC-AUC of the model's second class;
+    - multiclass: accuracy, balanced accuracy, macro F1;
+    - regression: R², MAE, RMSE.
+    """
+    import numpy as np
+    from sklearn import metrics
+
+    if task == "regression":
+        y = np.asarray(y_true, dtype=float)
+        values = np.asarray(predicted, dtype=float)
+        return {
+            "r2": float(metrics.r2_score(y, values)),
+            "mae": float(metrics.mean_absolute_error(y, values)),
+            "rmse": float(np.sqrt(metrics.mean_squared_error(y, values))),
+        }
+    truth = [label_key(v) for v in y_true]
+    guess = [label_key(v) for v in predicted]
+    out = {"accuracy": float(metrics.accuracy_score(truth, guess))}
+    if task == "binary-classification" and classes is not None and len(classes) == 2:
+        positive = label_key(classes[1])
+        hit = np.array([t == positive for t in truth])
+        out["f1"] = float(metrics.f1_score(hit, np.array([g == positive for g in guess])))
+        if proba is not None and 0 < hit.sum() < len(hit):
+            out["roc_auc"] = float(metrics.roc_auc_score(hit, proba[:, 1]))
+    else:
+        out["balanced_accuracy"] = float(metrics.balanced_accuracy_score(truth, guess))
+        out["f1_macro"] = float(metrics.f1_score(truth, guess, average="macro"))
+    return out
+
+
+def _agreement(
+    task: str, before: tuple[Any, Any], after: tuple[Any, Any]
+) -> tuple[float, float | None]:
+    """Share of rows with the same answer, and the largest probability (classifiers) or
+    value (regressors) difference. A value counts as the same within 1e-4 of the largest."""
+    import numpy as np
+
+    if task == "regression":
+        a, b = before[0].astype(float), after[0].astype(float)
+        gap = np.abs(a - b)
+        scale = max(1.0, float(np.abs(a).max(initial=0.0)))
+        return float((gap <= 1e-4 * scale).mean()), float(gap.max(initial=0.0))
+    same = [label_key(x) == label_key(y) for x, y in zip(before[0], after[0], strict=True)]
+    diff = None
+    if before[1] is not None and after[1] is not None:
+        diff = float(np.abs(before[1] - after[1]).max(initial=0.0))
+    return float(np.mean(same)), diff

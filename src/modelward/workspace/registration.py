@@ -16,6 +16,7 @@ from modelward.data import fingerprint, infer_schema, read_source, split_target
 from modelward.data.profile import profile_frame
 from modelward.errors import ArtifactError, ConfigError, DataError, NotFound
 from modelward.flavors import OnnxFlavor, SklearnFlavor, flavor_for_file
+from modelward.flavors.nulls import nullable_inputs
 from modelward.registry.names import check_model_name
 from modelward.registry.registry import check_task
 
@@ -79,8 +80,11 @@ def register_file(
     task: str | None = None,
     tags: dict[str, Any] | None = None,
     description: str = "",
+    accepts_missing: list[str] | None = None,
 ) -> VersionInfo:
-    """:meth:`Workspace.register_file`: a model file, loaded under the trust rules first."""
+    """:meth:`Workspace.register_file`: a model file, loaded under the trust rules first.
+    ``accepts_missing``: inputs declared nullable (``--nullable``), beside the ones the
+    model is found to accept as missing by trying it."""
     path = Path(path)
     flavor = flavor_for_file(path)
     try:
@@ -102,6 +106,7 @@ def register_file(
         tags=tags,
         description=description,
         source=provenance(path),
+        accepts_missing=accepts_missing,
     )
 
 
@@ -152,11 +157,14 @@ def _register_blob(
     if unknown:
         raise ConfigError(
             f"accepts_missing names column(s) the data lacks: {', '.join(unknown)}; "
-            "name input columns only"
+            "name input columns only (--nullable)"
         )
+    learned = nullable_inputs(loaded, features)
     for column in schema["columns"]:
+        if learned is not None:  # tried: the model itself says what it accepts as missing
+            column["nullable"] = column["name"] in learned
         if column["name"] in (accepts_missing or ()):
-            column["nullable"] = True  # the model imputes it: a missing value is valid
+            column["nullable"] = True  # declared: a missing value is valid
     if reference_profile is None:
         reference_profile = _profile(data, target)
     digest = ws.artifacts.put(blob)

@@ -286,7 +286,8 @@ class Workspace:
         """Register a model file (.skops or .onnx); it is loaded under the trust rules first.
 
         ``data`` is the training data: a DataFrame, or a file or dataset spec to read. The
-        other options (``target``, ``task``, ``tags``, ``description``) are
+        other options (``target``, ``task``, ``tags``, ``description``,
+        ``accepts_missing``) are
         :func:`~modelward.workspace.registration.register_file`'s."""
         from modelward.workspace.registration import register_file
 

@@ -22,7 +22,12 @@ def optimize(
     ],
     target: Annotated[str, typer.Option("--target", help="What to optimize for.")] = "latency",
     max_loss: Annotated[
-        float, typer.Option("--max-loss", help="Largest allowed drop in accuracy/ROC-AUC/F1.")
+        float,
+        typer.Option(
+            "--max-loss",
+            help="Largest allowed loss in any of the task's metrics (a drop in a score, "
+            "a relative rise in an error).",
+        ),
     ] = 0.01,
     label: Annotated[str | None, typer.Option("--label", help="Label column.")] = None,
     as_json: JsonOption = False,

@@ -36,6 +36,14 @@ def register_cmd(
     ] = None,
     description: Annotated[str, typer.Option(help="What the model is for.")] = "",
     tag: Annotated[list[str] | None, typer.Option(help="key=value, repeatable.")] = None,
+    nullable: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--nullable",
+            help="An input that may be missing in requests (the model imputes it); "
+            "repeatable. Inputs the model accepts as missing when tried are found anyway.",
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Register a model file as a new version (in development) with its schema and profile."""
@@ -44,7 +52,14 @@ def register_cmd(
         state()
         .workspace()
         .register_file(
-            name, model, data=data, target=target, task=task, tags=tags, description=description
+            name,
+            model,
+            data=data,
+            target=target,
+            task=task,
+            tags=tags,
+            description=description,
+            accepts_missing=nullable,
         )
     )
     if as_json:
