@@ -103,9 +103,17 @@ def workspace(tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch):
     if not db_url.startswith("sqlite"):
         monkeypatch.setenv("MODELWARD_DB_URL", db_url)
     monkeypatch.setenv("MODELWARD_HOME", str(root))
-    ws = Workspace.init(root, db_url=db_url)
+    ws = Workspace.init(root, db_url=db_url, policy=heart_policy())
     yield ws
     ws.close()
+
+
+def heart_policy():
+    """The heart example's policy (examples/heart-disease/policy.yml): the defaults, with
+    fairness judged over sex and age bands."""
+    from modelward import load_policy
+
+    return load_policy(ROOT / "examples" / "heart-disease" / "policy.yml")
 
 
 # -- the CLI ------------------------------------------------------------------------------

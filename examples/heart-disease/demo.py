@@ -71,8 +71,8 @@ def main() -> None:
     say(f"workspace: {root} (SQLite metadata, local artifacts and logs)")
     spec = str(DATA)
 
-    step("1. Create a workspace")
-    modelward("init", str(root))
+    step("1. Create a workspace, with the team's policy (bias over sex and age bands)")
+    modelward("init", str(root), "--policy", str(HERE / "policy.yml"))
 
     step("2. Validate the data")
     heart = read_data(spec)

@@ -59,7 +59,8 @@ def main() -> None:
     say(f"workspace: {root}")
     data = str(DATA)
     penguins = pd.read_csv(DATA)
-    modelward("init", str(root))
+    say("its policy has a section for this model: fairness over island and sex")
+    modelward("init", str(root), "--policy", str(HERE / "policy.yml"))
 
     step("1. The data: three species, string categories, missing values")
     modelward("data", "validate", data, "--target", "species", "--check-balance")

@@ -27,9 +27,10 @@ def write_config(tmp_path: Path, kind: str = "logreg", /, **changes: object) -> 
 
 def relax_policy(workspace, **sections: dict) -> None:
     """Rewrite the workspace's policy.yml with some sections changed."""
+    from conftest import heart_policy
     from modelward.policy import Policy, dump_policy
 
-    raw = Policy().model_dump()
+    raw = heart_policy().model_dump()
     for section, values in sections.items():
         raw[section].update(values)
     (workspace.root / "policy.yml").write_text(dump_policy(Policy.model_validate(raw)))

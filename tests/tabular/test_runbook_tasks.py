@@ -46,13 +46,18 @@ CASES = [
 ]  # fmt: skip
 
 
-#: Per-model policy sections: a missing measurement moves body-mass predictions by more
+#: Per-model policy sections: the penguins' fairness is judged over island and sex; a
+#: missing measurement moves body-mass predictions by more
 #: than the workspace's robustness limits (MAE +11 %), which this model's team accepts up
 #: to 20 %; the breast-cancer data has no protected attribute, so its bias check cannot
 #: run and is not required for it (left required, the gate would refuse: tested in
 #: test_validate_tasks).
 SECTIONS = {
-    "penguin-mass": {"robustness": {"max_error_increase": 0.2, "max_moved_share": 0.2}},
+    "penguins": {"bias": {"protected": ["island", "sex"]}},
+    "penguin-mass": {
+        "bias": {"protected": ["sex"]},
+        "robustness": {"max_error_increase": 0.2, "max_moved_share": 0.2},
+    },
     "breast-cancer": {"bias": {"required": False}},
 }
 

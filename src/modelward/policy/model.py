@@ -187,7 +187,8 @@ class BiasPolicy(_Section):
 
     #: a bias check that cannot run (no protected column in the data) fails the gate
     required: bool = True
-    protected: list[str] = ["sex", "age"]
+    #: the columns fairness is judged over (none by default: name your data's own)
+    protected: list[str] = []
     #: the cut points of a numeric protected column without its own entry in ``bands``
     age_bands: list[float] = [40, 55, 65]
     #: cut points per numeric protected column

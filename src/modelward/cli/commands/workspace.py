@@ -17,15 +17,23 @@ from modelward.redact import redact
 policy_app = new_typer("Show and check the policy (thresholds and weights).")
 
 
-@calls("modelward.Workspace.init")
+@calls("modelward.Workspace.init", "modelward.load_policy")
 def init(
     path: Annotated[
         Path | None,
         typer.Argument(help="Folder for the workspace (default: $MODELWARD_HOME or ./.modelward)."),
     ] = None,
+    policy: Annotated[
+        Path | None,
+        typer.Option(
+            "--policy", help="Start from this policy file (checked; unset keys: the defaults)."
+        ),
+    ] = None,
 ) -> None:
-    """Create a workspace: metadata DB, artifact and log folders, and a default policy.yml."""
-    with modelward.Workspace.init(path or state().workspace_path) as workspace:
+    """Create a workspace: metadata DB, artifact and log folders, and a policy.yml (the
+    runbooks' defaults, or --policy's)."""
+    start = None if policy is None else modelward.load_policy(policy)
+    with modelward.Workspace.init(path or state().workspace_path, policy=start) as workspace:
         console.print(f"Created a modelward workspace at {workspace.root}")
         console.print(f"  metadata:  {redact(workspace.db_url)}")
         console.print(f"  artifacts: {workspace.artifacts_url}")
