@@ -234,3 +234,50 @@ def test_an_optimized_onnx_version_serves_like_its_pipeline(workspace, task):
         classes = model.classes_.tolist()
         got = np.array([[p[c] for c in classes] for p in body["probabilities"]])
         np.testing.assert_allclose(got, model.predict_proba(rows), atol=1e-4)
+
+
+@pytest.mark.parametrize("convertible", [True, False], ids=["onnx", "pipeline"])
+def test_a_binary_models_score_is_its_declared_positive_class(
+    workspace, cli, tmp_path, convertible
+):
+    """Registered with ``--positive-class benign`` (the first of the sorted classes), the
+    served ``score`` is the probability of benign; the default would be malignant's."""
+    from skops.io import dump
+
+    frame, target, model = task_case("binary-classification", convertible)
+    data, path = tmp_path / "train.csv", tmp_path / "model.skops"
+    frame.to_csv(data, index=False)
+    dump(model, path)
+    for wrong, message in (("cancer", "not one of the model's classes"),):
+        ran = cli("register", "dx", "--model", path, "--data", data, "--target", target,
+                  "--positive-class", wrong)  # fmt: skip
+        assert ran.exit_code == 2 and message in ran.stderr and ran.stderr.count("\n") == 1
+    assert workspace.registry.list_models() == []  # nothing stored
+    ran = cli("register", "dx", "--model", path, "--data", data, "--target", target,
+              "--positive-class", "benign")  # fmt: skip
+    assert ran.exit_code == 0, ran.stderr
+    workspace.registry.record_run("validation", model="dx", version=1, inputs={}, results={},
+                                  verdict="pass")  # fmt: skip
+    workspace.transition("dx", 1, "testing", reason="fixture")
+    workspace.deployments.deploy("dx", 1, "production", reason="test")
+    server = start_live(workspace)
+    try:
+        with server.client() as http:
+            body = {"inputs": records(frame.drop(columns=[target]).head(5))}
+            reply = http.post("/v1/models/dx/predict", json=body).json()
+        for score, proba in zip(reply["scores"], reply["probabilities"], strict=True):
+            assert score == pytest.approx(proba["benign"]) and score != proba["malignant"]
+    finally:
+        stop_live(server)
+
+
+def test_a_positive_class_on_a_multiclass_model_is_refused(workspace, cli, tmp_path):
+    from skops.io import dump
+
+    frame, target, model = task_case("multiclass-classification")
+    data, path = tmp_path / "train.csv", tmp_path / "model.skops"
+    frame.to_csv(data, index=False)
+    dump(model, path)
+    ran = cli("register", "sp", "--model", path, "--data", data, "--target", target,
+              "--positive-class", "Adelie")  # fmt: skip
+    assert ran.exit_code == 2 and "applies to binary classifiers" in ran.stderr

@@ -76,6 +76,7 @@ class LoadedModel:
     types: dict[str, str] = field(default_factory=dict)
     path: str = "sklearn"
     _inputs: Any = None  # the session's graph inputs, read once
+    positive: str | None = None  # a binary model's declared positive class (its score)
 
     def predict(self, rows: list[list[Any]]) -> Outputs:
         """Rows are value lists in schema order (as the validator returns them)."""
@@ -101,7 +102,7 @@ class LoadedModel:
                 label_arr = self.flavor.predict(frame)
                 proba = None if self.task == "regression" else self.flavor.predict_proba(frame)
             labels = np.asarray(label_arr).ravel().tolist()
-        return _outputs(labels, proba, self.classes, self.task)
+        return _outputs(labels, proba, self.classes, self.task, self.positive)
 
     def frame(self, rows: list[list[Any]]) -> Any:
         """The rows as the DataFrame a pipeline was fitted on: numbers as float64, a
@@ -125,11 +126,16 @@ def rows_frame(validator: InputValidator, rows: list[list[Any]]) -> Any:
 
 
 def _outputs(
-    labels: list[Any], proba: np.ndarray | None, classes: list[Any] | None, task: str
+    labels: list[Any],
+    proba: np.ndarray | None,
+    classes: list[Any] | None,
+    task: str,
+    positive: str | None = None,
 ) -> Outputs:
     """Per-row outputs by task: a regression's value (no probabilities, no score); a
     classifier's label with the probability of every class, and as ``score`` the
-    probability of the second class (binary) or of the predicted class (multiclass)."""
+    probability of the positive class (binary: the declared one, else the second) or of
+    the predicted class (multiclass)."""
     import numpy as np
 
     if task == "regression":
@@ -140,7 +146,8 @@ def _outputs(
     table = np.asarray(proba, dtype="float64").tolist()
     dicts = [dict(zip(keys, row, strict=False)) for row in table]
     if len(keys) == 2:
-        scores: list[float | None] = [row[1] for row in table]
+        at = keys.index(positive) if positive in keys else 1
+        scores: list[float | None] = [row[at] for row in table]
     else:
         scores = [max(row) for row in table]
     return Outputs(labels, dicts, scores)
@@ -152,7 +159,10 @@ def load_model(ws: Workspace, name: str, version: int, *, convert: bool = True) 
     (checksum verified) and, when possible, converted and proven equal first."""
     info = ws.registry.get_version(name, version)
     task = ws.registry.get_model(name).task
-    validator = InputValidator(info.input_schema, out_of_range=ws.policy.data.out_of_range)
+    policy = ws.policy_for(name)
+    validator = InputValidator(info.input_schema, out_of_range=policy.data.out_of_range)
+    declared = info.tags.get("positive_class", policy.positive_class)
+    positive = None if declared is None else str(declared)
     types = {f"in_{c.name}": feature_type(c.kind) for c in validator.columns}
     cache = _onnx_cache(ws, info, validator) if convert else None
     if cache is not None:
@@ -160,8 +170,9 @@ def load_model(ws: Workspace, name: str, version: int, *, convert: bool = True) 
         if cached is not None:
             session, classes = cached
             return LoadedModel(
-                name, info.version, task, None, validator, classes, session, types, "onnx"
-            )
+                name, info.version, task, None, validator, classes, session, types, "onnx",
+                positive=positive,
+            )  # fmt: skip
     flavor = ws.registry.load_model(name, version)
     classes = getattr(flavor, "classes", None)
     loaded = LoadedModel(
@@ -173,6 +184,7 @@ def load_model(ws: Workspace, name: str, version: int, *, convert: bool = True) 
         classes=classes,
         types=types,
         path=info.flavor,
+        positive=positive,
     )
     if cache is not None and not cache.with_suffix(".pipeline").exists():
         model = getattr(flavor, "model")  # noqa: B009

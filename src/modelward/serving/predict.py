@@ -264,7 +264,10 @@ def _answer(
         if flags[0]:
             body["flags"] = flags[0]
         return body
-    body = {**common, "request_ids": ids, "predictions": outputs.labels, "probabilities": proba}
+    body = {
+        **common, "request_ids": ids, "predictions": outputs.labels, "probabilities": proba,
+        "scores": outputs.scores,
+    }  # fmt: skip
     if any(flags):
         body["flags"] = flags
     return body

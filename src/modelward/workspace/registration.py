@@ -152,6 +152,7 @@ def _register_blob(
             f"model {name!r} is a {existing.task} model; drop --task or use another name"
         )
     task = task or (existing.task if existing else _infer_task(loaded, labels))
+    _check_positive_class((tags or {}).get("positive_class"), loaded, task)
     schema = infer_schema(features)
     unknown = sorted(set(accepts_missing or ()) - set(features.columns))
     if unknown:
@@ -185,6 +186,25 @@ def _register_blob(
         source=source,
         description=description,
     )
+
+
+def _check_positive_class(wanted: Any, loaded: Flavor, task: str) -> None:
+    """A declared positive class (the ``positive_class`` tag, ``--positive-class``) names
+    one of a binary classifier's two classes."""
+    if wanted is None:
+        return
+    if task != "binary-classification":
+        raise ConfigError(
+            f"--positive-class applies to binary classifiers; this model is a {task} model",
+            field="positive_class",
+        )
+    classes = [str(c) for c in (getattr(loaded, "classes", None) or [])]
+    if classes and str(wanted) not in classes:
+        raise ConfigError(
+            f"--positive-class {wanted!r} is not one of the model's classes "
+            f"({', '.join(classes)}); name one of them",
+            field="positive_class",
+        )
 
 
 def _infer_task(loaded: Any, labels: Any) -> str:

@@ -36,6 +36,14 @@ def register_cmd(
     ] = None,
     description: Annotated[str, typer.Option(help="What the model is for.")] = "",
     tag: Annotated[list[str] | None, typer.Option(help="key=value, repeatable.")] = None,
+    positive_class: Annotated[
+        str | None,
+        typer.Option(
+            "--positive-class",
+            help="Binary classifiers: the class metrics, thresholds and serving's score "
+            "are about (default: the second of the sorted classes).",
+        ),
+    ] = None,
     nullable: Annotated[
         list[str] | None,
         typer.Option(
@@ -48,6 +56,8 @@ def register_cmd(
 ) -> None:
     """Register a model file as a new version (in development) with its schema and profile."""
     tags = parse_pairs(tag)
+    if positive_class is not None:
+        tags["positive_class"] = positive_class
     info = (
         state()
         .workspace()

@@ -338,8 +338,12 @@ def thresholds_for(
 
 
 def positive_class(context: Context, versions: list[int]) -> str | None:
-    """The positive class: scikit-learn's (the last sorted label) of the training labels
-    of the newest version that served."""
+    """The positive class of the newest version that served: the one it declares (its
+    ``positive_class`` tag, else the model's policy), else scikit-learn's (the last sorted
+    label of its training labels) — the class serving's ``score`` is the probability of."""
     reference = context.reference(max(versions) if versions else None)
+    declared = reference.info.tags.get("positive_class", context.policy.positive_class)
+    if declared is not None:
+        return str(declared)
     labels = list(reference.profile.get("target_counts", {}))
     return measures.positive_label(labels) if labels else None
