@@ -37,8 +37,8 @@ def test_an_unreachable_database_exits_3_and_debug_shows_the_cause(tmp_path, cli
 
 
 def _failing_version(ws, cleveland) -> int:
-    """A pipeline with no imputer, registered with data whose ``ca`` is sometimes missing:
-    its schema accepts a null, on which the model itself raises."""
+    """A pipeline with no imputer whose ``ca`` is declared nullable (``--nullable ca``,
+    which register trusts): its schema accepts a null, on which the model itself raises."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import Pipeline
     from sklearn.preprocessing import StandardScaler
@@ -47,7 +47,9 @@ def _failing_version(ws, cleveland) -> int:
     model = Pipeline([("scale", StandardScaler()), ("model", LogisticRegression(max_iter=1000))])
     model.fit(complete[FEATURES], complete["target"])
     data = cleveland[[*FEATURES, "target"]]
-    version = ws.register("heart", model, data=data, target="target").version
+    version = ws.register(
+        "heart", model, data=data, target="target", accepts_missing=["ca"]
+    ).version
     ws.transition("heart", version, "testing", reason="test")
     ws.deployments.deploy("heart", version, "staging", reason="test", force=True)
     return version

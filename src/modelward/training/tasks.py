@@ -9,14 +9,13 @@ for every scorer and Optuna always maximises).
 from __future__ import annotations
 
 import warnings
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from modelward.errors import ConfigError, DataError
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from modelward.training.config import TrainingConfig
 
 __all__ = [
     "CV_SCORERS",
@@ -78,11 +77,22 @@ DEFAULT_METRIC = {BINARY: "roc_auc", MULTICLASS: "f1_macro", REGRESSION: "r2"}
 _POSITIVE_SCORERS = {"f1": "f1_score", "precision": "precision_score", "recall": "recall_score"}
 
 
+class Declared(Protocol):
+    """What a training config declares about its task (``TrainingConfig`` is one)."""
+
+    @property
+    def task(self) -> str | None: ...
+    @property
+    def target(self) -> str: ...
+    @property
+    def estimator(self) -> Any: ...
+
+
 class ScoringFailed(Exception):
     """A scorer raised; the message names the metric."""
 
 
-def resolve_task(config: TrainingConfig, estimator: Any, y: pd.Series) -> str:
+def resolve_task(config: Declared, estimator: Any, y: pd.Series) -> str:
     """``task:`` from the config, else the estimator's kind and the label count; a declared
     task the estimator cannot do is a config error."""
     from sklearn.base import is_classifier, is_regressor
