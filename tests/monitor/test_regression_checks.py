@@ -100,7 +100,7 @@ def test_the_review_of_a_regressor_lists_its_largest_errors(workspace, cli):
     assert "large errors" in table.stdout and "|error|" in table.stdout
 
 
-def test_a_regressors_degradation_follows_its_absolute_error(workspace, cli):
+def test_a_regressors_degradation_follows_its_absolute_error(workspace, cli, tmp_path):
     """A day like the training data, then a day whose predictions are 600 g off: the
     window's MAE against the previous day's (Welch's test, as SciPy computes it), the
     timeline, and the recorded MAE as the reference."""
@@ -134,5 +134,17 @@ def test_a_regressors_degradation_follows_its_absolute_error(workspace, cli):
     assert reference.exit_code == 1
     assert reference.json["results"]["baseline"]["mae"] == pytest.approx(recorded)
     assert "above the recorded" in reference.json["breaches"][0]
+    # once `modelward evaluate` has measured the version, its figure is the baseline
+    sample = data.head(120)
+    csv = tmp_path / "sample.csv"
+    sample[[*NUMERIC, TARGET]].to_csv(csv, index=False)
+    assert cli("evaluate", "mass", "1", "--data", csv).exit_code == 0
+    again = cli(
+        "monitor", "degradation", "mass", "--last", "24h", "--until", until,
+        "--compare-to", "reference", "--json",
+    ).json["results"]["baseline"]  # fmt: skip
+    measured = float(np.abs(model.predict(sample[NUMERIC]) - sample[TARGET]).mean())
+    assert again["mae"] == pytest.approx(measured) and measured != pytest.approx(recorded)
+    assert again["source"].startswith("evaluation run #")
     table = cli("monitor", "degradation", "mass", "--last", "24h", "--until", until)
     assert "mean absolute error now" in table.stdout and "slices that grew most" in table.stdout

@@ -19,11 +19,11 @@ import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from modelward.monitoring.recorded import recorded_metric
 from modelward.monitoring.result import CheckResult, Findings, given, optional
 from modelward.monitoring.samples import feature_kinds
 from modelward.monitoring.slices import slice_labels
 from modelward.monitoring.window import Window
-from modelward.registry.records import metric_value
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -129,8 +129,8 @@ def error_degradation(
     if before is not None:
         result.baseline = ErrorLevel(*level(before["abs_error"]))
     else:
-        recorded = metric_value(reference.info.metrics, "mae")
-        result.baseline = ErrorLevel(0, recorded, None, source=f"{reference.info.ref} metrics")
+        recorded, source = recorded_metric(context.ws, reference.info, "mae")
+        result.baseline = ErrorLevel(0, recorded, None, source=source)
     _judge(context, result, current, before, base_window, findings)
     result.timeline = _timeline(context.window, result.periods, base_window, current, before)
     return findings

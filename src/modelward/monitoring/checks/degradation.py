@@ -31,6 +31,7 @@ from modelward.monitoring.error_degradation import (
     error_slices,
     with_errors,
 )
+from modelward.monitoring.recorded import recorded_metric
 from modelward.monitoring.result import CheckResult, Findings, given, optional
 from modelward.monitoring.samples import feature_kinds
 from modelward.monitoring.slices import slice_labels, wilson
@@ -251,11 +252,8 @@ def _compare(
         acc_before: float | None = baseline.accuracy
         result.baseline = baseline
     else:
-        # evaluation stores {"test": {"accuracy": …}, "cv": …}; a flat key where logged so
-        metrics = reference.info.metrics
-        recorded = metrics.get("accuracy", (metrics.get("test") or {}).get("accuracy"))
-        acc_before = float(recorded) if isinstance(recorded, int | float) else None
-        result.baseline = RecordedBaseline(acc_before, f"{reference.info.ref} metrics")
+        acc_before, source = recorded_metric(context.ws, reference.info, "accuracy")
+        result.baseline = RecordedBaseline(acc_before, source)
     if n_now < min_labels:
         findings.short(f"too few labelled predictions to judge: {n_now} < {min_labels}")
         return
