@@ -119,7 +119,11 @@ def test_the_runbook_end_to_end(case: Runbook, sqlite_ws, cli, tmp_path):
     _ok(cli("data", "validate", case.data, "--target", case.target), 0, 1)
     _ok(cli("train", "--config", case.config))
     _ok(cli("train", "--config", _second_config(case, tmp_path)))
-    assert ws.registry.get_model(case.name).task == case.task
+    shown = cli("versions", "show", case.name, "1", "--json").json
+    assert shown["task"] == case.task
+    if case.task == "binary-classification":
+        assert shown["tags"]["positive_class"] == "malignant"  # declared in the config
+        assert "positive class malignant" in cli("versions", "show", case.name, "1").stdout
 
     compared = cli("evaluate", case.name, "2", "--data", case.data, "--compare-baseline", "1",
                    "--json")  # fmt: skip

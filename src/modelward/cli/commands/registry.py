@@ -164,7 +164,10 @@ def versions_list(
 
 
 @versions_app.command("show")
-@calls("Workspace.registry.get_version", "Workspace.registry.integrity")
+@calls(
+    "Workspace.registry.get_version", "Workspace.registry.integrity",
+    "Workspace.registry.get_model",
+)  # fmt: skip
 def versions_show(
     name: Annotated[str, typer.Argument(help="Model name.")],
     version: Annotated[str, typer.Argument(help="Version number, alias, or 'latest'.")],
@@ -174,10 +177,13 @@ def versions_show(
     registry = state().workspace().registry
     info = registry.get_version(name, version)
     integrity = registry.integrity(info)
+    task = registry.get_model(name).task
+    positive = info.tags.get("positive_class")
     if as_json:
-        print_json({**info.to_dict(), "integrity": integrity})
+        print_json({**info.to_dict(), "task": task, "integrity": integrity})
         return
     console.print(f"[bold]{info.ref}[/bold]  stage {info.stage}  flavor {info.flavor}")
+    console.print(f"task {task}" + (f", positive class {positive}" if positive else ""))
     if info.sha256:
         console.print(f"artifact sha256 {info.sha256} ({info.size} bytes)")
         if integrity["status"] == "ok":
