@@ -261,3 +261,23 @@ def test_commands_that_read_binary_data_still_refuse_other_tasks(workspace):
     info, test, _, _ = register_mass(workspace)
     with pytest.raises(DataError, match="is a regression model; this command covers binary"):
         score_version(workspace, info.model, 1, test, target="body_mass_g")
+
+
+def test_a_models_policy_declares_its_positive_class(workspace, cli, tmp_path):
+    """No tag on the version: ``models: {breast-cancer: {positive_class: benign}}`` makes
+    benign the class recall, precision and F1 are about."""
+    info, test, pipeline, cols = register_breast(workspace)
+    policy = workspace.layout.policy
+    policy.write_text(
+        policy.read_text() + f"models:\n  {info.model}:\n    positive_class: benign\n"
+    )
+    workspace.__dict__.pop("policy", None)
+    data = tmp_path / "test.csv"
+    test.to_csv(data, index=False)
+    ran = cli("evaluate", info.model, "1", "--data", data, "--json")
+    assert ran.exit_code == 0, ran.stderr
+    y, pred = test["diagnosis"], pipeline.predict(test[cols])
+    assert ran.json["positive_class"] == "benign"
+    assert ran.json["metrics"]["recall"]["value"] == pytest.approx(
+        skm.recall_score(y, pred, pos_label="benign")
+    )

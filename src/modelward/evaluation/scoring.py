@@ -128,10 +128,12 @@ def _task_of(ws: Workspace, name: str, classes: list[Any] | None) -> str:
 
 
 def recorded_positive(ws: Workspace, version: VersionInfo) -> Any:
-    """The positive class recorded with the version or its model, if any."""
+    """The positive class declared for the version (its ``positive_class`` tag: the
+    training config's or ``register --positive-class``), else its model's policy
+    (``positive_class`` in a ``models:`` section), if any."""
     found = version.tags.get("positive_class")
     if found is None:
-        found = getattr(ws.registry.get_model(version.model), "positive_class", None)
+        found = ws.policy_for(version.model).positive_class
     return found
 
 
