@@ -96,22 +96,20 @@ def compare_paired(
         dl_result = tests["delong_roc_auc"]
         if dl_result["p_value"] < ALPHA and dl_result["difference"] != 0:
             signals.append(("DeLong ROC-AUC", 1 if dl_result["difference"] > 0 else -1))
-    for metric in ("roc_auc", "accuracy"):
-        diff = differences.get(metric)
-        if diff and diff["p_value"] is not None and diff["p_value"] < ALPHA:
-            sign = 1 if diff["difference"] > 0 else -1
-            sign = sign if higher_is_better(metric) else -sign
-            signals.append((f"paired bootstrap {metric}", sign))
+    signals += _bootstrap_signals(differences, ("roc_auc", "accuracy"))
+    return _outcome(signals, tests, differences)
+
+
+def _outcome(
+    signals: list[tuple[str, int]], tests: dict[str, Any], differences: dict[str, Any]
+) -> dict[str, Any]:
+    """The comparison: better / worse / mixed / no significant difference, from the
+    significant signals (name, +1 better or -1 worse), with the tests and differences."""
     ups = [name for name, sign in signals if sign > 0]
     downs = [name for name, sign in signals if sign < 0]
-    if ups and downs:
-        verdict = "mixed"
-    elif ups:
-        verdict = "better"
-    elif downs:
-        verdict = "worse"
-    else:
-        verdict = "no significant difference"
+    verdict = "no significant difference"
+    if ups or downs:
+        verdict = "mixed" if ups and downs else ("better" if ups else "worse")
     return {
         "verdict": verdict,
         "alpha": ALPHA,
@@ -119,18 +117,6 @@ def compare_paired(
         "tests": tests,
         "differences": differences,
     }
-
-
-def _verdict(signals: list[tuple[str, int]]) -> tuple[str, list[str], list[str]]:
-    ups = [name for name, sign in signals if sign > 0]
-    downs = [name for name, sign in signals if sign < 0]
-    if ups and downs:
-        return "mixed", ups, downs
-    if ups:
-        return "better", ups, downs
-    if downs:
-        return "worse", ups, downs
-    return "no significant difference", ups, downs
 
 
 def _bootstrap_signals(
@@ -167,14 +153,7 @@ def compare_classes(
     if mc.p_value < ALPHA and acc_diff != 0:
         signals.append(("McNemar accuracy", 1 if acc_diff > 0 else -1))
     signals += _bootstrap_signals(differences, ("accuracy", "f1_macro"))
-    verdict, ups, downs = _verdict(signals)
-    return {
-        "verdict": verdict,
-        "alpha": ALPHA,
-        "significant": {"better": ups, "worse": downs},
-        "tests": tests,
-        "differences": differences,
-    }
+    return _outcome(signals, tests, differences)
 
 
 def compare_regression(
@@ -210,11 +189,4 @@ def compare_regression(
         if shift:
             signals.append(("Wilcoxon absolute error", 1 if shift < 0 else -1))
     signals += _bootstrap_signals(differences, ("mae", "rmse"))
-    verdict, ups, downs = _verdict(signals)
-    return {
-        "verdict": verdict,
-        "alpha": ALPHA,
-        "significant": {"better": ups, "worse": downs},
-        "tests": tests,
-        "differences": differences,
-    }
+    return _outcome(signals, tests, differences)

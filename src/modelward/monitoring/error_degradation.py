@@ -26,11 +26,15 @@ from modelward.monitoring.slices import slice_labels
 from modelward.monitoring.window import Window
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     import pandas as pd
 
     from modelward.monitoring.context import Context, Reference
 
-__all__ = ["ErrorDegradationResult", "ErrorLevel", "ErrorSlice", "error_degradation"]
+__all__ = [
+    "ErrorDegradationResult", "ErrorLevel", "ErrorSlice", "error_degradation", "period_rows",
+]  # fmt: skip
 
 #: The largest errors, for "which features go with them": this quantile and above.
 LARGE_ERROR_QUANTILE = 0.9
@@ -184,13 +188,15 @@ def _judge(
         )
 
 
-def _timeline(
+def period_rows(
     window: Window | None,
     periods: int,
     base_window: Window | None,
     current: pd.DataFrame,
     before: pd.DataFrame | None,
-) -> list[ErrorPeriod]:
+) -> Iterator[tuple[Window, pd.DataFrame, bool]]:
+    """``(period, its rows, is the baseline)`` for the baseline window, then the window cut
+    into ``periods`` equal parts; periods without rows are left out."""
     import pandas as pd
 
     assert window is not None
@@ -199,15 +205,27 @@ def _timeline(
     if base_window is not None:
         parts.insert(0, base_window)
     both = current if before is None or before.empty else pd.concat([before, current])
-    out = []
     for i, part in enumerate(parts if len(both) else []):
         rows = both[(both["ts"] >= part.start) & (both["ts"] < part.end)]
+        if len(rows):
+            yield part, rows, base_window is not None and i == 0
+
+
+def _timeline(
+    window: Window | None,
+    periods: int,
+    base_window: Window | None,
+    current: pd.DataFrame,
+    before: pd.DataFrame | None,
+) -> list[ErrorPeriod]:
+    """The MAE per period, with its 95 % t-interval."""
+    out = []
+    for part, rows, first in period_rows(window, periods, base_window, current, before):
         n, mae, ci = level(rows["abs_error"])
-        if mae is not None:
-            low, high = ci or (None, None)
-            first = base_window is not None and i == 0
-            out.append(ErrorPeriod(part.start.isoformat(), part.end.isoformat(), n, mae, low,
-                                   high, first))  # fmt: skip
+        assert mae is not None
+        low, high = ci or (None, None)
+        out.append(ErrorPeriod(part.start.isoformat(), part.end.isoformat(), n, mae, low, high,
+                               first))  # fmt: skip
     return out
 
 

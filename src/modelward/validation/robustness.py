@@ -63,6 +63,13 @@ def perturbations(
     return {"gaussian noise": noisy, "missing values": holed, "out-of-range values": wild}
 
 
+def _valid_outputs(name: str, valid: bool, good: str, bad: str) -> Check:
+    """Whether the model's outputs on a perturbation are usable at all."""
+    shown = "yes" if valid else "no"
+    return Check("robustness", f"{name}: valid outputs", shown, "yes", "==", valid,
+                 good if valid else bad)  # fmt: skip
+
+
 def _crash(name: str, exc: Exception) -> tuple[Check, str]:
     first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     text = f"{type(exc).__name__}: {first}"
@@ -126,17 +133,12 @@ def _classifier(
             np.all(np.isfinite(proba)) and np.all((proba >= 0) & (proba <= 1))
         )
         checks.append(
-            Check(
-                "robustness",
-                f"{name}: valid outputs",
-                "yes" if valid else "no",
-                "yes",
-                "==",
+            _valid_outputs(
+                name,
                 valid,
-                "predictions made; probabilities finite and in [0, 1]"
-                if valid
-                else "probabilities outside [0, 1] or not finite",
-            )
+                "predictions made; probabilities finite and in [0, 1]",
+                "probabilities outside [0, 1] or not finite",
+            )  # fmt: skip
         )
         drop = base_acc - float((pred == y_true).mean())
         flips = float((pred != base).mean())
@@ -190,14 +192,8 @@ def _regression(
             continue
         valid = bool(np.all(np.isfinite(pred)))
         checks.append(
-            Check(
-                "robustness",
-                f"{name}: valid outputs",
-                "yes" if valid else "no",
-                "yes",
-                "==",
-                valid,
-                "predictions finite" if valid else "some predictions are NaN or infinite",
+            _valid_outputs(
+                name, valid, "predictions finite", "some predictions are NaN or infinite"
             )
         )
         mae = float(np.mean(np.abs(pred - truth)))

@@ -29,6 +29,7 @@ from modelward.monitoring.error_degradation import (
     ErrorDegradationResult,
     error_degradation,
     error_slices,
+    period_rows,
     with_errors,
 )
 from modelward.monitoring.recorded import recorded_metric
@@ -296,21 +297,12 @@ def _timeline(
     before: pd.DataFrame | None,
 ) -> list[Period]:
     """The accuracy per period: the baseline window, then the window in equal parts."""
-    import pandas as pd
-
-    step = window.length / periods
-    parts = [Window(window.start + step * i, window.start + step * (i + 1)) for i in range(periods)]
-    if base_window is not None:
-        parts.insert(0, base_window)
-    both = current if before is None or before.empty else pd.concat([before, current])
     out = []
-    for i, part in enumerate(parts if len(both) else []):
-        rows = both[(both["ts"] >= part.start) & (both["ts"] < part.end)]
-        if len(rows):
-            n, value, (low, high) = _accuracy(rows)
-            assert value is not None
-            start, end = part.start.isoformat(), part.end.isoformat()
-            out.append(Period(start, end, n, value, low, high, base_window is not None and i == 0))
+    for part, rows, first in period_rows(window, periods, base_window, current, before):
+        n, value, (low, high) = _accuracy(rows)
+        assert value is not None
+        out.append(Period(part.start.isoformat(), part.end.isoformat(), n, value, low, high,
+                          first))  # fmt: skip
     return out
 
 
