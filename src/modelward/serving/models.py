@@ -287,7 +287,10 @@ def _probe_columns(validator: InputValidator, n: int = 64) -> dict[str, list[Any
             low = float(col.low if col.low is not None else 0.0)
             high = float(col.high if col.high is not None else 1.0)
             drawn = rng.uniform(low, high, n)
-            values = (np.round(drawn) if col.kind == "integer" else drawn).tolist()
+            # whole numbers where training had only whole numbers (codes such as 1..4):
+            # what requests send, and what a one-hot encoder's categories are
+            whole = col.kind == "integer" or col.integral
+            values = (np.round(drawn) if whole else drawn).tolist()
         else:
             seen = sorted(col.categories or ["x"], key=str)
             values = [seen[i] for i in rng.integers(0, len(seen), n)]
