@@ -324,6 +324,17 @@ class LLMPolicy(_Section):
     max_error_rate: Fraction = 0.05
     latency_warning_factor: float = Field(default=1.5, gt=1)
     latency_critical_factor: float = Field(default=2.0, gt=1)
+    #: an endpoint canary's p95 response time limit (runbook: 15 s)
+    max_p95_latency_ms: float = Field(default=15000.0, gt=0)
+    #: users' mean satisfaction (ratings 1/0/-1 -> 1/0.5/0) an endpoint must keep
+    min_satisfaction: Fraction = 0.60
+    #: score canary answers to this dataset's prompts against its expected answers
+    online_evaluation_dataset: str | None = None
+    online_evaluation_sample: float = Field(default=1.0, gt=0, le=1)
+
+    _check = field_validator(
+        "quota_warning", "quota_critical", "max_error_rate", "min_satisfaction"
+    )(_fraction)
 
 
 class RetirementPolicy(_Section):
