@@ -200,6 +200,16 @@ def test_retirement_waits_for_migration_then_for_the_archive(deprecated, cli, tm
     assert ws.registry.get_version("chat", 1).stage == "retired"
 
 
+def test_review_names_the_retirement_gate_and_apply_leaves_the_version(deprecated, cli):
+    write_log(deprecated, "chat", [call(1, timedelta(hours=2))])
+    ran = cli("lifecycle", "review", "chat", "--apply", "--json")
+    assert ran.exit_code == 0, ran.stderr
+    (proposal,) = [p for p in ran.json if p["version"] == 1]
+    assert proposal["to"] == "retired" and not proposal["applied"]
+    assert proposal["blocked"].startswith("gate migration: chat:1 served 1 predictions")
+    assert deprecated.registry.get_version("chat", 1).stage == "deprecated"
+
+
 def test_a_version_that_never_served_retires_without_an_archive(workspace):
     endpoint(workspace, "chat")
     workspace.transition("chat", 1, "retired", reason="never used")

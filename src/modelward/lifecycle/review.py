@@ -19,8 +19,10 @@ from typing import TYPE_CHECKING, Any
 
 from modelward.lifecycle.endpoint_review import endpoint_evidence
 from modelward.lifecycle.protection import direction
+from modelward.registry.gates import run_gates
 from modelward.registry.records import metric_value
 from modelward.registry.registry import default_actor
+from modelward.registry.stages import Stage
 from modelward.rollout.metrics import PredictionLogMetrics
 from modelward.rollout.traffic import default_traffic
 from modelward.timeutil import parse_duration, utcnow
@@ -200,7 +202,9 @@ def _blocker(ws: Workspace, info: VersionInfo, traffic: TrafficPort) -> str | No
         state = traffic.current(info.model, env)
         if state.versions == {info.version}:
             return f"it is the only version serving {env}; deploy a replacement first"
-    return None
+    # the retirement gates (migration, archive): told here, before any traffic moves
+    failed = [g for g in run_gates(ws.registry, info, Stage.RETIRED) if not g.passed]
+    return f"gate {failed[0].name}: {failed[0].detail}" if failed else None
 
 
 def apply_review(

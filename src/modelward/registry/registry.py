@@ -465,8 +465,9 @@ class Registry:
             seen = self.criteria.traffic(info.model, info.version, since=since)
         except ModelwardError as exc:  # the move is not held up by the log: say it
             return {"notice": {"days": days, "clients": None, "error": exc.message}}
-        clients = dict(seen.clients) if seen is not None else {}
-        return {"notice": {"days": days, "clients": clients}}
+        if seen is None:
+            return {"notice": {"days": days, "clients": None, "error": "no prediction log"}}
+        return {"notice": {"days": days, "clients": dict(seen.clients)}}
 
     def _deprecation_notice(self, info: VersionInfo, event: EventInfo, record: dict) -> None:
         """Tell the alert sinks (and through them the clients' owners) that the version is
