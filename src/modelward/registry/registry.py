@@ -25,6 +25,7 @@ from modelward.errors import (
 from modelward.registry.criteria import NO_CRITERIA, Criteria
 from modelward.registry.gates import APPROVED, approvers, run_gates
 from modelward.registry.names import check_alias, check_model_name
+from modelward.registry.notices import deprecation_notice
 from modelward.registry.records import (
     AliasInfo,
     EventInfo,
@@ -452,8 +453,8 @@ class Registry:
                 + (f", overriding gate(s) {', '.join(forced)}" if forced else "")
                 + f": {reason}",
             )  # fmt: skip
-        if target == Stage.DEPRECATED:
-            self._deprecation_notice(info, event, record)
+        if target == Stage.DEPRECATED and self.notify is not None:
+            self.notify(**deprecation_notice(info, event, record["notice"]))
         return event
 
     def _clients(self, info: VersionInfo) -> dict[str, Any]:
@@ -468,35 +469,6 @@ class Registry:
         if seen is None:
             return {"notice": {"days": days, "clients": None, "error": "no prediction log"}}
         return {"notice": {"days": days, "clients": dict(seen.clients)}}
-
-    def _deprecation_notice(self, info: VersionInfo, event: EventInfo, record: dict) -> None:
-        """Tell the alert sinks (and through them the clients' owners) that the version is
-        deprecated, naming the clients that used it in the notice window."""
-        if self.notify is None:
-            return
-        notice = record.get("notice") or {}
-        days, clients = notice.get("days"), notice.get("clients")
-        if clients is None:
-            used = f"its clients are unknown ({notice.get('error')})"
-        elif clients:
-            used = "clients that used it in the last {} days: {}".format(
-                days,
-                ", ".join(
-                    f"{'anonymous' if name == '-' else name} ({count} requests)"
-                    for name, count in clients.items()
-                ),
-            )
-        else:
-            used = f"no client used it in the last {days} days"
-        self.notify(
-            source="lifecycle", event="deprecation-notice", level="warning", model=info.model,
-            version=info.version, key=f"deprecation:{event.id}",
-            details={"clients": sorted(c for c in clients or {} if c != "-"),
-                     "requests": clients, "days": days, "actor": event.actor,
-                     "reason": event.reason},
-            message=f"{info.ref} is deprecated ({event.reason}); {used}. Move them to "
-            "another version before it is retired",
-        )  # fmt: skip
 
     # -- approvals ------------------------------------------------------------------------
 
@@ -522,10 +494,9 @@ class Registry:
                 'an approval needs a reason; pass --reason "what you checked"', field="reason"
             )
         info = self.get_version(name, version)
-        if info.stage in (Stage.DEPRECATED, Stage.RETIRED):
+        if info.stage == Stage.RETIRED:
             raise TransitionError(
-                f"{info.ref} is {info.stage}; it cannot enter production again, so there is "
-                "nothing to approve"
+                f"{info.ref} is retired and retired is final; there is nothing to approve"
             )
         return self.record_event(
             name, APPROVED, version=info.version, reason=reason.strip(),
