@@ -226,9 +226,9 @@ def _print_approvals(approvals: dict[str, Any]) -> None:
     people, required = approvals["approvers"], approvals["required"]
     if not approvals["approvals"] and not required:
         return
+    count = f"{len(people)} of {required} required" if required else f"{len(people)}, none required"
     console.print(
-        f"approvals for production: {len(people)} of {required} required"
-        + (f" ({', '.join(people)})" if people else "")
+        f"approvals for production: {count}" + (f" ({', '.join(people)})" if people else "")
     )
     for a in approvals["approvals"]:
         when = a["created_at"][:16].replace("T", " ")

@@ -77,11 +77,13 @@ def approve(
     if as_json:
         print_json({"approval": event.to_dict(), **summary})
         return
-    people = summary["approvers"]
-    console.print(
-        f"{name}:{event.version} approved for production by {event.actor}; "
-        f"{len(people)} of {summary['required']} required approvals ({', '.join(people)})"
+    people, required = summary["approvers"], summary["required"]
+    count = (
+        f"{len(people)} of {required} required approvals ({', '.join(people)})"
+        if required
+        else "the policy requires none (lifecycle.approvals_required: 0)"
     )
+    console.print(f"{name}:{event.version} approved for production by {event.actor}; {count}")
 
 
 def _expected(text: str) -> int | None:
