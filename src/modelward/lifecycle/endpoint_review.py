@@ -9,8 +9,8 @@ more accurate or ``cheaper_by`` (30 %) cheaper per query.
 Each number comes from the prediction log's window when it holds enough evidence (the
 rollout's ``min_samples`` calls, ``min_labels`` labelled ones for accuracy), else from the
 version's latest ``llm-evaluation`` run. An endpoint's labelled calls are those a person
-marked ``correct`` or not through the gateway's feedback. Newer versions are compared on their latest
-evaluations of the same dataset.
+marked ``correct`` or not through the gateway's feedback. Newer versions are compared on
+their latest evaluations of the same dataset.
 """
 
 from __future__ import annotations
