@@ -242,3 +242,30 @@ def test_hostile_feedback_never_stops_later_answers_being_logged(gateway, client
         f"select comment from read_parquet('{routed.logs_url}/feedback/**/*.parquet')"
     ).fetchall()
     assert comments and "sk-abcdefghijklmnop" not in comments[0][0]
+
+
+def test_satisfaction_in_monitor_predictions_and_llm_usage(gateway, client, routed, cli):
+    ratings = [1, 1, 0, -1, 1]
+    for i, rating in enumerate(ratings):
+        rid = ask(client, "factual", f"{FACTUAL} {i}")
+        body = {"id": rid, "rating": rating, **({"correct": True} if i < 2 else {})}
+        assert httpx.post(gateway.url + "/v1/llm/feedback", json=body).status_code == 200
+    ask(client, "technical", TECHNICAL)  # answered, never rated
+    flushed(gateway)
+    mean = np.mean([{1: 1.0, 0: 0.5, -1: 0.0}[r] for r in ratings])
+
+    ran = cli("monitor", "predictions", "good", "--json")
+    (entry,) = ran.json["results"]["llm"]["satisfaction"]
+    assert (entry["version"], entry["query_type"], entry["answers"]) == (1, "factual", 5)
+    assert (entry["ratings"], entry["labelled"], entry["correct"]) == (5, 2, 2)
+    assert entry["mean"] == pytest.approx(mean)
+    text = cli("monitor", "predictions", "good")
+    assert "user satisfaction" in text.stdout and f"{mean:.4f}" in text.stdout
+
+    usage = cli("llm", "usage", "--json").json["satisfaction"]
+    found = {(u["model"], u["query_type"]): u for u in usage}
+    assert found[("good", "factual")]["mean"] == pytest.approx(mean)
+    assert found[("cheap", "technical")]["ratings"] == 0
+    assert found[("cheap", "technical")]["mean"] is None
+    printed = cli("llm", "usage").stdout
+    assert "user satisfaction" in printed and "factual" in printed
