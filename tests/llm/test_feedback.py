@@ -121,13 +121,12 @@ def test_a_batch_reports_the_ids_no_answer_has(gateway, client, routed):
 def test_an_answer_the_gateway_forgot_is_found_in_the_log(gateway, client, routed):
     rid = ask(client, "factual", FACTUAL)
     flushed(gateway)
-    feedback = gateway.app.state.gateway  # the state; the routes hold the memory
     routes = next(g for g in gateway.app.groups if hasattr(g, "feedback"))
     routes.feedback.recent.clear()  # as after a restart
     answer = httpx.post(gateway.url + "/v1/llm/feedback", json={"id": rid, "score": 0.4})
     assert answer.json() == {"accepted": 1, "unknown": []}
     assert routes.feedback.lookups == 1
-    feedback.predlog.flush()
+    flushed(gateway)
     assert stats(routed)[("good", 1, "factual")].mean == pytest.approx(0.4)
 
 
