@@ -268,3 +268,22 @@ def test_satisfaction_in_monitor_predictions_and_llm_usage(gateway, client, rout
     assert found[("cheap", "technical")]["mean"] is None
     printed = cli("llm", "usage").stdout
     assert "user satisfaction" in printed and "factual" in printed
+
+
+def test_a_streamed_answer_is_rated_by_its_chunk_id(gateway, client, routed):
+    earlier = ask(client, "technical", TECHNICAL)
+    with client.chat.completions.with_streaming_response.create(
+        model="route:factual",
+        stream=True,
+        messages=[{"role": "user", "content": FACTUAL}],
+        extra_headers={"x-modelward-feedback": f"{earlier}=-1"},
+    ) as response:
+        assert response.headers["x-modelward-feedback"] == "accepted=1"
+        ids = {chunk.id for chunk in response.parse()}
+    (rid,) = ids
+    answer = httpx.post(gateway.url + "/v1/llm/feedback", json={"id": rid, "rating": 0})
+    assert answer.json() == {"accepted": 1, "unknown": []}
+    flushed(gateway)
+    found = stats(routed)
+    assert found[("good", 1, "factual")].mean == 0.5
+    assert found[("cheap", 1, "technical")].mean == 0.0

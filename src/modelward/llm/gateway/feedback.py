@@ -25,7 +25,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from modelward.errors import ModelwardError, Overloaded, RequestError, SchemaError
-from modelward.llm.satisfaction import satisfaction_of
+from modelward.llm.satisfaction import RATINGS, satisfaction_of
 from modelward.redact import redact
 from modelward.timeutil import utcnow
 
@@ -173,7 +173,7 @@ def parse_header(value: str) -> list[Rating]:
             if "." in text:
                 satisfaction = _score(float(text), HEADER)
             else:
-                satisfaction = satisfaction_of(_rating(int(text), HEADER))
+                satisfaction = RATINGS[_rating(int(text), HEADER)]
         except (ValueError, SchemaError):
             raise _bad_header(f"{redact(text[:20])!r} is not a rating or score") from None
         out.append(Rating(rid, satisfaction))
