@@ -92,6 +92,8 @@ def test_ratings_are_stored_and_their_means_read_back(gateway, client, routed):
     assert (cheap.answers, cheap.ratings, cheap.labelled, cheap.correct) == (3, 2, 1, 1)
     assert cheap.mean == pytest.approx(np.mean([0.25, 1.0]))
     assert cheap.accuracy == 1.0
+    metrics = httpx.get(gateway.url + "/metrics").text
+    assert 'modelward_llm_ratings_total{model="good"} 4.0' in metrics
 
 
 def test_the_latest_rating_counts_and_a_rating_keeps_an_earlier_correct(gateway, client, routed):
