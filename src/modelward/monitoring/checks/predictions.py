@@ -1,6 +1,8 @@
 """The predictions check: volume, errors, latency and the distribution of what the model
 predicted, from every prediction of the window (aggregates); for endpoint (LLM) models
-also tokens, cost and response time per query type.
+also tokens, cost and response time per query type, and the users' ratings of the
+window's answers per version and query type
+(:func:`~modelward.llm.satisfaction.satisfaction_stats`).
 
 The predicted-class distribution is compared (Jensen-Shannon) with the training labels
 of the reference profile or with an earlier window, and against a window the scores too
@@ -13,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from modelward.errors import ConfigError
+from modelward.llm.satisfaction import Satisfaction, satisfaction_stats
 from modelward.monitoring.checks.base import Check
 from modelward.monitoring.checks.drift import MAX_ROWS
 from modelward.monitoring.drift import DriftScore, JensenShannon, NormalizedWasserstein, Sample
@@ -48,6 +51,8 @@ class LLMFigures:
     previous_cost: float = 0.0
     cost_change: float | None = optional()
     query_types: dict[str, QueryType] = field(default_factory=dict)
+    #: ratings of the window's answers, per version and query type
+    satisfaction: list[Satisfaction] = field(default_factory=list)
 
 
 @dataclass
@@ -273,6 +278,9 @@ def _llm(context: Context, scan: Scan, n: int, findings: Findings) -> LLMFigures
                 "cost_increase",
             )
     figures.query_types = _query_types(context, scan, findings)
+    figures.satisfaction = satisfaction_stats(
+        log, context.window, model=context.name, environment=context.environment
+    )
     return figures
 
 
