@@ -176,8 +176,8 @@ def parse_header(value: str) -> list[Rating]:
                 satisfaction = _score(float(text), HEADER)
             else:
                 satisfaction = RATINGS[_rating(int(text), HEADER)]
-        except (ValueError, SchemaError):
-            raise _bad_header(f"{redact(text[:20])!r} is not a rating or score") from None
+        except (ValueError, SchemaError) as exc:
+            raise _bad_header(f"{redact(text[:20])!r} is not a rating or score") from exc
         out.append(Rating(rid, satisfaction))
     return out
 
