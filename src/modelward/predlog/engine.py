@@ -76,6 +76,9 @@ class Scan:
     #: the feedback files: each row gets its latest label as ``label`` (None: no join)
     labels: tuple[LogFile, ...] | None = None
     labelled: bool = False  # only the rows that have a label
+    #: only the requests that have a label in these feedback files: a semi-join, with no
+    #: ``label`` column (cheaper than the join for counting labelled predictions)
+    answered: tuple[LogFile, ...] | None = None
     rate: float = 1.0  # keep this share of the requests: a consistent hash sample
     requests: tuple[str, ...] | None = None  # only these request ids
     where: tuple[str, ...] = ()  # more conditions (the shared SQL above)
