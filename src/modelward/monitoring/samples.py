@@ -10,11 +10,12 @@ from __future__ import annotations
 from typing import Any
 
 from modelward.errors import DataError
-from modelward.monitoring.drift.base import Sample
+from modelward.monitoring.drift.base import Distribution, Sample
 
 __all__ = [
     "array_samples",
     "category_key",
+    "counted_distributions",
     "feature_kinds",
     "histogram",
     "reference_samples",
@@ -47,7 +48,58 @@ def reference_samples(profile: dict[str, Any], kinds: dict[str, str]) -> dict[st
         if kind == "categorical":
             out[name] = Sample(counts=dict(column.get("categories", {})), rows=rows)
         else:
-            out[name] = Sample(values=np.asarray(column.get("values", []), "float64"), rows=rows)
+            out[name] = Sample(
+                values=np.asarray(column.get("values", []), "float64"),
+                rows=rows,
+                distribution=_stored(column.get("distribution")),
+            )
+    return out
+
+
+def _stored(found: dict[str, Any] | None) -> Distribution | None:
+    """A profile's stored distribution (profiles made before it had one: None, and the
+    stored sample stands in)."""
+    import numpy as np
+
+    if not found or not found.get("values"):
+        return None
+    return Distribution(
+        np.asarray(found["values"], "float64"),
+        np.asarray(found["counts"], "float64"),
+        float(found["std"]),
+        float(found.get("error", 0.0)),
+    )
+
+
+def counted_distributions(
+    found: list[tuple[Any, ...]], keys: dict[str, Any], units: dict[str, float]
+) -> dict[str, Distribution]:
+    """Each feature of ``units``' distribution from the engine's counts of its values
+    rounded to ``units[feature]``: ``found`` holds the rows ``(k0, k1, …, count,
+    GROUPING_ID)`` of one grouping set per feature of ``keys`` (in its order), a numeric
+    key being the rounded value / unit. A value moves at most half a unit, so each is
+    within ``unit / 2`` (its ``error``) of the exact distribution."""
+    import numpy as np
+
+    names = list(keys)
+    full = (1 << len(names)) - 1
+    group = np.asarray([r[-1] for r in found], dtype="int64")
+    counts = np.asarray([r[-2] for r in found], dtype="float64")
+    out = {}
+    for i, name in enumerate(names):
+        if name not in units:
+            continue
+        raw = [r[i] for r in found]
+        keyed = np.asarray([np.nan if k is None else k for k in raw], dtype="float64")
+        mine = (group == full ^ (1 << (len(names) - 1 - i))) & np.isfinite(keyed)
+        keys_i = keyed
+        points, weights = keys_i[mine] * units[name], counts[mine]
+        if not weights.sum():
+            out[name] = Distribution(points, weights, 0.0, 0.0)
+            continue
+        mean = np.average(points, weights=weights)
+        std = float(np.sqrt(np.average((points - mean) ** 2, weights=weights)))
+        out[name] = Distribution(points, weights, std, units[name] / 2)
     return out
 
 
