@@ -11,7 +11,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from scipy.stats import chi2_contingency, norm, wasserstein_distance
+from scipy.stats import chi2_contingency, ks_2samp, norm, wasserstein_distance
 from tests.conftest import FEATURES, make_pipeline
 
 NUMERIC = ["age", "trestbps", "chol", "thalach", "oldpeak"]
@@ -128,6 +128,14 @@ def test_small_reference_categorical_tests_count_the_references_sampling(workspa
     assert fbs["method"] == "ztest"
     assert fbs["statistic"] == pytest.approx(z) and fbs["p_value"] == pytest.approx(p)
     assert fbs["p_value"] > 0.05 and not fbs["drifted"]  # goodness of fit said 1e-116
+    # numeric features: Kolmogorov-Smirnov on the window's hash sample, within the
+    # documented bound (0.006, DKW at 100 000 rows) of D over every row
+    for feature in NUMERIC:
+        entry = body["features"][feature]
+        ref = cleveland[feature].dropna().to_numpy("float64")
+        exact = ks_2samp(ref, current[feature].dropna().to_numpy("float64")).statistic
+        assert entry["method"] == "ks"
+        assert abs(entry["statistic"] - exact) <= 0.006, feature
     cp = body["features"]["cp"]
     table = np.vstack(
         [cleveland["cp"].value_counts().sort_index(), current["cp"].value_counts().sort_index()]
