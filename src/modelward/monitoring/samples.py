@@ -15,6 +15,7 @@ from modelward.monitoring.drift.base import Distribution, Sample
 __all__ = [
     "array_samples",
     "category_key",
+    "counted_categories",
     "counted_distributions",
     "feature_kinds",
     "histogram",
@@ -71,35 +72,64 @@ def _stored(found: dict[str, Any] | None) -> Distribution | None:
     )
 
 
-def counted_distributions(
-    found: list[tuple[Any, ...]], keys: dict[str, Any], units: dict[str, float]
-) -> dict[str, Distribution]:
-    """Each feature of ``units``' distribution from the engine's counts of its values
-    rounded to ``units[feature]``: ``found`` holds the rows ``(k0, k1, …, count,
-    GROUPING_ID)`` of one grouping set per feature of ``keys`` (in its order), a numeric
-    key being the rounded value / unit. A value moves at most half a unit, so each is
-    within ``unit / 2`` (its ``error``) of the exact distribution."""
+def _grouping(found: dict[str, Any], i: int, keys: int) -> tuple[Any, Any]:
+    """Key ``i``'s grouping set of an engine's grouping-sets columns (``k<i>``, the count
+    ``c``, ``GROUPING_ID`` ``g``): its values (missing ones left out) and their counts."""
     import numpy as np
 
-    names = list(keys)
-    full = (1 << len(names)) - 1
-    group = np.asarray([r[-1] for r in found], dtype="int64")
-    counts = np.asarray([r[-2] for r in found], dtype="float64")
-    out = {}
-    for i, name in enumerate(names):
-        if name not in units:
+    full = (1 << keys) - 1
+    group = np.asarray(found.get("g", []), dtype="int64")
+    mine = group == full ^ (1 << (keys - 1 - i))  # GROUPING_ID sets a rolled-up bit
+    column = found.get(f"k{i}", np.array([]))
+    missing = np.ma.getmaskarray(column)
+    values = np.ma.getdata(column)[mine & ~missing]
+    counts = np.asarray(found.get("c", []), dtype="int64")[mine & ~missing]
+    return values, counts
+
+
+def counted_categories(
+    found: dict[str, Any], keys: dict[str, float | None]
+) -> dict[str, dict[str, int]]:
+    """The category counts of the features of ``keys`` whose unit is None, from the
+    engine's columns of one grouping set per feature in the order of ``keys`` (missing
+    values and NaN left out; keys as the profile names them)."""
+    out: dict[str, dict[str, int]] = {}
+    for i, (name, unit) in enumerate(keys.items()):
+        if unit is not None:
             continue
-        raw = [r[i] for r in found]
-        keyed = np.asarray([np.nan if k is None else k for k in raw], dtype="float64")
-        mine = (group == full ^ (1 << (len(names) - 1 - i))) & np.isfinite(keyed)
-        keys_i = keyed
-        points, weights = keys_i[mine] * units[name], counts[mine]
+        values, counts = _grouping(found, i, len(keys))
+        tally: dict[str, int] = {}
+        for value, count in zip(values.tolist(), counts.tolist(), strict=True):
+            if value is not None and value == value:  # not NaN
+                key = category_key(value)
+                tally[key] = tally.get(key, 0) + int(count)
+        out[name] = tally
+    return out
+
+
+def counted_distributions(
+    found: dict[str, Any], keys: dict[str, float | None]
+) -> dict[str, Distribution]:
+    """The distribution of each feature of ``keys`` with a unit, from the engine's counts
+    of its values rounded to it (its ``k<i>``: the rounded value / unit) in one grouping
+    set per feature. A value moves at most half a unit, so each is within ``unit / 2``
+    (its ``error``) of the exact distribution."""
+    import numpy as np
+
+    out = {}
+    for i, (name, unit) in enumerate(keys.items()):
+        if unit is None:
+            continue
+        values, counts = _grouping(found, i, len(keys))
+        values = np.asarray(values, dtype="float64")
+        finite = np.isfinite(values)
+        points, weights = values[finite] * unit, counts[finite].astype("float64")
         if not weights.sum():
             out[name] = Distribution(points, weights, 0.0, 0.0)
             continue
         mean = np.average(points, weights=weights)
         std = float(np.sqrt(np.average((points - mean) ** 2, weights=weights)))
-        out[name] = Distribution(points, weights, std, units[name] / 2)
+        out[name] = Distribution(points, weights, std, unit / 2)
     return out
 
 

@@ -240,7 +240,7 @@ def _count_whole(
     in one pass (a grouping set per feature): the categories of the categorical features
     (unit None), exactly, and for the numeric ones the distribution of their values
     rounded to the unit. A window of all rows is exact already."""
-    from modelward.monitoring.samples import category_key, counted_distributions
+    from modelward.monitoring.samples import counted_categories, counted_distributions
     from modelward.predlog.engine import column
 
     present = {f: u for f, u in units.items() if scan.has(f"in_{f}")}
@@ -258,20 +258,10 @@ def _count_whole(
         "GROUPING_ID(" + ", ".join(f"k{i}" for i in range(len(keys))) + ") AS g",
     ]
     group_by = "GROUPING SETS (" + ", ".join(f"(k{i})" for i in range(len(keys))) + ")"
-    found = context.log.aggregate(scan, select, group_by=group_by)
-    numeric = {f: u for f, u in present.items() if u is not None}
-    for feature, whole in counted_distributions(found, present, numeric).items():
+    found = context.log.aggregate_columns(scan, select, group_by=group_by)
+    for feature, whole in counted_distributions(found, present).items():
         samples[feature].distribution = whole
-    full = (1 << len(present)) - 1
-    for i, (feature, unit) in enumerate(present.items()):
-        if unit is not None:
-            continue
-        mine = full ^ (1 << (len(present) - 1 - i))
-        counts: dict[str, int] = {}
-        for row in found:
-            if row[-1] == mine and row[i] is not None and row[i] == row[i]:  # not NaN
-                key = category_key(row[i])
-                counts[key] = counts.get(key, 0) + int(row[-2])
+    for feature, counts in counted_categories(found, present).items():
         samples[feature].counts = counts
         samples[feature].rows = sum(counts.values())
 
