@@ -79,7 +79,7 @@ def test_wasserstein_is_within_its_bound_of_the_exact_value_on_a_million_rows(mi
         cur = current[feature].dropna().to_numpy("float64")
         exact = wasserstein_distance(ref, cur) / np.std(ref)
         assert entry["spread"] == pytest.approx(np.std(ref))
-        assert entry["error_bound"] <= 0.001
+        assert entry["error_bound"] <= 0.00125
         assert abs(entry["statistic"] - exact) <= entry["error_bound"] + 1e-9, feature
         assert abs(entry["statistic"] - exact) <= 0.005
 
@@ -96,7 +96,7 @@ def test_the_stored_reference_distribution_is_exact_or_within_its_error(heart):
         assert sum(stored["counts"]) == len(values)
         assert stored["std"] == pytest.approx(np.std(values))
         assert distance == pytest.approx(stored["error"], abs=1e-9)
-        assert stored["error"] <= 0.0005 * np.std(values)
+        assert stored["error"] <= 0.001 * np.std(values)
     exact = profile_column(pool["age"])["distribution"]
     assert exact["error"] == 0.0 and len(exact["values"]) == pool["age"].nunique()
 

@@ -52,7 +52,7 @@ SAMPLE_SIZE = 5000
 DISTINCT_VALUES = 5000
 #: Otherwise runs of sorted values are merged into their medians until the distribution
 #: is this close (Wasserstein distance / std) to the column, with at most MAX_RUNS runs.
-DISTRIBUTION_ERROR = 0.0005
+DISTRIBUTION_ERROR = 0.001
 MAX_RUNS = 20_000
 HISTOGRAM_BINS = 20
 #: Integer columns with at most this many distinct values are also profiled as categories.
