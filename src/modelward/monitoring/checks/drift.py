@@ -115,14 +115,14 @@ class Drift(Check[DriftResult]):
             )
         kinds = feature_kinds(reference.profile, wanted)
         scan = context.scan(status=("ok",), version=self.version)
-        rows, current = array_samples(_arrays(context, scan, wanted), kinds)
+        rows, current = array_samples(_arrays(context, scan, kinds), kinds)
         base_window = baseline.window(context.window)
         base_rows = None
         if base_window is None:
             samples = reference_samples(reference.profile, kinds)
         else:
             earlier = context.scan(base_window, status=("ok",), version=self.version)
-            base_rows, samples = array_samples(_arrays(context, earlier, wanted), kinds)
+            base_rows, samples = array_samples(_arrays(context, earlier, kinds), kinds)
 
         def method(f: str) -> str:
             return self._method(f, kinds[f], samples[f], current[f], overrides, context)
@@ -266,8 +266,13 @@ def _count_whole(
         samples[feature].rows = sum(counts.values())
 
 
-def _arrays(context: Context, scan: Scan, features: list[str]) -> dict[str, Any]:
-    """The features' values in (a hash sample of about ``MAX_ROWS`` of) the scan."""
+def _arrays(context: Context, scan: Scan, kinds: dict[str, str]) -> dict[str, Any]:
+    """The features' values in (a hash sample of about ``MAX_ROWS`` of) the scan; of a
+    sample only the numeric ones when there are some (:func:`_count_whole` counts the
+    categories over every row)."""
+    features = list(kinds)
+    if context.log.rate(scan, MAX_ROWS) < 1.0:
+        features = [f for f in kinds if kinds[f] == "numeric"] or features
     present = [f"in_{f}" for f in features if scan.has(f"in_{f}")]
     if not present or scan.empty:
         return {}
