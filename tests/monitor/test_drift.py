@@ -303,6 +303,24 @@ def test_prediction_distribution_against_previous_window(served, cli):
     assert ran.exit_code == (1 if drift["drifted"] or scores["drifted"] else 0)
 
 
+def test_score_distribution_of_sampled_windows_is_within_its_bound(served, cli, monkeypatch):
+    """Windows above MAX_ROWS predictions: the score distance is over every score of
+    both windows (counted rounded by the engine), within its reported bound of SciPy's."""
+    import modelward.monitoring.checks.predictions as predictions
+
+    monkeypatch.setattr(predictions, "MAX_ROWS", 40)
+    body = cli(
+        "monitor", "predictions", "heart", "--until", _until(3), "--distribution-check",
+        "--compare-to", "previous", "--json",
+    ).json  # fmt: skip
+    prev = served.preds["cleveland"]["score"].to_numpy()
+    cur = served.preds["hungarian"]["score"].to_numpy()
+    scores = body["results"]["score_drift"]
+    expected = wasserstein_distance(prev, cur) / np.std(prev)
+    assert 0 < scores["error_bound"] <= 0.0006  # half a unit on each side, over the spread
+    assert abs(scores["statistic"] - expected) <= scores["error_bound"]
+
+
 def test_error_rate_and_latency_breach(served, cli):
     pred = served.preds["va"].copy()
     pred["ts"] = pred["ts"] + timedelta(days=3)
