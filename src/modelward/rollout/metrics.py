@@ -67,17 +67,22 @@ class PredictionLogMetrics:
         )
         if scan.empty:
             return WindowStats()
-        if not scan.has("query_type"):
+        # a gateway's rows name their query type; a tabular server's leave it null
+        types: list[str] = []
+        if scan.has("query_type"):
+            found = self.log.aggregate(
+                scan.only(labels=None, where=(*scan.where, "query_type IS NOT NULL")),
+                ["query_type"], group_by="query_type",
+            )  # fmt: skip
+            types = sorted(str(q) for (q,) in found)
+        if not types:
             return self._stats(scan, llm=False)
         scan = replace(scan, ratings=True)
         overall = self._stats(scan, llm=True)
-        types = [q for (q,) in self.log.aggregate(scan, ["query_type"], group_by="query_type")]
         by_type = {
-            str(q): self._stats(scan.only(where=(*scan.where, f"query_type = {literal(str(q))}")),
-                                llm=True)
+            q: self._stats(scan.only(where=(*scan.where, f"query_type = {literal(q)}")), llm=True)
             for q in types
-            if q is not None
-        }  # fmt: skip
+        }
         overall = replace(overall, by_query_type=by_type)
         if evaluation:
             overall = self._evaluated(scan, overall, evaluation)
