@@ -115,23 +115,28 @@ class LLMFleet:
     def health(self, providers: list[str] | None = None) -> list[dict[str, Any]]:
         return check_health(self.ws, providers)
 
-    def routes(self, revision: int | None = None) -> RoutingTable | None:
-        """The current routing table (``None`` before the first), or one ``revision``."""
+    def routes(
+        self, revision: int | None = None, *, environment: str = "production"
+    ) -> RoutingTable | None:
+        """The environment's current routing table (``None`` before the first), or one
+        ``revision`` of it."""
         if revision is None:
-            return routing.current_routes(self.ws)
-        return routing.get_revision(self.ws, revision)
+            return routing.current_routes(self.ws, environment)
+        return routing.get_revision(self.ws, revision, environment)
 
-    def route_history(self) -> list[RoutingTable]:
-        """Every revision of the routing table, oldest first."""
-        return routing.routing_history(self.ws)
+    def route_history(self, *, environment: str = "production") -> list[RoutingTable]:
+        """Every revision of the environment's routing table, oldest first."""
+        return routing.routing_history(self.ws, environment)
 
     def set_route(self, query_type: str, models: list[str], **options: Any) -> RoutingTable:
         """Set one query type's route by hand (``reason=`` is required): a new revision."""
         return routing.set_route(self.ws, query_type, models, **options)
 
-    def revert_routes(self, revision: int, *, reason: str) -> RoutingTable:
+    def revert_routes(
+        self, revision: int, *, reason: str, environment: str = "production"
+    ) -> RoutingTable:
         """Make an older revision current again (as a new revision)."""
-        return routing.revert_routes(self.ws, revision, reason=reason)
+        return routing.revert_routes(self.ws, revision, reason=reason, environment=environment)
 
     def usage(self, days: int = 30) -> dict[str, Any]:
         """Requests, tokens and spend per model version and API key over ``days``, this

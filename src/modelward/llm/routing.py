@@ -1,7 +1,8 @@
 """The routing table: query type -> ranked endpoint models (+ an optional canary).
 
-Stored in ``routing_tables``, one append-only revision per change; reverting writes a new
-revision equal to an older one. A route looks like::
+Each gateway environment (``production``, ``staging``) has its own table, stored in
+``routing_tables``, one append-only revision per change; reverting writes a new revision
+equal to an older one. A route looks like::
 
     {"factual": {"models": ["gpt-fast:2", "claude:1"], "canary": {"model": "gpt-new:1",
      "weight": 5}}, ...}
@@ -17,7 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 
-from modelward.errors import ConfigError, NotFound
+from modelward.deploy.deployments import check_environment
+from modelward.errors import ConfigError, ConflictError, NotFound
 from modelward.registry.records import aware
 from modelward.registry.registry import default_actor
 from modelward.store.tables import RoutingRow
@@ -45,6 +47,7 @@ class RoutingTable:
     source_run_id: int | None
     created_at: datetime
     created_by: str
+    environment: str = "production"
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -64,6 +67,7 @@ def _info(row: RoutingRow) -> RoutingTable:
         row.source_run_id,
         aware(row.created_at),
         row.created_by,
+        row.environment,
     )
 
 
@@ -95,20 +99,31 @@ def _pin(ws: Workspace, ref: str) -> str:
     return f"{endpoint.name}:{endpoint.version}"
 
 
-def current_routes(ws: Workspace) -> RoutingTable | None:
+def _in(environment: str) -> Any:
+    return RoutingRow.environment == check_environment(environment)
+
+
+def current_routes(ws: Workspace, environment: str = "production") -> RoutingTable | None:
+    """The environment's current routing table, ``None`` before its first revision."""
     with ws.db.session(readonly=True) as session:
-        row = session.scalar(select(RoutingRow).order_by(RoutingRow.revision.desc()).limit(1))
+        row = session.scalar(
+            select(RoutingRow).where(_in(environment)).order_by(RoutingRow.revision.desc())
+            .limit(1)
+        )  # fmt: skip
         return _info(row) if row is not None else None
 
 
-def get_revision(ws: Workspace, revision: int) -> RoutingTable:
+def get_revision(ws: Workspace, revision: int, environment: str = "production") -> RoutingTable:
     with ws.db.session(readonly=True) as session:
-        row = session.scalar(select(RoutingRow).where(RoutingRow.revision == revision))
+        row = session.scalar(
+            select(RoutingRow).where(_in(environment), RoutingRow.revision == revision)
+        )
         if row is None:
-            latest = session.scalar(select(func.max(RoutingRow.revision)))
+            latest = session.scalar(select(func.max(RoutingRow.revision)).where(_in(environment)))
             have = f"revisions 1-{latest}" if latest else "no routing table yet"
             raise NotFound(
-                f"no routing revision {revision} ({have}); see `modelward llm history`",
+                f"no {environment} routing revision {revision} ({have}); see "
+                f"`modelward llm history --env {environment}`",
                 field="revision",
             )
         return _info(row)
@@ -121,13 +136,24 @@ def save_routes(
     reason: str,
     source_run_id: int | None = None,
     actor: str | None = None,
+    environment: str = "production",
+    expected_revision: int | None = None,
 ) -> RoutingTable:
-    """Write a new revision (checked first); also recorded as an ``llm-routing`` run."""
+    """Write a new revision of ``environment``'s table (checked first); also recorded as an
+    ``llm-routing`` run. With ``expected_revision``, refuses (ConflictError) when another
+    writer changed the table since that revision was read."""
     checked = check_routes(ws, routes)
     actor = actor or default_actor()
     with ws.db.session() as session:
-        latest = session.scalar(select(func.max(RoutingRow.revision))) or 0
+        latest = session.scalar(select(func.max(RoutingRow.revision)).where(_in(environment))) or 0
+        if expected_revision is not None and latest != expected_revision:
+            raise ConflictError(
+                f"the {environment} routing table moved to revision {latest} while this change "
+                f"was made against revision {expected_revision}; look again "
+                f"(`modelward llm routes show --env {environment}`) and retry"
+            )
         row = RoutingRow(
+            environment=environment,
             revision=latest + 1,
             routes=checked,
             reason=reason,
@@ -142,7 +168,7 @@ def save_routes(
         "llm-routing",
         model=None,
         version=None,
-        inputs={"reason": reason, "source_run_id": source_run_id},
+        inputs={"reason": reason, "source_run_id": source_run_id, "environment": environment},
         results={"revision": table.revision, "routes": checked},
         verdict="info",
         actor=actor,
@@ -158,28 +184,38 @@ def set_route(
     reason: str,
     canary: str | None = None,
     weight: float = 5.0,
+    environment: str = "production",
 ) -> RoutingTable:
     """Set one query type's route by hand (ranked ``models``, optionally a ``canary`` taking
     ``weight`` percent): a new revision with the other routes unchanged."""
     if not reason.strip():
         raise ConfigError('pass --reason "why this route"', field="reason")
-    current = current_routes(ws)
+    current = current_routes(ws, environment)
     routes = dict(current.routes) if current else {}
     route: dict[str, Any] = {"models": models}
     if canary:
         route["canary"] = {"model": canary, "weight": weight}
     routes[query_type] = route
-    return save_routes(ws, routes, reason=reason)
+    return save_routes(
+        ws, routes, reason=reason, environment=environment,
+        expected_revision=current.revision if current else 0,
+    )  # fmt: skip
 
 
-def routing_history(ws: Workspace) -> list[RoutingTable]:
+def routing_history(ws: Workspace, environment: str = "production") -> list[RoutingTable]:
     with ws.db.session(readonly=True) as session:
-        rows = session.scalars(select(RoutingRow).order_by(RoutingRow.revision)).all()
+        rows = session.scalars(
+            select(RoutingRow).where(_in(environment)).order_by(RoutingRow.revision)
+        ).all()
         return [_info(r) for r in rows]
 
 
-def revert_routes(ws: Workspace, revision: int, *, reason: str) -> RoutingTable:
+def revert_routes(
+    ws: Workspace, revision: int, *, reason: str, environment: str = "production"
+) -> RoutingTable:
     if not reason.strip():
         raise ConfigError('a revert needs a reason; pass --reason "why"', field="reason")
-    old = get_revision(ws, revision)
-    return save_routes(ws, old.routes, reason=f"revert to revision {revision}: {reason}")
+    old = get_revision(ws, revision, environment)
+    return save_routes(
+        ws, old.routes, reason=f"revert to revision {revision}: {reason}", environment=environment
+    )

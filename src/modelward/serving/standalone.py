@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from modelward.deploy.deployments import check_environment
 from modelward.errors import ConfigError
 from modelward.llm.gateway import create_gateway_app
 from modelward.serving.run import is_loopback
@@ -22,10 +23,12 @@ def run_gateway(
     host: str = "127.0.0.1",
     port: int = 8800,
     on_ready: Callable[[str], None] | None = None,
+    environment: str = "production",
 ) -> None:
-    """Serve the OpenAI-compatible gateway at ``host:port`` until stopped; ``on_ready`` gets
-    its base URL first. Loopback only: the gateway has no authentication of its own
-    (``modelward serve`` mounts it behind its tokens)."""
+    """Serve the OpenAI-compatible gateway at ``host:port`` until stopped, following
+    ``environment``'s routing table; ``on_ready`` gets its base URL first. Loopback only:
+    the gateway has no authentication of its own (``modelward serve`` mounts it behind its
+    tokens)."""
     if not is_loopback(host):
         raise ConfigError(
             f"--host {host} would expose the gateway, which has no authentication of its "
@@ -37,7 +40,8 @@ def run_gateway(
         raise ConfigError(f"--port must be between 1 and 65535, got {port}", field="port")
     import uvicorn
 
-    app = create_gateway_app(ws)
+    check_environment(environment)
+    app = create_gateway_app(ws, environment=environment)
     if on_ready is not None:
         on_ready(f"http://{host}:{port}/v1")
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)

@@ -221,15 +221,20 @@ class LeaseRow(Base):
 
 
 class RoutingRow(Base):
-    """One revision of the LLM routing table (query type -> ranked models).
+    """One revision of an environment's LLM routing table (query type -> ranked models).
 
-    Revisions are append-only: reverting writes a new revision equal to an older one.
+    Revisions are append-only and count per environment: reverting writes a new revision
+    equal to an older one.
     """
 
     __tablename__ = "routing_tables"
+    __table_args__ = (
+        UniqueConstraint("environment", "revision", name="uq_routing_tables_environment_revision"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    revision: Mapped[int] = mapped_column(Integer, unique=True)
+    environment: Mapped[str] = mapped_column(String(32), server_default="production")
+    revision: Mapped[int] = mapped_column(Integer)
     routes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     reason: Mapped[str] = mapped_column(Text, default="")
     source_run_id: Mapped[int | None] = mapped_column(Integer, nullable=True)

@@ -101,7 +101,7 @@ class GatewayState:
         from modelward.llm.usage import month_spend
         from modelward.store.tables import UsageRow
 
-        table = current_routes(self.ws)
+        table = current_routes(self.ws, self.environment)
         if table is not None and table.revision != self.revision:
             endpoints = {}
             for route in table.routes.values():

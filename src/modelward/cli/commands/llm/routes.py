@@ -18,6 +18,11 @@ if TYPE_CHECKING:
 
 routes_app = new_typer("The routing table: query type -> ranked models.")
 
+#: Every routing command works on one environment's table.
+EnvOption = Annotated[
+    str, typer.Option("--env", help="The gateway environment: production or staging.")
+]
+
 
 def _print_table(revision: RoutingTable) -> None:
     console.print(
@@ -41,10 +46,11 @@ def _print_table(revision: RoutingTable) -> None:
 @calls("Workspace.llm.routes")
 def routes_show(
     revision: Annotated[int | None, typer.Option(help="An older revision.")] = None,
+    env: EnvOption = "production",
     as_json: JsonOption = False,
 ) -> None:
     """The current routing table (or one revision of it)."""
-    found = state().workspace().llm.routes(revision)
+    found = state().workspace().llm.routes(revision, environment=env)
     if as_json:
         print_json(found.to_dict() if found else None)
         return
@@ -62,20 +68,24 @@ def routes_set(
     reason: Annotated[str, typer.Option("--reason", help="Why; recorded.")],
     canary: Annotated[str | None, typer.Option(help="A canary model for this type.")] = None,
     weight: Annotated[float, typer.Option(help="Canary traffic percent.")] = 5.0,
+    env: EnvOption = "production",
 ) -> None:
     """Set one query type's route by hand (a new revision)."""
     saved = (
         state()
         .workspace()
-        .llm.set_route(query_type, models(refs), reason=reason, canary=canary, weight=weight)
-    )
+        .llm.set_route(
+            query_type, models(refs), reason=reason, canary=canary, weight=weight,
+            environment=env,
+        )
+    )  # fmt: skip
     console.print(f"Routing table revision {saved.revision} written.")
 
 
 @calls("Workspace.llm.route_history")
-def history_cmd(as_json: JsonOption = False) -> None:
+def history_cmd(env: EnvOption = "production", as_json: JsonOption = False) -> None:
     """Every revision of the routing table."""
-    revisions = state().workspace().llm.route_history()
+    revisions = state().workspace().llm.route_history(environment=env)
     if as_json:
         print_json([r.to_dict() for r in revisions])
         return
@@ -100,9 +110,10 @@ def history_cmd(as_json: JsonOption = False) -> None:
 def revert_cmd(
     revision: Annotated[int, typer.Argument(help="The revision to go back to.")],
     reason: Annotated[str, typer.Option("--reason", help="Why; recorded.")] = "",
+    env: EnvOption = "production",
 ) -> None:
     """Make an older routing revision current again (as a new revision)."""
-    saved = state().workspace().llm.revert_routes(revision, reason=reason)
+    saved = state().workspace().llm.revert_routes(revision, reason=reason, environment=env)
     console.print(f"Routing table revision {saved.revision} written (= revision {revision}).")
 
 

@@ -44,13 +44,18 @@ def gateway_cmd(
         "127.0.0.1"
     ),
     port: Annotated[int, typer.Option(help="Port.")] = 8800,
+    env: Annotated[
+        str, typer.Option("--env", help="Whose routing table to follow: production or staging.")
+    ] = "production",
 ) -> None:
     """Run the OpenAI-compatible gateway (/v1/chat/completions, /v1/models)."""
 
     def ready(url: str) -> None:
         print(f"modelward LLM gateway on {url}", flush=True)
 
-    modelward.run_gateway(state().workspace(), host=host, port=port, on_ready=ready)
+    modelward.run_gateway(
+        state().workspace(), host=host, port=port, on_ready=ready, environment=env
+    )
 
 
 def register(llm_app: typer.Typer) -> None:
