@@ -3,12 +3,12 @@
 :func:`point_staging` writes a staging revision whose routes that serve the model (the
 staging table's, else the production table's) try the new version first, with no canary;
 :func:`restore_staging` puts the previous staging revision back. :func:`verify_staging`
-asks the gateway — a running one at ``url`` (it follows the new revision within its poll
-interval), else one started in this process on 127.0.0.1 for the staging table — every
-route's prompts (the version's stored prompt tests, else one probe) and requires each
-answer to come from the new version (not a fallback), to pass the case's checks and to
-arrive within the policy's response time for the query type. The check is stored as a
-``verification`` run.
+asks the gateway every route's prompts (the version's stored prompt tests, else one probe):
+a running one at ``url``, which follows the new revision within its poll interval (an
+answer from another version, or "no route", is asked again for up to 10 s), else one
+started in this process on 127.0.0.1 for the staging table. Each answer must come from the
+new version (not a fallback), pass the case's checks and arrive within the policy's
+response time for the query type. The check is stored as a ``verification`` run.
 """
 
 from __future__ import annotations
@@ -95,8 +95,9 @@ def point_staging(ws: Workspace, name: str, version: int, *, actor: str) -> Stag
     if before is not None and routes == before.routes:
         return StagingChange(before, None, types, ref)
     after = save_routes(
-        ws, routes, reason=f"promote pipeline: stage {ref}", actor=actor, environment="staging"
-    )
+        ws, routes, reason=f"promote pipeline: stage {ref}", actor=actor, environment="staging",
+        expected_revision=before.revision if before else 0,
+    )  # fmt: skip
     return StagingChange(before, after, types, ref)
 
 
@@ -109,6 +110,7 @@ def restore_staging(ws: Workspace, change: StagingChange, *, actor: str) -> str:
         reason=f"promote pipeline: staging check of {change.ref} failed, restored",
         actor=actor,
         environment="staging",
+        expected_revision=change.after.revision if change.after else None,
     )
     was = f"revision {change.before.revision}" if change.before else "no routes"
     return f"staging routing table restored ({was}, now revision {table.revision})"
@@ -172,7 +174,7 @@ def _replay(
                     answer = _ask(http, url, query_type, case)
                     calls += 1
                     problem = _problem(ws, change.ref, query_type, case, answer)
-                    stale = problem is not None and "answered by" in problem
+                    stale = problem is not None and (answer[0] == 404 or "answered by" in problem)
                     if stale and time.monotonic() < deadline:  # not following it yet
                         time.sleep(0.5)
                         continue
