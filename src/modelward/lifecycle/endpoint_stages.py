@@ -26,7 +26,7 @@ from modelward.llm.routing import current_routes
 from modelward.llm.staging import point_staging, restore_staging, routes_serving, verify_staging
 
 if TYPE_CHECKING:
-    from modelward.lifecycle.pipeline import StageResult
+    from modelward.lifecycle.results import StageResult
     from modelward.registry.records import RunInfo, VersionInfo
     from modelward.workspace import Workspace
 

@@ -27,7 +27,6 @@ production routing table.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from modelward.errors import ConfigError, ModelwardError, NotFound
@@ -39,6 +38,7 @@ from modelward.lifecycle.endpoint_stages import (
     staging_plan,
 )
 from modelward.lifecycle.protection import direction
+from modelward.lifecycle.results import PipelineResult, StageResult
 from modelward.registry.gates import run_gates
 from modelward.registry.registry import default_actor
 from modelward.registry.stages import Stage
@@ -61,43 +61,6 @@ CLASSIFICATION = ("binary-classification", "multiclass-classification")
 THRESHOLD_TASKS = (*CLASSIFICATION, "regression")
 #: Run kinds of a version's prediction regression suite (`modelward test-predictions`).
 TEST_KINDS = ("prediction-tests", "test-predictions")
-
-
-@dataclass
-class StageResult:
-    name: str
-    passed: bool | None  # None: not run (an earlier stage failed, or a dry run could not tell)
-    checks: list[dict[str, Any]] = field(default_factory=list)
-    changes: list[str] = field(default_factory=list)
-    undone: list[str] = field(default_factory=list)
-
-    def check(self, name: str, passed: bool, detail: str) -> bool:
-        self.checks.append({"name": name, "passed": passed, "detail": detail})
-        return passed
-
-
-@dataclass
-class PipelineResult:
-    model: str
-    version: int
-    to: str
-    dry_run: bool
-    stages: list[StageResult]
-    rollout_id: int | None = None
-
-    @property
-    def passed(self) -> bool:
-        return all(s.passed is not False for s in self.stages)
-
-    @property
-    def failed_stage(self) -> str | None:
-        return next((s.name for s in self.stages if s.passed is False), None)
-
-    def to_dict(self) -> dict[str, Any]:
-        out = asdict(self)
-        out["passed"] = self.passed
-        out["failed_stage"] = self.failed_stage
-        return out
 
 
 def _number(value: Any, *, bound: str | None) -> float | None:
