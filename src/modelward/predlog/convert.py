@@ -14,7 +14,13 @@ from typing import Any
 
 import orjson
 
-from modelward.predlog.layout import FEEDBACK, PREDICTION_COLUMNS, PREDICTIONS, arrow_schema
+from modelward.predlog.layout import (
+    FEEDBACK,
+    FEEDBACK_COLUMNS,
+    PREDICTION_COLUMNS,
+    PREDICTIONS,
+    arrow_schema,
+)
 from modelward.predlog.segment import TYPE_LINE
 
 __all__ = [
@@ -124,7 +130,7 @@ def _read_whole(data: bytes, types: dict[str, dict[str, str]]) -> Converted:
         pa.field(name, pa.int64() if name == "ts" else _arrow_type(type_))
         for name, type_ in {
             **PREDICTION_COLUMNS,
-            "label": "string",
+            **FEEDBACK_COLUMNS,
             "k": "string",
             "m": "string",
             **columns,

@@ -14,7 +14,8 @@ hands out its connection.
 
 Expressions (``select``, ``group_by``, ``Scan.where``) name the scan's columns bare
 (``status``, ``in_age``; ``label`` when labels are joined; ``model`` and ``date`` from the
-paths) in the SQL that DuckDB and Spark SQL share: ``count(*)``, ``count(x)``,
+paths; ``satisfaction`` and ``correct`` when ratings are joined) in the SQL that DuckDB and
+Spark SQL share: ``count(*)``, ``count(x)``,
 ``count_if(c)``, ``sum``, ``avg``, ``min``, ``max``, ``FILTER (WHERE …)``, ``CASE WHEN``,
 ``CAST``/``TRY_CAST`` to ``DOUBLE`` or ``STRING``, ``coalesce``, ``IN (…)``,
 ``date_trunc('minute', ts)``, ``GROUPING SETS`` with ``GROUPING_ID``; names through
@@ -37,7 +38,10 @@ from modelward.predlog.files import LogFile
 if TYPE_CHECKING:
     import pyarrow as pa
 
-__all__ = ["Aggregate", "Engine", "Order", "Scan", "column", "literal"]
+__all__ = ["RATINGS", "Aggregate", "Engine", "Order", "Scan", "column", "literal"]
+
+#: The rating columns a scan with ``ratings`` joins beside ``label``.
+RATINGS = ("satisfaction", "correct")
 
 #: How :meth:`Engine.rows` orders (and, with a limit, picks) rows: ``ts`` oldest first,
 #: ``latest`` the newest (returned oldest first), ``hash`` the requests with the smallest
@@ -76,6 +80,9 @@ class Scan:
     #: the feedback files: each row gets its latest label as ``label`` (None: no join)
     labels: tuple[LogFile, ...] | None = None
     labelled: bool = False  # only the rows that have a label
+    #: with ``labels``: also each request's latest ``satisfaction`` and ``correct`` (an LLM
+    #: answer's rating; null where none)
+    ratings: bool = False
     rate: float = 1.0  # keep this share of the requests: a consistent hash sample
     requests: tuple[str, ...] | None = None  # only these request ids
     where: tuple[str, ...] = ()  # more conditions (the shared SQL above)
@@ -89,7 +96,10 @@ class Scan:
         return not self.files
 
     def has(self, column: str) -> bool:
-        return column in self.columns or (column == "label" and self.labels is not None)
+        joined = self.labels is not None and (
+            column == "label" or (self.ratings and column in RATINGS)
+        )
+        return column in self.columns or joined
 
     def only(self, **changes: Any) -> Scan:
         """This scan narrowed further (``version=2``, ``status=("ok",)``, ``where=…``)."""

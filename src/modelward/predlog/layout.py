@@ -71,7 +71,18 @@ PREDICTION_COLUMNS: dict[str, str] = {
     "cost": "float64",
     "cache_hit": "bool",
 }
-FEEDBACK_COLUMNS: dict[str, str] = {"request_id": "string", "ts": "timestamp", "label": "string"}
+#: A feedback row carries a ground-truth ``label`` (tabular), or a gateway answer's rating:
+#: ``satisfaction`` 0..1, ``correct`` (a person's word that the answer was right) and a
+#: redacted ``comment``; what a row does not carry is null. Files written before the last
+#: three existed lack them (readers take them as null).
+FEEDBACK_COLUMNS: dict[str, str] = {
+    "request_id": "string",
+    "ts": "timestamp",
+    "label": "string",
+    "satisfaction": "float64",
+    "correct": "bool",
+    "comment": "string",
+}
 
 _KIND_TYPES = {"integer": "int64", "float": "float64", "string": "string", "boolean": "string"}
 

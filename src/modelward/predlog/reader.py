@@ -87,11 +87,11 @@ class LogReader:
         """The predictions of ``model`` (every model when None) in ``window`` (all time
         when None), with each request's latest ``label`` when ``labels``; ``narrowing``
         sets the other fields of :class:`Scan` (``environment``, ``version``, ``status``,
-        ``labelled``, ``rate``, ``requests``, ``where``)."""
+        ``labelled``, ``ratings``, ``rate``, ``requests``, ``where``)."""
         first = (window.start - timedelta(days=1)).date() if window else None
         last = window.end.date() if window else None
         files = tuple(self.files.files(PREDICTIONS, model, first=first, last=last))
-        joined = labels or narrowing.get("labelled", False)
+        joined = labels or narrowing.get("labelled", False) or narrowing.get("ratings", False)
         feedback = tuple(self.files.files(FEEDBACK, model, first=first)) if joined else None
         return Scan(
             model=model,

@@ -3,7 +3,8 @@
 ``predictions(logs, model)``, ``feedback(logs, model)`` and ``labelled(logs, model)``
 return DuckDB relations over the log's live files (query them with ``.filter``,
 ``.aggregate``, ``.df()``, ``.arrow()`` or SQL after ``.create_view``). ``logs`` is a
-workspace or a logs URL. ``feedback`` keeps the latest label per request id; ``labelled``
+workspace or a logs URL. ``feedback`` keeps the latest label per request id (rows
+without a label, an LLM answer's rating, are left out); ``labelled``
 is the predictions that have one, with ``label`` and ``label_ts`` columns. ``model`` and
 ``date`` (a DATE) come from the paths.
 """
@@ -63,7 +64,7 @@ def _latest(source: str) -> str:
     return (
         "SELECT model, request_id, ts, label, date FROM ("
         "SELECT *, row_number() OVER (PARTITION BY model, request_id ORDER BY ts DESC) AS rn "
-        f"FROM {source}) WHERE rn = 1"
+        f"FROM {source} WHERE label IS NOT NULL) WHERE rn = 1"
     )
 
 

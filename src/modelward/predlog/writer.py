@@ -198,12 +198,28 @@ class LogWriter:
         self._append(PREDICTIONS, model, list(rows), types)
 
     def log_feedback(
-        self, model: str, request_id: str, label: str, ts: datetime | int | None = None
+        self,
+        model: str,
+        request_id: str,
+        label: str | None,
+        ts: datetime | int | None = None,
+        *,
+        satisfaction: float | None = None,
+        correct: bool | None = None,
+        comment: str | None = None,
     ) -> None:
+        """Feedback on one request: a ground-truth ``label``, or (an LLM answer's rating) a
+        ``satisfaction`` in 0..1, ``correct`` and a ``comment`` (the caller redacts it);
+        what is None is stored as null, and a null label never replaces an earlier one."""
         when = ts if ts is not None else datetime.now(UTC)
-        self._append(
-            FEEDBACK, model, [{"request_id": request_id, "ts": when, "label": str(label)}], None
-        )
+        row: dict[str, Any] = {
+            "request_id": request_id,
+            "ts": when,
+            "label": None if label is None else str(label),
+        }
+        extra = {"satisfaction": satisfaction, "correct": correct, "comment": comment}
+        row.update({k: v for k, v in extra.items() if v is not None})
+        self._append(FEEDBACK, model, [row], None)
 
     def _append(
         self, kind: str, model: str, rows: list[dict[str, Any]], types: dict[str, str] | None

@@ -31,8 +31,8 @@ def create_gateway_app(
 ) -> App:
     """The gateway as an ASGI app of its own; ``app.state.gateway`` is its
     :class:`GatewayState` (routing table, cache, usage, the log writer)."""
-    routes = gateway_routes(ws, config=config, environment=environment)
-    state = routes.state
+    state = GatewayState(ws, config=config, environment=environment)
+    routes = GatewayRoutes(state, standalone=True)  # ratings at /v1/feedback too
     health = Operations(health=lambda: {"status": "ok", "routing_revision": state.revision})
     app = App([routes, health, Docs("modelward LLM gateway")], auth=Auth(state))
     app.state.gateway = state

@@ -7,7 +7,7 @@ from typing import Any
 from modelward.http.openapi import error_responses, json_content
 from modelward.llm.gateway.body import PASS_PARAMS, ROLES
 
-__all__ = ["CHAT", "MODELS"]
+__all__ = ["CHAT", "FEEDBACK", "MODELS"]
 
 _MESSAGE = {
     "type": "object",
@@ -43,7 +43,15 @@ CHAT: dict[str, Any] = {
             "required": False,
             "schema": {"type": "string"},
             "description": "the route to use (else route:<type> in model, or the classifier)",
-        }
+        },
+        {
+            "name": "X-Modelward-Feedback",
+            "in": "header",
+            "required": False,
+            "schema": {"type": "string"},
+            "description": "rate earlier answers: chatcmpl-abc=1, chatcmpl-def=0.8 (a rating "
+            "1, 0 or -1, or a score 0.0 to 1.0); a malformed value is a 400",
+        },
     ],
     "requestBody": {"required": True, "content": json_content(_BODY)},
     "responses": {
@@ -62,5 +70,41 @@ MODELS: dict[str, Any] = {
     "responses": {
         "200": {"description": "ok", "content": json_content({"type": "object"})},
         **error_responses(401, 403),
+    },
+}
+_RATING = {
+    "type": "object",
+    "required": ["id"],
+    "properties": {
+        "id": {"type": "string", "description": "the answer's response id (chatcmpl-…)"},
+        "rating": {"type": "integer", "enum": [1, 0, -1], "description": "good, neutral, bad"},
+        "score": {"type": "number", "minimum": 0, "maximum": 1},
+        "correct": {"type": "boolean", "description": "a person's word that it was right"},
+        "comment": {"type": "string", "maxLength": 2000},
+    },
+}
+FEEDBACK: dict[str, Any] = {
+    "summary": "Rate gateway answers by their response ids (user satisfaction)",
+    "requestBody": {
+        "required": True,
+        "content": json_content(
+            {
+                "oneOf": [
+                    _RATING,
+                    {
+                        "type": "object",
+                        "required": ["items"],
+                        "properties": {"items": {"type": "array", "items": _RATING}},
+                    },
+                ]
+            }
+        ),
+    },
+    "responses": {
+        "200": {
+            "description": "stored: how many, and the ids no answer has (a list's)",
+            "content": json_content({"type": "object"}),
+        },
+        **error_responses(400, 401, 403, 404, 422, 503),
     },
 }

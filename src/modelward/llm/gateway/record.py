@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING
 from modelward.redact import redact
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from modelward.errors import ProviderError
     from modelward.llm.gateway.call import Answer, Call
     from modelward.llm.gateway.metrics import GatewayMetrics
@@ -23,9 +25,15 @@ PROMPT_TYPES = {"in_prompt_hash": "string"}
 
 
 class Recorder:
-    def __init__(self, state: GatewayState, metrics: GatewayMetrics) -> None:
+    def __init__(
+        self,
+        state: GatewayState,
+        metrics: GatewayMetrics,
+        on_answered: Callable[[str, str], None] | None = None,
+    ) -> None:
         self.state = state
         self.metrics = metrics
+        self.on_answered = on_answered  # (response id, model) of every answer given
 
     def answered(self, call: Call, answer: Answer) -> None:
         self._record(
@@ -37,6 +45,8 @@ class Recorder:
             cost=answer.cost,
             cache_hit=answer.cache_hit,
         )
+        if self.on_answered is not None:  # the answer can be rated by its id from now on
+            self.on_answered(call.request_id, str(answer.endpoint.name))
 
     def failed(self, call: Call, endpoint: Endpoint, exc: ProviderError) -> None:
         self._record(

@@ -312,18 +312,29 @@ class DuckDBEngine:
         if scan.rate < 1.0:
             conditions.append(f"hash(p.request_id) < {hash_cut(scan.rate)}::UBIGINT")
         if scan.labels is not None:
-            source += (
-                f" LEFT JOIN ({self._latest(scan.labels, scan.rate)}) AS f ON p.request_id = f._rid"
-            )
+            latest = self._latest(scan.labels, scan.rate, ratings=scan.ratings)
+            source += f" LEFT JOIN ({latest}) AS f ON p.request_id = f._rid"
         return source, " AND ".join(conditions)
 
-    def _latest(self, labels: tuple[LogFile, ...], rate: float) -> str:
-        """The latest label of each request id (of the hash sample), as ``_rid, label``."""
+    def _latest(self, labels: tuple[LogFile, ...], rate: float, *, ratings: bool = False) -> str:
+        """The latest label of each request id (of the hash sample), as ``_rid, label``
+        (``arg_max`` passes over null labels: a rating never erases a label); with
+        ``ratings`` also its latest ``satisfaction`` and ``correct`` (null in files
+        written before those columns existed)."""
+        rated = ""
+        if ratings:
+            held = self.files.columns(list(labels)) if labels else {}
+            rated = "".join(
+                f", arg_max({c}, ts) FILTER (WHERE {c} IS NOT NULL) AS {c}"
+                if c in held
+                else f", NULL::{t} AS {c}"
+                for c, t in (("satisfaction", "DOUBLE"), ("correct", "BOOLEAN"))
+            )
         if not labels:
-            return "SELECT NULL::VARCHAR AS _rid, NULL::VARCHAR AS label"
+            return f"SELECT NULL::VARCHAR AS _rid, NULL::VARCHAR AS label{rated}"
         sampled = f"WHERE hash(request_id) < {hash_cut(rate)}::UBIGINT " if rate < 1.0 else ""
         return (
-            "SELECT request_id AS _rid, arg_max(label, ts) AS label "
+            f"SELECT request_id AS _rid, arg_max(label, ts) AS label{rated} "
             f"FROM {parquet_source([f.path for f in labels])} {sampled}GROUP BY request_id"
         )
 
