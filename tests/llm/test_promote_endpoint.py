@@ -137,6 +137,20 @@ def test_staging_verified_on_a_running_gateway_given_by_url(chat, cli):
     )
 
 
+def test_an_unreachable_gateway_url_fails_staging_and_undoes_it(chat, cli):
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    ran = cli("promote", "chat", "2", "--to", "staging", "--url", url)
+    assert ran.exit_code == 1
+    assert f"cannot reach the gateway at {url} (ConnectError); start it or drop --url" in (
+        ran.stdout
+    )
+    assert "undone: staging routing table restored (no routes" in ran.stdout
+    assert current_routes(chat, environment="staging").routes == {}
+    assert chat.registry.get_version("chat", 2).stage == "testing"
+
+
 @pytest.mark.xfail(
     strict=True,
     reason="ENABLE AFTER MERGE: needs RolloutEngine.start over the routing table for endpoint "

@@ -145,7 +145,10 @@ def _problem(
         message = (body.get("error") or {}).get("message", "")
         return f"{where}: HTTP {status} {message}".strip()
     if body.get("model") != ref:
-        return f"{where}: answered by {body.get('model')}, not {ref} (its provider failed?)"
+        return (
+            f"{where}: answered by {body.get('model')}, not {ref} (a fallback after its "
+            "provider failed, or a gateway that does not follow the staging table)"
+        )
     choice = (body.get("choices") or [{}])[0]
     text = (choice.get("message") or {}).get("content") or ""
     failed = [c for c in check_answer(case, text, choice.get("finish_reason")) if not c["passed"]]
