@@ -71,8 +71,8 @@ def test_dry_run_shows_every_stage_and_changes_nothing(chat, cli):
     ]  # fmt: skip
     evaluation = _checks(ran.json, "evaluation")
     assert evaluation["accuracy[factual]"]["passed"]
-    assert "paired on 8 item(s)" in evaluation["production"]["detail"]
-    assert "no significant difference" in evaluation["production"]["detail"]
+    assert "paired on 8 item(s)" in evaluation["vs-production"]["detail"]
+    assert "no significant difference" in evaluation["vs-production"]["detail"]
     testing = _checks(ran.json, "testing")
     assert testing["test-predictions"]["passed"] and testing["provider-health"]["passed"]
     staging = _checks(ran.json, "staging")
@@ -261,9 +261,9 @@ def test_the_paired_test_decides_the_evaluation_stage(
     ran = cli("promote", "chat", "2", "--dry-run", "--json")
     evaluation = _checks(ran.json, "evaluation")
     assert evaluation["error_rate"]["passed"]  # the policy's thresholds are met either way
-    assert evaluation["production"]["passed"] is passes, evaluation["production"]["detail"]
+    assert evaluation["vs-production"]["passed"] is passes, evaluation["vs-production"]["detail"]
     verdict = "worse" if not passes else "no significant difference"
-    assert evaluation["production"]["detail"].endswith(verdict)
+    assert evaluation["vs-production"]["detail"].endswith(verdict)
 
 
 def test_a_production_version_evaluated_on_other_items_cannot_be_paired(chat, tmp_path, fake, cli):
@@ -272,7 +272,7 @@ def test_a_production_version_evaluated_on_other_items_cannot_be_paired(chat, tm
     ws.llm.register("chat", provider="openai", model="good")
     ws.llm.evaluate(["chat:3"], other)
     ran = cli("promote", "chat", "3", "--dry-run", "--json")
-    production = _checks(ran.json, "evaluation")["production"]
+    production = _checks(ran.json, "evaluation")["vs-production"]
     assert not production["passed"]
     assert (
         "chat:1 has no evaluation on the same dataset items as run" in production["detail"]

@@ -76,14 +76,14 @@ def endpoint_evaluation(
             f"{_number(check['limit'])}",
         )
     if champion is None:
-        stage.check("production", True, "no production version to compare with")
+        stage.check("vs-production", True, "no production version to compare with")
         return
     dataset = str(run.inputs.get("dataset") or "FILE")
     digest = run.inputs.get("dataset_sha256")
     theirs = _paired_run(ws, champion, digest) if digest else None
     if theirs is None:
         stage.check(
-            "production",
+            "vs-production",
             False,
             f"{champion.ref} has no evaluation on the same dataset items as run #{run.id}; "
             f"run {_evaluate_hint(info, champion, dataset=dataset)}",
@@ -93,7 +93,7 @@ def endpoint_evaluation(
     accuracy = paired["accuracy"]
     mcnemar = paired["tests"].get("mcnemar_accuracy", {})
     stage.check(
-        "production",
+        "vs-production",
         paired["verdict"] != "worse",
         f"paired on {paired['items']} item(s) of {dataset}: accuracy "
         f"{_number(accuracy['candidate'])} vs {champion.ref} {_number(accuracy['baseline'])} "

@@ -112,7 +112,7 @@ def validation_passed(registry: Records, version: VersionInfo) -> GateResult:
             f"the endpoint and re-run `modelward llm evaluate --models {version.ref} "
             "--dataset FILE`",
         )
-    detail = f"validation run #{run.id} of {run.created_at:%Y-%m-%d %H:%M} UTC: {run.verdict}"
+    detail = f"{run.kind} run #{run.id} of {run.created_at:%Y-%m-%d %H:%M} UTC: {run.verdict}"
     skipped = run.results.get("not_run") or [] if isinstance(run.results, dict) else []
     required = [c for c in skipped if c.get("required", True)]
     if required:
