@@ -119,6 +119,8 @@ def test_a_list_in_a_section_replaces_the_default_list():
         ("{a: {serving: {max_connections: 5}}}", "models.a.serving.max_connections: workspace"),
         ("{a: {models: {b: {}}}}", "models.a.models: workspace-wide"),
         ("{a: 5}", "models.a = 5"),
+        ("{a: {lifecycle: {approvals_required: -1}}}", "models.a.lifecycle.approvals_required"),
+        ("{a: {lifecycle: {aprovals: 2}}}", "models.a.lifecycle.aprovals: unknown key"),
     ],
 )
 def test_a_bad_section_names_its_key_path_in_one_line(section, expected):

@@ -6,7 +6,9 @@ Starts fake OpenAI/Anthropic/Ollama/Hugging Face servers on 127.0.0.1, creates a
 workspace in WORKDIR (a temporary folder by default), and runs the runbook: register
 endpoints, health check, evaluate, compare, select and apply a routing table, tune, serve
 requests through the OpenAI-compatible gateway with the official openai SDK, show usage,
-and optimize cost. Each step is a `modelward` command, printed before it runs.
+optimize cost, and roll out new endpoint versions as canaries over the routing table (a
+healthy one promoted stage by stage, a failing one rolled back). Each step is a
+`modelward` command, printed before it runs.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -125,34 +128,49 @@ def main() -> None:
             check=False,
         )
         run("llm", "history")
+        canary_demo(ws, data)
     print(f"\nWorkspace left at {ws}")
+
+
+class Gateway:
+    """The gateway (what `modelward llm gateway` serves) on a free 127.0.0.1 port."""
+
+    def __init__(self, ws: Path) -> None:
+        import socket
+        import threading
+
+        import uvicorn
+
+        from modelward.llm.gateway import create_gateway_app
+        from modelward.workspace import Workspace
+
+        self.workspace = Workspace.open(ws)
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{sock.getsockname()[1]}/v1"
+        app = create_gateway_app(self.workspace)
+        self.server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+        self.thread = threading.Thread(
+            target=self.server.run, kwargs={"sockets": [sock]}, daemon=True
+        )
+        self.thread.start()
+        while not self.server.started:
+            time.sleep(0.01)
+
+    def close(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+        self.workspace.close()
 
 
 def gateway_demo(ws: Path) -> None:
     """Serve the gateway on 127.0.0.1 and call it with the official openai SDK."""
-    import socket
-    import threading
-    import time
-
-    import uvicorn
     from openai import OpenAI
 
-    from modelward.llm.gateway import create_gateway_app
-    from modelward.workspace import Workspace
-
     print("\n# the gateway (`modelward llm gateway`) with the official openai SDK as client")
-    workspace = Workspace.open(ws)
-    app = create_gateway_app(workspace)
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.01)
+    gateway = Gateway(ws)
     try:
-        with OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="demo") as client:
+        with OpenAI(base_url=gateway.url, api_key="demo") as client:
             print("models:", ", ".join(m.id for m in client.models.list()))
             for question in [
                 "What is the capital of France?",
@@ -176,9 +194,65 @@ def gateway_demo(ws: Path) -> None:
             text = "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
             print(f"  streamed: {text!r}")
     finally:
-        server.should_exit = True
+        gateway.close()
+
+
+def canary_demo(ws: Path, data: str) -> None:
+    """Canaries of endpoint versions over the routing table: users keep calling the
+    gateway (and rating answers) while `modelward rollout run` moves the canary's weight;
+    a healthy version is promoted, one that fails half its calls is rolled back."""
+    import threading
+
+    import httpx
+    from openai import OpenAI
+
+    print("\n# canary rollouts of an endpoint model over the routing table (stages shortened)")
+    (ws / "policy.yml").write_text(
+        (ws / "policy.yml").read_text(encoding="utf-8")
+        + "models:\n  assistant:\n    rollout: {min_samples: 20, min_labels: 10, "
+        "check_interval: 1s}\n",
+        encoding="utf-8",
+    )
+    run("llm", "register", "assistant", "--provider", "openai", "--model", "fast-small")
+    for stage in ("testing", "staging", "production"):
+        run("transition", "assistant", "1", "--to", stage, "--force", "--reason", "demo start")
+    run("llm", "routes", "set", "factual", "--models", "assistant:1", "--reason", "demo")
+    gateway = Gateway(ws)
+    stop = threading.Event()
+
+    def users() -> None:  # ask, and rate every answer as helpful
+        with OpenAI(base_url=gateway.url, api_key="demo", max_retries=0) as client:
+            n = 0
+            while not stop.is_set():
+                n += 1
+                reply = client.chat.completions.create(
+                    model="route:factual", messages=[{"role": "user", "content": f"q{n}"}]
+                )
+                httpx.post(f"{gateway.url}/feedback", json={"id": reply.id, "rating": 1})
+
+    thread = threading.Thread(target=users, daemon=True)
+    thread.start()
+    try:
+        for model, why in (
+            ("fast-small-2", "the provider's new release"),
+            ("broken", "a bad build"),
+        ):
+            version = "2" if model == "fast-small-2" else "3"
+            run("llm", "register", "assistant", "--provider", "openai", "--model", model)
+            run("llm", "evaluate", "--models", f"assistant:{version}", "--dataset", data,
+                check=False)  # fmt: skip
+            for stage in ("testing", "staging"):
+                run("transition", "assistant", version, "--to", stage, "--force", "--reason",
+                    "demo")  # fmt: skip
+            run("rollout", "start", "assistant", "--version", version, "--stages",
+                "25:2s,50:2s,100", "--force", "--reason", why)  # fmt: skip
+            run("rollout", "run", "--until-done", "--interval", "1")
+            run("rollout", "status", "assistant")
+            run("llm", "routes", "show")
+    finally:
+        stop.set()
         thread.join(timeout=10)
-        workspace.close()
+        gateway.close()
 
 
 if __name__ == "__main__":

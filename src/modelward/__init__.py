@@ -54,6 +54,7 @@ if TYPE_CHECKING:
     from modelward.deploy.deployments import check_environment
     from modelward.evaluation import Evaluation, evaluate_version
     from modelward.evaluation.cases import run_cases
+    from modelward.lifecycle.archive import archive_logs
     from modelward.lifecycle.compaction import compact_logs
     from modelward.lifecycle.pipeline import promote
     from modelward.lifecycle.retention import apply_clean, plan_clean
@@ -103,6 +104,7 @@ _LAZY = {
     "Workspace": ("modelward.workspace", "Workspace"),
     "apply_clean": ("modelward.lifecycle.retention", "apply_clean"),
     "apply_review": ("modelward.lifecycle.review", "apply_review"),
+    "archive_logs": ("modelward.lifecycle.archive", "archive_logs"),
     "benchmark_server": ("modelward.verification.benchmark", "benchmark"),
     "check_environment": ("modelward.deploy.deployments", "check_environment"),
     "compact_logs": ("modelward.lifecycle.compaction", "compact_logs"),
@@ -203,6 +205,7 @@ __all__ = [
     "WorkspaceTooNew",
     "apply_clean",
     "apply_review",
+    "archive_logs",
     "benchmark_server",
     "check_environment",
     "compact_logs",

@@ -120,3 +120,70 @@ def test_a_regression_canary_is_judged_on_absolute_error_with_welchs_test():
     assert judge(REGRESSION, few, stable).checks[2].status == "no-data"
     # a classifier is judged on accuracy, whatever the absolute error says
     assert judge(PLAN, canary, stable).checks[2].name == "accuracy"
+
+
+LLM_PLAN = make_plan(Policy().rollout, task="text-generation", llm=Policy().llm)
+
+
+def _ratings(values) -> dict:
+    import numpy as np
+
+    array = np.asarray(values, dtype=float)
+    return {"ratings": len(array), "satisfaction_mean": float(array.mean()),
+            "satisfaction_std": float(array.std(ddof=1))}  # fmt: skip
+
+
+def test_an_endpoint_plan_takes_the_llm_policys_limits():
+    assert LLM_PLAN["max_p95_latency_ms"] == 15000.0  # the runbook's 15 s, not 500 ms
+    assert LLM_PLAN["min_satisfaction"] == Policy().llm.min_satisfaction
+    assert (LLM_PLAN["latency_warning_factor"], LLM_PLAN["latency_critical_factor"]) == (1.5, 2)
+    assert "min_satisfaction" not in make_plan(Policy().rollout)  # tabular plans unchanged
+
+
+def test_satisfaction_below_the_floor_agrees_with_scipys_t_tests():
+    from scipy.stats import ttest_1samp, ttest_ind
+
+    rng = __import__("numpy").random.default_rng(7)
+    canary_values = rng.choice([0.0, 0.5, 1.0], size=60, p=[0.5, 0.2, 0.3])
+    stable_values = rng.choice([0.0, 0.5, 1.0], size=200, p=[0.1, 0.2, 0.7])
+    canary = WindowStats(requests=500, **_ratings(canary_values))
+    stable = WindowStats(requests=2000, **_ratings(stable_values))
+    check = next(c for c in judge(LLM_PLAN, canary, stable).checks if c.name == "satisfaction")
+    floor = ttest_1samp(canary_values, LLM_PLAN["min_satisfaction"], alternative="less").pvalue
+    versus = ttest_ind(canary_values, stable_values, equal_var=False, alternative="less").pvalue
+    assert check.p_value == pytest.approx(min(floor, versus), rel=1e-6)
+    assert check.status == "fail" and "user satisfaction" in check.detail
+
+
+def test_a_few_unhappy_ratings_do_not_fail_a_canary():
+    canary = WindowStats(requests=500, **_ratings([1.0] * 27 + [0.0] * 3))
+    stable = WindowStats(requests=2000, **_ratings([1.0] * 180 + [0.0] * 20))
+    check = next(c for c in judge(LLM_PLAN, canary, stable).checks if c.name == "satisfaction")
+    assert check.status == "ok"
+
+
+def test_cost_above_the_limit_fails_only_when_welchs_test_says_so():
+    from scipy.stats import ttest_ind_from_stats
+
+    stable = WindowStats(requests=400, cost_rows=400, cost_per_query=0.010, cost_std=0.002)
+    clear = WindowStats(requests=400, cost_rows=400, cost_per_query=0.015, cost_std=0.002)
+    check = next(c for c in judge(LLM_PLAN, clear, stable).checks if c.name == "cost_increase")
+    expected = ttest_ind_from_stats(0.015, 0.002, 400, 0.012, 0.002, 400, equal_var=False,
+                                    alternative="greater").pvalue  # fmt: skip
+    assert check.p_value == pytest.approx(expected) and check.status == "fail"
+    noisy = WindowStats(requests=400, cost_rows=400, cost_per_query=0.0125, cost_std=0.05)
+    check = next(c for c in judge(LLM_PLAN, noisy, stable).checks if c.name == "cost_increase")
+    assert check.status == "breach"  # above the limit, but not surely: counts, never fails
+
+
+def test_each_query_type_is_judged_at_a_corrected_level():
+    good = WindowStats(requests=400, errors=4)
+    bad = WindowStats(requests=400, errors=80)
+    canary = WindowStats(requests=800, errors=84, by_query_type={"factual": good, "code": bad})
+    stable = WindowStats(requests=800, errors=8, by_query_type={
+        "factual": WindowStats(requests=400, errors=4), "code": WindowStats(requests=400, errors=4)
+    })  # fmt: skip
+    checks = {c.name: c for c in judge(LLM_PLAN, canary, stable).checks}
+    assert checks["error_rate[code]"].status == "fail"
+    assert checks["error_rate[code]"].detail.startswith("code: ")
+    assert checks["error_rate[factual]"].status == "ok"

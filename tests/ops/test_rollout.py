@@ -138,8 +138,8 @@ class CrashOnce:
     def __init__(self, inner):
         self.inner, self.armed = inner, False
 
-    def current(self, name, env):
-        return self.inner.current(name, env)
+    def current(self, name, env, **kwargs):
+        return self.inner.current(name, env, **kwargs)
 
     def set_targets(self, *args, **kwargs):
         if self.armed:

@@ -5,18 +5,24 @@ labelled accuracy, p95 latency, error rate and cost per query from the predictio
 over a window (falling back to the version's recorded metrics), newer versions that are
 significantly better or cheaper, and failed ``bias``/``security`` runs — and a move is
 proposed: production → maintenance, maintenance → deprecated, deprecated → retired.
-``apply`` performs them; a version leaves every deployment before it is retired.
+Endpoint models are judged on their own criteria (:mod:`.endpoint_review`: response time
+in seconds, cost per query, and their ``llm-evaluation`` runs).
+``apply`` performs them; a version leaves every deployment before it is retired. Moving
+to deprecated sends the deprecation notice, and retiring passes the retirement gates
+(no traffic for ``lifecycle.migration_days``, log rows archived): the registry does both.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+from modelward.lifecycle.endpoint_review import endpoint_evidence
 from modelward.lifecycle.protection import direction
+from modelward.registry.gates import run_gates
 from modelward.registry.records import metric_value
 from modelward.registry.registry import default_actor
+from modelward.registry.stages import Stage
 from modelward.rollout.metrics import PredictionLogMetrics
 from modelward.rollout.traffic import default_traffic
 from modelward.timeutil import parse_duration, utcnow
@@ -54,12 +60,31 @@ def _evidence(
     info: VersionInfo,
     newer: list[VersionInfo],
     metrics: MetricsPort,
-    window: timedelta,
+    window: str,
 ) -> list[str]:
     effective = ws.policy_for(info.model)
-    policy, rollout = effective.retirement, effective.rollout
     now = utcnow()
-    stats = metrics.window(info.model, "production", info.version, now - window, now)
+    span = parse_duration(window, what="--window")
+    stats = metrics.window(info.model, "production", info.version, now - span, now)
+    if info.kind == "endpoint":
+        reasons = endpoint_evidence(ws, effective, info, newer, stats, window)
+    else:
+        reasons = _tabular_evidence(ws, effective, info, newer, stats)
+    for kind in FINDING_KINDS:
+        runs = ws.registry.list_runs(model=info.model, version=info.version, kinds=[kind], limit=1)
+        if runs and runs[0].verdict == "fail":
+            reasons.append(f"{kind} finding in run #{runs[0].id}")
+    return reasons
+
+
+def _tabular_evidence(
+    ws: Workspace,
+    effective: Policy,
+    info: VersionInfo,
+    newer: list[VersionInfo],
+    stats: WindowStats,
+) -> list[str]:
+    policy, rollout = effective.retirement, effective.rollout
     task = ws.registry.get_model(info.model).task
     quality = _error_evidence if task == "regression" else _accuracy_evidence
     reasons = quality(effective, info, stats)
@@ -96,10 +121,6 @@ def _evidence(
             if saving >= policy.cheaper_by:
                 reasons.append(f"version {other.version} is {saving:.0%} cheaper per query")
                 break
-    for kind in FINDING_KINDS:
-        runs = ws.registry.list_runs(model=info.model, version=info.version, kinds=[kind], limit=1)
-        if runs and runs[0].verdict == "fail":
-            reasons.append(f"{kind} finding in run #{runs[0].id}")
     return reasons
 
 
@@ -143,7 +164,7 @@ def review(
     traffic: TrafficPort | None = None,
 ) -> list[Proposal]:
     """Proposed moves (with reasons) for every version past development; changes nothing."""
-    span = parse_duration(window, what="--window")
+    parse_duration(window, what="--window")  # a bad window is an error before any work
     metrics = metrics or PredictionLogMetrics(ws.logs_url)
     traffic = traffic or default_traffic(ws)
     names = [name] if name else [m.name for m in ws.registry.list_models()]
@@ -155,7 +176,7 @@ def review(
             if info.stage not in NEXT:
                 continue
             newer = [v for v in versions if v.version > info.version and v.version in live]
-            reasons = _evidence(ws, info, newer, metrics, span)
+            reasons = _evidence(ws, info, newer, metrics, window)
             if info.stage == "deprecated":
                 reasons = reasons or ["deprecated: due for retirement"]
             blocked = (
@@ -181,7 +202,9 @@ def _blocker(ws: Workspace, info: VersionInfo, traffic: TrafficPort) -> str | No
         state = traffic.current(info.model, env)
         if state.versions == {info.version}:
             return f"it is the only version serving {env}; deploy a replacement first"
-    return None
+    # the retirement gates (migration, archive): told here, before any traffic moves
+    failed = [g for g in run_gates(ws.registry, info, Stage.RETIRED) if not g.passed]
+    return f"gate {failed[0].name}: {failed[0].detail}" if failed else None
 
 
 def apply_review(

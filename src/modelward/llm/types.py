@@ -3,12 +3,18 @@ evaluation dataset's items (read by :mod:`.dataset`, scored by :mod:`.scoring`).
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-__all__ = ["ChatResult", "Endpoint", "Item", "Message", "StreamEnd"]
+__all__ = ["ChatResult", "Endpoint", "Item", "Message", "StreamEnd", "prompt_hash"]
 
 Message = dict[str, Any]  # {"role": "user", "content": "..."}
+
+
+def prompt_hash(text: str) -> str:
+    """A prompt as the gateway logs it (``in_prompt_hash``): its sha256, never the text."""
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 @dataclass(frozen=True)

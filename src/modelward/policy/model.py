@@ -33,6 +33,7 @@ __all__ = [
     "DriftPolicy",
     "LLMPolicy",
     "LatencyPolicy",
+    "LifecyclePolicy",
     "Limit",
     "MonitoringPolicy",
     "MulticlassThresholds",
@@ -324,17 +325,48 @@ class LLMPolicy(_Section):
     max_error_rate: Fraction = 0.05
     latency_warning_factor: float = Field(default=1.5, gt=1)
     latency_critical_factor: float = Field(default=2.0, gt=1)
+    #: an endpoint canary's p95 response time limit (runbook: 15 s)
+    max_p95_latency_ms: float = Field(default=15000.0, gt=0)
+    #: users' mean satisfaction (ratings 1/0/-1 -> 1/0.5/0) an endpoint must keep
+    min_satisfaction: Fraction = 0.60
+    #: score canary answers to this dataset's prompts against its expected answers
+    online_evaluation_dataset: str | None = None
+    online_evaluation_sample: float = Field(default=1.0, gt=0, le=1)
+
+    _check = field_validator(
+        "quota_warning", "quota_critical", "max_error_rate", "min_satisfaction"
+    )(_fraction)
 
 
 class RetirementPolicy(_Section):
+    """Retirement criteria (runbooks, section 5.2), read by ``lifecycle review``. Accuracy,
+    error rate and the newer-version comparisons apply to both kinds of model; latency and
+    cost have their own limits for endpoint models (LLM runbook: 15 s, 0.15 a query)."""
+
     min_accuracy: Fraction = 0.80
     max_p95_latency_ms: float = Field(default=500.0, gt=0)
     max_cost_per_query: float = Field(default=0.10, ge=0)
     max_error_rate: Fraction = 0.10
     better_by: float = Field(default=0.20, ge=0)
     cheaper_by: Fraction = 0.30
+    #: endpoint models: p95 response time in seconds, and cost per query
+    endpoint_max_p95_s: float = Field(default=15.0, gt=0)
+    endpoint_max_cost_per_query: float = Field(default=0.15, ge=0)
 
     _check = field_validator("min_accuracy", "max_error_rate", "cheaper_by")(_fraction)
+
+
+class LifecyclePolicy(_Section):
+    """The lifecycle's human criteria (runbooks, section 5.1): approvals before production,
+    the deprecation notice, and migration before retirement."""
+
+    #: approvals by distinct people (``modelward approve``) a version needs to enter
+    #: production; 0: none
+    approvals_required: int = Field(default=0, ge=0)
+    #: a deprecation notice names the clients that used the version in this many days
+    notice_days: int = Field(default=30, ge=1)
+    #: a version is retired only after this many days without a prediction
+    migration_days: int = Field(default=30, ge=0)
 
 
 class RetentionPolicy(_Section):
@@ -421,6 +453,7 @@ class Policy(_Section):
     rollout: RolloutPolicy = RolloutPolicy()
     llm: LLMPolicy = LLMPolicy()
     retirement: RetirementPolicy = RetirementPolicy()
+    lifecycle: LifecyclePolicy = LifecyclePolicy()
     retention: RetentionPolicy = RetentionPolicy()
     alerts: AlertsPolicy = AlertsPolicy()
     monitoring: MonitoringPolicy = MonitoringPolicy()

@@ -6,7 +6,7 @@ import getpass
 import os
 import socket
 from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from types import EllipsisType
 from typing import TYPE_CHECKING, Any
 
@@ -17,12 +17,15 @@ from modelward.errors import (
     AlreadyExists,
     ArtifactDamaged,
     ConfigError,
+    ModelwardError,
     NotFound,
     RaceLost,
     TransitionError,
 )
-from modelward.registry.gates import run_gates
+from modelward.registry.criteria import NO_CRITERIA, Criteria
+from modelward.registry.gates import APPROVED, approvers, run_gates
 from modelward.registry.names import check_alias, check_model_name
+from modelward.registry.notices import deprecation_notice
 from modelward.registry.records import (
     AliasInfo,
     EventInfo,
@@ -78,12 +81,19 @@ class Registry:
     """Models and versions in the metadata DB, artifacts in the artifact store."""
 
     def __init__(
-        self, db: Database, artifacts: ArtifactStore, *, notify: Callable[..., None] | None = None
+        self,
+        db: Database,
+        artifacts: ArtifactStore,
+        *,
+        notify: Callable[..., None] | None = None,
+        criteria: Criteria = NO_CRITERIA,
     ) -> None:
         self.db = db
         self.artifacts = artifacts
         #: ``Alerting.notify`` of the workspace: stage changes are sent to the alert sinks
         self.notify = notify
+        #: the policy's human criteria and the log's traffic (the workspace gives them)
+        self.criteria = criteria
 
     # -- models ---------------------------------------------------------------------------
 
@@ -407,6 +417,7 @@ class Registry:
             "gates": [g.to_dict() for g in gates],
             "forced": bool(failed and force),
             **({"replaced": seen.production} if target == Stage.PRODUCTION else {}),
+            **(self._clients(info) if target == Stage.DEPRECATED else {}),
             **(details or {}),
         }
         with self.db.session() as session:
@@ -442,7 +453,66 @@ class Registry:
                 + (f", overriding gate(s) {', '.join(forced)}" if forced else "")
                 + f": {reason}",
             )  # fmt: skip
+        if target == Stage.DEPRECATED and self.notify is not None:
+            self.notify(**deprecation_notice(info, event, record["notice"]))
         return event
+
+    def _clients(self, info: VersionInfo) -> dict[str, Any]:
+        """Who used the version in the notice window: ``{"notice": {...}}`` for the
+        deprecation's history line and notice (a log that cannot be read is said so)."""
+        days = self.criteria.notice_days(info.model)
+        since = utcnow() - timedelta(days=days)
+        try:
+            seen = self.criteria.traffic(info.model, info.version, since=since)
+        except ModelwardError as exc:  # the move is not held up by the log: say it
+            return {"notice": {"days": days, "clients": None, "error": exc.message}}
+        if seen is None:
+            return {"notice": {"days": days, "clients": None, "error": "no prediction log"}}
+        return {"notice": {"days": days, "clients": dict(seen.clients)}}
+
+    # -- approvals ------------------------------------------------------------------------
+
+    def approve(
+        self,
+        name: str,
+        version: int | str,
+        *,
+        reason: str,
+        stage: str = "production",
+        actor: str | None = None,
+    ) -> EventInfo:
+        """Record ``actor``'s approval of a version for ``stage`` (production): an
+        ``approved`` history event. The production gate counts distinct approvers."""
+        actor = actor or default_actor()
+        if parse_stage(stage) != Stage.PRODUCTION:
+            raise ConfigError(
+                f"approvals are for production, not {stage}; pass --for production",
+                field="for",
+            )
+        if not reason or not reason.strip():
+            raise ConfigError(
+                'an approval needs a reason; pass --reason "what you checked"', field="reason"
+            )
+        info = self.get_version(name, version)
+        if info.stage == Stage.RETIRED:
+            raise TransitionError(
+                f"{info.ref} is retired and retired is final; there is nothing to approve"
+            )
+        return self.record_event(
+            name, APPROVED, version=info.version, reason=reason.strip(),
+            details={"for": Stage.PRODUCTION.value}, actor=actor,
+        )  # fmt: skip
+
+    def approvals(self, name: str, version: int | str) -> dict[str, Any]:
+        """A version's approvals for production: the events, the distinct approvers and the
+        number the policy requires."""
+        info = self.get_version(name, version)
+        events = self.history(name, version=info.version, kinds=(APPROVED,))
+        return {
+            "required": self.criteria.approvals_required(name),
+            "approvers": approvers(events),
+            "approvals": [e.to_dict() for e in events],
+        }
 
     def _clear_production(
         self, session: Session, model: ModelRow, version: int, replace: bool, actor: str

@@ -15,8 +15,9 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, update
@@ -29,6 +30,8 @@ from modelward.errors import (
     NotFound,
     RaceLost,
 )
+from modelward.llm.online import online_evaluation
+from modelward.llm.routing import current_routes
 from modelward.registry.gates import run_gates
 from modelward.registry.records import RunInfo, aware
 from modelward.registry.registry import default_actor
@@ -39,7 +42,8 @@ from modelward.rollout.metrics import PredictionLogMetrics
 from modelward.rollout.plan import make_plan
 from modelward.rollout.ports import Clock, MetricsPort, TrafficPort, WindowStats
 from modelward.rollout.records import LIVE, TERMINAL, Decision, RolloutInfo
-from modelward.rollout.traffic import default_traffic
+from modelward.rollout.routing_traffic import routes_serving
+from modelward.rollout.traffic import ENDPOINT_TASK, default_traffic
 from modelward.store.tables import ModelRow, RolloutRow
 from modelward.timeutil import parse_duration, utcnow
 
@@ -159,15 +163,25 @@ class RolloutEngine:
         actor: str | None = None,
         reason: str = "",
         force: bool = False,
+        routes: Sequence[str] | None = None,
+        evaluation_dataset: str | Path | None = None,
     ) -> RolloutInfo:
         """Send the first stage's share of ``env``'s traffic to ``version``.
 
         ``force`` (with a ``reason``) starts the canary although a promotion gate fails; the
         overridden gates are recorded with the rollout and in history, as for transitions.
+        An endpoint model's traffic is the gateway's routing table: the canary takes its
+        share of every route serving ``name`` in ``env`` (or of the query types in
+        ``routes``), and is judged on the LLM's evidence (:func:`make_plan`), accuracy
+        included from the answers to ``evaluation_dataset``'s prompts (else the policy's
+        ``llm.online_evaluation_dataset``).
         """
         actor = actor or default_actor()
         task = self.registry.get_model(name).task
-        plan = make_plan(self.ws.policy_for(name).rollout, stages, task=task)
+        policy = self.ws.policy_for(name)
+        plan = make_plan(policy.rollout, stages, task=task, llm=policy.llm)
+        plan.update(self._scope(name, env, task, routes))
+        self._online_evaluation(plan, evaluation_dataset)
         info = self.registry.get_version(name, version)
         overridden: list[str] = []
         if info.stage in ("deprecated", "retired"):
@@ -195,7 +209,7 @@ class RolloutEngine:
                 f"rollout #{live_rollout.id} of {name!r} in {env} is still live; finish it "
                 f"(`modelward rollout abort {name} --env {env}`) before starting another"
             )
-        state = self.traffic.current(name, env)
+        state = self.traffic.current(name, env, scope=plan.get("routes"))
         serving = sorted(state.versions)
         if not serving:
             raise ConfigError(
@@ -204,7 +218,7 @@ class RolloutEngine:
             )
         if len(serving) > 1:
             raise ConfigError(
-                f"the {env} deployment of {name!r} splits traffic over versions "
+                f"the {env} traffic of {name!r} is split over versions "
                 f"{', '.join(map(str, serving))}; route it to one version before a canary"
             )
         stable = serving[0]
@@ -259,12 +273,50 @@ class RolloutEngine:
                      forced_gates=overridden)  # fmt: skip
         return self.get(rollout_id)
 
+    def _scope(
+        self, name: str, env: str, task: str, routes: Sequence[str] | None
+    ) -> dict[str, Any]:
+        """An endpoint rollout's routes, frozen at its start: the named query types, else
+        every route serving ``name`` now (a route added later is not pulled in)."""
+        if task != ENDPOINT_TASK:
+            if routes:
+                raise ConfigError(
+                    f"{name!r} is a {task} model; --route applies to LLM endpoint models only"
+                )
+            return {}
+        table = current_routes(self.ws, env)
+        serving = routes_serving(table.routes if table else {}, name, routes or None)
+        if not serving:
+            raise ConfigError(
+                f"no route of the {env} routing table serves {name!r}, so there is no stable "
+                f"version to compare with; route it first (`modelward llm routes set TYPE "
+                f'--models {name}:N --env {env} --reason "…"`)'
+            )
+        return {"routes": serving}
+
+    def _online_evaluation(self, plan: dict[str, Any], dataset: str | Path | None) -> None:
+        """Pin the plan's online evaluation dataset to an absolute path (a relative one in
+        the policy is the workspace's) and check it reads, so a bad one fails the start."""
+        spec = plan.get("online_evaluation")
+        if dataset is not None:
+            if plan.get("task") != ENDPOINT_TASK:
+                raise ConfigError("an evaluation dataset applies to LLM endpoint models only")
+            spec = {"dataset": str(dataset), "sample": (spec or {}).get("sample", 1.0)}
+        elif spec is not None:
+            spec = {**spec, "dataset": str(self.ws.root / str(spec["dataset"]))}
+        if spec is None:
+            return
+        spec["dataset"] = str(Path(spec["dataset"]).resolve())
+        online_evaluation(spec)
+        plan["online_evaluation"] = spec
+
     # -- traffic --------------------------------------------------------------------------
 
     def _reconcile(self, info: RolloutInfo, *, actor: str, reason: str) -> None:
         """Make the traffic split match what the rollout's state calls for."""
         desired = info.desired_targets()
-        state = self.traffic.current(info.model, info.environment)
+        scope = info.plan.get("routes")
+        state = self.traffic.current(info.model, info.environment, scope=scope)
         if _norm(state.targets) == _norm(desired):
             return
         ours = {info.canary_version, info.stable_version}
@@ -276,7 +328,7 @@ class RolloutEngine:
             )
         self.traffic.set_targets(
             info.model, info.environment, list(desired), reason=reason, actor=actor,
-            expected_revision=state.revision,
+            expected_revision=state.revision, scope=scope,
         )  # fmt: skip
 
     # -- state changes --------------------------------------------------------------------
@@ -474,12 +526,16 @@ class RolloutEngine:
         self._reconcile(info, actor=actor, reason=f"rollout #{info.id} at {info.weight:g} %")
         plan = info.plan
         since = info.stage_started_at
-        canary = self.metrics.window(info.model, info.environment, info.canary_version, since, now)
+        evaluation = plan.get("online_evaluation")
+        canary = self.metrics.window(
+            info.model, info.environment, info.canary_version, since, now, evaluation=evaluation
+        )
         stable = WindowStats()
         if info.stable_version is not None and info.weight < 100:
             stable = self.metrics.window(
-                info.model, info.environment, info.stable_version, since, now
-            )
+                info.model, info.environment, info.stable_version, since, now,
+                evaluation=evaluation,
+            )  # fmt: skip
         judgement = judge(plan, canary, stable)
         checks = [c.to_dict() for c in judgement.checks]
         stage = info.stages[info.stage_index]

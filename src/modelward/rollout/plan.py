@@ -8,7 +8,7 @@ from modelward.errors import ConfigError
 from modelward.timeutil import parse_duration
 
 if TYPE_CHECKING:
-    from modelward.policy.model import RolloutPolicy
+    from modelward.policy.model import LLMPolicy, RolloutPolicy
 
 __all__ = ["make_plan", "parse_stages"]
 
@@ -48,10 +48,17 @@ def _check(stages: list[dict[str, float]], where: str) -> None:
 
 
 def make_plan(
-    policy: RolloutPolicy, stages: str | None = None, *, task: str = "binary-classification"
+    policy: RolloutPolicy,
+    stages: str | None = None,
+    *,
+    task: str = "binary-classification",
+    llm: LLMPolicy | None = None,
 ) -> dict[str, Any]:
     """The stages and limits a rollout keeps for its life; ``task`` (the model's) picks the
-    quality check: accuracy for classifiers, absolute error for regression."""
+    quality check: accuracy for classifiers, absolute error for regression. An LLM
+    endpoint (``text-generation``) is judged on the ``llm`` policy's limits: error rate,
+    p95 response time (against the limit and as a multiple of stable's), user
+    satisfaction, and accuracy from people's feedback and the online evaluation."""
     if stages is not None:
         steps = parse_stages(stages)
     else:
@@ -60,7 +67,7 @@ def make_plan(
             for s in policy.stages
         ]
         _check(steps, "policy rollout.stages")
-    return {
+    plan = {
         "stages": steps,
         "check_interval_s": parse_duration(policy.check_interval).total_seconds(),
         "min_samples": policy.min_samples,
@@ -75,3 +82,23 @@ def make_plan(
         "alpha": policy.alpha,
         "latency_effect_size": policy.latency_effect_size,
     }
+    if task == "text-generation" and llm is not None:
+        plan.update(_endpoint_limits(llm))
+    return plan
+
+
+def _endpoint_limits(llm: LLMPolicy) -> dict[str, Any]:
+    limits: dict[str, Any] = {
+        "max_error_rate": llm.max_error_rate,
+        "max_p95_latency_ms": llm.max_p95_latency_ms,
+        "latency_warning_factor": llm.latency_warning_factor,
+        "latency_critical_factor": llm.latency_critical_factor,
+        "min_satisfaction": llm.min_satisfaction,
+        "per_query_type": True,
+    }
+    if llm.online_evaluation_dataset:
+        limits["online_evaluation"] = {
+            "dataset": llm.online_evaluation_dataset,
+            "sample": llm.online_evaluation_sample,
+        }
+    return limits

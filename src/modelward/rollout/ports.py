@@ -39,7 +39,12 @@ class TrafficState:
 
 
 class TrafficPort(Protocol):
-    def current(self, name: str, env: str) -> TrafficState: ...
+    """``scope`` narrows an endpoint model's traffic to some query types' routes (the
+    ``--route`` of a rollout); a port where it means nothing ignores it."""
+
+    def current(
+        self, name: str, env: str, *, scope: Sequence[str] | None = None
+    ) -> TrafficState: ...
 
     def set_targets(
         self,
@@ -50,6 +55,7 @@ class TrafficPort(Protocol):
         reason: str,
         actor: str,
         expected_revision: int,
+        scope: Sequence[str] | None = None,
     ) -> TrafficState:
         """Replace the split; refuses (ConflictError) if the revision is no longer
         ``expected_revision``, so two writers never silently overwrite each other."""
@@ -71,6 +77,16 @@ class WindowStats:
     #: regression: mean and sample standard deviation of |prediction - label| (labelled ok)
     abs_error_mean: float | None = None
     abs_error_std: float | None = None
+    cost_std: float | None = None
+    #: LLM answers: users' ratings (satisfaction 0..1: mean, sample standard deviation)
+    ratings: int = 0
+    satisfaction_mean: float | None = None
+    satisfaction_std: float | None = None
+    #: where ``labelled``/``correct`` come from: "labels", "feedback" (a person's word),
+    #: "feedback + online evaluation"
+    accuracy_source: str = "labels"
+    #: LLM answers: the same figures per query type
+    by_query_type: dict[str, WindowStats] = field(default_factory=dict, repr=False)
 
     @property
     def error_rate(self) -> float | None:
@@ -80,15 +96,30 @@ class WindowStats:
     def accuracy(self) -> float | None:
         return self.correct / self.labelled if self.labelled else None
 
+    @property
+    def satisfaction(self) -> float | None:
+        return self.satisfaction_mean if self.ratings else None
+
     def summary(self) -> dict[str, Any]:
-        out = asdict(self)
-        out.pop("latencies")
+        out = {k: v for k, v in asdict(self).items() if k not in ("latencies", "by_query_type")}
         out["error_rate"] = self.error_rate
         out["accuracy"] = self.accuracy
+        if self.by_query_type:
+            out["by_query_type"] = {q: s.summary() for q, s in self.by_query_type.items()}
         return out
 
 
 class MetricsPort(Protocol):
     def window(
-        self, name: str, env: str, version: int, since: datetime, until: datetime
-    ) -> WindowStats: ...
+        self,
+        name: str,
+        env: str,
+        version: int,
+        since: datetime,
+        until: datetime,
+        *,
+        evaluation: dict[str, Any] | None = None,
+    ) -> WindowStats:
+        """``evaluation`` (an LLM rollout's online evaluation: ``dataset``, ``sample``)
+        scores the answers to the dataset's prompts against its expected answers."""
+        ...

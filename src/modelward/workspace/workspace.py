@@ -206,7 +206,9 @@ class Workspace:
 
     @cached_property
     def registry(self) -> Registry:
-        return Registry(self.db, self.artifacts, notify=self._notify)
+        from modelward.workspace.criteria import PolicyCriteria
+
+        return Registry(self.db, self.artifacts, notify=self._notify, criteria=PolicyCriteria(self))
 
     @property
     def alerting(self) -> Alerting:

@@ -11,7 +11,9 @@ from modelward.cli.app import calls, new_typer, state
 from modelward.cli.options import JsonOption
 from modelward.cli.output import console, print_json, table
 
-logs_app = new_typer("The prediction log: compact a closed day's small files into one.")
+logs_app = new_typer(
+    "The prediction log: compact a closed day's small files into one; archive a version's rows."
+)
 
 
 @logs_app.command("compact")
@@ -39,6 +41,30 @@ def logs_compact(
     console.print(table(("log", "model", "date", "files", "rows", "now"), rows))
     if dry_run:
         console.print("dry run: nothing changed; run without --dry-run to compact")
+
+
+@logs_app.command("archive")
+@calls("modelward.archive_logs")
+def logs_archive(
+    name: Annotated[str, typer.Argument(help="Model name.")],
+    version: Annotated[str, typer.Argument(help="Version number or alias.")],
+    to: Annotated[
+        str, typer.Option("--to", help="Folder or URL (file:///path, any fsspec URL).")
+    ] = "",
+    as_json: JsonOption = False,
+) -> None:
+    """Copy a version's predictions and their feedback to --to as Parquet, verified.
+
+    Each file is read back and checked (sha256, rows) and the archive is recorded as a
+    log-archive run: retiring the version needs one made after its last prediction.
+    """
+    done = modelward.archive_logs(state().workspace(), name, version, to=to)
+    if as_json:
+        print_json(done.to_dict())
+        return
+    rows = [(f.kind, f"{f.rows:,}", f.sha256[:16] + "…", f.path) for f in done.files]
+    console.print(table(("log", "rows", "sha256", "file"), rows))
+    console.print(f"{name}:{done.version} archived and verified (run #{done.run})")
 
 
 def register(app: typer.Typer) -> None:

@@ -166,7 +166,7 @@ def versions_list(
 @versions_app.command("show")
 @calls(
     "Workspace.registry.get_version", "Workspace.registry.integrity",
-    "Workspace.registry.get_model",
+    "Workspace.registry.get_model", "Workspace.registry.approvals",
 )  # fmt: skip
 def versions_show(
     name: Annotated[str, typer.Argument(help="Model name.")],
@@ -179,8 +179,10 @@ def versions_show(
     integrity = registry.integrity(info)
     task = registry.get_model(name).task
     positive = info.tags.get("positive_class")
+    approvals = registry.approvals(name, info.version)
     if as_json:
-        print_json({**info.to_dict(), "task": task, "integrity": integrity})
+        print_json({**info.to_dict(), "task": task, "integrity": integrity,
+                    "approvals": approvals})  # fmt: skip
         return
     console.print(f"[bold]{info.ref}[/bold]  stage {info.stage}  flavor {info.flavor}")
     console.print(f"task {task}" + (f", positive class {positive}" if positive else ""))
@@ -196,6 +198,7 @@ def versions_show(
     console.print(f"created {fmt_time(info.created_at)} by {info.created_by}")
     if info.aliases:
         console.print(f"aliases: {', '.join(info.aliases)}")
+    _print_approvals(approvals)
     if info.data_fingerprint:
         console.print(f"training data fingerprint {info.data_fingerprint[:16]}…")
     for key, value in info.source.items():
@@ -217,6 +220,19 @@ def versions_show(
         console.print(table(("param", "value"), params, title="Params"))
     if info.metrics:
         console.print(table(("metric", "value"), _flatten(info.metrics), title="Metrics"))
+
+
+def _print_approvals(approvals: dict[str, Any]) -> None:
+    people, required = approvals["approvers"], approvals["required"]
+    if not approvals["approvals"] and not required:
+        return
+    count = f"{len(people)} of {required} required" if required else f"{len(people)}, none required"
+    console.print(
+        f"approvals for production: {count}" + (f" ({', '.join(people)})" if people else "")
+    )
+    for a in approvals["approvals"]:
+        when = a["created_at"][:16].replace("T", " ")
+        console.print(f"  {when} {escape(a['actor'])}: {escape(a['reason'])}")
 
 
 def _range(column: dict[str, Any]) -> str:

@@ -56,10 +56,27 @@ def start(
         bool,
         typer.Option("--force", help="Start although a promotion gate fails (needs --reason)."),
     ] = False,
+    route: Annotated[
+        list[str] | None,
+        typer.Option("--route", help="LLM endpoint: only this query type's route (repeat)."),
+    ] = None,
+    evaluation_dataset: Annotated[
+        str | None,
+        typer.Option(
+            "--evaluation-dataset",
+            help="LLM endpoint: score answers to this dataset's prompts (policy's default).",
+        ),
+    ] = None,
 ) -> None:
-    """Start a canary: the first stage's share of traffic goes to VERSION."""
-    info = _engine().start(name, version, env=env, stages=stages, reason=reason, force=force)
+    """Start a canary: the first stage's share of traffic goes to VERSION (an LLM
+    endpoint's: its share of every route serving NAME, or of each --route)."""
+    info = _engine().start(
+        name, version, env=env, stages=stages, reason=reason, force=force, routes=route,
+        evaluation_dataset=evaluation_dataset,
+    )  # fmt: skip
     console.print(_summary(info))
+    if info.plan.get("routes"):
+        console.print(f"  routes: {', '.join(info.plan['routes'])}")
     for gate in info.details.get("forced_gates") or []:
         console.print(f"  gate {gate}: FAILED, overridden with --force")
     console.print("  the controller (`modelward rollout run`) advances or rolls it back")

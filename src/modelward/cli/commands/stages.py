@@ -1,4 +1,5 @@
-"""``modelward transition``, ``history`` and ``alias``: the lifecycle and its record."""
+"""``modelward transition``, ``approve``, ``history`` and ``alias``: the lifecycle and its
+record."""
 
 from __future__ import annotations
 
@@ -53,6 +54,36 @@ def transition(
     for gate in gates:
         mark = "pass" if gate["passed"] else "FAIL (forced)"
         console.print(f"  gate {gate['name']}: {mark} — {gate['detail']}")
+
+
+@calls("Workspace.registry.approve", "Workspace.registry.approvals")
+def approve(
+    name: Annotated[str, typer.Argument(help="Model name.")],
+    version: Annotated[str, typer.Argument(help="Version number or alias.")],
+    for_stage: Annotated[
+        str, typer.Option("--for", help="The stage approved for (production).")
+    ] = "production",
+    reason: Annotated[str, typer.Option("--reason", help="What you checked; recorded.")] = "",
+    as_json: JsonOption = False,
+) -> None:
+    """Approve a version for production (recorded with who and why).
+
+    The production gate needs the policy's number of approvals by distinct people
+    (lifecycle.approvals_required); who approves is $MODELWARD_ACTOR, else user@host.
+    """
+    registry = state().workspace().registry
+    event = registry.approve(name, version, stage=for_stage, reason=reason)
+    summary = registry.approvals(name, event.version)
+    if as_json:
+        print_json({"approval": event.to_dict(), **summary})
+        return
+    people, required = summary["approvers"], summary["required"]
+    count = (
+        f"{len(people)} of {required} required approvals ({', '.join(people)})"
+        if required
+        else "the policy requires none (lifecycle.approvals_required: 0)"
+    )
+    console.print(f"{name}:{event.version} approved for production by {event.actor}; {count}")
 
 
 def _expected(text: str) -> int | None:
@@ -140,5 +171,6 @@ def alias_show(
 
 def register(app: typer.Typer) -> None:
     app.command("transition")(transition)
+    app.command("approve")(approve)
     app.command("history")(history)
     app.add_typer(alias_app, name="alias")

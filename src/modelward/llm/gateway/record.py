@@ -3,10 +3,10 @@ prediction-log row (the prompt only as its sha256)."""
 
 from __future__ import annotations
 
-import hashlib
 import time
 from typing import TYPE_CHECKING
 
+from modelward.llm.types import prompt_hash
 from modelward.redact import redact
 
 if TYPE_CHECKING:
@@ -99,7 +99,7 @@ class Recorder:
                 "prediction": text,
                 "score": None,
                 "proba": None,
-                "in_prompt_hash": hashlib.sha256(call.prompt.encode()).hexdigest(),
+                "in_prompt_hash": prompt_hash(call.prompt),
                 "query_type": call.query_type,
                 "input_tokens": tin,
                 "output_tokens": tout,
