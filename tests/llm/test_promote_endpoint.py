@@ -14,6 +14,7 @@ from llm.helpers import write_dataset
 from llm.test_gateway import Served
 from modelward.llm.fake import FakeModel
 from modelward.llm.routing import current_routes, save_routes
+from modelward.rollout import RolloutEngine
 
 CASES = """
 cases:
@@ -151,18 +152,17 @@ def test_an_unreachable_gateway_url_fails_staging_and_undoes_it(chat, cli):
     assert chat.registry.get_version("chat", 2).stage == "testing"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ENABLE AFTER MERGE: needs RolloutEngine.start over the routing table for endpoint "
-    "models (the lead's issue-16 work); until then the production canary finds no deployment",
-)
 def test_promote_to_production_runs_every_stage_and_starts_a_canary(chat, cli):
     ran = cli("promote", "chat", "2", "--to", "production", "--json")
     assert ran.exit_code == 0, ran.stdout + ran.stderr
     assert all(s["passed"] for s in ran.json["stages"])
     assert ran.json["rollout_id"] is not None
-    factual = current_routes(chat).routes["factual"]
-    assert factual["models"] == ["chat:1"] and factual["canary"]["model"] == "chat:2"
+    assert "on factual, technical" in ran.json["stages"][3]["changes"][0]
+    for route in current_routes(chat).routes.values():  # both routes: chat:2 takes 5 %
+        assert route == {"models": ["chat:1"], "canary": {"model": "chat:2", "weight": 5.0}}
+    assert current_routes(chat, environment="staging").routes["technical"]["models"] == ["chat:2"]
+    rollout = RolloutEngine(chat).get(ran.json["rollout_id"])
+    assert (rollout.canary_version, rollout.stable_version, rollout.state) == (2, 1, "running")
 
 
 def test_a_failing_prompt_test_stops_it_at_testing(chat, cli, tmp_path, fake):
@@ -197,7 +197,7 @@ def test_staging_fails_and_is_undone_when_the_provider_fails_every_call(chat, cl
 def test_staging_verification_fails_when_the_staging_route_points_at_a_dead_provider(
     llm_ws, dataset
 ):
-    from modelward.llm.staging import point_staging, verify_staging
+    from modelward.lifecycle.endpoint_staging import point_staging, verify_staging
 
     with socket.socket() as sock:  # a port nothing listens on
         sock.bind(("127.0.0.1", 0))

@@ -9,7 +9,7 @@
   cases.yml``) and its provider's health (reachable, and listing the model when it lists).
 - **staging** — the gateway's ``staging`` routing table points the routes that serve the
   model at the version and live calls through a gateway verify it
-  (:mod:`modelward.llm.staging`); undo: the previous staging revision.
+  (:mod:`modelward.lifecycle.endpoint_staging`); undo: the previous staging revision.
 - **production** — a canary over the production routing table (the rollout controller
   finishes it), or, when no production route serves the model yet, the version moves to
   production and the message says how to route it.
@@ -20,10 +20,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from modelward.errors import ModelwardError
+from modelward.lifecycle.endpoint_staging import point_staging, restore_staging, verify_staging
 from modelward.llm.endpoints import endpoint_of
 from modelward.llm.paired import paired_items
 from modelward.llm.routing import current_routes
-from modelward.llm.staging import point_staging, restore_staging, routes_serving, verify_staging
+from modelward.rollout.routing_traffic import RoutingTraffic, routes_serving
 
 if TYPE_CHECKING:
     from modelward.lifecycle.results import StageResult
@@ -158,14 +159,8 @@ def endpoint_staging(
 def production_routes(ws: Workspace, name: str) -> tuple[list[str], list[int]]:
     """(query types of the production routing table serving ``name``, its versions there)."""
     table = current_routes(ws, environment="production")
-    routes = dict(table.routes) if table else {}
-    types = routes_serving(routes, name)
-    versions: set[int] = set()
-    for query_type in types:
-        route = routes[query_type]
-        refs = [*route["models"], *([route["canary"]["model"]] if route.get("canary") else [])]
-        versions.update(int(r.partition(":")[2]) for r in refs if r.partition(":")[0] == name)
-    return types, sorted(versions)
+    types = routes_serving(dict(table.routes) if table else {}, name)
+    return types, sorted(RoutingTraffic(ws).current(name, "production").versions)
 
 
 def staging_plan(ws: Workspace, name: str, version: int) -> tuple[bool | None, str]:

@@ -291,7 +291,6 @@ def promote(
     actor = actor or default_actor()
     info = ws.registry.get_version(name, version)
     llm = _llm(info)
-    port = traffic  # an endpoint's canary runs over the routing table unless one is given
     traffic = traffic or default_traffic(ws)
     if verify is None:
         verify = live_verifier(url, token) if url else offline_verify
@@ -350,7 +349,7 @@ def promote(
         return _record(ws, outcome, actor)
 
     if to == "production" and llm:
-        _endpoint_production(ws, info, outcome, port, stages, actor)
+        _endpoint_production(ws, info, outcome, traffic, stages, actor)
     elif to == "production":
         production = results[3]
         try:
@@ -399,7 +398,7 @@ def _endpoint_production(
     ws: Workspace,
     info: VersionInfo,
     outcome: PipelineResult,
-    traffic: TrafficPort | None,
+    traffic: TrafficPort,
     stages: str | None,
     actor: str,
 ) -> None:
@@ -409,8 +408,7 @@ def _endpoint_production(
     try:
         types, versions = production_routes(ws, info.model)
         if versions:
-            engine = RolloutEngine(ws, traffic=traffic) if traffic else RolloutEngine(ws)
-            rollout = engine.start(
+            rollout = RolloutEngine(ws, traffic=traffic).start(
                 info.model, info.version, env="production", stages=stages, actor=actor,
                 reason="promote pipeline",
             )  # fmt: skip

@@ -1,7 +1,8 @@
 """An endpoint version in the gateway's ``staging`` routing table, checked by live calls.
 
-:func:`point_staging` writes a staging revision whose routes that serve the model (the
-staging table's, else the production table's) try the new version first, with no canary;
+:func:`point_staging` writes a staging revision whose routes that serve the model (first
+model or canary; the staging table's, else the production table's) try the new version
+first, with no canary;
 :func:`restore_staging` puts the previous staging revision back. :func:`verify_staging`
 asks the gateway every route's prompts (the version's stored prompt tests, else one probe):
 a running one at ``url``, which follows the new revision within its poll interval (an
@@ -20,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from modelward.errors import ConfigError
 from modelward.llm.cases import LLMCase, cases_from_suite, check_answer
 from modelward.llm.routing import current_routes, save_routes
+from modelward.rollout.routing_traffic import routes_serving
 
 if TYPE_CHECKING:
     from modelward.llm.routing import RoutingTable
@@ -29,7 +31,6 @@ __all__ = [
     "StagingChange",
     "point_staging",
     "restore_staging",
-    "routes_serving",
     "verify_staging",
 ]
 
@@ -52,18 +53,6 @@ class StagingChange:
 
 def _model_of(ref: str) -> str:
     return ref.partition(":")[0]
-
-
-def routes_serving(routes: dict[str, Any], name: str) -> list[str]:
-    """The query types whose route (its models or canary) names a version of ``name``."""
-    out = []
-    for query_type, route in sorted(routes.items()):
-        refs = list(route.get("models", []))
-        if route.get("canary"):
-            refs.append(route["canary"]["model"])
-        if any(_model_of(ref) == name for ref in refs):
-            out.append(query_type)
-    return out
 
 
 def _pointed(routes: dict[str, Any], types: list[str], name: str, ref: str) -> dict[str, Any]:
