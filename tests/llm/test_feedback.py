@@ -92,6 +92,8 @@ def test_ratings_are_stored_and_their_means_read_back(gateway, client, routed):
     assert (cheap.answers, cheap.ratings, cheap.labelled, cheap.correct) == (3, 2, 1, 1)
     assert cheap.mean == pytest.approx(np.mean([0.25, 1.0]))
     assert cheap.accuracy == 1.0
+    metrics = httpx.get(gateway.url + "/metrics").text
+    assert 'modelward_llm_ratings_total{model="good"} 4.0' in metrics
 
 
 def test_the_latest_rating_counts_and_a_rating_keeps_an_earlier_correct(gateway, client, routed):
@@ -121,13 +123,12 @@ def test_a_batch_reports_the_ids_no_answer_has(gateway, client, routed):
 def test_an_answer_the_gateway_forgot_is_found_in_the_log(gateway, client, routed):
     rid = ask(client, "factual", FACTUAL)
     flushed(gateway)
-    feedback = gateway.app.state.gateway  # the state; the routes hold the memory
     routes = next(g for g in gateway.app.groups if hasattr(g, "feedback"))
     routes.feedback.recent.clear()  # as after a restart
     answer = httpx.post(gateway.url + "/v1/llm/feedback", json={"id": rid, "score": 0.4})
     assert answer.json() == {"accepted": 1, "unknown": []}
     assert routes.feedback.lookups == 1
-    feedback.predlog.flush()
+    flushed(gateway)
     assert stats(routed)[("good", 1, "factual")].mean == pytest.approx(0.4)
 
 
@@ -242,3 +243,49 @@ def test_hostile_feedback_never_stops_later_answers_being_logged(gateway, client
         f"select comment from read_parquet('{routed.logs_url}/feedback/**/*.parquet')"
     ).fetchall()
     assert comments and "sk-abcdefghijklmnop" not in comments[0][0]
+
+
+def test_satisfaction_in_monitor_predictions_and_llm_usage(gateway, client, routed, cli):
+    ratings = [1, 1, 0, -1, 1]
+    for i, rating in enumerate(ratings):
+        rid = ask(client, "factual", f"{FACTUAL} {i}")
+        body = {"id": rid, "rating": rating, **({"correct": True} if i < 2 else {})}
+        assert httpx.post(gateway.url + "/v1/llm/feedback", json=body).status_code == 200
+    ask(client, "technical", TECHNICAL)  # answered, never rated
+    flushed(gateway)
+    mean = np.mean([{1: 1.0, 0: 0.5, -1: 0.0}[r] for r in ratings])
+
+    ran = cli("monitor", "predictions", "good", "--json")
+    (entry,) = ran.json["results"]["llm"]["satisfaction"]
+    assert (entry["version"], entry["query_type"], entry["answers"]) == (1, "factual", 5)
+    assert (entry["ratings"], entry["labelled"], entry["correct"]) == (5, 2, 2)
+    assert entry["mean"] == pytest.approx(mean)
+    text = cli("monitor", "predictions", "good")
+    assert "user satisfaction" in text.stdout and f"{mean:.4f}" in text.stdout
+
+    usage = cli("llm", "usage", "--json").json["satisfaction"]
+    found = {(u["model"], u["query_type"]): u for u in usage}
+    assert found[("good", "factual")]["mean"] == pytest.approx(mean)
+    assert found[("cheap", "technical")]["ratings"] == 0
+    assert found[("cheap", "technical")]["mean"] is None
+    printed = cli("llm", "usage").stdout
+    assert "user satisfaction" in printed and "factual" in printed
+
+
+def test_a_streamed_answer_is_rated_by_its_chunk_id(gateway, client, routed):
+    earlier = ask(client, "technical", TECHNICAL)
+    with client.chat.completions.with_streaming_response.create(
+        model="route:factual",
+        stream=True,
+        messages=[{"role": "user", "content": FACTUAL}],
+        extra_headers={"x-modelward-feedback": f"{earlier}=-1"},
+    ) as response:
+        assert response.headers["x-modelward-feedback"] == "accepted=1"
+        ids = {chunk.id for chunk in response.parse()}
+    (rid,) = ids
+    answer = httpx.post(gateway.url + "/v1/llm/feedback", json={"id": rid, "rating": 0})
+    assert answer.json() == {"accepted": 1, "unknown": []}
+    flushed(gateway)
+    found = stats(routed)
+    assert found[("good", 1, "factual")].mean == 0.5
+    assert found[("cheap", 1, "technical")].mean == 0.0

@@ -46,3 +46,31 @@ def test_server_tokens_guard_the_gateway(served):
     with OpenAI(base_url=served.url + "/v1", api_key=secret, max_retries=0) as client:
         answer = client.chat.completions.create(model="route:factual", **body)
     assert answer.choices[0].message.content == "Paris"
+
+
+def test_ratings_of_answers_beside_the_tabular_feedback_route(served):
+    from openai import OpenAI
+
+    with OpenAI(base_url=served.url + "/v1", api_key="unused", max_retries=0) as client:
+        answer = client.chat.completions.create(
+            model="route:factual",
+            messages=[{"role": "user", "content": "What is the capital of France?"}],
+        )
+    with served.client() as http:
+        rated = http.post("/v1/llm/feedback", json={"id": answer.id, "rating": 1})
+        assert rated.status_code == 200 and rated.json() == {"accepted": 1, "unknown": []}
+        # /v1/feedback stays the tabular models' labels: it does not take a rating
+        tabular = http.post("/v1/feedback", json={"id": answer.id, "rating": 1})
+        assert tabular.status_code == 422 and tabular.json()["error"]["field"] == "id"
+    gateway = next(g for g in served.app.groups if hasattr(g, "feedback") and hasattr(g, "chat"))
+    gateway.state.predlog.flush()
+    from datetime import timedelta
+
+    from modelward.llm.satisfaction import satisfaction_stats
+    from modelward.predlog.reader import Span
+    from modelward.timeutil import utcnow
+
+    now = utcnow()
+    span = Span(now - timedelta(hours=1), now + timedelta(hours=1))
+    (stats,) = satisfaction_stats(served.ws.logs_url, span)
+    assert (stats.model, stats.query_type, stats.ratings, stats.mean) == ("good", "factual", 1, 1.0)

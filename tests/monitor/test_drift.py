@@ -5,7 +5,7 @@ from datetime import timedelta
 import numpy as np
 import pytest
 from scipy.spatial.distance import jensenshannon
-from scipy.stats import chisquare, ks_2samp, wasserstein_distance
+from scipy.stats import chi2_contingency, ks_2samp, norm, wasserstein_distance
 from tests.monitor.conftest import END, serve_day
 
 from modelward.monitoring.drift import METHODS, Sample, choose_method
@@ -43,9 +43,21 @@ def test_every_method_matches_scipy_on_real_data(heart):
     r = np.array([rc[k] for k in keys], float)
     c = np.array([cc.get(k, 0) for k in keys], float)
     chi = METHODS["chi2"](0.05).score(Sample(counts=rc), Sample(counts=cc))
-    scipy_chi = chisquare(c, r / r.sum() * c.sum())
+    scipy_chi = chi2_contingency(np.vstack([r, c]))
     assert chi.statistic == pytest.approx(scipy_chi.statistic)
     assert chi.p_value == pytest.approx(scipy_chi.pvalue)
+    # a binary feature: the pooled two-proportion z-test, by its formula
+    rs, cs = _counts(cle["sex"]), _counts(va["sex"])
+    z = METHODS["ztest"](0.05).score(Sample(counts=rs), Sample(counts=cs))
+    n1, n2 = sum(rs.values()), sum(cs.values())
+    p1, p2 = rs["0"] / n1, cs["0"] / n2
+    pooled = (rs["0"] + cs["0"]) / (n1 + n2)
+    expected_z = (p2 - p1) / np.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
+    assert z.statistic == pytest.approx(expected_z)
+    assert z.p_value == pytest.approx(2 * norm.sf(abs(expected_z)))
+    # without Yates' correction it is the 2 x 2 chi-squared test
+    table = np.array([[rs["0"], rs["1"]], [cs["0"], cs["1"]]])
+    assert z.p_value == pytest.approx(chi2_contingency(table, correction=False).pvalue)
     js = METHODS["jensenshannon"](0.1).score(Sample(counts=rc), Sample(counts=cc))
     assert js.statistic == pytest.approx(jensenshannon(r / r.sum(), c / c.sum()))
     # PSI over the reference's decile bins, by its textbook formula
@@ -66,13 +78,16 @@ def test_identical_samples_do_not_drift(heart):
     counts = _counts(heart["thal"])
     for name, method in METHODS.items():
         sample = Sample(values=values) if name in ("ks", "wasserstein") else Sample(counts=counts)
+        if name == "ztest":
+            sample = Sample(counts=_counts(heart["sex"]))
         threshold = 0.05 if method.criterion == "p_value" else 0.1
         assert not method(threshold).score(sample, sample).drifted, name
 
 
 def test_defaults_follow_reference_size():
     assert choose_method("numeric", 303) == "ks"
-    assert choose_method("categorical", 303) == "chi2"
+    assert choose_method("categorical", 303, categories=4) == "chi2"
+    assert choose_method("categorical", 303, categories=2) == "ztest"
     assert choose_method("numeric", 5000) == "wasserstein"
     assert choose_method("categorical", 5000) == "jensenshannon"
 
@@ -90,7 +105,8 @@ def test_switzerland_drifts_against_the_stored_reference(served, cli):
     assert chol["method"] == "ks" and chol["drifted"]
     assert chol["statistic"] == pytest.approx(expected.statistic)
     assert chol["p_value"] == pytest.approx(expected.pvalue)
-    # integer codes are categorical: chi-squared against the profile's category counts
+    # integer codes are categorical: the chi-squared test of the 2 x k table of the
+    # profile's category counts and the window's
     cp = features["cp"]
     ref = profile["cp"]["categories"]
     cur = _counts(swiss["cp"])
@@ -98,7 +114,8 @@ def test_switzerland_drifts_against_the_stored_reference(served, cli):
     r = np.array([ref.get(k, 0) for k in keys], float)
     c = np.array([cur.get(k, 0) for k in keys], float)
     assert cp["method"] == "chi2"
-    assert cp["statistic"] == pytest.approx(chisquare(c, r / r.sum() * c.sum()).statistic)
+    assert cp["statistic"] == pytest.approx(chi2_contingency(np.vstack([r, c])).statistic)
+    assert features["sex"]["method"] == "ztest"
     share = body["results"]["drifted_share"]
     judged = 13 - len(body["results"]["skipped"])
     assert share == pytest.approx(len(body["results"]["drifted"]) / judged)
@@ -284,6 +301,24 @@ def test_prediction_distribution_against_previous_window(served, cli):
     assert scores["statistic"] == pytest.approx(expected)
     assert body["results"]["predictions"] == len(cur)
     assert ran.exit_code == (1 if drift["drifted"] or scores["drifted"] else 0)
+
+
+def test_score_distribution_of_sampled_windows_is_within_its_bound(served, cli, monkeypatch):
+    """Windows above MAX_ROWS predictions: the score distance is over every score of
+    both windows (counted rounded by the engine), within its reported bound of SciPy's."""
+    import modelward.monitoring.checks.predictions as predictions
+
+    monkeypatch.setattr(predictions, "MAX_ROWS", 40)
+    body = cli(
+        "monitor", "predictions", "heart", "--until", _until(3), "--distribution-check",
+        "--compare-to", "previous", "--json",
+    ).json  # fmt: skip
+    prev = served.preds["cleveland"]["score"].to_numpy()
+    cur = served.preds["hungarian"]["score"].to_numpy()
+    scores = body["results"]["score_drift"]
+    expected = wasserstein_distance(prev, cur) / np.std(prev)
+    assert 0 < scores["error_bound"] <= 0.0006  # half a unit on each side, over the spread
+    assert abs(scores["statistic"] - expected) <= scores["error_bound"]
 
 
 def test_error_rate_and_latency_breach(served, cli):

@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import pytest
 from sklearn.metrics import accuracy_score, f1_score, precision_score, recall_score, roc_auc_score
-from tests.conftest import FEATURES
+from tests.conftest import FEATURES, make_pipeline
 from tests.monitor.conftest import END, UNTIL, serve_day
 from tests.monitor.logdata import traffic, write_traffic
 
@@ -272,8 +272,8 @@ def test_log_in_an_fsspec_filesystem(served, cli, monkeypatch):
 def test_large_windows_use_a_consistent_hash_sample(served, cli, monkeypatch):
     """Above SAMPLE_ROWS predictions, metrics come from the requests whose DuckDB
     hash(request_id) falls under a cut, on both sides of the feedback join: the values
-    equal scikit-learn's on exactly those requests, predictions are counted in full and
-    the labelled count is scaled up from the sample."""
+    equal scikit-learn's on exactly those requests, and predictions and labelled
+    predictions are counted in full (label coverage is exact, not scaled up)."""
     import duckdb
 
     import modelward.monitoring.metrics as metrics
@@ -294,7 +294,7 @@ def test_large_windows_use_a_consistent_hash_sample(served, cli, monkeypatch):
     ).fetchall()
     keep = [int(h[0]) < hash_cut(rate) for h in hashes]
     assert found["sample"]["labelled"] == sum(keep)
-    assert found["labelled"] == round(sum(keep) / rate)
+    assert found["labelled"] == len(rows) and found["label_coverage"] == 1.0
     kept = rows[keep]
     proba = served.flavor.predict_proba(kept[FEATURES])[:, 1]
     truth = kept["target"].to_numpy()
@@ -306,6 +306,27 @@ def test_large_windows_use_a_consistent_hash_sample(served, cli, monkeypatch):
     whole = accuracy_score(rows["target"].to_numpy(), (every >= 0.5).astype(int))
     got = found["metrics"]["accuracy"]
     assert got["low"] <= whole <= got["high"]
+
+
+def test_label_coverage_of_a_sampled_window_is_an_exact_count(served, cli, monkeypatch):
+    """A window large enough to be sampled still counts every labelled prediction: with
+    some labels missing the coverage is the share of requests that have one, exactly."""
+    import modelward.monitoring.metrics as metrics
+
+    monkeypatch.setattr(metrics, "SAMPLE_ROWS", 100)
+    monkeypatch.setattr(metrics, "CI_SAMPLE", 20)
+    rows = served.days["va"]
+    model = make_pipeline().fit(served.train[FEATURES], served.train["target"])
+    served.ws.register("partial", model, data=served.train, target="target")
+    flavor = served.ws.load_model("partial", 1)
+    _, feedback = serve_day(served.ws, "partial", flavor, rows, days_before=1, label_share=0.7)
+    found = cli("monitor", "metrics", "partial", "--until", _day(1), "--json").json
+    entry = found["results"]["versions"]["v1"]
+    assert entry["sample"]["rate"] < 1.0
+    labelled = feedback["request_id"].nunique()
+    assert 0 < labelled < len(rows)
+    assert entry["labelled"] == labelled
+    assert entry["label_coverage"] == labelled / len(rows)
 
 
 def test_sparse_labels_in_a_large_window_join_every_request(served, cli, monkeypatch):

@@ -139,6 +139,27 @@ def test_rollout_advance_and_rollback_are_notified(setup):
     assert [b["type"] for b in receivers.apprise.bodies] == ["info", "info", "warning"]
 
 
+def test_each_breach_is_notified_with_its_numbers(setup):
+    ws, clock, traffic = setup
+    receivers = Receivers(ws, sources=["rollout"])
+    try:
+        # above the latency limit but no slower than stable: a breach, not a failure
+        traffic.behaviour = {1: Behaviour(latency_ms=900), 2: Behaviour(latency_ms=900)}
+        engine = RolloutEngine(ws, clock=clock)
+        rollout = engine.start("heart", 2, stages="50:30m,100")
+        _drive(engine, rollout.id, clock, traffic, until="breach")
+        _drive(engine, rollout.id, clock, traffic, until="breach")
+    finally:
+        receivers.close()
+    breaches = [b for b in receivers.webhook.bodies if b["event"] == "rollout-breach"]
+    assert [b["level"] for b in breaches] == ["warning", "warning"]
+    assert breaches[1]["message"].startswith(
+        f"rollout #{rollout.id} of heart:2 in production breach: breach 2 of 3: p95 latency"
+    )
+    latency = next(c for c in breaches[0]["details"]["checks"] if c["name"] == "p95_latency_ms")
+    assert latency["status"] == "breach" and latency["canary"] > latency["limit"]
+
+
 def test_a_promotion_by_the_controller_is_notified(setup):
     ws, clock, traffic = setup
     receivers = Receivers(ws, sources=["rollout"])

@@ -117,3 +117,34 @@ def test_newer_versions_are_compared_on_the_same_dataset_only(chat):
         results={"metrics": {"accuracy": {"value": 0.99}}}, verdict="pass",
     )  # fmt: skip
     assert reasons(chat) == ()
+
+
+def _rated(ws, **feedback_of) -> list[dict]:
+    """150 calls of chat:1, each with one feedback row carrying ``feedback_of[c][i]``."""
+    calls = [call(1, timedelta(minutes=i)) for i in range(150)]
+    lists = {c: list(values) for c, values in feedback_of.items()}
+    feedback = [
+        {"request_id": c["request_id"], "ts": c["ts"] + timedelta(seconds=1),
+         **{k: values[i] for k, values in lists.items()}}
+        for i, c in enumerate(calls)
+    ]  # fmt: skip
+    write_log(ws, "chat", calls, feedback)
+    return feedback
+
+
+def test_unsatisfying_by_users_ratings(chat):
+    ratings = RNG.choice([0.0, 0.5, 1.0], size=150, p=[0.5, 0.2, 0.3])
+    _rated(chat, satisfaction=ratings.tolist())
+    mean = float(np.mean(ratings))
+    assert mean < 0.60
+    assert reasons(chat) == (
+        f"user satisfaction {mean:.2f} on 150 ratings in the log's last 7d is below 0.60",
+    )
+    set_policy(chat, llm={"min_satisfaction": 0.3})
+    assert reasons(chat) == ()
+
+
+def test_inaccurate_by_peoples_correct_marks(chat):
+    marks = [True] * 100 + [False] * 50
+    _rated(chat, correct=marks)
+    assert reasons(chat) == (f"accuracy {100 / 150:.3f} on 150 labelled calls is below 0.80",)

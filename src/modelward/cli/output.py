@@ -32,6 +32,7 @@ __all__ = [
     "make_console",
     "print_error",
     "print_json",
+    "satisfaction_table",
     "table",
 ]
 
@@ -82,6 +83,24 @@ def table(
     for row in rows:
         out.add_row(*(fmt(cell) for cell in row))
     return out
+
+
+def satisfaction_table(entries: Iterable[Any]) -> Table:
+    """Users' ratings per model version and query type (``Satisfaction`` objects or their
+    ``to_dict()``): `monitor predictions` and `llm usage` print it."""
+    rows = []
+    for entry in entries:
+        e = entry if isinstance(entry, dict) else entry.to_dict()
+        rows.append(
+            (
+                e["model"], e["version"], e["query_type"], e["answers"], e["ratings"],
+                e["mean"], e["labelled"], e["correct"], e["accuracy"],
+            )
+        )  # fmt: skip
+    columns = ("model", "version", "query type", "answers", "ratings", "mean satisfaction")
+    return table(
+        (*columns, "labelled", "correct", "accuracy"), rows, title="user satisfaction (0..1)"
+    )
 
 
 class RichProgress(Progress):

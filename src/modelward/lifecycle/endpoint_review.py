@@ -2,13 +2,15 @@
 ``lifecycle review``: accuracy below ``retirement.min_accuracy`` (0.80), p95 response time
 above ``retirement.endpoint_max_p95_s`` (15 s), cost per query above
 ``retirement.endpoint_max_cost_per_query`` (0.15), error rate above
-``retirement.max_error_rate`` (0.10); a newer version ``better_by`` (20 %) more accurate or
-``cheaper_by`` (30 %) cheaper per query.
+``retirement.max_error_rate`` (0.10), users' mean rating below ``llm.min_satisfaction``
+(0.60; on the log only, from ``min_labels`` ratings); a newer version ``better_by`` (20 %)
+more accurate or ``cheaper_by`` (30 %) cheaper per query.
 
 Each number comes from the prediction log's window when it holds enough evidence (the
 rollout's ``min_samples`` calls, ``min_labels`` labelled ones for accuracy), else from the
-version's latest ``llm-evaluation`` run. Newer versions are compared on their latest
-evaluations of the same dataset.
+version's latest ``llm-evaluation`` run. An endpoint's labelled calls are those a person
+marked ``correct`` or not through the gateway's feedback. Newer versions are compared on
+their latest evaluations of the same dataset.
 """
 
 from __future__ import annotations
@@ -86,8 +88,13 @@ def endpoint_evidence(
         reasons.append(
             f"error rate {errors.value:.1%} {errors.where} is above {policy.max_error_rate:.0%}"
         )
-    # User satisfaction (ratings through the gateway's feedback) joins here: a floor in
-    # ``retirement`` and the window's mean rating, as for the numbers above.
+    floor = effective.llm.min_satisfaction
+    if stats.ratings >= rollout.min_labels and stats.satisfaction is not None:
+        if stats.satisfaction < floor:
+            reasons.append(
+                f"user satisfaction {stats.satisfaction:.2f} on {stats.ratings} ratings {log} "
+                f"is below {floor:.2f}"
+            )
     reasons.extend(_newer(ws, effective, run, newer))
     return reasons
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,14 +23,17 @@ from modelward.llm.health import health as check_health
 from modelward.llm.pricing import cost_of
 from modelward.llm.providers import make_provider
 from modelward.llm.routing import RoutingTable
+from modelward.llm.satisfaction import Satisfaction, satisfaction_stats
 from modelward.llm.selection import Comparison, Selection, compare_models, select_models
 from modelward.llm.tuning import parse_grid
 from modelward.llm.tuning import tune as tune_endpoint
 from modelward.llm.types import ChatResult, Endpoint, Message
 from modelward.llm.usage import month_spend, usage_summary
+from modelward.predlog.reader import Span
 
 if TYPE_CHECKING:
     from modelward.llm.providers.base import Provider
+    from modelward.predlog.reader import TimeRange
     from modelward.registry.records import VersionInfo
     from modelward.workspace import Workspace
 
@@ -139,13 +143,34 @@ class LLMFleet:
         return routing.revert_routes(self.ws, revision, reason=reason, environment=environment)
 
     def usage(self, days: int = 30) -> dict[str, Any]:
-        """Requests, tokens and spend per model version and API key over ``days``, this
-        month's spend and the policy's monthly budget."""
+        """Requests, tokens and spend per model version and API key over ``days`` (UTC
+        days, today included), this month's spend, the policy's monthly budget, and
+        ``satisfaction``: the users' ratings of those days' answers per model, version
+        and query type (:meth:`satisfaction`, as dicts)."""
+        from modelward.timeutil import utcnow
+
+        today = utcnow().replace(hour=0, minute=0, second=0, microsecond=0)
+        span = Span(today - timedelta(days=days - 1), today + timedelta(days=1))
         return {
             "usage": usage_summary(self.ws.db, days=days),
             "month_spend": month_spend(self.ws.db),
             "monthly_budget": self.ws.policy.llm.monthly_budget,
+            "satisfaction": [s.to_dict() for s in self.satisfaction(span)],
         }
+
+    def satisfaction(
+        self,
+        span: TimeRange,
+        *,
+        model: str | None = None,
+        environment: str | None = None,
+        version: int | None = None,
+    ) -> list[Satisfaction]:
+        """Users' ratings of the answers given in ``span`` per model, version and query
+        type, from the prediction log (:func:`~modelward.llm.satisfaction.satisfaction_stats`)."""
+        return satisfaction_stats(
+            self.ws.logs_url, span, model=model, environment=environment, version=version
+        )
 
     def optimize_cost(self, *, budget: float, **options: Any) -> CostPlan:
         return plan_cost(self.ws, budget=budget, **options)

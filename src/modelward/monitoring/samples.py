@@ -10,11 +10,13 @@ from __future__ import annotations
 from typing import Any
 
 from modelward.errors import DataError
-from modelward.monitoring.drift.base import Sample
+from modelward.monitoring.drift.base import Distribution, Sample
 
 __all__ = [
     "array_samples",
     "category_key",
+    "counted_categories",
+    "counted_distributions",
     "feature_kinds",
     "histogram",
     "reference_samples",
@@ -47,7 +49,87 @@ def reference_samples(profile: dict[str, Any], kinds: dict[str, str]) -> dict[st
         if kind == "categorical":
             out[name] = Sample(counts=dict(column.get("categories", {})), rows=rows)
         else:
-            out[name] = Sample(values=np.asarray(column.get("values", []), "float64"), rows=rows)
+            out[name] = Sample(
+                values=np.asarray(column.get("values", []), "float64"),
+                rows=rows,
+                distribution=_stored(column.get("distribution")),
+            )
+    return out
+
+
+def _stored(found: dict[str, Any] | None) -> Distribution | None:
+    """A profile's stored distribution (profiles made before it had one: None, and the
+    stored sample stands in)."""
+    import numpy as np
+
+    if not found or not found.get("values"):
+        return None
+    return Distribution(
+        np.asarray(found["values"], "float64"),
+        np.asarray(found["counts"], "float64"),
+        float(found["std"]),
+        float(found.get("error", 0.0)),
+    )
+
+
+def _grouping(found: dict[str, Any], i: int, keys: int) -> tuple[Any, Any]:
+    """Key ``i``'s grouping set of an engine's grouping-sets columns (``k<i>``, the count
+    ``c``, ``GROUPING_ID`` ``g``): its values (missing ones left out) and their counts."""
+    import numpy as np
+
+    full = (1 << keys) - 1
+    group = np.asarray(found.get("g", []), dtype="int64")
+    mine = group == full ^ (1 << (keys - 1 - i))  # GROUPING_ID sets a rolled-up bit
+    column = found.get(f"k{i}", np.array([]))
+    missing = np.ma.getmaskarray(column)
+    values = np.ma.getdata(column)[mine & ~missing]
+    counts = np.asarray(found.get("c", []), dtype="int64")[mine & ~missing]
+    return values, counts
+
+
+def counted_categories(
+    found: dict[str, Any], keys: dict[str, float | None]
+) -> dict[str, dict[str, int]]:
+    """The category counts of the features of ``keys`` whose unit is None, from the
+    engine's columns of one grouping set per feature in the order of ``keys`` (missing
+    values and NaN left out; keys as the profile names them)."""
+    out: dict[str, dict[str, int]] = {}
+    for i, (name, unit) in enumerate(keys.items()):
+        if unit is not None:
+            continue
+        values, counts = _grouping(found, i, len(keys))
+        tally: dict[str, int] = {}
+        for value, count in zip(values.tolist(), counts.tolist(), strict=True):
+            if value is not None and value == value:  # not NaN
+                key = category_key(value)
+                tally[key] = tally.get(key, 0) + int(count)
+        out[name] = tally
+    return out
+
+
+def counted_distributions(
+    found: dict[str, Any], keys: dict[str, float | None]
+) -> dict[str, Distribution]:
+    """The distribution of each feature of ``keys`` with a unit, from the engine's counts
+    of its values rounded to it (its ``k<i>``: the rounded value / unit) in one grouping
+    set per feature. A value moves at most half a unit, so each is within ``unit / 2``
+    (its ``error``) of the exact distribution."""
+    import numpy as np
+
+    out = {}
+    for i, (name, unit) in enumerate(keys.items()):
+        if unit is None:
+            continue
+        values, counts = _grouping(found, i, len(keys))
+        values = np.asarray(values, dtype="float64")
+        finite = np.isfinite(values)
+        points, weights = values[finite] * unit, counts[finite].astype("float64")
+        if not weights.sum():
+            out[name] = Distribution(points, weights, 0.0, 0.0)
+            continue
+        mean = np.average(points, weights=weights)
+        std = float(np.sqrt(np.average((points - mean) ** 2, weights=weights)))
+        out[name] = Distribution(points, weights, std, unit / 2)
     return out
 
 

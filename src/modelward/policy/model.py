@@ -176,7 +176,7 @@ class DriftPolicy(_Section):
     small_sample_rows: int = Field(default=1000, ge=1)
     p_value: Fraction = 0.05
     distance_threshold: Fraction = 0.10
-    methods: dict[str, Literal["ks", "chi2", "psi", "wasserstein", "jensenshannon"]] = {}
+    methods: dict[str, Literal["ks", "chi2", "ztest", "psi", "wasserstein", "jensenshannon"]] = {}
 
     _check = field_validator(
         "max_drifted_share", "prediction_threshold", "p_value", "distance_threshold"

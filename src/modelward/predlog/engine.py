@@ -83,6 +83,9 @@ class Scan:
     #: with ``labels``: also each request's latest ``satisfaction`` and ``correct`` (an LLM
     #: answer's rating; null where none)
     ratings: bool = False
+    #: only the requests that have a label in these feedback files: a semi-join, with no
+    #: ``label`` column (cheaper than the join for counting labelled predictions)
+    answered: tuple[LogFile, ...] | None = None
     rate: float = 1.0  # keep this share of the requests: a consistent hash sample
     requests: tuple[str, ...] | None = None  # only these request ids
     where: tuple[str, ...] = ()  # more conditions (the shared SQL above)

@@ -110,7 +110,7 @@ class LogReader:
         it)."""
         whole = replace(
             scan, version=None, status=None, labels=None, labelled=False, rate=1.0,
-            requests=None, where=(), table=None,
+            requests=None, where=(), table=None, answered=None,
         )  # fmt: skip
         found = self.engine.aggregate(
             whole, ["version", "status", "count(*)"], group_by="version, status"

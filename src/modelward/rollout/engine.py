@@ -554,6 +554,9 @@ class RolloutEngine:
             self._update(info, failures=info.failures + 1)
             done, action = self.get(info.id), "breach"
             reason = f"breach {done.failures} of {plan['failure_limit']}: {judgement.describe()}"
+            # each breach its own notification (the key counts them), never deduplicated away
+            self._notify(done, "rollout-breach", actor, reason, done.failures, level="warning",
+                         checks=checks)  # fmt: skip
         elif status == "no-data" or elapsed < stage["seconds"]:
             action = "wait"
             reason = (

@@ -29,9 +29,10 @@ _TABULAR_QUALITY = (
     "count(label) FILTER (WHERE status = 'ok')",
     "count(*) FILTER (WHERE status = 'ok' AND prediction = label)",
 )
+#: an answer is labelled by a person's ``correct`` mark, else by a label it must equal
 _LLM_QUALITY = (
-    "count(correct) FILTER (WHERE status = 'ok')",
-    "count_if(correct) FILTER (WHERE status = 'ok')",
+    "count(*) FILTER (WHERE status = 'ok' AND (correct IS NOT NULL OR label IS NOT NULL))",
+    "count(*) FILTER (WHERE status = 'ok' AND coalesce(correct, prediction = label))",
     "count(satisfaction) FILTER (WHERE status = 'ok')",
     "avg(satisfaction) FILTER (WHERE status = 'ok')",
     "stddev_samp(satisfaction) FILTER (WHERE status = 'ok')",

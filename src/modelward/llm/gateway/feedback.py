@@ -25,11 +25,13 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from modelward.errors import ModelwardError, Overloaded, RequestError, SchemaError
-from modelward.llm.satisfaction import satisfaction_of
+from modelward.llm.satisfaction import RATINGS, satisfaction_of
 from modelward.redact import redact
 from modelward.timeutil import utcnow
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from modelward.llm.gateway.state import GatewayState
     from modelward.predlog.reader import LogReader
 
@@ -173,9 +175,9 @@ def parse_header(value: str) -> list[Rating]:
             if "." in text:
                 satisfaction = _score(float(text), HEADER)
             else:
-                satisfaction = satisfaction_of(_rating(int(text), HEADER))
-        except (ValueError, SchemaError):
-            raise _bad_header(f"{redact(text[:20])!r} is not a rating or score") from None
+                satisfaction = RATINGS[_rating(int(text), HEADER)]
+        except (ValueError, SchemaError) as exc:
+            raise _bad_header(f"{redact(text[:20])!r} is not a rating or score") from exc
         out.append(Rating(rid, satisfaction))
     return out
 
@@ -195,8 +197,10 @@ def _bad_header(problem: str) -> RequestError:
 class GatewayFeedback:
     """Which model answered which id (memory, then the log), and the rows stored."""
 
-    def __init__(self, state: GatewayState) -> None:
+    def __init__(self, state: GatewayState, on_stored: Callable[[str], None] | None = None) -> None:
+        """``on_stored(model)`` is called for every rating stored (a metric)."""
         self.state = state
+        self.on_stored = on_stored
         self.recent: OrderedDict[str, str] = OrderedDict()  # response id -> model
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="llm-feedback")
@@ -241,6 +245,8 @@ class GatewayFeedback:
                 comment=rating.comment,
             )
             accepted += 1
+            if self.on_stored is not None:
+                self.on_stored(model)
         return {"accepted": accepted, "unknown": sorted(set(unknown))}
 
     async def _lookup(self, ids: list[str]) -> dict[str, str]:

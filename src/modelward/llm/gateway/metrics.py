@@ -37,6 +37,12 @@ class GatewayMetrics:
         self.rejected = Counter(
             "modelward_llm_rejected", "Requests refused", ("code",), registry=self.registry
         )
+        self.ratings = Counter(
+            "modelward_llm_ratings",
+            "Ratings of answers stored (user satisfaction)",
+            ("model",),
+            registry=self.registry,
+        )
         self.over_cost_limit = Counter(
             "modelward_llm_over_cost_limit",
             "Calls above llm.max_cost_per_query",

@@ -59,7 +59,8 @@ class GatewayRoutes(Group):
         self.state = state
         self.standalone = standalone
         self.gateway_metrics = GatewayMetrics()
-        self.feedback = GatewayFeedback(state)
+        ratings = self.gateway_metrics.ratings
+        self.feedback = GatewayFeedback(state, lambda model: ratings.labels(model).inc())
         self.recorder = Recorder(state, self.gateway_metrics, self.feedback.answered)
         self.auth: Auth | None = None
         self._prefix = uuid.uuid4().hex[:12]  # request ids: a per-process prefix and a counter
@@ -88,7 +89,11 @@ class GatewayRoutes(Group):
     async def chat(self, request: Request) -> Response:
         self.state.ensure_started()
         rated = request.headers.get(HEADER)
-        ratings = parse_header(rated) if rated is not None else None  # 400 before the call
+        try:
+            ratings = parse_header(rated) if rated is not None else None  # 400 before the call
+        except ModelwardError as exc:
+            self.gateway_metrics.rejected.labels(exc.code).inc()
+            raise
         call, streamed = await self._call(request)
         recorder, metrics = self.recorder, self.gateway_metrics
         kind = (b"x-modelward-query-type", call.query_type.encode("latin-1", "replace"))
@@ -135,7 +140,11 @@ class GatewayRoutes(Group):
     async def rate(self, request: Request) -> Response:
         """Ratings of earlier answers by their response ids (one, or ``{"items": [...]}``)."""
         self.state.ensure_started()
-        ratings, single = parse_feedback(await request.json())
+        try:
+            ratings, single = parse_feedback(await request.json())
+        except ModelwardError as exc:
+            self.gateway_metrics.rejected.labels(exc.code).inc()
+            raise
         outcome = await self.feedback.submit(ratings)
         if single and outcome["unknown"]:
             raise NotFound(

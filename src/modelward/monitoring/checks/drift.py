@@ -115,16 +115,30 @@ class Drift(Check[DriftResult]):
             )
         kinds = feature_kinds(reference.profile, wanted)
         scan = context.scan(status=("ok",), version=self.version)
-        rows, current = array_samples(_arrays(context, scan, wanted), kinds)
+        rows, current = array_samples(_arrays(context, scan, kinds), kinds)
         base_window = baseline.window(context.window)
         base_rows = None
         if base_window is None:
             samples = reference_samples(reference.profile, kinds)
         else:
             earlier = context.scan(base_window, status=("ok",), version=self.version)
-            base_rows, samples = array_samples(_arrays(context, earlier, wanted), kinds)
+            base_rows, samples = array_samples(_arrays(context, earlier, kinds), kinds)
+
+        def method(f: str) -> str:
+            return self._method(f, kinds[f], samples[f], current[f], overrides, context)
+
+        # every row's categories and (Wasserstein) values where the samples are a part
+        units: dict[str, float | None] = {
+            f: None if kinds[f] == "categorical" else _unit(samples[f])
+            for f in wanted
+            if kinds[f] == "categorical" or method(f) == "wasserstein"
+        }
+        _count_whole(context, scan, current, units)
+        if base_window is not None:
+            _count_whole(context, earlier, samples, units)
+        methods = {f: method(f) for f in wanted}
         features = {
-            f: self._compare(f, kinds[f], samples[f], current[f], reference, overrides, context)
+            f: self._compare(f, kinds[f], methods[f], samples[f], current[f], reference, context)
             for f in wanted
         }
         return _judged(context, reference, features, rows, base_rows, base_window, result={
@@ -149,23 +163,37 @@ class Drift(Check[DriftResult]):
             )
         return list(wanted)
 
-    def _compare(
+    def _method(
         self,
         feature: str,
         kind: str,
         ref: Sample,
         cur: Sample,
-        reference: Reference,
         overrides: dict[str, str],
+        context: Context,
+    ) -> str:
+        """The feature's method: the override, else the default for its kind, the
+        reference's size and (categories) how many categories both samples have."""
+        policy = context.policy.drift
+        categories = len(set(ref.counts or {}) | set(cur.counts or {}))
+        return overrides.get(feature) or choose_method(
+            kind, ref.rows, categories=categories, small_sample_rows=policy.small_sample_rows
+        )
+
+    def _compare(
+        self,
+        feature: str,
+        kind: str,
+        method: str,
+        ref: Sample,
+        cur: Sample,
+        reference: Reference,
         context: Context,
     ) -> FeatureDrift:
         """One feature's drift: its method's score and the report's histogram."""
         import numpy as np
 
         policy = context.policy.drift
-        method = overrides.get(feature) or choose_method(
-            kind, ref.rows, small_sample_rows=policy.small_sample_rows
-        )
         entry = FeatureDrift(kind, method, ref.rows, len(cur))
         if len(cur) == 0 or len(ref) == 0:
             entry.note = "no values to compare (all missing)"
@@ -193,8 +221,58 @@ class Drift(Check[DriftResult]):
         return entry
 
 
-def _arrays(context: Context, scan: Scan, features: list[str]) -> dict[str, Any]:
-    """The features' values in (a hash sample of about ``MAX_ROWS`` of) the scan."""
+#: A large window's values are counted rounded to this share of the reference's spread:
+#: each moves at most half of it, so the normalized Wasserstein distance is within
+#: 1 / (2 * ROUNDING) = 0.00025 of the exact one on that side.
+ROUNDING = 2000
+
+
+def _unit(reference: Sample) -> float:
+    from modelward.monitoring.drift.wasserstein import MIN_SPREAD
+
+    return max(reference.whole().std, MIN_SPREAD) / ROUNDING
+
+
+def _count_whole(
+    context: Context, scan: Scan, samples: dict[str, Sample], units: dict[str, float | None]
+) -> None:
+    """When the samples are a hash sample of the scan, count every row of it instead,
+    in one pass (a grouping set per feature): the categories of the categorical features
+    (unit None), exactly, and for the numeric ones the distribution of their values
+    rounded to the unit. A window of all rows is exact already."""
+    from modelward.monitoring.samples import counted_categories, counted_distributions
+    from modelward.predlog.engine import column
+
+    present = {f: u for f, u in units.items() if scan.has(f"in_{f}")}
+    if not present or scan.empty or context.log.rate(scan, MAX_ROWS) >= 1.0:
+        return
+    keys = [
+        column(f"in_{f}")
+        if u is None
+        else f"round(TRY_CAST({column(f'in_{f}')} AS DOUBLE) / {u!r})"
+        for f, u in present.items()
+    ]
+    select = [
+        *(f"{key} AS k{i}" for i, key in enumerate(keys)),
+        "count(*) AS c",
+        "GROUPING_ID(" + ", ".join(f"k{i}" for i in range(len(keys))) + ") AS g",
+    ]
+    group_by = "GROUPING SETS (" + ", ".join(f"(k{i})" for i in range(len(keys))) + ")"
+    found = context.log.aggregate_columns(scan, select, group_by=group_by)
+    for feature, whole in counted_distributions(found, present).items():
+        samples[feature].distribution = whole
+    for feature, counts in counted_categories(found, present).items():
+        samples[feature].counts = counts
+        samples[feature].rows = sum(counts.values())
+
+
+def _arrays(context: Context, scan: Scan, kinds: dict[str, str]) -> dict[str, Any]:
+    """The features' values in (a hash sample of about ``MAX_ROWS`` of) the scan; of a
+    sample only the numeric ones when there are some (:func:`_count_whole` counts the
+    categories over every row)."""
+    features = list(kinds)
+    if context.log.rate(scan, MAX_ROWS) < 1.0:
+        features = [f for f in kinds if kinds[f] == "numeric"] or features
     present = [f"in_{f}" for f in features if scan.has(f"in_{f}")]
     if not present or scan.empty:
         return {}

@@ -4,7 +4,9 @@ version, with label coverage and 95 % intervals, against thresholds.
 The window's predictions and their latest labels are read once (above
 ``metrics.SAMPLE_ROWS`` predictions: a consistent hash sample of the requests, both sides
 of the join; every request when the sample would hold fewer than ``metrics.CI_SAMPLE``
-labels of some version). Binary values above ``metrics.CI_ROWS`` labels come from the
+labels of some version). Predictions and labelled predictions per version (label
+coverage) are exact counts over every request either way: the labelled ones by a
+semi-join with the feedback files. Binary values above ``metrics.CI_ROWS`` labels come from the
 engine's counts over every labelled row (confusion counts; rows and positives per
 distinct score for ROC-AUC), their interval from the bootstrap of the labelled requests
 with the smallest hashes; below, from the rows themselves (:mod:`..metrics`).
@@ -106,12 +108,13 @@ class Metrics(Check[MetricsResult]):
             if context.model.task == "binary-classification":
                 positive = positive_class(context, [int(v) for v, *_ in counts])
             totals = context.served() if rate < 1.0 else {}
+            answered = labelled_counts(context) if rate < 1.0 else {}
             versions = {
                 f"v{int(v)}": _version(
                     context,
                     held,
                     int(v),
-                    (totals.get(int(v), n), k, rate),
+                    (totals.get(int(v), n), answered.get(int(v), k), k, rate),
                     positive,
                     names,
                     limits,
@@ -172,15 +175,16 @@ def _version(
     context: Context,
     held: Scan,
     version: int,
-    counted: tuple[int, int, float],
+    counted: tuple[int, int, int, float],
     positive: str | None,
     names: list[str],
     limits: dict[str, float],
     findings: Findings,
 ) -> VersionMetrics:
-    """One version's coverage and metrics, judged against ``limits``."""
-    total, sampled, rate = counted
-    labelled = sampled if rate >= 1.0 else round(sampled / rate)
+    """One version's coverage and metrics, judged against ``limits``: ``counted`` is its
+    predictions and labelled predictions in the window (exact counts), the labelled ones
+    in the sample the metrics are computed on, and the sample's rate."""
+    total, labelled, sampled, rate = counted
     coverage = labelled / total if total else 0.0
     entry = VersionMetrics(int(total), int(labelled), coverage)
     if rate < 1.0:
@@ -226,6 +230,16 @@ def _values(
         )
     rows = frame(log.rows(scan, ROWS, order="ts", limit=labelled))
     return measures.compute_metrics(rows, task, names, positive=positive)
+
+
+def labelled_counts(context: Context) -> dict[int, int]:
+    """version -> answered predictions of the window that have a label, every request
+    counted (a semi-join with the feedback files, no label read): label coverage is an
+    exact count even when the metrics are computed on a hash sample."""
+    joined = context.scan(labels=True)
+    scan = joined.only(labels=None, answered=joined.labels or (), status=OK)
+    found = context.log.aggregate(scan, ["version", "count(*)"], group_by="version")
+    return {int(v): int(n) for v, n in found if v is not None}
 
 
 def binary_values(context: Context, scan: Scan, positive: str) -> dict[str, float | None]:

@@ -1,10 +1,14 @@
 """The predictions check: volume, errors, latency and the distribution of what the model
 predicted, from every prediction of the window (aggregates); for endpoint (LLM) models
-also tokens, cost and response time per query type.
+also tokens, cost and response time per query type, and the users' ratings of the
+window's answers per version and query type
+(:func:`~modelward.llm.satisfaction.satisfaction_stats`).
 
 The predicted-class distribution is compared (Jensen-Shannon) with the training labels
 of the reference profile or with an earlier window, and against a window the scores too
-(normalized Wasserstein, on hash samples of about ``drift.MAX_ROWS`` scores).
+(normalized Wasserstein between every served score of the two windows: above
+``drift.MAX_ROWS`` predictions counted by the engine, rounded to 1/2000 of the earlier
+window's spread, within the ``error_bound`` the result reports).
 """
 
 from __future__ import annotations
@@ -13,9 +17,12 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from modelward.errors import ConfigError
+from modelward.llm.satisfaction import Satisfaction, satisfaction_stats
 from modelward.monitoring.checks.base import Check
-from modelward.monitoring.checks.drift import MAX_ROWS
+from modelward.monitoring.checks.drift import MAX_ROWS, ROUNDING
 from modelward.monitoring.drift import DriftScore, JensenShannon, NormalizedWasserstein, Sample
+from modelward.monitoring.drift.base import Distribution
+from modelward.monitoring.drift.wasserstein import MIN_SPREAD
 from modelward.monitoring.result import CheckResult, Findings, flat, given, optional
 from modelward.monitoring.samples import category_key
 from modelward.monitoring.window import Baseline, Window, parse_baseline
@@ -48,6 +55,8 @@ class LLMFigures:
     previous_cost: float = 0.0
     cost_change: float | None = optional()
     query_types: dict[str, QueryType] = field(default_factory=dict)
+    #: ratings of the window's answers, per version and query type
+    satisfaction: list[Satisfaction] = field(default_factory=list)
 
 
 @dataclass
@@ -197,6 +206,30 @@ def _scores(context: Context, scan: Scan) -> Any:
     return arrays(context.log.sample(served, ["score"], rows=MAX_ROWS))["score"]
 
 
+def _whole(context: Context, scan: Scan, scores: Any, unit: float) -> Sample:
+    """The scores as a sample for the Wasserstein distance: when they are a hash sample
+    of the scan, with the distribution of every served score (counted by the engine,
+    rounded to ``unit``: within ``unit / 2`` of exact)."""
+    import numpy as np
+
+    sample = Sample(values=scores, rows=len(scores))
+    if context.log.rate(scan, MAX_ROWS) >= 1.0:
+        return sample
+    served = scan.only(status=OK, where=["score IS NOT NULL"])
+    found = context.log.aggregate_columns(
+        served, [f"round(score / {unit!r}) AS k", "count(*) AS c"], group_by="k"
+    )
+    keys = np.asarray(np.ma.getdata(found.get("k", [])), dtype="float64")
+    counts = np.asarray(found.get("c", []), dtype="float64")
+    finite = np.isfinite(keys) & ~np.ma.getmaskarray(found.get("k", np.array([])))
+    points, weights = keys[finite] * unit, counts[finite]
+    if weights.sum():
+        mean = np.average(points, weights=weights)
+        std = float(np.sqrt(np.average((points - mean) ** 2, weights=weights)))
+        sample.distribution = Distribution(points, weights, std, unit / 2)
+    return sample
+
+
 def _distribution(
     context: Context,
     baseline: Baseline,
@@ -230,8 +263,10 @@ def _distribution(
     if ref_scores is not None and len(ref_scores):
         current = _scores(context, context.scan())
         if len(current):
+            unit = max(float(ref_scores.std()), MIN_SPREAD) / ROUNDING
             moved = NormalizedWasserstein(threshold).score(
-                Sample(values=ref_scores), Sample(values=current)
+                _whole(context, earlier, ref_scores, unit),
+                _whole(context, context.scan(), current, unit),
             )
             result.score_drift = moved
             if moved.drifted:
@@ -273,6 +308,9 @@ def _llm(context: Context, scan: Scan, n: int, findings: Findings) -> LLMFigures
                 "cost_increase",
             )
     figures.query_types = _query_types(context, scan, findings)
+    figures.satisfaction = satisfaction_stats(
+        log, context.window, model=context.name, environment=context.environment
+    )
     return figures
 
 

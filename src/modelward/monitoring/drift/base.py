@@ -7,16 +7,53 @@ from typing import Any, ClassVar
 
 from modelward.errors import ConfigError
 
-__all__ = ["DriftScore", "Method", "Sample", "bin_edges", "count_below", "shares"]
+__all__ = [
+    "Distribution",
+    "DriftScore",
+    "Method",
+    "Sample",
+    "bin_edges",
+    "count_below",
+    "shares",
+]
+
+
+@dataclass(frozen=True)
+class Distribution:
+    """All the numeric values a sample stands for, as distinct (or merged) ``values``
+    with their ``counts``: the reference profile's, or a window's counted by the engine.
+    ``error`` bounds the Wasserstein distance between it and the values themselves (0:
+    exact); ``std`` is theirs (population, ddof 0)."""
+
+    values: Any
+    counts: Any
+    std: float
+    error: float = 0.0
+
+    @classmethod
+    def of(cls, values: Any) -> Distribution:
+        """The exact distribution of an array of values."""
+        import numpy as np
+
+        values = np.asarray(values, dtype="float64")
+        points, counts = np.unique(values, return_counts=True)
+        return cls(points, counts, float(values.std()) if len(values) else 0.0)
 
 
 @dataclass
 class Sample:
-    """Numeric ``values`` (a NumPy array), or categorical ``counts`` (label -> count)."""
+    """Numeric ``values`` (a NumPy array), or categorical ``counts`` (label -> count).
+    A numeric sample may carry the ``distribution`` of every value it was drawn from."""
 
     values: Any = None
     counts: dict[str, int] | None = None
     rows: int = 0  # how many rows the sample stands for (the reference's full size)
+    distribution: Distribution | None = None
+
+    def whole(self) -> Distribution:
+        """The distribution of everything the sample stands for: its own, else the
+        values' (exact when they are all of them)."""
+        return self.distribution or Distribution.of(self.values)
 
     @property
     def kind(self) -> str:

@@ -249,7 +249,7 @@ class DuckDBEngine:
         try:
             yield replace(
                 scan, columns=held, table=table, labels=None, rate=1.0, version=None,
-                status=None, labelled=False, requests=None, where=(),
+                status=None, labelled=False, requests=None, where=(), answered=None,
             )  # fmt: skip
         finally:
             del self._tables[table]
@@ -338,6 +338,17 @@ class DuckDBEngine:
             f"FROM {parquet_source([f.path for f in labels])} {sampled}GROUP BY request_id"
         )
 
+    def _answered(self, labels: tuple[LogFile, ...], rate: float) -> str:
+        """The request ids that have a label (of the hash sample): the same requests as the
+        join's ``label IS NOT NULL`` (a feedback row that only rates an LLM answer has none)."""
+        if not labels:
+            return "SELECT NULL::VARCHAR"
+        sampled = f" AND hash(request_id) < {hash_cut(rate)}::UBIGINT" if rate < 1.0 else ""
+        return (
+            f"SELECT request_id FROM {parquet_source([f.path for f in labels])} "
+            f"WHERE label IS NOT NULL{sampled}"
+        )
+
     def _sql(self, scan: Scan, select: str, *, group_by: str | None = None) -> str:
         """``SELECT <select>`` over a scan (of files or a materialised table)."""
         if scan.table is not None:
@@ -351,6 +362,8 @@ class DuckDBEngine:
             conditions.append(f"status IN ({', '.join(quote(s) for s in scan.status)})")
         if scan.labelled:
             conditions.append("label IS NOT NULL")
+        if scan.answered is not None:
+            conditions.append(f"request_id IN ({self._answered(scan.answered, scan.rate)})")
         if scan.requests is not None:
             conditions.append(f"request_id IN (SELECT request_id FROM {_ids_table(scan)})")
         sql = f"SELECT {select} FROM {source} WHERE {' AND '.join(conditions)}"

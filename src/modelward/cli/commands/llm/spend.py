@@ -8,7 +8,7 @@ import typer
 
 from modelward.cli.app import calls, state
 from modelward.cli.options import JsonOption
-from modelward.cli.output import console, print_json, table
+from modelward.cli.output import console, print_json, satisfaction_table, table
 from modelward.errors import CheckFailed
 
 
@@ -67,7 +67,11 @@ def usage_cmd(
     days: Annotated[int, typer.Option(help="Look back this many days.", min=1)] = 30,
     as_json: JsonOption = False,
 ) -> None:
-    """Requests, tokens and spend per model version and API key."""
+    """Spend, tokens and user satisfaction per model version.
+
+    Requests, tokens and spend per model version and API key; the users' ratings of the
+    answers (mean satisfaction 0..1, and how many a person marked correct) per version and
+    query type."""
     usage = state().workspace().llm.usage(days)
     if as_json:
         print_json(usage)
@@ -88,6 +92,8 @@ def usage_cmd(
             [tuple(r.values()) for r in usage["usage"]],
         )
     )
+    if usage["satisfaction"]:
+        console.print(satisfaction_table(usage["satisfaction"]))
     console.print(f"This month: ${usage['month_spend']:.6f} of ${usage['monthly_budget']:g}")
 
 

@@ -63,7 +63,7 @@ def drift(
     method: Annotated[
         list[str] | None,
         typer.Option(
-            help="FEATURE=METHOD override (ks, chi2, psi, wasserstein, jensenshannon); repeatable."
+            help="FEATURE=METHOD override (ks, chi2, ztest, psi, wasserstein, jensenshannon); repeatable."
         ),
     ] = None,
     version: Version = None,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, cast
 
-from modelward.cli.output import console, fmt, table
+from modelward.cli.output import console, fmt, satisfaction_table, table
 
 if TYPE_CHECKING:
     from modelward.monitoring.checks import (
@@ -93,6 +93,9 @@ def predictions(result: PredictionsResult) -> None:
             text = f"{score.method} {score.statistic:.4f} (threshold {score.threshold})"
             rows.append((key, text))
     console.print(table(("figure", "value"), rows, title="predictions"))
+    rated = result.llm.satisfaction if result.llm is not None else []
+    if rated:
+        console.print(satisfaction_table(rated))
 
 
 def quality(result: QualityResult) -> None:
