@@ -167,15 +167,26 @@ def run_cases(
     source: str | None = None,
 ) -> dict[str, Any]:
     """Check a version's predictions on chosen inputs (a :class:`CaseFile`, or the path of a
-    ``cases.yml``); stored as a ``prediction-tests`` run."""
+    ``cases.yml``); stored as a ``prediction-tests`` run. For an LLM endpoint version the
+    file holds prompt tests (:mod:`modelward.llm.cases`), asked through its provider."""
     import pandas as pd
 
+    info = ws.registry.get_version(name, version)
+    if info.kind == "endpoint":
+        from modelward.llm.cases import run_llm_cases
+
+        if isinstance(cases, CaseFile):
+            raise ConfigError(
+                f"{info.ref} is an LLM endpoint; give it prompt cases (a cases.yml with "
+                "input: and expect: {contains: …}), not tabular ones",
+                field="cases",
+            )
+        return run_llm_cases(ws, info, cases, source=source)
     if not isinstance(cases, CaseFile):
         source = str(cases) if source is None else source
         cases = load_cases(cases)
     source = source or ""
 
-    info = ws.registry.get_version(name, version)
     model = ws.load_model(name, info.version)
     wanted = model.input_names or info.feature_names
     for case in cases.cases:

@@ -16,16 +16,29 @@ order and stops at the first failure, undoing what that stage changed and record
 4. **production** — a canary rollout against the version serving production (the controller
    finishes it), or, when nothing serves production yet, a direct deployment.
 
+An LLM endpoint version (``kind="endpoint"``) goes through the same four stages on its
+own evidence (:mod:`modelward.lifecycle.endpoint_stages`): its ``llm evaluate`` run and a
+paired test against the production version, its prompt tests and provider health, the
+gateway's ``staging`` routing table verified by live calls, and a canary over the
+production routing table.
+
 ``dry_run=True`` evaluates every gate it can without changing anything and returns the plan.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from modelward.errors import ConfigError, ModelwardError, NotFound
+from modelward.lifecycle.endpoint_stages import (
+    endpoint_evaluation,
+    endpoint_health,
+    endpoint_staging,
+    production_routes,
+    staging_plan,
+)
 from modelward.lifecycle.protection import direction
+from modelward.lifecycle.results import PipelineResult, StageResult
 from modelward.registry.gates import run_gates
 from modelward.registry.registry import default_actor
 from modelward.registry.stages import Stage
@@ -48,43 +61,6 @@ CLASSIFICATION = ("binary-classification", "multiclass-classification")
 THRESHOLD_TASKS = (*CLASSIFICATION, "regression")
 #: Run kinds of a version's prediction regression suite (`modelward test-predictions`).
 TEST_KINDS = ("prediction-tests", "test-predictions")
-
-
-@dataclass
-class StageResult:
-    name: str
-    passed: bool | None  # None: not run (an earlier stage failed, or a dry run could not tell)
-    checks: list[dict[str, Any]] = field(default_factory=list)
-    changes: list[str] = field(default_factory=list)
-    undone: list[str] = field(default_factory=list)
-
-    def check(self, name: str, passed: bool, detail: str) -> bool:
-        self.checks.append({"name": name, "passed": passed, "detail": detail})
-        return passed
-
-
-@dataclass
-class PipelineResult:
-    model: str
-    version: int
-    to: str
-    dry_run: bool
-    stages: list[StageResult]
-    rollout_id: int | None = None
-
-    @property
-    def passed(self) -> bool:
-        return all(s.passed is not False for s in self.stages)
-
-    @property
-    def failed_stage(self) -> str | None:
-        return next((s.name for s in self.stages if s.passed is False), None)
-
-    def to_dict(self) -> dict[str, Any]:
-        out = asdict(self)
-        out["passed"] = self.passed
-        out["failed_stage"] = self.failed_stage
-        return out
 
 
 def _number(value: Any, *, bound: str | None) -> float | None:
@@ -149,6 +125,9 @@ def _champion(ws: Workspace, info: VersionInfo) -> VersionInfo | None:
 
 
 def _evaluation(ws: Workspace, info: VersionInfo, stage: StageResult) -> None:
+    if info.kind == "endpoint":
+        endpoint_evaluation(ws, info, _champion(ws, info), stage)
+        return
     metrics, source = _metrics(ws, info)
     task = ws.registry.get_model(info.model).task
     policy = ws.policy_for(info.model)
@@ -221,16 +200,24 @@ def _test_predictions(ws: Workspace, info: VersionInfo, stage: StageResult) -> b
         model=info.model, version=info.version, kinds=list(TEST_KINDS), limit=1
     )
     if not runs:
+        what = " (prompts and checks: input:, expect: {contains: …})" if _llm(info) else ""
         return stage.check(
             "test-predictions",
             False,
             f"{info.ref} has no test-predictions run; "
             f"run `modelward test-predictions {info.model} {info.version} "
-            "--cases cases.yml`",
+            f"--cases cases.yml`{what}",
         )
-    return stage.check(
+    passed = stage.check(
         "test-predictions", runs[0].verdict == "pass", f"run #{runs[0].id}: {runs[0].verdict}"
     )
+    if _llm(info):
+        passed = endpoint_health(ws, info, stage) and passed
+    return passed
+
+
+def _llm(info: VersionInfo) -> bool:
+    return info.kind == "endpoint"
 
 
 def _staging(
@@ -302,10 +289,11 @@ def promote(
     if stages is not None:
         parse_stages(stages)  # a typo is reported before anything moves
     actor = actor or default_actor()
+    info = ws.registry.get_version(name, version)
+    llm = _llm(info)
     traffic = traffic or default_traffic(ws)
     if verify is None:
         verify = live_verifier(url, token) if url else offline_verify
-    info = ws.registry.get_version(name, version)
     if info.stage not in ORDER[:3]:
         raise ConfigError(
             f"{info.ref} is in {info.stage}; the pipeline promotes versions in development, "
@@ -322,18 +310,18 @@ def promote(
         testing.passed = _test_predictions(ws, info, testing)
         for gate in run_gates(ws.registry, info, Stage.STAGING):
             staging.check(gate.name, gate.passed, gate.detail)
-        staging.checks.append(
-            {"name": "verify", "passed": None, "detail": "runs after the staging deploy"}
+        plan = (
+            staging_plan(ws, name, info.version) if llm else (None, "runs after the staging deploy")
         )
+        staging.checks.append({"name": "verify", "passed": plan[0], "detail": plan[1]})
         staging.passed = all(c["passed"] is not False for c in staging.checks)
         if to == "production":
-            results[3].checks.append(
-                {
-                    "name": "plan",
-                    "passed": None,
-                    "detail": _production_plan(ws, traffic, name, stages),
-                }
+            detail = (
+                _endpoint_plan(ws, name, stages)
+                if llm
+                else _production_plan(ws, traffic, name, stages)
             )
+            results[3].checks.append({"name": "plan", "passed": None, "detail": detail})
         return _record(ws, outcome, actor)
     if not evaluation.passed:
         return _record(ws, outcome, actor)
@@ -349,14 +337,20 @@ def promote(
         return _record(ws, outcome, actor)
 
     try:
-        staging.passed = _staging(ws, info, traffic, verify, actor, staging)
+        if llm:
+            _move(ws, info, "staging", actor, staging)
+            staging.passed = endpoint_staging(ws, info, staging, url=url, token=token, actor=actor)
+        else:
+            staging.passed = _staging(ws, info, traffic, verify, actor, staging)
     except ModelwardError as exc:
         staging.passed = staging.check("staging", False, exc.message)
     if not staging.passed:
         _undo_move(ws, info, "testing", actor, staging)
         return _record(ws, outcome, actor)
 
-    if to == "production":
+    if to == "production" and llm:
+        _endpoint_production(ws, info, outcome, traffic, stages, actor)
+    elif to == "production":
         production = results[3]
         try:
             current = traffic.current(name, "production")
@@ -398,6 +392,59 @@ def promote(
         except ModelwardError as exc:
             production.passed = production.check("canary", False, exc.message)
     return _record(ws, outcome, actor)
+
+
+def _endpoint_production(
+    ws: Workspace,
+    info: VersionInfo,
+    outcome: PipelineResult,
+    traffic: TrafficPort,
+    stages: str | None,
+    actor: str,
+) -> None:
+    """A canary over the production routing table; with no production route serving the
+    model yet, the version moves to production (the message says how to route it)."""
+    production = outcome.stages[3]
+    try:
+        types, versions = production_routes(ws, info.model)
+        if versions:
+            rollout = RolloutEngine(ws, traffic=traffic).start(
+                info.model, info.version, env="production", stages=stages, actor=actor,
+                reason="promote pipeline",
+            )  # fmt: skip
+            outcome.rollout_id = rollout.id
+            production.changes.append(
+                f"canary rollout #{rollout.id} at {rollout.weight:g} % on {', '.join(types)}"
+            )
+            production.check(
+                "canary",
+                True,
+                f"rollout #{rollout.id} started; `modelward rollout run` finishes it",
+            )
+        else:
+            ws.registry.transition(
+                info.model, info.version, "production", actor=actor,
+                reason="promote pipeline: first production version",
+            )  # fmt: skip
+            production.changes.append("stage staging → production")
+            production.check(
+                "deploy",
+                True,
+                f"no production route served {info.model!r}: {info.ref} moved to production; "
+                f"route it with `modelward llm routes set TYPE --models {info.ref} --reason …`",
+            )
+        production.passed = True
+    except ModelwardError as exc:
+        production.passed = production.check("canary", False, exc.message)
+
+
+def _endpoint_plan(ws: Workspace, name: str, stages: str | None) -> str:
+    types, versions = production_routes(ws, name)
+    if not versions:
+        return f"no production route serves {name!r}: move the version to production"
+    plan = make_plan(ws.policy_for(name).rollout, stages, task="text-generation")
+    steps = ", ".join(f"{s['weight']:g} % for {s['seconds'] / 60:g} min" for s in plan["stages"])
+    return f"canary on route(s) {', '.join(types)} against version(s) {versions}: {steps}"
 
 
 def _production_plan(ws: Workspace, traffic: TrafficPort, name: str, stages: str | None) -> str:

@@ -3,14 +3,17 @@
 Per item: output, latency, tokens, cost, score, relevance, coherence (and the error when
 the provider failed). Per model: the metrics of :mod:`modelward.llm.metrics` overall and
 per category, verdicts against the policy's thresholds, and one ``llm-evaluation`` run
-record per version (the lifecycle gate into staging reads it).
+record per version (the lifecycle gate into staging reads it). The run keeps every item's
+id, score and correctness and the dataset's digest (``dataset_sha256``), so two versions
+evaluated on the same items can be paired (:mod:`modelward.llm.paired`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import re
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from modelward.errors import ConfigError, ProviderError
@@ -22,7 +25,7 @@ if TYPE_CHECKING:
     from modelward.llm.types import Endpoint, Item
     from modelward.workspace import Workspace
 
-__all__ = ["Evaluation", "evaluate", "verdicts"]
+__all__ = ["Evaluation", "dataset_digest", "evaluate", "verdicts"]
 
 
 @dataclass
@@ -287,6 +290,7 @@ def evaluate(
                 version=endpoint.version,
                 inputs={
                     "dataset": dataset,
+                    "dataset_sha256": dataset_digest(items),
                     "items": len(items),
                     "concurrency": concurrency,
                     "rate": rate,
@@ -300,10 +304,20 @@ def evaluate(
     return out
 
 
+def dataset_digest(items: list[Item]) -> str:
+    """sha256 of the items' content (ids, prompts, expected answers, scorers): equal digests
+    mean two evaluations asked the same questions and judged them the same way."""
+    import orjson
+
+    payload = orjson.dumps([asdict(item) for item in items], option=orjson.OPT_SORT_KEYS)
+    return hashlib.sha256(payload).hexdigest()
+
+
 def _compact(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     keys = (
         "id",
         "category",
+        "score",
         "correct",
         "latency_ms",
         "input_tokens",

@@ -112,6 +112,14 @@ def validation_passed(registry: Records, version: VersionInfo) -> GateResult:
         model=version.model, version=version.version, kinds=VALIDATION_KINDS, limit=50
     )
     complete = [run for run in runs if _complete(run)]
+    if not complete and version.kind == "endpoint":
+        return GateResult(
+            "validation",
+            False,
+            f"{version.ref} has no LLM evaluation; run `modelward llm evaluate --models "
+            f"{version.ref} --dataset FILE` (and `modelward test-predictions {version.model} "
+            f"{version.version} --cases cases.yml` for its prompt tests)",
+        )
     if not complete:
         partial = " (only partial ones, with some --check-* options)" if runs else ""
         return GateResult(
@@ -121,7 +129,16 @@ def validation_passed(registry: Records, version: VersionInfo) -> GateResult:
             f"`modelward validate {version.model} {version.version} --data FILE`",
         )
     run = complete[0]
-    detail = f"validation run #{run.id} of {run.created_at:%Y-%m-%d %H:%M} UTC: {run.verdict}"
+    if run.kind == "llm-evaluation" and run.verdict != "pass":
+        failed = [c["check"] for c in run.results.get("checks", []) if not c.get("passed")]
+        return GateResult(
+            "validation",
+            False,
+            f"llm-evaluation run #{run.id} failed {', '.join(failed) or 'its checks'}; improve "
+            f"the endpoint and re-run `modelward llm evaluate --models {version.ref} "
+            "--dataset FILE`",
+        )
+    detail = f"{run.kind} run #{run.id} of {run.created_at:%Y-%m-%d %H:%M} UTC: {run.verdict}"
     skipped = run.results.get("not_run") or [] if isinstance(run.results, dict) else []
     required = [c for c in skipped if c.get("required", True)]
     if required:

@@ -21,10 +21,13 @@ def test_predictions(
     cases: Annotated[Path, typer.Option("--cases", help="cases.yml: inputs and expected outputs.")],
     as_json: JsonOption = False,
 ) -> None:
-    """Check a version's predictions on chosen inputs; failures shown as a diff, exit 1."""
+    """Check a version's predictions on chosen inputs (an LLM endpoint's: prompts and
+    checks on the answers); failures shown as a diff, exit 1."""
     result = modelward.run_cases(state().workspace(), name, version, cases)
     if as_json:
         print_json(result)
+    elif result.get("kind") == "endpoint":
+        _prompt_table(result, name, cases)
     else:
         rows = [
             (
@@ -52,6 +55,25 @@ def test_predictions(
             f"{len(result['failed'])} of {len(result['cases'])} prediction case(s) failed: "
             + ", ".join(result["failed"])
         )
+
+
+def _prompt_table(result: dict, name: str, cases: Path) -> None:
+    """An endpoint's prompt tests: each case's checks and the answer it got."""
+    rows = [
+        (r["case"], r["expected"], r["got"], "pass" if r["passed"] else "FAIL")
+        for r in result["cases"]
+    ]
+    console.print(
+        table(
+            ("case", "expected", "answer", "result"),
+            rows,
+            title=f"{name}:{result['version']} on {cases} · run #{result['run']}",
+        )
+    )
+    for r in result["cases"]:
+        if r["diff"]:
+            console.print(f"case {r['case']!r}:", markup=False)
+            console.print("\n".join(r["diff"]), markup=False, highlight=False)
 
 
 def register(app: typer.Typer) -> None:

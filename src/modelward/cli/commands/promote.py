@@ -30,7 +30,9 @@ def promote(
         str | None,
         typer.Option(
             "--url",
-            help="A running `modelward serve` to verify staging on (default: offline check).",
+            help="Verify staging on a running `modelward serve` (an endpoint: `modelward llm "
+            "gateway --env staging`); default: offline check (an endpoint: a gateway started "
+            "in-process on 127.0.0.1).",
         ),
     ] = None,
     token: Annotated[
