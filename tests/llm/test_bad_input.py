@@ -220,9 +220,9 @@ def test_bad_flags_of_dataset_commands(fleet, cli, dataset, args, needle):
             "no model named 'nope'",
         ),
         (("llm", "routes", "set", "factual", "--models", "good", "--reason", " "), "pass --reason"),
-        (("llm", "revert", "9", "--reason", "r"), "no routing revision 9"),
+        (("llm", "revert", "9", "--reason", "r"), "no production routing revision 9"),
         (("llm", "revert", "1"), "needs a reason"),
-        (("llm", "routes", "show", "--revision", "4"), "no routing revision 4"),
+        (("llm", "routes", "show", "--revision", "4"), "no production routing revision 4"),
         (("llm", "health", "--provider", "nope"), "no provider named 'nope'"),
     ],
 )

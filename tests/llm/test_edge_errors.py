@@ -175,6 +175,8 @@ def test_openapi_of_the_standalone_gateway(fleet):
     assert listed == {
         ("POST", "/v1/chat/completions"),
         ("GET", "/v1/models"),
+        ("POST", "/v1/llm/feedback"),
+        ("POST", "/v1/feedback"),
         ("GET", "/healthz"),
         ("GET", "/metrics"),
     }

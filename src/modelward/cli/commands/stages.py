@@ -73,7 +73,7 @@ def approve(
     """
     registry = state().workspace().registry
     event = registry.approve(name, version, stage=for_stage, reason=reason)
-    summary = registry.approvals(name, event.version)
+    summary = registry.approvals(name, event.version if event.version is not None else version)
     if as_json:
         print_json({"approval": event.to_dict(), **summary})
         return
