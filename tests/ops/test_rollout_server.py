@@ -292,7 +292,6 @@ def test_a_killed_controller_is_resumed_after_its_lease_runs_out(served, clevela
         first.wait(timeout=30)
         stopped_at = engine.get(rollout.id)
         assert (stopped_at.state, stopped_at.stage_index) == ("running", 1)
-        waits_before = logs[1].read_text().count(refused)
         _, expires = _lease(ws, rollout.id)  # the dead controller's final claim
 
         # Enough traffic for every remaining stage; the second acts only after expiry.
@@ -307,7 +306,6 @@ def test_a_killed_controller_is_resumed_after_its_lease_runs_out(served, clevela
 
     done = engine.get(rollout.id)
     assert done.state == "promoted", done.details
-    assert logs[1].read_text().count(refused) > waits_before  # it kept waiting after the kill
     runs = _decisions(ws, rollout.id)
     by = {r.id: "first" if r.actor == f"controller {owner}" else r.actor for r in runs}
     steps = [
@@ -317,6 +315,7 @@ def test_a_killed_controller_is_resumed_after_its_lease_runs_out(served, clevela
     ]
     # Stage 1 by the first controller; 2 and 3 by the second: none repeated, none skipped.
     assert steps == [(1, "advance", True), (2, "advance", False), (3, "promote", False)], steps
+    # it waited out the dead one's claim (how many passes that took depends on the load)
     by_second = [r for r in runs if by[r.id] not in ("first", "tester")]
     assert by_second and all(r.created_at >= expires for r in by_second)
     stages = [r.inputs["stage"] for r in runs]
