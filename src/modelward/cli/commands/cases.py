@@ -46,10 +46,7 @@ def test_predictions(
                 title=f"{name}:{result['version']} on {cases} · run #{result['run']}",
             )
         )
-        for r in result["cases"]:
-            if r["diff"]:
-                console.print(f"case {r['case']!r}:", markup=False)
-                console.print("\n".join(r["diff"]), markup=False, highlight=False)
+        _diffs(result)
     if result["failed"]:
         raise CheckFailed(
             f"{len(result['failed'])} of {len(result['cases'])} prediction case(s) failed: "
@@ -70,6 +67,11 @@ def _prompt_table(result: dict, name: str, cases: Path) -> None:
             title=f"{name}:{result['version']} on {cases} · run #{result['run']}",
         )
     )
+    _diffs(result)
+
+
+def _diffs(result: dict) -> None:
+    """What each failing case expected against what it got."""
     for r in result["cases"]:
         if r["diff"]:
             console.print(f"case {r['case']!r}:", markup=False)
