@@ -99,7 +99,10 @@ class Provider:
         if self._client is None:
             self._client = httpx.AsyncClient(
                 timeout=httpx.Timeout(self.config.timeout_s),
-                transport=LeanTransport(max_idle=max(8, self.config.concurrency * 2)),
+                transport=LeanTransport(
+                    max_idle=max(8, self.config.concurrency * 2),
+                    keepalive_expiry=self.config.keepalive_expiry_s,
+                ),
             )
         return self._client
 
