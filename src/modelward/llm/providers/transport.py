@@ -88,8 +88,9 @@ class _Connection:
             event = self.h11.next_event()
             if event is not h11.NEED_DATA:
                 return event
-            try:
-                data = await asyncio.wait_for(self.reader.read(CHUNK), timeout)
+            try:  # asyncio.timeout, not wait_for: no task a read (~30 us a call)
+                async with asyncio.timeout(timeout):
+                    data = await self.reader.read(CHUNK)
             except TimeoutError as exc:
                 raise httpx.ReadTimeout("timed out reading the response") from exc
             except OSError as exc:
@@ -255,12 +256,51 @@ class LeanTransport(httpx.AsyncBaseTransport):
         return _Connection(conn.reader, conn.writer)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        url = request.url
-        origin = (url.scheme, url.host, url.port or (443 if url.scheme == "https" else 80))
         timeouts = request.extensions.get("timeout", {})
+        body = await request.aread()  # httpx has set Host and Content-Length
+        origin, conn, event = await self._roundtrip(
+            request.method, request.url, request.headers.raw, body, timeouts
+        )
+        return httpx.Response(
+            event.status_code,
+            headers=[(bytes(k), bytes(v)) for k, v in event.headers],
+            stream=_Body(self, origin, conn, timeouts.get("read")),
+            extensions={"http_version": b"HTTP/1.1"},
+        )
+
+    async def fetch(
+        self,
+        method: bytes,
+        url: httpx.URL,
+        headers: list[tuple[bytes, bytes]],
+        body: bytes,
+        timeouts: dict[str, float | None],
+    ) -> httpx.Response:
+        """A whole answer, read at once: :meth:`handle_async_request` without building an
+        ``httpx.Request`` or reading through httpx's stream layers (~0.1 ms a call on the
+        gateway's path). ``headers`` hold Host (and Content-Length with a body)."""
+        origin, conn, event = await self._roundtrip(method, url, headers, body, timeouts)
+        content = b"".join(
+            [piece async for piece in _Body(self, origin, conn, timeouts.get("read"))]
+        )
+        return httpx.Response(
+            event.status_code,
+            headers=[(bytes(k), bytes(v)) for k, v in event.headers],
+            content=content,
+            extensions={"http_version": b"HTTP/1.1"},
+        )
+
+    async def _roundtrip(
+        self,
+        method: bytes,
+        url: httpx.URL,
+        headers: Any,
+        body: bytes,
+        timeouts: dict[str, float | None],
+    ) -> tuple[Origin, _Connection, h11.Response]:
+        """Send the request; the connection and the answer's head, its body unread."""
+        origin = (url.scheme, url.host, url.port or (443 if url.scheme == "https" else 80))
         read_timeout = timeouts.get("read")
-        body = await request.aread()
-        headers = request.headers.raw  # httpx has set Host and Content-Length
         target = url.raw_path
         proxy = self._proxy(origin) if url.scheme == "http" else None  # https: tunnelled
         if proxy is not None:  # a forward proxy takes the whole URL
@@ -270,27 +310,18 @@ class LeanTransport(httpx.AsyncBaseTransport):
         try:
             if conn is not None:
                 try:
-                    event = await self._exchange(
-                        conn, request.method, target, headers, body, read_timeout
-                    )
+                    event = await self._exchange(conn, method, target, headers, body, read_timeout)
                 except _Stale:  # the keep-alive race: once more, on a connection of its own
                     conn = None
             if conn is None:
                 conn = await self._connect(origin, timeouts.get("connect"))
-                event = await self._exchange(
-                    conn, request.method, target, headers, body, read_timeout
-                )
+                event = await self._exchange(conn, method, target, headers, body, read_timeout)
         except _Stale as exc:
             raise httpx.ReadError(str(exc)) from exc
         if proxy is not None and event.status_code == 407:
             conn.close()
             raise httpx.ProxyError(f"proxy {proxy.shown()}: HTTP 407{_CREDENTIALS}")
-        return httpx.Response(
-            event.status_code,
-            headers=[(bytes(k), bytes(v)) for k, v in event.headers],
-            stream=_Body(self, origin, conn, read_timeout),
-            extensions={"http_version": b"HTTP/1.1"},
-        )
+        return origin, conn, event
 
     @staticmethod
     async def _exchange(
