@@ -1,19 +1,26 @@
 """LLM gateway overhead: modelward's gateway vs the LiteLLM proxy, same fake provider.
 
-    python benchmarks/gateway.py [--requests 400] [--concurrency 32] [--skip-litellm]
+    python benchmarks/gateway.py [--requests 400] [--concurrency 32] [--rounds 4] [--skip-litellm]
 
-Starts the FAKE OpenAI-compatible provider (`modelward llm fake-server`, zero added
-latency), our gateway (`modelward llm gateway`, response cache off, every prompt unique)
-and the LiteLLM proxy (benchmarks/.venv-litellm, created with pip on the first run), each
-in its own process on 127.0.0.1. Then, in the same run:
+Starts the FAKE OpenAI-compatible provider (`modelward llm fake-server`), our gateway
+(`modelward llm gateway`, response cache off, every prompt unique) and the LiteLLM proxy
+(litellm[proxy]==LITELLM_VERSION in benchmarks/.venv-litellm, created with pip on the
+first run), each in its own process on 127.0.0.1. Two upstreams: the fake answering at
+once, and the fake answering after 50 ms (a model's latency: the gateway's overhead must
+not grow with it). For each, in the same run:
 
-- latency: sequential requests directly to the fake, through our gateway and through
-  LiteLLM; the overhead is each path's p50 minus the direct p50;
-- throughput: the same number of requests with --concurrency in flight, requests/s.
+- agreement: the same prompts directly, through our gateway and through LiteLLM; the
+  answers' texts must be the same (printed beside the figures);
+- latency: sequential requests; the overhead is each path's p50 minus the direct p50;
+- throughput: requests with --concurrency in flight, requests/s.
 
-Prints the figures, the ratios, and the targets of issue 7 (gateway overhead p50 <= 1 ms,
-throughput >= 3x LiteLLM's). ``--skip-litellm`` measures only our side (the fake directly
-and through our gateway): no LiteLLM venv is created.
+The sides alternate (direct, modelward, litellm, direct, modelward, ... in --rounds
+rounds of --requests / --rounds each), so a change of the machine's load during the run
+falls on every side alike; the load average is printed before and after.
+
+Prints the figures, the ratios, and the targets of issues 7 and 17 (gateway overhead p50
+<= 1 ms, also with a 50 ms upstream; throughput >= 3x LiteLLM's). ``--skip-litellm``
+measures only our side (the fake directly and through our gateway).
 """
 
 from __future__ import annotations
@@ -33,6 +40,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 VENV = HERE / ".venv-litellm"
+LITELLM_VERSION = "1.110.2"
 PY = sys.executable
 MASTER_KEY = "sk-bench-" + secrets.token_hex(16)  # LiteLLM refuses to start without one
 ENV = {
@@ -41,6 +49,9 @@ ENV = {
     "LITELLM_LOG": "ERROR",
     "LITELLM_MASTER_KEY": MASTER_KEY,
 }
+#: upstream delay -> the fake's model answering with it
+UPSTREAMS = {"0 ms": "bench", "50 ms": "bench50"}
+AGREEMENT_PROMPTS = [f"agreement check {i}: what is {i} + {i}?" for i in range(5)]
 
 
 def say(text: str) -> None:
@@ -49,12 +60,31 @@ def say(text: str) -> None:
 
 def ensure_litellm() -> Path:
     binary = VENV / "bin" / "litellm"
+    python = VENV / "bin" / "python"
     if binary.exists():
-        return binary
-    say(f"creating {VENV} with litellm[proxy] (first run only)…")
-    subprocess.run([PY, "-m", "venv", str(VENV)], check=True)
-    subprocess.run([str(VENV / "bin" / "pip"), "install", "-q", "litellm[proxy]"], check=True)
+        found = subprocess.run(
+            [str(python), "-c", "import importlib.metadata as m; print(m.version('litellm'))"],
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+        if found == LITELLM_VERSION:
+            return binary
+        say(f"{VENV} has litellm {found or '?'}; installing {LITELLM_VERSION}…")
+    else:
+        say(f"creating {VENV} with litellm[proxy]=={LITELLM_VERSION} (first run only)…")
+        subprocess.run([PY, "-m", "venv", str(VENV)], check=True)
+    subprocess.run(
+        [str(VENV / "bin" / "pip"), "install", "-q", f"litellm[proxy]=={LITELLM_VERSION}"],
+        check=True,
+    )
     return binary
+
+
+def load() -> str:
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "unknown"
 
 
 def free_port() -> int:
@@ -86,50 +116,93 @@ def cli(*args: str) -> None:
     )
 
 
-async def measure(url: str, *, requests: int, concurrency: int, tag: str) -> dict[str, float]:
+def body(model: str, content: str) -> dict:
+    return {"model": model, "messages": [{"role": "user", "content": content}]}
+
+
+async def post(client, url: str, payload: dict) -> dict:
+    response = await client.post(url, json=payload)
+    if response.status_code != 200:
+        raise SystemExit(f"{url}: HTTP {response.status_code} {response.text[:200]}")
+    return response.json()
+
+
+async def chunk(client, url: str, model: str, n: int, concurrency: int, tag: str):
+    """n requests, ``concurrency`` in flight: (latencies in s, elapsed s)."""
+    latencies: list[float] = []
+    counter = iter(range(n))
+    sem = asyncio.Semaphore(concurrency)
+
+    async def one() -> None:
+        async with sem:
+            payload = body(model, f"{tag} question number {next(counter)} {time.time_ns()}")
+            start = time.perf_counter()
+            await post(client, url, payload)
+            latencies.append(time.perf_counter() - start)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(one() for _ in range(n)))
+    return latencies, time.perf_counter() - started
+
+
+async def bench(paths: dict[str, str], model: str, args: argparse.Namespace) -> dict:
+    """Agreement, then sequential latency and throughput, the sides alternating."""
     import httpx
 
-    latencies: list[float] = []
-    counter = iter(range(10**9))
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    limits = httpx.Limits(
+        max_connections=args.concurrency, max_keepalive_connections=args.concurrency
+    )
     headers = {"Authorization": f"Bearer {MASTER_KEY}"}
-    async with httpx.AsyncClient(timeout=30, limits=limits, headers=headers) as client:
-
-        async def one() -> None:
-            body = {
-                "model": "bench",
-                "messages": [{"role": "user", "content": f"{tag} question number {next(counter)}"}],
-            }
-            start = time.perf_counter()
-            response = await client.post(url, json=body)
-            latencies.append(time.perf_counter() - start)
-            if response.status_code != 200:
-                raise SystemExit(f"{url}: HTTP {response.status_code} {response.text[:200]}")
-
-        for _ in range(20):  # warm-up
-            await one()
-        latencies.clear()
-        started = time.perf_counter()
-        sem = asyncio.Semaphore(concurrency)
-
-        async def bounded() -> None:
-            async with sem:
-                await one()
-
-        await asyncio.gather(*(bounded() for _ in range(requests)))
-        elapsed = time.perf_counter() - started
-    ordered = sorted(latencies)
-    return {
-        "rps": requests / elapsed,
-        "p50_ms": statistics.median(ordered) * 1000,
-        "p99_ms": ordered[int(0.99 * (len(ordered) - 1))] * 1000,
+    clients = {
+        name: httpx.AsyncClient(timeout=30, limits=limits, headers=headers) for name in paths
     }
+    try:
+        answers = {
+            name: [
+                (await post(clients[name], url, body(model, p)))["choices"][0]["message"]["content"]
+                for p in AGREEMENT_PROMPTS
+            ]
+            for name, url in paths.items()
+        }
+        agree = {
+            name: sum(a == d for a, d in zip(answers[name], answers["direct"], strict=True))
+            for name in paths
+        }
+        for name, url in paths.items():  # warm-up
+            await chunk(clients[name], url, model, 20, 1, f"{name}-warm")
+        seq = {name: [] for name in paths}
+        par = {name: [0, 0.0] for name in paths}
+        per_round = max(1, args.requests // args.rounds)
+        for r in range(args.rounds):
+            for name, url in paths.items():
+                lat, _ = await chunk(clients[name], url, model, per_round, 1, f"{name}-s{r}")
+                seq[name] += lat
+            for name, url in paths.items():
+                _, took = await chunk(
+                    clients[name], url, model, per_round, args.concurrency, f"{name}-c{r}"
+                )
+                par[name][0] += per_round
+                par[name][1] += took
+    finally:
+        for client in clients.values():
+            await client.aclose()
+    out = {}
+    for name in paths:
+        ordered = sorted(seq[name])
+        out[name] = {
+            "p50_ms": statistics.median(ordered) * 1000,
+            "p99_ms": ordered[int(0.99 * (len(ordered) - 1))] * 1000,
+            "rps": par[name][0] / par[name][1],
+            "agree": agree[name],
+        }
+    return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=400)
     parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--rounds", type=int, default=4, help="alternations of the sides")
     parser.add_argument(
         "--skip-litellm", action="store_true", help="only measure our side (no LiteLLM)"
     )
@@ -137,26 +210,20 @@ def main() -> None:
     litellm = None if args.skip_litellm else ensure_litellm()
     work = Path(tempfile.mkdtemp(prefix="mw-gw-bench-"))
     procs: list[subprocess.Popen] = []
+    before = load()
     try:
         fake_port, gw_port, lite_port = free_port(), free_port(), free_port()
-        (work / "fake.yml").write_text("models:\n  bench: {accuracy: 1.0}\n")
+        (work / "fake.yml").write_text(
+            "models:\n  bench: {accuracy: 1.0}\n  bench50: {accuracy: 1.0, latency_ms: 50}\n"
+        )
         procs.append(
             subprocess.Popen(
-                [
-                    PY,
-                    "-m",
-                    "modelward.cli.main",
-                    "llm",
-                    "fake-server",
-                    "--config",
-                    str(work / "fake.yml"),
-                    "--port",
-                    str(fake_port),
-                ],
+                [PY, "-m", "modelward.cli.main", "llm", "fake-server",
+                 "--config", str(work / "fake.yml"), "--port", str(fake_port)],
                 env=ENV,
                 stdout=subprocess.DEVNULL,
             )
-        )
+        )  # fmt: skip
         fake = f"http://127.0.0.1:{fake_port}"
         wait_ready(f"{fake}/v1/models", procs[-1])
         ws = work / "ws"
@@ -164,39 +231,21 @@ def main() -> None:
         (ws / "llm.yml").write_text(
             f"providers:\n  fake:\n    kind: openai\n    base_url: {fake}/v1\n"
             "    max_retries: 0\n    concurrency: 64\n"
-            "prices:\n  bench: {input: 1.0, output: 2.0}\n"
+            "prices:\n  bench: {input: 1.0, output: 2.0}\n  bench50: {input: 1.0, output: 2.0}\n"
             "gateway:\n  cache_ttl_s: 0\n  default_query_type: factual\n"
         )
-        cli("-w", str(ws), "llm", "register", "bench", "--provider", "fake", "--model", "bench")
-        cli(
-            "-w",
-            str(ws),
-            "llm",
-            "routes",
-            "set",
-            "factual",
-            "--models",
-            "bench",
-            "--reason",
-            "benchmark",
-        )
+        for model in UPSTREAMS.values():
+            cli("-w", str(ws), "llm", "register", model, "--provider", "fake", "--model", model)
+        cli("-w", str(ws), "llm", "routes", "set", "factual", "--models", "bench",
+            "--reason", "benchmark")  # fmt: skip
         procs.append(
             subprocess.Popen(
-                [
-                    PY,
-                    "-m",
-                    "modelward.cli.main",
-                    "-w",
-                    str(ws),
-                    "llm",
-                    "gateway",
-                    "--port",
-                    str(gw_port),
-                ],
+                [PY, "-m", "modelward.cli.main", "-w", str(ws), "llm", "gateway",
+                 "--port", str(gw_port)],
                 env=ENV,
                 stdout=subprocess.DEVNULL,
             )
-        )
+        )  # fmt: skip
         gateway = f"http://127.0.0.1:{gw_port}"
         wait_ready(f"{gateway}/healthz", procs[-1])
         paths = {
@@ -205,15 +254,8 @@ def main() -> None:
         }
         if litellm is not None:
             paths["litellm"] = start_litellm(litellm, work, fake, lite_port, procs)
-        seq = {
-            name: asyncio.run(measure(url, requests=args.requests, concurrency=1, tag=name))
-            for name, url in paths.items()
-        }
-        par = {
-            name: asyncio.run(
-                measure(url, requests=args.requests, concurrency=args.concurrency, tag=name + "-c")
-            )
-            for name, url in paths.items()
+        results = {
+            delay: asyncio.run(bench(paths, model, args)) for delay, model in UPSTREAMS.items()
         }
     finally:
         for proc in procs:
@@ -223,7 +265,11 @@ def main() -> None:
                 proc.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 proc.kill()
-    report(paths, seq, par, args.concurrency)
+    print(f"load average (1/5/15 min): {before} before, {load()} after; {os.cpu_count()} CPUs")
+    if litellm is not None:
+        print(f"LiteLLM {LITELLM_VERSION}")
+    for delay, result in results.items():
+        report(delay, paths, result, args.concurrency)
 
 
 def start_litellm(
@@ -231,8 +277,12 @@ def start_litellm(
 ) -> str:
     """The LiteLLM proxy in front of the fake; its chat-completions URL."""
     (work / "litellm.yaml").write_text(
-        "model_list:\n  - model_name: bench\n    litellm_params:\n"
-        f"      model: openai/bench\n      api_base: {fake}/v1\n      api_key: fake\n"
+        "model_list:\n"
+        + "".join(
+            f"  - model_name: {model}\n    litellm_params:\n"
+            f"      model: openai/{model}\n      api_base: {fake}/v1\n      api_key: fake\n"
+            for model in UPSTREAMS.values()
+        )
     )
     command = [
         str(litellm), "--config", str(work / "litellm.yaml"), "--port", str(port),
@@ -246,28 +296,35 @@ def start_litellm(
     return f"{lite}/v1/chat/completions"
 
 
-def report(paths: dict[str, str], seq: dict, par: dict, concurrency: int) -> None:
+def report(delay: str, paths: dict[str, str], res: dict, concurrency: int) -> None:
+    n = len(AGREEMENT_PROMPTS)
+    print(f"\nupstream answering after {delay}")
     print(
         f"{'path':<10} {'p50 ms':>8} {'p99 ms':>8} {'overhead p50':>13} "
-        f"{'req/s @' + str(concurrency):>12}"
+        f"{'req/s @' + str(concurrency):>12}  answers as direct"
     )
     for name in paths:
-        overhead = seq[name]["p50_ms"] - seq["direct"]["p50_ms"]
+        overhead = res[name]["p50_ms"] - res["direct"]["p50_ms"]
         print(
-            f"{name:<10} {seq[name]['p50_ms']:>8.2f} {seq[name]['p99_ms']:>8.2f} "
-            f"{overhead:>10.2f} ms {par[name]['rps']:>12.0f}"
+            f"{name:<10} {res[name]['p50_ms']:>8.2f} {res[name]['p99_ms']:>8.2f} "
+            f"{overhead:>10.2f} ms {res[name]['rps']:>12.0f}  {res[name]['agree']}/{n}"
         )
-    ours = seq["modelward"]["p50_ms"] - seq["direct"]["p50_ms"]
+    agreed = all(res[name]["agree"] == n for name in paths)
+    ours = res["modelward"]["p50_ms"] - res["direct"]["p50_ms"]
     met = "met" if ours <= 1 else "NOT met"
-    print(f"overhead p50: modelward {ours:.2f} ms (target <= 1 ms: {met})")
+    print(
+        f"overhead p50: modelward {ours:.2f} ms (target <= 1 ms: {met}); "
+        f"answers agree: {'yes' if agreed else 'NO'}"
+    )
     if "litellm" not in paths:
         return
-    theirs = seq["litellm"]["p50_ms"] - seq["direct"]["p50_ms"]
-    ratio = par["modelward"]["rps"] / par["litellm"]["rps"]
+    theirs = res["litellm"]["p50_ms"] - res["direct"]["p50_ms"]
+    ratio = res["modelward"]["rps"] / res["litellm"]["rps"]
     print(f"overhead p50: LiteLLM {theirs:.2f} ms")
     print(
         f"throughput ratio modelward / LiteLLM = {ratio:.2f}x "
-        f"(target >= 3x: {'met' if ratio >= 3 else 'NOT met'})"
+        f"(target >= 3x: {'met' if ratio >= 3 else 'NOT met'}; answers agree: "
+        f"{'yes' if agreed else 'NO'})"
     )
 
 

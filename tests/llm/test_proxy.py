@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import gc
 import select
 import shutil
 import socket
@@ -18,6 +19,7 @@ import socketserver
 import ssl
 import subprocess
 import threading
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -129,7 +131,9 @@ class TLSRelay:
                     client = context.wrap_socket(self.request, server_side=True)
                 except (ssl.SSLError, OSError):
                     return
-                with socket.create_connection(("127.0.0.1", backend_port)) as upstream:
+                # the wrapped socket owns the connection now: socketserver closes only
+                # self.request, so closing it is ours (else it is left to the collector)
+                with client, socket.create_connection(("127.0.0.1", backend_port)) as upstream:
                     _pipe(client, upstream)
 
         self._server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
@@ -229,6 +233,21 @@ def test_https_providers_are_tunnelled_with_connect(tls, proxy, monkeypatch):
     assert _chat(url) == ANSWER
     assert _chat(url, stream=True) == ANSWER
     assert [(m, t) for m, t, _ in proxy.seen] == [("CONNECT", f"localhost:{tls.port}")] * 2
+
+
+def test_a_tunnel_closed_mid_stream_leaves_no_socket_to_the_collector(tls, proxy, monkeypatch):
+    """A stream ends at ``[DONE]``, before the body does: the tunnelled TLS connection is
+    discarded just as the event loop ends. Its socket must be closed then, not left to the
+    garbage collector (an "unclosed transport" ResourceWarning in whichever test runs next).
+    """
+    monkeypatch.setenv("HTTPS_PROXY", proxy.url)
+    url = f"https://localhost:{tls.port}/v1"
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ResourceWarning)
+        for _ in range(5):
+            assert _chat(url, stream=True) == ANSWER
+            gc.collect()
+    assert [str(w.message) for w in caught if w.category is ResourceWarning] == []
 
 
 def test_https_proxy_is_not_used_for_http_providers_and_all_proxy_is_for_both(

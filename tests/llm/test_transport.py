@@ -13,7 +13,15 @@ RESPONSE = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\
 
 
 async def _server(handler):
-    server = await asyncio.start_server(handler, "127.0.0.1", 0)
+    async def closing(reader, writer):  # a handler's connection is closed however it ends
+        try:
+            await handler(reader, writer)
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+    server = await asyncio.start_server(closing, "127.0.0.1", 0)
     return server, server.sockets[0].getsockname()[1]
 
 
@@ -32,13 +40,10 @@ def test_connections_are_reused():
     async def handler(reader, writer):
         nonlocal connections
         connections += 1
-        try:
-            while True:
-                await _read_request(reader)
-                writer.write(RESPONSE)
-                await writer.drain()
-        except (asyncio.IncompleteReadError, ConnectionError):
-            writer.close()
+        while True:
+            await _read_request(reader)
+            writer.write(RESPONSE)
+            await writer.drain()
 
     async def main():
         server, port = await _server(handler)
@@ -100,3 +105,79 @@ def test_a_body_cut_short_is_a_protocol_error():
                 await client.get(f"http://127.0.0.1:{port}/")
 
     asyncio.run(main())
+
+
+def test_a_request_lost_on_a_stale_connection_is_resent_on_a_fresh_one_not_a_pooled_one():
+    connections = 0
+
+    async def handler(reader, writer):  # answers one request a connection, then takes the
+        nonlocal connections  # next one and hangs up without an answer (the keep-alive race)
+        connections += 1
+        await _read_request(reader)
+        writer.write(RESPONSE)
+        await writer.drain()
+        await _read_request(reader)
+        writer.close()
+
+    async def main():
+        server, port = await _server(handler)
+        url = f"http://127.0.0.1:{port}/"
+        async with server, httpx.AsyncClient(transport=LeanTransport()) as client:
+            first = await asyncio.gather(client.get(url), client.get(url))  # two pooled
+            second = await client.post(url, json={"q": 1})
+        return [r.text for r in first], second.text
+
+    assert asyncio.run(main()) == (["ok", "ok"], "ok")
+    assert connections == 3  # the second pooled one, as stale, was not tried
+
+
+def test_an_answer_cut_off_after_its_first_byte_is_not_sent_again():
+    requests = 0
+
+    async def handler(reader, writer):
+        nonlocal requests
+        await _read_request(reader)
+        requests += 1
+        writer.write(RESPONSE)
+        await writer.drain()
+        await _read_request(reader)
+        requests += 1
+        writer.write(b"HTTP/1.1 200 O")  # processed: the answer had begun
+        await writer.drain()
+        writer.close()
+
+    async def main():
+        server, port = await _server(handler)
+        url = f"http://127.0.0.1:{port}/"
+        async with server, httpx.AsyncClient(transport=LeanTransport()) as client:
+            assert (await client.get(url)).text == "ok"
+            with pytest.raises(httpx.ReadError):
+                await client.post(url, json={"q": 1})
+
+    asyncio.run(main())
+    assert requests == 2
+
+
+def test_an_idle_connection_past_its_keepalive_expiry_is_not_reused():
+    connections = 0
+
+    async def handler(reader, writer):  # keeps every connection open
+        nonlocal connections
+        connections += 1
+        while True:
+            await _read_request(reader)
+            writer.write(RESPONSE)
+            await writer.drain()
+
+    async def main():
+        server, port = await _server(handler)
+        url = f"http://127.0.0.1:{port}/"
+        transport = LeanTransport(keepalive_expiry=0.05)
+        async with server, httpx.AsyncClient(transport=transport) as client:
+            await client.get(url)
+            await client.get(url)  # at once: reused
+            await asyncio.sleep(0.1)
+            await client.get(url)  # idle 0.1 s > 0.05 s: a new connection
+
+    asyncio.run(main())
+    assert connections == 2

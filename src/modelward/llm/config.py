@@ -46,6 +46,9 @@ class ProviderConfig(_Section):
     backoff_s: float = Field(default=0.5, ge=0)
     max_backoff_s: float = Field(default=20.0, ge=0)
     concurrency: int = Field(default=8, ge=1)
+    # an idle pooled connection is closed after this long, before the provider's own
+    # keep-alive timeout closes it (uvicorn 5 s, nginx 75 s)
+    keepalive_expiry_s: float = Field(default=4.0, gt=0)
     required: bool = False
     models: list[str] = []  # models the health check requires
     rate_limit_rpm: int | None = Field(default=None, ge=1)  # for the quota alerts

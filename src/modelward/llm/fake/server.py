@@ -444,11 +444,15 @@ class FakeServer:
     """The fake providers on a real uvicorn server at 127.0.0.1 (port 0 = any free port).
 
     Base URLs: ``openai_url`` (``…/v1``), ``anthropic_url``, ``ollama_url``, ``hf_url``.
+    A connection idle for ``keep_alive_s`` is closed by the server (uvicorn's default, 5 s).
     """
 
-    def __init__(self, behaviour: FakeBehaviour | None = None, *, port: int = 0) -> None:
+    def __init__(
+        self, behaviour: FakeBehaviour | None = None, *, port: int = 0, keep_alive_s: float = 5
+    ) -> None:
         self.behaviour = behaviour or FakeBehaviour()
         self._port = port
+        self._keep_alive_s = keep_alive_s
         self._server: Any = None
         self._thread: threading.Thread | None = None
         self.port = 0
@@ -492,7 +496,11 @@ class FakeServer:
         sock.bind(("127.0.0.1", self._port))
         self.port = sock.getsockname()[1]
         config = uvicorn.Config(
-            create_fake_app(self.behaviour), log_level="warning", access_log=False, lifespan="off"
+            create_fake_app(self.behaviour),
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+            timeout_keep_alive=self._keep_alive_s,
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(
