@@ -8,7 +8,8 @@ A synthetic prediction log is sampled from the four UCI hospitals with jitter (c
 features get Gaussian noise of 2 % of their spread), scored by a logistic-regression
 pipeline trained on Cleveland, and written in the serving contract's layout as
 ``modelward logs compact`` leaves a closed day (one file per day, the log's Parquet
-options, row groups of ``ROW_GROUP_ROWS``) with every label as feedback. Both tools then run "the
+options, row groups of ``ROW_GROUP_ROWS``) with every label as feedback, as the server
+writes rows: uuid4-hex request ids, nulls for missing inputs. Both tools then run "the
 daily check":
 5 classification metrics + drift on 13 features (+ data quality for modelward) over that
 day, against the Cleveland reference.
@@ -22,7 +23,8 @@ day, against the Cleveland reference.
 Each side runs in a fresh process, ``--repeat`` times (default 3), alternating; the
 figures are the median run's wall time of the work (reading included, interpreter start
 and imports excluded) and its process's peak RSS, and the ratio is that of the medians
-(this machine's timings vary by ~10 % run to run: fresh memory is slow to touch).
+(this machine's timings vary by ~10 % run to run: fresh memory is slow to touch). The
+line ``agreement:`` says whether both sides computed the same metrics and distances.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -71,7 +74,7 @@ def _peak_mb() -> float:
 
 def build(rows: int) -> Path:
     """A workspace with the Cleveland model and a log of ``rows`` predictions (cached)."""
-    folder = WORK / f"day-{rows}-v3"
+    folder = WORK / f"day-{rows}-v4"
     if (folder / "ready").exists():
         return folder
     import shutil
@@ -134,11 +137,13 @@ def build(rows: int) -> Path:
         for f in NUMERIC:
             sample[f] = sample[f] + rng.normal(0, 0.02 * spread[f], n)
         proba = model.predict_proba(sample[FEATURES])[:, 1]
-        ids = np.char.add("r", np.arange(done, done + n).astype("U12"))
+        # the server's request ids (uuid4 hex) and its nulls for missing inputs
+        raw = rng.bytes(16 * n).hex()
+        ids = np.array([raw[i : i + 32] for i in range(0, 32 * n, 32)], dtype=object)
         ts = start + pd.to_timedelta(np.arange(done, done + n) * step, unit="us")
         table = pa.table(
             {
-                "request_id": ids.astype(object),
+                "request_id": ids,
                 "ts": pa.array(ts, pa.timestamp("us", tz="UTC")),
                 "version": np.ones(n, "int64"),
                 "environment": np.full(n, "production", object),
@@ -148,13 +153,16 @@ def build(rows: int) -> Path:
                 "prediction": np.where(proba >= 0.5, "1", "0").astype(object),
                 "score": proba,
                 "proba": pa.nulls(n, pa.string()),
-                **{f"in_{f}": sample[f].to_numpy("float64") for f in FEATURES},
+                **{
+                    f"in_{f}": pa.array(sample[f].to_numpy("float64"), from_pandas=True)
+                    for f in FEATURES
+                },
             }
         )
         write("predictions", table)
         feedback = pa.table(
             {
-                "request_id": ids.astype(object),
+                "request_id": ids,
                 "ts": pa.array(ts + pd.Timedelta(minutes=30), pa.timestamp("us", tz="UTC")),
                 "label": sample["target"].astype(str).to_numpy(object),
             }
@@ -200,12 +208,14 @@ def run_ours(folder: Path) -> dict:
     quality = monitor.quality("heart", last="24h", until=until)
     seconds = time.perf_counter() - started
     values = metrics.results["versions"]["v1"]["metrics"]
+    scores = {f: entry.score for f, entry in drift.features.items() if entry.score is not None}
     return {
         "seconds": seconds,
         "peak_mb": _peak_mb(),
         "accuracy": values["accuracy"]["value"],
         "roc_auc": values["roc_auc"]["value"],
         "drifted": sorted(drift.results["drifted"]),
+        "drift": {f: [s.method, s.statistic] for f, s in scores.items()},
         "quality_breaches": len(quality.breaches),
     }
 
@@ -247,7 +257,51 @@ def run_evidently(folder: Path) -> dict:
     )
     body = snapshot.dict()
     seconds = time.perf_counter() - started
-    return {"seconds": seconds, "peak_mb": _peak_mb(), "metrics": len(body.get("metrics", []))}
+    found: dict[str, Any] = {"drift": {}, "drifted": []}
+    for metric in body.get("metrics", []):
+        config = metric.get("config", {})
+        kind = str(config.get("type", "")).rpartition(":")[2]
+        if kind in ("Accuracy", "RocAuc"):
+            found["accuracy" if kind == "Accuracy" else "roc_auc"] = float(metric["value"])
+        elif kind == "ValueDrift":
+            column, method, value = config["column"], config["method"], float(metric["value"])
+            found["drift"][column] = [method, value]
+            crossed = (
+                value < config["threshold"]
+                if "p_value" in method
+                else (value >= config["threshold"])
+            )
+            if crossed:
+                found["drifted"].append(column)
+    found["drifted"].sort()
+    return {"seconds": seconds, "peak_mb": _peak_mb(), **found}
+
+
+def agreement(ours: dict, peer: dict) -> str:
+    """Whether the two sides computed the same thing: our metrics come from a consistent
+    hash sample of about 100 000 requests (docs/monitor.md: a rate's standard error is at
+    most 0.0011), so they must agree with Evidently's over every row within three standard
+    errors; and per feature, whether both call it drifted (the tests may differ: on a
+    large window Evidently uses Jensen-Shannon for categories, we a z-test / chi-square)."""
+    bound = 3 * 0.0011
+    lines = []
+    for metric in ("accuracy", "roc_auc"):
+        gap = abs(ours[metric] - peer[metric])
+        verdict = "agrees" if gap <= bound else "DIFFERS"
+        lines.append(f"{metric} {verdict} (|Δ| {gap:.1e}, bound {bound:.4f})")
+    features = sorted(set(ours["drift"]) | set(peer["drift"]))
+    differ = [
+        f"{f} (ours {ours['drift'].get(f, ['-'])[0]}: "
+        f"{'drifted' if f in ours['drifted'] else 'not'}; Evidently "
+        f"{peer['drift'].get(f, ['-'])[0]}: {'drifted' if f in peer['drifted'] else 'not'})"
+        for f in features
+        if (f in ours["drifted"]) != (f in peer["drifted"])
+    ]
+    lines.append(
+        f"drift verdicts agree on {len(features) - len(differ)} of {len(features)} features"
+        + (f"; differ on {', '.join(differ)}" if differ else "")
+    )
+    return "; ".join(lines)
 
 
 # -- orchestration --------------------------------------------------------------------------
@@ -336,6 +390,7 @@ def main() -> None:
             + f") and uses {peer['peak_mb'] / ours['peak_mb']:.1f}x less memory "
             "(target: >= 50x faster)"
         )
+        print(f"agreement: {agreement(ours, peer)}")
     if not args.no_scale:
         sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
         base = None
