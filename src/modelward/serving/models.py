@@ -44,7 +44,7 @@ if TYPE_CHECKING:
 
     from modelward.workspace import Workspace
 
-__all__ = ["LoadedModel", "Outputs", "load_model", "prepare_model"]
+__all__ = ["LoadedModel", "Outputs", "load_model", "prepare_model", "serving_path"]
 
 log = logging.getLogger("modelward.serving")
 
@@ -75,6 +75,7 @@ class LoadedModel:
     session: Any = None  # onnxruntime session of the converted pipeline, when proven equal
     types: dict[str, str] = field(default_factory=dict)
     path: str = "sklearn"
+    path_reason: str | None = None  # why not the ONNX path, when it is not
     _inputs: Any = None  # the session's graph inputs, read once
     positive: str | None = None  # a binary model's declared positive class (its score)
 
@@ -164,7 +165,8 @@ def load_model(ws: Workspace, name: str, version: int, *, convert: bool = True) 
     declared = info.tags.get("positive_class", policy.positive_class)
     positive = None if declared is None else str(declared)
     types = {f"in_{c.name}": feature_type(c.kind) for c in validator.columns}
-    cache = _onnx_cache(ws, info, validator) if convert else None
+    why_not = _no_onnx(info, validator) if convert else "ONNX conversion turned off"
+    cache = None if why_not else ws.layout.onnx_cache / f"{info.sha256}"
     if cache is not None:
         cached = _cached_session(cache)
         if cached is not None:
@@ -184,6 +186,7 @@ def load_model(ws: Workspace, name: str, version: int, *, convert: bool = True) 
         classes=classes,
         types=types,
         path=info.flavor,
+        path_reason=why_not,
         positive=positive,
     )
     if cache is not None and not cache.with_suffix(".pipeline").exists():
@@ -192,6 +195,8 @@ def load_model(ws: Workspace, name: str, version: int, *, convert: bool = True) 
         loaded.session = _onnx_session(model, validator, cache, task, classes, ref)
         if loaded.session is not None:
             loaded.path = "onnx"
+    if cache is not None and loaded.session is None:
+        loaded.path_reason = _pipeline_note(cache) or "the ONNX conversion failed"
     return loaded
 
 
@@ -211,11 +216,53 @@ def prepare_model(ws: Workspace, name: str, version: int) -> str:
     return load_model(ws, name, version).path
 
 
+def serving_path(ws: Workspace, name: str, version: int) -> tuple[str, str | None]:
+    """The path a server takes for a version, read from the ONNX cache without converting
+    anything: ``("onnx", None)`` when a proven conversion is cached; else the version's
+    flavor (``sklearn``) and why — the reason its conversion failed, or why it cannot have
+    one; ``("unproven", …)`` when no deploy or server start has tried it yet."""
+    info = ws.registry.get_version(name, version)
+    validator = InputValidator(info.input_schema)
+    why_not = _no_onnx(info, validator)
+    if why_not:
+        return info.flavor, why_not
+    cache = ws.layout.onnx_cache / f"{info.sha256}"
+    if cache.with_suffix(".json").exists() and cache.with_suffix(".onnx").exists():
+        return "onnx", None
+    note = _pipeline_note(cache)
+    if note is not None:
+        return info.flavor, note
+    return "unproven", "not converted yet: the next deploy or server start proves the conversion"
+
+
+def _pipeline_note(cache: Path) -> str | None:
+    """The reason noted when a conversion failed its proof, or None."""
+    try:
+        return cache.with_suffix(".pipeline").read_text(encoding="utf-8").strip() or "no reason"
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        return f"the conversion failed (its note is unreadable: {exc})"
+
+
+def _no_onnx(info: Any, validator: InputValidator) -> str | None:
+    """Why a version cannot have an ONNX conversion, or None when it can be tried."""
+    if info.flavor != "sklearn":
+        return f"a {info.flavor} artifact; only scikit-learn pipelines convert to ONNX"
+    if not validator.columns:
+        return "no input schema recorded"
+    odd = [c.name for c in validator.columns if c.kind not in (*NUMERIC, "string")]
+    if odd:
+        return f"input {odd[0]!r} is neither a number nor text"
+    if not info.sha256:
+        return "no artifact checksum recorded (the conversion cache is keyed by it)"
+    return None
+
+
 def _onnx_cache(ws: Workspace, info: Any, validator: InputValidator) -> Path | None:
     """Where a version's proven conversion lives, or None when it cannot have one (not a
     scikit-learn artifact, an input neither a number nor text, no checksum)."""
-    plain = all(c.kind in (*NUMERIC, "string") for c in validator.columns)
-    if info.flavor != "sklearn" or not plain or not validator.columns or not info.sha256:
+    if _no_onnx(info, validator):
         return None
     return ws.layout.onnx_cache / f"{info.sha256}"
 
