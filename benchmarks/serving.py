@@ -111,7 +111,7 @@ def request_rows(config: Any, n: int) -> list[dict]:
     """The config's data rows as a client sends them: JSON numbers, null where missing."""
     from modelward.data import read_data
 
-    frame = read_data(config.data_ref())[config.features.all()].head(n)
+    frame = read_data(config.data_ref())[config.features.all].head(n)
     return [
         {k: (None if v != v else v) for k, v in row.items()} for row in frame.to_dict("records")
     ]
@@ -122,7 +122,8 @@ def fitted_pipeline(ws_root: Path, name: str) -> Any:
 
     ws = Workspace.open(ws_root)
     try:
-        return ws.load_model(name, 1)
+        loaded = ws.load_model(name, 1)  # the sklearn flavor; its pipeline is .model
+        return getattr(loaded, "model", loaded)
     finally:
         ws.close()
 
@@ -484,11 +485,10 @@ def served_path(side: Side, name: str) -> str:
     import httpx
 
     info = httpx.get(f"{side.url}/v1/models/{name}", headers=side.headers, timeout=10).json()
-    targets = [t for d in info.get("deployments", []) for t in d.get("targets", [])]
+    versions = {v: about for d in info["deployments"] for v, about in d["versions"].items()}
     return ", ".join(
-        f"v{t['version']} {t.get('path', '?')}"
-        + (f" ({t['path_reason']})" if t.get("path_reason") else "")
-        for t in targets
+        f"v{v} {about['path']}" + (f" ({about['path_reason']})" if about["path_reason"] else "")
+        for v, about in versions.items()
     )
 
 
