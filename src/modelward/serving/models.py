@@ -80,13 +80,14 @@ class LoadedModel:
     positive: str | None = None  # a binary model's declared positive class (its score)
 
     def predict(self, rows: list[list[Any]]) -> Outputs:
-        """Rows are value lists in schema order (as the validator returns them)."""
+        """Rows are value lists in schema order (as :meth:`InputValidator.check` returns)."""
+        return self.predict_columns(columns_of(self.validator.names, rows))
+
+    def predict_columns(self, columns: dict[str, list[Any]]) -> Outputs:
+        """Each input's values by name (as :meth:`InputValidator.check_rows` returns)."""
         import numpy as np
 
         if self.session is not None:
-            columns = {
-                name: [row[j] for row in rows] for j, name in enumerate(self.validator.names)
-            }
             if self._inputs is None:
                 self._inputs = self.session.get_inputs()
             outputs = self.session.run(None, feeds_from_columns(self._inputs, columns))
@@ -96,7 +97,7 @@ class LoadedModel:
                 known = {label_key(c): c for c in self.classes}
                 labels = [known.get(label_key(v), v) for v in labels]
         else:
-            frame = self.frame(rows)
+            frame = columns_frame(self.validator, columns)
             if hasattr(self.flavor, "predict_both"):
                 label_arr, proba = self.flavor.predict_both(frame)
             else:
@@ -113,17 +114,30 @@ class LoadedModel:
 
 def rows_frame(validator: InputValidator, rows: list[list[Any]]) -> Any:
     """Validated rows (value lists in schema order) as a DataFrame for a pipeline."""
+    return columns_frame(validator, columns_of(validator.names, rows))
+
+
+def columns_of(names: list[str], rows: list[list[Any]]) -> dict[str, list[Any]]:
+    """Rows (value lists in the order of ``names``) as columns by name."""
+    return {name: [row[j] for row in rows] for j, name in enumerate(names)}
+
+
+def columns_frame(validator: InputValidator, columns: dict[str, list[Any]]) -> Any:
+    """Validated columns as a DataFrame for a pipeline: numbers as float64, a missing
+    value as NaN (what a CSV read gives, and what imputers look for)."""
     import numpy as np
     import pandas as pd
 
-    frame = pd.DataFrame(rows, columns=validator.names)
+    data = {}
     for col in validator.columns:
+        values = columns[col.name]
         if col.kind in NUMERIC:
-            frame[col.name] = frame[col.name].astype("float64")
+            data[col.name] = np.array(values, dtype="float64")  # None becomes NaN
         elif col.kind == "string":
-            series = frame[col.name].astype(object)
-            frame[col.name] = series.where(series.notna(), np.nan)
-    return frame
+            data[col.name] = pd.Series([np.nan if v is None else v for v in values], dtype=object)
+        else:
+            data[col.name] = pd.Series(values)  # booleans: bool, or object with a None
+    return pd.DataFrame(data, columns=validator.names)
 
 
 def _outputs(
