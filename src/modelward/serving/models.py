@@ -95,7 +95,8 @@ class LoadedModel:
             proba = np.asarray(outputs[1], dtype=np.float64) if len(outputs) > 1 else None
             if self.classes is not None:  # the pipeline's own label values (1, not "1")
                 known = {label_key(c): c for c in self.classes}
-                labels = [known.get(label_key(v), v) for v in labels]
+                own = {v: known.get(label_key(v), v) for v in set(labels)}
+                labels = [own[v] for v in labels]
         else:
             frame = columns_frame(self.validator, columns)
             if hasattr(self.flavor, "predict_both"):
