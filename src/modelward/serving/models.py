@@ -78,6 +78,7 @@ class LoadedModel:
     path_reason: str | None = None  # why not the ONNX path, when it is not
     _inputs: Any = None  # the session's graph inputs, read once
     positive: str | None = None  # a binary model's declared positive class (its score)
+    batcher: Any = None  # the pipeline path's MicroBatcher, made by the first request
 
     def predict(self, rows: list[list[Any]]) -> Outputs:
         """Rows are value lists in schema order (as :meth:`InputValidator.check` returns)."""

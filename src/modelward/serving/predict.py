@@ -21,6 +21,7 @@ import orjson
 from modelward.deploy.deployments import ENVIRONMENTS
 from modelward.errors import LogUnavailable, ModelFailed, ModelTimeout, SchemaError
 from modelward.http.response import Response
+from modelward.serving.batcher import MicroBatcher
 from modelward.serving.payload import rows_of
 
 if TYPE_CHECKING:
@@ -116,14 +117,16 @@ class Predictor:
     ) -> Outputs:
         """The model's outputs. The ONNX path (microseconds) runs inline; a pipeline runs
         in a worker thread under ``serving.predict_timeout_s``, so a slow or stuck model
-        never stalls the other requests. A failure is logged and raised in the tree."""
+        never stalls the other requests, joined with concurrent requests to it
+        (:mod:`modelward.serving.batcher`). A failure is logged and raised in the tree."""
         ref = f"{model.name}:{model.version}"
         limit = self.timeout_s
         try:
             if model.session is not None:
                 return model.predict_columns(values)
-            run = asyncio.to_thread(model.predict_columns, values)
-            return await asyncio.wait_for(run, limit)
+            if model.batcher is None:
+                model.batcher = MicroBatcher(model)
+            return await asyncio.wait_for(model.batcher.predict(values), limit)
         except TimeoutError as exc:
             why = f"timeout after {limit:g} s"
             self._log_failed(model, env, ids, "error", why, client, started)
