@@ -545,16 +545,16 @@ def main() -> int:
     ours = Side("modelward serve", base, proc, predict, {"inputs": batch_rows or rows[0]}, headers)
     sides = [ours]
     theirs = None
-    if not args.skip_mlflow:
-        model = fitted_pipeline(ws_root, name)
-        mlflow_dir = save_mlflow_model(ensure_mlflow(), model, rows[:5])
-        mproc, mbase, mstart = start_mlflow(mlflow_dir)
-        theirs = Side(
-            "mlflow models serve", mbase, mproc, "/invocations",
-            {"dataframe_records": batch_rows or [rows[0]]}, start_s=mstart,
-        )  # fmt: skip
-        sides.append(theirs)
-    try:
+    try:  # our server is stopped whatever happens next (MLflow failing to start too)
+        if not args.skip_mlflow:
+            model = fitted_pipeline(ws_root, name)
+            mlflow_dir = save_mlflow_model(ensure_mlflow(), model, rows[:5])
+            mproc, mbase, mstart = start_mlflow(mlflow_dir)
+            theirs = Side(
+                "mlflow models serve", mbase, mproc, "/invocations",
+                {"dataframe_records": batch_rows or [rows[0]]}, start_s=mstart,
+            )  # fmt: skip
+            sides.append(theirs)
         result: dict[str, Any] = {"model": name, "config": str(args.config)}
         result["path"] = served_path(ours, name)
         if theirs:
