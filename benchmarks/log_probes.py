@@ -34,7 +34,10 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path[:0] = [str(ROOT / "src"), str(HERE)]
-from serving import FEATURES  # noqa: E402 - benchmarks/serving.py, beside this file
+FEATURES = [
+    "age", "sex", "cp", "trestbps", "chol", "fbs", "restecg",
+    "thalach", "exang", "oldpeak", "slope", "ca", "thal",
+]  # fmt: skip
 
 
 def say(text: str) -> None:
@@ -67,11 +70,41 @@ class Tally:
 
 
 def prepare(root: Path) -> tuple[Path, list[dict]]:
-    """A workspace serving heart v1 (as benchmarks/serving.py builds it), request rows."""
-    from serving import deployed_heart
-
-    _, cleveland, _ = deployed_heart(root / "ws")
+    """A workspace serving heart v1 (the Cleveland logistic-regression pipeline), request
+    rows."""
+    cleveland = deployed_heart(root / "ws")
     return root / "ws", cleveland[FEATURES].fillna(0).to_dict(orient="records")
+
+
+def deployed_heart(root: Path) -> object:
+    """A new workspace at ``root`` serving the Cleveland logistic-regression pipeline as
+    heart v1 in production; the Cleveland frame."""
+    from sklearn.impute import SimpleImputer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from modelward import Workspace
+    from modelward.data import read_data
+
+    heart = read_data(ROOT / "examples" / "heart-disease" / "heart.yml")
+    cleveland = heart[heart.site == "cleveland"].drop(columns="site")
+    model = Pipeline(
+        [
+            ("impute", SimpleImputer(strategy="median")),
+            ("scale", StandardScaler()),
+            ("model", LogisticRegression(max_iter=1000)),
+        ]
+    ).fit(cleveland[FEATURES], cleveland["target"])
+    ws = Workspace.init(root)
+    ws.register("heart", model, data=cleveland[[*FEATURES, "target"]], target="target")
+    ws.registry.record_run(
+        "validation", model="heart", version=1, inputs={}, results={}, verdict="pass"
+    )
+    ws.transition("heart", 1, "testing", reason="benchmark")
+    ws.deployments.deploy("heart", 1, "production", reason="benchmark")
+    ws.close()
+    return cleveland
 
 
 def set_flush(ws: Path, ms: int) -> None:

@@ -123,11 +123,15 @@ class Deployments:
     """Deployments of every model; reached as ``workspace.deployments``."""
 
     def __init__(
-        self, registry: Registry, prepare: Callable[[str, int], object] | None = None
+        self,
+        registry: Registry,
+        prepare: Callable[[str, int], object] | None = None,
+        path_of: Callable[[str, int], tuple[str, str | None]] | None = None,
     ) -> None:
         self.registry = registry
         self.db = registry.db
         self.prepare = prepare
+        self.path_of = path_of
 
     # -- reading --------------------------------------------------------------------------
 
@@ -160,6 +164,17 @@ class Deployments:
                 query = query.where(DeploymentRow.environment == env)
             rows = session.execute(query.order_by(ModelRow.name, DeploymentRow.environment))
             return [_info(model, row) for row, model in rows.all()]
+
+    def serving_paths(self, name: str, env: str) -> builtins.list[dict[str, Any]]:
+        """Which path a server takes for each version of a deployment: ``onnx`` (a proven
+        conversion is cached) or the artifact's flavor (``sklearn``) with the reason, read
+        without converting anything (``unproven`` before any deploy or start tried)."""
+        info = self.get(name, env)
+        found = []
+        for target in info.targets:
+            path, reason = self.path_of(name, target.version) if self.path_of else ("?", None)
+            found.append({"version": target.version, "path": path, "reason": reason})
+        return found
 
     def revisions(self, name: str, env: str | None = None) -> builtins.list[EventInfo]:
         """The deployment history of a model (oldest first), optionally of one environment."""

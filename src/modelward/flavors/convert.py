@@ -172,8 +172,12 @@ def _column(spec: Any, values: Sequence[Any]) -> Any:
         return np.array(text, dtype=object).reshape(-1, 1)
     if spec.type in _INT_TYPES:
         return np.array(values, dtype=_INT_TYPES[spec.type]).reshape(-1, 1)
-    floats = [np.nan if _missing(v) else v for v in values]
-    return np.array(floats, dtype=_FLOAT_TYPES.get(spec.type, "float32")).reshape(-1, 1)
+    dtype = _FLOAT_TYPES.get(spec.type, "float32")
+    try:
+        return np.array(values, dtype=dtype).reshape(-1, 1)  # None becomes NaN
+    except (TypeError, ValueError):
+        floats = [np.nan if _missing(v) else v for v in values]
+        return np.array(floats, dtype=dtype).reshape(-1, 1)
 
 
 def feeds_from_columns(

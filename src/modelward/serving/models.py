@@ -44,7 +44,7 @@ if TYPE_CHECKING:
 
     from modelward.workspace import Workspace
 
-__all__ = ["LoadedModel", "Outputs", "load_model", "prepare_model"]
+__all__ = ["LoadedModel", "Outputs", "load_model", "prepare_model", "serving_path"]
 
 log = logging.getLogger("modelward.serving")
 
@@ -75,17 +75,20 @@ class LoadedModel:
     session: Any = None  # onnxruntime session of the converted pipeline, when proven equal
     types: dict[str, str] = field(default_factory=dict)
     path: str = "sklearn"
+    path_reason: str | None = None  # why not the ONNX path, when it is not
     _inputs: Any = None  # the session's graph inputs, read once
     positive: str | None = None  # a binary model's declared positive class (its score)
+    batcher: Any = None  # the pipeline path's MicroBatcher, made by the first request
 
     def predict(self, rows: list[list[Any]]) -> Outputs:
-        """Rows are value lists in schema order (as the validator returns them)."""
+        """Rows are value lists in schema order (as :meth:`InputValidator.check` returns)."""
+        return self.predict_columns(columns_of(self.validator.names, rows))
+
+    def predict_columns(self, columns: dict[str, list[Any]]) -> Outputs:
+        """Each input's values by name (as :meth:`InputValidator.check_rows` returns)."""
         import numpy as np
 
         if self.session is not None:
-            columns = {
-                name: [row[j] for row in rows] for j, name in enumerate(self.validator.names)
-            }
             if self._inputs is None:
                 self._inputs = self.session.get_inputs()
             outputs = self.session.run(None, feeds_from_columns(self._inputs, columns))
@@ -93,9 +96,10 @@ class LoadedModel:
             proba = np.asarray(outputs[1], dtype=np.float64) if len(outputs) > 1 else None
             if self.classes is not None:  # the pipeline's own label values (1, not "1")
                 known = {label_key(c): c for c in self.classes}
-                labels = [known.get(label_key(v), v) for v in labels]
+                own = {v: known.get(label_key(v), v) for v in set(labels)}
+                labels = [own[v] for v in labels]
         else:
-            frame = self.frame(rows)
+            frame = columns_frame(self.validator, columns)
             if hasattr(self.flavor, "predict_both"):
                 label_arr, proba = self.flavor.predict_both(frame)
             else:
@@ -112,17 +116,30 @@ class LoadedModel:
 
 def rows_frame(validator: InputValidator, rows: list[list[Any]]) -> Any:
     """Validated rows (value lists in schema order) as a DataFrame for a pipeline."""
+    return columns_frame(validator, columns_of(validator.names, rows))
+
+
+def columns_of(names: list[str], rows: list[list[Any]]) -> dict[str, list[Any]]:
+    """Rows (value lists in the order of ``names``) as columns by name."""
+    return {name: [row[j] for row in rows] for j, name in enumerate(names)}
+
+
+def columns_frame(validator: InputValidator, columns: dict[str, list[Any]]) -> Any:
+    """Validated columns as a DataFrame for a pipeline: numbers as float64, a missing
+    value as NaN (what a CSV read gives, and what imputers look for)."""
     import numpy as np
     import pandas as pd
 
-    frame = pd.DataFrame(rows, columns=validator.names)
+    data = {}
     for col in validator.columns:
+        values = columns[col.name]
         if col.kind in NUMERIC:
-            frame[col.name] = frame[col.name].astype("float64")
+            data[col.name] = np.array(values, dtype="float64")  # None becomes NaN
         elif col.kind == "string":
-            series = frame[col.name].astype(object)
-            frame[col.name] = series.where(series.notna(), np.nan)
-    return frame
+            data[col.name] = pd.Series([np.nan if v is None else v for v in values], dtype=object)
+        else:
+            data[col.name] = pd.Series(values)  # booleans: bool, or object with a None
+    return pd.DataFrame(data, columns=validator.names)
 
 
 def _outputs(
@@ -164,7 +181,8 @@ def load_model(ws: Workspace, name: str, version: int, *, convert: bool = True) 
     declared = info.tags.get("positive_class", policy.positive_class)
     positive = None if declared is None else str(declared)
     types = {f"in_{c.name}": feature_type(c.kind) for c in validator.columns}
-    cache = _onnx_cache(ws, info, validator) if convert else None
+    why_not = _no_onnx(info, validator) if convert else "ONNX conversion turned off"
+    cache = None if why_not else ws.layout.onnx_cache / f"{info.sha256}"
     if cache is not None:
         cached = _cached_session(cache)
         if cached is not None:
@@ -184,6 +202,7 @@ def load_model(ws: Workspace, name: str, version: int, *, convert: bool = True) 
         classes=classes,
         types=types,
         path=info.flavor,
+        path_reason=why_not,
         positive=positive,
     )
     if cache is not None and not cache.with_suffix(".pipeline").exists():
@@ -192,6 +211,8 @@ def load_model(ws: Workspace, name: str, version: int, *, convert: bool = True) 
         loaded.session = _onnx_session(model, validator, cache, task, classes, ref)
         if loaded.session is not None:
             loaded.path = "onnx"
+    if cache is not None and loaded.session is None:
+        loaded.path_reason = _pipeline_note(cache) or "the ONNX conversion failed"
     return loaded
 
 
@@ -211,11 +232,53 @@ def prepare_model(ws: Workspace, name: str, version: int) -> str:
     return load_model(ws, name, version).path
 
 
+def serving_path(ws: Workspace, name: str, version: int) -> tuple[str, str | None]:
+    """The path a server takes for a version, read from the ONNX cache without converting
+    anything: ``("onnx", None)`` when a proven conversion is cached; else the version's
+    flavor (``sklearn``) and why — the reason its conversion failed, or why it cannot have
+    one; ``("unproven", …)`` when no deploy or server start has tried it yet."""
+    info = ws.registry.get_version(name, version)
+    validator = InputValidator(info.input_schema)
+    why_not = _no_onnx(info, validator)
+    if why_not:
+        return info.flavor, why_not
+    cache = ws.layout.onnx_cache / f"{info.sha256}"
+    if cache.with_suffix(".json").exists() and cache.with_suffix(".onnx").exists():
+        return "onnx", None
+    note = _pipeline_note(cache)
+    if note is not None:
+        return info.flavor, note
+    return "unproven", "not converted yet: the next deploy or server start proves the conversion"
+
+
+def _pipeline_note(cache: Path) -> str | None:
+    """The reason noted when a conversion failed its proof, or None."""
+    try:
+        return cache.with_suffix(".pipeline").read_text(encoding="utf-8").strip() or "no reason"
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        return f"the conversion failed (its note is unreadable: {exc})"
+
+
+def _no_onnx(info: Any, validator: InputValidator) -> str | None:
+    """Why a version cannot have an ONNX conversion, or None when it can be tried."""
+    if info.flavor != "sklearn":
+        return f"a {info.flavor} artifact; only scikit-learn pipelines convert to ONNX"
+    if not validator.columns:
+        return "no input schema recorded"
+    odd = [c.name for c in validator.columns if c.kind not in (*NUMERIC, "string")]
+    if odd:
+        return f"input {odd[0]!r} is neither a number nor text"
+    if not info.sha256:
+        return "no artifact checksum recorded (the conversion cache is keyed by it)"
+    return None
+
+
 def _onnx_cache(ws: Workspace, info: Any, validator: InputValidator) -> Path | None:
     """Where a version's proven conversion lives, or None when it cannot have one (not a
     scikit-learn artifact, an input neither a number nor text, no checksum)."""
-    plain = all(c.kind in (*NUMERIC, "string") for c in validator.columns)
-    if info.flavor != "sklearn" or not plain or not validator.columns or not info.sha256:
+    if _no_onnx(info, validator):
         return None
     return ws.layout.onnx_cache / f"{info.sha256}"
 

@@ -13,7 +13,7 @@ import asyncio
 import logging
 import time
 import uuid
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -21,6 +21,7 @@ import orjson
 from modelward.deploy.deployments import ENVIRONMENTS
 from modelward.errors import LogUnavailable, ModelFailed, ModelTimeout, SchemaError
 from modelward.http.response import Response
+from modelward.serving.batcher import MicroBatcher
 from modelward.serving.payload import rows_of
 
 if TYPE_CHECKING:
@@ -70,14 +71,8 @@ class Predictor:
         ids = [rid] if single else [f"{rid}-{i}" for i in range(len(rows))]
         token = request.token
         client = token.name if token else "-"
-        validator = model.validator
-        values = []
-        flags = []
         try:
-            for i, row in enumerate(rows):
-                checked, flagged = validator.check(row, "inputs" if single else f"inputs[{i}]")
-                values.append(checked)
-                flags.append(flagged)
+            values, flags = model.validator.check_rows(rows, single)
         except SchemaError as exc:
             self._log_failed(model, env, ids, "rejected", exc.message, client, started)
             raise
@@ -112,7 +107,7 @@ class Predictor:
     async def _run_model(
         self,
         model: LoadedModel,
-        values: list[list[Any]],
+        values: dict[str, list[Any]],
         env: str,
         ids: list[str],
         client: str,
@@ -122,13 +117,16 @@ class Predictor:
     ) -> Outputs:
         """The model's outputs. The ONNX path (microseconds) runs inline; a pipeline runs
         in a worker thread under ``serving.predict_timeout_s``, so a slow or stuck model
-        never stalls the other requests. A failure is logged and raised in the tree."""
+        never stalls the other requests, joined with concurrent requests to it
+        (:mod:`modelward.serving.batcher`). A failure is logged and raised in the tree."""
         ref = f"{model.name}:{model.version}"
         limit = self.timeout_s
         try:
             if model.session is not None:
-                return model.predict(values)
-            return await asyncio.wait_for(asyncio.to_thread(model.predict, values), limit)
+                return model.predict_columns(values)
+            if model.batcher is None:
+                model.batcher = MicroBatcher(model)
+            return await asyncio.wait_for(model.batcher.predict(values), limit)
         except TimeoutError as exc:
             why = f"timeout after {limit:g} s"
             self._log_failed(model, env, ids, "error", why, client, started)
@@ -167,42 +165,41 @@ class Predictor:
         model: LoadedModel,
         env: str,
         ids: list[str],
-        values: list[list[Any]],
+        values: dict[str, list[Any]],
         flags: list[list[str]],
         outputs: Outputs,
         client: str,
         started: float,
     ) -> None:
+        """Log and count the answered rows: built column by column, counted per label
+        and per flagged field (not per row)."""
         latency = (time.perf_counter() - started) * 1000
         ts = time.time_ns() // 1000
         m = self.metrics
         name = model.name
         version = str(model.version)
-        names = model.validator.names
-        logged = []
-        for i, row_id in enumerate(ids):
-            text = str(outputs.labels[i])
-            record = {
-                "request_id": row_id,
-                "ts": ts,
-                "version": model.version,
-                "environment": env,
-                "status": "ok",
-                "latency_ms": latency,
-                "prediction": text,
-                "score": outputs.scores[i],
-                "proba": outputs.proba_json(i),
-                "client": client,
-                "flags": ",".join(flags[i]) or None,
-            }
-            for col, value in zip(names, values[i], strict=True):
-                record["in_" + col] = value if not isinstance(value, bool) else str(value).lower()
-            logged.append(record)
-            # a regression's values are not a label set: one series, not one per value
-            m.child(m.predictions, name, version, "value" if outputs.regression else text).inc()
-            for field in flags[i]:
-                m.child(m.flagged, name, field).inc()
-            self._remember(row_id, name)  # one shared string per model
+        texts = [str(label) for label in outputs.labels]
+        probas = [outputs.proba_json(i) for i in range(len(ids))]
+        flag_texts = [",".join(f) or None for f in flags]
+        inputs = [_logged(col.kind, values[col.name]) for col in model.validator.columns]
+        keys = (
+            "request_id", "ts", "version", "environment", "status", "latency_ms",
+            "prediction", "score", "proba", "client", "flags",
+            *("in_" + n for n in model.validator.names),
+        )  # fmt: skip
+        same = (ts, model.version, env, "ok", latency)
+        columns = zip(ids, texts, outputs.scores, probas, flag_texts, *inputs, strict=True)
+        logged = [
+            dict(zip(keys, (rid, *same, text, score, proba, client, flag, *ins), strict=True))
+            for rid, text, score, proba, flag, *ins in columns
+        ]
+        # a regression's values are not a label set: one series, not one per value
+        counted = Counter(["value"] * len(ids) if outputs.regression else texts)
+        for label, n in counted.items():
+            m.child(m.predictions, name, version, label).inc(n)
+        for field, n in Counter(f for row in flags for f in row).items():
+            m.child(m.flagged, name, field).inc(n)
+        self._remember(ids, name)  # one shared string per model
         self.writer.log_predictions(name, logged, model.types)
         m.child(m.requests, name, version, "ok").inc()
         m.child(m.latency, name, version).observe(latency / 1000)
@@ -235,11 +232,19 @@ class Predictor:
         self.writer.log_predictions(model.name, rows, model.types)
         self.metrics.child(self.metrics.requests, model.name, str(model.version), status).inc()
 
-    def _remember(self, request_id: str, model: str) -> None:
+    def _remember(self, request_ids: list[str], model: str) -> None:
         recent = self.recent
-        recent[request_id] = model
-        if len(recent) > RECENT:
+        for request_id in request_ids:
+            recent[request_id] = model
+        for _ in range(len(recent) - RECENT):
             recent.popitem(last=False)
+
+
+def _logged(kind: str, values: list[Any]) -> list[Any]:
+    """An input's values as the log stores them (a boolean as ``true``/``false``)."""
+    if kind != "boolean":
+        return values
+    return [v if v is None else str(v).lower() for v in values]
 
 
 def _answer(

@@ -82,6 +82,7 @@ def _deployment(route: Any) -> dict[str, Any]:
             str(v): {
                 "task": m.task,
                 "path": m.path,
+                "path_reason": m.path_reason,
                 "inputs": [
                     {"name": c.name, "kind": c.kind, "nullable": c.nullable}
                     for c in m.validator.columns

@@ -9,6 +9,11 @@ says ``data.out_of_range: reject``; with ``flag`` (the default) they are served 
 their field names returned as flags (and logged). A number with a fraction where the
 training data held only whole numbers (``integral``) is always served and flagged; only
 an ``integer`` column (an integer type in the data) refuses it.
+
+:meth:`InputValidator.check_rows` checks a request's rows column by column (vectorised
+with NumPy for numbers); whenever a column holds anything its fast checks do not pass —
+a wrong type, a null where none is allowed, a value to refuse — the rows are checked one
+by one instead, so a refused request gets the same error naming the same row and field.
 """
 
 from __future__ import annotations
@@ -23,6 +28,10 @@ from modelward.errors import SchemaError
 __all__ = ["Column", "InputValidator"]
 
 _NUMBER = (int, float)
+_NONE = type(None)
+_EXACT = 2.0**53  # every whole number below this is exact as a 64-bit float
+#: fewer rows than this are checked row by row (NumPy's set-up costs more than it saves)
+COLUMNAR_FROM = 8
 _INT64 = (-(2**63), 2**63 - 1)  # what an integer input (and its log column) holds
 _FLOAT_MAX = sys.float_info.max
 
@@ -66,6 +75,113 @@ class InputValidator:
         self.names = [c.name for c in self.columns]
         self._known = frozenset(self.names)
         self.reject = out_of_range == "reject"
+
+    def check_rows(
+        self, rows: list[Any], single: bool = False
+    ) -> tuple[dict[str, list[Any]], list[list[str]]]:
+        """A request's rows checked: each input's values (coerced, None where missing) by
+        name, and each row's flags. The error for a refused row is :meth:`check`'s."""
+        fast = self._columnar(rows) if len(rows) >= COLUMNAR_FROM else None
+        if fast is not None:
+            return fast
+        checked = [
+            self.check(row, "inputs" if single else f"inputs[{i}]") for i, row in enumerate(rows)
+        ]
+        columns = {name: [values[j] for values, _ in checked] for j, name in enumerate(self.names)}
+        return columns, [flags for _, flags in checked]
+
+    def _columnar(self, rows: list[Any]) -> tuple[dict[str, list[Any]], list[list[str]]] | None:
+        """The rows checked column by column, or None when a row needs the row-by-row
+        check (which raises the error that names it, or coerces what this does not)."""
+        import numpy as np
+
+        known = self._known
+        if not all(type(row) is dict and known.issuperset(row) for row in rows):
+            return None
+        flags: list[list[str]] = [[] for _ in rows]
+        columns: dict[str, list[Any]] = {}
+        for col in self.columns:
+            name = col.name
+            checked = self._column([row.get(name) for row in rows], col)
+            if checked is None:
+                return None
+            columns[name], flagged = checked
+            if flagged is not None and flagged.any():
+                if self.reject:
+                    return None
+                for i in np.flatnonzero(flagged).tolist():
+                    flags[i].append(name)
+        return columns, flags
+
+    @staticmethod
+    def _column(values: list[Any], col: Column) -> tuple[list[Any], Any] | None:
+        """One input's values and the mask of rows to flag, or None (check row by row)."""
+        import numpy as np
+
+        kinds = set(map(type, values))
+        missing = _NONE in kinds
+        if missing and not col.nullable:
+            return None
+        kinds.discard(_NONE)
+        absent = np.fromiter((v is None for v in values), bool, len(values)) if missing else None
+        if col.kind == "float":
+            if not kinds <= {int, float}:
+                return None
+            try:
+                arr = np.array(values, dtype="float64")  # None becomes NaN
+            except OverflowError:
+                return None
+            finite = np.isfinite(arr) if absent is None else np.isfinite(arr) | absent
+            if not finite.all():  # NaN or infinity sent: refused row by row
+                return None
+            out = arr.tolist()
+            if missing:
+                out = [None if gone else v for gone, v in zip(absent.tolist(), out, strict=True)]
+        elif col.kind == "integer":
+            if missing or not kinds <= {int, float}:
+                return None
+            if kinds == {int}:
+                try:
+                    arr = np.array(values, dtype="int64")
+                except OverflowError:
+                    return None
+                out = values
+            else:  # whole floats (63.0) are integers; exact as floats below 2**53
+                arr = np.array(values, dtype="float64")
+                whole = np.isfinite(arr) & (arr == np.floor(arr)) & (np.abs(arr) < _EXACT)
+                if not whole.all():
+                    return None
+                out = arr.astype("int64").tolist()
+        elif col.kind == "boolean":
+            if not kinds <= {bool}:
+                return None
+            arr, out = None, values
+        else:
+            if not kinds <= {str}:
+                return None
+            arr, out = None, values
+        return out, InputValidator._flagged(col, arr, out, absent)
+
+    @staticmethod
+    def _flagged(col: Column, arr: Any, values: list[Any], absent: Any) -> Any:
+        """Rows outside the training data (or with a fraction where training had only whole
+        numbers), as :meth:`_outside` and :meth:`check` decide for one value."""
+        import numpy as np
+
+        numeric = col.kind in ("integer", "float")
+        if col.low is not None and col.high is not None and numeric:
+            flagged = (arr < col.low) | (arr > col.high)  # NaN (missing) compares False
+        elif col.categories is not None:
+            cats = col.categories
+            flagged = np.fromiter((v is not None and v not in cats for v in values), bool)
+        else:
+            flagged = None
+        if col.integral and col.kind == "float":
+            fraction = arr != np.floor(arr)
+            if absent is not None:
+                fraction &= ~absent
+            flagged = fraction if flagged is None else flagged | fraction
+        return flagged
 
     def check(self, row: Any, where: str) -> tuple[list[Any], list[str]]:
         """The row's values in schema order (coerced to the schema's kinds) and its flags."""

@@ -225,12 +225,17 @@ class Workspace:
         """Deployments: environment -> versions with traffic weights (docs/serving.md)."""
         from modelward.deploy.deployments import Deployments
 
-        return Deployments(self.registry, prepare=self._prepare_serving)
+        return Deployments(self.registry, prepare=self._prepare_serving, path_of=self._serving_path)
 
     def _prepare_serving(self, name: str, version: int) -> str:
         from modelward.serving.models import prepare_model
 
         return prepare_model(self, name, version)
+
+    def _serving_path(self, name: str, version: int) -> tuple[str, str | None]:
+        from modelward.serving.models import serving_path
+
+        return serving_path(self, name, version)
 
     @cached_property
     def tokens(self) -> Tokens:

@@ -130,20 +130,29 @@ def deployments_list(
 
 
 @deployments_app.command("show")
-@calls("Workspace.deployments.get", "Workspace.deployments.revisions")
+@calls(
+    "Workspace.deployments.get",
+    "Workspace.deployments.revisions",
+    "Workspace.deployments.serving_paths",
+)
 def deployments_show(
     name: Annotated[str, typer.Argument(help="Model name.")],
     env: EnvOption = "production",
     as_json: JsonOption = False,
 ) -> None:
-    """One deployment and its history of changes."""
+    """One deployment, the path each version serves on (ONNX or the pipeline, and why),
+    and its history of changes."""
     deployments = state().workspace().deployments
     info = deployments.get(name, env)
+    paths = deployments.serving_paths(name, env)
     events = deployments.revisions(name, env)
     if as_json:
-        print_json({**info.to_dict(), "history": [e.to_dict() for e in events]})
+        print_json({**info.to_dict(), "serving": paths, "history": [e.to_dict() for e in events]})
         return
     console.print(f"{name} {env} revision {info.revision}: {_split(info)}")
+    for p in paths:
+        why = f" ({p['reason']})" if p["reason"] else ""
+        console.print(f"v{p['version']} serves on: {p['path']}{why}", markup=False)
     if info.previous:
         console.print(f"rollback target: {_split_targets(info.previous)}")
     rows = [
