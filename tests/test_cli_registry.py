@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -208,3 +209,24 @@ def test_read_commands_load_only_what_they_need(registered, args, db_url):
     assert {m for m in loaded if m.split(".")[0] in NOT_FOR_READING} == set()
     if db_url.startswith("sqlite"):  # a SQLite workspace never loads the PostgreSQL dialect
         assert "sqlalchemy.dialects.postgresql" not in loaded
+
+
+def test_the_real_entry_point_reads_options_before_the_command_and_suggests_on_typos(
+    registered,
+):
+    """``main`` builds only the command the arguments name; the root's options before it
+    still apply, and a misspelt command is still matched against every command."""
+    entry = [sys.executable, "-m", "modelward.cli.main"]
+    ran = subprocess.run(
+        [*entry, "--workspace", str(registered.root), "--debug", "versions", "list", "heart"]
+        + ["--json"],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "MODELWARD_HOME": str(registered.root / "elsewhere")},
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert [v["version"] for v in json.loads(ran.stdout)] == [1]
+    typo = subprocess.run([*entry, "versoins", "list"], capture_output=True, text=True)
+    assert typo.returncode == 2
+    assert "No such command 'versoins'. Did you mean 'versions'?" in typo.stderr
