@@ -7,7 +7,7 @@
 A workspace is built once in ``benchmarks/.work/commands`` as a user builds one: ``modelward
 init``, ``modelward train --config examples/heart-disease/configs/logreg.yml`` (one
 registered version), then a small prediction log (the model's own predictions on the first
-``--rows`` Hungarian patients, written by the server's writer, with their labels as
+``--rows`` Hungarian patients, sampled, written by the server's writer, with their labels as
 feedback). Each command then runs in a fresh ``python -m modelward.cli.main`` process,
 ``--runs`` times after one warm-up; the figure is the median wall time of the whole process
 (interpreter start, imports, the work, the output), with its CPU time (user + system, from
@@ -58,7 +58,7 @@ from modelward import LogWriter, Workspace, read_data
 
 home, spec, count, model = sys.argv[1:5]
 ws = Workspace.open(home)
-rows = read_data(spec).head(int(count))
+rows = read_data(spec).sample(int(count), random_state=0)  # both classes
 flavor = ws.load_model(model, 1)
 names = list(flavor.input_names)
 proba = flavor.predict_proba(rows[names])
