@@ -6,9 +6,9 @@
 
 A workspace is built once in ``benchmarks/.work/commands`` as a user builds one: ``modelward
 init``, ``modelward train --config examples/heart-disease/configs/logreg.yml`` (one
-registered version), then a small prediction log (the model's own predictions on the first
-``--rows`` Hungarian patients, sampled, written by the server's writer, with their labels as
-feedback). Each command then runs in a fresh ``python -m modelward.cli.main`` process,
+registered version), then a small prediction log (the model's own predictions on
+``--rows`` Hungarian patients drawn at random (seed 0), written by the server's writer,
+with their labels as feedback). Each command then runs in a fresh ``python -m modelward.cli.main`` process,
 ``--runs`` times after one warm-up; the figure is the median wall time of the whole process
 (interpreter start, imports, the work, the output), with its CPU time (user + system, from
 the OS) beside it, since on a loaded machine CPU time moves less than wall time. With
