@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -163,3 +167,66 @@ def test_debug_shows_the_traceback(registered, cli):
 def test_usage_errors_exit_2(registered, cli):
     assert cli("transition", "heart").exit_code == 2
     assert cli("models", "list", "--no-such-flag").exit_code == 2
+
+
+#: What a read command never needs: the scientific stack, the log's engines, the HTTP
+#: stacks, Alembic (the DB is at head). The metadata DB's SQLAlchemy it does need.
+NOT_FOR_READING = (
+    "numpy", "pandas", "scipy", "sklearn", "pyarrow", "duckdb", "matplotlib", "onnxruntime",
+    "httpx", "starlette", "uvicorn", "fsspec", "optuna", "fairlearn", "jinja2", "alembic",
+)  # fmt: skip
+LOADED = """
+import atexit, sys
+def report():
+    sys.stderr.write("\\nloaded: " + ",".join(sorted(m for m in sys.modules)) + "\\n")
+atexit.register(report)
+from modelward.cli.main import main
+main()
+"""
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["models", "list"],
+        ["models", "show", "heart"],
+        ["versions", "list", "heart"],
+        ["versions", "show", "heart", "1"],
+        ["history", "heart"],
+        ["runs", "list"],
+    ],
+)
+def test_read_commands_load_only_what_they_need(registered, args, db_url):
+    ran = subprocess.run(
+        [sys.executable, "-c", LOADED, *args, "--json"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert json.loads(ran.stdout) or args == ["runs", "list"]
+    loaded = set(ran.stderr.rsplit("loaded: ", 1)[1].strip().split(","))
+    assert {m for m in loaded if m.split(".")[0] in NOT_FOR_READING} == set()
+    if db_url.startswith("sqlite"):  # a SQLite workspace never loads the PostgreSQL dialect
+        assert "sqlalchemy.dialects.postgresql" not in loaded
+
+
+def test_the_real_entry_point_reads_options_before_the_command_and_suggests_on_typos(
+    registered,
+):
+    """``main`` builds only the command the arguments name; the root's options before it
+    still apply, and a misspelt command is still matched against every command."""
+    entry = [sys.executable, "-m", "modelward.cli.main"]
+    ran = subprocess.run(
+        [*entry, "--workspace", str(registered.root), "--debug", "versions", "list", "heart"]
+        + ["--json"],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "MODELWARD_HOME": str(registered.root / "elsewhere")},
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert [v["version"] for v in json.loads(ran.stdout)] == [1]
+    typo = subprocess.run([*entry, "versoins", "list"], capture_output=True, text=True)
+    assert typo.returncode == 2
+    assert "No such command 'versoins'. Did you mean 'versions'?" in typo.stderr

@@ -3,34 +3,74 @@
 Command modules live in :mod:`modelward.cli.commands`; each exposes ``register(app)``.
 They import at module level only Typer, the CLI's helpers, the error tree and the
 ``modelward`` package, whose API is loaded on first use; so ``modelward --help`` starts
-fast and each command loads just what it calls.
+fast and each command loads just what it calls. Typer builds a Click command for every
+registered command on each start (a fifth of a read command's time), so ``main`` hands it
+only the top-level command the arguments name (:func:`for_args`).
 """
 
 from __future__ import annotations
 
+import copy
 import importlib
 import pkgutil
 import sys
 from collections.abc import Sequence
 
+import typer
 from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
 
 from modelward.cli import commands
 from modelward.cli.app import LAUNCHED, app
 from modelward.timeutil import process_started_at
 
-__all__ = ["app", "main"]
+__all__ = ["app", "for_args", "main"]
+
+#: The root's options that take a value (the others are flags).
+_VALUED = {"--workspace", "-w"}
 
 for _module in sorted(m.name for m in pkgutil.iter_modules(commands.__path__)):
     importlib.import_module(f"{commands.__name__}.{_module}").register(app)
 
 
+def _command_word(args: Sequence[str]) -> str | None:
+    """The top-level command ``args`` names, after the root's options; None for help,
+    the version, or anything this cannot read (the whole app then answers)."""
+    words = iter(args)
+    for word in words:
+        if word in _VALUED:
+            next(words, None)
+        elif word.startswith("--workspace="):
+            continue
+        elif word == "--debug":
+            continue
+        elif word.startswith("-"):
+            return None
+        else:
+            return word
+    return None
+
+
+def for_args(args: Sequence[str]) -> typer.Typer:
+    """``app`` with only the top-level command (or group) ``args`` names; ``app`` itself when
+    they name none of them (help, a typo: Click then lists or suggests every command)."""
+    word = _command_word(args)
+    groups = [info for info in app.registered_groups if info.name == word]
+    commands = [info for info in app.registered_commands if info.name == word]
+    if word is None or not (groups or commands):
+        return app
+    pruned = copy.copy(app)
+    pruned.registered_groups = groups
+    pruned.registered_commands = commands
+    return pruned
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Run the CLI; a usage mistake (unknown command or option, bad value) is one line too."""
+    args = list(argv) if argv is not None else sys.argv[1:]
     launched = LAUNCHED.set(process_started_at())
     try:
-        code = app(
-            args=list(argv) if argv is not None else None,
+        code = for_args(args)(
+            args=args,
             prog_name="modelward",
             standalone_mode=False,
         )

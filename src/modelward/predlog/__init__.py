@@ -4,7 +4,12 @@ Writer: :class:`LogWriter` (buffered, write-ahead, atomic files). Reader: :class
 (every reader of the log goes through it: one listing, an engine behind a small seam,
 :mod:`.engine`). Ad-hoc DuckDB relations: :func:`predictions`, :func:`feedback`,
 :func:`labelled`. Layout: ``layout``.
+
+The names are imported on first use, so a module that needs only ``layout`` (the
+workspace's paths, every command) does not load the writer and the reader.
 """
+
+from typing import TYPE_CHECKING, Any
 
 from modelward.predlog.layout import (
     FEEDBACK,
@@ -14,9 +19,32 @@ from modelward.predlog.layout import (
     arrow_schema,
     feature_type,
 )
-from modelward.predlog.reader import LogReader
-from modelward.predlog.relations import feedback, labelled, predictions
-from modelward.predlog.writer import LogWriter
+
+if TYPE_CHECKING:
+    from modelward.predlog.reader import LogReader
+    from modelward.predlog.relations import feedback, labelled, predictions
+    from modelward.predlog.writer import LogWriter
+
+_LAZY = {
+    "LogReader": "modelward.predlog.reader",
+    "LogWriter": "modelward.predlog.writer",
+    "feedback": "modelward.predlog.relations",
+    "labelled": "modelward.predlog.relations",
+    "predictions": "modelward.predlog.relations",
+}
+
+
+def __getattr__(name: str) -> Any:
+    try:
+        module = _LAZY[name]
+    except KeyError as exc:
+        raise AttributeError(f"module 'modelward.predlog' has no attribute {name!r}") from exc
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "FEEDBACK",
