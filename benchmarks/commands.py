@@ -8,12 +8,13 @@ A workspace is built once in ``benchmarks/.work/commands`` as a user builds one:
 init``, ``modelward train --config examples/heart-disease/configs/logreg.yml`` (one
 registered version), then a small prediction log (the model's own predictions on
 ``--rows`` Hungarian patients drawn at random (seed 0), written by the server's writer,
-with their labels as feedback). Each command then runs in a fresh ``python -m modelward.cli.main`` process,
-``--runs`` times after one warm-up; the figure is the median wall time of the whole process
-(interpreter start, imports, the work, the output), with its CPU time (user + system, from
-the OS) beside it, since on a loaded machine CPU time moves less than wall time. With
-``--compare SRC`` each command alternates between this tree's ``src`` and ``SRC`` (another
-checkout's ``src``), run by run, and the ratio is that of the medians.
+with their labels as feedback). Each command then runs in a fresh
+``python -m modelward.cli.main`` process, ``--runs`` times after one warm-up; the figure
+is the median wall time of the whole process (interpreter start, imports, the work, the
+output), with its CPU time (user + system, from the OS) beside it, since on a loaded
+machine CPU time moves less than wall time. With ``--compare SRC`` each command alternates
+between this tree's ``src`` and ``SRC`` (another checkout's ``src``), run by run, and the
+ratio is that of the medians.
 
 Targets (issue 17): read commands (``models list``, ``versions list/show``, ``history``,
 ``runs``) <= 0.3 s; each monitoring check on a small log <= 0.5 s. The machine's load and
