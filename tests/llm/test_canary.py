@@ -241,3 +241,19 @@ def test_rollout_start_on_an_endpoint_names_what_is_missing(llm_fleet, cli):
     assert ok.exit_code == 0, ok.stderr
     assert "routes: factual" in ok.stdout
     assert current_routes(ws).routes["factual"]["canary"]["model"] == f"chat:{version}"
+
+
+def test_an_evaluation_dataset_that_breaks_mid_rollout_never_stops_the_controller(
+    llm_fleet, gateway, tmp_path
+):
+    ws = llm_fleet
+    version = _candidate(ws, "twin")
+    dataset = write_dataset(tmp_path / "golden.jsonl")
+    engine = RolloutEngine(ws)
+    rollout = engine.start("chat", version, stages=STAGES, reason="twin", force=True,
+                           evaluation_dataset=dataset)  # fmt: skip
+    dataset.write_text("not json\n", encoding="utf-8")  # someone overwrote it
+    decisions = drive(engine, rollout.id, Traffic(gateway), rounds=3)
+    assert decisions and all(d.action in ("wait", "advance") for d in decisions), decisions
+    run = ws.registry.list_runs(model="chat", kinds=["rollout"])[0]
+    assert "is not JSON" in run.results["canary"]["accuracy_source"]

@@ -15,6 +15,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
+from modelward.errors import UserError
 from modelward.predlog.engine import Scan, literal
 from modelward.predlog.files import LogChanged
 from modelward.predlog.reader import LogReader, Span
@@ -145,7 +146,11 @@ class PredictionLogMetrics:
         ones (an answer a person labelled keeps that label)."""
         from modelward.llm.online import online_evaluation
 
-        online = online_evaluation(spec)
+        try:
+            online = online_evaluation(spec)
+        except UserError as exc:  # the dataset went away or broke since the start: judge
+            # on people's marks alone, and say so, rather than stop the controller
+            return replace(stats, accuracy_source=f"feedback ({exc.message})")
         hashes = ", ".join(literal(h) for h in online.items)
         matched = scan.only(
             status=("ok",),
