@@ -59,8 +59,9 @@ def test_resources_with_server_metrics(workspace, cli, metrics_server):
     assert ran.exit_code == 0, ran.stderr
     body = ran.json
     assert 0 <= body["results"]["cpu"] <= 1
+    # the disk is shared: other processes write between the command's reading and this one
     assert body["results"]["disk"] == pytest.approx(
-        psutil.disk_usage(str(workspace.root)).percent / 100
+        psutil.disk_usage(str(workspace.root)).percent / 100, abs=0.01
     )
     server = body["results"]["server"]
     assert server["metrics"]["modelward_requests_total"] == 10
