@@ -130,7 +130,7 @@ def columns_frame(validator: InputValidator, columns: dict[str, list[Any]]) -> A
     import numpy as np
     import pandas as pd
 
-    data = {}
+    data: dict[str, Any] = {}
     for col in validator.columns:
         values = columns[col.name]
         if col.kind in NUMERIC:

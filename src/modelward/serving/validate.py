@@ -135,7 +135,7 @@ class InputValidator:
             if not finite.all():  # NaN or infinity sent: refused row by row
                 return None
             out = arr.tolist()
-            if missing:
+            if absent is not None:
                 out = [None if gone else v for gone, v in zip(absent.tolist(), out, strict=True)]
         elif col.kind == "integer":
             if missing or not kinds <= {int, float}:

@@ -500,7 +500,7 @@ class FakeServer:
             log_level="warning",
             access_log=False,
             lifespan="off",
-            timeout_keep_alive=self._keep_alive_s,
+            timeout_keep_alive=max(1, round(self._keep_alive_s)),  # uvicorn takes whole s
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(

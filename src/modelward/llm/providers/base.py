@@ -14,7 +14,7 @@ import random
 import time
 from collections.abc import AsyncIterator
 from email.utils import parsedate_to_datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import httpx
 import orjson
@@ -121,7 +121,8 @@ class Provider:
         goes through ``client.send``."""
         if not self._own_client:
             return await self.client.send(self._request(method, path, body), stream=stream)
-        transport = self.client._transport  # noqa: SLF001 - the one we built in .client
+        # the one we built in .client
+        transport = cast("LeanTransport", self.client._transport)  # noqa: SLF001
         if stream:
             request = self._request(method, path, body)
             response = await transport.handle_async_request(request)

@@ -259,7 +259,7 @@ class LeanTransport(httpx.AsyncBaseTransport):
         timeouts = request.extensions.get("timeout", {})
         body = await request.aread()  # httpx has set Host and Content-Length
         origin, conn, event = await self._roundtrip(
-            request.method, request.url, request.headers.raw, body, timeouts
+            request.method.encode(), request.url, request.headers.raw, body, timeouts
         )
         return httpx.Response(
             event.status_code,
