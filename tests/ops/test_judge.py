@@ -187,3 +187,18 @@ def test_each_query_type_is_judged_at_a_corrected_level():
     assert checks["error_rate[code]"].status == "fail"
     assert checks["error_rate[code]"].detail.startswith("code: ")
     assert checks["error_rate[factual]"].status == "ok"
+
+
+def test_a_ratio_of_a_few_milliseconds_is_not_a_slower_endpoint():
+    fast = tuple(float(x) for x in range(5, 15))
+    canary = WindowStats(
+        requests=400, p95_latency_ms=16.0, latencies=tuple(x + 6 for x in fast) * 20
+    )
+    stable = WindowStats(requests=400, p95_latency_ms=7.0, latencies=fast * 20)
+    check = next(c for c in judge(LLM_PLAN, canary, stable).checks if c.name == "p95_latency_ratio")
+    assert check.canary > 2 and check.status == "ok"  # 9 ms slower: under the 100 ms gap
+    slow = WindowStats(
+        requests=400, p95_latency_ms=700.0, latencies=tuple(x * 50 for x in fast) * 20
+    )
+    check = next(c for c in judge(LLM_PLAN, slow, stable).checks if c.name == "p95_latency_ratio")
+    assert check.status == "fail"

@@ -325,6 +325,9 @@ class LLMPolicy(_Section):
     max_error_rate: Fraction = 0.05
     latency_warning_factor: float = Field(default=1.5, gt=1)
     latency_critical_factor: float = Field(default=2.0, gt=1)
+    #: the p95 ratio against stable counts only when the canary is also this much slower:
+    #: a few ms of jitter (or cache hits) must not make 7 ms vs 16 ms a "2x" rollback
+    latency_min_gap_ms: float = Field(default=100.0, ge=0)
     #: an endpoint canary's p95 response time limit (runbook: 15 s)
     max_p95_latency_ms: float = Field(default=15000.0, gt=0)
     #: users' mean satisfaction (ratings 1/0/-1 -> 1/0.5/0) an endpoint must keep

@@ -235,13 +235,19 @@ def _latency_ratio(plan: dict[str, Any], canary: WindowStats, stable: WindowStat
         return Check("p95_latency_ratio", "no-data", None, stable.p95_latency_ms, warning, None,
                      "too few stable and canary requests to compare response times")  # fmt: skip
     ratio = canary.p95_latency_ms / stable.p95_latency_ms
+    gap = canary.p95_latency_ms - stable.p95_latency_ms
     p_value, slower = None, False
     if canary.latencies and stable.latencies:
         test = mann_whitney(stable.latencies, canary.latencies, alternative="greater")
         p_value = test.p_value
-        slower = p_value < plan["alpha"] and test.effect_size >= plan["latency_effect_size"]
+        slower = (
+            p_value < plan["alpha"]
+            and test.effect_size >= plan["latency_effect_size"]
+            and gap >= plan.get("latency_min_gap_ms", 0.0)
+        )
     # a p95 from a few calls is noisy: the ratio counts only when the canary's calls are
-    # really slower than stable's (the U test, as for the latency limit)
+    # really slower than stable's (the U test, as for the latency limit) and by a gap that
+    # matters (``latency_min_gap_ms``)
     status = "ok"
     if ratio >= critical and slower:
         status = "fail"

@@ -93,6 +93,7 @@ def _endpoint_limits(llm: LLMPolicy) -> dict[str, Any]:
         "max_p95_latency_ms": llm.max_p95_latency_ms,
         "latency_warning_factor": llm.latency_warning_factor,
         "latency_critical_factor": llm.latency_critical_factor,
+        "latency_min_gap_ms": llm.latency_min_gap_ms,
         "min_satisfaction": llm.min_satisfaction,
         "per_query_type": True,
     }
