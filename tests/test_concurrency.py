@@ -176,6 +176,9 @@ def test_twenty_racing_promotions_one_wins_per_starting_state_and_nothing_flip_f
     _staged(workspace, fitted, cleveland, 3)
     workspace.transition("heart", 1, "production", reason="incumbent", force=True)
     before = _production_moves(workspace)
+    # a command's start is known to the clock tick (10 ms), rounded down: one launched within
+    # a tick of this promotion would count it as a move after it started, and refuse
+    time.sleep(0.05)
     # wave 1, all read production = v1: two staging versions, ten commands each
     first = _launch_together(tmp_path, "1", [_promote(2 + i % 2) for i in range(20)])
     winners = [r for r in first if r["exit"] == 0]
