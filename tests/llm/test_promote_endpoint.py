@@ -157,7 +157,7 @@ def test_promote_to_production_runs_every_stage_and_starts_a_canary(chat, cli):
     assert ran.exit_code == 0, ran.stdout + ran.stderr
     assert all(s["passed"] for s in ran.json["stages"])
     assert ran.json["rollout_id"] is not None
-    assert "on factual, technical" in ran.json["stages"][3]["changes"][0]
+    assert "on route(s) factual, technical" in ran.json["stages"][3]["changes"][0]
     for route in current_routes(chat).routes.values():  # both routes: chat:2 takes 5 %
         assert route == {"models": ["chat:1"], "canary": {"model": "chat:2", "weight": 5.0}}
     assert current_routes(chat, environment="staging").routes["technical"]["models"] == ["chat:2"]

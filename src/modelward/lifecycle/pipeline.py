@@ -316,11 +316,7 @@ def promote(
         staging.checks.append({"name": "verify", "passed": plan[0], "detail": plan[1]})
         staging.passed = all(c["passed"] is not False for c in staging.checks)
         if to == "production":
-            detail = (
-                _endpoint_plan(ws, name, stages)
-                if llm
-                else _production_plan(ws, traffic, name, stages)
-            )
+            detail = _plan(ws, traffic, name, stages, llm=llm)
             results[3].checks.append({"name": "plan", "passed": None, "detail": detail})
         return _record(ws, outcome, actor)
     if not evaluation.passed:
@@ -348,112 +344,111 @@ def promote(
         _undo_move(ws, info, "testing", actor, staging)
         return _record(ws, outcome, actor)
 
-    if to == "production" and llm:
-        _endpoint_production(ws, info, outcome, traffic, stages, actor)
-    elif to == "production":
-        production = results[3]
-        try:
-            current = traffic.current(name, "production")
-            if current.versions:
-                rollout = RolloutEngine(ws, traffic=traffic).start(
-                    name,
-                    info.version,
-                    env="production",
-                    stages=stages,
-                    actor=actor,
-                    reason="promote pipeline",
-                )
-                outcome.rollout_id = rollout.id
-                production.changes.append(f"canary rollout #{rollout.id} at {rollout.weight:g} %")
-                production.check(
-                    "canary",
-                    True,
-                    f"rollout #{rollout.id} started; `modelward rollout run` finishes it",
-                )
-            else:
-                ws.registry.transition(
-                    name,
-                    info.version,
-                    "production",
-                    actor=actor,
-                    reason="promote pipeline: first production deploy",
-                )
-                traffic.set_targets(
-                    name,
-                    "production",
-                    [(info.version, 100.0)],
-                    actor=actor,
-                    reason="promote pipeline",
-                    expected_revision=current.revision,
-                )
-                production.changes.append("production traffic → 100 %")
-                production.check("deploy", True, "nothing served production: deployed directly")
-            production.passed = True
-        except ModelwardError as exc:
-            production.passed = production.check("canary", False, exc.message)
+    if to == "production":
+        _production(ws, info, outcome, traffic, stages, actor, llm=llm)
     return _record(ws, outcome, actor)
 
 
-def _endpoint_production(
+def _production(
     ws: Workspace,
     info: VersionInfo,
     outcome: PipelineResult,
     traffic: TrafficPort,
     stages: str | None,
     actor: str,
+    *,
+    llm: bool,
 ) -> None:
-    """A canary over the production routing table; with no production route serving the
-    model yet, the version moves to production (the message says how to route it)."""
+    """A canary against what serves production (the deployments of a tabular model, the
+    production routes of an endpoint); with nothing serving yet, the first version goes in
+    directly."""
     production = outcome.stages[3]
     try:
-        types, versions = production_routes(ws, info.model)
-        if versions:
+        serving, where, revision = _serving(ws, traffic, info.model, llm=llm)
+        if serving:
             rollout = RolloutEngine(ws, traffic=traffic).start(
                 info.model, info.version, env="production", stages=stages, actor=actor,
                 reason="promote pipeline",
             )  # fmt: skip
             outcome.rollout_id = rollout.id
             production.changes.append(
-                f"canary rollout #{rollout.id} at {rollout.weight:g} % on {', '.join(types)}"
+                f"canary rollout #{rollout.id} at {rollout.weight:g} %{where}"
             )
             production.check(
                 "canary",
                 True,
                 f"rollout #{rollout.id} started; `modelward rollout run` finishes it",
             )
+        elif llm:
+            _first_endpoint_version(ws, info, production, actor)
         else:
-            ws.registry.transition(
-                info.model, info.version, "production", actor=actor,
-                reason="promote pipeline: first production version",
-            )  # fmt: skip
-            production.changes.append("stage staging → production")
-            production.check(
-                "deploy",
-                True,
-                f"no production route served {info.model!r}: {info.ref} moved to production; "
-                f"route it with `modelward llm routes set TYPE --models {info.ref} --reason …`",
-            )
+            assert revision is not None  # read with the tabular deployments
+            _first_deploy(ws, info, production, traffic, actor, revision)
         production.passed = True
     except ModelwardError as exc:
         production.passed = production.check("canary", False, exc.message)
 
 
-def _endpoint_plan(ws: Workspace, name: str, stages: str | None) -> str:
-    types, versions = production_routes(ws, name)
-    if not versions:
-        return f"no production route serves {name!r}: move the version to production"
-    plan = make_plan(ws.policy_for(name).rollout, stages, task="text-generation")
-    steps = ", ".join(f"{s['weight']:g} % for {s['seconds'] / 60:g} min" for s in plan["stages"])
-    return f"canary on route(s) {', '.join(types)} against version(s) {versions}: {steps}"
-
-
-def _production_plan(ws: Workspace, traffic: TrafficPort, name: str, stages: str | None) -> str:
+def _serving(
+    ws: Workspace, traffic: TrafficPort, name: str, *, llm: bool
+) -> tuple[list[int], str, int | None]:
+    """The versions serving production, where (" on" the routes, for an endpoint), and the
+    deployments' revision read (a first deploy expects it unchanged)."""
+    if llm:
+        types, versions = production_routes(ws, name)
+        return sorted(versions), f" on route(s) {', '.join(types)}", None
     current = traffic.current(name, "production")
-    if not current.versions:
-        return "nothing serves production: deploy directly at 100 %"
-    plan = make_plan(ws.policy_for(name).rollout, stages)
+    return sorted(current.versions), "", current.revision
+
+
+def _first_deploy(
+    ws: Workspace,
+    info: VersionInfo,
+    production: StageResult,
+    traffic: TrafficPort,
+    actor: str,
+    revision: int,
+) -> None:
+    ws.registry.transition(
+        info.model, info.version, "production", actor=actor,
+        reason="promote pipeline: first production deploy",
+    )  # fmt: skip
+    traffic.set_targets(
+        info.model, "production", [(info.version, 100.0)], actor=actor,
+        reason="promote pipeline", expected_revision=revision,
+    )  # fmt: skip
+    production.changes.append("production traffic → 100 %")
+    production.check("deploy", True, "nothing served production: deployed directly")
+
+
+def _first_endpoint_version(
+    ws: Workspace, info: VersionInfo, production: StageResult, actor: str
+) -> None:
+    ws.registry.transition(
+        info.model, info.version, "production", actor=actor,
+        reason="promote pipeline: first production version",
+    )  # fmt: skip
+    production.changes.append("stage staging → production")
+    production.check(
+        "deploy",
+        True,
+        f"no production route served {info.model!r}: {info.ref} moved to production; "
+        f"route it with `modelward llm routes set TYPE --models {info.ref} --reason …`",
+    )
+
+
+def _plan(ws: Workspace, traffic: TrafficPort, name: str, stages: str | None, *, llm: bool) -> str:
+    serving, where, _ = _serving(ws, traffic, name, llm=llm)
+    if not serving:
+        return (
+            f"no production route serves {name!r}: move the version to production"
+            if llm
+            else "nothing serves production: deploy directly at 100 %"
+        )
+    task = "text-generation" if llm else "binary-classification"  # the stages only
+    plan = make_plan(ws.policy_for(name).rollout, stages, task=task)
     steps = ", ".join(f"{s['weight']:g} % for {s['seconds'] / 60:g} min" for s in plan["stages"])
-    return f"canary against version(s) {sorted(current.versions)}: {steps}"
+    return f"canary{where} against version(s) {serving}: {steps}"
 
 
 def _record(ws: Workspace, outcome: PipelineResult, actor: str) -> PipelineResult:
