@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from llm.helpers import answers, llm_yml, write_dataset
+from llm.helpers import Served, answers, llm_yml, write_dataset
 from modelward.llm.fake import FakeBehaviour, FakeModel, FakeServer
 
 
@@ -53,3 +53,20 @@ def fleet(llm_ws):
     for name in ("good", "cheap", "slow"):
         llm_ws.llm.register(name, provider="openai", model=name)
     return llm_ws
+
+
+@pytest.fixture
+def gateway(routed) -> Iterator[Served]:
+    from modelward.llm.gateway import create_gateway_app
+
+    served = Served(create_gateway_app(routed))
+    yield served
+    served.stop()
+
+
+@pytest.fixture
+def client(gateway):
+    from openai import OpenAI
+
+    with OpenAI(base_url=gateway.url + "/v1", api_key="anything", max_retries=0) as c:
+        yield c

@@ -1,8 +1,12 @@
-"""Shared helpers for the LLM tests: a fake-provider config and a small dataset."""
+"""Shared helpers for the LLM tests: a fake-provider config, a small dataset, and an app
+served by uvicorn on a real socket."""
 
 from __future__ import annotations
 
 import json
+import socket
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -125,3 +129,28 @@ def deploy_heart(ws: Any, cleveland: Any, fitted: Any) -> None:
     )
     ws.transition("heart", 1, "testing", reason="test")
     ws.deployments.deploy("heart", 1, "production", reason="test")
+
+
+class Served:
+    def __init__(self, app) -> None:
+        import uvicorn
+
+        self.app = app
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        self.port = sock.getsockname()[1]
+        self.server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+        self.thread = threading.Thread(
+            target=self.server.run, kwargs={"sockets": [sock]}, daemon=True
+        )
+        self.thread.start()
+        while not self.server.started:
+            time.sleep(0.01)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)

@@ -15,8 +15,7 @@ import pytest
 import yaml
 from openai import OpenAI
 
-from llm.helpers import DATASET, answers, llm_yml, write_dataset
-from llm.test_gateway import Served
+from llm.helpers import DATASET, Served, answers, llm_yml, write_dataset
 from modelward.llm.fake import FakeBehaviour, FakeModel, FakeServer
 from modelward.llm.gateway import create_gateway_app
 from modelward.llm.routing import current_routes, save_routes

@@ -7,9 +7,8 @@ from __future__ import annotations
 import pytest
 from tests.receiver import Hook
 
+from llm.helpers import Served
 from modelward.llm.routing import save_routes
-
-from .test_gateway import Served
 
 
 @pytest.fixture

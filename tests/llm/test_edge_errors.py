@@ -7,12 +7,10 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from llm.helpers import deploy_heart
+from llm.helpers import Served, deploy_heart
 from modelward.http.request import MAX_BODY
 from modelward.llm.routing import save_routes
 from serving.conftest import start_live, stop_live
-
-from .test_gateway import Served
 
 CHAT = {"model": "route:factual", "messages": [{"role": "user", "content": "hi"}]}
 POSTS = {  # route -> a body it would take

@@ -4,14 +4,12 @@ back by satisfaction_stats, `monitor predictions` and `llm usage`."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 
 import httpx
 import numpy as np
 import pytest
 
-from llm.test_gateway import Served
 from modelward.llm.routing import save_routes
 from modelward.llm.satisfaction import satisfaction_stats
 from modelward.predlog.reader import Span
@@ -29,23 +27,6 @@ def routed(fleet):
         reason="test",
     )
     return fleet
-
-
-@pytest.fixture
-def gateway(routed) -> Iterator[Served]:
-    from modelward.llm.gateway import create_gateway_app
-
-    served = Served(create_gateway_app(routed))
-    yield served
-    served.stop()
-
-
-@pytest.fixture
-def client(gateway):
-    from openai import OpenAI
-
-    with OpenAI(base_url=gateway.url + "/v1", api_key="anything", max_retries=0) as c:
-        yield c
 
 
 def ask(client, query_type: str, text: str, **options) -> str:

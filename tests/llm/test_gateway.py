@@ -2,41 +2,13 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
+from llm.helpers import Served
 from modelward.llm.routing import save_routes
-
-
-class Served:
-    def __init__(self, app) -> None:
-        import uvicorn
-
-        self.app = app
-        sock = socket.socket()
-        sock.bind(("127.0.0.1", 0))
-        self.port = sock.getsockname()[1]
-        self.server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
-        self.thread = threading.Thread(
-            target=self.server.run, kwargs={"sockets": [sock]}, daemon=True
-        )
-        self.thread.start()
-        while not self.server.started:
-            time.sleep(0.01)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
 
 
 @pytest.fixture
@@ -47,23 +19,6 @@ def routed(fleet):
         reason="test",
     )
     return fleet
-
-
-@pytest.fixture
-def gateway(routed) -> Iterator[Served]:
-    from modelward.llm.gateway import create_gateway_app
-
-    served = Served(create_gateway_app(routed))
-    yield served
-    served.stop()
-
-
-@pytest.fixture
-def client(gateway):
-    from openai import OpenAI
-
-    with OpenAI(base_url=gateway.url + "/v1", api_key="anything", max_retries=0) as c:
-        yield c
 
 
 def test_openai_sdk_chat_through_a_route(client):

@@ -15,10 +15,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from llm.helpers import Served
 from modelward.llm.fake import FakeBehaviour, FakeModel, FakeServer
 from modelward.llm.routing import save_routes
-
-from .test_gateway import Served
 
 LLM_YML = """
 providers:

@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from llm.helpers import write_dataset
-from llm.test_gateway import Served
+from llm.helpers import Served, write_dataset
 from modelward.llm.fake import FakeModel
 from modelward.llm.routing import current_routes, save_routes
 from modelward.rollout import RolloutEngine

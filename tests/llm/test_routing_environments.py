@@ -7,7 +7,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from openai import OpenAI
 
-from llm.test_gateway import Served
+from llm.helpers import Served
 from modelward.llm.gateway import create_gateway_app
 from modelward.llm.routing import current_routes, routing_history, save_routes, set_route
 from modelward.store import Database
