@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from modelward.errors import ConfigError
@@ -38,6 +39,7 @@ __all__ = [
     "positive_label",
     "rank_auc",
     "resolve_metrics",
+    "trapezoid_auc",
 ]
 
 CI_ROWS = 5000
@@ -95,6 +97,62 @@ def positive_label(labels: list[str]) -> str:
 
 def _functions(task: str, positive: str | None) -> dict[str, tuple[Callable[..., float], str]]:
     """name -> (function of (y_true, column), which column: pred | score)."""
+    if task == "binary-classification" and positive is not None:
+        return {
+            name: (
+                partial(_binary_metric, name, positive),
+                "score" if name == "roc_auc" else "pred",
+            )
+            for name in METRICS_BY_TASK[task]
+        }
+    return _sklearn_functions(task, positive)
+
+
+def _binary_metric(name: str, positive: str, truth: Any, column: Any) -> float:
+    """A binary metric's value exactly as scikit-learn computes it, without importing it
+    (most of a small check's time): accuracy, precision, recall and F1 are the same ratios
+    of the same counts (:func:`_binary_value`), ROC-AUC the same trapezoids
+    (:func:`trapezoid_auc`). Inputs scikit-learn refuses or warns about (more than two
+    labels, two without the positive class; ROC-AUC over one class or infinite scores)
+    still go to it, so they fail or answer as before."""
+    import numpy as np
+
+    if name == "roc_auc":
+        hit = np.asarray(truth == positive, dtype=bool)
+        score = np.asarray(column, dtype="float64")
+        if hit.all() or not hit.any() or not np.isfinite(score).all():
+            return _sklearn_functions("binary-classification", positive)[name][0](truth, column)
+        return trapezoid_auc(hit, score)
+    if name != "accuracy":
+        labels = {*np.unique(truth), *np.unique(column)}
+        if len(labels) > 2 or (len(labels) == 2 and positive not in labels):
+            return _sklearn_functions("binary-classification", positive)[name][0](truth, column)
+    return _binary_value(name, truth, column, positive)
+
+
+def trapezoid_auc(positive: Any, score: Any) -> float:
+    """ROC-AUC as scikit-learn's ``roc_auc_score`` computes it, to the last bit: the
+    trapezoids under the ROC curve's corners (one point per distinct score, collinear
+    points dropped, (0, 0) prepended), rates as counts over the totals. ``positive`` is
+    a boolean array with both values, ``score`` finite."""
+    import numpy as np
+
+    order = np.argsort(score, kind="mergesort")[::-1]
+    ordered = score[order]
+    ends = np.r_[np.flatnonzero(np.diff(ordered)), len(ordered) - 1]  # last row per score
+    tps = np.cumsum(positive[order].astype("float64"))[ends]
+    fps = 1 + ends.astype("float64") - tps
+    if len(fps) > 2:
+        corners = np.r_[True, np.logical_or(np.diff(fps, 2), np.diff(tps, 2)), True]
+        tps, fps = tps[corners], fps[corners]
+    tpr = np.r_[0.0, tps] / tps[-1]
+    fpr = np.r_[0.0, fps] / fps[-1]
+    return float(np.sum(np.diff(fpr) * (tpr[1:] + tpr[:-1]) / 2.0))
+
+
+def _sklearn_functions(
+    task: str, positive: str | None
+) -> dict[str, tuple[Callable[..., float], str]]:
     import numpy as np
     from sklearn import metrics as m
 
