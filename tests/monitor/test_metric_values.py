@@ -3,10 +3,14 @@ longer imports scikit-learn to compute them (its import was most of a check's ti
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
 from sklearn import metrics as sk
+from tests.monitor.conftest import UNTIL
+from tests.test_cli_start import loaded
 
 from modelward.monitoring.metrics import compute_metrics, trapezoid_auc
 
@@ -60,3 +64,40 @@ def test_labels_scikit_learn_refuses_are_still_refused():
     )
     with pytest.raises(ValueError, match="multiclass"):
         compute_metrics(frame, "binary-classification", ["precision"], positive="b")
+
+
+def test_the_logs_arrow_rows_give_what_their_pandas_frame_gives():
+    """The check hands over the log's rows as read (Arrow); rows missing a label or a
+    prediction are left out as the DataFrame's ``notna`` leaves them out."""
+    import pyarrow as pa
+
+    from modelward.predlog.reader import frame
+
+    rng = np.random.default_rng(5)
+    n = 120
+    label = [None if i % 9 == 0 else str(v) for i, v in enumerate(rng.integers(0, 2, n))]
+    said = [None if i % 11 == 0 else str(v) for i, v in enumerate(rng.integers(0, 2, n))]
+    score = [None if i % 13 == 0 else float(v) for i, v in enumerate(rng.random(n))]
+    table = pa.table({"label": label, "prediction": said, "score": score})
+    names = ["accuracy", "f1", "precision", "recall"]
+    kwargs = {"positive": "1", "resamples": 100}
+    from_arrow = compute_metrics(table, "binary-classification", names, **kwargs)
+    assert from_arrow == compute_metrics(frame(table), "binary-classification", names, **kwargs)
+    pairs = [(a, b) for a, b in zip(label, said, strict=True) if a is not None and b is not None]
+    truth, predicted = ([p[i] for p in pairs] for i in (0, 1))
+    assert from_arrow["accuracy"]["value"] == sk.accuracy_score(truth, predicted)
+    # scores with gaps: no ROC-AUC either way
+    both = compute_metrics(table, "binary-classification", ["roc_auc"], positive="1")
+    assert both == compute_metrics(frame(table), "binary-classification", ["roc_auc"], positive="1")
+    assert both["roc_auc"]["value"] is None
+
+
+def test_a_classifiers_metrics_check_starts_without_scikit_learn_or_pandas(served):
+    """As a user runs it, ``monitor metrics`` on a binary model reads the log and computes
+    its metrics without loading scikit-learn, SciPy or pandas."""
+    args = ("monitor", "metrics", "heart", "--last", "24h", "--until", UNTIL, "--json")
+    code, out, heavy = loaded(*args, watched=("sklearn", "scipy", "pandas", "numpy"))
+    assert code in (0, 1)
+    found = json.loads(out)["results"]["versions"]["v1"]["metrics"]
+    assert 0.5 < found["roc_auc"]["value"] <= 1  # computed, not skipped
+    assert heavy == ["numpy"]

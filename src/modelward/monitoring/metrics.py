@@ -25,6 +25,7 @@ from modelward.errors import ConfigError
 
 if TYPE_CHECKING:
     import pandas as pd
+    import pyarrow as pa
 
 __all__ = [
     "ALIASES",
@@ -189,7 +190,7 @@ def _sklearn_functions(
 
 
 def compute_metrics(
-    frame: pd.DataFrame,
+    frame: pd.DataFrame | pa.Table,
     task: str,
     names: list[str],
     *,
@@ -199,8 +200,8 @@ def compute_metrics(
     exact: dict[str, float | None] | None = None,
     population: int | None = None,
 ) -> dict[str, dict[str, Any]]:
-    """``name -> {value, low, high}`` over the labelled rows of ``frame``
-    (columns ``label``, ``prediction``, ``score``).
+    """``name -> {value, low, high}`` over the labelled rows of ``frame`` (a DataFrame or an
+    Arrow table with columns ``label``, ``prediction``, ``score``).
 
     With ``exact`` (values computed over all ``population`` labelled rows, e.g. in SQL),
     ``frame`` is a sample that only provides the interval's width."""
@@ -208,16 +209,7 @@ def compute_metrics(
 
     from modelward.stats import bootstrap_ci
 
-    labelled = frame[frame["label"].notna() & frame["prediction"].notna()]
-    y_true: Any
-    y_pred: Any
-    if task == "regression":
-        y_true = labelled["label"].astype("float64").to_numpy()
-        y_pred = labelled["prediction"].astype("float64").to_numpy()
-    else:
-        y_true = labelled["label"].astype(str).to_numpy()
-        y_pred = labelled["prediction"].astype(str).to_numpy()
-    score = labelled["score"].astype("float64").to_numpy() if "score" in labelled else None
+    y_true, y_pred, score = _labelled(frame, task)
     functions = _functions(task, positive)
     n = len(y_true)
     rng = np.random.default_rng(seed)
@@ -249,6 +241,61 @@ def compute_metrics(
         out[name] = {"value": _num(value), "low": _num(low), "high": _num(high)}
     _INDEX_CACHE.clear()
     return out
+
+
+#: The columns :func:`compute_metrics` reads.
+ROW_COLUMNS = ("label", "prediction", "score")
+
+
+def _labelled(frame: pd.DataFrame | pa.Table, task: str) -> tuple[Any, Any, Any]:
+    """The label, prediction and score arrays (score None when not logged) of the rows of
+    ``frame`` (pandas, or the log's Arrow table) with both a label and a prediction. A
+    classifier's Arrow table of strings is read as is: pandas (a third of a small check's
+    start) is imported only for other tables, which go through it as before."""
+    import numpy as np
+    import pyarrow as pa
+
+    if isinstance(frame, pa.Table) and _strings(frame, task):
+        from modelward.predlog.reader import arrays
+
+        columns = arrays(frame.select([c for c in ROW_COLUMNS if c in frame.column_names]))
+        label, said = columns["label"], columns["prediction"]
+        keep = np.fromiter(
+            (a is not None and b is not None for a, b in zip(label, said, strict=True)),
+            dtype=bool,
+            count=len(label),
+        )
+        score = columns["score"][keep] if "score" in columns else None
+        return label[keep], said[keep], score
+    if isinstance(frame, pa.Table):
+        from modelward.predlog.reader import frame as as_pandas
+
+        frame = as_pandas(frame)
+    labelled = frame[frame["label"].notna() & frame["prediction"].notna()]
+    y_true: Any
+    y_pred: Any
+    if task == "regression":
+        y_true = labelled["label"].astype("float64").to_numpy()
+        y_pred = labelled["prediction"].astype("float64").to_numpy()
+    else:
+        y_true = labelled["label"].astype(str).to_numpy()
+        y_pred = labelled["prediction"].astype(str).to_numpy()
+    score = labelled["score"].astype("float64").to_numpy() if "score" in labelled else None
+    return y_true, y_pred, score
+
+
+def _strings(table: pa.Table, task: str) -> bool:
+    """Whether ``table`` is a classifier's labels and predictions as strings (and scores
+    as floats, when logged): the shapes :func:`_labelled` reads without pandas."""
+    if task == "regression":
+        return False
+    types = {field.name: str(field.type) for field in table.schema}
+    text = ("string", "large_string")
+    return (
+        types["label"] in text
+        and types["prediction"] in text
+        and types.get("score", "double") in ("float", "double")
+    )
 
 
 def _missing(which: str, column: Any, truth: Any, unknown: bool) -> dict[str, Any] | None:
