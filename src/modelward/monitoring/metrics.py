@@ -244,7 +244,7 @@ def compute_metrics(
 
 
 #: The columns :func:`compute_metrics` reads.
-ROW_COLUMNS = ("label", "prediction", "score")
+_COLUMNS = ("label", "prediction", "score")
 
 
 def _labelled(frame: pd.DataFrame | pa.Table, task: str) -> tuple[Any, Any, Any]:
@@ -258,7 +258,7 @@ def _labelled(frame: pd.DataFrame | pa.Table, task: str) -> tuple[Any, Any, Any]
     if isinstance(frame, pa.Table) and _strings(frame, task):
         from modelward.predlog.reader import arrays
 
-        columns = arrays(frame.select([c for c in ROW_COLUMNS if c in frame.column_names]))
+        columns = arrays(frame.select([c for c in _COLUMNS if c in frame.column_names]))
         label, said = columns["label"], columns["prediction"]
         keep = np.fromiter(
             (a is not None and b is not None for a, b in zip(label, said, strict=True)),
