@@ -13,9 +13,24 @@
 - :mod:`~modelward.llm.fake`: fake providers speaking the real protocols, for tests/demos.
 """
 
-from modelward.llm.config import LLMConfig, ProviderConfig, load_config
-from modelward.llm.fleet import Call, LLMFleet
-from modelward.llm.types import ChatResult, Endpoint
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from modelward.llm.config import LLMConfig, ProviderConfig, load_config
+    from modelward.llm.fleet import Call, LLMFleet
+    from modelward.llm.types import ChatResult, Endpoint
+
+#: Name -> module: loaded on first use, so importing one submodule (the monitor's
+#: ``llm.satisfaction``, say) does not load the fleet and its HTTP clients.
+_LAZY = {
+    "Call": "modelward.llm.fleet",
+    "ChatResult": "modelward.llm.types",
+    "Endpoint": "modelward.llm.types",
+    "LLMConfig": "modelward.llm.config",
+    "LLMFleet": "modelward.llm.fleet",
+    "ProviderConfig": "modelward.llm.config",
+    "load_config": "modelward.llm.config",
+}
 
 __all__ = [
     "Call",
@@ -26,3 +41,15 @@ __all__ = [
     "ProviderConfig",
     "load_config",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    try:
+        module = _LAZY[name]
+    except KeyError as exc:
+        raise AttributeError(f"module 'modelward.llm' has no attribute {name!r}") from exc
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value

@@ -18,12 +18,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from modelward.errors import ConfigError
 
 if TYPE_CHECKING:
     import pandas as pd
+    import pyarrow as pa
 
 __all__ = [
     "ALIASES",
@@ -38,6 +40,7 @@ __all__ = [
     "positive_label",
     "rank_auc",
     "resolve_metrics",
+    "trapezoid_auc",
 ]
 
 CI_ROWS = 5000
@@ -95,6 +98,62 @@ def positive_label(labels: list[str]) -> str:
 
 def _functions(task: str, positive: str | None) -> dict[str, tuple[Callable[..., float], str]]:
     """name -> (function of (y_true, column), which column: pred | score)."""
+    if task == "binary-classification" and positive is not None:
+        return {
+            name: (
+                partial(_binary_metric, name, positive),
+                "score" if name == "roc_auc" else "pred",
+            )
+            for name in METRICS_BY_TASK[task]
+        }
+    return _sklearn_functions(task, positive)
+
+
+def _binary_metric(name: str, positive: str, truth: Any, column: Any) -> float:
+    """A binary metric's value exactly as scikit-learn computes it, without importing it
+    (most of a small check's time): accuracy, precision, recall and F1 are the same ratios
+    of the same counts (:func:`_binary_value`), ROC-AUC the same trapezoids
+    (:func:`trapezoid_auc`). Inputs scikit-learn refuses or warns about (more than two
+    labels, two without the positive class; ROC-AUC over one class or infinite scores)
+    still go to it, so they fail or answer as before."""
+    import numpy as np
+
+    if name == "roc_auc":
+        hit = np.asarray(truth == positive, dtype=bool)
+        score = np.asarray(column, dtype="float64")
+        if hit.all() or not hit.any() or not np.isfinite(score).all():
+            return _sklearn_functions("binary-classification", positive)[name][0](truth, column)
+        return trapezoid_auc(hit, score)
+    if name != "accuracy":
+        labels = {*np.unique(truth), *np.unique(column)}
+        if len(labels) > 2 or (len(labels) == 2 and positive not in labels):
+            return _sklearn_functions("binary-classification", positive)[name][0](truth, column)
+    return _binary_value(name, truth, column, positive)
+
+
+def trapezoid_auc(positive: Any, score: Any) -> float:
+    """ROC-AUC as scikit-learn's ``roc_auc_score`` computes it, to the last bit: the
+    trapezoids under the ROC curve's corners (one point per distinct score, collinear
+    points dropped, (0, 0) prepended), rates as counts over the totals. ``positive`` is
+    a boolean array with both values, ``score`` finite."""
+    import numpy as np
+
+    order = np.argsort(score, kind="mergesort")[::-1]
+    ordered = score[order]
+    ends = np.r_[np.flatnonzero(np.diff(ordered)), len(ordered) - 1]  # last row per score
+    tps = np.cumsum(positive[order].astype("float64"))[ends]
+    fps = 1 + ends.astype("float64") - tps
+    if len(fps) > 2:
+        corners = np.r_[True, np.logical_or(np.diff(fps, 2), np.diff(tps, 2)), True]
+        tps, fps = tps[corners], fps[corners]
+    tpr = np.r_[0.0, tps] / tps[-1]
+    fpr = np.r_[0.0, fps] / fps[-1]
+    return float(np.sum(np.diff(fpr) * (tpr[1:] + tpr[:-1]) / 2.0))
+
+
+def _sklearn_functions(
+    task: str, positive: str | None
+) -> dict[str, tuple[Callable[..., float], str]]:
     import numpy as np
     from sklearn import metrics as m
 
@@ -131,7 +190,7 @@ def _functions(task: str, positive: str | None) -> dict[str, tuple[Callable[...,
 
 
 def compute_metrics(
-    frame: pd.DataFrame,
+    frame: pd.DataFrame | pa.Table,
     task: str,
     names: list[str],
     *,
@@ -141,8 +200,8 @@ def compute_metrics(
     exact: dict[str, float | None] | None = None,
     population: int | None = None,
 ) -> dict[str, dict[str, Any]]:
-    """``name -> {value, low, high}`` over the labelled rows of ``frame``
-    (columns ``label``, ``prediction``, ``score``).
+    """``name -> {value, low, high}`` over the labelled rows of ``frame`` (a DataFrame or an
+    Arrow table with columns ``label``, ``prediction``, ``score``).
 
     With ``exact`` (values computed over all ``population`` labelled rows, e.g. in SQL),
     ``frame`` is a sample that only provides the interval's width."""
@@ -150,16 +209,7 @@ def compute_metrics(
 
     from modelward.stats import bootstrap_ci
 
-    labelled = frame[frame["label"].notna() & frame["prediction"].notna()]
-    y_true: Any
-    y_pred: Any
-    if task == "regression":
-        y_true = labelled["label"].astype("float64").to_numpy()
-        y_pred = labelled["prediction"].astype("float64").to_numpy()
-    else:
-        y_true = labelled["label"].astype(str).to_numpy()
-        y_pred = labelled["prediction"].astype(str).to_numpy()
-    score = labelled["score"].astype("float64").to_numpy() if "score" in labelled else None
+    y_true, y_pred, score = _labelled(frame, task)
     functions = _functions(task, positive)
     n = len(y_true)
     rng = np.random.default_rng(seed)
@@ -191,6 +241,61 @@ def compute_metrics(
         out[name] = {"value": _num(value), "low": _num(low), "high": _num(high)}
     _INDEX_CACHE.clear()
     return out
+
+
+#: The columns :func:`compute_metrics` reads.
+_COLUMNS = ("label", "prediction", "score")
+
+
+def _labelled(frame: pd.DataFrame | pa.Table, task: str) -> tuple[Any, Any, Any]:
+    """The label, prediction and score arrays (score None when not logged) of the rows of
+    ``frame`` (pandas, or the log's Arrow table) with both a label and a prediction. A
+    classifier's Arrow table of strings is read as is: pandas (a third of a small check's
+    start) is imported only for other tables, which go through it as before."""
+    import numpy as np
+    import pyarrow as pa
+
+    if isinstance(frame, pa.Table) and _strings(frame, task):
+        from modelward.predlog.reader import arrays
+
+        columns = arrays(frame.select([c for c in _COLUMNS if c in frame.column_names]))
+        label, said = columns["label"], columns["prediction"]
+        keep = np.fromiter(
+            (a is not None and b is not None for a, b in zip(label, said, strict=True)),
+            dtype=bool,
+            count=len(label),
+        )
+        score = columns["score"][keep] if "score" in columns else None
+        return label[keep], said[keep], score
+    if isinstance(frame, pa.Table):
+        from modelward.predlog.reader import frame as as_pandas
+
+        frame = as_pandas(frame)
+    labelled = frame[frame["label"].notna() & frame["prediction"].notna()]
+    y_true: Any
+    y_pred: Any
+    if task == "regression":
+        y_true = labelled["label"].astype("float64").to_numpy()
+        y_pred = labelled["prediction"].astype("float64").to_numpy()
+    else:
+        y_true = labelled["label"].astype(str).to_numpy()
+        y_pred = labelled["prediction"].astype(str).to_numpy()
+    score = labelled["score"].astype("float64").to_numpy() if "score" in labelled else None
+    return y_true, y_pred, score
+
+
+def _strings(table: pa.Table, task: str) -> bool:
+    """Whether ``table`` is a classifier's labels and predictions as strings (and scores
+    as floats, when logged): the shapes :func:`_labelled` reads without pandas."""
+    if task == "regression":
+        return False
+    types = {field.name: str(field.type) for field in table.schema}
+    text = ("string", "large_string")
+    return (
+        types["label"] in text
+        and types["prediction"] in text
+        and types.get("score", "double") in ("float", "double")
+    )
 
 
 def _missing(which: str, column: Any, truth: Any, unknown: bool) -> dict[str, Any] | None:

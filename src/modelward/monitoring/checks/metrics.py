@@ -26,7 +26,6 @@ from modelward.monitoring.checks.base import Check
 from modelward.monitoring.result import CheckResult, Findings, given, optional
 from modelward.monitoring.window import Window
 from modelward.predlog.engine import Scan, literal
-from modelward.predlog.reader import frame
 
 if TYPE_CHECKING:
     from modelward.monitoring.context import Context
@@ -224,11 +223,11 @@ def _values(
         # the interval's rows: the labelled requests with the smallest hashes, a uniform
         # sample that is the same on every run (a reservoir depends on the row order)
         size = min(measures.CI_ROWS, measures.CI_SAMPLE)
-        sample = frame(log.rows(scan, ROWS, order="hash", limit=size))
+        sample = log.rows(scan, ROWS, order="hash", limit=size)
         return measures.compute_metrics(
             sample, task, names, positive=positive, exact=exact, population=labelled
         )
-    rows = frame(log.rows(scan, ROWS, order="ts", limit=labelled))
+    rows = log.rows(scan, ROWS, order="ts", limit=labelled)
     return measures.compute_metrics(rows, task, names, positive=positive)
 
 

@@ -1,0 +1,70 @@
+"""What a command loads as a user runs it (a fresh process): the read commands open the
+workspace, query the metadata DB and print, with nothing of the scientific or HTTP stack
+(whose imports were most of their time)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import modelward
+
+#: Runs the CLI as the console script does and says, on stderr's last line, which of the
+#: named packages the process loaded.
+RUNNER = """
+import atexit, runpy, sys
+watched = sys.argv[1].split(",")
+atexit.register(lambda: sys.stderr.write(
+    "\\nloaded:" + ",".join(m for m in watched if m in sys.modules) + "\\n"
+))
+sys.argv = ["modelward", *sys.argv[2:]]
+runpy.run_module("modelward.cli.main", run_name="__main__")
+"""
+#: Not needed to read the registry (SQLAlchemy is: it is the metadata DB's access).
+NOT_FOR_READING = (
+    "numpy", "pandas", "scipy", "sklearn", "pyarrow", "duckdb", "fsspec", "httpx", "jinja2",
+    "jsonschema", "alembic", "onnxruntime", "matplotlib", "uvicorn", "starlette",
+)  # fmt: skip
+
+
+def loaded(*args: str, watched: tuple[str, ...] = NOT_FOR_READING) -> tuple[int, str, list[str]]:
+    """Exit code, stdout, and which ``watched`` packages ``modelward ARGS`` loaded."""
+    src = Path(modelward.__file__).parents[1]  # this modelward, from any folder
+    ran = subprocess.run(
+        [sys.executable, "-c", RUNNER, ",".join(watched), *args],
+        env={**os.environ, "PYTHONPATH": str(src)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    last = ran.stderr.rstrip().rsplit("\n", 1)[-1]
+    assert last.startswith("loaded:"), ran.stderr
+    return ran.returncode, ran.stdout, [m for m in last.removeprefix("loaded:").split(",") if m]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("models", "list"),
+        ("versions", "list", "heart"),
+        ("versions", "show", "heart", "1", "--json"),
+        ("history", "heart"),
+        ("runs", "list"),
+    ],
+)
+def test_read_commands_start_without_the_scientific_stack(workspace, fitted, cleveland, args):
+    if not workspace.registry.list_models():
+        workspace.register("heart", fitted, data=cleveland, target="target")
+    code, out, heavy = loaded(*args)
+    assert code == 0 and out.strip()
+    assert heavy == []
+
+
+def test_the_runner_sees_what_a_command_loads():
+    """The check above can fail: a command that does load NumPy is seen doing it."""
+    code, _, heavy = loaded("data", "profile", "--help", watched=("typer", "sqlalchemy"))
+    assert code == 0 and heavy == ["typer"]
