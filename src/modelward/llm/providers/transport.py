@@ -40,7 +40,7 @@ import httpx
 
 from modelward.llm.providers.proxy import Proxy, ProxyRules
 
-__all__ = ["LeanTransport"]
+__all__ = ["Fetched", "LeanTransport"]
 
 Origin = tuple[str, str, int]
 CHUNK = 65536
@@ -97,6 +97,28 @@ class _Answer:
 
     def on_message_complete(self) -> None:
         self.complete = True
+
+
+class Fetched:
+    """A whole answer (:meth:`LeanTransport.fetch`) with what a provider reads of an
+    ``httpx.Response``: building one costs a fifth of a call's client-side time."""
+
+    __slots__ = ("content", "raw_headers", "status_code")
+
+    def __init__(self, status_code: int, raw_headers: list[tuple[bytes, bytes]], content: bytes):
+        self.status_code = status_code
+        self.raw_headers = raw_headers
+        self.content = content
+
+    @property
+    def headers(self) -> httpx.Headers:
+        return httpx.Headers(self.raw_headers)
+
+    async def aread(self) -> bytes:
+        return self.content
+
+    async def aclose(self) -> None:
+        """Nothing to release: the connection went back to the pool when it was read."""
 
 
 class _Stale(Exception):
@@ -419,10 +441,11 @@ class LeanTransport(httpx.AsyncBaseTransport):
         headers: list[tuple[bytes, bytes]],
         body: bytes,
         timeouts: dict[str, float | None],
-    ) -> httpx.Response:
+    ) -> Fetched:
         """A whole answer, read at once: :meth:`handle_async_request` without building an
-        ``httpx.Request`` or reading through httpx's stream layers (~0.1 ms a call on the
-        gateway's path). ``headers`` hold Host (and Content-Length with a body)."""
+        ``httpx.Request``, reading through httpx's stream layers or building an
+        ``httpx.Response`` (~0.1 ms a call on the gateway's path). ``headers`` hold Host
+        (and Content-Length with a body)."""
         origin, conn, status = await self._roundtrip(method, url, headers, body, timeouts)
         try:
             content = await conn.body(timeouts.get("read"))
@@ -430,12 +453,7 @@ class LeanTransport(httpx.AsyncBaseTransport):
             conn.close()
             raise
         self._finish(origin, conn)
-        return httpx.Response(
-            status,
-            headers=conn.answer.headers,
-            content=content,
-            extensions={"http_version": b"HTTP/1.1"},
-        )
+        return Fetched(status, conn.answer.headers, content)
 
     async def _roundtrip(
         self,
