@@ -1,6 +1,7 @@
 """LLM gateway overhead: modelward's gateway vs the LiteLLM proxy, same fake provider.
 
     python benchmarks/gateway.py [--requests 400] [--concurrency 32] [--rounds 4] [--skip-litellm]
+                                 [--baseline OTHER/src]
 
 Starts the FAKE OpenAI-compatible provider (`modelward llm fake-server`), our gateway
 (`modelward llm gateway`, response cache off, every prompt unique) and the LiteLLM proxy
@@ -11,16 +12,24 @@ not grow with it). For each, in the same run:
 
 - agreement: the same prompts directly, through our gateway and through LiteLLM; the
   answers' texts must be the same (printed beside the figures);
-- latency: sequential requests; the overhead is each path's p50 minus the direct p50;
+- latency: sequential requests, the sides interleaved request by request (direct,
+  modelward, litellm, then the next prompt starting one side later); the overhead is each
+  path's p50 minus the direct p50, and beside it the median of the paired differences
+  (each request minus the direct request sent next to it);
 - throughput: requests with --concurrency in flight, requests/s.
 
-The sides alternate (direct, modelward, litellm, direct, modelward, ... in --rounds
-rounds of --requests / --rounds each), so a change of the machine's load during the run
-falls on every side alike; the load average is printed before and after.
+The latency requests interleave one by one and the throughput chunks alternate (direct,
+modelward, litellm, direct, ... in --rounds rounds of --requests / --rounds each), so a
+change of the machine's load during the run falls on every side alike: with a 50 ms
+upstream a round of 100 sequential requests takes 5 s a side, and on a shared machine
+the load moves within that (whole rounds a side apart measured the load as much as the
+gateway). The load average is printed before and after.
 
 Prints the figures, the ratios, and the targets of issues 7 and 17 (gateway overhead p50
 <= 1 ms, also with a 50 ms upstream; throughput >= 3x LiteLLM's). ``--skip-litellm``
-measures only our side (the fake directly and through our gateway).
+measures only our side (the fake directly and through our gateway). ``--baseline DIR``
+adds a side: the gateway of another checkout's ``src`` (say, main's), on a copy of the
+workspace, interleaved with the others: a before/after in one run.
 """
 
 from __future__ import annotations
@@ -29,6 +38,7 @@ import argparse
 import asyncio
 import os
 import secrets
+import shutil
 import socket
 import statistics
 import subprocess
@@ -145,8 +155,16 @@ async def chunk(client, url: str, model: str, n: int, concurrency: int, tag: str
     return latencies, time.perf_counter() - started
 
 
+async def timed(client, url: str, payload: dict) -> float:
+    """One request's latency in s."""
+    start = time.perf_counter()
+    await post(client, url, payload)
+    return time.perf_counter() - start
+
+
 async def bench(paths: dict[str, str], model: str, args: argparse.Namespace) -> dict:
-    """Agreement, then sequential latency and throughput, the sides alternating."""
+    """Agreement, then sequential latency (the sides interleaved request by request) and
+    throughput (the sides alternating chunk by chunk)."""
     import httpx
 
     limits = httpx.Limits(
@@ -170,13 +188,16 @@ async def bench(paths: dict[str, str], model: str, args: argparse.Namespace) -> 
         }
         for name, url in paths.items():  # warm-up
             await chunk(clients[name], url, model, 20, 1, f"{name}-warm")
-        seq = {name: [] for name in paths}
+        seq: dict[str, list[float]] = {name: [] for name in paths}
         par = {name: [0, 0.0] for name in paths}
         per_round = max(1, args.requests // args.rounds)
+        names = list(paths)
         for r in range(args.rounds):
-            for name, url in paths.items():
-                lat, _ = await chunk(clients[name], url, model, per_round, 1, f"{name}-s{r}")
-                seq[name] += lat
+            for i in range(per_round):  # every side in turn, each prompt starting elsewhere
+                turn = (r * per_round + i) % len(names)
+                for name in names[turn:] + names[:turn]:
+                    prompt = f"{name}-s{r} question number {i} {time.time_ns()}"
+                    seq[name].append(await timed(clients[name], paths[name], body(model, prompt)))
             for name, url in paths.items():
                 _, took = await chunk(
                     clients[name], url, model, per_round, args.concurrency, f"{name}-c{r}"
@@ -189,9 +210,11 @@ async def bench(paths: dict[str, str], model: str, args: argparse.Namespace) -> 
     out = {}
     for name in paths:
         ordered = sorted(seq[name])
+        paired = [ours - direct for ours, direct in zip(seq[name], seq["direct"], strict=True)]
         out[name] = {
             "p50_ms": statistics.median(ordered) * 1000,
             "p99_ms": ordered[int(0.99 * (len(ordered) - 1))] * 1000,
+            "paired_ms": statistics.median(paired) * 1000,
             "rps": par[name][0] / par[name][1],
             "agree": agree[name],
         }
@@ -205,6 +228,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=4, help="alternations of the sides")
     parser.add_argument(
         "--skip-litellm", action="store_true", help="only measure our side (no LiteLLM)"
+    )
+    parser.add_argument(
+        "--baseline", type=Path, help="another checkout's src: its gateway as one more side"
     )
     args = parser.parse_args()
     litellm = None if args.skip_litellm else ensure_litellm()
@@ -238,20 +264,13 @@ def main() -> None:
             cli("-w", str(ws), "llm", "register", model, "--provider", "fake", "--model", model)
         cli("-w", str(ws), "llm", "routes", "set", "factual", "--models", "bench",
             "--reason", "benchmark")  # fmt: skip
-        procs.append(
-            subprocess.Popen(
-                [PY, "-m", "modelward.cli.main", "-w", str(ws), "llm", "gateway",
-                 "--port", str(gw_port)],
-                env=ENV,
-                stdout=subprocess.DEVNULL,
-            )
-        )  # fmt: skip
-        gateway = f"http://127.0.0.1:{gw_port}"
-        wait_ready(f"{gateway}/healthz", procs[-1])
-        paths = {
-            "direct": f"{fake}/v1/chat/completions",
-            "modelward": f"{gateway}/v1/chat/completions",
-        }
+        paths = {"direct": f"{fake}/v1/chat/completions"}
+        if args.baseline is not None:
+            shutil.copytree(ws, work / "ws-baseline")
+            env = {**ENV, "PYTHONPATH": str(args.baseline.resolve())}
+            url = start_gateway(work / "ws-baseline", free_port(), env, procs)
+            paths["baseline"] = url
+        paths["modelward"] = start_gateway(ws, gw_port, ENV, procs)
         if litellm is not None:
             paths["litellm"] = start_litellm(litellm, work, fake, lite_port, procs)
         results = {
@@ -270,6 +289,21 @@ def main() -> None:
         print(f"LiteLLM {LITELLM_VERSION}")
     for delay, result in results.items():
         report(delay, paths, result, args.concurrency)
+
+
+def start_gateway(ws: Path, port: int, env: dict, procs: list[subprocess.Popen]) -> str:
+    """Our gateway on ``ws`` (the code on ``env``'s PYTHONPATH); its chat-completions URL."""
+    procs.append(
+        subprocess.Popen(
+            [PY, "-m", "modelward.cli.main", "-w", str(ws), "llm", "gateway",
+             "--port", str(port)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+        )
+    )  # fmt: skip
+    gateway = f"http://127.0.0.1:{port}"
+    wait_ready(f"{gateway}/healthz", procs[-1])
+    return f"{gateway}/v1/chat/completions"
 
 
 def start_litellm(
@@ -300,20 +334,22 @@ def report(delay: str, paths: dict[str, str], res: dict, concurrency: int) -> No
     n = len(AGREEMENT_PROMPTS)
     print(f"\nupstream answering after {delay}")
     print(
-        f"{'path':<10} {'p50 ms':>8} {'p99 ms':>8} {'overhead p50':>13} "
+        f"{'path':<10} {'p50 ms':>8} {'p99 ms':>8} {'overhead p50':>13} {'paired':>9} "
         f"{'req/s @' + str(concurrency):>12}  answers as direct"
     )
     for name in paths:
         overhead = res[name]["p50_ms"] - res["direct"]["p50_ms"]
         print(
             f"{name:<10} {res[name]['p50_ms']:>8.2f} {res[name]['p99_ms']:>8.2f} "
-            f"{overhead:>10.2f} ms {res[name]['rps']:>12.0f}  {res[name]['agree']}/{n}"
+            f"{overhead:>10.2f} ms {res[name]['paired_ms']:>6.2f} ms "
+            f"{res[name]['rps']:>12.0f}  {res[name]['agree']}/{n}"
         )
     agreed = all(res[name]["agree"] == n for name in paths)
     ours = res["modelward"]["p50_ms"] - res["direct"]["p50_ms"]
     met = "met" if ours <= 1 else "NOT met"
     print(
-        f"overhead p50: modelward {ours:.2f} ms (target <= 1 ms: {met}); "
+        f"overhead p50: modelward {ours:.2f} ms, paired median "
+        f"{res['modelward']['paired_ms']:.2f} ms (target <= 1 ms: {met}); "
         f"answers agree: {'yes' if agreed else 'NO'}"
     )
     if "litellm" not in paths:

@@ -181,3 +181,57 @@ def test_an_idle_connection_past_its_keepalive_expiry_is_not_reused():
 
     asyncio.run(main())
     assert connections == 2
+
+
+def test_a_header_that_would_split_the_request_is_refused_and_nothing_is_sent():
+    received = []
+
+    async def handler(reader, writer):
+        received.append(await reader.read(1024))
+
+    async def main():
+        server, port = await _server(handler)
+        async with server, httpx.AsyncClient(transport=LeanTransport()) as client:
+            with pytest.raises(httpx.LocalProtocolError):
+                await client.get(
+                    f"http://127.0.0.1:{port}/", headers={"x-key": "sk-1\r\nX-Admin: yes"}
+                )
+
+    asyncio.run(main())
+    assert all(b"X-Admin" not in data for data in received)
+
+
+@pytest.mark.parametrize(
+    ("answer", "reused"),
+    [
+        (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n", True),
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok", False),
+        (b"HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok", False),
+        (b"HTTP/1.1 200 OK\r\n\r\nok", False),  # no length: the body ends with the connection
+    ],
+)
+def test_answers_are_read_whole_and_their_connection_kept_only_when_the_server_keeps_it(
+    answer: bytes, reused: bool
+):
+    connections = 0
+    unframed = b"Length" not in answer and b"chunked" not in answer
+
+    async def handler(reader, writer):  # keeps the connection open, unless the body needs
+        nonlocal connections  # its end
+        connections += 1
+        while True:
+            await _read_request(reader)
+            writer.write(answer)
+            await writer.drain()
+            if unframed:
+                writer.close()
+                return
+
+    async def main():
+        server, port = await _server(handler)
+        url = f"http://127.0.0.1:{port}/"
+        async with server, httpx.AsyncClient(transport=LeanTransport()) as client:
+            return [(await client.post(url, json={"q": i})).text for i in range(3)]
+
+    assert asyncio.run(main()) == ["ok", "ok", "ok"]
+    assert connections == (1 if reused else 3)

@@ -49,6 +49,17 @@ class GatewayMetrics:
             ("model",),
             registry=self.registry,
         )
+        self._children: dict[tuple[object, ...], Any] = {}
+
+    def _child(self, metric: Any, *labels: str) -> Any:
+        """``metric.labels(*labels)``, looked up once (the client's lookup checks the
+        labels and takes a lock each time: five a call). The client keeps every child it
+        made as well, so this holds no more than it does."""
+        key = (id(metric), *labels)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = metric.labels(*labels)
+        return child
 
     def observe(
         self,
@@ -61,16 +72,17 @@ class GatewayMetrics:
         cost: float,
         cache_hit: bool,
     ) -> None:
-        self.requests.labels(model, query_type, status).inc()
-        self.latency.labels(model).observe(latency_ms / 1000)
+        child = self._child
+        child(self.requests, model, query_type, status).inc()
+        child(self.latency, model).observe(latency_ms / 1000)
         if input_tokens:
-            self.tokens.labels(model, "input").inc(input_tokens)
+            child(self.tokens, model, "input").inc(input_tokens)
         if output_tokens:
-            self.tokens.labels(model, "output").inc(output_tokens)
+            child(self.tokens, model, "output").inc(output_tokens)
         if cost:
-            self.cost.labels(model).inc(cost)
+            child(self.cost, model).inc(cost)
         if cache_hit:
-            self.cache_hits.labels(model).inc()
+            child(self.cache_hits, model).inc()
 
     def render(self) -> tuple[bytes, Any]:
         from prometheus_client import CONTENT_TYPE_LATEST, generate_latest

@@ -26,7 +26,7 @@ from modelward.errors import (
     ProviderRateLimited,
     ProviderTimeout,
 )
-from modelward.llm.providers.transport import LeanTransport
+from modelward.llm.providers.transport import Fetched, LeanTransport
 from modelward.redact import redact
 
 if TYPE_CHECKING:
@@ -34,6 +34,10 @@ if TYPE_CHECKING:
     from modelward.llm.types import ChatResult, Message, StreamEnd
 
 __all__ = ["Provider", "retry_after_seconds", "token_count"]
+
+#: A provider's answer: an ``httpx.Response`` (streamed, or from an injected client) or a
+#: whole one fetched by our own transport.
+Answer = httpx.Response | Fetched
 
 
 def token_count(usage: Any, key: str) -> int | None:
@@ -114,11 +118,11 @@ class Provider:
     def _url(self, path: str) -> str:
         return self.config.base_url + path
 
-    async def _dispatch(self, method: str, path: str, body: Any, stream: bool) -> httpx.Response:
+    async def _dispatch(self, method: str, path: str, body: Any, stream: bool) -> Answer:
         """Our own client: straight to its transport (the client's cookie, auth and redirect
         machinery is not used by any provider and costs ~0.1 ms a call), a whole answer
-        without an ``httpx.Request`` at all; an injected client (a test's MockTransport)
-        goes through ``client.send``."""
+        without an ``httpx.Request`` or ``httpx.Response`` at all; an injected client (a
+        test's MockTransport) goes through ``client.send``."""
         if not self._own_client:
             return await self.client.send(self._request(method, path, body), stream=stream)
         # the one we built in .client
@@ -163,10 +167,11 @@ class Provider:
 
     async def _send(
         self, method: str, path: str, *, json: Any = None, stream: bool = False
-    ) -> tuple[httpx.Response, int]:
+    ) -> tuple[Answer, int]:
         """One call with retries; returns the successful response and the attempt count.
 
-        With ``stream=True`` the response body is not read; the caller must close it.
+        With ``stream=True`` the response (an ``httpx.Response``) body is not read; the
+        caller must close it.
         """
         attempts = self.config.max_retries + 1
         for attempt in range(1, attempts + 1):
@@ -227,7 +232,8 @@ class Provider:
 
     async def _lines(self, path: str, *, json: Any) -> AsyncIterator[str]:
         """The body of a streamed answer, line by line (SSE or NDJSON)."""
-        response, _ = await self._send("POST", path, json=json, stream=True)
+        answer, _ = await self._send("POST", path, json=json, stream=True)
+        response = cast("httpx.Response", answer)  # streamed: always one
         try:
             async for line in response.aiter_lines():
                 if line:
@@ -253,7 +259,7 @@ class Provider:
         )
 
 
-async def _detail(response: httpx.Response) -> str:
+async def _detail(response: Answer) -> str:
     try:
         body = await response.aread()
     except httpx.HTTPError:
