@@ -196,9 +196,9 @@ class _Connection:
         self.received += len(data)
         try:
             self.parser.feed_data(data)
-        except httptools.HttpParserUpgrade:
+        except httptools.HttpParserUpgrade as exc:
             if not self.no_body:  # a 101 to a request that asked for no upgrade
-                raise httpx.RemoteProtocolError("the server switched protocols") from None
+                raise httpx.RemoteProtocolError("the server switched protocols") from exc
         except httptools.HttpParserError as exc:
             if not self.answer.complete:
                 raise httpx.RemoteProtocolError(f"a malformed answer ({exc})") from exc
