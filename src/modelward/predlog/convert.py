@@ -31,6 +31,7 @@ __all__ = [
     "day_of",
     "guess_type",
     "json_line",
+    "merged_types",
 ]
 
 Key = tuple[str, str, str | None]  # kind, model, date (YYYY-MM-DD; None: no valid ts)
@@ -80,9 +81,10 @@ def guess_type(rows: list[dict[str, Any]], column: str) -> str:
 # -- a segment ------------------------------------------------------------------------------
 
 
-def convert_segment(data: bytes) -> Converted:
-    """The tables of one write-ahead segment (its ``{"k":"t"}`` lines give the types)."""
-    types = _types_in(data)
+def convert_segment(data: bytes, declared: dict[str, dict[str, str]] | None = None) -> Converted:
+    """The tables of one write-ahead segment (its ``{"k":"t"}`` lines give the types;
+    ``declared``: the types of a part of it read before, for its later lines)."""
+    types = merged_types(declared or {}, data)
     try:
         return _read_whole(data, types)
     except Exception:  # noqa: BLE001 - any refusal: convert row by row, set aside the bad
@@ -161,9 +163,9 @@ def _read_whole(data: bytes, types: dict[str, dict[str, str]]) -> Converted:
     return out
 
 
-def _types_in(data: bytes) -> dict[str, dict[str, str]]:
-    """The column types declared in a segment's ``{"k":"t", …}`` lines."""
-    types: dict[str, dict[str, str]] = {}
+def merged_types(declared: dict[str, dict[str, str]], data: bytes) -> dict[str, dict[str, str]]:
+    """``declared`` updated with the column types of ``data``'s ``{"k":"t", …}`` lines."""
+    types = {model: dict(found) for model, found in declared.items()}
     start = data.find(TYPE_LINE)
     while start != -1:
         end = data.find(b"\n", start)
