@@ -145,22 +145,53 @@ def _read_whole(data: bytes, types: dict[str, dict[str, str]]) -> Converted:
             explicit_schema=pa.schema(fields), unexpected_field_behavior="ignore"
         ),
     )
-    table = table.filter(pc.not_equal(table["k"], "t"))
     stamps = table["ts"].cast(pa.timestamp("us", tz="UTC"))
     table = table.set_column(table.schema.get_field_index("ts"), "ts", stamps)
-    dates = pc.strftime(stamps, format="%Y-%m-%d")
-    for kind in (PREDICTIONS, FEEDBACK):
-        of_kind = pc.equal(table["k"], kind)
-        for model in pc.unique(table["m"].filter(of_kind)).to_pylist():
-            of_model = pc.and_(of_kind, pc.equal(table["m"], model))
-            for date in pc.unique(dates.filter(of_model)).to_pylist():
-                part = table.filter(pc.and_(of_model, pc.equal(dates, date)))
-                features = types.get(model, {}) if kind == PREDICTIONS else {}
-                target = arrow_schema(kind, features)
-                out.tables[(kind, model, date)] = pa.Table.from_arrays(
-                    [part[f.name].cast(f.type) for f in target], schema=target
-                )
+    table = table.append_column(_DATE, pc.strftime(stamps, format="%Y-%m-%d"))
+    # One run of rows per (kind, model, date), in the segment's order within each (a
+    # stable sort). No Python value is handed to Arrow: that would import pandas (a
+    # second of a reader's cold start).
+    table = table.sort_by([("k", "ascending"), ("m", "ascending"), (_DATE, "ascending")])
+    for start, length in _runs(table, ["k", "m", _DATE]):
+        part = table.slice(start, length)
+        kind, model, date = (part[name][0].as_py() for name in ("k", "m", _DATE))
+        if kind not in (PREDICTIONS, FEEDBACK) or model is None or date is None:
+            continue  # the type lines ({"k":"t"}), and rows of no partition
+        features = types.get(model, {}) if kind == PREDICTIONS else {}
+        target = arrow_schema(kind, features)
+        out.tables[(kind, model, date)] = pa.Table.from_arrays(
+            [part[f.name].cast(f.type) for f in target], schema=target
+        )
     return out
+
+
+#: The partition's date, a column of a segment's table while it is split.
+_DATE = "__date"
+
+
+def _runs(table: Any, columns: list[str]) -> list[tuple[int, int]]:
+    """``(start, length)`` of each run of rows of a sorted ``table`` that hold the same
+    values in ``columns`` (a null row is a run of its own)."""
+    import numpy as np
+    import pyarrow.compute as pc
+
+    rows = table.num_rows
+    if rows == 0:
+        return []
+    changed = np.zeros(rows - 1, dtype=bool)
+    for name in columns:
+        codes = pc.dictionary_encode(table[name]).combine_chunks().indices
+        validity, data = codes.buffers()[:2]  # read directly: to_numpy loads pandas
+        end = codes.offset + rows
+        width = np.dtype(f"int{codes.type.bit_width}")
+        values = np.frombuffer(data, dtype=width, count=end)[codes.offset :].astype("float64")
+        if codes.null_count:
+            bits = np.frombuffer(validity, dtype=np.uint8)
+            valid = np.unpackbits(bits, bitorder="little", count=end)[codes.offset :]
+            values[valid == 0] = np.nan
+        changed |= ~(values[1:] == values[:-1])  # NaN: a null row differs from all
+    starts = [0, *(np.flatnonzero(changed) + 1).tolist(), rows]
+    return [(a, b - a) for a, b in zip(starts, starts[1:], strict=False)]
 
 
 def merged_types(declared: dict[str, dict[str, str]], data: bytes) -> dict[str, dict[str, str]]:
