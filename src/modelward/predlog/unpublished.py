@@ -20,6 +20,7 @@ Rows Arrow cannot store are left out (the writer sets them aside when it publish
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import tempfile
@@ -29,11 +30,14 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+from modelward.errors import StorageError
 from modelward.predlog.convert import convert_segment, merged_types
 from modelward.predlog.files import LogFile, LogFiles, compacted_from
 from modelward.predlog.layout import partition
 
 __all__ = ["SUFFIX", "Unpublished"]
+
+log = logging.getLogger("modelward.predlog")
 
 #: The name ending of a write-ahead segment.
 SUFFIX = ".wal"
@@ -66,6 +70,7 @@ class Unpublished:
         self._out: Path | None = None
         self._read: dict[str, _Read] = {}
         self._dropped: list[tuple[float, str]] = []  # (when, path) of files no longer used
+        self._made = 0  # files written: each has its own name
 
     def segments(self) -> list[str]:
         """The names of the folder's segments now (list them before the log's files)."""
@@ -77,8 +82,11 @@ class Unpublished:
             )
         except FileNotFoundError:
             return []
-        except OSError:
-            return []  # an unreadable folder: the published rows are still read
+        except OSError as exc:  # the published rows are still read
+            log.warning(
+                "cannot list the write-ahead folder %s (%s): reading Parquet only", self.folder, exc
+            )
+            return []
 
     def files(
         self,
@@ -159,7 +167,13 @@ class Unpublished:
         finally:
             os.close(fd)
         if data:
-            self._add(name, read, data)
+            try:
+                self._add(name, read, data)
+            except OSError as exc:  # the temporary folder is full or gone
+                raise StorageError(
+                    f"cannot convert the write-ahead segment {self.folder / name} for reading "
+                    f"({exc}); free space in {tempfile.gettempdir()} (or set TMPDIR)"
+                ) from exc
         return read
 
     def _add(self, name: str, read: _Read, data: bytes) -> None:
@@ -173,7 +187,8 @@ class Unpublished:
                 continue
             folder = self._folder() / partition(kind, model, day)
             folder.mkdir(parents=True, exist_ok=True)
-            path = folder / f"{stem}-{read.offset}.parquet"
+            self._made += 1
+            path = folder / f"{stem}-{self._made}.parquet"
             pq.write_table(table, path, compression="none")
             read.parts.setdefault((kind, model, day), []).append(str(path))
         read.offset += len(data)
