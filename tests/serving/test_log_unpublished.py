@@ -17,6 +17,7 @@ from modelward.predlog import LogReader, LogWriter
 from modelward.predlog.reader import Span
 from modelward.predlog.unpublished import MAX_PIECES
 from modelward.predlog.writer import ROLL_MS, ROLL_ROWS
+from modelward.rollout.metrics import PredictionLogMetrics
 
 TYPES = {"in_age": "int64", "in_chol": "float64"}
 
@@ -201,3 +202,18 @@ def test_a_segment_read_after_every_row_counts_each_row_once(tmp_path):
             writer.log_prediction("heart", _row(i), TYPES)
             assert _counts(reader) == (i + 1, 0)
     reader.close()
+
+
+def test_a_canary_is_judged_on_the_rows_it_served_before_any_publish(tmp_path):
+    """Rollout judging reads the write-ahead folder: a canary's requests and labels of
+    the last seconds count, though nothing reached Parquet."""
+    logs, wal = tmp_path / "logs", tmp_path / "wal"
+    with LogWriter(str(logs), wal_dir=wal) as writer:
+        writer.log_predictions("heart", [_row(i) for i in range(8)], TYPES)
+        writer.log_feedback("heart", "r1", "1")
+        window = _today()
+        stats = PredictionLogMetrics(str(logs), wal=wal).window(
+            "heart", "production", 1, window.start, window.end
+        )
+        assert (stats.requests, stats.labelled, stats.correct) == (8, 1, 1)
+        assert _parquet(logs) == []
