@@ -165,7 +165,7 @@ def review(
 ) -> list[Proposal]:
     """Proposed moves (with reasons) for every version past development; changes nothing."""
     parse_duration(window, what="--window")  # a bad window is an error before any work
-    metrics = metrics or PredictionLogMetrics(ws.logs_url)
+    metrics = metrics or PredictionLogMetrics(ws.logs_url, wal=ws.layout.wal)
     traffic = traffic or default_traffic(ws)
     names = [name] if name else [m.name for m in ws.registry.list_models()]
     proposals: list[Proposal] = []

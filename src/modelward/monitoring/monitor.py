@@ -65,7 +65,7 @@ class Monitor:
 
     @cached_property
     def log(self) -> LogReader:
-        return LogReader(self.ws.logs_url)
+        return LogReader(self.ws.logs_url, wal=self.ws.layout.wal)
 
     @property
     def alerts(self) -> Alerts:

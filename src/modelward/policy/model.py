@@ -238,8 +238,11 @@ class LatencyPolicy(_Section):
 
 class ServingPolicy(_Section):
     latency: LatencyPolicy = LatencyPolicy()
-    flush_rows: int = Field(default=1000, ge=1)
-    flush_ms: int = Field(default=1000, ge=1)
+    #: The log writer publishes a write-ahead segment as Parquet once it holds this many
+    #: rows or is this old (predlog.writer ROLL_ROWS / ROLL_MS); checks read the rows not
+    #: yet published from the segments, so these only set how many files a day makes.
+    flush_rows: int = Field(default=100_000, ge=1)
+    flush_ms: int = Field(default=600_000, ge=1)
     #: A request whose model gives no answer within this many seconds gets a 504.
     predict_timeout_s: float = Field(default=30.0, gt=0)
     #: A connection whose request headers are not complete within this many seconds (of

@@ -1,8 +1,9 @@
 """Compaction: a closed day's many small log files become one file.
 
-The writer publishes a file every ``flush_ms`` (a second by default), so a busy day is
-tens of thousands of small files, and reading a day then costs seconds per check (DuckDB
-opens every file) where one file costs a fraction of one. :func:`compact` rewrites each
+The writer publishes a file per segment of ``flush_rows`` rows or ``flush_ms`` age (100,000
+rows or ten minutes by default), so a day is a few hundred files per server process (a
+log written before that, or with a short ``flush_ms``, tens of thousands), and one file
+still reads faster than many (DuckDB opens every file). :func:`compact` rewrites each
 partition ``<kind>/model=<m>/date=<d>`` of a *closed* day (before today, UTC) that holds
 more than one file as one ``compacted-<id>.parquet`` (their rows in file order, row
 groups of :data:`ROW_GROUP_ROWS`, the log's compression; one input file in memory at a

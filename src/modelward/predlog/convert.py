@@ -31,6 +31,7 @@ __all__ = [
     "day_of",
     "guess_type",
     "json_line",
+    "merged_types",
 ]
 
 Key = tuple[str, str, str | None]  # kind, model, date (YYYY-MM-DD; None: no valid ts)
@@ -80,9 +81,10 @@ def guess_type(rows: list[dict[str, Any]], column: str) -> str:
 # -- a segment ------------------------------------------------------------------------------
 
 
-def convert_segment(data: bytes) -> Converted:
-    """The tables of one write-ahead segment (its ``{"k":"t"}`` lines give the types)."""
-    types = _types_in(data)
+def convert_segment(data: bytes, declared: dict[str, dict[str, str]] | None = None) -> Converted:
+    """The tables of one write-ahead segment (its ``{"k":"t"}`` lines give the types;
+    ``declared``: the types of a part of it read before, for its later lines)."""
+    types = merged_types(declared or {}, data)
     try:
         return _read_whole(data, types)
     except Exception:  # noqa: BLE001 - any refusal: convert row by row, set aside the bad
@@ -143,27 +145,58 @@ def _read_whole(data: bytes, types: dict[str, dict[str, str]]) -> Converted:
             explicit_schema=pa.schema(fields), unexpected_field_behavior="ignore"
         ),
     )
-    table = table.filter(pc.not_equal(table["k"], "t"))
     stamps = table["ts"].cast(pa.timestamp("us", tz="UTC"))
     table = table.set_column(table.schema.get_field_index("ts"), "ts", stamps)
-    dates = pc.strftime(stamps, format="%Y-%m-%d")
-    for kind in (PREDICTIONS, FEEDBACK):
-        of_kind = pc.equal(table["k"], kind)
-        for model in pc.unique(table["m"].filter(of_kind)).to_pylist():
-            of_model = pc.and_(of_kind, pc.equal(table["m"], model))
-            for date in pc.unique(dates.filter(of_model)).to_pylist():
-                part = table.filter(pc.and_(of_model, pc.equal(dates, date)))
-                features = types.get(model, {}) if kind == PREDICTIONS else {}
-                target = arrow_schema(kind, features)
-                out.tables[(kind, model, date)] = pa.Table.from_arrays(
-                    [part[f.name].cast(f.type) for f in target], schema=target
-                )
+    table = table.append_column(_DATE, pc.strftime(stamps, format="%Y-%m-%d"))
+    # One run of rows per (kind, model, date), in the segment's order within each (a
+    # stable sort). No Python value is handed to Arrow: that would import pandas (a
+    # second of a reader's cold start).
+    table = table.sort_by([("k", "ascending"), ("m", "ascending"), (_DATE, "ascending")])
+    for start, length in _runs(table, ["k", "m", _DATE]):
+        part = table.slice(start, length)
+        kind, model, date = (part[name][0].as_py() for name in ("k", "m", _DATE))
+        if kind not in (PREDICTIONS, FEEDBACK) or model is None or date is None:
+            continue  # the type lines ({"k":"t"}), and rows of no partition
+        features = types.get(model, {}) if kind == PREDICTIONS else {}
+        target = arrow_schema(kind, features)
+        out.tables[(kind, model, date)] = pa.Table.from_arrays(
+            [part[f.name].cast(f.type) for f in target], schema=target
+        )
     return out
 
 
-def _types_in(data: bytes) -> dict[str, dict[str, str]]:
-    """The column types declared in a segment's ``{"k":"t", …}`` lines."""
-    types: dict[str, dict[str, str]] = {}
+#: The partition's date, a column of a segment's table while it is split.
+_DATE = "__date"
+
+
+def _runs(table: Any, columns: list[str]) -> list[tuple[int, int]]:
+    """``(start, length)`` of each run of rows of a sorted ``table`` that hold the same
+    values in ``columns`` (a null row is a run of its own)."""
+    import numpy as np
+    import pyarrow.compute as pc
+
+    rows = table.num_rows
+    if rows == 0:
+        return []
+    changed = np.zeros(rows - 1, dtype=bool)
+    for name in columns:
+        codes = pc.dictionary_encode(table[name]).combine_chunks().indices
+        validity, data = codes.buffers()[:2]  # read directly: to_numpy loads pandas
+        end = codes.offset + rows
+        width = np.dtype(f"int{codes.type.bit_width}")
+        values = np.frombuffer(data, dtype=width, count=end)[codes.offset :].astype("float64")
+        if codes.null_count:
+            bits = np.frombuffer(validity, dtype=np.uint8)
+            valid = np.unpackbits(bits, bitorder="little", count=end)[codes.offset :]
+            values[valid == 0] = np.nan
+        changed |= ~(values[1:] == values[:-1])  # NaN: a null row differs from all
+    starts = [0, *(np.flatnonzero(changed) + 1).tolist(), rows]
+    return [(a, b - a) for a, b in zip(starts, starts[1:], strict=False)]
+
+
+def merged_types(declared: dict[str, dict[str, str]], data: bytes) -> dict[str, dict[str, str]]:
+    """``declared`` updated with the column types of ``data``'s ``{"k":"t", …}`` lines."""
+    types = {model: dict(found) for model, found in declared.items()}
     start = data.find(TYPE_LINE)
     while start != -1:
         end = data.find(b"\n", start)

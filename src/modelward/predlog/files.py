@@ -179,8 +179,10 @@ class LogFiles:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
+        # a path without a protocol in a remote log: a reader's own local file
+        fs = self.fs if not self.remote or "://" in path else _local_fs()
         try:
-            with self.fs.open(self.local(path), "rb") as handle:
+            with fs.open(self.local(path), "rb") as handle:
                 footer = pq.ParquetFile(handle)  # reads the footer only
                 return footer.schema_arrow, footer.metadata.num_row_groups
         except FileNotFoundError as exc:
@@ -209,6 +211,12 @@ class LogFiles:
         if files:
             out.update(model="string", date="string")
         return out
+
+
+def _local_fs() -> Any:
+    import fsspec
+
+    return fsspec.filesystem("file")
 
 
 def _unified(types: set[str]) -> str:

@@ -7,7 +7,9 @@ partitions only, the day before its start included), and has an engine (DuckDB u
 told otherwise) answer questions about it: aggregates, bounded rows, a consistent hash
 sample of about so many requests, a window's census of ``(version, status)`` counts.
 Labels are joined per request id, the latest feedback row winning; feedback is read
-from the window's first date on (a label never comes before its prediction).
+from the window's first date on (a label never comes before its prediction). Given the
+writers' write-ahead folder (``wal``), a scan also holds the rows not yet published
+(:mod:`.unpublished`), each row once: checks see rows within a second of being served.
 """
 
 from __future__ import annotations
@@ -15,14 +17,16 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from modelward.errors import DataError
 from modelward.predlog.engine import Aggregate, Engine, Order, Scan
 from modelward.predlog.engines.duckdb import DuckDBEngine
-from modelward.predlog.files import LogFiles, is_numeric
+from modelward.predlog.files import LogFile, LogFiles, is_numeric
 from modelward.predlog.layout import FEEDBACK, PREDICTIONS
+from modelward.predlog.unpublished import Unpublished
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -52,8 +56,17 @@ class Span:
 class LogReader:
     """The prediction log at ``url`` (``ws.logs_url``: a folder or any fsspec URL)."""
 
-    def __init__(self, url: str, *, engine: Callable[[LogFiles], Engine] = DuckDBEngine) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        wal: str | Path | None = None,
+        engine: Callable[[LogFiles], Engine] = DuckDBEngine,
+    ) -> None:
+        """``wal``: the write-ahead folder of the log's writers (``ws.layout.wal``), whose
+        rows not yet published are read too (:mod:`.unpublished`); None: Parquet only."""
         self.files = LogFiles(url)
+        self.unpublished = Unpublished(wal) if wal is not None else None
         self.engine = engine(self.files)
 
     @property
@@ -61,11 +74,15 @@ class LogReader:
         return self.files.url
 
     def models(self) -> list[str]:
-        return self.files.models()
+        found = self.files.models()
+        if self.unpublished is not None:
+            names = self.unpublished.segments()
+            found = sorted({*found, *self.unpublished.models(names, PREDICTIONS)})
+        return found
 
     def require(self, model: str) -> None:
         """A one-line error when the log has nothing at all for ``model``."""
-        if not self.files.has_files(PREDICTIONS, model):
+        if not self.files.has_files(PREDICTIONS, model) and model not in self._fresh_models():
             known = ", ".join(self.models()) or "none"
             raise DataError(
                 f"the prediction log at {self.url} has no predictions for model {model!r} "
@@ -90,9 +107,10 @@ class LogReader:
         ``labelled``, ``ratings``, ``rate``, ``requests``, ``where``)."""
         first = (window.start - timedelta(days=1)).date() if window else None
         last = window.end.date() if window else None
-        files = tuple(self.files.files(PREDICTIONS, model, first=first, last=last))
+        segments = self.unpublished.segments() if self.unpublished is not None else []
+        files = tuple(self._listed(segments, PREDICTIONS, model, first, last))
         joined = labels or narrowing.get("labelled", False) or narrowing.get("ratings", False)
-        feedback = tuple(self.files.files(FEEDBACK, model, first=first)) if joined else None
+        feedback = tuple(self._listed(segments, FEEDBACK, model, first, None)) if joined else None
         return Scan(
             model=model,
             files=files,
@@ -102,6 +120,29 @@ class LogReader:
             labels=feedback,
             **narrowing,
         )
+
+    def _listed(
+        self,
+        segments: list[str],
+        kind: str,
+        model: str | None,
+        first: date | None,
+        last: date | None,
+    ) -> list[LogFile]:
+        """The live files of ``kind`` from ``first`` to ``last``, and the rows of the
+        write-ahead ``segments`` (listed before them) that they do not hold yet."""
+        files = self.files.files(kind, model, first=first, last=last)
+        if self.unpublished is None or not segments:
+            return files
+        fresh = self.unpublished.files(
+            segments, self.files, files, kind, model, first=first, last=last
+        )
+        return files + fresh
+
+    def _fresh_models(self) -> set[str]:
+        if self.unpublished is None:
+            return set()
+        return self.unpublished.models(self.unpublished.segments(), PREDICTIONS)
 
     def census(self, scan: Scan) -> dict[tuple[int | None, str | None], int]:
         """``(version, status) -> predictions`` of the scan's window and environment (read
@@ -173,6 +214,8 @@ class LogReader:
 
     def close(self) -> None:
         self.engine.close()
+        if self.unpublished is not None:
+            self.unpublished.close()
 
 
 #: Arrow's fixed-width numbers (as ``str(type)`` names them) and the NumPy type of their

@@ -3,13 +3,18 @@ logged as answered, and no row or outage that stops it.
 
 With a write-ahead folder (the server's mode), ``log_prediction`` / ``log_feedback``
 append one JSON line per row to the open write-ahead segment (:mod:`.segment`), handed to
-the kernel before returning; a batch is appended whole or not at all. A background thread
-closes the segment every ``flush_rows`` rows or ``flush_ms`` milliseconds and publishes it
-as Parquet (Arrow's JSON reader: C++ that does not hold the GIL, so requests served
-meanwhile are not slowed), one file per partition named after the segment and carrying
-its name in the file's metadata, then deletes it. ``close()`` publishes everything (the
-server calls it on SIGTERM/SIGINT) and says whether it could. Without a write-ahead
-folder, rows are buffered in memory and converted the same way from Python.
+the kernel before returning; a batch is appended whole or not at all. The segment makes
+each row durable, and readers given the folder read the rows of its segments too
+(:mod:`.unpublished`), so Parquet files need not be published often: a background thread
+closes the segment once it holds ``flush_rows`` rows (:data:`ROLL_ROWS`) or is
+``flush_ms`` milliseconds old (:data:`ROLL_MS`) and publishes it as Parquet (Arrow's JSON
+reader: C++ that does not hold the GIL, so requests served meanwhile are not slowed), one
+file per partition named after the segment and carrying its name in the file's metadata,
+then deletes it. A day is then a few hundred files per replica, not one a second (reading
+tens of thousands of small files made a daily check slow before ``logs compact``).
+``close()`` publishes everything (the server calls it on SIGTERM/SIGINT) and says whether
+it could. Without a write-ahead folder, rows are buffered in memory (invisible to readers
+until published) and converted the same way from Python.
 
 What can go wrong, and what the writer does:
 
@@ -70,6 +75,15 @@ ADOPT_S = 5.0
 PROBE_S = 0.5
 #: The longest wait between two attempts to publish while log storage is down.
 MAX_RETRY_S = 30.0
+#: Rows after which a segment is published (``serving.flush_rows``): a file of this many
+#: rows reads at Parquet's speed, and its conversion holds ~50 MB of JSON at most.
+ROLL_ROWS = 100_000
+#: Age after which a segment is published (``serving.flush_ms``, 10 minutes): a quiet
+#: log's rows reach Parquet this soon; readers of the folder see them at once anyway.
+ROLL_MS = 600_000
+#: Within how long a row logged through a write-ahead folder can be read by a reader of
+#: that folder (its append precedes the response; a new segment is renamed into place).
+VISIBLE_S = 1.0
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _one_us = datetime(1970, 1, 1, 0, 0, 0, 1, tzinfo=UTC) - _EPOCH
@@ -93,8 +107,8 @@ class LogWriter:
         logs_url: str,
         *,
         wal_dir: str | Path | None = None,
-        flush_rows: int = 1000,
-        flush_ms: int = 1000,
+        flush_rows: int = ROLL_ROWS,
+        flush_ms: int = ROLL_MS,
         max_buffered: int = 1_000_000,
         writer_id: str | None = None,
         sink: Sink | None = None,
@@ -175,6 +189,12 @@ class LogWriter:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    @property
+    def visible_within(self) -> float:
+        """Seconds within which a logged row is readable by the log's readers: those of
+        the write-ahead folder see it at once, the others once it is published."""
+        return VISIBLE_S if self.wal_dir is not None else self.flush_interval
 
     @property
     def queued(self) -> int:

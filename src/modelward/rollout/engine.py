@@ -78,7 +78,9 @@ class RolloutEngine:
         self.registry = workspace.registry
         self.db = workspace.db
         self.traffic: TrafficPort = traffic or default_traffic(workspace)
-        self.metrics: MetricsPort = metrics or PredictionLogMetrics(workspace.logs_url)
+        self.metrics: MetricsPort = metrics or PredictionLogMetrics(
+            workspace.logs_url, wal=workspace.layout.wal
+        )
         self.clock = clock
         self.owner = owner or _owner()
         self.lease = lease  # how long a claim outlives a dead controller; None: from the plan

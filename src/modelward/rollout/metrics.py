@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from modelward.errors import UserError
@@ -41,8 +42,10 @@ _LLM_QUALITY = (
 
 
 class PredictionLogMetrics:
-    def __init__(self, logs: str | LogReader) -> None:
-        self.log = logs if isinstance(logs, LogReader) else LogReader(logs)
+    def __init__(self, logs: str | LogReader, *, wal: str | Path | None = None) -> None:
+        """``wal``: the servers' write-ahead folder, whose rows not yet published as
+        Parquet (up to ``serving.flush_ms``) count too."""
+        self.log = logs if isinstance(logs, LogReader) else LogReader(logs, wal=wal)
 
     def window(
         self,

@@ -57,7 +57,7 @@ class ServingApp(App):
             writer,
             self.recent,
             on_stored=lambda model: metrics.child(metrics.feedback, model).inc(),
-            settle_s=2 * writer.flush_interval,  # another process's rows reach Parquet
+            settle_s=2 * writer.visible_within,  # another process's rows are readable
         )
         predictor = Predictor(
             state,

@@ -9,7 +9,8 @@ prediction log once per batch of pending ids (never on the event loop, never on 
 thread pool that runs models), stores the labels it can place and reports on the ticket
 the ids no prediction has and the labels that are not a class of their model. An id the
 log does not have is declared unknown only after another process's writer had time to
-flush it (``settle_s``). A re-sent item is then known in memory and answered at once.
+log it (``settle_s``: the reader reads the write-ahead folder too). A re-sent item is
+then known in memory and answered at once.
 """
 
 from __future__ import annotations
@@ -252,7 +253,9 @@ class Feedback:
             self.reads += 1
             if self._reader is None:  # one DuckDB thread: never the cores serving needs
                 self._reader = LogReader(
-                    self.state.ws.logs_url, engine=partial(DuckDBEngine, threads=1)
+                    self.state.ws.logs_url,
+                    wal=self.writer.wal_dir,  # other processes' rows not yet published
+                    engine=partial(DuckDBEngine, threads=1),
                 )
             found = lookup(self._reader, sorted({item.rid for item in batch}))
         except Exception as exc:  # noqa: BLE001 - storage trouble: the labels wait

@@ -41,7 +41,7 @@ class PolicyCriteria:
     def _traffic(self, model: str, version: int, since: datetime | None) -> Traffic:
         from modelward.predlog.reader import LogReader, Span
 
-        reader = LogReader(self.ws.logs_url)
+        reader = LogReader(self.ws.logs_url, wal=self.ws.layout.wal)
         try:
             window = Span(since, utcnow() + timedelta(days=1)) if since is not None else None
             scan = reader.scan(model, window, version=version)
