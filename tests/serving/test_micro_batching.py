@@ -41,7 +41,7 @@ def test_concurrent_requests_run_as_one_predict_with_each_ones_own_answer(pipeli
     loaded, columns = pipeline_model
     batcher = MicroBatcher(loaded)
     answers = asyncio.run(_concurrently(batcher, columns))
-    assert batcher.calls == 1  # 40 rows within one 2 ms window
+    assert batcher.calls == 1  # 40 rows read in one turn of the event loop
     for request, got in zip(columns, answers, strict=True):
         _same(got, loaded.predict_columns(request))
 
@@ -53,7 +53,7 @@ def test_a_batch_is_closed_at_64_rows(pipeline_model):
     requests = (columns * 3)[:100]
     batcher = MicroBatcher(loaded)
     answers = asyncio.run(_concurrently(batcher, requests))
-    assert batcher.calls == 2  # 64 rows at once, then the other 36 when the wait ends
+    assert batcher.calls == 2  # 64 rows at once, then the other 36 when that batch ends
     for request, got in zip(requests, answers, strict=True):
         _same(got, loaded.predict_columns(request))
 
@@ -71,3 +71,17 @@ def test_a_request_the_model_cannot_compute_on_fails_alone(pipeline_model):
     for i, (request, got) in enumerate(zip(requests, answers, strict=True)):
         if i != 7:
             _same(got, loaded.predict_columns(request))
+
+
+def test_the_pipeline_answers_what_predict_and_predict_proba_answer(pipeline_model):
+    """Its transforms run once for labels and probabilities: the same answers."""
+    import numpy as np
+
+    from modelward.serving.models import columns_frame
+
+    loaded, columns = pipeline_model
+    joined = {name: [v for c in columns for v in c[name]] for name in loaded.validator.names}
+    frame = columns_frame(loaded.validator, joined)
+    labels, proba = loaded.flavor.predict_both(frame)
+    assert np.array_equal(labels, loaded.flavor.predict(frame))
+    assert np.array_equal(proba, loaded.flavor.predict_proba(frame))

@@ -58,6 +58,23 @@ class SklearnFlavor:
             return None
         return self.model.predict_proba(frame)
 
+    def predict_both(self, frame: Any) -> tuple[Any, Any | None]:
+        """Labels and probabilities (None without ``predict_proba``), a pipeline's
+        transforms run once for both: what ``predict`` and ``predict_proba`` give, as a
+        pipeline runs its transforms then asks its final step."""
+        model = self.model
+        if not hasattr(model, "predict_proba"):
+            return model.predict(frame), None
+        steps = getattr(model, "steps", None)
+        if not isinstance(steps, list) or not steps:
+            return model.predict(frame), model.predict_proba(frame)
+        data = frame
+        for _, transform in steps[:-1]:
+            if transform is not None and transform != "passthrough":
+                data = transform.transform(data)
+        final = steps[-1][1]
+        return final.predict(data), final.predict_proba(data)
+
     @property
     def input_names(self) -> list[str] | None:
         """The column names the model was fitted on, when it recorded them."""

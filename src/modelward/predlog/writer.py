@@ -217,6 +217,25 @@ class LogWriter:
         """Rows of one request: logged all together, or none (LogUnavailable)."""
         self._append(PREDICTIONS, model, list(rows), types)
 
+    def log_prediction_lines(
+        self, model: str, lines: bytes, rows: int, types: dict[str, str] | None = None
+    ) -> None:
+        """Rows of one request already encoded, one JSON object line each with ``"k":
+        "predictions"``, ``"m": model`` and ``ts`` in microseconds (what :func:`json_line`
+        writes): the server's hot path, appended as they are. All or none (LogUnavailable)."""
+        with self._lock:
+            whole = self.wal_dir is not None and self._pending + rows <= self.max_buffered
+            if whole:
+                self._note_types(PREDICTIONS, model, [], types)
+                self._append_segment(PREDICTIONS, model, [], lines)
+                crossed = self._pending < self.flush_rows <= self._pending + rows
+                self._pending += rows
+        if not whole:  # kept in memory, or too many rows: as rows
+            decoded = [orjson.loads(line) for line in lines.splitlines()]
+            self._append(PREDICTIONS, model, [_without_km(row) for row in decoded], types)
+        elif crossed:
+            self._wake.set()
+
     def log_feedback(
         self,
         model: str,
@@ -278,15 +297,20 @@ class LogWriter:
             known.update(new)
             self._wal_typed.discard(model)
 
-    def _append_segment(self, kind: str, model: str, rows: list[dict[str, Any]]) -> None:
-        """Append ``rows`` to the open segment as one write (under ``_lock``)."""
+    def _append_segment(
+        self, kind: str, model: str, rows: list[dict[str, Any]], lines: bytes | None = None
+    ) -> None:
+        """Append ``rows`` (or ``lines``, rows encoded) to the open segment as one write
+        (under ``_lock``)."""
         segment = self._open_segment()
         if segment is None:
             raise LogUnavailable(f"{self.problem or 'the prediction log is closed'}; retry shortly")
         head = b""
         if kind == PREDICTIONS and model not in self._wal_typed:
             head = orjson.dumps({"k": "t", "m": model, "types": self._types[model]}) + b"\n"
-        data = head + b"".join(json_line({"k": kind, "m": model, **row}) for row in rows)
+        if lines is None:
+            lines = b"".join(json_line({"k": kind, "m": model, **row}) for row in rows)
+        data = head + lines
         try:
             segment.append(data)
         except OSError as exc:
@@ -563,6 +587,12 @@ class LogWriter:
     def _recovered(self, what: str, message: str) -> None:
         if self._failing.pop(what, None) is not None:
             log.info(message)
+
+
+def _without_km(row: dict[str, Any]) -> dict[str, Any]:
+    row.pop("k", None)
+    row.pop("m", None)
+    return row
 
 
 def _stamped(row: dict[str, Any]) -> dict[str, Any]:

@@ -84,8 +84,10 @@ class ServingApp(App):
     # -- lifespan -------------------------------------------------------------------------
 
     async def startup(self) -> None:
-        self.writer.start()
+        # the deployments first: the writer's thread imports Arrow, which would hold the
+        # GIL while the models load (a slower start)
         await asyncio.to_thread(self.state.start)
+        self.writer.start()
         await super().startup()
         import gc
         import sys

@@ -1,11 +1,13 @@
 """Dynamic micro-batching for a model served as its pipeline (no proven ONNX graph).
 
 A scikit-learn ``predict`` costs about the same for one row as for dozens, so concurrent
-requests are joined: the first request to arrive opens a window of :data:`WAIT_S`
-(2 ms); requests arriving within it join, up to :data:`MAX_ROWS` (64) rows, and the
-rows run as one ``predict`` call in a worker thread. Each request gets its own rows'
-outputs back. When the joined call raises, every request of the batch is run alone, so
-a request the model cannot compute on fails alone and the others are answered.
+requests are joined. While the model is idle, the first request runs at the end of the
+event loop's turn, joined by the requests read in that turn; requests that arrive while a
+batch runs wait for it to end (at most :data:`WAIT_S`, 20 ms, so a slow batch does not
+hold them up for long) and then run together, up to :data:`MAX_ROWS` (64) rows a
+``predict`` call, in a worker thread. Each request gets its own rows' outputs back. When
+the joined call raises, every request of the batch is run alone, so a request the model
+cannot compute on fails alone and the others are answered.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ if TYPE_CHECKING:
 
 __all__ = ["MAX_ROWS", "WAIT_S", "MicroBatcher"]
 
-WAIT_S = 0.002
+WAIT_S = 0.02
 MAX_ROWS = 64
 
 Pending = tuple[dict[str, list[Any]], int, "asyncio.Future[Outputs]"]
@@ -35,6 +37,7 @@ class MicroBatcher:
         self._pending: list[Pending] = []
         self._rows = 0
         self._timer: asyncio.TimerHandle | None = None
+        self._running = 0  # batches in worker threads now
 
     async def predict(self, columns: dict[str, list[Any]]) -> Outputs:
         """The model's outputs for these rows (value lists by input name)."""
@@ -47,8 +50,8 @@ class MicroBatcher:
         self._rows += rows
         if self._rows >= self.max_rows:
             self._flush()
-        elif self._timer is None:
-            self._timer = loop.call_later(self.wait_s, self._flush)
+        elif self._timer is None:  # busy: after the running batch (or the longest wait)
+            self._timer = loop.call_later(self.wait_s if self._running else 0, self._flush)
         return await future
 
     def _flush(self) -> None:
@@ -61,7 +64,13 @@ class MicroBatcher:
 
     async def _call(self, columns: dict[str, list[Any]]) -> Outputs:
         self.calls += 1
-        return await asyncio.to_thread(self.model.predict_columns, columns)
+        self._running += 1
+        try:
+            return await asyncio.to_thread(self.model.predict_columns, columns)
+        finally:
+            self._running -= 1
+            if not self._running and self._pending:  # the requests that waited go now
+                self._flush()
 
     async def _run(self, batch: list[Pending]) -> None:
         if len(batch) > 1:
@@ -90,7 +99,11 @@ def _slice(outputs: Outputs, start: int, end: int) -> Outputs:
     from modelward.serving.models import Outputs
 
     proba = None if outputs.proba is None else outputs.proba[start:end]
-    return Outputs(outputs.labels[start:end], proba, outputs.scores[start:end], outputs.regression)
+    matrix = None if outputs.matrix is None else outputs.matrix[start:end]
+    return Outputs(
+        outputs.labels[start:end], proba, outputs.scores[start:end], outputs.regression,
+        matrix=matrix, keys=outputs.keys,
+    )  # fmt: skip
 
 
 def _settle(

@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import dataclass, field
+from itertools import repeat
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -59,6 +60,9 @@ class Outputs:
     proba: list[dict[str, float]] | None
     scores: list[float | None]
     regression: bool = False
+    #: the probabilities as a float64 array (rows x classes, in the order of ``keys``)
+    matrix: np.ndarray | None = None
+    keys: list[str] | None = None
 
     def proba_json(self, i: int) -> str | None:
         return None if self.proba is None else orjson.dumps(self.proba[i]).decode()
@@ -97,7 +101,7 @@ class LoadedModel:
             if self.classes is not None:  # the pipeline's own label values (1, not "1")
                 known = {label_key(c): c for c in self.classes}
                 own = {v: known.get(label_key(v), v) for v in set(labels)}
-                labels = [own[v] for v in labels]
+                labels = list(map(own.__getitem__, labels))
         else:
             frame = columns_frame(self.validator, columns)
             if hasattr(self.flavor, "predict_both"):
@@ -160,14 +164,15 @@ def _outputs(
     if proba is None or classes is None:
         return Outputs(labels, None, [None] * len(labels))
     keys = [str(c) for c in classes]
-    table = np.asarray(proba, dtype="float64").tolist()
-    dicts = [dict(zip(keys, row, strict=False)) for row in table]
+    matrix = np.asarray(proba, dtype="float64")
+    table = matrix.tolist()
+    dicts = list(map(dict, map(zip, repeat(keys), table)))  # per row, in C
     if len(keys) == 2:
         at = keys.index(positive) if positive in keys else 1
-        scores: list[float | None] = [row[at] for row in table]
+        scores: list[float | None] = matrix[:, at].tolist()
     else:
-        scores = [max(row) for row in table]
-    return Outputs(labels, dicts, scores)
+        scores = matrix.max(axis=1).tolist() if len(table) else []
+    return Outputs(labels, dicts, scores, matrix=matrix, keys=keys)
 
 
 def load_model(ws: Workspace, name: str, version: int, *, convert: bool = True) -> LoadedModel:

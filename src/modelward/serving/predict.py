@@ -13,7 +13,9 @@ import asyncio
 import logging
 import time
 import uuid
-from collections import Counter, OrderedDict
+from collections import Counter, OrderedDict, deque
+from collections.abc import Sequence
+from itertools import repeat
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -21,7 +23,9 @@ import orjson
 from modelward.deploy.deployments import ENVIRONMENTS
 from modelward.errors import LogUnavailable, ModelFailed, ModelTimeout, SchemaError
 from modelward.http.response import Response
+from modelward.predlog.layout import PREDICTIONS
 from modelward.serving.batcher import MicroBatcher
+from modelward.serving.loglines import Encoded, json_lines, json_texts
 from modelward.serving.payload import rows_of
 
 if TYPE_CHECKING:
@@ -68,7 +72,7 @@ class Predictor:
         rows, single = rows_of(await request.json())
         rid = rid or uuid.uuid4().hex
         model = route.pick(rid)
-        ids = [rid] if single else [f"{rid}-{i}" for i in range(len(rows))]
+        ids = [rid] if single else list(map(f"{rid}-".__add__, map(str, range(len(rows)))))
         token = request.token
         client = token.name if token else "-"
         try:
@@ -171,36 +175,46 @@ class Predictor:
         client: str,
         started: float,
     ) -> None:
-        """Log and count the answered rows: built column by column, counted per label
-        and per flagged field (not per row)."""
+        """Log and count the answered rows: encoded column by column
+        (:mod:`modelward.serving.loglines`), counted per label and per flagged field (not
+        per row)."""
         latency = (time.perf_counter() - started) * 1000
         ts = time.time_ns() // 1000
         m = self.metrics
         name = model.name
         version = str(model.version)
-        texts = [str(label) for label in outputs.labels]
-        probas = [outputs.proba_json(i) for i in range(len(ids))]
-        flag_texts = [",".join(f) or None for f in flags]
+        texts = list(map(str, outputs.labels))
+        flagged = any(flags)
+        flag_texts = [",".join(f) or None for f in flags] if flagged else [None] * len(ids)
         inputs = [_logged(col.kind, values[col.name]) for col in model.validator.columns]
-        keys = (
-            "request_id", "ts", "version", "environment", "status", "latency_ms",
-            "prediction", "score", "proba", "client", "flags",
-            *("in_" + n for n in model.validator.names),
-        )  # fmt: skip
-        same = (ts, model.version, env, "ok", latency)
-        columns = zip(ids, texts, outputs.scores, probas, flag_texts, *inputs, strict=True)
-        logged = [
-            dict(zip(keys, (rid, *same, text, score, proba, client, flag, *ins), strict=True))
-            for rid, text, score, proba, flag, *ins in columns
-        ]
+        head = {
+            "k": PREDICTIONS, "m": name, "ts": ts, "version": model.version,
+            "environment": env, "status": "ok", "latency_ms": latency, "client": client,
+        }  # fmt: skip
+        columns: list[tuple[str, Sequence[Any]]] = [
+            ("request_id", ids), ("prediction", texts), ("score", outputs.scores),
+            ("proba", _proba_texts(outputs, len(ids))), ("flags", flag_texts),
+            *zip(["in_" + n for n in model.validator.names], inputs, strict=True),
+        ]  # fmt: skip
+        lines = json_lines(head, columns)
+        if lines is not None:
+            self.writer.log_prediction_lines(name, lines, len(ids), model.types)
+        else:  # a value JSON cannot carry as it is: row by row, the writer sets it aside
+            keys = [key for key, _ in columns]
+            same = {k: v for k, v in head.items() if k not in ("k", "m")}
+            logged = [
+                {**same, **dict(zip(keys, row, strict=True))}
+                for row in zip(*(_decoded(v) for _, v in columns), strict=True)
+            ]
+            self.writer.log_predictions(name, logged, model.types)
         # a regression's values are not a label set: one series, not one per value
         counted = Counter(["value"] * len(ids) if outputs.regression else texts)
         for label, n in counted.items():
             m.child(m.predictions, name, version, label).inc(n)
-        for field, n in Counter(f for row in flags for f in row).items():
-            m.child(m.flagged, name, field).inc(n)
+        if flagged:
+            for field, n in Counter(f for row in flags for f in row).items():
+                m.child(m.flagged, name, field).inc(n)
         self._remember(ids, name)  # one shared string per model
-        self.writer.log_predictions(name, logged, model.types)
         m.child(m.requests, name, version, "ok").inc()
         m.child(m.latency, name, version).observe(latency / 1000)
 
@@ -234,10 +248,25 @@ class Predictor:
 
     def _remember(self, request_ids: list[str], model: str) -> None:
         recent = self.recent
-        for request_id in request_ids:
-            recent[request_id] = model
-        for _ in range(len(recent) - RECENT):
-            recent.popitem(last=False)
+        recent.update(zip(request_ids, repeat(model)))
+        excess = len(recent) - RECENT
+        if excess > 0:  # the oldest go
+            deque(map(recent.popitem, repeat(False, excess)), maxlen=0)
+
+
+def _proba_texts(outputs: Outputs, rows: int) -> list[Any]:
+    """Each row's probabilities as the log stores them: JSON text (None without)."""
+    matrix, keys = outputs.matrix, outputs.keys
+    if outputs.proba is None:
+        return [None] * rows
+    if rows > 1 and matrix is not None and keys is not None and matrix.shape == (rows, len(keys)):
+        return json_texts(keys, matrix)
+    return [outputs.proba_json(i) for i in range(rows)]
+
+
+def _decoded(values: Sequence[Any]) -> Sequence[Any]:
+    """A column as plain values (an encoded one decoded)."""
+    return [orjson.loads(v) for v in values] if isinstance(values, Encoded) else values
 
 
 def _logged(kind: str, values: list[Any]) -> list[Any]:

@@ -170,6 +170,9 @@ def serve(ws: Workspace, options: ServeOptions) -> None:
 
     check_binding(ws, options)
     configure_logging(options.log_level)
+    # Arrow's memory (the log writer's) back to the system after each publish: its
+    # default pool keeps what it freed, and the server's RSS grew with every batch logged
+    os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
     family = socket.AF_INET6 if ":" in options.host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

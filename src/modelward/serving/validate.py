@@ -19,8 +19,10 @@ by one instead, so a refused request gets the same error naming the same row and
 from __future__ import annotations
 
 import math
+import operator
 import sys
 from dataclasses import dataclass
+from itertools import chain
 from typing import Any
 
 from modelward.errors import SchemaError
@@ -95,23 +97,84 @@ class InputValidator:
         check (which raises the error that names it, or coerces what this does not)."""
         import numpy as np
 
-        known = self._known
-        if not all(type(row) is dict and known.issuperset(row) for row in rows):
+        table = self._table(rows)
+        if table is None:
             return None
+        block = [j for j, col in enumerate(self.columns) if _in_block(col)]
+        done: dict[int, tuple[list[Any], Any]] = {}
+        if len(block) > 1:  # the numbers checked as one matrix
+            found = self._block([self.columns[j] for j in block], [table[j] for j in block])
+            if found is None:
+                return None
+            done = dict(zip(block, found, strict=True))
         flags: list[list[str]] = [[] for _ in rows]
         columns: dict[str, list[Any]] = {}
-        for col in self.columns:
-            name = col.name
-            checked = self._column([row.get(name) for row in rows], col)
+        for j, (col, values) in enumerate(zip(self.columns, table, strict=True)):
+            checked = done.get(j) or self._column(values, col)
             if checked is None:
                 return None
-            columns[name], flagged = checked
+            columns[col.name], flagged = checked
             if flagged is not None and flagged.any():
                 if self.reject:
                     return None
                 for i in np.flatnonzero(flagged).tolist():
-                    flags[i].append(name)
+                    flags[i].append(col.name)
         return columns, flags
+
+    def _table(self, rows: list[Any]) -> list[list[Any]] | None:
+        """Each input's values (None where a row leaves it out), in schema order, or None
+        when a row is not an object or names a field that is not an input. Rows that all
+        name every input are read with no Python per row (one itemgetter, one transpose)."""
+        if set(map(type, rows)) != {dict}:
+            return None
+        names = self.names
+        if names and set(map(len, rows)) == {len(names)}:
+            try:  # as many fields as inputs, and each input there: exactly the inputs
+                got = list(map(operator.itemgetter(*names), rows))
+            except KeyError:
+                return None
+            if len(names) == 1:
+                return [got]
+            return [list(values) for values in zip(*got, strict=True)]
+        known = self._known
+        if not all(known.issuperset(row) for row in rows):
+            return None
+        return [[row.get(name) for row in rows] for name in names]
+
+    @staticmethod
+    def _block(cols: list[Column], table: list[list[Any]]) -> list[tuple[list[Any], Any]] | None:
+        """Number inputs (:func:`_in_block`) checked as one matrix, as :meth:`_column`
+        checks each: their values and masks of rows to flag, or None (row by row)."""
+        import numpy as np
+
+        if not set(map(type, chain.from_iterable(table))) <= {int, float, _NONE}:
+            return None
+        missing = [values.count(None) for values in table]
+        if any(m and not col.nullable for m, col in zip(missing, cols, strict=True)):
+            return None
+        try:
+            arr = np.array(table, dtype="float64")  # None becomes NaN
+        except OverflowError:
+            return None
+        absent = np.isnan(arr)
+        if absent.sum(axis=1).tolist() != missing:  # a NaN sent: refused row by row
+            return None
+        if not (np.isfinite(arr) | absent).all():  # infinity sent: refused row by row
+            return None
+        bounded = [c.low is not None and c.high is not None for c in cols]
+        low = np.array([c.low if b else -np.inf for c, b in zip(cols, bounded, strict=True)])
+        high = np.array([c.high if b else np.inf for c, b in zip(cols, bounded, strict=True)])
+        flagged = (arr < low[:, None]) | (arr > high[:, None])  # NaN (missing) compares False
+        integral = np.array([c.integral for c in cols])
+        if integral.any():
+            flagged |= (arr != np.floor(arr)) & ~absent & integral[:, None]
+        out = arr.tolist()
+        for j, count in enumerate(missing):
+            if count:
+                boxed = arr[j].astype(object)
+                boxed[absent[j]] = None
+                out[j] = boxed.tolist()
+        return list(zip(out, flagged, strict=True))
 
     @staticmethod
     def _column(values: list[Any], col: Column) -> tuple[list[Any], Any] | None:
@@ -123,7 +186,7 @@ class InputValidator:
         if missing and not col.nullable:
             return None
         kinds.discard(_NONE)
-        absent = np.fromiter((v is None for v in values), bool, len(values)) if missing else None
+        absent = None
         if col.kind == "float":
             if not kinds <= {int, float}:
                 return None
@@ -131,12 +194,19 @@ class InputValidator:
                 arr = np.array(values, dtype="float64")  # None becomes NaN
             except OverflowError:
                 return None
+            if missing:
+                absent = np.isnan(arr)
+                if int(absent.sum()) != values.count(None):  # a NaN sent: refused row by row
+                    return None
             finite = np.isfinite(arr) if absent is None else np.isfinite(arr) | absent
-            if not finite.all():  # NaN or infinity sent: refused row by row
+            if not finite.all():  # infinity sent: refused row by row
                 return None
-            out = arr.tolist()
-            if absent is not None:
-                out = [None if gone else v for gone, v in zip(absent.tolist(), out, strict=True)]
+            if absent is None:
+                out = arr.tolist()
+            else:
+                boxed = arr.astype(object)
+                boxed[absent] = None
+                out = boxed.tolist()
         elif col.kind == "integer":
             if missing or not kinds <= {int, float}:
                 return None
@@ -261,6 +331,11 @@ class InputValidator:
         if col.categories is not None:
             return value not in col.categories
         return False
+
+
+def _in_block(col: Column) -> bool:
+    """A number input :meth:`InputValidator._block` checks with the others."""
+    return col.kind == "float" and col.categories is None
 
 
 def _beyond(col: Column, value: Any, where: str, holds: str) -> None:
