@@ -6,7 +6,11 @@
 Starts the FAKE OpenAI-compatible provider (`modelward llm fake-server`), our gateway
 (`modelward llm gateway`, response cache off, every prompt unique) and the LiteLLM proxy
 (litellm[proxy]==LITELLM_VERSION in benchmarks/.venv-litellm, created with pip on the
-first run), each in its own process on 127.0.0.1. Two upstreams: the fake answering at
+first run), each in its own process on 127.0.0.1. The pin, 1.108.7, is the newest LiteLLM
+whose [proxy] extra resolves from the package index this project's machines use: 1.110.x
+requires `litellm-proxy` (not on that index), 1.108.14-1.109.x pin litellm-proxy-extras
+releases it lacks (0.4.110.post1, 0.4.113) and 1.108.8-1.108.13 litellm-enterprise
+0.1.79.post2, also absent. Two upstreams: the fake answering at
 once, and the fake answering after 50 ms (a model's latency: the gateway's overhead must
 not grow with it). For each, in the same run:
 
@@ -50,7 +54,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 VENV = HERE / ".venv-litellm"
-LITELLM_VERSION = "1.110.2"
+LITELLM_VERSION = "1.108.7"
 PY = sys.executable
 MASTER_KEY = "sk-bench-" + secrets.token_hex(16)  # LiteLLM refuses to start without one
 ENV = {
