@@ -17,8 +17,11 @@ Two logs of the same rows (``--cases``):
   Evidently reads the same Parquet files and the segments' JSON lines.
 
 Besides the in-process timing of the work, each case prints the time **as commands**:
-the three ``modelward monitor metrics/drift/quality`` commands, one process each, against
-Evidently's whole process (interpreter start and imports included on both sides).
+the three ``modelward monitor metrics/drift/quality`` commands, one process each, and
+``modelward runbook daily --no-plots`` running the same three in one process (the
+workspace's ``monitoring.daily`` set to them; its report written without figures, as
+Evidently's side draws none), against Evidently's whole process (interpreter start
+and imports included on both sides).
 
 A synthetic prediction log is sampled from the four UCI hospitals with jitter (continuous
 features get Gaussian noise of 2 % of their spread), scored by a logistic-regression
@@ -429,6 +432,15 @@ def ensure_peer() -> str:
     return str(python)
 
 
+#: ``modelward ARGV…`` in a child that prints its peak RSS (kB) last on stderr.
+_PEAK_RSS = (
+    "import sys; from modelward.cli.main import main; sys.argv[0] = 'modelward'\n"
+    "try:\n    main()\nfinally:\n"
+    "    print(open('/proc/self/status').read().split('VmHWM:')[1].split()[0], "
+    "file=sys.stderr)"
+)
+
+
 def _commands(folder: Path) -> dict:
     """Our three daily checks as commands, one process each: their total wall time and
     the largest peak RSS among them."""
@@ -438,20 +450,38 @@ def _commands(folder: Path) -> dict:
     peak = 0.0
     for check in ("metrics", "drift", "quality"):
         argv = ["-w", str(folder / "ws"), "monitor", check, "heart", "--last", "24h"]
-        code = (
-            "import sys; from modelward.cli.main import main; sys.argv[0] = 'modelward'\n"
-            "try:\n    main()\nfinally:\n"
-            "    print(open('/proc/self/status').read().split('VmHWM:')[1].split()[0], "
-            "file=sys.stderr)"
-        )
         done = subprocess.run(
-            [sys.executable, "-c", code, *argv, "--until", until, "--json"],
+            [sys.executable, "-c", _PEAK_RSS, *argv, "--until", until, "--json"],
             capture_output=True, text=True, env=env, check=False,
         )  # fmt: skip
         if done.returncode not in (0, 1):  # 1: a check that breaches its threshold
             raise SystemExit(f"modelward monitor {check} failed:\n{done.stderr[-3000:]}")
         peak = max(peak, int(done.stderr.strip().splitlines()[-1]) / 1024)
     return {"seconds": time.perf_counter() - started, "peak_mb": peak}
+
+
+def _runbook(folder: Path) -> dict:
+    """The same three checks as ``modelward runbook daily --no-plots`` runs them, one
+    process (``monitoring.daily`` set to metrics, drift, quality): wall time, peak RSS."""
+    import yaml
+
+    policy_file = folder / "ws" / "policy.yml"
+    policy = yaml.safe_load(policy_file.read_text()) or {}
+    policy.setdefault("monitoring", {})["daily"] = ["metrics", "drift", "quality"]
+    policy_file.write_text(yaml.safe_dump(policy, sort_keys=False))
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "TYPER_USE_RICH": "0"}
+    until = f"{DAY}T23:59:59.999999+00:00"
+    argv = ["-w", str(folder / "ws"), "runbook", "daily", "heart", "--until", until, "--json"]
+    argv.append("--no-plots")  # the report's tables, not its figures: Evidently draws none
+    started = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-c", _PEAK_RSS, *argv], capture_output=True, text=True, env=env,
+        check=False,
+    )  # fmt: skip
+    seconds = time.perf_counter() - started
+    if done.returncode not in (0, 1):  # 1: a check that breaches its threshold
+        raise SystemExit(f"modelward runbook daily failed:\n{done.stderr[-3000:]}")
+    return {"seconds": seconds, "peak_mb": int(done.stderr.strip().splitlines()[-1]) / 1024}
 
 
 def _timed_child(python: str, mode: str, folder: Path) -> dict:
@@ -465,9 +495,11 @@ def compare(folder: Path, rows: int, repeat: int, peer_python: str | None) -> No
     ours_runs: list[dict] = []
     peer_runs: list[dict] = []
     command_runs: list[dict] = []
+    runbook_runs: list[dict] = []
     for _ in range(repeat):  # alternating, so a busy moment of the machine hits both
         ours_runs.append(_child(sys.executable, "--ours", folder))
         command_runs.append(_commands(folder))
+        runbook_runs.append(_runbook(folder))
         if peer_python is not None:
             peer_runs.append(_timed_child(peer_python, "--evidently", folder))
     ours = _median(ours_runs)
@@ -481,6 +513,11 @@ def compare(folder: Path, rows: int, repeat: int, peer_python: str | None) -> No
     print(
         f"  as 3 commands: {commands['seconds']:7.2f} s, peak {commands['peak_mb']:6.0f} MB "
         f"(median of {len(command_runs)}: {_spread(command_runs)})"
+    )
+    runbook = _median(runbook_runs)
+    print(
+        f"  as `runbook daily` (one process): {runbook['seconds']:7.2f} s, peak "
+        f"{runbook['peak_mb']:6.0f} MB (median of {len(runbook_runs)}: {_spread(runbook_runs)})"
     )
     if not peer_runs:
         return
@@ -506,6 +543,14 @@ def compare(folder: Path, rows: int, repeat: int, peer_python: str | None) -> No
             for c, p in zip(command_runs, peer_runs, strict=True)
         )
         + ") (target: >= 20x)"
+    )
+    print(
+        f"ratio as `runbook daily`: {process / runbook['seconds']:.1f}x faster (run by run "
+        + ", ".join(
+            f"{p['process_s'] / r['seconds']:.1f}x"
+            for r, p in zip(runbook_runs, peer_runs, strict=True)
+        )
+        + ") (target: >= 30x compacted, >= 20x today)"
     )
     print(f"agreement: {agreement(ours, peer)}")
 

@@ -83,6 +83,19 @@ def test_weekly_and_monthly_runbooks(served, cli, tmp_path):
     assert items["retention"]["verdict"] == "pass"
 
 
+def test_no_plots_writes_the_same_runbook_without_its_figures(served, cli, tmp_path):
+    drawn, bare = tmp_path / "drawn.html", tmp_path / "bare.html"
+    with_plots = cli("runbook", "daily", "heart", "--until", UNTIL, "--out", drawn, "--json")
+    without = cli("runbook", "daily", "heart", "--until", UNTIL, "--out", bare, "--json",
+                  "--no-plots")  # fmt: skip
+    assert without.exit_code == with_plots.exit_code == 1
+    verdicts = [(i["item"], i["verdict"]) for i in without.json["items"]]
+    assert verdicts == [(i["item"], i["verdict"]) for i in with_plots.json["items"]]
+    assert "data:image/png" in drawn.read_text()
+    html = bare.read_text()
+    assert "Runbook: daily" in html and "data:image/png" not in html
+
+
 def test_runbook_for_every_model_and_bad_input(served, cli):
     ran = cli("runbook", "daily", "--until", UNTIL)
     assert ran.exit_code == 1 and "heart" in ran.stdout

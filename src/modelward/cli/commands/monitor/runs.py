@@ -205,9 +205,22 @@ def _schedule_command(schedule: str, doc: str) -> None:
         out: Annotated[str | None, typer.Option("--out", "-o", help="HTML file.")] = None,
         env: Env = None,
         all_envs: AllEnvs = False,
+        no_plots: Annotated[
+            bool,
+            typer.Option(
+                "--no-plots",
+                help="Write the report's tables without its figures (seconds faster; for "
+                "scheduled runs read through --json or the JSON file).",
+            ),
+        ] = False,
         as_json: JsonOption = False,
     ) -> None:
-        options = {"until": until, "out": out, "environment": environment(env, all_envs)}
+        options = {
+            "until": until,
+            "out": out,
+            "environment": environment(env, all_envs),
+            "include_plots": not no_plots,
+        }
         ws = state().workspace()
         reports = [ws.runbook(schedule, n, **options) for n in _models(name, options)]
         _print_runbooks(schedule, name, reports, as_json)
