@@ -4,7 +4,7 @@ The public Python API is re-exported here (lazily, on first use); ``docs/python-
 lists the same names and a test keeps the two in step.
 """
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from modelward.errors import (
     AlreadyExists,
@@ -43,6 +43,7 @@ from modelward.errors import (
     WorkspaceError,
     WorkspaceTooNew,
 )
+from modelward.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from modelward.backup.archive import create_backup, verify_backup
@@ -136,16 +137,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    try:
-        module, attribute = _LAZY[name]
-    except KeyError as exc:
-        raise AttributeError(f"module 'modelward' has no attribute {name!r}") from exc
-    import importlib
-
-    value = getattr(importlib.import_module(module), attribute)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_exports(__name__, _LAZY)
 
 
 __version__ = "0.1.0"

@@ -13,7 +13,9 @@
 - :mod:`~modelward.llm.fake`: fake providers speaking the real protocols, for tests/demos.
 """
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from modelward.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from modelward.llm.config import LLMConfig, ProviderConfig, load_config
@@ -43,13 +45,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    try:
-        module = _LAZY[name]
-    except KeyError as exc:
-        raise AttributeError(f"module 'modelward.llm' has no attribute {name!r}") from exc
-    import importlib
-
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_exports(__name__, _LAZY)

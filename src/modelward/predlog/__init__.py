@@ -9,8 +9,9 @@ The names are imported on first use, so a module that needs only ``layout`` (the
 workspace's paths, every command) does not load the writer and the reader.
 """
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from modelward.lazy import lazy_exports
 from modelward.predlog.layout import (
     FEEDBACK,
     FEEDBACK_COLUMNS,
@@ -34,16 +35,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    try:
-        module = _LAZY[name]
-    except KeyError as exc:
-        raise AttributeError(f"module 'modelward.predlog' has no attribute {name!r}") from exc
-    import importlib
-
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_exports(__name__, _LAZY)
 
 
 __all__ = [
