@@ -87,14 +87,17 @@ class Server:
             self.process.wait(timeout=30)
 
 
-def wait_for_log(logs: Path, model: str, labelled: int) -> None:
-    """The server writes the log off the request path (about every second): wait for it."""
+def wait_for_log(workspace: Path, model: str, labelled: int) -> None:
+    """The server writes the log off the request path (its write-ahead segments within a
+    moment, Parquet later): wait until the workspace's log shows the labelled rows."""
+    from modelward import Workspace
     from modelward.predlog import labelled as labelled_rows
 
+    ws = Workspace.open(workspace)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
-            if labelled_rows(str(logs), model).count("*").fetchall()[0][0] >= labelled:
+            if labelled_rows(ws, model).count("*").fetchall()[0][0] >= labelled:
                 return
         except Exception:  # noqa: BLE001 - no log file yet
             pass

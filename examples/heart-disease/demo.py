@@ -112,7 +112,7 @@ def main() -> None:
     with Server(root) as server:
         say("Production traffic from the Hungarian hospital, then its true labels as feedback:")
         sent = send_traffic(server.url, heart[heart.site == "hungarian"])
-        wait_for_log(root / "logs", MODEL, sent)
+        wait_for_log(root, MODEL, sent)
 
         step("7. Monitor: metrics on labelled traffic, drift against the training data")
         modelward("monitor", "metrics", MODEL, "--last", "1h", expect=METRICS_EXIT)
@@ -133,7 +133,7 @@ def main() -> None:
             "--reason", "demo: canary of the forest, bias review pending",
         )  # fmt: skip
         sent += send_traffic(server.url, heart[heart.site == "va"])
-        wait_for_log(root / "logs", MODEL, sent)
+        wait_for_log(root, MODEL, sent)
         modelward("rollout", "run", "--once")
         modelward("rollout", "status", MODEL)
         modelward("deployments", "show", MODEL)

@@ -79,7 +79,7 @@ def main() -> None:
     step("4. Serve: every class's probability; rows with missing sex or measurements")
     with Server(root) as server:
         sent = send_traffic(server.url, penguins)
-        wait_for_log(root / "logs", MODEL, sent)
+        wait_for_log(root, MODEL, sent)
 
         step("5. Monitor with the multiclass metrics and thresholds")
         modelward("monitor", "metrics", MODEL, "--last", "1h")

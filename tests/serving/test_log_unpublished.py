@@ -217,3 +217,25 @@ def test_a_canary_is_judged_on_the_rows_it_served_before_any_publish(tmp_path):
         )
         assert (stats.requests, stats.labelled, stats.correct) == (8, 1, 1)
         assert _parquet(logs) == []
+
+
+def test_the_relations_api_reads_rows_not_yet_published(tmp_path):
+    """``predictions``/``labelled`` over a workspace (or a logs URL with ``wal=``) see what
+    the server answered a moment ago, and each row once after it is published."""
+    from modelward.predlog import labelled, predictions
+
+    ws = Workspace.init(tmp_path / "ws")
+    with LogWriter(ws.logs_url, wal_dir=ws.layout.wal) as writer:
+        for i in range(12):
+            writer.log_prediction("heart", _row(i), TYPES)
+        for i in range(4):
+            writer.log_feedback("heart", f"r{i}", str(i % 2))
+        assert _parquet(Path(ws.logs_url)) == []
+        assert predictions(ws, "heart").count("*").fetchall() == [(12,)]
+        assert labelled(ws, "heart").count("*").fetchall() == [(4,)]
+        by_url = predictions(ws.logs_url, "heart", wal=ws.layout.wal)
+        assert by_url.aggregate("count(in_chol)").fetchall() == [(8,)]  # nulls kept
+        assert predictions(ws.logs_url, "heart").count("*").fetchall() == [(0,)]  # Parquet only
+    assert _parquet(Path(ws.logs_url))  # published on close
+    assert predictions(ws, "heart").count("*").fetchall() == [(12,)]
+    assert labelled(ws, "heart").count("*").fetchall() == [(4,)]

@@ -3,19 +3,23 @@
 ``predictions(logs, model)``, ``feedback(logs, model)`` and ``labelled(logs, model)``
 return DuckDB relations over the log's live files (query them with ``.filter``,
 ``.aggregate``, ``.df()``, ``.arrow()`` or SQL after ``.create_view``). ``logs`` is a
-workspace or a logs URL. ``feedback`` keeps the latest label per request id (rows
-without a label, an LLM answer's rating, are left out); ``labelled``
-is the predictions that have one, with ``label`` and ``label_ts`` columns. ``model`` and
-``date`` (a DATE) come from the paths.
+workspace or a logs URL. The rows the server has not yet published as Parquet (it does
+per 100,000 rows or ten minutes) are read from its write-ahead folder too: a
+workspace's own, or ``wal=FOLDER`` with a logs URL (:mod:`.unpublished`). ``feedback``
+keeps the latest label per request id (rows without a label, an LLM answer's rating, are
+left out); ``labelled`` is the predictions that have one, with ``label`` and
+``label_ts`` columns. ``model`` and ``date`` (a DATE) come from the paths.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from modelward.predlog.engines.duckdb import parquet_source
 from modelward.predlog.files import LogFiles
 from modelward.predlog.layout import FEEDBACK, FEEDBACK_COLUMNS, PREDICTION_COLUMNS, PREDICTIONS
+from modelward.predlog.unpublished import Unpublished
 
 if TYPE_CHECKING:
     import duckdb
@@ -31,10 +35,29 @@ _SQL_TYPES = {
 }
 
 
-def _source(logs: Any, kind: str, model: str | None, con: Any) -> tuple[str, Any]:
-    """A table expression over the log's files of ``kind`` (an empty typed table when
-    there are none), and the connection that reads it."""
+#: One reader of unpublished rows per write-ahead folder, kept for the process: the
+#: relations read its converted files lazily, and it converts only what a segment grew by.
+_UNPUBLISHED: dict[str, Unpublished] = {}
+
+
+def _unpublished(logs: Any, wal: str | Path | None) -> Unpublished | None:
+    layout = getattr(logs, "layout", None)
+    folder = wal if wal is not None else getattr(layout, "wal", None)
+    if folder is None:
+        return None
+    key = str(Path(folder).resolve())
+    return _UNPUBLISHED.setdefault(key, Unpublished(key))
+
+
+def _source(
+    logs: Any, kind: str, model: str | None, con: Any, wal: str | Path | None = None
+) -> tuple[str, Any]:
+    """A table expression over the log's files of ``kind`` with the write-ahead folder's
+    unpublished rows (an empty typed table when there are none), and the connection that
+    reads it."""
     files = LogFiles(str(getattr(logs, "logs_url", logs)))
+    unpublished = _unpublished(logs, wal)
+    segments = unpublished.segments() if unpublished is not None else []  # before the files
     if con is None:
         import duckdb
 
@@ -43,6 +66,8 @@ def _source(logs: Any, kind: str, model: str | None, con: Any) -> tuple[str, Any
     if files.remote and not con.filesystem_is_registered(files.protocol):
         con.register_filesystem(files.fs)
     found = files.files(kind, model)
+    if unpublished is not None and segments:
+        found = found + unpublished.files(segments, files, found, kind, model)
     if found:
         return parquet_source([f.path for f in found], date_type="DATE"), con
     columns = PREDICTION_COLUMNS if kind == PREDICTIONS else FEEDBACK_COLUMNS
@@ -54,9 +79,13 @@ def _source(logs: Any, kind: str, model: str | None, con: Any) -> tuple[str, Any
 
 
 def predictions(
-    logs: Any, model: str | None = None, *, con: duckdb.DuckDBPyConnection | None = None
+    logs: Any,
+    model: str | None = None,
+    *,
+    con: duckdb.DuckDBPyConnection | None = None,
+    wal: str | Path | None = None,
 ) -> duckdb.DuckDBPyRelation:
-    source, con = _source(logs, PREDICTIONS, model, con)
+    source, con = _source(logs, PREDICTIONS, model, con, wal)
     return con.sql(f"SELECT * FROM {source}")
 
 
@@ -69,19 +98,27 @@ def _latest(source: str) -> str:
 
 
 def feedback(
-    logs: Any, model: str | None = None, *, con: duckdb.DuckDBPyConnection | None = None
+    logs: Any,
+    model: str | None = None,
+    *,
+    con: duckdb.DuckDBPyConnection | None = None,
+    wal: str | Path | None = None,
 ) -> duckdb.DuckDBPyRelation:
     """The latest label per (model, request id)."""
-    source, con = _source(logs, FEEDBACK, model, con)
+    source, con = _source(logs, FEEDBACK, model, con, wal)
     return con.sql(_latest(source))
 
 
 def labelled(
-    logs: Any, model: str | None = None, *, con: duckdb.DuckDBPyConnection | None = None
+    logs: Any,
+    model: str | None = None,
+    *,
+    con: duckdb.DuckDBPyConnection | None = None,
+    wal: str | Path | None = None,
 ) -> duckdb.DuckDBPyRelation:
     """Predictions that have feedback, with ``label`` and ``label_ts`` columns."""
-    preds, con = _source(logs, PREDICTIONS, model, con)
-    labels, con = _source(logs, FEEDBACK, model, con)
+    preds, con = _source(logs, PREDICTIONS, model, con, wal)
+    labels, con = _source(logs, FEEDBACK, model, con, wal)
     return con.sql(
         f"SELECT p.*, f.label AS label, f.ts AS label_ts FROM {preds} AS p "
         f"JOIN ({_latest(labels)}) AS f ON p.model = f.model AND p.request_id = f.request_id"
