@@ -140,10 +140,11 @@ def send_predictions(url: str, cleveland, n: int, *, start: int = 0) -> list[str
 
 
 def logged_ids(ws, status: str | None = None) -> list[str]:
-    """The request ids in the Parquet log of ``heart`` (each as often as it is there)."""
+    """The request ids in the Parquet log of ``heart`` (each as often as it is there):
+    published rows only, not the write-ahead folder's."""
     from modelward.predlog import predictions
 
-    rel = predictions(ws, "heart")
+    rel = predictions(str(getattr(ws, "logs_url", ws)), "heart")
     if status is not None:
         rel = rel.filter(f"status = '{status}'")
     return [r[0] for r in rel.select("request_id").fetchall()]

@@ -41,8 +41,8 @@ _UNPUBLISHED: dict[str, Unpublished] = {}
 
 
 def _unpublished(logs: Any, wal: str | Path | None) -> Unpublished | None:
-    layout = getattr(logs, "layout", None)
-    folder = wal if wal is not None else getattr(layout, "wal", None)
+    layout = getattr(logs, "layout", None)  # a workspace's: its write-ahead folder
+    folder = wal if wal is not None else (layout.wal if layout is not None else None)
     if folder is None:
         return None
     key = str(Path(folder).resolve())
