@@ -141,12 +141,16 @@ def test_compare_pairs_items_with_mcnemar_and_ranks_with_direction(llm_ws, cli, 
     assert pair["items"] == len(DATASET)
     assert pair["accuracy"]["a"] == evals["good:1"]["metrics"]["accuracy"]["value"]
     factual = out["rankings"]["factual"]
-    # good and slow are both fully accurate; good is faster and (same price class) wins
-    eligible = [r["model"] for r in factual if r["eligible"]]
-    assert eligible[0] == "good:1"
-    slow = next(r for r in factual if r["model"] == "slow:1")
-    good = next(r for r in factual if r["model"] == "good:1")
-    assert good["normalized"]["response_time"] > slow["normalized"]["response_time"]
+    by = {r["model"]: r for r in factual}
+    # direction: the faster of the two fully accurate models scores higher on response time
+    faster, slower = sorted((by["good:1"], by["slow:1"]), key=lambda r: r["response_time"])
+    assert faster["normalized"]["response_time"] > slower["normalized"]["response_time"]
+    eligible = [r for r in factual if r["eligible"]]
+    assert [r["score"] for r in eligible] == sorted((r["score"] for r in eligible), reverse=True)
+    # good (5 ms) is 40x faster than slow (200 ms) and wins, unless the machine stalled its
+    # calls so long that its measured mean came near slow's (seen once on a loaded CI run)
+    if by["good:1"]["response_time"] < by["slow:1"]["response_time"] / 4:
+        assert eligible[0]["model"] == "good:1"
 
 
 def test_select_apply_writes_a_revision_and_revert_restores(llm_ws, cli, dataset):
