@@ -51,15 +51,20 @@ def _counts(reader: LogReader) -> tuple[int, int]:
     return reader.count(scan), reader.aggregate(scan, ["count(label)"])[0][0]
 
 
+def _serve(writer: LogWriter, rows: int, labels: int) -> None:
+    """``rows`` predictions of ``heart`` and feedback for the first ``labels`` of them."""
+    for i in range(rows):
+        writer.log_prediction("heart", _row(i), TYPES)
+    for i in range(labels):
+        writer.log_feedback("heart", f"r{i}", str(i % 2))
+
+
 def test_rows_served_a_moment_ago_are_in_monitors_reads_before_any_publish(tmp_path):
     """A server-like writer (its write-ahead folder, the default rolling): nothing is
     published yet, and the monitor's reader already has every row and label, nulls kept."""
     ws = Workspace.init(tmp_path / "ws")
     with LogWriter(ws.logs_url, wal_dir=ws.layout.wal) as writer:
-        for i in range(30):
-            writer.log_prediction("heart", _row(i), TYPES)
-        for i in range(10):
-            writer.log_feedback("heart", f"r{i}", str(i % 2))
+        _serve(writer, 30, 10)
         assert _parquet(Path(ws.logs_url)) == []
         reader = ws.monitor.log
         assert reader.models() == ["heart"]
@@ -226,10 +231,7 @@ def test_the_relations_api_reads_rows_not_yet_published(tmp_path):
 
     ws = Workspace.init(tmp_path / "ws")
     with LogWriter(ws.logs_url, wal_dir=ws.layout.wal) as writer:
-        for i in range(12):
-            writer.log_prediction("heart", _row(i), TYPES)
-        for i in range(4):
-            writer.log_feedback("heart", f"r{i}", str(i % 2))
+        _serve(writer, 12, 4)
         assert _parquet(Path(ws.logs_url)) == []
         assert predictions(ws, "heart").count("*").fetchall() == [(12,)]
         assert labelled(ws, "heart").count("*").fetchall() == [(4,)]
