@@ -252,21 +252,17 @@ def _labelled(frame: pd.DataFrame | pa.Table, task: str) -> tuple[Any, Any, Any]
     ``frame`` (pandas, or the log's Arrow table) with both a label and a prediction. A
     classifier's Arrow table of strings is read as is: pandas (a third of a small check's
     start) is imported only for other tables, which go through it as before."""
-    import numpy as np
     import pyarrow as pa
 
     if isinstance(frame, pa.Table) and _strings(frame, task):
+        import pyarrow.compute as pc
+
         from modelward.predlog.reader import arrays
 
-        columns = arrays(frame.select([c for c in _COLUMNS if c in frame.column_names]))
-        label, said = columns["label"], columns["prediction"]
-        keep = np.fromiter(
-            (a is not None and b is not None for a, b in zip(label, said, strict=True)),
-            dtype=bool,
-            count=len(label),
-        )
-        score = columns["score"][keep] if "score" in columns else None
-        return label[keep], said[keep], score
+        both = pc.and_(pc.is_valid(frame["label"]), pc.is_valid(frame["prediction"]))
+        kept = frame.filter(both).select([c for c in _COLUMNS if c in frame.column_names])
+        columns = arrays(kept)  # the labelled rows, filtered in Arrow: no Python per row
+        return columns["label"], columns["prediction"], columns.get("score")
     if isinstance(frame, pa.Table):
         from modelward.predlog.reader import frame as as_pandas
 
