@@ -1,6 +1,6 @@
 """What a command loads as a user runs it (a fresh process): the read commands open the
-workspace, query the metadata DB and print, with nothing of the scientific or HTTP stack
-(whose imports were most of their time)."""
+workspace, query the metadata DB with its own driver and print, with nothing of the
+scientific or HTTP stack and no SQLAlchemy (whose imports were most of their time)."""
 
 from __future__ import annotations
 
@@ -24,10 +24,10 @@ atexit.register(lambda: sys.stderr.write(
 sys.argv = ["modelward", *sys.argv[2:]]
 runpy.run_module("modelward.cli.main", run_name="__main__")
 """
-#: Not needed to read the registry (SQLAlchemy is: it is the metadata DB's access).
+#: Not needed to read the registry (the catalog reads it with sqlite3 or psycopg).
 NOT_FOR_READING = (
     "numpy", "pandas", "scipy", "sklearn", "pyarrow", "duckdb", "fsspec", "httpx", "jinja2",
-    "jsonschema", "alembic", "onnxruntime", "matplotlib", "uvicorn", "starlette",
+    "jsonschema", "alembic", "onnxruntime", "matplotlib", "uvicorn", "starlette", "sqlalchemy",
 )  # fmt: skip
 
 
@@ -52,8 +52,10 @@ def loaded(*args: str, watched: tuple[str, ...] = NOT_FOR_READING) -> tuple[int,
         ("models", "list"),
         ("versions", "list", "heart"),
         ("versions", "show", "heart", "1", "--json"),
+        ("models", "show", "heart"),
         ("history", "heart"),
         ("runs", "list"),
+        ("alias", "show", "heart", "champion", "--json"),
     ],
 )
 def test_read_commands_start_without_the_scientific_stack(workspace, fitted, cleveland, args):

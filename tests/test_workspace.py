@@ -124,11 +124,14 @@ def test_a_malformed_policy_names_the_key_value_and_why(cli, tmp_path, edit, exp
     root = tmp_path / "ws"
     Workspace.init(root).close()
     (root / "policy.yml").write_text(edit)
-    ran = cli("--workspace", root, "models", "list")
+    ran = cli("--workspace", root, "deployments", "list")
     assert ran.exit_code == 2
     assert expected in ran.stderr
     assert len(ran.stderr.strip().splitlines()) == 1
     assert (root / "policy.yml").read_text() == edit
+    # what the registry holds stays readable while the policy is being mended
+    listed = cli("--workspace", root, "models", "list", "--json")
+    assert listed.exit_code == 0 and listed.stdout.strip() == "[]"
 
 
 def test_policy_show_and_check(cli, tmp_path: Path):

@@ -26,6 +26,7 @@ from modelward.errors import CheckFailed, ModelwardError
 from modelward.redact import redact
 
 if TYPE_CHECKING:
+    from modelward.registry.catalog import Catalog
     from modelward.workspace import Workspace
 
 __all__ = ["LAUNCHED", "State", "app", "calls", "new_typer", "state"]
@@ -60,6 +61,14 @@ class State:
             self._workspace = modelward.Workspace.open(self.workspace_path)
         workspace: Workspace = self._workspace
         return workspace
+
+    def catalog(self) -> Catalog:
+        """The registry's reads, for commands that only read it: the workspace is opened
+        without SQLAlchemy, and its policy is validated only if the command needs it."""
+        if self._workspace is None:
+            self._workspace = modelward.Workspace.open(self.workspace_path, check_policy=False)
+        catalog: Catalog = self._workspace.catalog
+        return catalog
 
     def workspace_if_any(self) -> Workspace | None:
         """The workspace when there is one where :meth:`workspace` looks, else None."""

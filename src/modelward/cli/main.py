@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import importlib
+import os
 import pkgutil
 import sys
 from collections.abc import Sequence
@@ -67,6 +68,10 @@ def for_args(args: Sequence[str]) -> typer.Typer:
 def main(argv: Sequence[str] | None = None) -> None:
     """Run the CLI; a usage mistake (unknown command or option, bad value) is one line too."""
     args = list(argv) if argv is not None else sys.argv[1:]
+    # Pydantic (the policy, Typer's parameters) looks for plugins in every installed
+    # package's metadata on its first model: a tenth of a read command's start, for
+    # plugins (tracing, linting) the CLI has no use for. Set it to "" to have them.
+    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     launched = LAUNCHED.set(process_started_at())
     try:
         code = for_args(args)(

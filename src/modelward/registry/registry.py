@@ -5,7 +5,7 @@ from __future__ import annotations
 import getpass
 import os
 import socket
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from types import EllipsisType
 from typing import TYPE_CHECKING, Any
@@ -15,15 +15,15 @@ from sqlalchemy.orm import Session
 
 from modelward.errors import (
     AlreadyExists,
-    ArtifactDamaged,
     ConfigError,
     ModelwardError,
     NotFound,
     RaceLost,
     TransitionError,
 )
+from modelward.registry.catalog import Catalog, no_model, no_version
 from modelward.registry.criteria import NO_CRITERIA, Criteria
-from modelward.registry.gates import APPROVED, approvers, run_gates
+from modelward.registry.gates import APPROVED, run_gates
 from modelward.registry.names import check_alias, check_model_name
 from modelward.registry.notices import deprecation_notice
 from modelward.registry.records import (
@@ -42,12 +42,12 @@ from modelward.registry.snapshot import (
     read_snapshot,
 )
 from modelward.registry.stages import Stage, check_transition, parse_stage
+from modelward.store.reader import Reader
 from modelward.store.tables import AliasRow, EventRow, ModelRow, RunRow, VersionRow
 from modelward.timeutil import utcnow
 
 if TYPE_CHECKING:
     from modelward.artifacts.store import ArtifactStore
-    from modelward.flavors.base import Flavor
     from modelward.store.db import Database
 
 __all__ = ["TASKS", "Registry", "default_actor"]
@@ -77,8 +77,10 @@ def check_task(task: str) -> str:
     return task
 
 
-class Registry:
-    """Models and versions in the metadata DB, artifacts in the artifact store."""
+class Registry(Catalog):
+    """Models and versions in the metadata DB, artifacts in the artifact store: the
+    :class:`~modelward.registry.catalog.Catalog`'s reads, and every change, through
+    SQLAlchemy."""
 
     def __init__(
         self,
@@ -87,13 +89,12 @@ class Registry:
         *,
         notify: Callable[..., None] | None = None,
         criteria: Criteria = NO_CRITERIA,
+        reader: Reader | None = None,
     ) -> None:
+        super().__init__(reader or Reader(db.url), artifacts, criteria=criteria)
         self.db = db
-        self.artifacts = artifacts
         #: ``Alerting.notify`` of the workspace: stage changes are sent to the alert sinks
         self.notify = notify
-        #: the policy's human criteria and the log's traffic (the workspace gives them)
-        self.criteria = criteria
 
     # -- models ---------------------------------------------------------------------------
 
@@ -130,52 +131,12 @@ class Registry:
             raise AlreadyExists(f"model {name!r} was created concurrently; use it") from exc
         return self.get_model(name)
 
-    def get_model(self, name: str) -> ModelInfo:
-        with self.db.session(readonly=True) as session:
-            row = self._model_row(session, name)
-            return self._model_info(session, row)
-
-    def list_models(self) -> list[ModelInfo]:
-        with self.db.session(readonly=True) as session:
-            rows = session.scalars(select(ModelRow).order_by(ModelRow.name)).all()
-            return [self._model_info(session, row) for row in rows]
-
     def _model_row(self, session: Session, name: str) -> ModelRow:
         row = session.scalar(select(ModelRow).where(ModelRow.name == name))
         if row is None:
             known = session.scalars(select(ModelRow.name).order_by(ModelRow.name).limit(8)).all()
-            hint = f"known models: {', '.join(known)}" if known else "the registry is empty"
-            raise NotFound(
-                f"no model named {name!r} ({hint}); see `modelward models list`", field="name"
-            )
+            raise no_model(name, known)
         return row
-
-    def _model_info(self, session: Session, row: ModelRow) -> ModelInfo:
-        latest = session.scalar(
-            select(func.max(VersionRow.version)).where(VersionRow.model_id == row.id)
-        )
-        production = session.scalar(
-            select(VersionRow.version).where(
-                VersionRow.model_id == row.id, VersionRow.stage == Stage.PRODUCTION.value
-            )
-        )
-        aliases = session.execute(
-            select(AliasRow.alias, VersionRow.version)
-            .join(VersionRow, AliasRow.version_id == VersionRow.id)
-            .where(AliasRow.model_id == row.id)
-            .order_by(AliasRow.alias)
-        ).all()
-        return ModelInfo(
-            name=row.name,
-            task=row.task,
-            description=row.description,
-            tags=dict(row.tags or {}),
-            created_at=aware(row.created_at),
-            created_by=row.created_by,
-            latest_version=latest,
-            production_version=production,
-            aliases={alias: version for alias, version in aliases},
-        )
 
     # -- versions -------------------------------------------------------------------------
 
@@ -243,59 +204,6 @@ class Registry:
             )
         return self.get_version(name, number)
 
-    def get_version(self, name: str, version: int | str) -> VersionInfo:
-        """A version by number, ``latest``, or an alias (``champion``)."""
-        with self.db.session(readonly=True) as session:
-            row = self._version_row(session, name, version)
-            return self._version_info(session, name, row)
-
-    def list_versions(self, name: str, *, stage: str | None = None) -> list[VersionInfo]:
-        with self.db.session(readonly=True) as session:
-            model = self._model_row(session, name)
-            query = select(VersionRow).where(VersionRow.model_id == model.id)
-            if stage:
-                query = query.where(VersionRow.stage == parse_stage(stage).value)
-            rows = session.scalars(query.order_by(VersionRow.version)).all()
-            return [self._version_info(session, name, row) for row in rows]
-
-    def reference_profile(self, name: str, version: int | str) -> dict[str, Any] | None:
-        with self.db.session(readonly=True) as session:
-            return self._version_row(session, name, version).reference_profile
-
-    def load_model(self, name: str, version: int | str) -> Flavor:
-        """The version's model, loaded through its flavor after the checksum is verified."""
-        info = self.get_version(name, version)
-        if info.kind != "artifact" or info.sha256 is None:
-            raise ConfigError(f"{info.ref} is an endpoint model; it has no artifact to load")
-        # here, not at the top: only loading a model needs the flavors, and every read of
-        # the registry (`versions list`) would pay for them
-        from modelward.flavors import get_flavor
-
-        return get_flavor(info.flavor).load(self.artifacts.get(info.sha256))
-
-    def verify_artifact(self, name: str, version: int | str) -> VersionInfo:
-        """The version, after its artifact was read back and its sha256 checked; an
-        :class:`ArtifactDamaged` naming the file (expected and actual sha256) otherwise."""
-        info = self.get_version(name, version)
-        if info.sha256 is not None:
-            try:
-                self.artifacts.get(info.sha256)
-            except ArtifactDamaged as exc:
-                raise ArtifactDamaged(f"{info.ref}: {exc.message}") from exc
-        return info
-
-    def integrity(self, info: VersionInfo) -> dict[str, str]:
-        """``{"status": "ok" | "corrupt" | "missing" | "none", "detail": …}`` for a version's
-        artifact (``none``: an endpoint model has no artifact)."""
-        if info.sha256 is None:
-            return {"status": "none", "detail": "an endpoint model has no artifact"}
-        try:
-            self.artifacts.get(info.sha256)
-        except ArtifactDamaged as exc:
-            missing = not self.artifacts.exists(info.sha256)
-            return {"status": "missing" if missing else "corrupt", "detail": exc.message}
-        return {"status": "ok", "detail": f"sha256 verified ({info.size} bytes)"}
-
     def _version_row(self, session: Session, name: str, version: int | str) -> VersionRow:
         model = self._model_row(session, name)
         ref = str(version)
@@ -322,39 +230,8 @@ class Registry:
             versions = session.scalars(
                 select(VersionRow.version).where(VersionRow.model_id == model.id)
             ).all()
-            have = f"versions 1-{max(versions)}" if versions else "no versions yet"
-            raise NotFound(
-                f"model {name!r} has no version {ref!r} ({have}); "
-                f"see `modelward versions list {name}`",
-                field="version",
-            )
+            raise no_version(name, ref, versions)
         return row
-
-    def _version_info(self, session: Session, name: str, row: VersionRow) -> VersionInfo:
-        aliases = session.scalars(
-            select(AliasRow.alias).where(AliasRow.version_id == row.id).order_by(AliasRow.alias)
-        ).all()
-        return VersionInfo(
-            model=name,
-            version=row.version,
-            kind=row.kind,
-            flavor=row.flavor,
-            stage=row.stage,
-            sha256=row.sha256,
-            size=row.size,
-            spec=dict(row.spec or {}),
-            input_schema=dict(row.input_schema or {}),
-            data_fingerprint=row.data_fingerprint,
-            params=dict(row.params or {}),
-            metrics=dict(row.metrics or {}),
-            tags=dict(row.tags or {}),
-            source=dict(row.source or {}),
-            description=row.description,
-            created_at=aware(row.created_at),
-            created_by=row.created_by,
-            aliases=tuple(aliases),
-            has_reference_profile=row.reference_profile is not None,
-        )
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -397,12 +274,12 @@ class Registry:
                 f"(not {target})",
                 field="expected",
             )
+        info = self.get_version(name, version)
         with self.db.session(readonly=True) as session:
-            row = self._version_row(session, name, version)
-            info = self._version_info(session, name, row)
+            row = self._version_row(session, name, info.version)
             seen = read_snapshot(session, name, row, started)
             check_moves_since_start(session, seen, target)
-        current = Stage(info.stage)
+        current = Stage(seen.stage)
         check_transition(current, target)
         if expected is not ...:
             check_expected(seen, expected)
@@ -503,17 +380,6 @@ class Registry:
             details={"for": Stage.PRODUCTION.value}, actor=actor,
         )  # fmt: skip
 
-    def approvals(self, name: str, version: int | str) -> dict[str, Any]:
-        """A version's approvals for production: the events, the distinct approvers and the
-        number the policy requires."""
-        info = self.get_version(name, version)
-        events = self.history(name, version=info.version, kinds=(APPROVED,))
-        return {
-            "required": self.criteria.approvals_required(name),
-            "approvers": approvers(events),
-            "approvals": [e.to_dict() for e in events],
-        }
-
     def _clear_production(
         self, session: Session, model: ModelRow, version: int, replace: bool, actor: str
     ) -> None:
@@ -607,39 +473,6 @@ class Registry:
                 reason=reason,
                 details={"alias": alias},
             )
-
-    def alias_at(self, name: str, alias: str, when: datetime) -> int | None:
-        """The version ``alias`` pointed at, at time ``when`` (None if it pointed nowhere)."""
-        pointed: int | None = None
-        for event in self.history(name, kinds=("alias-set", "alias-deleted")):
-            if event.created_at > when:
-                break
-            if event.details.get("alias") != alias:
-                continue
-            pointed = event.version if event.kind == "alias-set" else None
-        return pointed
-
-    # -- history and runs -----------------------------------------------------------------
-
-    def history(
-        self,
-        name: str,
-        *,
-        version: int | None = None,
-        kinds: Sequence[str] | None = None,
-        since: datetime | None = None,
-    ) -> list[EventInfo]:
-        with self.db.session(readonly=True) as session:
-            model = self._model_row(session, name)
-            query = select(EventRow).where(EventRow.model_id == model.id)
-            if version is not None:
-                query = query.where(EventRow.version == version)
-            if kinds:
-                query = query.where(EventRow.kind.in_(list(kinds)))
-            if since is not None:
-                query = query.where(EventRow.created_at >= since)
-            rows = session.scalars(query.order_by(EventRow.created_at, EventRow.id)).all()
-            return [_event_info(name, row) for row in rows]
 
     def record_event(
         self,
@@ -738,41 +571,6 @@ class Registry:
         )
         results["run"] = run.id
         return run.id
-
-    def list_runs(
-        self,
-        *,
-        model: str | None = None,
-        version: int | None = None,
-        kinds: Iterable[str] | None = None,
-        limit: int | None = None,
-    ) -> list[RunInfo]:
-        """Stored runs, newest first."""
-        with self.db.session(readonly=True) as session:
-            query = select(RunRow, ModelRow.name).outerjoin(
-                ModelRow, RunRow.model_id == ModelRow.id
-            )
-            if model is not None:
-                query = query.where(RunRow.model_id == self._model_row(session, model).id)
-            if version is not None:
-                query = query.where(RunRow.version == version)
-            if kinds is not None:
-                query = query.where(RunRow.kind.in_(list(kinds)))
-            query = query.order_by(RunRow.created_at.desc(), RunRow.id.desc())
-            if limit is not None:
-                query = query.limit(limit)
-            return [_run_info(name, row) for row, name in session.execute(query).all()]
-
-    def get_run(self, run_id: int) -> RunInfo:
-        with self.db.session(readonly=True) as session:
-            found = session.execute(
-                select(RunRow, ModelRow.name)
-                .outerjoin(ModelRow, RunRow.model_id == ModelRow.id)
-                .where(RunRow.id == run_id)
-            ).first()
-            if found is None:
-                raise NotFound(f"no run #{run_id}; see `modelward runs list`", field="run")
-            return _run_info(found[1], found[0])
 
 
 def _event_info(name: str, row: EventRow) -> EventInfo:

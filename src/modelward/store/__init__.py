@@ -1,5 +1,14 @@
-"""Metadata storage: SQLAlchemy tables, Alembic migrations, transactions."""
+"""Metadata storage: SQLAlchemy tables, Alembic migrations, transactions; plain-SQL reads."""
 
-from modelward.store.db import HEAD_REVISION, Database
+from modelward.lazy import lazy_exports
 
-__all__ = ["HEAD_REVISION", "Database"]
+__all__ = ["HEAD_REVISION", "Database", "Reader"]
+
+__getattr__ = lazy_exports(
+    __name__,
+    {
+        "HEAD_REVISION": "modelward.store.revision",
+        "Database": "modelward.store.db",
+        "Reader": "modelward.store.reader",
+    },
+)

@@ -16,40 +16,24 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, text
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from modelward.errors import RaceLost, StorageError, WorkspaceTooNew
-from modelward.redact import redact, remember
+from modelward.redact import redact
+from modelward.store.revision import HEAD_REVISION
+from modelward.store.urls import remember_url_secrets
 
 __all__ = ["HEAD_REVISION", "Database"]
 
-#: The newest migration this modelward knows. A test checks it is Alembic's head.
-HEAD_REVISION = "0002"
-
 _MIGRATIONS = Path(__file__).with_name("migrations")
-
-
-def _remember_url_secrets(url: str) -> None:
-    """Have :func:`~modelward.redact.redact` mask this URL's password wherever it appears
-    (a driver's error may quote it), whether it is in ``user:pw@`` or a query parameter."""
-    try:
-        parsed = make_url(url)
-    except Exception:  # noqa: BLE001 - an unparseable URL fails later, masked by pattern
-        return
-    remember(parsed.password if isinstance(parsed.password, str) else None)
-    for name, value in parsed.query.items():
-        if any(word in name.lower() for word in ("password", "secret", "token", "key")):
-            for one in (value,) if isinstance(value, str) else value:
-                remember(one)
 
 
 class Database:
     """One metadata database. ``Database(url)`` opens it and brings its schema up to date."""
 
     def __init__(self, url: str, *, migrate: bool = True) -> None:
-        _remember_url_secrets(url)
+        remember_url_secrets(url)
         self.url = url
         self.engine = _make_engine(url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)

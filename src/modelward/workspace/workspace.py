@@ -18,10 +18,10 @@ import yaml
 from modelward.artifacts.store import open_store
 from modelward.atomic import write_atomic
 from modelward.errors import AlreadyExists, WorkspaceError, WorkspaceTooNew
-from modelward.policy import Policy, check_models, dump_policy, explain, load_policy
 from modelward.redact import redact
-from modelward.registry.registry import Registry
-from modelward.store.db import Database
+from modelward.registry.catalog import Catalog
+from modelward.store.reader import Reader
+from modelward.store.revision import HEAD_REVISION
 from modelward.workspace.layout import Layout
 
 if TYPE_CHECKING:
@@ -34,7 +34,10 @@ if TYPE_CHECKING:
     from modelward.http.tokens import Tokens
     from modelward.llm.fleet import LLMFleet
     from modelward.monitoring import Monitor
+    from modelward.policy import Policy
     from modelward.registry.records import EventInfo, VersionInfo
+    from modelward.registry.registry import Registry
+    from modelward.store.db import Database
 
 __all__ = ["Workspace", "resolve_root"]
 
@@ -103,6 +106,8 @@ class Workspace:
         workspace.db.migrate()  # creates the schema
         write_atomic(layout.meta, workspace._meta())
         # policy.yml is written last: its presence marks a complete workspace.
+        from modelward.policy import Policy, dump_policy
+
         write_atomic(layout.policy, dump_policy(policy or Policy()))
         return workspace
 
@@ -112,7 +117,16 @@ class Workspace:
         return (resolve_root(path) / Layout.POLICY).exists()
 
     @classmethod
-    def open(cls, path: str | Path | None = None, *, db_url: str | None = None) -> Workspace:
+    def open(
+        cls,
+        path: str | Path | None = None,
+        *,
+        db_url: str | None = None,
+        check_policy: bool = True,
+    ) -> Workspace:
+        """The workspace at ``path``; its policy.yml is validated now (a malformed one is
+        reported before anything runs) unless ``check_policy=False``, for readers of the
+        registry that may never need it (then on first use)."""
         root = resolve_root(path)
         workspace = cls(root, db_url=db_url)
         if not workspace.layout.policy.exists():
@@ -121,7 +135,8 @@ class Workspace:
                 "or point --workspace or MODELWARD_HOME at an existing one"
             )
         workspace._check_meta()
-        _ = workspace.policy  # a malformed policy is reported before anything runs
+        if check_policy:
+            _ = workspace.policy
         return workspace
 
     def _meta(self) -> str:
@@ -163,6 +178,8 @@ class Workspace:
     def close(self) -> None:
         if "db" in self.__dict__:
             self.db.dispose()
+        if "reader" in self.__dict__:
+            self.reader.close()
 
     def __enter__(self) -> Workspace:
         return self
@@ -174,6 +191,8 @@ class Workspace:
 
     @cached_property
     def policy(self) -> Policy:
+        from modelward.policy import load_policy  # pydantic models: a read may not need them
+
         return load_policy(self.layout.policy)
 
     def policy_for(self, name: str) -> Policy:
@@ -185,11 +204,15 @@ class Workspace:
         """Model ``name``'s effective policy by key path, each value with where it came from:
         ``default``, ``workspace`` (policy.yml) or ``models.NAME`` (its section)."""
         self.registry.get_model(name)  # an unknown model is an error naming it
+        from modelward.policy import explain
+
         return explain(self.policy, name)
 
     def check_policy(self, path: str | Path | None = None) -> Policy:
         """Validate a policy file (default: the workspace's policy.yml) and its ``models:``
         sections, each of which must name a model of this workspace's registry."""
+        from modelward.policy import check_models, load_policy
+
         file = Path(path) if path is not None else self.layout.policy
         policy = load_policy(file)
         known = [model.name for model in self.registry.list_models()]
@@ -198,7 +221,24 @@ class Workspace:
 
     @cached_property
     def db(self) -> Database:
+        from modelward.store.db import Database  # SQLAlchemy: for writes, not for reads
+
         return Database(self.db_url)
+
+    @cached_property
+    def reader(self) -> Reader:
+        """Plain-SQL reads of the metadata DB (no SQLAlchemy), on an up-to-date schema."""
+        reader = Reader(self.db_url)
+        if reader.revision() != HEAD_REVISION:
+            _ = self.db  # brings the schema up to date, or refuses a newer one
+        return reader
+
+    @cached_property
+    def catalog(self) -> Catalog:
+        """The registry's reads alone: what read-only commands open (no SQLAlchemy)."""
+        from modelward.workspace.criteria import PolicyCriteria
+
+        return Catalog(self.reader, self.artifacts, criteria=PolicyCriteria(self))
 
     @cached_property
     def artifacts(self) -> ArtifactStore:
@@ -206,9 +246,16 @@ class Workspace:
 
     @cached_property
     def registry(self) -> Registry:
+        from modelward.registry.registry import Registry
         from modelward.workspace.criteria import PolicyCriteria
 
-        return Registry(self.db, self.artifacts, notify=self._notify, criteria=PolicyCriteria(self))
+        return Registry(
+            self.db,
+            self.artifacts,
+            notify=self._notify,
+            criteria=PolicyCriteria(self),
+            reader=self.reader,
+        )
 
     @property
     def alerting(self) -> Alerting:

@@ -82,10 +82,10 @@ def register_cmd(
 
 
 @models_app.command("list")
-@calls("Workspace.registry.list_models")
+@calls("Workspace.catalog.list_models")
 def models_list(as_json: JsonOption = False) -> None:
     """Every model with its latest and production versions and aliases."""
-    models = state().workspace().registry.list_models()
+    models = state().catalog().list_models()
     if as_json:
         print_json([m.to_dict() for m in models])
         return
@@ -108,15 +108,15 @@ def models_list(as_json: JsonOption = False) -> None:
 
 
 @models_app.command("show")
-@calls("Workspace.registry.get_model", "Workspace.registry.list_versions")
+@calls("Workspace.catalog.get_model", "Workspace.catalog.list_versions")
 def models_show(
     name: Annotated[str, typer.Argument(help="Model name.")],
     as_json: JsonOption = False,
 ) -> None:
     """One model and all its versions."""
-    registry = state().workspace().registry
-    model = registry.get_model(name)
-    versions = registry.list_versions(name)
+    catalog = state().catalog()
+    model = catalog.get_model(name)
+    versions = catalog.list_versions(name)
     if as_json:
         print_json({**model.to_dict(), "versions": [v.to_dict() for v in versions]})
         return
@@ -149,14 +149,14 @@ def _headline(metrics: dict[str, Any]) -> str:
 
 
 @versions_app.command("list")
-@calls("Workspace.registry.list_versions")
+@calls("Workspace.catalog.list_versions")
 def versions_list(
     name: Annotated[str, typer.Argument(help="Model name.")],
     stage: Annotated[str | None, typer.Option(help="Only versions in this stage.")] = None,
     as_json: JsonOption = False,
 ) -> None:
     """The versions of a model, oldest first."""
-    versions = state().workspace().registry.list_versions(name, stage=stage)
+    versions = state().catalog().list_versions(name, stage=stage)
     if as_json:
         print_json([v.to_dict() for v in versions])
         return
@@ -165,8 +165,8 @@ def versions_list(
 
 @versions_app.command("show")
 @calls(
-    "Workspace.registry.get_version", "Workspace.registry.integrity",
-    "Workspace.registry.get_model", "Workspace.registry.approvals",
+    "Workspace.catalog.get_version", "Workspace.catalog.integrity",
+    "Workspace.catalog.get_model", "Workspace.catalog.approvals",
 )  # fmt: skip
 def versions_show(
     name: Annotated[str, typer.Argument(help="Model name.")],
@@ -174,12 +174,12 @@ def versions_show(
     as_json: JsonOption = False,
 ) -> None:
     """Everything recorded about one version: artifact, schema, params, metrics, lineage."""
-    registry = state().workspace().registry
-    info = registry.get_version(name, version)
-    integrity = registry.integrity(info)
-    task = registry.get_model(name).task
+    catalog = state().catalog()
+    info = catalog.get_version(name, version)
+    integrity = catalog.integrity(info)
+    task = catalog.get_model(name).task
     positive = info.tags.get("positive_class")
-    approvals = registry.approvals(name, info.version)
+    approvals = catalog.approvals(name, info.version)
     if as_json:
         print_json({**info.to_dict(), "task": task, "integrity": integrity,
                     "approvals": approvals})  # fmt: skip

@@ -15,7 +15,7 @@ runs_app = new_typer("Stored runs: evaluations, validations, checks, rollout ste
 
 
 @runs_app.command("list")
-@calls("Workspace.registry.list_runs")
+@calls("Workspace.catalog.list_runs")
 def runs_list(
     name: Annotated[str | None, typer.Argument(help="Only this model's runs.")] = None,
     kind: Annotated[list[str] | None, typer.Option(help="Only these kinds (repeatable).")] = None,
@@ -23,7 +23,7 @@ def runs_list(
     as_json: JsonOption = False,
 ) -> None:
     """Stored runs, newest first."""
-    runs = state().workspace().registry.list_runs(model=name, kinds=kind, limit=limit)
+    runs = state().catalog().list_runs(model=name, kinds=kind, limit=limit)
     if as_json:
         print_json([r.to_dict() for r in runs])
         return
@@ -34,13 +34,13 @@ def runs_list(
 
 
 @runs_app.command("show")
-@calls("Workspace.registry.get_run")
+@calls("Workspace.catalog.get_run")
 def runs_show(
     run_id: Annotated[int, typer.Argument(help="Run number.")],
     as_json: JsonOption = False,
 ) -> None:
     """One run with its inputs and results."""
-    run = state().workspace().registry.get_run(run_id)
+    run = state().catalog().get_run(run_id)
     if as_json:
         print_json(run.to_dict())
         return

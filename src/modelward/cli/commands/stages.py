@@ -97,7 +97,7 @@ def _expected(text: str) -> int | None:
     return int(value)
 
 
-@calls("Workspace.registry.history")
+@calls("Workspace.catalog.history")
 def history(
     name: Annotated[str, typer.Argument(help="Model name.")],
     version: Annotated[int | None, typer.Option(help="Only this version's events.")] = None,
@@ -107,7 +107,7 @@ def history(
     as_json: JsonOption = False,
 ) -> None:
     """Every recorded event of a model: registrations, transitions, aliases, deployments."""
-    events = state().workspace().registry.history(name, version=version, kinds=kind)
+    events = state().catalog().history(name, version=version, kinds=kind)
     if as_json:
         print_json([e.to_dict() for e in events])
         return
@@ -147,7 +147,7 @@ def alias_delete(
 
 
 @alias_app.command("show")
-@calls("Workspace.registry.alias_at")
+@calls("Workspace.catalog.alias_at")
 def alias_show(
     name: Annotated[str, typer.Argument(help="Model name.")],
     alias: Annotated[str, typer.Argument(help="Alias.")],
@@ -158,9 +158,9 @@ def alias_show(
     as_json: JsonOption = False,
 ) -> None:
     """The version an alias points at now, or pointed at at a past time (--at)."""
-    registry = state().workspace().registry
+    catalog = state().catalog()
     when = parse_time(at, what="--at") if at else utcnow()
-    version = registry.alias_at(name, alias, when)
+    version = catalog.alias_at(name, alias, when)
     if as_json:
         print_json({"model": name, "alias": alias, "at": when.isoformat(), "version": version})
         return
