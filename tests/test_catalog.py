@@ -15,7 +15,7 @@ import pytest
 
 from modelward.errors import NotFound
 from modelward.registry.catalog import Catalog
-from modelward.store.reader import Reader
+from modelward.store.plain import PlainDB
 from modelward.timeutil import utcnow
 
 
@@ -89,7 +89,7 @@ def test_runs_filter_and_order_newest_first(registered):
 
 def test_reads_from_many_threads_while_versions_are_added(registered):
     """A server reads from several threads; each gets its own connection."""
-    catalog = Catalog(Reader(registered.db_url), registered.artifacts)
+    catalog = Catalog(PlainDB(registered.db_url), registered.artifacts)
     seen: list[int] = []
     errors: list[BaseException] = []
 
@@ -107,7 +107,7 @@ def test_reads_from_many_threads_while_versions_are_added(registered):
         registered.registry.add_version("heart", kind="artifact", flavor="sklearn")
     for thread in threads:
         thread.join()
-    catalog.reader.close()
+    catalog.sql.close()
     assert errors == []
     assert len(seen) == 120 and set(seen) <= {2, 3, 4, 5}
     assert registered.catalog.get_model("heart").latest_version == 5
@@ -116,7 +116,7 @@ def test_reads_from_many_threads_while_versions_are_added(registered):
 def test_an_unreachable_database_is_a_storage_error_naming_it():
     from modelward.errors import StorageError
 
-    reader = Reader("postgresql+psycopg://mw:s3cret-pw@127.0.0.1:1/nowhere")
+    plain = PlainDB("postgresql+psycopg://mw:s3cret-pw@127.0.0.1:1/nowhere")
     with pytest.raises(StorageError) as raised:
-        reader.rows("SELECT 1")
+        plain.rows("SELECT 1")
     assert "metadata DB" in raised.value.message and "s3cret-pw" not in raised.value.message

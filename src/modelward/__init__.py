@@ -52,7 +52,7 @@ if TYPE_CHECKING:
     from modelward.data.profile import profile_data
     from modelward.data.validate import validate_data
     from modelward.deploy import DeploymentInfo, Deployments, Target
-    from modelward.deploy.deployments import check_environment
+    from modelward.deploy.environments import check_environment
     from modelward.evaluation import Evaluation, evaluate_version
     from modelward.evaluation.cases import run_cases
     from modelward.lifecycle.archive import archive_logs
@@ -107,7 +107,7 @@ _LAZY = {
     "apply_review": ("modelward.lifecycle.review", "apply_review"),
     "archive_logs": ("modelward.lifecycle.archive", "archive_logs"),
     "benchmark_server": ("modelward.verification.benchmark", "benchmark"),
-    "check_environment": ("modelward.deploy.deployments", "check_environment"),
+    "check_environment": ("modelward.deploy.environments", "check_environment"),
     "compact_logs": ("modelward.lifecycle.compaction", "compact_logs"),
     "create_backup": ("modelward.backup.archive", "create_backup"),
     "create_gateway_app": ("modelward.llm.gateway", "create_gateway_app"),

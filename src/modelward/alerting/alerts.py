@@ -13,16 +13,13 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
-
 from modelward.alerting.notice import LEVELS, Notice
 from modelward.errors import ConfigError, NotFound
-from modelward.registry.records import aware
-from modelward.store.tables import AlertRow, ModelRow
+from modelward.store.plain import Statements, json_value, moment
 from modelward.timeutil import parse_duration, utcnow
 
 if TYPE_CHECKING:
@@ -125,36 +122,35 @@ class Alerts:
             **({"environment": environment} if environment else {}),
         }
         now = utcnow()
-        send = True
-        with self.ws.db.session() as session:
-            model_id = None
-            if model is not None:
-                model_id = session.scalar(select(ModelRow.id).where(ModelRow.name == model))
-            open_row = session.execute(
-                select(AlertRow)
-                .where(AlertRow.fingerprint == print_, AlertRow.resolved_at.is_(None))
-                .order_by(AlertRow.id.desc())
-                .limit(1)
-            ).scalar_one_or_none()
-            if open_row is not None and now - aware(open_row.last_at) <= window:
-                escalates = LEVELS[level] > LEVELS.get(open_row.level, 1)
-                send = escalates
-                open_row.count += 1
-                open_row.last_at = now
-                open_row.message = message
-                open_row.details = details
-                if escalates:
-                    open_row.level = level
-                row = open_row
-            else:
-                row = AlertRow(
-                    fingerprint=print_, model_id=model_id, check=check, level=level,
-                    message=message, details=details, first_at=now, last_at=now, count=1,
+        with self.ws.sql.transaction() as run:
+            found = run(f"{_SELECT} WHERE a.fingerprint = :fp AND a.resolved_at IS NULL "
+                        "ORDER BY a.id DESC LIMIT 1", {"fp": print_})  # fmt: skip
+            current = _info(found[0]) if found else None
+            if current is not None and now - current.last_at <= window:
+                escalates = LEVELS[level] > LEVELS.get(current.level, 1)
+                info = replace(
+                    current, count=current.count + 1, last_at=now, message=message,
+                    details=details, level=level if escalates else current.level,
+                    sent=escalates,
                 )  # fmt: skip
-                session.add(row)
-            session.flush()
-            info = _info(row, model, sent=send)
-        return info, (self.send(info.notice()) if send else [])
+                run.execute(
+                    "UPDATE alerts SET count = count + 1, last_at = :now, message = :message, "
+                    "details = :details, level = :level WHERE id = :id",
+                    {"now": now, "message": message, "details": details, "level": info.level,
+                     "id": info.id},
+                )  # fmt: skip
+            else:
+                model_id = _model_id(run, model)
+                row = {
+                    "fingerprint": print_, "model_id": model_id, "check": check,
+                    "level": level, "message": message, "details": details, "first_at": now,
+                    "last_at": now, "count": 1,
+                }  # fmt: skip
+                alert_id = run.insert("alerts", row)
+                info = AlertInfo(id=alert_id, fingerprint=print_, model=model, check=check,
+                                 level=level, message=message, details=details, first_at=now,
+                                 last_at=now, count=1, resolved_at=None, sent=True)  # fmt: skip
+        return info, (self.send(info.notice()) if info.sent else [])
 
     def resolve_check(
         self, model: str | None, check: str, environment: str | None = None
@@ -181,24 +177,22 @@ class Alerts:
         resolved, _ = self._resolve(lambda info: info.id == alert_id)
         if resolved:
             return resolved[0]
-        with self.ws.db.session(readonly=True) as session:
-            row = session.get(AlertRow, alert_id)
-            if row is None:
-                raise NotFound(f"no alert #{alert_id}; see `modelward monitor alerts`")
-            name = None
-            if row.model_id is not None:
-                name = session.scalar(select(ModelRow.name).where(ModelRow.id == row.model_id))
-            return _info(row, name)  # resolved already
+        found = self.ws.sql.rows(f"{_SELECT} WHERE a.id = :id", {"id": int(alert_id)})
+        if not found:
+            raise NotFound(f"no alert #{alert_id}; see `modelward monitor alerts`")
+        return _info(found[0])  # resolved already
 
     def _resolve(self, wanted: Callable[[AlertInfo], bool]) -> tuple[list[AlertInfo], list[str]]:
         """Resolve the open alerts ``wanted`` picks, then send their resolutions."""
-        resolved: list[AlertInfo] = []
-        with self.ws.db.session() as session:
+        with self.ws.sql.transaction() as run:
             now = utcnow()
-            for row, name in _rows(session, include_resolved=False):
-                if wanted(_info(row, name)):
-                    row.resolved_at = now
-                    resolved.append(_info(row, name))
+            open_ = [_info(row) for row in run(f"{_SELECT} WHERE a.resolved_at IS NULL")]
+            resolved = [replace(info, resolved_at=now) for info in open_ if wanted(info)]
+            for info in resolved:
+                run.execute(
+                    "UPDATE alerts SET resolved_at = :now WHERE id = :id",
+                    {"now": now, "id": info.id},
+                )
         errors = [e for info in resolved for e in self.send(info.notice())]
         return resolved, errors
 
@@ -209,40 +203,51 @@ class Alerts:
         include_resolved: bool = False,
         limit: int | None = 100,
     ) -> list[AlertInfo]:
-        with self.ws.db.session(readonly=True) as session:
-            if model is not None:
-                self.ws.registry.get_model(model)  # a one-line error for an unknown name
-            rows = _rows(session, include_resolved=include_resolved, model=model, limit=limit)
-            return [_info(row, name) for row, name in rows]
+        """Alerts, latest first: the open ones, or all with ``include_resolved``."""
+        if model is not None:
+            self.ws.catalog.get_model(model)  # a one-line error for an unknown name
+        where: list[str] = []
+        params: dict[str, Any] = {}
+        if model is not None:
+            where.append("m.name = :model")
+            params["model"] = model
+        if not include_resolved:
+            where.append("a.resolved_at IS NULL")
+        sql = _SELECT + (" WHERE " + " AND ".join(where) if where else "")
+        sql += " ORDER BY a.last_at DESC, a.id DESC"
+        if limit is not None:
+            sql += " LIMIT :limit"
+            params["limit"] = int(limit)
+        return [_info(row) for row in self.ws.sql.rows(sql, params)]
 
 
-def _rows(
-    session: Any, *, include_resolved: bool, model: str | None = None, limit: int | None = None
-) -> list[Any]:
-    """(alert row, model name) pairs, latest first."""
-    query = select(AlertRow, ModelRow.name).outerjoin(ModelRow, AlertRow.model_id == ModelRow.id)
-    if model is not None:
-        query = query.where(ModelRow.name == model)
-    if not include_resolved:
-        query = query.where(AlertRow.resolved_at.is_(None))
-    query = query.order_by(AlertRow.last_at.desc(), AlertRow.id.desc())
-    if limit is not None:
-        query = query.limit(limit)
-    return list(session.execute(query).all())
+#: An alert with its model's name: the columns :func:`_info` reads, in its order.
+_SELECT = (
+    'SELECT a.id, a.fingerprint, m.name, a."check", a.level, a.message, a.details, '
+    "a.first_at, a.last_at, a.count, a.resolved_at "
+    "FROM alerts a LEFT JOIN models m ON a.model_id = m.id"
+)
 
 
-def _info(row: Any, model: str | None, *, sent: bool = False) -> AlertInfo:
+def _model_id(run: Statements, model: str | None) -> int | None:
+    if model is None:
+        return None
+    found = run("SELECT id FROM models WHERE name = :name", {"name": model})
+    return int(found[0][0]) if found else None
+
+
+def _info(row: tuple[Any, ...]) -> AlertInfo:
+    alert_id, print_, model, check, level, message, details, first, last, count, resolved = row
     return AlertInfo(
-        id=row.id,
-        fingerprint=row.fingerprint,
+        id=alert_id,
+        fingerprint=print_,
         model=model,
-        check=row.check,
-        level=row.level,
-        message=row.message,
-        details=dict(row.details or {}),
-        first_at=aware(row.first_at),
-        last_at=aware(row.last_at),
-        count=row.count,
-        resolved_at=aware(row.resolved_at) if row.resolved_at else None,
-        sent=sent,
+        check=check,
+        level=level,
+        message=message,
+        details=dict(json_value(details) or {}),
+        first_at=moment(first),
+        last_at=moment(last),
+        count=count,
+        resolved_at=moment(resolved) if resolved else None,
     )

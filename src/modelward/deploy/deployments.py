@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from modelward.deploy.environments import ENVIRONMENTS, check_environment
 from modelward.errors import (
     ConfigError,
     ConflictError,
@@ -41,8 +42,8 @@ from modelward.errors import (
     NotFound,
     TransitionError,
 )
+from modelward.registry.actor import default_actor
 from modelward.registry.records import EventInfo, aware
-from modelward.registry.registry import default_actor
 from modelward.registry.stages import SERVING, Stage
 from modelward.store.tables import DeploymentRow, ModelRow
 from modelward.timeutil import utcnow
@@ -50,10 +51,15 @@ from modelward.timeutil import utcnow
 if TYPE_CHECKING:
     from modelward.registry.registry import Registry
 
-__all__ = ["DEPLOY_EVENTS", "ENVIRONMENTS", "DeploymentInfo", "Deployments", "Target"]
+__all__ = [
+    "DEPLOY_EVENTS",
+    "ENVIRONMENTS",
+    "DeploymentInfo",
+    "Deployments",
+    "Target",
+    "check_environment",
+]
 
-#: The environments a model can be deployed to; each is also a lifecycle stage.
-ENVIRONMENTS = ("staging", "production")
 #: History event kinds written by deployments.
 DEPLOY_EVENTS = ("deployed", "deployment-targets", "rolled-back", "undeployed")
 
@@ -98,15 +104,6 @@ class DeploymentInfo:
             "updated_at": self.updated_at.isoformat(),
             "updated_by": self.updated_by,
         }
-
-
-def check_environment(env: str) -> str:
-    if env not in ENVIRONMENTS:
-        raise ConfigError(
-            f"unknown environment {env!r}; use one of {', '.join(ENVIRONMENTS)}",
-            field="environment",
-        )
-    return env
 
 
 def _targets(raw: Iterable[Any] | None) -> tuple[Target, ...] | None:

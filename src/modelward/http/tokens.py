@@ -20,9 +20,9 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 
 from modelward.errors import AlreadyExists, ConfigError, NotFound, RaceLost
+from modelward.registry.actor import default_actor
 from modelward.registry.names import check_model_name
 from modelward.registry.records import aware
-from modelward.registry.registry import default_actor
 from modelward.store.tables import TokenRow
 from modelward.timeutil import utcnow
 

@@ -39,8 +39,8 @@ from modelward.lifecycle.endpoint_stages import (
 )
 from modelward.lifecycle.protection import direction
 from modelward.lifecycle.results import PipelineResult, StageResult
+from modelward.registry.actor import default_actor
 from modelward.registry.gates import run_gates
-from modelward.registry.registry import default_actor
 from modelward.registry.stages import Stage
 from modelward.rollout import RolloutEngine
 from modelward.rollout.plan import make_plan, parse_stages

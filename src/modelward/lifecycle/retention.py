@@ -16,8 +16,8 @@ from sqlalchemy import delete, select
 
 from modelward.errors import ConfigError
 from modelward.lifecycle.protection import METRIC_ALIASES, direction, protected_versions
+from modelward.registry.actor import default_actor
 from modelward.registry.records import metric_value
-from modelward.registry.registry import default_actor
 from modelward.store.tables import ModelRow, VersionRow
 
 if TYPE_CHECKING:

@@ -19,9 +19,9 @@ from typing import TYPE_CHECKING, Any
 
 from modelward.lifecycle.endpoint_review import endpoint_evidence
 from modelward.lifecycle.protection import direction
+from modelward.registry.actor import default_actor
 from modelward.registry.gates import run_gates
 from modelward.registry.records import metric_value
-from modelward.registry.registry import default_actor
 from modelward.registry.stages import Stage
 from modelward.rollout.metrics import PredictionLogMetrics
 from modelward.rollout.traffic import default_traffic

@@ -18,10 +18,10 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 
-from modelward.deploy.deployments import check_environment
+from modelward.deploy.environments import check_environment
 from modelward.errors import ConfigError, ConflictError, NotFound
+from modelward.registry.actor import default_actor
 from modelward.registry.records import aware
-from modelward.registry.registry import default_actor
 from modelward.store.tables import RoutingRow
 from modelward.timeutil import utcnow
 

@@ -85,7 +85,7 @@ class Context:
         """``version`` (default: the latest) and its reference profile."""
         ref = "latest" if version is None else version
         if ref not in self._references:
-            info = self.ws.registry.get_version(self.name, ref)
-            profile = self.ws.registry.reference_profile(self.name, info.version) or {}
+            info = self.ws.catalog.get_version(self.name, ref)
+            profile = self.ws.catalog.reference_profile(self.name, info.version) or {}
             self._references[ref] = self._references[info.version] = Reference(info, profile)
         return self._references[ref]

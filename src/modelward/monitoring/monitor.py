@@ -112,14 +112,14 @@ class Monitor:
     def model(self, name: str) -> ModelInfo:
         """A registered model that has predictions in the log (else a one-line error)."""
         self.log.warm()  # the check reads the log next: connect while the registry answers
-        info = self.ws.registry.get_model(name)  # NotFound names the known models
+        info = self.ws.catalog.get_model(name)  # NotFound names the known models
         self.log.require(name)
         return info
 
     def finish(self, result: R, *, record: bool = True, alert: bool = True) -> R:
         """Store the check and fire (or resolve) its alert."""
         if record:
-            run = self.ws.registry.record_run(
+            run = self.ws.catalog.record_run(
                 RUN_PREFIX + result.check,
                 model=result.model,
                 version=result.version,
@@ -161,7 +161,7 @@ class Monitor:
     def logged_models(self) -> list[str]:
         """The registered models that have predictions in the log."""
         logged = set(self.log.models())
-        return [m.name for m in self.ws.registry.list_models() if m.name in logged]
+        return [m.name for m in self.ws.catalog.list_models() if m.name in logged]
 
     def history(
         self, name: str | None = None, *, check: str | None = None, limit: int | None = 50
@@ -174,7 +174,7 @@ class Monitor:
             )
         wanted = [check] if check is not None else STORED
         kinds = [kind if kind == "runbook" else RUN_PREFIX + kind for kind in wanted]
-        return self.ws.registry.list_runs(model=name, kinds=kinds, limit=limit)
+        return self.ws.catalog.list_runs(model=name, kinds=kinds, limit=limit)
 
     # -- the checks ----------------------------------------------------------------------
 

@@ -17,7 +17,7 @@ __all__ = ["recorded_metric"]
 
 def recorded_metric(ws: Workspace, info: VersionInfo, name: str) -> tuple[float | None, str]:
     """``(value, where it came from)``; ``(None, …)`` when nothing recorded it."""
-    runs = ws.registry.list_runs(
+    runs = ws.catalog.list_runs(
         model=info.model, version=info.version, kinds=["evaluation"], limit=1
     )
     if runs:

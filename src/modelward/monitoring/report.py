@@ -109,7 +109,7 @@ def publish_report(
     target = out or monitor.ws.layout.reports / f"{name}-{utcnow():%Y%m%dT%H%M%S}.html"
     html_path, json_path = write_report(report, target, include_plots=include_plots)
     files = {"html": str(html_path), "json": str(json_path)}
-    run = monitor.ws.registry.record_run(
+    run = monitor.ws.catalog.record_run(
         "monitor-report",
         model=name,
         version=None,

@@ -106,7 +106,7 @@ def run_runbook(
     verdict = "fail" if any(i["verdict"] in FAILING for i in items) else "pass"
     report.update(runbook=schedule, items=items, verdict=verdict)
     _write(report, out or _default_out(monitor, name, schedule), include_plots)
-    run = monitor.ws.registry.record_run(
+    run = monitor.ws.catalog.record_run(
         "runbook",
         model=name,
         version=None,

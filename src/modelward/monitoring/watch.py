@@ -51,7 +51,7 @@ def watch(
         names = [name]
     else:
         logged = set(monitor.log.models())
-        names = [m.name for m in monitor.ws.registry.list_models() if m.name in logged]
+        names = [m.name for m in monitor.ws.catalog.list_models() if m.name in logged]
     rounds = 0
     failed: list[str] = []
     try:

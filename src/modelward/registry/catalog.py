@@ -2,7 +2,7 @@
 
 Every read of the registry goes through here, the :class:`~modelward.registry.Registry`'s
 public reads included, so there is one implementation of each. It needs no SQLAlchemy
-(:mod:`modelward.store.reader`), which is what lets ``models list``, ``versions show``,
+(:mod:`modelward.store.plain`), which is what lets ``models list``, ``versions show``,
 ``history`` and ``runs`` answer in a fraction of the time the ORM took to import.
 """
 
@@ -13,11 +13,13 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from modelward.errors import ArtifactDamaged, ConfigError, NotFound
+from modelward.registry.actor import default_actor
 from modelward.registry.criteria import NO_CRITERIA, Criteria
 from modelward.registry.gates import APPROVED, approvers
-from modelward.registry.records import EventInfo, ModelInfo, RunInfo, VersionInfo
+from modelward.registry.records import EventInfo, ModelInfo, RunInfo, VersionInfo, jsonable
 from modelward.registry.stages import Stage, parse_stage
-from modelward.store.reader import Reader, Rows, in_list, json_value, moment
+from modelward.store.plain import PlainDB, Rows, in_list, json_value, moment
+from modelward.timeutil import utcnow
 
 if TYPE_CHECKING:
     from modelward.artifacts.store import ArtifactStore
@@ -59,9 +61,9 @@ class Catalog:
     approvals, history and runs. :class:`~modelward.registry.Registry` adds the writes."""
 
     def __init__(
-        self, reader: Reader, artifacts: ArtifactStore, *, criteria: Criteria = NO_CRITERIA
+        self, sql: PlainDB, artifacts: ArtifactStore, *, criteria: Criteria = NO_CRITERIA
     ) -> None:
-        self.reader = reader
+        self.sql = sql
         self.artifacts = artifacts
         #: the policy's human criteria and the log's traffic (the workspace gives them)
         self.criteria = criteria
@@ -69,11 +71,11 @@ class Catalog:
     # -- models ---------------------------------------------------------------------------
 
     def get_model(self, name: str) -> ModelInfo:
-        with self.reader.snapshot() as run:
+        with self.sql.snapshot() as run:
             return self._model_record(run, self._select_model(run, name))
 
     def list_models(self) -> list[ModelInfo]:
-        with self.reader.snapshot() as run:
+        with self.sql.snapshot() as run:
             rows = run(f"SELECT {_MODEL_COLUMNS} FROM models ORDER BY name")
             return [self._model_record(run, row) for row in rows]
 
@@ -114,14 +116,14 @@ class Catalog:
 
     def get_version(self, name: str, version: int | str) -> VersionInfo:
         """A version by number, ``latest``, or an alias (``champion``)."""
-        with self.reader.snapshot() as run:
+        with self.sql.snapshot() as run:
             model_id = self._select_model(run, name)[0]
             return self._version_record(
                 run, name, self._select_version(run, name, model_id, version)
             )
 
     def list_versions(self, name: str, *, stage: str | None = None) -> list[VersionInfo]:
-        with self.reader.snapshot() as run:
+        with self.sql.snapshot() as run:
             params: dict[str, Any] = {"model": self._select_model(run, name)[0]}
             where = "v.model_id = :model"
             if stage:
@@ -135,7 +137,7 @@ class Catalog:
             return [self._version_record(run, name, row) for row in rows]
 
     def reference_profile(self, name: str, version: int | str) -> dict[str, Any] | None:
-        with self.reader.snapshot() as run:
+        with self.sql.snapshot() as run:
             model_id = self._select_model(run, name)[0]
             version_id = self._select_version(run, name, model_id, version)[0]
             rows = run(
@@ -233,7 +235,7 @@ class Catalog:
     def _has_profile(self) -> str:
         """Whether a version has a reference profile, without reading it (JSON ``null``
         counts as none: SQLAlchemy writes it for a missing one)."""
-        if self.reader.dialect == "sqlite":
+        if self.sql.dialect == "sqlite":
             return "(v.reference_profile IS NOT NULL AND v.reference_profile != 'null')"
         return "(v.reference_profile IS NOT NULL AND json_typeof(v.reference_profile) != 'null')"
 
@@ -271,7 +273,7 @@ class Catalog:
         kinds: Sequence[str] | None = None,
         since: datetime | None = None,
     ) -> list[EventInfo]:
-        with self.reader.snapshot() as run:
+        with self.sql.snapshot() as run:
             params: dict[str, Any] = {"model": self._select_model(run, name)[0]}
             where = ["model_id = :model"]
             if version is not None:
@@ -300,7 +302,7 @@ class Catalog:
         limit: int | None = None,
     ) -> list[RunInfo]:
         """Stored runs, newest first."""
-        with self.reader.snapshot() as run:
+        with self.sql.snapshot() as run:
             where: list[str] = []
             params: dict[str, Any] = {}
             if model is not None:
@@ -322,8 +324,53 @@ class Catalog:
                 params["limit"] = int(limit)
             return [_run_info(row) for row in run(sql, params)]
 
+    def record_run(
+        self,
+        kind: str,
+        *,
+        model: str | None,
+        version: int | None,
+        inputs: dict[str, Any],
+        results: dict[str, Any],
+        verdict: str,
+        actor: str | None = None,
+    ) -> RunInfo:
+        """Store a check (evaluation, validation, monitoring, rollout step, backup...): an
+        append-only row, so it needs neither SQLAlchemy nor a lock beyond the insert's."""
+        model_id = self._select_model(self.sql.rows, model)[0] if model else None
+        row = {
+            "kind": kind,
+            "model_id": model_id,
+            "version": version,
+            "inputs": jsonable(inputs),
+            "results": jsonable(results),
+            "verdict": verdict,
+            "actor": actor or default_actor(),
+            "created_at": utcnow(),
+        }
+        run_id = self.sql.insert("runs", row)
+        return RunInfo(id=run_id, model=model, **{k: v for k, v in row.items() if k != "model_id"})
+
+    def record(
+        self,
+        kind: str,
+        results: dict[str, Any],
+        *,
+        model: str | None,
+        version: int | None,
+        inputs: dict[str, Any],
+        verdict: str,
+    ) -> int:
+        """:meth:`record_run` for a check that hands its results back: the stored run's
+        number is added to them as ``results["run"]`` and returned."""
+        run = self.record_run(
+            kind, model=model, version=version, inputs=inputs, results=results, verdict=verdict
+        )
+        results["run"] = run.id
+        return run.id
+
     def get_run(self, run_id: int) -> RunInfo:
-        rows = self.reader.rows(
+        rows = self.sql.rows(
             f"SELECT {_RUN_COLUMNS} FROM runs r LEFT JOIN models m ON r.model_id = m.id "
             "WHERE r.id = :id",
             {"id": int(run_id)},

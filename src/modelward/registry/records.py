@@ -6,7 +6,16 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-__all__ = ["AliasInfo", "EventInfo", "ModelInfo", "RunInfo", "VersionInfo", "aware"]
+__all__ = [
+    "AliasInfo",
+    "EventInfo",
+    "ModelInfo",
+    "RunInfo",
+    "VersionInfo",
+    "aware",
+    "jsonable",
+    "metric_value",
+]
 
 
 def aware(moment: datetime) -> datetime:
@@ -114,3 +123,22 @@ def metric_value(metrics: dict[str, Any] | None, name: str) -> float | None:
         if isinstance(value, int | float) and not isinstance(value, bool):
             return float(value)
     return None
+
+
+def jsonable(value: Any) -> Any:
+    """Params and metrics as JSON: numpy scalars to Python, unknown objects to their repr."""
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float):
+        return value if value == value and abs(value) != float("inf") else None
+    if hasattr(value, "item") and getattr(value, "shape", None) == ():
+        return jsonable(value.item())
+    if hasattr(value, "tolist"):
+        return jsonable(value.tolist())
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return repr(value)

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
-import os
-import socket
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from types import EllipsisType
@@ -21,6 +18,7 @@ from modelward.errors import (
     RaceLost,
     TransitionError,
 )
+from modelward.registry.actor import default_actor
 from modelward.registry.catalog import Catalog, no_model, no_version
 from modelward.registry.criteria import NO_CRITERIA, Criteria
 from modelward.registry.gates import APPROVED, run_gates
@@ -30,9 +28,9 @@ from modelward.registry.records import (
     AliasInfo,
     EventInfo,
     ModelInfo,
-    RunInfo,
     VersionInfo,
     aware,
+    jsonable,
 )
 from modelward.registry.snapshot import (
     check_expected,
@@ -42,8 +40,8 @@ from modelward.registry.snapshot import (
     read_snapshot,
 )
 from modelward.registry.stages import Stage, check_transition, parse_stage
-from modelward.store.reader import Reader
-from modelward.store.tables import AliasRow, EventRow, ModelRow, RunRow, VersionRow
+from modelward.store.plain import PlainDB
+from modelward.store.tables import AliasRow, EventRow, ModelRow, VersionRow
 from modelward.timeutil import utcnow
 
 if TYPE_CHECKING:
@@ -58,17 +56,6 @@ TASKS = (
     "regression",
     "text-generation",
 )
-
-
-def default_actor() -> str:
-    actor = os.environ.get("MODELWARD_ACTOR")
-    if actor:
-        return actor
-    try:
-        user = getpass.getuser()
-    except Exception:  # noqa: BLE001 - no user name in some containers
-        user = "unknown"
-    return f"{user}@{socket.gethostname()}"
 
 
 def check_task(task: str) -> str:
@@ -89,9 +76,9 @@ class Registry(Catalog):
         *,
         notify: Callable[..., None] | None = None,
         criteria: Criteria = NO_CRITERIA,
-        reader: Reader | None = None,
+        sql: PlainDB | None = None,
     ) -> None:
-        super().__init__(reader or Reader(db.url), artifacts, criteria=criteria)
+        super().__init__(sql or PlainDB(db.url), artifacts, criteria=criteria)
         self.db = db
         #: ``Alerting.notify`` of the workspace: stage changes are sent to the alert sinks
         self.notify = notify
@@ -182,8 +169,8 @@ class Registry(Catalog):
                 input_schema=dict(input_schema or {}),
                 reference_profile=reference_profile,
                 data_fingerprint=data_fingerprint,
-                params=_jsonable(params or {}),
-                metrics=_jsonable(metrics or {}),
+                params=jsonable(params or {}),
+                metrics=jsonable(metrics or {}),
                 tags=dict(tags or {}),
                 source=dict(source or {}),
                 description=description,
@@ -517,60 +504,13 @@ class Registry(Catalog):
             to_stage=to_stage,
             actor=actor,
             reason=reason,
-            details=_jsonable(details or {}),
+            details=jsonable(details or {}),
             created_at=utcnow(),
         )
         session.add(row)
         session.flush()
         name = session.scalar(select(ModelRow.name).where(ModelRow.id == model_id)) or "?"
         return _event_info(name, row)
-
-    def record_run(
-        self,
-        kind: str,
-        *,
-        model: str | None,
-        version: int | None,
-        inputs: dict[str, Any],
-        results: dict[str, Any],
-        verdict: str,
-        actor: str | None = None,
-    ) -> RunInfo:
-        """Store a check (evaluation, validation, monitoring, rollout step, backup...)."""
-        actor = actor or default_actor()
-        with self.db.session() as session:
-            model_id = self._model_row(session, model).id if model else None
-            row = RunRow(
-                kind=kind,
-                model_id=model_id,
-                version=version,
-                inputs=_jsonable(inputs),
-                results=_jsonable(results),
-                verdict=verdict,
-                actor=actor,
-                created_at=utcnow(),
-            )
-            session.add(row)
-            session.flush()
-            return _run_info(model, row)
-
-    def record(
-        self,
-        kind: str,
-        results: dict[str, Any],
-        *,
-        model: str | None,
-        version: int | None,
-        inputs: dict[str, Any],
-        verdict: str,
-    ) -> int:
-        """:meth:`record_run` for a check that hands its results back: the stored run's
-        number is added to them as ``results["run"]`` and returned."""
-        run = self.record_run(
-            kind, model=model, version=version, inputs=inputs, results=results, verdict=verdict
-        )
-        results["run"] = run.id
-        return run.id
 
 
 def _event_info(name: str, row: EventRow) -> EventInfo:
@@ -586,36 +526,3 @@ def _event_info(name: str, row: EventRow) -> EventInfo:
         details=dict(row.details or {}),
         created_at=aware(row.created_at),
     )
-
-
-def _run_info(name: str | None, row: RunRow) -> RunInfo:
-    return RunInfo(
-        id=row.id,
-        kind=row.kind,
-        model=name,
-        version=row.version,
-        inputs=dict(row.inputs or {}),
-        results=dict(row.results or {}),
-        verdict=row.verdict,
-        actor=row.actor,
-        created_at=aware(row.created_at),
-    )
-
-
-def _jsonable(value: Any) -> Any:
-    """Params and metrics as JSON: numpy scalars to Python, unknown objects to their repr."""
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if value is None or isinstance(value, bool | int | str):
-        return value
-    if isinstance(value, float):
-        return value if value == value and abs(value) != float("inf") else None
-    if hasattr(value, "item") and getattr(value, "shape", None) == ():
-        return _jsonable(value.item())
-    if hasattr(value, "tolist"):
-        return _jsonable(value.tolist())
-    if isinstance(value, datetime):
-        return value.isoformat()
-    return repr(value)

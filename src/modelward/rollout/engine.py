@@ -32,9 +32,9 @@ from modelward.errors import (
 )
 from modelward.llm.online import online_evaluation
 from modelward.llm.routing import current_routes
+from modelward.registry.actor import default_actor
 from modelward.registry.gates import run_gates
 from modelward.registry.records import RunInfo, aware
-from modelward.registry.registry import default_actor
 from modelward.registry.stages import Stage
 from modelward.rollout.judge import judge
 from modelward.rollout.lease import acquire, release, release_all

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from modelward.deploy.deployments import ENVIRONMENTS
+from modelward.deploy.environments import ENVIRONMENTS
 from modelward.errors import LogUnavailable, ModelFailed, ModelTimeout, SchemaError
 from modelward.http.response import Response
 from modelward.predlog.layout import PREDICTIONS

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from modelward.deploy.deployments import check_environment
+from modelward.deploy.environments import check_environment
 from modelward.errors import ConfigError
 from modelward.llm.gateway import create_gateway_app
 from modelward.serving.run import is_loopback

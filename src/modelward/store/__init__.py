@@ -2,13 +2,13 @@
 
 from modelward.lazy import lazy_exports
 
-__all__ = ["HEAD_REVISION", "Database", "Reader"]
+__all__ = ["HEAD_REVISION", "Database", "PlainDB"]
 
 __getattr__ = lazy_exports(
     __name__,
     {
         "HEAD_REVISION": "modelward.store.revision",
         "Database": "modelward.store.db",
-        "Reader": "modelward.store.reader",
+        "PlainDB": "modelward.store.plain",
     },
 )

@@ -20,7 +20,7 @@ from modelward.atomic import write_atomic
 from modelward.errors import AlreadyExists, WorkspaceError, WorkspaceTooNew
 from modelward.redact import redact
 from modelward.registry.catalog import Catalog
-from modelward.store.reader import Reader
+from modelward.store.plain import PlainDB
 from modelward.store.revision import HEAD_REVISION
 from modelward.workspace.layout import Layout
 
@@ -178,8 +178,8 @@ class Workspace:
     def close(self) -> None:
         if "db" in self.__dict__:
             self.db.dispose()
-        if "reader" in self.__dict__:
-            self.reader.close()
+        if "sql" in self.__dict__:
+            self.sql.close()
 
     def __enter__(self) -> Workspace:
         return self
@@ -226,19 +226,20 @@ class Workspace:
         return Database(self.db_url)
 
     @cached_property
-    def reader(self) -> Reader:
-        """Plain-SQL reads of the metadata DB (no SQLAlchemy), on an up-to-date schema."""
-        reader = Reader(self.db_url)
-        if reader.revision() != HEAD_REVISION:
+    def sql(self) -> PlainDB:
+        """The metadata DB through its own driver (no SQLAlchemy), on an up-to-date schema:
+        the registry's reads and its append-only records."""
+        plain = PlainDB(self.db_url)
+        if plain.revision() != HEAD_REVISION:
             _ = self.db  # brings the schema up to date, or refuses a newer one
-        return reader
+        return plain
 
     @cached_property
     def catalog(self) -> Catalog:
         """The registry's reads alone: what read-only commands open (no SQLAlchemy)."""
         from modelward.workspace.criteria import PolicyCriteria
 
-        return Catalog(self.reader, self.artifacts, criteria=PolicyCriteria(self))
+        return Catalog(self.sql, self.artifacts, criteria=PolicyCriteria(self))
 
     @cached_property
     def artifacts(self) -> ArtifactStore:
@@ -254,7 +255,7 @@ class Workspace:
             self.artifacts,
             notify=self._notify,
             criteria=PolicyCriteria(self),
-            reader=self.reader,
+            sql=self.sql,
         )
 
     @property

@@ -1,16 +1,18 @@
-"""Read-only access to the metadata DB through its DB-API driver, without SQLAlchemy.
+"""The metadata DB through its DB-API driver, without SQLAlchemy: reads and appends.
 
-A command that only reads (``models list``, ``versions show``, ``history``, ``runs``)
-would spend most of its start importing SQLAlchemy and building its ORM (about 0.4 s of
-0.7 on a 2-core machine) to run three short SELECTs. The :class:`Reader` runs plain SQL
-on the driver itself: ``sqlite3`` (standard library) for the default workspace,
-``psycopg`` for PostgreSQL. Queries are written with ``:name`` parameters and use only
-SQL both databases accept.
+A command that only reads (``models list``, ``versions show``, ``history``, ``runs``), or
+reads and records its result (each monitoring check stores a run), would spend most of
+its start importing SQLAlchemy and building its ORM (about 0.4 s on a 2-core machine) to
+run a few short statements. :class:`PlainDB` runs plain SQL on the driver itself:
+``sqlite3`` (standard library) for the default workspace, ``psycopg`` for PostgreSQL.
+Statements are written with ``:name`` parameters and use only SQL both databases accept.
+Changes that must check and lock state (transitions, aliases, deployments) stay with
+SQLAlchemy (:mod:`.db`); :meth:`PlainDB.insert` is for rows that are only ever appended.
 
 Each thread gets its own connection (a server reads from several threads; SQLite
 connections must stay on theirs). SQLite connections run in WAL mode like the writers'
 and read in deferred transactions, so they never wait for a writer; each
-:meth:`Reader.snapshot` is one transaction, so the statements of one read see one state.
+:meth:`PlainDB.snapshot` is one transaction, so the statements of one read see one state.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import os
 import re
 import threading
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -29,14 +31,14 @@ from modelward.errors import ConfigError, StorageError
 from modelward.redact import redact
 from modelward.store.urls import driver_url, remember_url_secrets
 
-__all__ = ["Reader", "Rows", "in_list", "json_value", "moment"]
+__all__ = ["PlainDB", "Rows", "Statements", "in_list", "json_value", "moment"]
 
 Rows = list[tuple[Any, ...]]
 _PARAM = re.compile(r"(?<![:\w]):([a-z_][a-z0-9_]*)")
 
 
-class Reader:
-    """Plain-SQL reads of the metadata DB at ``url`` (a SQLAlchemy-style URL)."""
+class PlainDB:
+    """Plain SQL on the metadata DB at ``url`` (a SQLAlchemy-style URL)."""
 
     def __init__(self, url: str) -> None:
         remember_url_secrets(url)
@@ -62,20 +64,47 @@ class Reader:
             return run(sql, params)
 
     @contextmanager
-    def snapshot(self) -> Iterator[Any]:
-        """A read transaction: yields ``run(sql, params) -> rows`` for its statements."""
+    def snapshot(self) -> Iterator[Statements]:
+        """A read transaction: its statements see one state (``run(sql, params) -> rows``)."""
+        with self._transaction(writing=False) as statements:
+            yield statements
+
+    @contextmanager
+    def transaction(self) -> Iterator[Statements]:
+        """A writing transaction: committed on success, rolled back (nothing changed) on
+        any error. SQLite takes the write lock at its start, as the SQLAlchemy writers do."""
+        with self._transaction(writing=True) as statements:
+            yield statements
+
+    def insert(self, table: str, values: Mapping[str, Any]) -> int:
+        """Append one row to ``table`` in its own transaction; its new ``id``."""
+        with self.transaction() as statements:
+            return statements.insert(table, values)
+
+    @contextmanager
+    def _transaction(self, *, writing: bool) -> Iterator[Statements]:
         conn = self._connection()
         depth = getattr(self._local, "depth", 0)
+        statements = Statements(conn, self.dialect)
         with self._translate():
-            if depth == 0:
-                _begin(conn, self.dialect)
-            self._local.depth = depth + 1
+            if depth:  # inside another transaction of this thread: part of it
+                yield statements
+                return
+            if self.dialect == "sqlite":
+                conn.execute("BEGIN IMMEDIATE" if writing else "BEGIN")
+            self._local.depth = 1
             try:
-                yield lambda sql, params=None: self._run(conn, sql, params)
-            finally:
-                self._local.depth = depth
-                if depth == 0:
+                yield statements
+            except BaseException:
+                with suppress(Exception):  # a connection that broke rolls back by itself
                     conn.rollback()
+                raise
+            finally:
+                self._local.depth = 0
+            if writing:
+                conn.commit()
+            else:
+                conn.rollback()
 
     def close(self) -> None:
         with self._lock:
@@ -87,17 +116,6 @@ class Reader:
                 pass
         self._local = threading.local()
 
-    def _run(self, conn: Any, sql: str, params: Mapping[str, Any] | None) -> Rows:
-        cursor = conn.cursor()
-        try:
-            if self.dialect == "sqlite":
-                cursor.execute(sql, _sqlite_params(params or {}))
-            else:
-                cursor.execute(_PARAM.sub(r"%(\1)s", sql), dict(params or {}))
-            return [tuple(row) for row in cursor.fetchall()]
-        finally:
-            cursor.close()
-
     def _connection(self) -> Any:
         conn = getattr(self._local, "conn", None)
         if conn is not None and self._local.pid == os.getpid():
@@ -108,6 +126,18 @@ class Reader:
         with self._lock:
             self._open.append(conn)
         return conn
+
+    def _forget(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        self._local.conn = None
+        if conn is not None:
+            with self._lock:
+                if conn in self._open:
+                    self._open.remove(conn)
+            try:
+                conn.close()
+            except Exception:  # noqa: BLE001, S110 - it is already broken
+                pass
 
     def _has_table(self, name: str) -> bool:
         if self.dialect == "sqlite":
@@ -125,6 +155,7 @@ class Reader:
         except Exception as exc:
             if not _is_db_error(exc):
                 raise
+            self._forget()  # a broken connection is not reused: the next call reconnects
             line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise StorageError(
                 redact(
@@ -132,6 +163,50 @@ class Reader:
                     "check that it is reachable and MODELWARD_DB_URL is right"
                 )
             ) from exc
+
+
+class Statements:
+    """The statements of one transaction: ``run(sql, params)`` (rows), :meth:`execute`
+    (rows changed) and :meth:`insert` (the new id). Dicts and lists are stored as JSON,
+    times as SQLAlchemy stores them, so both read the same rows alike."""
+
+    def __init__(self, conn: Any, dialect: str) -> None:
+        self.conn = conn
+        self.dialect = dialect
+
+    def __call__(self, sql: str, params: Mapping[str, Any] | None = None) -> Rows:
+        cursor = self._cursor(sql, params)
+        try:
+            return [tuple(row) for row in cursor.fetchall()]
+        finally:
+            cursor.close()
+
+    def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> int:
+        cursor = self._cursor(sql, params)
+        try:
+            return int(cursor.rowcount)
+        finally:
+            cursor.close()
+
+    def insert(self, table: str, values: Mapping[str, Any]) -> int:
+        names = ", ".join(f'"{column}"' for column in values)  # quoted: "check" is a keyword
+        marks = ", ".join(f":{column}" for column in values)
+        sql = f"INSERT INTO {table} ({names}) VALUES ({marks})"
+        if self.dialect == "sqlite":
+            cursor = self._cursor(sql, values)
+            try:
+                return int(cursor.lastrowid)
+            finally:
+                cursor.close()
+        return int(self(sql + " RETURNING id", values)[0][0])
+
+    def _cursor(self, sql: str, params: Mapping[str, Any] | None) -> Any:
+        cursor = self.conn.cursor()
+        if self.dialect == "sqlite":
+            cursor.execute(sql, _sqlite_params(params or {}))
+        else:
+            cursor.execute(_PARAM.sub(r"%(\1)s", sql), _pg_params(params or {}))
+        return cursor
 
 
 def moment(value: Any) -> datetime:
@@ -172,11 +247,6 @@ def _connect(url: str, dialect: str) -> Any:
     return psycopg.connect(driver_url(url), connect_timeout=10)
 
 
-def _begin(conn: Any, dialect: str) -> None:
-    if dialect == "sqlite":
-        conn.execute("BEGIN")  # deferred: a WAL reader never waits for the writer
-
-
 def _sqlite_path(url: str) -> str:
     parts = urlsplit(url)
     path = unquote(parts.path)
@@ -187,15 +257,26 @@ def _sqlite_path(url: str) -> str:
 
 
 def _sqlite_params(params: Mapping[str, Any]) -> dict[str, Any]:
-    """SQLite stores times as SQLAlchemy writes them: UTC, ``YYYY-MM-DD HH:MM:SS.ffffff``."""
-    return {
-        key: value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
-        if isinstance(value, datetime) and value.tzinfo
-        else value.strftime("%Y-%m-%d %H:%M:%S.%f")
-        if isinstance(value, datetime)
-        else value
-        for key, value in params.items()
-    }
+    """SQLite keeps JSON as text and times as SQLAlchemy writes them: UTC,
+    ``YYYY-MM-DD HH:MM:SS.ffffff``."""
+    return {key: _sqlite_value(value) for key, value in params.items()}
+
+
+def _sqlite_value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        moment = value.astimezone(UTC) if value.tzinfo else value
+        return moment.strftime("%Y-%m-%d %H:%M:%S.%f")
+    if isinstance(value, dict | list):
+        return json.dumps(value)
+    return value
+
+
+def _pg_params(params: Mapping[str, Any]) -> dict[str, Any]:
+    if not any(isinstance(value, dict | list) for value in params.values()):
+        return dict(params)
+    from psycopg.types.json import Json
+
+    return {k: Json(v) if isinstance(v, dict | list) else v for k, v in params.items()}
 
 
 def _is_db_error(exc: BaseException) -> bool:
