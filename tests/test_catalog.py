@@ -120,3 +120,43 @@ def test_an_unreachable_database_is_a_storage_error_naming_it():
     with pytest.raises(StorageError) as raised:
         plain.rows("SELECT 1")
     assert "metadata DB" in raised.value.message and "s3cret-pw" not in raised.value.message
+
+
+@pytest.mark.postgres
+def test_many_threads_share_a_few_connections_and_a_lost_one_is_replaced(pg_url):
+    """A server reading from many threads must not open a PostgreSQL connection per
+    thread; a connection the server dropped fails one read, and the next reconnects."""
+    from modelward.errors import StorageError
+
+    plain = PlainDB(pg_url, pool_size=3)
+    plain.rows("SELECT 1")
+    barrier = threading.Barrier(12)
+
+    def read() -> None:
+        barrier.wait()
+        for _ in range(5):
+            plain.rows("SELECT pg_sleep(0.01)")
+
+    threads = [threading.Thread(target=read) for _ in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    mine = (
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+        "AND pid <> pg_backend_pid()"
+    )
+    with PlainDB(pg_url).snapshot() as run:
+        assert 1 <= run(mine)[0][0] <= 3
+        run("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()")  # fmt: skip
+    failed = 0
+    for _ in range(4):
+        try:
+            assert plain.rows("SELECT 41 + 1") == [(42,)]
+        except StorageError as exc:
+            assert "metadata DB" in exc.message
+            failed += 1
+    assert failed <= 3  # each dropped connection fails once, then is replaced
+    assert plain.rows("SELECT 41 + 1") == [(42,)]
+    plain.close()

@@ -9,10 +9,13 @@ Statements are written with ``:name`` parameters and use only SQL both databases
 Changes that must check and lock state (transitions, aliases, deployments) stay with
 SQLAlchemy (:mod:`.db`); :meth:`PlainDB.insert` is for rows that are only ever appended.
 
-Each thread gets its own connection (a server reads from several threads; SQLite
-connections must stay on theirs). SQLite connections run in WAL mode like the writers'
-and read in deferred transactions, so they never wait for a writer; each
-:meth:`PlainDB.snapshot` is one transaction, so the statements of one read see one state.
+A transaction takes a connection from a small pool (at most :data:`POOL_SIZE`, like
+SQLAlchemy's default pool: a server reading from many threads must not open a PostgreSQL
+connection per thread) and gives it back at its end; a transaction begun inside another
+on the same thread is part of it. SQLite connections read in deferred transactions, so
+they never wait for a writer (the file is in WAL mode); writing transactions take the
+write lock at their start, as the SQLAlchemy writers do. A connection that failed is
+closed, not reused, so a database that comes back is reconnected to.
 """
 
 from __future__ import annotations
@@ -34,19 +37,21 @@ from modelward.store.urls import driver_url, remember_url_secrets
 __all__ = ["PlainDB", "Rows", "Statements", "in_list", "json_value", "moment"]
 
 Rows = list[tuple[Any, ...]]
+#: Connections a PlainDB keeps at most (SQLAlchemy's default pool size).
+POOL_SIZE = 5
 _PARAM = re.compile(r"(?<![:\w]):([a-z_][a-z0-9_]*)")
 
 
 class PlainDB:
     """Plain SQL on the metadata DB at ``url`` (a SQLAlchemy-style URL)."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, pool_size: int = POOL_SIZE) -> None:
         remember_url_secrets(url)
         self.url = url
         self.dialect = _dialect(url)
+        ping = None if self.dialect == "sqlite" else _ping
+        self._pool = _Pool(lambda: _connect(url, self.dialect), pool_size, ping=ping)
         self._local = threading.local()
-        self._lock = threading.Lock()
-        self._open: list[Any] = []
 
     def revision(self) -> str | None:
         """The schema's Alembic revision, or None before the first migration."""
@@ -59,7 +64,7 @@ class PlainDB:
         return str(rows[0][0]) if rows else None
 
     def rows(self, sql: str, params: Mapping[str, Any] | None = None) -> Rows:
-        """One statement's rows (its own transaction unless inside :meth:`snapshot`)."""
+        """One statement's rows (its own transaction unless inside another)."""
         with self.snapshot() as run:
             return run(sql, params)
 
@@ -72,7 +77,7 @@ class PlainDB:
     @contextmanager
     def transaction(self) -> Iterator[Statements]:
         """A writing transaction: committed on success, rolled back (nothing changed) on
-        any error. SQLite takes the write lock at its start, as the SQLAlchemy writers do."""
+        any error."""
         with self._transaction(writing=True) as statements:
             yield statements
 
@@ -81,63 +86,39 @@ class PlainDB:
         with self.transaction() as statements:
             return statements.insert(table, values)
 
+    def close(self) -> None:
+        self._pool.close()
+
     @contextmanager
     def _transaction(self, *, writing: bool) -> Iterator[Statements]:
-        conn = self._connection()
-        depth = getattr(self._local, "depth", 0)
-        statements = Statements(conn, self.dialect)
+        outer = getattr(self._local, "statements", None)
+        if outer is not None:  # inside another transaction of this thread: part of it
+            yield outer
+            return
         with self._translate():
-            if depth:  # inside another transaction of this thread: part of it
-                yield statements
-                return
-            if self.dialect == "sqlite":
-                conn.execute("BEGIN IMMEDIATE" if writing else "BEGIN")
-            self._local.depth = 1
-            try:
-                yield statements
-            except BaseException:
-                with suppress(Exception):  # a connection that broke rolls back by itself
+            conn = self._pool.take()
+        broken = True
+        try:
+            statements = Statements(conn, self.dialect)
+            self._local.statements = statements
+            with self._translate():
+                if self.dialect == "sqlite":
+                    conn.execute("BEGIN IMMEDIATE" if writing else "BEGIN")
+                try:
+                    yield statements
+                except BaseException:
+                    with suppress(Exception):  # one that cannot roll back is closed below
+                        conn.rollback()
+                        broken = False
+                    raise
+                if writing:
+                    conn.commit()
+                else:
                     conn.rollback()
-                raise
-            finally:
-                self._local.depth = 0
-            if writing:
-                conn.commit()
-            else:
-                conn.rollback()
-
-    def close(self) -> None:
-        with self._lock:
-            conns, self._open = self._open, []
-        for conn in conns:
-            try:
-                conn.close()
-            except Exception:  # noqa: BLE001, S110 - closing what may already be gone
-                pass
-        self._local = threading.local()
-
-    def _connection(self) -> Any:
-        conn = getattr(self._local, "conn", None)
-        if conn is not None and self._local.pid == os.getpid():
-            return conn
-        with self._translate():
-            conn = _connect(self.url, self.dialect)
-        self._local.conn, self._local.pid, self._local.depth = conn, os.getpid(), 0
-        with self._lock:
-            self._open.append(conn)
-        return conn
-
-    def _forget(self) -> None:
-        conn = getattr(self._local, "conn", None)
-        self._local.conn = None
-        if conn is not None:
-            with self._lock:
-                if conn in self._open:
-                    self._open.remove(conn)
-            try:
-                conn.close()
-            except Exception:  # noqa: BLE001, S110 - it is already broken
-                pass
+                broken = False
+        finally:
+            self._local.statements = None
+            self._pool.give(conn, broken=broken)
 
     def _has_table(self, name: str) -> bool:
         if self.dialect == "sqlite":
@@ -155,7 +136,6 @@ class PlainDB:
         except Exception as exc:
             if not _is_db_error(exc):
                 raise
-            self._forget()  # a broken connection is not reused: the next call reconnects
             line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise StorageError(
                 redact(
@@ -163,6 +143,70 @@ class PlainDB:
                     "check that it is reachable and MODELWARD_DB_URL is right"
                 )
             ) from exc
+
+
+class _Pool:
+    """At most ``size`` connections, reused; a process that forked starts its own."""
+
+    def __init__(self, connect: Any, size: int, *, ping: Any = None) -> None:
+        self._connect = connect
+        self._size = size
+        self._ping = ping  # checks an idle connection before reuse (a server restarted)
+        self._idle: list[Any] = []
+        self._count = 0
+        self._pid = os.getpid()
+        self._free = threading.Condition()
+
+    def take(self) -> Any:
+        while (conn := self._take_idle()) is not None:
+            if self._ping is None:
+                return conn
+            try:
+                self._ping(conn)
+                return conn
+            except Exception:  # noqa: BLE001 - dropped by the server: replace it
+                self.give(conn, broken=True)
+        try:
+            return self._connect()
+        except BaseException:
+            with self._free:
+                self._count -= 1
+                self._free.notify()
+            raise
+
+    def _take_idle(self) -> Any:
+        """An idle connection, or None after reserving a place for a new one."""
+        with self._free:
+            if self._pid != os.getpid():  # the parent's connections are not ours to use
+                self._idle, self._count, self._pid = [], 0, os.getpid()
+            while not self._idle and self._count >= self._size:
+                self._free.wait()
+            if self._idle:
+                return self._idle.pop()
+            self._count += 1
+            return None
+
+    def give(self, conn: Any, *, broken: bool) -> None:
+        """Return ``conn``; one that failed mid-transaction is closed, not reused."""
+        with self._free:
+            if conn is None or self._pid != os.getpid():
+                return
+            if broken:
+                self._count -= 1
+            else:
+                self._idle.append(conn)
+            self._free.notify()
+        if broken:
+            with suppress(Exception):
+                conn.close()
+
+    def close(self) -> None:
+        with self._free:
+            idle, self._idle = self._idle, []
+            self._count -= len(idle)
+        for conn in idle:
+            with suppress(Exception):
+                conn.close()
 
 
 class Statements:
@@ -207,6 +251,10 @@ class Statements:
         else:
             cursor.execute(_PARAM.sub(r"%(\1)s", sql), _pg_params(params or {}))
         return cursor
+
+
+def _ping(conn: Any) -> None:
+    conn.execute("SELECT 1")  # psycopg: begins the transaction the caller goes on with
 
 
 def moment(value: Any) -> datetime:
