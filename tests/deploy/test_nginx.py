@@ -1,0 +1,244 @@
+"""deploy/nginx/modelward.conf: nginx's own `nginx -t` accepts it, its limits are the
+server's, and nginx run from it (as root, in a temporary prefix, on 127.0.0.1) in front of
+two real `modelward serve` replicas spreads predictions over both, skips a stopped one, and
+refuses exactly the bodies the replicas refuse."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from deploy.conftest import run
+from deploy.kit import NGINX_CONF
+from modelward.http.request import MAX_BODY
+from serving.conftest import send_predictions, wait_for
+
+UPSTREAM_SERVER = re.compile(r"^(\s*)server 10\.0\.0\.\d+:8000 (.*);$", re.MULTILINE)
+
+
+def directive(name: str, text: str | None = None) -> str:
+    """The value of the first ``name …;`` in the shipped configuration."""
+    found = re.search(rf"^\s*{name}\s+([^;]+);", text or NGINX_CONF.read_text(), re.MULTILINE)
+    assert found, f"no {name} in {NGINX_CONF}"
+    return found.group(1).strip()
+
+
+def seconds(value: str) -> float:
+    number, unit = re.fullmatch(r"(\d+)(ms|s|m)?", value).groups()
+    return int(number) * {"ms": 0.001, "s": 1, "m": 60, None: 1}[unit]
+
+
+def configure(prefix: Path, *, listen: str | None = None, replicas: list[str] = ()) -> Path:
+    """The shipped file with only its log folder moved into ``prefix`` (and, to run it,
+    its listen address and upstream servers replaced), inside a minimal main
+    configuration whose files all stay in ``prefix``."""
+    text = NGINX_CONF.read_text(encoding="utf-8")
+    assert "/var/log/nginx/" in text
+    text = text.replace("/var/log/nginx/", f"{prefix}/")
+    if listen is not None:
+        assert text.count("listen 80;") == 1
+        text = text.replace("listen 80;", f"listen {listen};")
+    if replicas:
+        params = {match.group(2) for match in UPSTREAM_SERVER.finditer(text)}
+        assert len(params) == 1, "the shipped replicas should share their health parameters"
+        (health,) = params
+        lines = "\n".join(f"    server {r} {health};" for r in replicas)
+        text = UPSTREAM_SERVER.sub("", text, count=0)
+        text = text.replace("upstream modelward {", "upstream modelward {\n" + lines, 1)
+    (prefix / "modelward.conf").write_text(text, encoding="utf-8")
+    temp = "\n".join(
+        f"    {kind}_temp_path {prefix}/{kind};"
+        for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    )
+    user = "user root;\n" if os.geteuid() == 0 else ""  # workers read the temp prefix
+    main = prefix / "nginx.conf"
+    main.write_text(
+        f"{user}worker_processes 1;\ndaemon off;\npid {prefix}/nginx.pid;\n"
+        f"error_log {prefix}/error.log info;\nevents {{ worker_connections 256; }}\n"
+        f"http {{\n{temp}\n    include {prefix}/modelward.conf;\n}}\n",
+        encoding="utf-8",
+    )
+    return main
+
+
+def nginx_test(nginx: str, main: Path) -> subprocess.CompletedProcess[str]:
+    prefix = main.parent
+    return run(nginx, "-t", "-e", str(prefix / "error.log"), "-p", str(prefix), "-c", str(main))
+
+
+def test_nginx_accepts_the_configuration_as_shipped(nginx, tmp_path):
+    done = nginx_test(nginx, configure(tmp_path))
+    assert done.returncode == 0, done.stderr
+    assert "test is successful" in done.stderr
+    # and nginx -t does refuse a broken one
+    (tmp_path / "modelward.conf").write_text(
+        NGINX_CONF.read_text().replace("proxy_read_timeout 35s;", "proxy_read_timeout;")
+    )
+    broken = nginx_test(nginx, tmp_path / "nginx.conf")
+    assert broken.returncode != 0 and "proxy_read_timeout" in broken.stderr
+
+
+def test_the_limits_follow_the_servers_own():
+    from modelward.policy.model import Policy
+
+    serving = Policy().serving
+    size = directive("client_max_body_size")
+    assert size.endswith("m") and int(size[:-1]) * 1024 * 1024 == MAX_BODY
+    assert seconds(directive("client_header_timeout")) == serving.header_timeout_s
+    # idle upstream connections close before a replica closes them under a request
+    assert seconds(directive("keepalive_timeout")) < serving.keep_alive_s
+    # a replica answers its own 504 model_timeout before nginx gives up on it
+    assert seconds(directive("proxy_read_timeout")) > serving.predict_timeout_s
+    # only what a replica says of itself takes it out (not a provider's 502, a model's 504)
+    assert directive("proxy_next_upstream").split() == ["error", "timeout", "http_503"]
+
+
+# -- nginx in front of two replicas -------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Balancer:
+    url: str
+    access_log: Path
+    proc: subprocess.Popen[bytes]
+
+    def log_lines(self) -> list[str]:
+        return self.access_log.read_text(encoding="utf-8").splitlines()
+
+
+def served_ok(url: str) -> float:
+    """A replica's count of answered heart predictions, from its own /metrics."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    text = httpx.get(url + "/metrics", timeout=10).text
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == "modelward_requests_total"
+        and sample.labels.get("model") == "heart"
+        and sample.labels.get("status") == "ok"
+    )
+
+
+@pytest.fixture
+def replicas(deployed, start_server):
+    """Two `modelward serve` processes on one workspace (heart v1 in production)."""
+    servers = [start_server(), start_server()]
+    for server in servers:
+        assert server.url, server.output()
+    return servers
+
+
+@pytest.fixture
+def balancer(nginx, tmp_path, replicas) -> Iterator[Balancer]:
+    prefix = tmp_path / "nginx"
+    prefix.mkdir()
+    port = free_port()
+    addresses = [server.url.removeprefix("http://") for server in replicas]
+    main = configure(prefix, listen=f"127.0.0.1:{port}", replicas=addresses)
+    checked = nginx_test(nginx, main)
+    assert checked.returncode == 0, checked.stderr
+    proc = subprocess.Popen(
+        [nginx, "-e", str(prefix / "error.log"), "-p", str(prefix), "-c", str(main)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+
+    def up() -> bool:
+        assert proc.poll() is None, (prefix / "error.log").read_text()
+        try:
+            return httpx.get(url + "/lb/healthz", timeout=2).status_code == 200
+        except httpx.TransportError:
+            return False
+
+    try:
+        wait_for(up, 30, "nginx answers /lb/healthz")
+        yield Balancer(url, prefix / "modelward.access.log", proc)
+    finally:
+        proc.send_signal(signal.SIGQUIT)  # graceful: workers finish, then exit
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
+def test_predictions_are_spread_over_both_replicas_and_a_stopped_one_is_skipped(
+    balancer, replicas, cleveland
+):
+    first, second = replicas
+    ids = send_predictions(balancer.url, cleveland, 20)
+    counts = [served_ok(server.url) for server in replicas]
+    assert sum(counts) == 20 and min(counts) >= 5, counts
+
+    assert first.stop(signal.SIGTERM) == 0, first.output()
+    before = served_ok(second.url)
+    logged = len(balancer.log_lines())
+    ids += send_predictions(balancer.url, cleveland, 20, start=20)  # each answered 200
+    assert served_ok(second.url) - before == 20
+    assert len(set(ids)) == 40
+
+    stopped = first.url.removeprefix("http://")
+    lines = [line for line in balancer.log_lines()[logged:] if "/predict" in line]
+    assert len(lines) == 20
+    tried_stopped = [line for line in lines if stopped in line]
+    # a refused connection is retried on the other replica within the same request, and
+    # after max_fails refusals nginx stops trying the stopped one for fail_timeout
+    assert tried_stopped, "round robin sends the stopped replica a request first"
+    assert all(re.search(r"upstream_status=502, 200 ", line) for line in tried_stopped)
+    assert len(tried_stopped) < len(lines) / 2, tried_stopped
+
+
+def test_request_ids_pass_through_and_nginx_gives_one_when_the_client_did_not(balancer, cleveland):
+    row = cleveland.drop(columns="target").fillna(0).iloc[0].to_dict()
+    with httpx.Client(base_url=balancer.url, timeout=30) as http:
+        mine = http.post(
+            "/v1/models/heart/predict", json={"inputs": row}, headers={"X-Request-Id": "lb-7"}
+        )
+        given = http.post("/v1/models/heart/predict", json={"inputs": row})
+    assert mine.status_code == 200 and mine.json()["request_id"] == "lb-7"
+    generated = given.json()["request_id"]
+    assert re.fullmatch(r"[0-9a-f]{32}", generated), generated
+    assert any(f"id={generated} " in line for line in balancer.log_lines())
+
+
+def test_metrics_are_scraped_from_replicas_not_through_the_balancer(balancer, replicas):
+    reply = httpx.get(balancer.url + "/metrics", timeout=10)
+    assert reply.status_code == 404
+    assert reply.json()["error"]["code"] == "not_found"
+    assert "scrape each replica directly" in reply.json()["error"]["message"]
+    assert httpx.get(replicas[0].url + "/metrics", timeout=10).status_code == 200
+
+
+def test_nginx_refuses_exactly_the_bodies_a_replica_refuses(balancer, replicas):
+    replica = replicas[0].url
+    headers = {"Content-Type": "application/json"}
+    over, limit = b"x" * (MAX_BODY + 1), b"x" * MAX_BODY
+    with httpx.Client(timeout=60, headers=headers) as http:
+        direct = http.post(replica + "/v1/models/heart/predict", content=over)
+        refused = http.post(balancer.url + "/v1/models/heart/predict", content=over)
+        passed = http.post(balancer.url + "/v1/models/heart/predict", content=limit)
+        passed_direct = http.post(replica + "/v1/models/heart/predict", content=limit)
+    assert direct.status_code == refused.status_code == 413
+    assert refused.json() == direct.json()  # the replica's own answer, given by nginx
+    assert refused.headers["content-type"].startswith("application/json")
+    # a body at the limit reaches a replica, which answers it as it would directly
+    assert passed.status_code == passed_direct.status_code != 413
+    assert passed.json()["error"]["code"] == passed_direct.json()["error"]["code"]
