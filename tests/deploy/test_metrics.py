@@ -154,3 +154,18 @@ def test_promtool_refuses_a_broken_rule(promtool, tmp_path):
     )
     checked = run(promtool, "check", "rules", str(broken))
     assert checked.returncode != 0 and "FAILED" in checked.stdout + checked.stderr
+
+
+def test_the_unavailable_alert_counts_every_503_a_replica_answers_and_only_those():
+    import inspect
+
+    import modelward.errors as errors
+
+    codes = {
+        cls.code
+        for _, cls in inspect.getmembers(errors, inspect.isclass)
+        if issubclass(cls, errors.ModelwardError) and getattr(cls, "status", None) == 503
+    }
+    expr = dict(rule_exprs())["ModelwardUnavailableAnswers"]
+    (pattern,) = re.findall(r'code=~"([^"]+)"', expr)
+    assert set(pattern.split("|")) == codes

@@ -10,7 +10,8 @@ import re
 import signal
 import socket
 import subprocess
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,7 +21,7 @@ import pytest
 from deploy.conftest import run
 from deploy.kit import NGINX_CONF
 from modelward.http.request import MAX_BODY
-from serving.conftest import send_predictions, wait_for
+from serving.conftest import Server, send_predictions, wait_for
 
 UPSTREAM_SERVER = re.compile(r"^(\s*)server 10\.0\.0\.\d+:8000 (.*);$", re.MULTILINE)
 
@@ -98,8 +99,10 @@ def test_the_limits_follow_the_servers_own():
     assert seconds(directive("keepalive_timeout")) < serving.keep_alive_s
     # a replica answers its own 504 model_timeout before nginx gives up on it
     assert seconds(directive("proxy_read_timeout")) > serving.predict_timeout_s
-    # only what a replica says of itself takes it out (not a provider's 502, a model's 504)
-    assert directive("proxy_next_upstream").split() == ["error", "timeout", "http_503"]
+    # only what a replica says of itself takes it out (not a provider's 502, a model's
+    # 504), and a prediction it refused goes to the next one
+    retried = ["error", "timeout", "http_503", "non_idempotent"]
+    assert directive("proxy_next_upstream").split() == retried
 
 
 # -- nginx in front of two replicas -------------------------------------------------------
@@ -145,39 +148,54 @@ def replicas(deployed, start_server):
     return servers
 
 
-@pytest.fixture
-def balancer(nginx, tmp_path, replicas) -> Iterator[Balancer]:
-    prefix = tmp_path / "nginx"
-    prefix.mkdir()
-    port = free_port()
-    addresses = [server.url.removeprefix("http://") for server in replicas]
-    main = configure(prefix, listen=f"127.0.0.1:{port}", replicas=addresses)
-    checked = nginx_test(nginx, main)
-    assert checked.returncode == 0, checked.stderr
-    proc = subprocess.Popen(
-        [nginx, "-e", str(prefix / "error.log"), "-p", str(prefix), "-c", str(main)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-
-    def up() -> bool:
-        assert proc.poll() is None, (prefix / "error.log").read_text()
-        try:
-            return httpx.get(url + "/lb/healthz", timeout=2).status_code == 200
-        except httpx.TransportError:
-            return False
-
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.send_signal(signal.SIGQUIT)  # graceful: workers finish, then exit
     try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=10)
+
+
+@pytest.fixture
+def balancer_of(nginx, tmp_path) -> Iterator[Callable[[list[Server]], Balancer]]:
+    """``start(servers)``: nginx from the shipped file in front of ``servers``."""
+    started: list[subprocess.Popen[bytes]] = []
+
+    def start(servers: list[Server]) -> Balancer:
+        prefix = tmp_path / f"nginx-{len(started)}"
+        prefix.mkdir()
+        port = free_port()
+        addresses = [server.url.removeprefix("http://") for server in servers]
+        main = configure(prefix, listen=f"127.0.0.1:{port}", replicas=addresses)
+        checked = nginx_test(nginx, main)
+        assert checked.returncode == 0, checked.stderr
+        proc = subprocess.Popen(
+            [nginx, "-e", str(prefix / "error.log"), "-p", str(prefix), "-c", str(main)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        started.append(proc)
+        url = f"http://127.0.0.1:{port}"
+
+        def up() -> bool:
+            assert proc.poll() is None, (prefix / "error.log").read_text()
+            try:
+                return httpx.get(url + "/lb/healthz", timeout=2).status_code == 200
+            except httpx.TransportError:
+                return False
+
         wait_for(up, 30, "nginx answers /lb/healthz")
-        yield Balancer(url, prefix / "modelward.access.log", proc)
-    finally:
-        proc.send_signal(signal.SIGQUIT)  # graceful: workers finish, then exit
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
+        return Balancer(url, prefix / "modelward.access.log", proc)
+
+    yield start
+    for proc in started:
+        _stop(proc)
+
+
+@pytest.fixture
+def balancer(balancer_of, replicas) -> Balancer:
+    return balancer_of(replicas)
 
 
 def test_predictions_are_spread_over_both_replicas_and_a_stopped_one_is_skipped(
@@ -242,3 +260,36 @@ def test_nginx_refuses_exactly_the_bodies_a_replica_refuses(balancer, replicas):
     # a body at the limit reaches a replica, which answers it as it would directly
     assert passed.status_code == passed_direct.status_code != 413
     assert passed.json()["error"]["code"] == passed_direct.json()["error"]["code"]
+
+
+@pytest.fixture
+def one_not_ready(deployed, start_server) -> list[Server]:
+    """A ready replica, and one whose metadata database does not answer: it starts and
+    answers 503 with the reason until the database does (docs/serving.md)."""
+    ready = start_server()
+    dead_db = "postgresql+psycopg://modelward@127.0.0.1:1/modelward"
+    broken = start_server(env={"MODELWARD_DB_URL": dead_db}, wait_ready=False)
+    assert ready.url and broken.url, ready.output() + broken.output()
+    assert httpx.get(broken.url + "/readyz", timeout=10).status_code == 503
+    return [broken, ready]
+
+
+def test_a_replica_that_is_not_ready_is_taken_out_and_its_503s_retried(
+    balancer_of, one_not_ready, cleveland
+):
+    broken, ready = one_not_ready
+    balancer = balancer_of(one_not_ready)
+    began = time.monotonic()
+    ids = send_predictions(balancer.url, cleveland, 20)  # each answered 200
+    took = time.monotonic() - began
+    assert served_ok(ready.url) == 20 and len(set(ids)) == 20
+    assert served_ok(broken.url) == 0
+
+    lines = [line for line in balancer.log_lines() if "/predict" in line]
+    met_broken = [line for line in lines if broken.url.removeprefix("http://") in line]
+    # round robin sends it one of the first; its 503 is retried on the ready replica ...
+    assert met_broken and all("upstream_status=503, 200 " in line for line in met_broken)
+    # ... until max_fails (2) take it out for fail_timeout (10 s): at most 2 per 10 s
+    assert len(met_broken) <= 2 * (1 + int(took // 10)), met_broken
+    with httpx.Client(base_url=balancer.url, timeout=30) as http:
+        assert http.get("/readyz").status_code == 200  # some replica is ready
