@@ -7,6 +7,7 @@ import json
 import re
 import shlex
 import shutil
+import socket
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +31,13 @@ def tool(name: str, *places: str) -> str | None:
     if found:
         return found
     return next((place for place in places if Path(place).is_file()), None)
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 now (for a program that takes no port 0)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 # -- command lines ----------------------------------------------------------------------

@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -19,7 +18,7 @@ import httpx
 import pytest
 
 from deploy.conftest import run
-from deploy.kit import NGINX_CONF
+from deploy.kit import NGINX_CONF, free_port
 from modelward.http.request import MAX_BODY
 from serving.conftest import Server, send_predictions, wait_for
 
@@ -106,12 +105,6 @@ def test_the_limits_follow_the_servers_own():
 
 
 # -- nginx in front of two replicas -------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass
