@@ -46,9 +46,9 @@ def _serve(root: Path, log: Path) -> subprocess.Popen[bytes]:
 
 
 @pytest.fixture(scope="module")
-def exported(tmp_path_factory: pytest.TempPathFactory) -> Iterator[set[str]]:
-    """The series names of a real server's /metrics, with the LLM gateway mounted (the
-    workspace has an llm.yml)."""
+def exposition(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real server's /metrics, with the LLM gateway mounted (the workspace has an
+    llm.yml)."""
     from modelward import Workspace
 
     root = tmp_path_factory.mktemp("metrics") / "ws"
@@ -63,10 +63,15 @@ def exported(tmp_path_factory: pytest.TempPathFactory) -> Iterator[set[str]]:
             time.sleep(0.05)
         reply = httpx.get(found.group(1) + "/metrics", timeout=10)
         assert reply.status_code == 200, reply.text
-        yield exported_series(reply.text)
+        yield reply.text
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def exported(exposition: str) -> set[str]:
+    return exported_series(exposition)
 
 
 def test_the_scrape_holds_the_server_and_the_gateway(exported):
@@ -169,3 +174,10 @@ def test_the_unavailable_alert_counts_every_503_a_replica_answers_and_only_those
     expr = dict(rule_exprs())["ModelwardUnavailableAnswers"]
     (pattern,) = re.findall(r'code=~"([^"]+)"', expr)
     assert set(pattern.split("|")) == codes
+
+
+def test_promtool_finds_nothing_to_lint_in_the_exposition(promtool, exposition):
+    linted = subprocess.run(
+        [promtool, "check", "metrics"], input=exposition, capture_output=True, text=True
+    )
+    assert linted.returncode == 0 and not linted.stdout.strip(), linted.stdout + linted.stderr

@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from conftest import FEATURES
-from deploy.kit import PROMETHEUS, free_port, rule_exprs, tool
+from deploy.kit import PROMETHEUS, dashboard_exprs, free_port, rule_exprs, tool
 from serving.conftest import wait_for
 
 
@@ -119,3 +119,11 @@ def test_prometheus_scrapes_a_replica_with_its_token_and_every_rule_evaluates(
     assert not broken, broken
     # nothing is wrong with a healthy replica: no alert fires
     assert not [r["name"] for r in rules if r["state"] == "firing"]
+
+    # and every query of the dashboard runs on what it scraped
+    for title, expr in dashboard_exprs():
+        concrete = expr.replace("$__rate_interval", "1m").replace('"$job"', '"modelward"')
+        concrete = concrete.replace('=~"$model"', '=~".*"')
+        assert "$" not in concrete, f"{title}: a variable left in {concrete}"
+        query(url, concrete)  # asserts the query succeeded
+    assert query(url, 'sum(rate(modelward_requests_total{job="modelward"}[1m]))')
