@@ -5,14 +5,15 @@ hosts on PostgreSQL are the scale scenarios' job)."""
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from deploy.kit import tool
+from deploy.kit import run, tool
 from serving.conftest import deployed, heart_ws, start_server
 
-__all__ = ["deployed", "heart_ws", "nginx", "promtool", "start_server"]
+__all__ = ["balancer_of", "deployed", "heart_ws", "nginx", "promtool", "run", "start_server"]
 
 
 @pytest.fixture
@@ -40,5 +41,19 @@ def promtool() -> str:
     return _needs("promtool", "prometheus", "/usr/bin/promtool")
 
 
-def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(args, capture_output=True, text=True, cwd=cwd, timeout=120, check=False)
+@pytest.fixture
+def balancer_of(nginx: str, tmp_path: Path) -> Iterator[Callable[..., object]]:
+    """``start(servers)``: nginx from deploy/nginx/modelward.conf in front of ``servers``
+    (each start its own nginx, stopped after the test)."""
+    from deploy.balancer import start_balancer, stop_balancer
+
+    started: list[subprocess.Popen[bytes]] = []
+
+    def start(servers: list) -> object:
+        balancer = start_balancer(nginx, tmp_path / f"nginx-{len(started)}", servers)
+        started.append(balancer.proc)
+        return balancer
+
+    yield start
+    for proc in started:
+        stop_balancer(proc)

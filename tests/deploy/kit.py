@@ -8,6 +8,7 @@ import re
 import shlex
 import shutil
 import socket
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +32,10 @@ def tool(name: str, *places: str) -> str | None:
     if found:
         return found
     return next((place for place in places if Path(place).is_file()), None)
+
+
+def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(args, capture_output=True, text=True, cwd=cwd, timeout=120, check=False)
 
 
 def free_port() -> int:

@@ -19,7 +19,6 @@ import pytest
 import yaml
 
 from conftest import ROOT
-from deploy.conftest import run
 from deploy.kit import (
     DASHBOARD,
     PROMETHEUS,
@@ -27,6 +26,7 @@ from deploy.kit import (
     exported_series,
     metric_names,
     rule_exprs,
+    run,
 )
 
 #: Series Prometheus makes itself for every target, not exported by anyone.

@@ -5,24 +5,17 @@ refuses exactly the bodies the replicas refuse."""
 
 from __future__ import annotations
 
-import os
 import re
 import signal
-import subprocess
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
 import httpx
 import pytest
 
-from deploy.conftest import run
-from deploy.kit import NGINX_CONF, free_port
+from deploy.balancer import Balancer, configure, nginx_test, served_ok
+from deploy.kit import NGINX_CONF
 from modelward.http.request import MAX_BODY
-from serving.conftest import Server, send_predictions, wait_for
-
-UPSTREAM_SERVER = re.compile(r"^(\s*)server 10\.0\.0\.\d+:8000 (.*);$", re.MULTILINE)
+from serving.conftest import Server, send_predictions
 
 
 def directive(name: str, text: str | None = None) -> str:
@@ -35,44 +28,6 @@ def directive(name: str, text: str | None = None) -> str:
 def seconds(value: str) -> float:
     number, unit = re.fullmatch(r"(\d+)(ms|s|m)?", value).groups()
     return int(number) * {"ms": 0.001, "s": 1, "m": 60, None: 1}[unit]
-
-
-def configure(prefix: Path, *, listen: str | None = None, replicas: list[str] = ()) -> Path:
-    """The shipped file with only its log folder moved into ``prefix`` (and, to run it,
-    its listen address and upstream servers replaced), inside a minimal main
-    configuration whose files all stay in ``prefix``."""
-    text = NGINX_CONF.read_text(encoding="utf-8")
-    assert "/var/log/nginx/" in text
-    text = text.replace("/var/log/nginx/", f"{prefix}/")
-    if listen is not None:
-        assert text.count("listen 80;") == 1
-        text = text.replace("listen 80;", f"listen {listen};")
-    if replicas:
-        params = {match.group(2) for match in UPSTREAM_SERVER.finditer(text)}
-        assert len(params) == 1, "the shipped replicas should share their health parameters"
-        (health,) = params
-        lines = "\n".join(f"    server {r} {health};" for r in replicas)
-        text = UPSTREAM_SERVER.sub("", text, count=0)
-        text = text.replace("upstream modelward {", "upstream modelward {\n" + lines, 1)
-    (prefix / "modelward.conf").write_text(text, encoding="utf-8")
-    temp = "\n".join(
-        f"    {kind}_temp_path {prefix}/{kind};"
-        for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
-    )
-    user = "user root;\n" if os.geteuid() == 0 else ""  # workers read the temp prefix
-    main = prefix / "nginx.conf"
-    main.write_text(
-        f"{user}worker_processes 1;\ndaemon off;\npid {prefix}/nginx.pid;\n"
-        f"error_log {prefix}/error.log info;\nevents {{ worker_connections 256; }}\n"
-        f"http {{\n{temp}\n    include {prefix}/modelward.conf;\n}}\n",
-        encoding="utf-8",
-    )
-    return main
-
-
-def nginx_test(nginx: str, main: Path) -> subprocess.CompletedProcess[str]:
-    prefix = main.parent
-    return run(nginx, "-t", "-e", str(prefix / "error.log"), "-p", str(prefix), "-c", str(main))
 
 
 def test_nginx_accepts_the_configuration_as_shipped(nginx, tmp_path):
@@ -107,31 +62,6 @@ def test_the_limits_follow_the_servers_own():
 # -- nginx in front of two replicas -------------------------------------------------------
 
 
-@dataclass
-class Balancer:
-    url: str
-    access_log: Path
-    proc: subprocess.Popen[bytes]
-
-    def log_lines(self) -> list[str]:
-        return self.access_log.read_text(encoding="utf-8").splitlines()
-
-
-def served_ok(url: str) -> float:
-    """A replica's count of answered heart predictions, from its own /metrics."""
-    from prometheus_client.parser import text_string_to_metric_families
-
-    text = httpx.get(url + "/metrics", timeout=10).text
-    return sum(
-        sample.value
-        for family in text_string_to_metric_families(text)
-        for sample in family.samples
-        if sample.name == "modelward_requests_total"
-        and sample.labels.get("model") == "heart"
-        and sample.labels.get("status") == "ok"
-    )
-
-
 @pytest.fixture
 def replicas(deployed, start_server):
     """Two `modelward serve` processes on one workspace (heart v1 in production)."""
@@ -139,51 +69,6 @@ def replicas(deployed, start_server):
     for server in servers:
         assert server.url, server.output()
     return servers
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    proc.send_signal(signal.SIGQUIT)  # graceful: workers finish, then exit
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(timeout=10)
-
-
-@pytest.fixture
-def balancer_of(nginx, tmp_path) -> Iterator[Callable[[list[Server]], Balancer]]:
-    """``start(servers)``: nginx from the shipped file in front of ``servers``."""
-    started: list[subprocess.Popen[bytes]] = []
-
-    def start(servers: list[Server]) -> Balancer:
-        prefix = tmp_path / f"nginx-{len(started)}"
-        prefix.mkdir()
-        port = free_port()
-        addresses = [server.url.removeprefix("http://") for server in servers]
-        main = configure(prefix, listen=f"127.0.0.1:{port}", replicas=addresses)
-        checked = nginx_test(nginx, main)
-        assert checked.returncode == 0, checked.stderr
-        proc = subprocess.Popen(
-            [nginx, "-e", str(prefix / "error.log"), "-p", str(prefix), "-c", str(main)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        started.append(proc)
-        url = f"http://127.0.0.1:{port}"
-
-        def up() -> bool:
-            assert proc.poll() is None, (prefix / "error.log").read_text()
-            try:
-                return httpx.get(url + "/lb/healthz", timeout=2).status_code == 200
-            except httpx.TransportError:
-                return False
-
-        wait_for(up, 30, "nginx answers /lb/healthz")
-        return Balancer(url, prefix / "modelward.access.log", proc)
-
-    yield start
-    for proc in started:
-        _stop(proc)
 
 
 @pytest.fixture
@@ -201,13 +86,13 @@ def test_predictions_are_spread_over_both_replicas_and_a_stopped_one_is_skipped(
 
     assert first.stop(signal.SIGTERM) == 0, first.output()
     before = served_ok(second.url)
-    logged = len(balancer.log_lines())
+    balancer.logged(20)
     ids += send_predictions(balancer.url, cleveland, 20, start=20)  # each answered 200
     assert served_ok(second.url) - before == 20
     assert len(set(ids)) == 40
 
     stopped = first.url.removeprefix("http://")
-    lines = [line for line in balancer.log_lines()[logged:] if "/predict" in line]
+    lines = balancer.logged(40)[20:]
     assert len(lines) == 20
     tried_stopped = [line for line in lines if stopped in line]
     # a refused connection is retried on the other replica within the same request, and
@@ -227,7 +112,7 @@ def test_request_ids_pass_through_and_nginx_gives_one_when_the_client_did_not(ba
     assert mine.status_code == 200 and mine.json()["request_id"] == "lb-7"
     generated = given.json()["request_id"]
     assert re.fullmatch(r"[0-9a-f]{32}", generated), generated
-    assert any(f"id={generated} " in line for line in balancer.log_lines())
+    assert any(f"id={generated} " in line for line in balancer.logged(2))
 
 
 def test_metrics_are_scraped_from_replicas_not_through_the_balancer(balancer, replicas):
@@ -278,7 +163,7 @@ def test_a_replica_that_is_not_ready_is_taken_out_and_its_503s_retried(
     assert served_ok(ready.url) == 20 and len(set(ids)) == 20
     assert served_ok(broken.url) == 0
 
-    lines = [line for line in balancer.log_lines() if "/predict" in line]
+    lines = balancer.logged(20)
     met_broken = [line for line in lines if broken.url.removeprefix("http://") in line]
     # round robin sends it one of the first; its 503 is retried on the ready replica ...
     assert met_broken and all("upstream_status=503, 200 " in line for line in met_broken)

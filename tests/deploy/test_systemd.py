@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from deploy.conftest import run
-from deploy.kit import SYSTEMD, tool
+from deploy.kit import SYSTEMD, run, tool
 
 UNITS = sorted(SYSTEMD.glob("*.service"))
 PROGRAM = "/opt/modelward/bin/modelward"
