@@ -118,11 +118,35 @@ def dockerfile_commands(path: Path) -> list[Command]:
     return [] if args is None else [Command(f"{path.relative_to(ROOT)}:ENTRYPOINT+CMD", args)]
 
 
-_QUOTED = re.compile(r"`(modelward [^`]+)`")
+_QUOTED = re.compile(r"`([^`]*\bmodelward [^`]+)`")
+_SEPARATORS = {";", "&&", "||", "|", "&"}
+
+
+def shell_commands(text: str) -> list[tuple[str, ...]]:
+    """The arguments of each modelward run in a shell line: every simple command (split at
+    ; && || |) whose program is modelward, also inside ``sh -c '…'`` scripts."""
+    lexer = shlex.shlex(text, posix=True, punctuation_chars=";&|")
+    lexer.whitespace_split = True
+    lexer.commenters = "#"
+    found: list[tuple[str, ...]] = []
+    segment: list[str] = []
+    for word in [*lexer, ";"]:
+        if word not in _SEPARATORS:
+            segment.append(word)
+            continue
+        while segment and segment[0] in ("exec", "time", "nohup"):
+            segment = segment[1:]
+        if segment and Path(segment[0]).name == "modelward":
+            found.append(tuple(segment[1:]))
+        for nested in segment:
+            if " " in nested:  # a script: sh -c '…'
+                found += shell_commands(nested)
+        segment = []
+    return found
 
 
 def prose_commands(path: Path) -> list[Command]:
-    """`modelward …` in backticks, and lines of code blocks that run modelward."""
+    """Commands in backticks, and in the lines of code blocks, that run modelward."""
     found = []
     in_code = False
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
@@ -131,16 +155,13 @@ def prose_commands(path: Path) -> list[Command]:
             in_code = not in_code
             continue
         texts = [m.group(1) for m in _QUOTED.finditer(line)]
-        stripped = line.strip().removeprefix("$ ")
-        if in_code and stripped.startswith("modelward "):
-            texts.append(stripped.split(" #")[0])
+        if in_code:
+            texts.append(line.strip().removeprefix("$ "))
         for text in texts:
             if "…" in text:  # a family named in prose, not a command line
                 continue
             text = re.sub(r"\{\{.*?\}\}", "NAME", text)  # an alert's template
-            args = _after_modelward(shlex.split(text))
-            if args:
-                found.append(Command(where, args))
+            found += [Command(where, args) for args in shell_commands(text) if args]
     return found
 
 

@@ -10,7 +10,7 @@ import pytest
 import typer
 
 from conftest import ROOT
-from deploy.kit import DEPLOY, all_commands
+from deploy.kit import DEPLOY, all_commands, shell_commands
 
 #: click's base error, wherever this typer takes click from (newer ones vendor it)
 CLICK_ERROR = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
@@ -39,10 +39,20 @@ COMMANDS = all_commands()
 
 def test_the_kit_runs_the_commands_it_is_for():
     ran = {" ".join(c.args[:2]) for c in COMMANDS}
-    for expected in ("serve --host", "rollout run", "llm gateway", "runbook daily"):
+    expected_runs = ("serve --host", "rollout run", "llm gateway", "runbook daily", "init --policy")
+    for expected in expected_runs:
         assert expected in ran, f"no `modelward {expected}` found in deploy/"
     kinds = {c.where.split(":")[0].split("/")[1] for c in COMMANDS}
     assert {"systemd", "kubernetes", "Dockerfile", "README.md"} <= kinds
+
+
+def test_the_reader_finds_modelward_wherever_a_shell_line_runs_it():
+    script = "sudo -u modelward sh -c 'set -a; . f.env; exec /opt/modelward/bin/modelward init'"
+    assert shell_commands(script) == [("init",)]
+    assert shell_commands("cd x && modelward serve --port 1 | tee log  # a note") == [
+        ("serve", "--port", "1")
+    ]
+    assert shell_commands("systemctl enable --now modelward-serve modelward-rollout") == []
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=str)
