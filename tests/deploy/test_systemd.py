@@ -93,3 +93,12 @@ def test_systemd_analyze_verify_accepts_every_unit(tmp_path):
     broken.write_text(broken.read_text().replace("ProtectSystem=strict", "ProtectSystem=tight"))
     complaint = run(analyze, "verify", str(broken), cwd=tmp_path).stderr
     assert "modelward-serve.service:" in complaint and "tight" in complaint
+
+
+def test_the_environment_file_reads_the_same_in_a_shell_as_in_systemd():
+    """deploy/README.md loads it with `set -a; . modelward.env` to run `modelward init`."""
+    env = settings(SYSTEMD / "modelward.env")
+    shell = run("sh", "-c", f"set -a; . {SYSTEMD / 'modelward.env'}; env -0")
+    assert shell.returncode == 0, shell.stderr
+    loaded = dict(item.split("=", 1) for item in shell.stdout.split("\0") if "=" in item)
+    assert {key: loaded.get(key) for key in env} == env
