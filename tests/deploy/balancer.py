@@ -7,11 +7,13 @@ import os
 import re
 import signal
 import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 
+from conftest import ROOT
 from deploy.kit import NGINX_CONF, free_port, run
 from serving.conftest import Server, wait_for
 
@@ -73,6 +75,16 @@ class Balancer:
         wait_for(lambda: len(lines()) >= count, 30, f"{count} requests to {path} logged")
         return lines()
 
+    def line_with(self, text: str) -> str:
+        """The access log's line holding ``text``, once nginx has written it."""
+
+        def found() -> list[str]:
+            log = self.access_log.read_text(encoding="utf-8").splitlines()
+            return [line for line in log if text in line]
+
+        wait_for(found, 30, f"a line with {text} in the access log")
+        return found()[0]
+
 
 def served_ok(url: str) -> float:
     """A replica's count of answered heart predictions, from its own /metrics."""
@@ -87,6 +99,42 @@ def served_ok(url: str) -> float:
         and sample.labels.get("model") == "heart"
         and sample.labels.get("status") == "ok"
     )
+
+
+def spawn_server(root: Path, log: Path) -> Server:
+    """`modelward serve --port 0` on the workspace at ``root`` (nothing else from this
+    process's environment), once it answers /readyz; for fixtures wider than one test."""
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("MODELWARD_")}
+    environ |= {"MODELWARD_HOME": str(root), "PYTHONPATH": str(ROOT / "src")}
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "modelward.cli.main", "serve", "--port", "0"],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=environ,
+        )
+    server = Server("", proc, log)
+
+    def listening() -> bool:
+        found = re.search(r"listening on (http://[^\s\"]+)", server.output())
+        assert found or proc.poll() is None, server.output()
+        server.url = found.group(1) if found else ""
+        return bool(found)
+
+    def ready() -> bool:
+        try:
+            return httpx.get(server.url + "/readyz", timeout=2).status_code == 200
+        except httpx.TransportError:
+            return False
+
+    try:
+        wait_for(listening, 60, "the server listens")
+        wait_for(ready, 60, "the server is ready")
+    except BaseException:
+        proc.kill()
+        proc.wait(timeout=10)
+        raise
+    return server
 
 
 def start_balancer(nginx: str, prefix: Path, servers: list[Server]) -> Balancer:

@@ -8,11 +8,20 @@ from __future__ import annotations
 import re
 import signal
 import time
+from collections.abc import Iterator
 
 import httpx
 import pytest
 
-from deploy.balancer import Balancer, configure, nginx_test, served_ok
+from deploy.balancer import (
+    Balancer,
+    configure,
+    nginx_test,
+    served_ok,
+    spawn_server,
+    start_balancer,
+    stop_balancer,
+)
 from deploy.kit import NGINX_CONF
 from modelward.http.request import MAX_BODY
 from serving.conftest import Server, send_predictions
@@ -102,7 +111,35 @@ def test_predictions_are_spread_over_both_replicas_and_a_stopped_one_is_skipped(
     assert len(tried_stopped) < len(lines) / 2, tried_stopped
 
 
-def test_request_ids_pass_through_and_nginx_gives_one_when_the_client_did_not(balancer, cleveland):
+@pytest.fixture(scope="module")
+def shared(nginx, tmp_path_factory, cleveland, fitted) -> Iterator[tuple[Balancer, list[Server]]]:
+    """nginx in front of two replicas of heart v1, for the tests that change none of them
+    (started once: two replicas take seconds)."""
+    from conftest import FEATURES, heart_policy
+    from modelward import Workspace
+
+    base = tmp_path_factory.mktemp("shared")
+    with Workspace.init(base / "ws", policy=heart_policy()) as ws:
+        data = cleveland[[*FEATURES, "target"]].astype({"age": "int64"})
+        ws.register("heart", fitted, data=data, target="target")
+        ws.transition("heart", 1, "testing", reason="fixture")
+        ws.deployments.deploy("heart", 1, "production", reason="fixture", force=True)
+    servers: list[Server] = []
+    balancer = None
+    try:
+        for n in range(2):
+            servers.append(spawn_server(base / "ws", base / f"server-{n}.log"))
+        balancer = start_balancer(nginx, base / "nginx", servers)
+        yield balancer, servers
+    finally:
+        if balancer is not None:
+            stop_balancer(balancer.proc)
+        for server in servers:
+            assert server.stop(signal.SIGTERM) == 0, server.output()
+
+
+def test_request_ids_pass_through_and_nginx_gives_one_when_the_client_did_not(shared, cleveland):
+    balancer, _ = shared
     row = cleveland.drop(columns="target").fillna(0).iloc[0].to_dict()
     with httpx.Client(base_url=balancer.url, timeout=30) as http:
         mine = http.post(
@@ -112,10 +149,12 @@ def test_request_ids_pass_through_and_nginx_gives_one_when_the_client_did_not(ba
     assert mine.status_code == 200 and mine.json()["request_id"] == "lb-7"
     generated = given.json()["request_id"]
     assert re.fullmatch(r"[0-9a-f]{32}", generated), generated
-    assert any(f"id={generated} " in line for line in balancer.logged(2))
+    assert balancer.line_with(f"id={generated} ")
+    assert balancer.line_with("id=lb-7 ")
 
 
-def test_metrics_are_scraped_from_replicas_not_through_the_balancer(balancer, replicas):
+def test_metrics_are_scraped_from_replicas_not_through_the_balancer(shared):
+    balancer, replicas = shared
     reply = httpx.get(balancer.url + "/metrics", timeout=10)
     assert reply.status_code == 404
     assert reply.json()["error"]["code"] == "not_found"
@@ -123,7 +162,8 @@ def test_metrics_are_scraped_from_replicas_not_through_the_balancer(balancer, re
     assert httpx.get(replicas[0].url + "/metrics", timeout=10).status_code == 200
 
 
-def test_nginx_refuses_exactly_the_bodies_a_replica_refuses(balancer, replicas):
+def test_nginx_refuses_exactly_the_bodies_a_replica_refuses(shared):
+    balancer, replicas = shared
     replica = replicas[0].url
     headers = {"Content-Type": "application/json"}
     over, limit = b"x" * (MAX_BODY + 1), b"x" * MAX_BODY
