@@ -5,20 +5,16 @@ their unit tests, and the alerts' limits are the policy's defaults."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import signal
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 import yaml
 
-from conftest import ROOT
+from deploy.balancer import spawn_server
 from deploy.kit import (
     DASHBOARD,
     PROMETHEUS,
@@ -33,18 +29,6 @@ from deploy.kit import (
 SYNTHETIC = {"up"}
 
 
-def _serve(root: Path, log: Path) -> subprocess.Popen[bytes]:
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("MODELWARD_")}
-    environ |= {"MODELWARD_HOME": str(root), "PYTHONPATH": str(ROOT / "src")}
-    with log.open("wb") as out:
-        return subprocess.Popen(
-            [sys.executable, "-m", "modelward.cli.main", "serve", "--port", "0"],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env=environ,
-        )
-
-
 @pytest.fixture(scope="module")
 def exposition(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real server's /metrics, with the LLM gateway mounted (the workspace has an
@@ -54,19 +38,13 @@ def exposition(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     root = tmp_path_factory.mktemp("metrics") / "ws"
     Workspace.init(root).close()
     (root / "llm.yml").write_text("providers: {}\n", encoding="utf-8")
-    log = root.parent / "server.log"
-    proc = _serve(root, log)
+    server = spawn_server(root, root.parent / "server.log")
     try:
-        deadline = time.monotonic() + 60
-        while not (found := re.search(r"listening on (http://[^\s\"]+)", log.read_text())):
-            assert proc.poll() is None and time.monotonic() < deadline, log.read_text()
-            time.sleep(0.05)
-        reply = httpx.get(found.group(1) + "/metrics", timeout=10)
+        reply = httpx.get(server.url + "/metrics", timeout=10)
         assert reply.status_code == 200, reply.text
         yield reply.text
     finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=30)
+        server.stop(signal.SIGTERM)
 
 
 @pytest.fixture(scope="module")
