@@ -119,6 +119,25 @@ def test_the_alerts_limits_are_the_policys_defaults():
     assert limit("ModelwardLLMSlow") == policy.llm.max_p95_latency_ms / 1000
 
 
+def test_a_healthy_replicas_log_queue_never_raises_the_backlog_alert():
+    """A replica publishes its rows every serving.flush_rows rows or serving.flush_ms:
+    the alert waits for more rows than that, for longer than that."""
+    from modelward.policy.model import Policy
+
+    serving = Policy().serving
+    rules = yaml.safe_load((PROMETHEUS / "modelward-rules.yml").read_text(encoding="utf-8"))
+    (backlog,) = [
+        rule
+        for group in rules["groups"]
+        for rule in group["rules"]
+        if rule.get("alert") == "ModelwardLogBacklog"
+    ]
+    rows = int(re.fullmatch(r"modelward_log_queue_rows > (\d+)", backlog["expr"]).group(1))
+    assert rows >= 2 * serving.flush_rows
+    minutes = int(backlog["for"].removesuffix("m"))
+    assert minutes * 60_000 > serving.flush_ms
+
+
 def test_promtool_accepts_the_rules_and_their_unit_tests(promtool):
     checked = run(promtool, "check", "rules", "modelward-rules.yml", cwd=PROMETHEUS)
     assert checked.returncode == 0, checked.stdout + checked.stderr
