@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 LINT_DIRS := $(wildcard src tests benchmarks examples)
 
-.PHONY: demo test lint typecheck pytest install dev docs clean browser
+.PHONY: demo test lint typecheck pytest install dev docs clean browser deploy-tools
 
 # Playwright (a dev dependency) drives Debian's Chromium; it never downloads a browser.
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
@@ -56,8 +56,26 @@ browser:
 		fi; \
 	fi
 
+# The ops kit's tests (tests/deploy/) run Debian's nginx (`nginx -t`, a balancer in front of
+# two replicas) and promtool (the prometheus package): installed here when missing and run
+# as root; otherwise those tests skip, saying why.
+NGINX := /usr/sbin/nginx
+PROMTOOL := /usr/bin/promtool
+deploy-tools:
+	@missing=""; \
+	[ -x $(NGINX) ] || missing="$$missing nginx"; \
+	[ -x $(PROMTOOL) ] || missing="$$missing prometheus"; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			apt-get install -y -q --no-install-recommends $$missing \
+				|| (apt-get update -q && apt-get install -y -q --no-install-recommends $$missing); \
+		else \
+			echo "missing:$$missing and this is not root: the deploy/ kit's tests of them will skip"; \
+		fi; \
+	fi
+
 # pytest exit code 5 means no test was collected: a broken setup, never a pass.
-pytest: dev browser
+pytest: dev browser deploy-tools
 	@$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: the setup is broken"; exit 1; fi; \
 	exit $$rc
