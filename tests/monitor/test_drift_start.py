@@ -40,3 +40,16 @@ def test_the_runner_sees_scipy_stats_when_it_is_loaded(served):
     """The checks above can fail: a command that imports scipy.stats is seen doing it."""
     code, _, heavy = loaded("data", "profile", "--help", watched=("scipy.stats", "typer"))
     assert code == 0 and heavy == ["typer"]
+
+
+def test_a_classifiers_weekly_runbook_runs_without_scipy_stats(served):
+    """The weekly checks in one process (drift, and degradation's tests of which
+    features differ between wrong and right predictions) load no ``scipy.stats``."""
+    code, out, heavy = loaded(
+        "runbook", "weekly", "heart", "--until", UNTIL, "--json",
+        watched=("scipy.stats", "scipy.special"),
+    )  # fmt: skip
+    assert code in (0, 1), out
+    ran = json.dumps(json.loads(out))
+    assert '"drift"' in ran and '"degradation"' in ran
+    assert heavy == ["scipy.special"]
