@@ -118,7 +118,7 @@ def _outside_square(n: int, h: int) -> float:
     return 2 * P
 
 
-def _band(m: int, n: int, g: int, h: int) -> tuple[int, int, Any, Any] | None:
+def _band(m: int, n: int, g: int, h: int) -> tuple[Any, Any] | None:
     """The lattice from (0, 0) to (m, n), ``m >= n``: per column ``x`` the rows ``y``
     with ``|n x - m y| / g < h`` are ``lows[x] <= y < highs[x]``; None when a column has
     none (every path leaves the band)."""
@@ -131,7 +131,7 @@ def _band(m: int, n: int, g: int, h: int) -> tuple[int, int, Any, Any] | None:
     lows[0] = 0
     if (highs[1:] <= lows[1:]).any():
         return None
-    return mg, ng, lows, highs
+    return lows, highs
 
 
 def _outside_band(n1: int, n2: int, g: int, h: int) -> float:
@@ -145,7 +145,7 @@ def _outside_band(n1: int, n2: int, g: int, h: int) -> float:
     band = _band(m, n, g, h)
     if band is None:
         return 1.0
-    _, _, lows, highs = band
+    lows, highs = band
     if (highs - lows).sum() >= _VECTOR_WIDTH * (m + n):
         return _by_diagonals(m, n, lows, highs)
     return _by_columns(m, n, [int(v) for v in lows], [int(v) for v in highs])
