@@ -3,6 +3,7 @@
     python benchmarks/commands.py                 # 7 runs of each command, medians
     python benchmarks/commands.py --runs 15
     python benchmarks/commands.py --compare /path/to/other/checkout/src   # A/B, alternating
+    python benchmarks/commands.py --only "monitor drift"   # the commands containing it
 
 A workspace is built once in ``benchmarks/.work/commands`` as a user builds one: ``modelward
 init``, ``modelward train --config examples/heart-disease/configs/logreg.yml`` (one
@@ -149,6 +150,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=50, help="predictions in the small log")
     parser.add_argument("--compare", type=Path, help="another checkout's src, run alternately")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.add_argument("--only", default="", help="run only the commands containing this")
     args = parser.parse_args()
 
     home = WORK / "ws"
@@ -166,6 +168,8 @@ def main() -> None:
     print(f"{'python -c pass':32} {floor[0]:7.3f} s  cpu {floor[1]:.3f} s", file=sys.stderr)
     figures = []
     for command, target in COMMANDS:
+        if args.only not in command:
+            continue
         argv = [sys.executable, "-m", "modelward.cli.main", *command.split()]
         results = measure(argv, envs, args.runs)
         wall, cpu, codes = results[0]

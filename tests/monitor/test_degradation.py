@@ -171,3 +171,35 @@ def test_degradation_against_the_recorded_test_accuracy(workspace, heart, cli):
     now = known.json["results"]["current"]["accuracy"]
     assert known.json["results"]["drop"] == pytest.approx(0.85 - now)
     assert known.exit_code == 1 and known.json["verdict"] == "fail"  # Switzerland: ~0.59
+
+
+def test_error_features_are_scipys_tests_of_wrong_against_right_rows():
+    """Which features differ between wrong and right predictions: SciPy's ks_2samp
+    (numeric) and chi2_contingency (categories, missing as one), to the last bit."""
+    import pandas as pd
+    from scipy.stats import chi2_contingency, ks_2samp
+
+    from modelward.monitoring.checks.degradation import _contingency, _error_features
+
+    rng = np.random.default_rng(3)
+    for rows in (12, 80, 400):
+        correct = rng.random(rows) < 0.7
+        frame = pd.DataFrame(
+            {
+                "correct": correct,
+                "in_age": np.where(correct, 50, 58) + np.round(rng.normal(0, 8, rows)),
+                "in_cp": np.where(rng.random(rows) < 0.1, np.nan, rng.integers(1, 5, rows)),
+                "in_sex": np.where(correct | (rng.random(rows) < 0.5), 1, 0),
+            }
+        )
+        kinds = {"age": "numeric", "cp": "categorical", "sex": "categorical"}
+        found = {e.feature: e.p_value for e in _error_features(frame, list(kinds), kinds)}
+        right, wrong = frame[frame.correct], frame[~frame.correct]
+        age = ks_2samp(right.in_age.to_numpy(), wrong.in_age.to_numpy()).pvalue
+        expected = {"age": age}
+        for f in ("cp", "sex"):
+            table = _contingency(right[f"in_{f}"], wrong[f"in_{f}"])
+            # 2 x 2 for sex (Yates' correction); one value seen: nothing to test
+            expected[f] = chi2_contingency(table).pvalue if table.shape[1] > 1 else None
+        assert found == expected
+        assert sum(p is not None for p in found.values()) >= 2

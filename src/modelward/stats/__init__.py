@@ -5,6 +5,11 @@
 - :mod:`~modelward.stats.tests`: McNemar (paired accuracy), DeLong (paired ROC-AUC),
   two-proportion z-test (error rates, accuracy on two samples), Mann-Whitney U with an
   effect size (latency).
+- :mod:`~modelward.stats.ks`, :mod:`~modelward.stats.kolmogorov`,
+  :mod:`~modelward.stats.contingency`, :mod:`~modelward.stats.distances`: SciPy's
+  ``ks_2samp``, ``kstwo.sf``, ``chi2_contingency``, ``wasserstein_distance`` and
+  ``jensenshannon`` ported onto NumPy and ``scipy.special`` (the same figures to the last
+  bit), so the drift check does not import ``scipy.stats``.
 
 Every function takes NumPy arrays and returns plain dataclasses of floats, so results go
 straight into run records.

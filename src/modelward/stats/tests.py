@@ -24,6 +24,7 @@ __all__ = [
     "delong",
     "mann_whitney",
     "mcnemar",
+    "normal_sf",
     "two_proportion",
 ]
 
@@ -111,7 +112,6 @@ def _midranks(x: Any) -> Any:
 def delong(y_true: Any, score_a: Any, score_b: Any) -> DeLongResult:
     """DeLong's test for two correlated ROC-AUCs (two-sided)."""
     import numpy as np
-    from scipy.stats import norm
 
     y = np.asarray(y_true).astype(bool)
     scores = np.vstack([np.asarray(score_a, float), np.asarray(score_b, float)])
@@ -134,7 +134,7 @@ def delong(y_true: Any, score_a: Any, score_b: Any) -> DeLongResult:
         return DeLongResult(float(aucs[0]), float(aucs[1]), diff, 0.0, z, p)
     se = math.sqrt(var)
     z = diff / se
-    return DeLongResult(float(aucs[0]), float(aucs[1]), diff, se, z, float(2 * norm.sf(abs(z))))
+    return DeLongResult(float(aucs[0]), float(aucs[1]), diff, se, z, 2 * normal_sf(abs(z)))
 
 
 def two_proportion(
@@ -146,8 +146,6 @@ def two_proportion(
     alternative: Alternative = "two-sided",
 ) -> TwoProportionResult:
     """Pooled z-test of ``successes_b / n_b`` against ``successes_a / n_a``."""
-    from scipy.stats import norm
-
     if n_a <= 0 or n_b <= 0:
         raise ValueError("both samples need at least one observation")
     rate_a, rate_b = successes_a / n_a, successes_b / n_b
@@ -159,12 +157,20 @@ def two_proportion(
     else:
         z = (rate_b - rate_a) / se
         if alternative == "greater":
-            p = float(norm.sf(z))
+            p = normal_sf(z)
         elif alternative == "less":
-            p = float(norm.cdf(z))
+            p = normal_sf(-z)
         else:
-            p = float(2 * norm.sf(abs(z)))
+            p = 2 * normal_sf(abs(z))
     return TwoProportionResult(successes_a, n_a, successes_b, n_b, rate_a, rate_b, z, p)
+
+
+def normal_sf(z: float) -> float:
+    """``P(Z >= z)`` for a standard normal ``Z``: SciPy's ``norm.sf(z)`` (``ndtr(-z)``),
+    without importing ``scipy.stats`` (whose package import loads every distribution)."""
+    from scipy.special import ndtr
+
+    return float(ndtr(-z))
 
 
 def mann_whitney(a: Any, b: Any, *, alternative: Alternative = "two-sided") -> MannWhitneyResult:

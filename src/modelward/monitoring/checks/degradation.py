@@ -349,7 +349,8 @@ def _error_features(
     current: pd.DataFrame, features: list[str], kinds: dict[str, str]
 ) -> list[ErrorFeature]:
     """Per feature, whether its values differ between wrong and right predictions."""
-    from scipy.stats import chi2_contingency, ks_2samp
+    from modelward.stats.contingency import chi2_contingency
+    from modelward.stats.ks import ks_2samp
 
     right_count = int(current["correct"].sum()) if len(current) else 0
     if not 0 < right_count < len(current):
@@ -362,11 +363,11 @@ def _error_features(
         if kinds[feature] == "numeric":
             x, y = a.dropna().to_numpy("float64"), b.dropna().to_numpy("float64")
             if len(x) >= 2 and len(y) >= 2:
-                p_value = float(ks_2samp(x, y).pvalue)
+                p_value = ks_2samp(x, y).p_value
         else:
             table = _contingency(a, b)
             if table.shape[1] >= 2:
-                p_value = float(chi2_contingency(table).pvalue)
+                p_value = chi2_contingency(table).p_value
         out.append(ErrorFeature(feature, p_value, float(a.isna().mean()), float(b.isna().mean())))
     return sorted(out, key=lambda e: e.p_value if e.p_value is not None else 2.0)
 

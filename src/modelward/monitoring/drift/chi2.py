@@ -1,6 +1,7 @@
 """Pearson's chi-squared test of homogeneity (SciPy's ``chi2_contingency`` on the 2 x k
-table of reference and current counts per category): do both samples come from one
-distribution? Drifted when p < threshold.
+table of reference and current counts per category, as
+:func:`modelward.stats.contingency.chi2_contingency` computes it without importing
+``scipy.stats``): do both samples come from one distribution? Drifted when p < threshold.
 
 A two-sample test: the reference's counts are a sample too, so a small reference (a few
 hundred training rows) cannot make a large window look "significantly" different on
@@ -23,11 +24,12 @@ class Chi2(Method):
 
     def _score(self, reference: Sample, current: Sample) -> DriftScore:
         import numpy as np
-        from scipy.stats import chi2_contingency
+
+        from modelward.stats.contingency import chi2_contingency
 
         keys, ref, cur = shares(reference, current)
         seen = (ref + cur) > 0
         if seen.sum() < 2 or not ref.sum() or not cur.sum():
             return self._verdict(0.0, 1.0, categories=keys)
         result = chi2_contingency(np.vstack([ref[seen], cur[seen]]))
-        return self._verdict(float(result.statistic), float(result.pvalue))
+        return self._verdict(result.statistic, result.p_value)

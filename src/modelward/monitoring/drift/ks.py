@@ -1,4 +1,6 @@
-"""Two-sample Kolmogorov-Smirnov test (SciPy's ``ks_2samp``): drifted when p < threshold.
+"""Two-sample Kolmogorov-Smirnov test (SciPy's ``ks_2samp``, as
+:mod:`modelward.stats.ks` computes it without importing ``scipy.stats``): drifted when
+p < threshold.
 
 Large samples skip SciPy's sort of both samples. The statistic ``D = sup |F1 - F2|`` only
 needs the larger sample's empirical CDF at the distinct values of the smaller one (just
@@ -15,11 +17,9 @@ from __future__ import annotations
 from typing import Any
 
 from modelward.monitoring.drift.base import DriftScore, Method, Sample
+from modelward.stats.ks import EXACT_ROWS
 
 __all__ = ["KolmogorovSmirnov", "ks_statistic"]
-
-#: SciPy's ``ks_2samp`` computes the exact p-value up to this many values per sample.
-EXACT_ROWS = 10_000
 
 
 def ks_statistic(first: Any, second: Any) -> float:
@@ -50,14 +50,11 @@ class KolmogorovSmirnov(Method):
     numeric_only = True
 
     def _score(self, reference: Sample, current: Sample) -> DriftScore:
-        import numpy as np
-        from scipy.stats import ks_2samp, kstwo
+        from modelward.stats.ks import ks_2samp, ks_pvalue
 
         n1, n2 = len(reference.values), len(current.values)
         if max(n1, n2) <= EXACT_ROWS:
             result = ks_2samp(reference.values, current.values)
-            return self._verdict(float(result.statistic), float(result.pvalue))
-        statistic = ks_statistic(reference, current)
-        m, n = sorted([float(n1), float(n2)], reverse=True)
-        p_value = float(np.clip(kstwo.sf(statistic, np.round(m * n / (m + n))), 0, 1))
-        return self._verdict(statistic, p_value)
+        else:
+            result = ks_pvalue(ks_statistic(reference, current), n1, n2)
+        return self._verdict(result.statistic, result.p_value)

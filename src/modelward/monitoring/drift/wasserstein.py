@@ -5,7 +5,9 @@ threshold unit-free (0.1 = the distributions moved a tenth of a standard deviati
 apart); a constant reference uses 0.001 as its spread, as Evidently does.
 
 Each side is the :class:`~.base.Distribution` of everything it stands for (SciPy's
-``wasserstein_distance`` with the counts as weights): the stored reference profile's
+``wasserstein_distance`` with the counts as weights, as
+:func:`modelward.stats.distances.wasserstein_distance` computes it without importing
+``scipy.stats``): the stored reference profile's
 (every distinct value, or run medians within a measured error), a large window's values
 counted by the engine (rounded to a 1/2000 of the reference's spread), else the values
 themselves. By the triangle inequality the result is within the sum of the two sides'
@@ -28,10 +30,10 @@ class NormalizedWasserstein(Method):
     numeric_only = True
 
     def _score(self, reference: Sample, current: Sample) -> DriftScore:
-        from scipy.stats import wasserstein_distance
+        from modelward.stats.distances import wasserstein_distance
 
         ref, cur = reference.whole(), current.whole()
-        distance = float(wasserstein_distance(ref.values, cur.values, ref.counts, cur.counts))
+        distance = wasserstein_distance(ref.values, cur.values, ref.counts, cur.counts)
         spread = max(ref.std, MIN_SPREAD)
         bound = (ref.error + cur.error) / spread
         return self._verdict(
