@@ -229,15 +229,15 @@ class _Recording(asyncio.Transport):
 
 
 async def _answered(app, request: bytes) -> list[bytes]:
-    """What the server's httptools protocol writes answering ``request`` with ``app``."""
+    """What the gateway's httptools protocol writes answering ``request`` with ``app``."""
     import uvicorn
     from uvicorn.server import ServerState
 
-    from modelward.serving.connections import BoundedHttpTools
+    from modelward.serving.connections import OneWriteHttpTools
 
     config = uvicorn.Config(app, lifespan="off", log_config=None)
     config.load()
-    protocol = BoundedHttpTools(config, ServerState(), {})
+    protocol = OneWriteHttpTools(config, ServerState(), {})
     transport = _Recording()
     protocol.connection_made(transport)
     protocol.data_received(request)

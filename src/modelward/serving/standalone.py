@@ -40,14 +40,10 @@ def run_gateway(
         raise ConfigError(f"--port must be between 1 and 65535, got {port}", field="port")
     import uvicorn
 
-    from modelward.serving.connections import protocol
-
     check_environment(environment)
     app = create_gateway_app(ws, environment=environment)
     if on_ready is not None:
         on_ready(f"http://{host}:{port}/v1")
-    # the server's bounded protocol: header timeout, connection limit, an answer's head and
-    # body in one write
-    uvicorn.run(
-        app, host=host, port=port, log_level="warning", access_log=False, http=protocol(True)
-    )
+    # an answer's head and body in one write (uvicorn's own protocol writes them apart)
+    one_write = "modelward.serving.connections:OneWriteHttpTools"
+    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, http=one_write)
