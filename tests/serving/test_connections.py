@@ -5,6 +5,7 @@ policy.yml's serving section."""
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import time
 
@@ -196,3 +197,81 @@ def test_a_large_body_is_not_taken_for_headers(bounded):
     body = b"x" * (4 * 64 * 1024)
     with httpx.Client(base_url=bounded) as http:
         assert http.post("/", content=body).text == "hello"
+
+
+class _Recording(asyncio.Transport):
+    """The event loop's side of a connection, keeping what the protocol writes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes: list[bytes] = []
+        self.closed = False
+
+    def write(self, data) -> None:
+        self.writes.append(bytes(data))
+
+    def is_closing(self) -> bool:
+        return self.closed
+
+    def close(self) -> None:
+        self.closed = True
+
+    def get_extra_info(self, name, default=None):
+        return {"sockname": ("127.0.0.1", 8000), "peername": ("127.0.0.1", 50000)}.get(
+            name, default
+        )
+
+    def pause_reading(self) -> None:
+        pass
+
+    def resume_reading(self) -> None:
+        pass
+
+
+async def _answered(app, request: bytes) -> list[bytes]:
+    """What the gateway's httptools protocol writes answering ``request`` with ``app``."""
+    import uvicorn
+    from uvicorn.server import ServerState
+
+    from modelward.serving.connections import OneWriteHttpTools
+
+    config = uvicorn.Config(app, lifespan="off", log_config=None)
+    config.load()
+    protocol = OneWriteHttpTools(config, ServerState(), {})
+    transport = _Recording()
+    protocol.connection_made(transport)
+    protocol.data_received(request)
+    for _ in range(100):
+        if protocol.cycle is not None and protocol.cycle.response_complete:
+            break
+        await asyncio.sleep(0.01)
+    await asyncio.sleep(0.01)  # a held head would be written by now
+    protocol.connection_lost(None)
+    return transport.writes
+
+
+async def _streamed(scope, receive, send) -> None:
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": b"one", "more_body": True})
+    await send({"type": "http.response.body", "body": b"two"})
+
+
+async def _sized(scope, receive, send) -> None:
+    body = b'{"answer": "hello"}'
+    headers = [(b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+def test_an_answer_of_known_length_leaves_in_one_write_head_and_body():
+    writes = asyncio.run(_answered(_sized, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"))
+    assert len(writes) == 1
+    assert writes[0].startswith(b"HTTP/1.1 200") and writes[0].endswith(b'{"answer": "hello"}')
+
+
+def test_a_streamed_answer_sends_its_head_at_once_and_a_head_request_gets_only_the_head():
+    streamed = asyncio.run(_answered(_streamed, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"))
+    assert streamed[0].startswith(b"HTTP/1.1 200") and streamed[0].endswith(b"\r\n\r\n")
+    assert b"".join(streamed[1:]) == b"3\r\none\r\n3\r\ntwo\r\n0\r\n\r\n"
+    head = asyncio.run(_answered(_sized, b"HEAD / HTTP/1.1\r\nHost: x\r\n\r\n"))
+    assert len(head) == 1 and head[0].endswith(b"\r\n\r\n")

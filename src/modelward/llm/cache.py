@@ -54,6 +54,11 @@ class MemoryCache:
         self.size = size
         self._items: OrderedDict[str, tuple[float, Any]] = OrderedDict()
 
+    @property
+    def on(self) -> bool:
+        """Whether anything is kept (a caller need not make keys when not)."""
+        return self.ttl_s > 0 and self.size > 0
+
     def get(self, key: str) -> Any:
         found = self._items.get(key)
         if found is None:
@@ -66,7 +71,7 @@ class MemoryCache:
         return value
 
     def put(self, key: str, value: Any) -> None:
-        if self.ttl_s <= 0 or self.size <= 0:
+        if not self.on:
             return
         self._items[key] = (time.monotonic(), value)
         self._items.move_to_end(key)

@@ -49,6 +49,8 @@ class ProviderConfig(_Section):
     # an idle pooled connection is closed after this long, before the provider's own
     # keep-alive timeout closes it (uvicorn 5 s, nginx 75 s)
     keepalive_expiry_s: float = Field(default=4.0, gt=0)
+    # an answer (head and body) is read up to this size, never further: beyond it, a 502
+    max_response_mib: float = Field(default=16.0, gt=0)
     required: bool = False
     models: list[str] = []  # models the health check requires
     rate_limit_rpm: int | None = Field(default=None, ge=1)  # for the quota alerts

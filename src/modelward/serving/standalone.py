@@ -44,4 +44,6 @@ def run_gateway(
     app = create_gateway_app(ws, environment=environment)
     if on_ready is not None:
         on_ready(f"http://{host}:{port}/v1")
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+    # an answer's head and body in one write (uvicorn's own protocol writes them apart)
+    one_write = "modelward.serving.connections:OneWriteHttpTools"
+    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, http=one_write)

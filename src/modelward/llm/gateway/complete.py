@@ -1,5 +1,6 @@
 """A chat completion answered at once: the cache first, then the call's endpoints in
-order, falling back to the next on a provider error or timeout."""
+order, falling back to the next on a provider error or timeout. Failures are recorded as
+they happen; the answer is recorded by the caller, once it is sent (``Response.after``)."""
 
 from __future__ import annotations
 
@@ -33,7 +34,6 @@ async def complete(
             if attempt + 1 < len(call.refs):
                 metrics.fallbacks.labels(str(endpoint.name)).inc()
             continue
-        recorder.answered(call, answer)
         return answer, attempt + 1
     assert last is not None
     raise type(last)(f"every model for {call.query_type!r} failed; last: {last.message}") from last
@@ -43,13 +43,15 @@ async def _ask(call: Call, ref: str, state: GatewayState) -> Answer:
     endpoint = state.endpoints[ref]
     rendered = endpoint.render(call.messages)
     merged = {**endpoint.params, **call.params}
-    key = cache_key(endpoint.provider, endpoint.model, merged, rendered)
-    hit = state.cache.get(key)
+    cache = state.cache  # off: no key made (a sha256 of the whole call)
+    key = cache_key(endpoint.provider, endpoint.model, merged, rendered) if cache.on else None
+    hit = None if key is None else cache.get(key)
     if hit is not None:
         text, tin, tout, finish = hit
         return Answer(ref, endpoint, text, tin, tout, finish, 0.0, True)
     result = await state.fleet.provider(endpoint.provider).chat(endpoint.model, rendered, merged)
     tin, tout = result.input_tokens, result.output_tokens
-    state.cache.put(key, (result.text, tin, tout, result.finish_reason))
+    if key is not None:
+        cache.put(key, (result.text, tin, tout, result.finish_reason))
     cost = state.fleet.cost(endpoint, tin, tout)
     return Answer(ref, endpoint, result.text, tin, tout, result.finish_reason, cost, False)

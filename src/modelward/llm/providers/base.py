@@ -26,7 +26,7 @@ from modelward.errors import (
     ProviderRateLimited,
     ProviderTimeout,
 )
-from modelward.llm.providers.transport import Fetched, LeanTransport
+from modelward.llm.providers.transport import Fetched, LeanTransport, ResponseTooLarge
 from modelward.redact import redact
 
 if TYPE_CHECKING:
@@ -106,6 +106,7 @@ class Provider:
                 transport=LeanTransport(
                     max_idle=max(8, self.config.concurrency * 2),
                     keepalive_expiry=self.config.keepalive_expiry_s,
+                    max_response_bytes=round(self.config.max_response_mib * 1024 * 1024),
                 ),
             )
         return self._client
@@ -177,6 +178,8 @@ class Provider:
         for attempt in range(1, attempts + 1):
             try:
                 response = await self._dispatch(method, path, json, stream)
+            except ResponseTooLarge as exc:  # not tried again: it would be read again
+                raise self.too_large() from exc
             except httpx.TimeoutException as exc:
                 if attempt < attempts:
                     await asyncio.sleep(self._backoff(attempt, None))
@@ -238,6 +241,8 @@ class Provider:
             async for line in response.aiter_lines():
                 if line:
                     yield line
+        except ResponseTooLarge as exc:
+            raise self.too_large() from exc
         except httpx.HTTPError as exc:
             raise ProviderError(
                 f"provider {self.name!r} broke off the stream ({type(exc).__name__}); retry"
@@ -251,6 +256,13 @@ class Provider:
             return orjson.loads(response.content), attempts
         except ValueError as exc:
             raise self.bad_response("a body that is not JSON") from exc
+
+    def too_large(self) -> ProviderBadResponse:
+        return ProviderBadResponse(
+            f"provider {self.name!r} sent an answer over {self.config.max_response_mib:g} MiB, "
+            "the most read (max_response_mib in llm.yml); raise it if its answers are that "
+            "long, or check base_url"
+        )
 
     def bad_response(self, what: str) -> ProviderBadResponse:
         return ProviderBadResponse(

@@ -22,6 +22,9 @@ request cannot have been applied, i.e. the keep-alive race).
 Proxies come from the environment as httpx and curl read them (:mod:`.proxy`): an ``http``
 URL is sent to its proxy in absolute form, an ``https`` one through a CONNECT tunnel with
 TLS to the provider inside it. Only ``http://`` proxies are spoken to.
+
+An answer is read up to ``max_response_bytes`` (head and body, default 16 MiB), never
+further: past it, :class:`ResponseTooLarge` and the connection is closed.
 """
 
 from __future__ import annotations
@@ -40,7 +43,7 @@ import httpx
 
 from modelward.llm.providers.proxy import Proxy, ProxyRules
 
-__all__ = ["Fetched", "LeanTransport"]
+__all__ = ["MAX_RESPONSE_BYTES", "Fetched", "LeanTransport", "ResponseTooLarge"]
 
 Origin = tuple[str, str, int]
 CHUNK = 65536
@@ -48,6 +51,7 @@ _CREDENTIALS = "; it wants credentials: put user:password@ in the proxy URL"
 KEEPALIVE_EXPIRY = 4.0  # s; below uvicorn's default keep-alive timeout (5 s)
 CLOSE_WAIT = 1.0  # s for a TLS connection's close_notify exchange at aclose, then cut
 MAX_HEAD = 64 * 1024  # bytes of an answer's status line and headers (h11's limit is 16 KiB)
+MAX_RESPONSE_BYTES = 16 * 1024 * 1024  # of an answer, head and body
 # h11's grammar (RFC 9110): a token; a value without line breaks or outer blanks; a target
 _NAME = re.compile(rb"[-!#$%&'*+.^_`|~0-9a-zA-Z]+")
 _VALUE = re.compile(rb"(?:[^\x00\s]+(?:[ \t]+[^\x00\s]+)*)?")
@@ -121,14 +125,28 @@ class Fetched:
         """Nothing to release: the connection went back to the pool when it was read."""
 
 
+class ResponseTooLarge(httpx.RemoteProtocolError):
+    """An answer longer than the transport reads (``limit`` bytes): none is read further."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"an answer over {limit} bytes")
+        self.limit = limit
+
+
 class _Stale(Exception):
     """A reused connection failed before any byte of an answer: send again on a fresh one."""
 
 
 class _Connection:
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    def __init__(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        limit: int = MAX_RESPONSE_BYTES,
+    ) -> None:
         self.reader = reader
         self.writer = writer
+        self.limit = limit  # bytes of an answer read at most
         self.idle_since = 0.0  # monotonic time it went back to the pool
         self.answered = False  # a byte of the current answer has arrived
         self.answer = _Answer()
@@ -194,6 +212,8 @@ class _Connection:
             return False
         self.answered = True
         self.received += len(data)
+        if self.received > self.limit:
+            raise ResponseTooLarge(self.limit)
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade as exc:
@@ -297,9 +317,11 @@ class LeanTransport(httpx.AsyncBaseTransport):
         max_idle: int = 64,
         keepalive_expiry: float = KEEPALIVE_EXPIRY,
         proxies: ProxyRules | None = None,
+        max_response_bytes: int = MAX_RESPONSE_BYTES,
     ) -> None:
         self.max_idle = max_idle
         self.keepalive_expiry = keepalive_expiry
+        self.max_response_bytes = max_response_bytes
         self._idle: dict[Origin, list[_Connection]] = {}
         self._ssl: ssl.SSLContext | None = None
         self._proxies = ProxyRules.from_environment(os.environ) if proxies is None else proxies
@@ -375,7 +397,7 @@ class LeanTransport(httpx.AsyncBaseTransport):
             raise httpx.ConnectTimeout(f"timed out connecting to {host}:{port}") from exc
         except OSError as exc:
             raise httpx.ConnectError(f"cannot connect to {host}:{port}: {exc}") from exc
-        return _Connection(reader, writer)
+        return _Connection(reader, writer, self.max_response_bytes)
 
     async def _tunnel(
         self, conn: _Connection, proxy: Proxy, host: str, port: int, timeout: float | None
@@ -412,7 +434,7 @@ class LeanTransport(httpx.AsyncBaseTransport):
         except OSError as exc:
             conn.close()
             raise httpx.ConnectError(f"TLS with {authority} failed: {exc}") from exc
-        return _Connection(conn.reader, conn.writer)
+        return _Connection(conn.reader, conn.writer, self.max_response_bytes)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         timeouts = request.extensions.get("timeout", {})
@@ -504,7 +526,7 @@ class LeanTransport(httpx.AsyncBaseTransport):
             conn.send(method, target, headers, body)
             await conn.writer.drain()
             status = await conn.head(read_timeout)
-        except _Stale:
+        except (_Stale, ResponseTooLarge):
             conn.close()
             raise
         except (httpx.ReadError, httpx.RemoteProtocolError, OSError) as exc:
