@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from modelward.artifacts.store import ArtifactStore
     from modelward.flavors.base import Flavor
 
-__all__ = ["Catalog", "no_model", "no_version"]
+__all__ = ["EVENT_FIELDS", "Catalog", "event_info", "no_model", "no_version"]
 
 Run = Callable[..., Rows]
 
@@ -37,7 +37,11 @@ _VERSION_COLUMNS = (
 )
 #: the JSON columns among them: spec, input_schema, params, metrics, tags, source
 _VERSION_JSON = (7, 8, 10, 11, 12, 13)
-_EVENT_COLUMNS = "id, version, kind, from_stage, to_stage, actor, reason, details, created_at"
+#: an event's columns, in the order :func:`event_info` reads them
+EVENT_FIELDS = (
+    "id", "version", "kind", "from_stage", "to_stage", "actor", "reason", "details", "created_at"
+)  # fmt: skip
+_EVENT_COLUMNS = ", ".join(EVENT_FIELDS)
 _RUN_COLUMNS = (
     "r.id, r.kind, m.name, r.version, r.inputs, r.results, r.verdict, r.actor, r.created_at"
 )
@@ -291,7 +295,7 @@ class Catalog:
                 "ORDER BY created_at, id",
                 params,
             )
-            return [_event_info(name, row) for row in rows]
+            return [event_info(name, row) for row in rows]
 
     def list_runs(
         self,
@@ -380,7 +384,8 @@ class Catalog:
         return _run_info(rows[0])
 
 
-def _event_info(name: str, row: tuple[Any, ...]) -> EventInfo:
+def event_info(name: str, row: Sequence[Any]) -> EventInfo:
+    """An event from its :data:`EVENT_FIELDS` values (a row read, or one just written)."""
     event_id, version, kind, from_stage, to_stage, actor, reason, details, created_at = row
     return EventInfo(
         id=event_id,

@@ -19,7 +19,7 @@ from modelward.errors import (
     TransitionError,
 )
 from modelward.registry.actor import default_actor
-from modelward.registry.catalog import Catalog, no_model, no_version
+from modelward.registry.catalog import EVENT_FIELDS, Catalog, event_info, no_model, no_version
 from modelward.registry.criteria import NO_CRITERIA, Criteria
 from modelward.registry.gates import APPROVED, run_gates
 from modelward.registry.names import check_alias, check_model_name
@@ -29,7 +29,6 @@ from modelward.registry.records import (
     EventInfo,
     ModelInfo,
     VersionInfo,
-    aware,
     jsonable,
 )
 from modelward.registry.snapshot import (
@@ -510,19 +509,4 @@ class Registry(Catalog):
         session.add(row)
         session.flush()
         name = session.scalar(select(ModelRow.name).where(ModelRow.id == model_id)) or "?"
-        return _event_info(name, row)
-
-
-def _event_info(name: str, row: EventRow) -> EventInfo:
-    return EventInfo(
-        id=row.id,
-        model=name,
-        version=row.version,
-        kind=row.kind,
-        from_stage=row.from_stage,
-        to_stage=row.to_stage,
-        actor=row.actor,
-        reason=row.reason,
-        details=dict(row.details or {}),
-        created_at=aware(row.created_at),
-    )
+        return event_info(name, [getattr(row, field) for field in EVENT_FIELDS])
