@@ -86,8 +86,8 @@ class Balancer:
         return found()[0]
 
 
-def served_ok(url: str) -> float:
-    """A replica's count of answered heart predictions, from its own /metrics."""
+def counted(url: str, metric: str, **labels: str) -> float:
+    """The sum of ``metric``'s samples with these labels, from a replica's own /metrics."""
     from prometheus_client.parser import text_string_to_metric_families
 
     text = httpx.get(url + "/metrics", timeout=10).text
@@ -95,10 +95,13 @@ def served_ok(url: str) -> float:
         sample.value
         for family in text_string_to_metric_families(text)
         for sample in family.samples
-        if sample.name == "modelward_requests_total"
-        and sample.labels.get("model") == "heart"
-        and sample.labels.get("status") == "ok"
+        if sample.name == metric and all(sample.labels.get(k) == v for k, v in labels.items())
     )
+
+
+def served_ok(url: str) -> float:
+    """A replica's count of answered heart predictions."""
+    return counted(url, "modelward_requests_total", model="heart", status="ok")
 
 
 def spawn_server(root: Path, log: Path) -> Server:

@@ -5,9 +5,9 @@ replica does, and the calls are spread over both replicas."""
 
 from __future__ import annotations
 
-import httpx
 import pytest
 
+from deploy.balancer import counted
 from llm.conftest import fake, fleet, llm_ws
 from modelward.llm.routing import save_routes
 
@@ -24,15 +24,7 @@ def gateways(fleet, start_server, balancer_of):
 
 
 def llm_calls(url: str) -> float:
-    from prometheus_client.parser import text_string_to_metric_families
-
-    text = httpx.get(url + "/metrics", timeout=10).text
-    return sum(
-        sample.value
-        for family in text_string_to_metric_families(text)
-        for sample in family.samples
-        if sample.name == "modelward_llm_requests_total" and sample.labels["status"] == "ok"
-    )
+    return counted(url, "modelward_llm_requests_total", status="ok")
 
 
 def test_the_gateway_answers_and_streams_through_the_balancer(gateways):

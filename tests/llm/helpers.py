@@ -154,3 +154,15 @@ class Served:
     def stop(self) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=10)
+
+
+def read_head(conn: socket.socket) -> bytes | None:
+    """An HTTP request's bytes up to and past the blank line after its headers (None when
+    the peer closed first); what follows the blank line may be part of the body."""
+    head = b""
+    while b"\r\n\r\n" not in head:
+        chunk = conn.recv(65536)
+        if not chunk:
+            return None
+        head += chunk
+    return head

@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from llm.helpers import read_head
 from modelward.errors import ProviderError
 from modelward.llm.config import ProviderConfig
 from modelward.llm.fake import FakeBehaviour, FakeModel, FakeServer
@@ -63,13 +64,10 @@ class RecordingProxy:
         class Handler(socketserver.BaseRequestHandler):
             def handle(self) -> None:
                 client: socket.socket = self.request
-                head = b""
-                while b"\r\n\r\n" not in head:
-                    chunk = client.recv(65536)
-                    if not chunk:
-                        return
-                    head += chunk
-                head, rest = head.split(b"\r\n\r\n", 1)
+                received = read_head(client)
+                if received is None:
+                    return
+                head, rest = received.split(b"\r\n\r\n", 1)
                 first, *lines = head.decode("latin-1").split("\r\n")
                 method, target, _ = first.split(" ")
                 headers = dict(line.split(": ", 1) for line in lines)

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from llm.helpers import Served
+from llm.helpers import Served, read_head
 from modelward.llm.routing import save_routes
 
 LIMIT_MIB = 1
@@ -59,12 +59,8 @@ class Flood:
                 self._answer(conn)
 
     def _answer(self, conn: socket.socket) -> None:
-        request = b""
-        while b"\r\n\r\n" not in request:
-            chunk = conn.recv(65536)
-            if not chunk:
-                return
-            request += chunk
+        if read_head(conn) is None:
+            return
         self.requests += 1
         piece = b'{"choices": [' + b" " * 65536
         try:
