@@ -106,11 +106,7 @@ class App:
             if self.on_error is not None:
                 self.on_error(INTERNAL)
             response = bug(scope["path"])
-        try:
-            await response.send(send, receive)
-        finally:
-            if response.after is not None:
-                _after(response.after, scope["path"])
+        await response.send(send, receive)
 
     # -- lifespan -------------------------------------------------------------------------
 
@@ -145,11 +141,3 @@ class App:
                 await group.shutdown()
             except Exception:  # noqa: BLE001 - the other groups still stop
                 log.exception("stopping %s failed", type(group).__name__)
-
-
-def _after(call: Callable[[], None], path: str) -> None:
-    """A response's bookkeeping: its failure is logged, the answer has gone already."""
-    try:
-        call()
-    except Exception:  # noqa: BLE001 - a bug in bookkeeping must not touch the next request
-        log.exception("bookkeeping after answering %s failed", path)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
 import orjson
@@ -37,10 +37,7 @@ _COOKIE_VALUE = re.compile(r"[!#$%&'()*+\-./0-9:<=>?@A-Z\[\]^_`a-z{|}~]*")
 
 
 class Response:
-    """``after``, when set, is called once the response has been sent (or its sending
-    failed): bookkeeping that the client need not wait for."""
-
-    __slots__ = ("after", "body", "headers", "status")
+    __slots__ = ("body", "headers", "status")
 
     def __init__(
         self,
@@ -52,7 +49,6 @@ class Response:
         self.body = body
         self.status = status
         self.headers = list(headers)
-        self.after: Callable[[], None] | None = None
         if content_type is not None:
             self.headers.append((b"content-type", content_type))
 

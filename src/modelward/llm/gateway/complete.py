@@ -1,6 +1,5 @@
 """A chat completion answered at once: the cache first, then the call's endpoints in
-order, falling back to the next on a provider error or timeout. Failures are recorded as
-they happen; the answer is recorded by the caller, once it is sent (``Response.after``)."""
+order, falling back to the next on a provider error or timeout."""
 
 from __future__ import annotations
 
@@ -34,6 +33,7 @@ async def complete(
             if attempt + 1 < len(call.refs):
                 metrics.fallbacks.labels(str(endpoint.name)).inc()
             continue
+        recorder.answered(call, answer)
         return answer, attempt + 1
     assert last is not None
     raise type(last)(f"every model for {call.query_type!r} failed; last: {last.message}") from last

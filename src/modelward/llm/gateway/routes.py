@@ -14,7 +14,6 @@ are written off the request path.
 from __future__ import annotations
 
 import asyncio
-import functools
 import itertools
 import time
 import uuid
@@ -116,11 +115,7 @@ class GatewayRoutes(Group):
             *extra,
             (b"x-modelward-attempts", str(attempts).encode()),
         ]
-        response = json_response(completion(call, answer), headers=headers)
-        # usage, spend, metrics and the log row once the answer is on its way: ~0.25 ms of
-        # bookkeeping the client need not wait for (written right after the answer)
-        response.after = functools.partial(recorder.answered, call, answer)
-        return response
+        return json_response(completion(call, answer), headers=headers)
 
     async def _call(self, request: Request) -> tuple[Call, bool]:
         """The checked call and whether to stream it; a refusal is counted by its code."""
