@@ -600,6 +600,8 @@ def main() -> None:
     if not cases or set(cases) - {"compacted", "today"}:
         parser.error("--cases takes compacted and/or today")
     peer_python = None if args.skip_evidently else ensure_peer()
+    load = " ".join(f"{v:.2f}" for v in os.getloadavg())
+    print(f"load average {load} on {os.cpu_count()} cores")
     for case in cases:
         folder = build(args.rows) if case == "compacted" else build_today(args.rows, args.replicas)
         print(f"-- {case}: {_census(folder)}")
@@ -616,6 +618,7 @@ def main() -> None:
                 f"{result['peak_mb']:6.0f} MB, {per_m:.2f} s per million "
                 f"({per_m / base:.2f}x the first)"
             )
+    print(f"load average at the end {os.getloadavg()[0]:.2f}")
 
 
 if __name__ == "__main__":
