@@ -252,6 +252,10 @@ class ServingPolicy(_Section):
     keep_alive_s: float = Field(default=5.0, gt=0, le=3600)
     #: Open connections per server process; beyond, requests are answered 503.
     max_connections: int = Field(default=1000, ge=1, le=1_000_000)
+    #: How often a server re-reads the deployments and tokens from the metadata database:
+    #: a deployment change or a token revocation made on any host reaches every replica
+    #: within this delay (plus the time to load a newly deployed version's model).
+    follow_ms: int = Field(default=500, ge=50, le=60_000)
 
 
 class RolloutStage(_Section):

@@ -40,7 +40,7 @@ class ServeOptions:
     port: int = 8000
     workers: int = 1
     environment: str = "production"
-    poll: float = 0.5
+    poll: float | None = None  # seconds between re-reads; None: policy serving.follow_ms
     log_level: str = "info"
     rollout_controller: bool = False  # run the rollout controller in the server too
 
@@ -76,7 +76,8 @@ def create_app(ws: Workspace, options: ServeOptions, *, on_ready: Any = None) ->
         flush_ms=serving.flush_ms,
         on_quarantine=lambda *about: _quarantine_alert(ws, *about),
     )
-    state = ServingState(ws, poll=options.poll, require_auth=not is_loopback(options.host))
+    poll = options.poll if options.poll is not None else serving.follow_ms / 1000
+    state = ServingState(ws, poll=poll, require_auth=not is_loopback(options.host))
     metrics = ServerMetrics(
         lambda: writer.queued, lambda: writer.dropped, lambda: writer.quarantined
     )
