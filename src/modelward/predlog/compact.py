@@ -10,6 +10,11 @@ groups of :data:`ROW_GROUP_ROWS`, the log's compression; one input file in memor
 time), then deletes the files it replaced. Files whose columns differ (a new feature, an
 int that became a float) are unified as DuckDB's ``union_by_name`` reads them.
 
+A request logged twice (a replica killed after logging a request and before answering it,
+whose request the load balancer then sent to another replica; the killed one's restart
+replays its row too) is kept once in the compacted predictions: the first row of its
+request id, in file order. Labels are never merged (a later label is a correction).
+
 Safe to interrupt and to run while checks read the log: the new file is written under a
 temporary name and renamed into place, and it names the files it replaces in its Parquet
 metadata. Readers skip the files a compacted file names (:func:`live_files`), so a run
@@ -42,8 +47,9 @@ class Compaction:
     model: str
     date: str
     files: int  # files replaced (or that would be, in a dry run)
-    rows: int
+    rows: int  # rows written (read, in a dry run)
     output: str | None  # the new file's name; None in a dry run
+    duplicates: int | None = None  # prediction rows of a request id seen before; dry run: None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -106,15 +112,20 @@ def _compact_partition(log: LogFiles, partition: Partition, dry_run: bool) -> Co
     schema = schema.with_metadata({COMPACTED_KEY: json.dumps(names).encode()})
     output = f"compacted-{uuid.uuid4().hex[:12]}.parquet"
     tmp = f"{folder}/.{output}.tmp"
+    written = 0
     try:
         with fs.open(tmp, "wb") as handle:
             writer = None  # opened on the first row group: its values choose the dictionaries
             pending: list[Any] = []
             held = 0
+            seen: set[str] | None = set() if kind == PREDICTIONS else None
             try:
                 for n in names:  # one file in memory at a time, plus one row group
                     table = _conform(pq.read_table(f"{folder}/{n}", filesystem=fs), schema)
+                    if seen is not None:
+                        table = _first_of_each_request(table, seen)
                     pending.append(table)
+                    written += table.num_rows
                     held += table.num_rows
                     if held >= ROW_GROUP_ROWS or n == names[-1]:
                         group = pa.concat_tables(pending)
@@ -132,7 +143,24 @@ def _compact_partition(log: LogFiles, partition: Partition, dry_run: bool) -> Co
         if fs.exists(tmp):
             fs.rm(tmp)
         raise StorageError(f"cannot compact {folder}: {exc}; run it again") from exc
-    return Compaction(kind, model, day, len(names), rows, output)
+    duplicates = rows - written if kind == PREDICTIONS else 0
+    return Compaction(kind, model, day, len(names), written, output, duplicates)
+
+
+def _first_of_each_request(table: Any, seen: set[str]) -> Any:
+    """``table`` without the rows whose request id is in ``seen`` or earlier in the table
+    (rows without an id are kept); the ids kept are added to ``seen``."""
+    import pyarrow as pa
+
+    if "request_id" not in table.column_names:
+        return table
+    keep = []
+    for rid in table.column("request_id").to_pylist():
+        fresh = rid is None or rid not in seen
+        if fresh and rid is not None:
+            seen.add(rid)
+        keep.append(fresh)
+    return table if all(keep) else table.filter(pa.array(keep, pa.bool_()))
 
 
 def _conform(table: Any, schema: Any) -> Any:

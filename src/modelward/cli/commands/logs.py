@@ -37,8 +37,12 @@ def logs_compact(
     if not done:
         console.print("nothing to compact: every closed day is already one file per partition")
         return
-    rows = [(c.kind, c.model, c.date, str(c.files), f"{c.rows:,}", c.output or "-") for c in done]
-    console.print(table(("log", "model", "date", "files", "rows", "now"), rows))
+    rows = [
+        (c.kind, c.model, c.date, str(c.files), f"{c.rows:,}",
+         "-" if c.duplicates is None else f"{c.duplicates:,}", c.output or "-")
+        for c in done
+    ]  # fmt: skip
+    console.print(table(("log", "model", "date", "files", "rows", "twice", "now"), rows))
     if dry_run:
         console.print("dry run: nothing changed; run without --dry-run to compact")
 
