@@ -151,6 +151,39 @@ def test_an_answer_cached_by_one_replica_is_served_by_the_other(
     stopped(first, second)
 
 
+def test_a_replica_that_alone_cannot_reach_redis_is_counted_through_the_db(
+    fleet, start_server, redis_prefix
+):
+    """A network partition: B's Redis does not answer, A's does. B's calls reach the
+    shared counter through the usage table and A's ticks, once each."""
+    from modelward.llm.usage import month_spend
+
+    configure(fleet, redis_url=SHARED, redis_prefix=redis_prefix, flush_ms=100, cache_ttl_s=0)
+    cut_off = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
+    a = start_server()
+    b = start_server(env={"MODELWARD_REDIS_URL": cut_off})
+    assert ready(a.url)["redis"]["ok"] is True and ready(b.url)["redis"]["ok"] is False
+    assert ask(a.url, "From A?")[0] == 200
+    for n in range(3):
+        assert ask(b.url, f"From B, {n}?")[0] == 200
+    spent = month_spend(fleet.db)  # B's rows flushed, when this holds all four calls
+
+    def all_counted() -> bool:
+        nonlocal spent
+        spent = month_spend(fleet.db)
+        with fleet.db.session(readonly=True) as session:
+            from sqlalchemy import func, select
+
+            from modelward.store.tables import UsageRow
+
+            calls = session.scalar(select(func.sum(UsageRow.requests)))
+        return calls == 4 and month_counter(redis_prefix) == pytest.approx(spent, rel=1e-9)
+
+    wait_for(all_counted, 30, "B's calls in the shared counter")
+    stopped(a, b)
+    assert month_counter(redis_prefix) == pytest.approx(month_spend(fleet.db), rel=1e-9)
+
+
 class OwnRedis:
     """A `redis-server` of the test's own on 127.0.0.1:``port``, with a password and no
     persistence (a restart comes back empty, as a Redis without a disk does)."""

@@ -118,27 +118,34 @@ class GatewayState:
                 log.exception("gateway maintenance failed; retrying")
 
     def share(self) -> None:
-        """Redis down: ask whether it is back; up: add the spend it missed."""
+        """Redis down: ask whether it is back. Up: raise its counters to at least the spend
+        this replica knows (what Redis missed or lost comes back through the DB)."""
         link, spend = self.redis, self.shared_spend
         if link is None or spend is None:
             return
         try:
             if link.up or link.probe():
-                spend.push(self._seeds)
+                with self._lock:
+                    total = self.spend_month + self._unflushed
+                    keys = self.spend_keys.keys() | self._unflushed_keys.keys()
+                    per_key = [
+                        (k, self.spend_keys.get(k, 0.0) + self._unflushed_keys.get(k, 0.0))
+                        for k in sorted(keys)
+                    ]
+                spend.raise_to(total, per_key)
         except Exception:  # noqa: BLE001 - a bug must not stop the usage flushes
             log.exception("sharing the spend through Redis failed; retrying")
 
     def shared_status(self) -> dict[str, Any]:
         """What ``/readyz`` says of the shared state (nothing without Redis)."""
-        if self.redis is None or self.shared_spend is None:
-            return {}
-        return {"redis": {**self.redis.status(), "unsent_spend": self.shared_spend.unsent}}
+        return {} if self.redis is None else {"redis": self.redis.status()}
 
     def flush(self) -> None:
-        with self._lock:
+        with self._lock:  # the same calls leave the unflushed spend and the buffer
             self._unflushed = 0.0
             self._unflushed_keys = {}
-        self.usage.flush()
+            batch = self.usage.take()
+        self.usage.write(batch)
 
     def refresh(self) -> None:
         """Follow the routing table, tokens and the month's spend."""
@@ -200,12 +207,36 @@ class GatewayState:
                 "gateway.key_budgets in llm.yml or wait for next month"
             )
 
-    def spent(self, key: str, cost: float) -> None:
+    def record_usage(
+        self,
+        key: str,
+        model: str,
+        version: int,
+        *,
+        error: bool,
+        cache_hit: bool,
+        input_tokens: int,
+        output_tokens: int,
+        cost: float,
+    ) -> None:
+        """Count one attempt: its usage row and its spend (in Redis first, so a counter
+        raised to this replica's spend never holds a call it is about to add)."""
+        if cost and self.shared_spend is not None:
+            self.shared_spend.add(key, cost, self._seeds(key))
         with self._lock:
-            self._unflushed += cost
-            self._unflushed_keys[key] = self._unflushed_keys.get(key, 0.0) + cost
-        if self.shared_spend is not None:
-            self.shared_spend.add(key, cost, self._seeds)
+            self.usage.add(
+                key,
+                model,
+                version,
+                error=error,
+                cache_hit=cache_hit,
+                input_tokens=input_tokens,
+                output_tokens=output_tokens,
+                cost=cost,
+            )
+            if cost:
+                self._unflushed += cost
+                self._unflushed_keys[key] = self._unflushed_keys.get(key, 0.0) + cost
 
     def _seeds(self, key: str) -> tuple[float, float]:
         """The month's spend and ``key``'s as this process knows them: re-read from the

@@ -1,21 +1,23 @@
 """The month's LLM spend shared by every gateway replica: one Redis counter per UTC month
-(``<prefix>:llm:spend:<YYYY-MM>``) and one per API token name (``…:<YYYY-MM>:key:<name>``).
+(``<prefix>:llm:spend:<YYYY-MM>``) and one per API token name (``…:<YYYY-MM>:key:<name>``),
+expiring a week after the month.
 
-Every answered call adds its cost atomically (a Lua script: ``INCRBYFLOAT`` when the month's
-counter exists, else ``SET`` it, with an expiry after the month, to the spend this process
-knows from the metadata DB, which already holds the call: a Redis restart does not reset a
-budget to zero). Every budget check reads the counters (``MGET``), so across N replicas the
-month's spend passes the budget by no more than the calls in flight when it was reached.
+Every answered call adds its cost atomically (:data:`ADD`: ``INCRBYFLOAT``, or, when the
+month's counter does not exist yet, ``SET`` it to the spend this replica knows from the
+metadata DB plus the call: a new month, or a Redis restarted without its data, does not
+reset a budget to zero). Every budget check reads the counters (``MGET``), so across N
+replicas the month's spend passes the budget by no more than the calls in flight.
 
-The usage table stays the record of truth; these counters only make it visible to every
-replica at once, not one ``flush_ms`` later. A cost Redis could not take (it was down) is
-kept and added when it answers again, so the counters do not forget an outage's spend.
+The usage table stays the record of truth. Once per ``flush_ms`` each replica raises the
+counters to at least what it knows (:data:`RAISE`: the DB's spend plus its own calls not
+flushed there yet), never lowering them: a cost a replica could not add while Redis was
+down (or which Redis lost) comes back through the DB within a tick or two, and nothing is
+counted twice, since a call is added to Redis before it is counted anywhere else.
 """
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -24,22 +26,32 @@ from modelward.timeutil import utcnow
 
 __all__ = ["SharedSpend"]
 
-#: KEYS: the counters; ARGV[1]: expiry (s); ARGV[1+i]: what to add to KEYS[i];
-#: ARGV[1+n+i]: its value when it does not exist yet (already including what to add).
+#: KEYS[1..2]: the month's counter and the key's; ARGV[1]: expiry (s); ARGV[2]: the cost;
+#: ARGV[3..4]: each counter's value when it does not exist yet (the cost included).
 ADD = """
-local n = #KEYS
-for i = 1, n do
+for i = 1, 2 do
   if redis.call('EXISTS', KEYS[i]) == 1 then
-    redis.call('INCRBYFLOAT', KEYS[i], ARGV[1 + i])
+    redis.call('INCRBYFLOAT', KEYS[i], ARGV[2])
   else
-    redis.call('SET', KEYS[i], ARGV[1 + n + i], 'EX', ARGV[1])
+    redis.call('SET', KEYS[i], ARGV[2 + i], 'EX', ARGV[1])
   end
 end
-return n
+return 1
 """
 
-#: (month spend, this key's month spend) the metadata DB and this process know of
-Seeds = Callable[[str], tuple[float, float]]
+#: KEYS: counters; ARGV[1]: expiry (s) of a new one; ARGV[1 + i]: KEYS[i]'s floor.
+RAISE = """
+for i = 1, #KEYS do
+  local now = tonumber(redis.call('GET', KEYS[i]))
+  local floor = tonumber(ARGV[1 + i])
+  if now == nil then
+    redis.call('SET', KEYS[i], ARGV[1 + i], 'EX', ARGV[1])
+  elseif now < floor then
+    redis.call('SET', KEYS[i], ARGV[1 + i], 'KEEPTTL')
+  end
+end
+return #KEYS
+"""
 
 
 class SharedSpend:
@@ -47,12 +59,11 @@ class SharedSpend:
         self.link = link
         self.prefix = prefix
         self._add = link.client.register_script(ADD)
-        self._lock = threading.Lock()
-        self._missed: dict[tuple[str, str], float] = {}  # (month, api key) -> cost not added
+        self._raise = link.client.register_script(RAISE)
 
-    def keys(self, api_key: str, month: str | None = None) -> tuple[str, str]:
-        month = month or _month()
-        base = f"{self.prefix}:llm:spend:{month}"
+    def keys(self, api_key: str) -> tuple[str, str]:
+        """The current month's counter, and ``api_key``'s."""
+        base = f"{self.prefix}:llm:spend:{utcnow():%Y-%m}"
         return base, f"{base}:key:{api_key}"
 
     def read(self, api_key: str) -> tuple[float | None, float | None]:
@@ -61,47 +72,23 @@ class SharedSpend:
         found = self.link.run(lambda r: r.mget(self.keys(api_key)), [None, None])
         return _number(found[0]), _number(found[1])
 
-    def add(self, api_key: str, cost: float, seeds: Seeds) -> None:
-        """Count ``cost`` for ``api_key`` (and the month); kept for later if Redis is down."""
-        with self._lock:
-            month = _month()
-            self._missed[(month, api_key)] = self._missed.get((month, api_key), 0.0) + cost
-        self.push(seeds)
+    def add(self, api_key: str, cost: float, known: tuple[float, float]) -> bool:
+        """Add ``cost`` to the month's and ``api_key``'s counters; ``known``: the two
+        spends this replica knows, the call not included (a missing counter starts there).
+        False: Redis is down (the next :meth:`raise_to` after it is back brings it in)."""
+        args = [str(_expiry_s()), repr(cost), repr(known[0] + cost), repr(known[1] + cost)]
+        keys = self.keys(api_key)
+        return self.link.run(lambda r: bool(self._add(keys=keys, args=args, client=r)), False)
 
-    def push(self, seeds: Seeds) -> None:
-        """Add every cost not yet in Redis (this month's; an older month's budget is over)."""
-        month = _month()
-        with self._lock:
-            pending = {k: v for k, v in self._missed.items() if k[0] == month}
-            self._missed = {}
-        if not pending:
-            return
-        counters: dict[str, list[float]] = {}  # name -> [what to add, value when new]
-        for (_, api_key), cost in pending.items():
-            total, spent_key = seeds(api_key)
-            month_key, key_key = self.keys(api_key, month)
-            counters.setdefault(month_key, [0.0, total])[0] += cost
-            counters[key_key] = [cost, spent_key]
-        names = list(counters)
-        args = [
-            str(_expiry_s()),
-            *(repr(counters[n][0]) for n in names),
-            *(repr(counters[n][1]) for n in names),
-        ]
-        if self.link.run(lambda r: self._add(keys=names, args=args, client=r), None) is None:
-            with self._lock:  # Redis is down: keep them for the next push
-                for key, cost in pending.items():
-                    self._missed[key] = self._missed.get(key, 0.0) + cost
-
-    @property
-    def unsent(self) -> float:
-        """Spend this process has not been able to add to Redis yet (dollars)."""
-        with self._lock:
-            return sum(self._missed.values())
-
-
-def _month() -> str:
-    return utcnow().strftime("%Y-%m")
+    def raise_to(self, total: float, per_key: Iterable[tuple[str, float]]) -> None:
+        """Raise the counters to at least these spends (the month's, each key's)."""
+        month = self.keys("")[0]
+        names, floors = [month], [total]
+        for api_key, spent in per_key:
+            names.append(self.keys(api_key)[1])
+            floors.append(spent)
+        args = [str(_expiry_s()), *(repr(f) for f in floors)]
+        self.link.run(lambda r: self._raise(keys=names, args=args, client=r), None)
 
 
 def _expiry_s() -> int:
