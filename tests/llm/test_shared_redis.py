@@ -344,3 +344,21 @@ def test_without_a_redis_url_the_gateway_never_imports_redis(fleet, monkeypatch)
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
     )
     assert done.stdout.split() == ["MemoryCache", "False"]
+
+
+def test_config_show_says_where_state_is_shared_without_the_password(fleet, cli, monkeypatch):
+    configure(fleet)
+    assert "gateway state: in each process" in cli("llm", "config", "show").stdout
+    configure(fleet, redis_url="redis://:filepass-123@10.0.0.9:6379/2", redis_prefix="team-a")
+    shown = cli("llm", "config", "show", "--json").json["shared_state"]
+    assert shown == {
+        "redis_url": "redis://:***@10.0.0.9:6379/2",
+        "source": "llm.yml",
+        "prefix": "team-a",
+    }
+    monkeypatch.setenv("MODELWARD_REDIS_URL", "rediss://ops:envpass-456@redis.internal:6380/0")
+    table = cli("llm", "config", "show").stdout
+    assert "shared through rediss://ops:***@redis.internal:6380/0 (from MODELWARD_REDIS_URL" in (
+        " ".join(table.split())
+    )
+    assert "envpass-456" not in table and "filepass-123" not in table
