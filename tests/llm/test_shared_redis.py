@@ -148,6 +148,15 @@ def test_an_answer_cached_by_one_replica_is_served_by_the_other(
     assert again["choices"][0]["message"]["content"] == body["choices"][0]["message"]["content"]
     assert fake.behaviour._calls["good"] == before + 1  # the provider was asked once
     assert counted(second.url, "modelward_llm_cache_hits_total") == 1
+    from openai import OpenAI
+
+    with OpenAI(base_url=second.url + "/v1", api_key="unused", max_retries=0) as client:
+        stream = client.chat.completions.create(
+            model="route:factual", stream=True, messages=[{"role": "user", "content": question}]
+        )
+        streamed = "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
+    assert streamed == body["choices"][0]["message"]["content"]  # from the cache as well
+    assert fake.behaviour._calls["good"] == before + 1
     stopped(first, second)
 
 
@@ -362,3 +371,27 @@ def test_config_show_says_where_state_is_shared_without_the_password(fleet, cli,
         " ".join(table.split())
     )
     assert "envpass-456" not in table and "filepass-123" not in table
+
+
+def test_the_standalone_gateway_says_on_healthz_that_redis_is_down(routed_ws_closed_redis):
+    """`modelward llm gateway` (no /readyz): /healthz stays ok and says it; answers go on."""
+    from llm.helpers import Served
+    from modelward.llm.gateway import create_gateway_app
+
+    served = Served(create_gateway_app(routed_ws_closed_redis))
+    try:
+        assert ask(served.url, "Anyone there?")[:2] == (200, "miss")
+        assert ask(served.url, "Anyone there?")[:2] == (200, "miss")  # no cache without it
+        health = httpx.get(served.url + "/healthz", timeout=10)
+        assert health.status_code == 200 and health.json()["status"] == "ok"
+        assert health.json()["redis"]["ok"] is False
+        assert "secretpass9" not in health.text
+        assert counted(served.url, "modelward_llm_redis_up") == 0
+    finally:
+        served.stop()  # its shutdown closes the gateway's state
+
+
+@pytest.fixture
+def routed_ws_closed_redis(fleet):
+    configure(fleet, redis_url=f"redis://:secretpass9@127.0.0.1:{free_port()}/0")
+    return fleet

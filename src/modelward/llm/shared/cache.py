@@ -37,6 +37,8 @@ class RedisCache:
         return f"{self.prefix}:llm:cache:{key}"
 
     def get(self, key: str) -> Any:
+        if not self.on:  # off: no round trip for a lookup that cannot hit
+            return None
         raw = self.link.run(lambda r: r.get(self._key(key)), None)
         if raw is None or len(raw) > MAX_VALUE_BYTES:
             return None
