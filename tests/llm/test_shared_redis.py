@@ -395,3 +395,32 @@ def test_the_standalone_gateway_says_on_healthz_that_redis_is_down(routed_ws_clo
 def routed_ws_closed_redis(fleet):
     configure(fleet, redis_url=f"redis://:secretpass9@127.0.0.1:{free_port()}/0")
     return fleet
+
+
+def test_a_foreign_value_under_a_key_is_not_an_outage(fleet, redis_prefix, caplog):
+    """Redis answers but refuses a command (someone put a list where the month's spend
+    goes): calls are answered, the cache still shares, one warning, the link stays up."""
+    import logging
+
+    import redis
+
+    from llm.helpers import Served
+    from modelward.llm.gateway import create_gateway_app
+    from modelward.timeutil import utcnow
+
+    configure(fleet, redis_url=SHARED, redis_prefix=redis_prefix)
+    with redis.Redis.from_url(SHARED) as client:
+        client.lpush(f"{redis_prefix}:llm:spend:{utcnow():%Y-%m}", "not a number")
+    served = Served(create_gateway_app(fleet))
+    try:
+        with caplog.at_level(logging.WARNING, logger="modelward.llm.gateway"):
+            assert ask(served.url, "Spend where?")[:2] == (200, "miss")
+            assert ask(served.url, "Spend where?")[:2] == (200, "hit")
+            assert ask(served.url, "And again?")[:2] == (200, "miss")
+        refused = [r for r in caplog.records if "refused a command" in r.getMessage()]
+        assert len(refused) == 1, caplog.text
+        assert "WRONGTYPE" in refused[0].getMessage()
+        assert served.app.state.gateway.redis.up is True
+        assert "does not answer" not in caplog.text
+    finally:
+        served.stop()

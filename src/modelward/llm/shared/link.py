@@ -57,6 +57,10 @@ class RedisLink:
             retry_on_timeout=False,
         )
         self._errors: tuple[type[BaseException], ...] = (redis.RedisError, OSError)
+        # Redis answered, but refused the command (a foreign value under one of our keys, a
+        # server that forbids scripts): not an outage, said once
+        self._refusals: tuple[type[BaseException], ...] = (redis.ResponseError,)
+        self._refused_said = False
         self._lock = threading.Lock()
         self.up = True
         self.problem: str | None = None
@@ -71,10 +75,12 @@ class RedisLink:
             return fallback
         try:
             return operation(self.client)
+        except self._refusals as exc:
+            self._refused(exc)
         except self._errors as exc:
             self._failed(exc)
-            self._fell_back()
-            return fallback
+        self._fell_back()
+        return fallback
 
     def probe(self) -> bool:
         """Whether Redis answers now (a PING); a change of state is logged once."""
@@ -113,9 +119,19 @@ class RedisLink:
         with self._lock:
             self.fallbacks += 1
 
+    def _refused(self, exc: BaseException) -> None:
+        with self._lock:
+            first, self._refused_said = not self._refused_said, True
+        if first:
+            log.warning(
+                "Redis at %s refused a command: %s; that operation falls back (the cache "
+                "misses, the budget uses this process's spend); said once",
+                self.url,
+                redact(_first_line(exc)),
+            )
+
     def _failed(self, exc: BaseException) -> None:
-        text = str(exc).strip()
-        reason = redact(text.splitlines()[0].rstrip(".") if text else type(exc).__name__)
+        reason = redact(_first_line(exc))
         with self._lock:
             first = self.up
             self.up = False
@@ -125,6 +141,11 @@ class RedisLink:
                 self.outages += 1
         if first:
             log.warning("%s; %s until it does", self.problem, FALLBACK)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0].rstrip(".") if text else type(exc).__name__
 
 
 #: What the gateway does while Redis is down (the log line and /readyz say it).
