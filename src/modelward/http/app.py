@@ -48,6 +48,11 @@ class Group:
     def mounted(self, app: App) -> None:
         """Called once the app holds every group (the docs read the other routes)."""
 
+    def detail(self) -> dict[str, Any]:
+        """What the group adds to the process's ``/readyz`` body: how a part it depends on
+        is doing when the process serves on without it (the gateway's Redis)."""
+        return {}
+
     async def startup(self) -> None:
         """Before the first request."""
 

@@ -17,6 +17,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from modelward.errors import ConfigError
+from modelward.llm.shared.url import check_url
 from modelward.redact import remember
 
 __all__ = [
@@ -113,6 +114,24 @@ class GatewayConfig(_Section):
     classifier: dict[str, list[str]] = {}  # query type -> keywords
     key_budgets: dict[str, KeyBudget] = {}
     flush_ms: int = Field(default=1000, ge=1)
+    # budgets and the response cache shared by every replica (MODELWARD_REDIS_URL wins)
+    redis_url: str | None = None
+    # the first part of every Redis key (teams sharing one Redis use one each)
+    redis_prefix: str = "modelward"
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, value: str | None) -> str | None:
+        return None if value is None else check_url(value)
+
+    @field_validator("redis_prefix")
+    @classmethod
+    def _redis_prefix(cls, value: str) -> str:
+        if not 0 < len(value) <= 64 or not value.replace("_", "").replace("-", "").isalnum():
+            raise ValueError("must be 1 to 64 letters, digits, _ or - (e.g. modelward-team-a)")
+        if not value.isascii():
+            raise ValueError("must be ASCII letters, digits, _ or -")
+        return value
 
 
 class LLMConfig(_Section):

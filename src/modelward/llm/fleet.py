@@ -67,6 +67,22 @@ class LLMFleet:
             self._config = load_config(self.config_path)
         return self._config
 
+    @property
+    def shared_state(self) -> dict[str, Any]:
+        """Where the gateway keeps budgets and its response cache: ``redis_url`` (the
+        password masked; None: in each process), ``source`` (``MODELWARD_REDIS_URL`` or
+        ``llm.yml``) and the key ``prefix``. A bad URL is a ConfigError naming its key."""
+        from modelward.llm.shared.url import ENV, resolve_url, shown
+
+        configured = self.config.gateway.redis_url
+        url = resolve_url(configured)
+        source = None if url is None else (self.config_path.name if url == configured else ENV)
+        return {
+            "redis_url": None if url is None else shown(url),
+            "source": source,
+            "prefix": self.config.gateway.redis_prefix,
+        }
+
     @cached_property
     def cache(self) -> DiskCache:
         return DiskCache(self.ws.layout.llm_cache)

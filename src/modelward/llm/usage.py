@@ -58,8 +58,15 @@ class UsageBuffer:
             return {k: dict(v) for k, v in self._pending.items()}
 
     def flush(self) -> int:
+        return self.write(self.take())
+
+    def take(self) -> dict[Key, dict[str, float]]:
+        """The counts so far, and a fresh buffer (:meth:`write` stores them)."""
         with self._lock:
             batch, self._pending = self._pending, defaultdict(lambda: dict.fromkeys(FIELDS, 0))
+        return batch
+
+    def write(self, batch: dict[Key, dict[str, float]]) -> int:
         if not batch:
             return 0
         for attempt in range(3):

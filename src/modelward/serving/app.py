@@ -137,6 +137,8 @@ class ServingApp(App):
             "failures": failures,
             "log": {"queued_rows": self.writer.queued, "problem": self.writer.problem},
         }
+        for group in self.groups:
+            body.update(group.detail())
         if reason:
             body["reason"] = reason
         return not reason, body

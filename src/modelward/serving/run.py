@@ -153,6 +153,10 @@ def check_binding(ws: Workspace, options: ServeOptions) -> None:
             f"unknown environment {options.environment!r}; use staging or production",
             field="environment",
         )
+    if ws.layout.llm_config.exists():  # llm.yml and the gateway's Redis URL, before workers
+        from modelward.llm.shared.url import resolve_url
+
+        resolve_url(ws.llm.config.gateway.redis_url)
     if is_loopback(options.host):
         return
     if not active_tokens(ws.db):

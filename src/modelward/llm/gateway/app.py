@@ -33,7 +33,13 @@ def create_gateway_app(
     :class:`GatewayState` (routing table, cache, usage, the log writer)."""
     state = GatewayState(ws, config=config, environment=environment)
     routes = GatewayRoutes(state, standalone=True)  # ratings at /v1/feedback too
-    health = Operations(health=lambda: {"status": "ok", "routing_revision": state.revision})
+    health = Operations(
+        health=lambda: {
+            "status": "ok",
+            "routing_revision": state.revision,
+            **state.shared_status(),  # Redis down: still ok, serving on without it
+        }
+    )
     app = App([routes, health, Docs("modelward LLM gateway")], auth=Auth(state))
     app.state.gateway = state
     return app

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from modelward.llm.shared.link import RedisLink
 
 __all__ = ["GatewayMetrics"]
 
@@ -51,6 +55,10 @@ class GatewayMetrics:
         )
         self._children: dict[tuple[object, ...], Any] = {}
 
+    def watch(self, link: RedisLink) -> None:
+        """Export how the gateway's Redis link is: up or not, outages, fallbacks."""
+        self.registry.register(_RedisCollector(link))
+
     def _child(self, metric: Any, *labels: str) -> Any:
         """``metric.labels(*labels)``, looked up once (the client's lookup checks the
         labels and takes a lock each time: five a call). The client keeps every child it
@@ -88,3 +96,30 @@ class GatewayMetrics:
         from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
         return generate_latest(self.registry), CONTENT_TYPE_LATEST
+
+
+class _RedisCollector:
+    """``modelward_llm_redis_up`` (1 / 0), ``modelward_llm_redis_outages_total`` and
+    ``modelward_llm_redis_fallbacks_total`` (operations answered without Redis: a cache
+    miss, a budget checked on this process's spend), read from the link when scraped."""
+
+    def __init__(self, link: RedisLink) -> None:
+        self.link = link
+
+    def collect(self) -> Iterator[Any]:
+        from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+
+        link = self.link
+        yield GaugeMetricFamily(
+            "modelward_llm_redis_up",
+            "Whether the gateway's Redis (shared budgets and cache) answers",
+            value=1.0 if link.up else 0.0,
+        )
+        yield CounterMetricFamily(
+            "modelward_llm_redis_outages", "Times Redis stopped answering", value=link.outages
+        )
+        yield CounterMetricFamily(
+            "modelward_llm_redis_fallbacks",
+            "Gateway operations answered without Redis while it was down",
+            value=link.fallbacks,
+        )

@@ -69,7 +69,7 @@ class Recorder:
         latency_ms = (time.perf_counter() - call.started) * 1000
         name, version = str(endpoint.name), int(endpoint.version or 0)
         tin, tout = tokens
-        state.usage.add(
+        state.record_usage(
             call.client,
             name,
             version,
@@ -79,8 +79,6 @@ class Recorder:
             output_tokens=tout,
             cost=cost or 0.0,
         )
-        if cost:
-            state.spent(call.client, cost)
         metrics.observe(
             name, call.query_type, status, latency_ms, tin, tout, cost or 0.0, cache_hit
         )

@@ -59,6 +59,8 @@ class GatewayRoutes(Group):
         self.state = state
         self.standalone = standalone
         self.gateway_metrics = GatewayMetrics()
+        if state.redis is not None:
+            self.gateway_metrics.watch(state.redis)
         ratings = self.gateway_metrics.ratings
         self.feedback = GatewayFeedback(state, lambda model: ratings.labels(model).inc())
         self.recorder = Recorder(state, self.gateway_metrics, self.feedback.answered)
@@ -79,6 +81,9 @@ class GatewayRoutes(Group):
 
     def mounted(self, app: App) -> None:
         self.auth = app.auth
+
+    def detail(self) -> dict[str, Any]:
+        return self.state.shared_status()
 
     async def shutdown(self) -> None:
         """Usage and the log flushed, the provider connections closed."""

@@ -5,6 +5,12 @@ Nothing on the request path touches the database: a background thread (started w
 first request) flushes usage rows in batches, re-reads the month's spend and follows new
 routing revisions and API tokens once per ``flush_ms``.
 
+With a Redis URL (``gateway.redis_url`` or ``MODELWARD_REDIS_URL``) the month's spend and
+the response cache are shared by every replica (:mod:`modelward.llm.shared`): a budget
+check reads the shared counters, an answered call adds its cost to them. While Redis is
+down the process falls back to what it knows itself (the spend re-read from the DB, its
+own cache misses), and the background thread notices when Redis is back.
+
 It is also the standalone gateway's token source (:class:`modelward.http.auth.Auth`):
 tokens name callers for budgets and the log, and are never required (``auth_on``).
 """
@@ -21,7 +27,11 @@ from modelward.http.tokens import active_tokens
 
 if TYPE_CHECKING:
     from modelward.http.tokens import TokenInfo
+    from modelward.llm.cache import MemoryCache
     from modelward.llm.config import LLMConfig
+    from modelward.llm.shared.cache import RedisCache
+    from modelward.llm.shared.link import RedisLink
+    from modelward.llm.shared.spend import SharedSpend
     from modelward.llm.types import Endpoint
     from modelward.workspace import Workspace
 
@@ -38,8 +48,8 @@ class GatewayState:
     def __init__(
         self, ws: Workspace, *, config: LLMConfig | None = None, environment: str = "production"
     ) -> None:
-        from modelward.llm.cache import MemoryCache
         from modelward.llm.fleet import LLMFleet
+        from modelward.llm.shared.url import resolve_url
         from modelward.llm.usage import UsageBuffer
         from modelward.predlog.writer import LogWriter
 
@@ -49,7 +59,9 @@ class GatewayState:
         self.gateway = self.config.gateway
         self.policy = ws.policy.llm
         self.environment = environment
-        self.cache = MemoryCache(ttl_s=self.gateway.cache_ttl_s, size=self.gateway.cache_size)
+        self.redis: RedisLink | None = None
+        self.shared_spend: SharedSpend | None = None
+        self.cache = self._cache(resolve_url(self.gateway.redis_url))
         self.usage = UsageBuffer(ws.db)
         # The server's prediction-log writer, write-ahead file included: a call answered
         # is in the log even if the process is killed (replayed at the next start).
@@ -67,6 +79,23 @@ class GatewayState:
         self._thread: threading.Thread | None = None
         self.refresh()
 
+    def _cache(self, url: str | None) -> MemoryCache | RedisCache:
+        """The response cache: this process's, or Redis's (then the spend is shared too)."""
+        from modelward.llm.cache import MemoryCache
+
+        ttl_s, size = self.gateway.cache_ttl_s, self.gateway.cache_size
+        if url is None:
+            return MemoryCache(ttl_s=ttl_s, size=size)
+        from modelward.llm.shared.cache import RedisCache
+        from modelward.llm.shared.link import RedisLink
+        from modelward.llm.shared.spend import SharedSpend
+
+        prefix = self.gateway.redis_prefix
+        self.redis = link = RedisLink(url)
+        link.probe()  # unreachable: serve on with the fallback, said once in the log
+        self.shared_spend = SharedSpend(link, prefix)
+        return RedisCache(link, prefix, ttl_s=ttl_s, size=size)
+
     # -- background -----------------------------------------------------------------------
 
     def ensure_started(self) -> None:
@@ -81,17 +110,42 @@ class GatewayState:
 
     def _loop(self) -> None:
         while not self._stop.wait(self.gateway.flush_ms / 1000):
+            self.share()
             try:
                 self.flush()
                 self.refresh()
             except Exception:  # noqa: BLE001 - keep serving on a DB hiccup; retried next tick
                 log.exception("gateway maintenance failed; retrying")
 
+    def share(self) -> None:
+        """Redis down: ask whether it is back. Up: raise its counters to at least the spend
+        this replica knows (what Redis missed or lost comes back through the DB)."""
+        link, spend = self.redis, self.shared_spend
+        if link is None or spend is None:
+            return
+        try:
+            if link.up or link.probe():
+                with self._lock:
+                    total = self.spend_month + self._unflushed
+                    keys = self.spend_keys.keys() | self._unflushed_keys.keys()
+                    per_key = [
+                        (k, self.spend_keys.get(k, 0.0) + self._unflushed_keys.get(k, 0.0))
+                        for k in sorted(keys)
+                    ]
+                spend.raise_to(total, per_key)
+        except Exception:  # noqa: BLE001 - a bug must not stop the usage flushes
+            log.exception("sharing the spend through Redis failed; retrying")
+
+    def shared_status(self) -> dict[str, Any]:
+        """What ``/readyz`` says of the shared state (nothing without Redis)."""
+        return {} if self.redis is None else {"redis": self.redis.status()}
+
     def flush(self) -> None:
-        with self._lock:
+        with self._lock:  # the same calls leave the unflushed spend and the buffer
             self._unflushed = 0.0
             self._unflushed_keys = {}
-        self.usage.flush()
+            batch = self.usage.take()
+        self.usage.write(batch)
 
     def refresh(self) -> None:
         """Follow the routing table, tokens and the month's spend."""
@@ -129,13 +183,18 @@ class GatewayState:
             self._thread.join(timeout=10)
         self.flush()
         self.predlog.close()
+        if self.redis is not None:
+            self.redis.close()
 
     # -- per request ----------------------------------------------------------------------
 
     def check_budget(self, key: str) -> None:
-        with self._lock:
-            spent = self.spend_month + self._unflushed
-            spent_key = self.spend_keys.get(key, 0.0) + self._unflushed_keys.get(key, 0.0)
+        spent, spent_key = self._seeds(key)
+        if self.shared_spend is not None:  # every replica's spend, when Redis knows it
+            # never below what this process knows (a counter Redis re-seeded late)
+            shared, shared_key = self.shared_spend.read(key)
+            spent = max(spent, shared or 0.0)
+            spent_key = max(spent_key, shared_key or 0.0)
         if spent >= self.policy.monthly_budget:
             raise BudgetExceeded(
                 f"the monthly LLM budget (${self.policy.monthly_budget:g}) is spent "
@@ -148,10 +207,44 @@ class GatewayState:
                 "gateway.key_budgets in llm.yml or wait for next month"
             )
 
-    def spent(self, key: str, cost: float) -> None:
+    def record_usage(
+        self,
+        key: str,
+        model: str,
+        version: int,
+        *,
+        error: bool,
+        cache_hit: bool,
+        input_tokens: int,
+        output_tokens: int,
+        cost: float,
+    ) -> None:
+        """Count one attempt: its usage row and its spend (in Redis first, so a counter
+        raised to this replica's spend never holds a call it is about to add)."""
+        if cost and self.shared_spend is not None:
+            self.shared_spend.add(key, cost, self._seeds(key))
         with self._lock:
-            self._unflushed += cost
-            self._unflushed_keys[key] = self._unflushed_keys.get(key, 0.0) + cost
+            self.usage.add(
+                key,
+                model,
+                version,
+                error=error,
+                cache_hit=cache_hit,
+                input_tokens=input_tokens,
+                output_tokens=output_tokens,
+                cost=cost,
+            )
+            if cost:
+                self._unflushed += cost
+                self._unflushed_keys[key] = self._unflushed_keys.get(key, 0.0) + cost
+
+    def _seeds(self, key: str) -> tuple[float, float]:
+        """The month's spend and ``key``'s as this process knows them: re-read from the
+        metadata DB, plus what it has not flushed there yet."""
+        with self._lock:
+            spent = self.spend_month + self._unflushed
+            spent_key = self.spend_keys.get(key, 0.0) + self._unflushed_keys.get(key, 0.0)
+        return spent, spent_key
 
     def classify(self, text: str) -> str:
         lowered = text.lower()

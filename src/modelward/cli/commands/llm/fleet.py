@@ -113,11 +113,13 @@ def health_cmd(
 
 
 @config_app.command("show")
-@calls("Workspace.llm.config", "Workspace.llm.config_path")
+@calls("Workspace.llm.config", "Workspace.llm.config_path", "Workspace.llm.shared_state")
 def config_show(as_json: JsonOption = False) -> None:
-    """Providers and prices; for keys only whether their variable is set (never the key)."""
+    """Providers, prices and where the gateway shares budgets and its cache (Redis, its
+    password masked); for keys only whether their variable is set (never the key)."""
     fleet = state().workspace().llm
     config = fleet.config
+    shared = fleet.shared_state
     providers = {
         name: {**p.model_dump(mode="json"), "api_key_set": p.api_key() is not None}
         for name, p in config.providers.items()
@@ -128,6 +130,7 @@ def config_show(as_json: JsonOption = False) -> None:
                 "path": str(fleet.config_path),
                 "providers": providers,
                 "prices": {k: v.model_dump() for k, v in config.prices.items()},
+                "shared_state": shared,
             }
         )
         return
@@ -152,6 +155,14 @@ def config_show(as_json: JsonOption = False) -> None:
             [(m, p.input, p.output) for m, p in config.prices.items()],
         )
     )
+    if shared["redis_url"] is None:
+        console.print("gateway state: in each process (no Redis URL)")
+    else:
+        console.print(
+            f"gateway state: shared through {shared['redis_url']} (from {shared['source']}, "
+            f"keys {shared['prefix']}:llm:…)",
+            markup=False,
+        )
 
 
 def register(llm_app: typer.Typer) -> None:
