@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,14 +27,14 @@ from deploy.conftest import nginx
 from scale.hosts import Host, make_hosts, remove_hosts, unavailable, wait_until
 from serving.conftest import Server, deployed, heart_ws
 
-__all__ = ["Team", "answers", "deployed", "heart_ws", "hosts", "nginx", "team"]
+__all__ = ["Team", "answered", "assembled", "deployed", "heart_ws", "hosts", "nginx", "team"]
 
 PG_PORT = 5432
 REPLICA_PORT = 8000
 CLIENT = Path(__file__).with_name("client.py")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def hosts() -> Iterator[list[Host]]:
     reason = unavailable()
     if reason:
@@ -105,13 +106,17 @@ class Team:
         wait_until(lambda: _ready(server), 90, f"the replica on {host.name} is ready")
         return server
 
-    def traffic(self, count: int, out: Path, threads: int = 4) -> subprocess.Popen[bytes]:
-        """The client host sending ``count`` predictions through the balancer (0: until
-        ``out``.stop exists); read the answers with :func:`answers`."""
+    def traffic(
+        self, count: int, out: Path, threads: int = 4, *, kind: str = "predict"
+    ) -> subprocess.Popen[bytes]:
+        """The client host sending ``count`` requests through the balancer (0: until
+        ``out``.stop exists): predictions of the rows, or chat calls (``kind="chat"``,
+        the official openai SDK); read the answers with :func:`answered`."""
         assert self.balancer is not None
         return subprocess.Popen(
-            self.client_host.argv(sys.executable, str(CLIENT), self.balancer.url, self.token,
-                                  str(self.rows), str(count), str(out), str(threads)),
+            self.client_host.argv(sys.executable, str(CLIENT), kind, self.balancer.url,
+                                  self.token, str(self.rows), str(count), str(out),
+                                  str(threads)),
             env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
         )  # fmt: skip
 
@@ -124,32 +129,37 @@ def _ready(server: Server) -> bool:
         return False
 
 
-def answers(out: Path) -> list[dict[str, Any]]:
+def answered(out: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in out.read_text().splitlines() if line.strip()]
 
 
-@pytest.fixture
-def team(hosts, deployed, nginx, cleveland, tmp_path) -> Iterator[Team]:
-    """heart v1 in production (v2 validated, in testing), replicas on hosts a and b behind
-    nginx, a predict token for the client."""
+@contextmanager
+def assembled(
+    hosts: list[Host], ws: Any, nginx: str, tmp: Path, *, rows: Path, ports: tuple[int, ...] = ()
+) -> Iterator[Team]:
+    """Replicas of ``ws`` on hosts a and b (each its own folder with ``ws``'s policy.yml and
+    llm.yml, if any, its services' addresses made its own), nginx in front for host c, and
+    a predict token for the client. ``ports``: more root services (127.0.0.1) each
+    replica host reaches at its gateway address, beside PostgreSQL."""
     from modelward import Workspace
 
-    _, secret = deployed.tokens.create("client", ["predict"])
-    data = cleveland[FEATURES].astype({"age": "int64"}).head(50)
-    rows = tmp_path / "rows.json"
-    rows.write_text(json.dumps([
-        {k: (None if v != v else v) for k, v in row.items()} for row in data.to_dict("records")
-    ]))  # fmt: skip
-    made = Team(hosts, deployed, tmp_path, str(deployed.db_url), secret, rows, nginx)
-    policy = (Path(deployed.root) / "policy.yml").read_text()
+    _, secret = ws.tokens.create("client", ["predict"])
+    made = Team(hosts, ws, tmp, str(ws.db_url), secret, rows, nginx)
     for host in hosts[:2]:
         Workspace.init(made.home(host), db_url=made.db_url).close()
-        (made.home(host) / "policy.yml").write_text(policy)
-        host.reach(PG_PORT)
+        for name in ("policy.yml", "llm.yml"):
+            source = Path(ws.root) / name
+            if source.exists():
+                text = source.read_text()
+                for port in ports:
+                    text = text.replace(f"127.0.0.1:{port}", f"{host.gateway}:{port}")
+                (made.home(host) / name).write_text(text)
+        for port in (PG_PORT, *ports):
+            host.reach(port)
     try:
         servers = [made.start_replica(host) for host in hosts[:2]]
         made.balancer = start_balancer(
-            nginx, tmp_path / "nginx", servers, address=made.client_host.gateway
+            nginx, tmp / "nginx", servers, address=made.client_host.gateway
         )
         yield made
     finally:
@@ -162,3 +172,16 @@ def team(hosts, deployed, nginx, cleveland, tmp_path) -> Iterator[Team]:
         for host in hosts[:2]:
             for port in list(host.relays):
                 host.cut(port)
+
+
+@pytest.fixture
+def team(hosts, deployed, nginx, cleveland, tmp_path) -> Iterator[Team]:
+    """heart v1 in production (v2 validated, in testing), replicas on hosts a and b behind
+    nginx, a predict token for the client."""
+    data = cleveland[FEATURES].astype({"age": "int64"}).head(50)
+    rows = tmp_path / "rows.json"
+    rows.write_text(json.dumps([
+        {k: (None if v != v else v) for k, v in row.items()} for row in data.to_dict("records")
+    ]))  # fmt: skip
+    with assembled(hosts, deployed, nginx, tmp_path, rows=rows) as made:
+        yield made

@@ -47,6 +47,7 @@ class Host:
     name: str
     address: str
     gateway: str
+    link: str  # the root namespace's end of its veth pair
     relays: dict[int, subprocess.Popen[bytes]] = field(default_factory=dict)
 
     def argv(self, *command: str) -> list[str]:
@@ -75,11 +76,23 @@ class Host:
         proc.wait(timeout=10)
 
 
+def _free_block() -> int:
+    """A second octet X whose 10.X.0.0/16 no interface here uses (another test process may
+    have hosts of its own)."""
+    used = _ip("-4", "-o", "addr", "show").stdout
+    start = os.getpid() % 100
+    for offset in range(100):
+        block = 100 + (start + offset) % 100
+        if f" 10.{block}." not in used:
+            return block
+    raise RuntimeError("no free 10.X.0.0/16 block for test hosts")
+
+
 def make_hosts(names: list[str]) -> list[Host]:
     """A namespace per name, linked to the root namespace: host ``i`` is 10.X.i.2, its
-    gateway 10.X.i.1, where X is unique to this process (parallel sessions never meet)."""
+    gateway 10.X.i.1, where X is a block no other interface here uses."""
     tag = f"{os.getpid() % 100_000}"
-    block = 100 + os.getpid() % 100
+    block = _free_block()
     hosts: list[Host] = []
     try:
         for i, short in enumerate(names):
@@ -99,7 +112,7 @@ def make_hosts(names: list[str]) -> list[Host]:
                 done = _ip(*args)
                 if done.returncode != 0:
                     raise RuntimeError(f"ip {' '.join(args)}: {done.stderr.strip()}")
-            hosts.append(Host(name, address, gateway))
+            hosts.append(Host(name, address, gateway, outer))
     except BaseException:
         remove_hosts(hosts)
         raise
@@ -111,6 +124,7 @@ def remove_hosts(hosts: list[Host]) -> None:
     for host in hosts:
         for port in list(host.relays):
             host.cut(port)
+        _ip("link", "del", host.link)  # both ends at once (a namespace dies asynchronously)
         _ip("netns", "del", host.name)
 
 

@@ -20,7 +20,7 @@ import httpx
 import pyarrow.dataset as ds
 import pytest
 
-from scale.conftest import PG_PORT, Team, answers
+from scale.conftest import PG_PORT, Team, answered
 from scale.hosts import wait_until
 
 pytestmark = pytest.mark.postgres
@@ -42,7 +42,7 @@ def stop_gracefully(team: Team) -> None:
 def test_traffic_through_the_balancer_is_logged_once_and_monitored(team, tmp_path):
     out = tmp_path / "answers.jsonl"
     assert team.traffic(300, out).wait(timeout=300) == 0
-    got = answers(out)
+    got = answered(out)
     acknowledged = {a["id"] for a in got if a["status"] == 200}
     assert len(acknowledged) == 300, Counter(a["status"] for a in got)
     lines = team.balancer.logged(300)
@@ -70,7 +70,7 @@ def test_a_replica_killed_mid_traffic_loses_and_duplicates_nothing(team, tmp_pat
     time.sleep(2)
     (tmp_path / "answers.jsonl.stop").write_text("")
     assert client.wait(timeout=120) == 0
-    got = answers(out)
+    got = answered(out)
     acknowledged = {x["id"] for x in got if x["status"] == 200}
     failed = [x for x in got if x["status"] != 200]
     assert len(acknowledged) > 100 and restarted.proc.poll() is None
