@@ -99,6 +99,9 @@ class FsspecSink:
     def has(self, relpath: str) -> bool:
         path = f"{self.root}/{relpath}"
         try:
+            # afresh: a listing cached earlier (s3fs keeps them) would miss a file another
+            # writer published since, and the segment would be published twice
+            self.fs.invalidate_cache(path.rsplit("/", 1)[0])
             return bool(self.fs.exists(path)) or replaced_by_compaction(self.fs, path)
         except Exception as exc:  # noqa: BLE001 - every fsspec backend has its own errors
             raise StorageError(f"cannot read the prediction log at {self.url}: {exc}") from exc
