@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 import re
 import socket
-import threading
 import time
 import uuid
 from urllib.parse import unquote
@@ -57,7 +56,6 @@ class S3Server:
         logger.addHandler(self.recorder)
         logger.setLevel(logging.INFO)
         logger.propagate = False  # the request lines are recorded, not printed
-        self._lock = threading.Lock()
 
     @property
     def env(self) -> dict[str, str]:
@@ -77,8 +75,10 @@ class S3Server:
                 time.sleep(0.05)
 
     def stop(self) -> None:
-        """Stop answering (the port is closed); the buckets are kept for a ``start()``."""
+        """Stop answering (the port is closed: connections are refused); the buckets are
+        kept for a ``start()``."""
         self._server.stop()
+        self._server._server.server_close()  # stop() alone leaves the socket listening
 
     def client(self):  # noqa: ANN201 - a boto3 S3 client
         import boto3

@@ -116,6 +116,8 @@ def test_a_postgres_workspace_is_not_opened_against_sqlite(cli, tmp_path, pg_url
         ("serving:\n  header_timeout_s: -1\n", "serving.header_timeout_s = -1"),
         ("serving:\n  keep_alive_s: 100000\n", "serving.keep_alive_s = 100000"),
         ("serving:\n  max_connections: 0\n", "serving.max_connections = 0"),
+        ("serving:\n  wal_max_mb: 0\n", "serving.wal_max_mb = 0"),
+        ("serving:\n  wal_max_mb: lots\n", "serving.wal_max_mb = 'lots'"),
         ("thresholds: [\n", "not valid YAML at line"),
         ("- just\n- a list\n", "must be a mapping"),
     ],

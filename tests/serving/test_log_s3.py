@@ -6,10 +6,15 @@ A real ``modelward serve`` process publishes its write-ahead segments as Parquet
 bucket; the monitoring checks and ``logs compact`` read the log there through fsspec
 (DuckDB given s3fs as a filesystem: no httpfs extension, no internet), and a daily check
 lists only its window's date partitions, however many older days the log holds: the test
-counts the listings the S3 server receives."""
+counts the listings the S3 server receives. The S3 server stopped for 20 s under traffic:
+the server keeps answering, every acknowledged request id reaches the bucket once; the
+write-ahead folder's bound warns before it refuses. A command that cannot reach S3, or is
+given a URL S3 would refuse, fails in one line (exit 3, exit 2), printing no credential."""
 
 from __future__ import annotations
 
+import re
+import time
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -77,9 +82,8 @@ def test_served_rows_reach_s3_and_the_checks_read_them_there(
     server.stop()
     assert sorted(logged_ids(logs)) == sorted(ids)  # each acknowledged request once
     keys = _keys(in_s3, "logs/predictions/model=heart/")
-    assert keys and all(
-        k.startswith(f"logs/predictions/model=heart/date={TODAY:%Y-%m-%d}/") for k in keys
-    )
+    layout = re.compile(r"logs/predictions/model=heart/date=\d{4}-\d{2}-\d{2}/[^/]+\.parquet")
+    assert keys and all(layout.fullmatch(k) for k in keys), keys
     assert not list((deployed.root / "logs").rglob("*.parquet"))  # nothing published locally
 
     found = cli("monitor", "predictions", "heart", "--json")
@@ -142,3 +146,233 @@ def test_a_daily_check_lists_only_its_window_and_compaction_works_in_s3(in_s3, d
     )
     assert again.json["results"]["predictions"] == 20  # the same rows, each once
     assert len(logged_ids(logs)) == 60 * 3 + 20
+
+
+class Traffic:
+    """Predictions sent one after another from a thread until ``stop()``: the request id
+    of every answer 200 (acknowledged), and the status of every answer."""
+
+    def __init__(self, url: str, cleveland) -> None:
+        import threading
+
+        self.rows = cleveland[FEATURES].fillna(0).to_dict(orient="records")
+        self.url = url
+        self.acknowledged: list[str] = []
+        self.statuses: list[int] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        with httpx.Client(base_url=self.url, timeout=30) as http:
+            n = 0
+            while not self._stop.is_set():
+                row = self.rows[n % len(self.rows)]
+                reply = http.post("/v1/models/heart/predict", json={"inputs": row})
+                self.statuses.append(reply.status_code)
+                if reply.status_code == 200:
+                    self.acknowledged.append(reply.json()["request_id"])
+                n += 1
+                time.sleep(0.01)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=60)
+
+
+def _metric(url: str, name: str) -> float:
+    text = httpx.get(url + "/metrics", timeout=10).text
+    (line,) = [x for x in text.splitlines() if x.startswith(name + " ")]
+    return float(line.split()[1])
+
+
+def test_an_s3_outage_under_traffic_loses_and_duplicates_nothing(
+    in_s3, deployed, start_server, cleveland
+):
+    logs = f"s3://{in_s3.bucket}/logs"
+    set_policy(deployed, "serving", "flush_ms", 300)
+    server = start_server()
+    traffic = Traffic(server.url, cleveland)
+    try:
+        wait_for(lambda: len(logged_ids(logs)) >= 20, what="rows published before the outage")
+        in_s3.stop()
+        down_at = time.monotonic()
+        during = len(traffic.acknowledged)
+        while time.monotonic() - down_at < 20:  # storage down for 20 s, under traffic
+            ready = httpx.get(server.url + "/readyz", timeout=10)
+            assert ready.status_code == 200, ready.text  # still answering, still ready
+            time.sleep(1)
+        assert len(traffic.acknowledged) - during > 100  # answered all along
+        assert list((deployed.root / "wal").glob("*.wal"))  # the rows wait there
+        assert _metric(server.url, "modelward_log_queue_rows") > 0
+        assert _metric(server.url, "modelward_log_wal_bytes") > 0
+        in_s3.start()
+        time.sleep(2)  # traffic goes on while storage returns
+    finally:
+        traffic.stop()
+        if not _listening(in_s3.port):
+            in_s3.start()
+    acknowledged = traffic.acknowledged
+    assert set(traffic.statuses) == {200}  # no request refused during the outage
+    wait_for(
+        lambda: len(logged_ids(logs)) >= len(acknowledged),
+        timeout=120,
+        what="the rows kept during the outage reached S3",
+    )
+    logged = logged_ids(logs)
+    assert sorted(logged) == sorted(acknowledged)  # every acknowledged id, exactly once
+    wait_for(lambda: _metric(server.url, "modelward_log_queue_rows") == 0, what="queue empty")
+    assert "cannot publish the prediction log" in server.output()  # the outage was logged
+    assert "the prediction log is published again" in server.output()
+
+
+def _listening(port: int) -> bool:
+    import socket
+
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        return True
+    except OSError:
+        return False
+
+
+def test_the_write_ahead_folder_is_bounded_with_a_warning_before_the_bound(
+    in_s3, deployed, start_server, cleveland
+):
+    """S3 down, the folder grows: from 80 % of ``serving.wal_max_mb`` a warning (log line,
+    /metrics, /readyz detail), at the bound 503 and not ready; storage back, everything
+    acknowledged is published once and the server is ready again."""
+    logs = f"s3://{in_s3.bucket}/logs"
+    set_policy(deployed, "serving", "wal_max_mb", 1)
+    set_policy(deployed, "serving", "flush_ms", 300)
+    server = start_server()
+    in_s3.stop()
+    rows = cleveland[FEATURES].fillna(0).iloc[:50].to_dict(orient="records")
+    acknowledged: list[str] = []
+    refused = None
+    warned = None
+    try:
+        with httpx.Client(base_url=server.url, timeout=30) as http:
+            for _ in range(400):
+                reply = http.post("/v1/models/heart/predict", json={"inputs": rows})
+                if reply.status_code != 200:
+                    refused = reply
+                    break
+                acknowledged += reply.json()["request_ids"]
+                if warned is None:
+                    detail = http.get("/readyz").json()["log"]
+                    warned = detail["warning"]
+                    if warned:
+                        assert detail["wal_bytes"] >= 0.8 * detail["wal_max_bytes"]
+            assert refused is not None and refused.status_code == 503, "never refused"
+            assert "serving.wal_max_mb" in refused.text
+            assert warned and "serving.wal_max_mb" in warned  # said before the bound
+            limit = _metric(server.url, "modelward_log_wal_limit_bytes")
+            assert limit == 2**20 and _metric(server.url, "modelward_log_wal_bytes") > 0.8 * limit
+            ready = http.get("/readyz")
+            assert ready.status_code == 503 and "serving.wal_max_mb" in ready.json()["reason"]
+    finally:
+        in_s3.start()
+    wait_for(
+        lambda: httpx.get(server.url + "/readyz", timeout=10).status_code == 200,
+        timeout=120,
+        what="ready again once storage took the rows",
+    )
+    wait_for(lambda: len(logged_ids(logs)) >= len(acknowledged), timeout=60, what="published")
+    assert sorted(logged_ids(logs)) == sorted(acknowledged)  # the refused batch is not there
+    output = server.output()
+    assert "of its bound serving.wal_max_mb" in output  # the warning line
+    assert "is at its bound serving.wal_max_mb" in output  # the refusal line
+
+
+@pytest.fixture
+def closed_port() -> int:
+    import socket
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()  # nothing listens there
+    return port
+
+
+def _unreachable(monkeypatch, port: int) -> None:
+    import s3fs
+
+    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{port}")
+    s3fs.S3FileSystem.clear_instance_cache()
+
+
+@pytest.mark.parametrize(
+    ("command", "storage"),
+    [
+        (("monitor", "predictions", "heart"), "the prediction log at s3://{}/logs"),
+        (("monitor", "drift", "heart", "--json"), "the prediction log at s3://{}/logs"),
+        (("logs", "compact"), "the prediction log at s3://{}/logs"),
+        (
+            ("deploy", "heart", "--version", "1", "--env", "staging"),
+            "the artifact store at s3://{}/artifacts",
+        ),
+    ],
+)
+def test_unreachable_s3_fails_a_command_in_one_line_naming_the_storage(
+    in_s3, heart_ws, cli, monkeypatch, closed_port, command, storage
+):
+    from s3server import CREDENTIALS
+
+    heart_ws.load_model("heart", 1)  # registered while the server answered
+    _unreachable(monkeypatch, closed_port)
+    ran = cli(*command)
+    assert ran.exit_code == 3, (ran.stdout, ran.stderr)  # storage failed, not the input
+    assert ran.stderr.count("\n") == 1 and "Traceback" not in ran.stderr, ran.stderr
+    assert f"cannot reach {storage.format(in_s3.bucket)}" in ran.stderr
+    assert f"AWS_ENDPOINT_URL (http://127.0.0.1:{closed_port})" in ran.stderr
+    for secret in CREDENTIALS.values():
+        assert secret not in ran.stderr + ran.stdout
+    assert heart_ws.deployments.list() == []
+
+
+def test_storage_lost_between_listing_and_reading_is_a_storage_error(s3):
+    """DuckDB reads through the registered s3fs: what s3fs raises inside DuckDB is still
+    said as the storage's failure (exit 3, 503), not as a malformed log."""
+    from modelward.errors import StorageError
+    from modelward.predlog import LogReader
+
+    url = f"s3://{s3.bucket}/logs"
+    with LogWriter(url) as writer:
+        writer.log_predictions("heart", _old_rows(TODAY, 3), {"in_age": "int64"})
+    reader = LogReader(url)
+    scan = reader.scan("heart")  # listed while the server answers
+    s3.stop()
+    try:
+        with pytest.raises(StorageError, match=f"cannot reach the prediction log at {url}"):
+            reader.count(scan)
+    finally:
+        s3.start()
+        reader.close()
+    assert LogReader(url).count(reader.scan("heart")) == 3  # storage back: read again
+
+
+@pytest.mark.parametrize(
+    ("variable", "url", "command", "expected"),
+    [
+        ("MODELWARD_LOGS", "s3://Bad_Bucket!/logs", ("monitor", "predictions", "heart"),
+         "'Bad_Bucket!' is not an S3 bucket name"),
+        ("MODELWARD_LOGS", "s3:///logs", ("logs", "compact"), "names no bucket"),
+        ("MODELWARD_LOGS", "s3://ab/logs", ("serve", "--port", "0"), "'ab' is not an S3 bucket"),
+        ("MODELWARD_ARTIFACTS", "s3://my..bucket/a", ("deploy", "heart", "--version", "1",
+         "--env", "staging"), "'my..bucket' is not an S3 bucket name"),
+        ("MODELWARD_LOGS", "nope://x/logs", ("monitor", "drift", "heart"),
+         "is not a folder or a URL modelward can use"),
+    ],
+)  # fmt: skip
+def test_a_bad_storage_url_is_refused_in_one_line(
+    in_s3, heart_ws, cli, monkeypatch, variable, url, command, expected
+):
+    before = _keys(in_s3, "")
+    monkeypatch.setenv(variable, url)
+    ran = cli(*command)
+    assert ran.exit_code == 2, (ran.stdout, ran.stderr)
+    assert ran.stderr.count("\n") == 1, ran.stderr
+    assert expected in ran.stderr and variable in ran.stderr
+    assert heart_ws.deployments.list() == [] and _keys(in_s3, "") == before  # nothing changed

@@ -20,6 +20,7 @@ from modelward.predlog.files import LogChanged, LogFiles
 from modelward.predlog.layout import FEEDBACK, PREDICTIONS, arrow_schema
 from modelward.redact import redact
 from modelward.registry.gates import ARCHIVE_RUN
+from modelward.storage import backend_errors, failure, filesystem
 from modelward.timeutil import utcnow
 
 if TYPE_CHECKING:
@@ -86,23 +87,13 @@ def archive_logs(
 
 def _target(to: str) -> tuple[Any, str]:
     """The filesystem and root path of ``--to``: a folder, ``file://…`` or an fsspec URL."""
-    import fsspec
-
     text = (to or "").strip()
     if not text:
         raise ConfigError(
             "--to needs a folder or URL to archive to, e.g. --to /archive or file:///archive",
             field="to",
         )
-    try:
-        return fsspec.core.url_to_fs(text.removeprefix("file://"))
-    except (ValueError, ImportError) as exc:
-        why = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ConfigError(
-            f"--to {redact(text)!r} is not a folder or a URL modelward can write to ({why}); "
-            "pass a folder path or file:///path",
-            field="to",
-        ) from exc
+    return filesystem(text, "--to")
 
 
 def _makedirs(fs: Any, folder: str, to: str) -> None:
@@ -112,8 +103,8 @@ def _makedirs(fs: Any, folder: str, to: str) -> None:
         raise ConfigError(
             f"--to {redact(to)!r} is (or is under) a file; pass a folder", field="to"
         ) from exc
-    except OSError as exc:
-        raise StorageError(f"cannot write the archive at {redact(to)}: {exc}") from exc
+    except backend_errors() as exc:
+        raise failure(exc, f"the archive at {redact(to)}") from exc
 
 
 def _read(logs_url: str, name: str, version: int) -> dict[str, pa.Table]:

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from modelward.errors import DataError, ModelwardError, StorageError
 from modelward.predlog.engine import Aggregate, Order, Scan, literal
 from modelward.predlog.files import LogChanged, LogFile, LogFiles
+from modelward.storage import failure
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -36,7 +37,10 @@ __all__ = ["MEMORY_LIMIT", "OFFLINE", "DuckDBEngine", "hash_cut", "parquet_sourc
 MEMORY_LIMIT = "512MB"
 #: DuckDB settings of a connection that must never fetch an extension (httpfs for s3://):
 #: a remote log is read through its registered fsspec filesystem instead.
-OFFLINE: dict[str, bool] = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
+OFFLINE: dict[str, bool] = {
+    "autoinstall_known_extensions": False,
+    "autoload_known_extensions": False,
+}
 _TABLES = itertools.count()
 _CACHED_ROWS = 1000  # results up to this many rows are cached by their SQL text
 _CACHED_RESULTS = 256
@@ -431,6 +435,11 @@ class DuckDBEngine:
         text = str(exc).strip()
         first = text.splitlines()[0] if text else type(exc).__name__
         url = self.files.url
+        if text.startswith("Traceback"):  # raised in the registered fsspec filesystem
+            first = text.splitlines()[-1].strip()  # "EndpointConnectionError: Could not …"
+            if not first.startswith("FileNotFoundError"):
+                return failure(OSError(first), f"the prediction log at {url}")
+            exc = FileNotFoundError(first)
         if isinstance(exc, FileNotFoundError) or (
             "IO Error" in first and ("No files found" in first or "No such file" in first)
         ):
