@@ -32,8 +32,14 @@ __all__ = ["backend_errors", "check_url", "failure", "filesystem"]
 _BUCKET = re.compile(r"[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]")
 _IP = re.compile(r"\d+\.\d+\.\d+\.\d+")
 _S3 = ("s3", "s3a")
-#: Variables of the AWS clients that hold secrets (masked wherever text leaves the process).
-_SECRETS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
+#: Variables of the AWS clients and of fsspec's s3 configuration that hold secrets (masked
+#: wherever text leaves the process).
+_SECRETS = (
+    "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+    "FSSPEC_S3_KEY", "FSSPEC_S3_SECRET", "FSSPEC_S3_TOKEN",
+)  # fmt: skip
+#: Where an S3-compatible endpoint can be set, in the order s3fs/botocore honour them.
+_ENDPOINTS = ("FSSPEC_S3_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL")
 #: Words of a backend's error that mean: the credentials were refused.
 _REFUSED = (
     "AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "NoCredentials",
@@ -120,8 +126,8 @@ def failure(exc: BaseException, what: str) -> ModelwardError:
             "(AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE)"
         )
     if isinstance(exc, ConnectionError | TimeoutError) or "connect" in why.lower():
-        endpoint = os.environ.get("AWS_ENDPOINT_URL")
-        where = f"AWS_ENDPOINT_URL ({endpoint})" if endpoint else "the network"
+        named = [(name, os.environ[name]) for name in _ENDPOINTS if os.environ.get(name)]
+        where = f"{named[0][0]} ({named[0][1]})" if named else "the network"
         return StorageError(
             f"cannot reach {what} ({why}); check that the object store is up and that "
             f"{where} leads to it"

@@ -13,6 +13,7 @@ given a URL S3 would refuse, fails in one line (exit 3, exit 2), printing no cre
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from datetime import UTC, datetime, timedelta
@@ -376,3 +377,40 @@ def test_a_bad_storage_url_is_refused_in_one_line(
     assert ran.stderr.count("\n") == 1, ran.stderr
     assert expected in ran.stderr and variable in ran.stderr
     assert heart_ws.deployments.list() == [] and _keys(in_s3, "") == before  # nothing changed
+
+
+def test_fsspecs_own_s3_settings_reach_the_store_too(s3, tmp_path):
+    """Without the AWS variables: the endpoint and keys in fsspec's configuration
+    (``FSSPEC_S3_ENDPOINT_URL``, ``FSSPEC_S3_KEY``, ``FSSPEC_S3_SECRET``), in a new process."""
+    import os
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+    from modelward import Workspace
+
+    url = f"s3://{s3.bucket}/logs"
+    with LogWriter(url) as writer:
+        for day in (TODAY - timedelta(days=2), TODAY - timedelta(days=2, hours=-1)):
+            writer.log_predictions("heart", _old_rows(day, 3), {"in_age": "int64"})
+            writer.flush()
+    Workspace.init(tmp_path / "ws").close()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(
+        PYTHONPATH=str(ROOT / "src"),
+        MODELWARD_HOME=str(tmp_path / "ws"),
+        MODELWARD_LOGS=url,
+        FSSPEC_S3_ENDPOINT_URL=s3.endpoint,
+        FSSPEC_S3_KEY=s3.env["AWS_ACCESS_KEY_ID"],
+        FSSPEC_S3_SECRET=s3.env["AWS_SECRET_ACCESS_KEY"],
+    )
+    ran = subprocess.run(
+        [sys.executable, "-m", "modelward.cli.main", "logs", "compact", "--dry-run", "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert ran.returncode == 0, ran.stderr
+    (partition,) = json.loads(ran.stdout)["partitions"]
+    assert (partition["files"], partition["rows"]) == (2, 6)
