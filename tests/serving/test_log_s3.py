@@ -17,6 +17,7 @@ import json
 import re
 import time
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 import pytest
@@ -106,7 +107,17 @@ def _day_of(prefix: str) -> str | None:
     return prefix.split("date=", 1)[1][:10] if "date=" in prefix else None
 
 
-def test_a_daily_check_lists_only_its_window_and_compaction_works_in_s3(in_s3, deployed, cli):
+def _days(since: int, until: int = 0) -> set[str]:
+    """The dates from ``since`` days ago to ``until`` days ago."""
+    return {(TODAY - timedelta(days=d)).date().isoformat() for d in range(until, since + 1)}
+
+
+def test_daily_work_lists_only_its_days_and_compaction_works_in_s3(in_s3, deployed, cli):
+    """Two months of log: a daily check lists and opens only its window's days (and the day
+    before), the daily runbook no more than the last two weeks, and ``logs compact
+    --since`` only the days it is given."""
+    from modelward.monitoring.runbook import COMPACT_DAYS
+
     logs = f"s3://{in_s3.bucket}/logs"
     old_days = [TODAY - timedelta(days=d) for d in range(3, 63)]  # two months before
     yesterday = TODAY - timedelta(days=1)
@@ -119,32 +130,46 @@ def test_a_daily_check_lists_only_its_window_and_compaction_works_in_s3(in_s3, d
             writer.log_predictions("heart", rows, {"in_age": "int64"})
             writer.flush()
     assert len(_keys(in_s3, "logs/predictions/model=heart/date=")) == 60 + 4
+    until = TODAY.isoformat()
 
-    before = len(in_s3.requests())
-    ran = cli(
-        "monitor", "predictions", "heart", "--last", "24h", "--until", TODAY.isoformat(), "--json"
+    def visited(command: tuple[str, ...]) -> tuple[Any, set[str], set[str], int]:
+        """Run ``command``: its result, the days it listed and opened files of, listings."""
+        before = len(in_s3.requests())
+        ran = cli(*command)
+        assert ran.exit_code in (0, 1), ran.stderr  # 1: a check failed on these made-up rows
+        listed = [_day_of(prefix) for prefix in in_s3.listings(before)]
+        opened = {_day_of(p) for m, p, _ in in_s3.requests()[before:] if m in ("GET", "HEAD")}
+        return ran, {d for d in listed if d}, opened - {None}, len(listed)
+
+    ran, listed, opened, listings = visited(
+        ("monitor", "predictions", "heart", "--last", "24h", "--until", until, "--json")
     )
-    assert ran.exit_code == 0, ran.stderr
     assert ran.json["results"]["predictions"] == 20  # yesterday's rows, all of them
-    seen = in_s3.requests()[before:]
-    window = {(TODAY - timedelta(days=d)).date().isoformat() for d in range(3)}
-    listed = [_day_of(prefix) for prefix in in_s3.listings(before)]
-    assert listed and {d for d in listed if d} <= window, listed  # no older day listed
-    read = {_day_of(path) for method, path, _ in seen if method in ("GET", "HEAD")}
-    assert read - {None} <= window  # no file of an older day opened
-    assert len(listed) <= 10  # a listing per kind and model, and one per day of the window
+    assert listed <= _days(2) and opened <= _days(2), (listed, opened)  # no older day
+    assert listings <= 10  # a listing per kind and model, and one per day of the window
 
-    done = cli("logs", "compact", "--json")
-    assert done.exit_code == 0, done.stderr
-    compacted = {
-        (p["date"], p["files"]) for p in done.json["partitions"] if p["kind"] == "predictions"
-    }
-    assert compacted == {(yesterday.date().isoformat(), 4)}  # the only day of several files
+    since = str((TODAY - timedelta(days=5)).date())
+    ran, listed, opened, _ = visited(("logs", "compact", "--since", since, "--json"))
+    assert ran.exit_code == 0
+    assert listed == _days(5, 1) - _days(2, 2)  # the days it was given (none 2 days ago)
+    compacted = [(p["kind"], p["date"], p["files"]) for p in ran.json["partitions"]]
+    assert compacted == [
+        ("predictions", yesterday.date().isoformat(), 4)
+    ]  # the only day of several files
     kept = _keys(in_s3, f"logs/predictions/model=heart/date={yesterday:%Y-%m-%d}/")
     assert len(kept) == 1 and kept[0].rsplit("/", 1)[1].startswith("compacted-")
-    again = cli(
-        "monitor", "predictions", "heart", "--last", "24h", "--until", TODAY.isoformat(), "--json"
+
+    _, listed, opened, _ = visited(
+        ("runbook", "daily", "heart", "--until", until, "--no-plots", "--json")
     )
+    # its compaction's week, and the checks' windows (a week back, one day at a time, for
+    # the report's daily figures): at most two weeks, never the two months of history
+    assert listed <= _days(2 * COMPACT_DAYS) and opened <= _days(2 * COMPACT_DAYS)
+    assert not listed & {str(day.date()) for day in old_days[2 * COMPACT_DAYS :]}
+
+    full = cli("logs", "compact", "--dry-run", "--json")  # all days: nothing left to do
+    assert full.exit_code == 0 and full.json["partitions"] == []
+    again = cli("monitor", "predictions", "heart", "--last", "24h", "--until", until, "--json")
     assert again.json["results"]["predictions"] == 20  # the same rows, each once
     assert len(logged_ids(logs)) == 60 * 3 + 20
 
