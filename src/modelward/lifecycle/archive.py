@@ -137,10 +137,12 @@ def _tables(log: LogFiles, kind: str, name: str) -> list[pa.Table]:
                 out.append(pq.read_table(handle))
         except FileNotFoundError as exc:
             raise LogChanged(f"{log_file.path} was replaced while it was read") from exc
-        except (OSError, pa.ArrowException) as exc:
+        except pa.ArrowException as exc:
             raise StorageError(
                 f"cannot read the prediction log file {log_file.path}: {exc}"
             ) from exc
+        except backend_errors() as exc:
+            raise failure(exc, f"the prediction log file {log_file.path}") from exc
     return out
 
 
@@ -151,6 +153,12 @@ def _concat(tables: list[pa.Table], empty: pa.Schema) -> pa.Table:
     if not kept:
         return empty.empty_table()
     return pa.concat_tables(kept, promote_options="permissive")
+
+
+def _url(fs: Any, path: str) -> str:
+    """``path`` of ``fs`` with its protocol, unless it is a local file."""
+    protocols = fs.protocol if isinstance(fs.protocol, tuple) else (fs.protocol,)
+    return path if "file" in protocols else str(fs.unstrip_protocol(path))
 
 
 def _write_verified(
@@ -169,8 +177,9 @@ def _write_verified(
             handle.write(data)
         with fs.open(path, "rb") as handle:
             back = handle.read()
-    except OSError as exc:
-        raise StorageError(f"cannot write the archive file {redact(path)}: {exc}") from exc
+    except backend_errors() as exc:
+        raise failure(exc, f"the archive file {redact(path)}") from exc
+    path = _url(fs, path)  # as the user names it: s3://bucket/… for an object store
     archived = ArchivedFile(kind, redact(path), table.num_rows, digest, len(data))
     read_digest = hashlib.sha256(back).hexdigest()
     if read_digest != digest:
