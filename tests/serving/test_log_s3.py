@@ -439,3 +439,28 @@ def test_fsspecs_own_s3_settings_reach_the_store_too(s3, tmp_path):
     assert ran.returncode == 0, ran.stderr
     (partition,) = json.loads(ran.stdout)["partitions"]
     assert (partition["files"], partition["rows"]) == (2, 6)
+
+
+def test_duckdb_reads_the_bucket_through_s3fs_and_never_loads_httpfs(s3):
+    """The engine's connection reads ``s3://`` through the registered s3fs: DuckDB's own
+    S3 support (the httpfs extension, downloaded on first use) is neither loaded nor
+    allowed to be fetched, so a log in object storage reads without internet access."""
+    from modelward.predlog import LogReader
+
+    url = f"s3://{s3.bucket}/logs"
+    with LogWriter(url) as writer:
+        writer.log_predictions("heart", _old_rows(TODAY, 5), {"in_age": "int64"})
+    reader = LogReader(url)
+    try:
+        assert reader.count(reader.scan("heart")) == 5
+        con = reader.engine._shared()  # the connection the checks run on
+        assert con.filesystem_is_registered("s3")
+        settings = con.sql(
+            "SELECT current_setting('autoinstall_known_extensions'), "
+            "current_setting('autoload_known_extensions')"
+        ).fetchall()
+        assert settings == [(False, False)]
+        loaded = con.sql("SELECT extension_name FROM duckdb_extensions() WHERE loaded").fetchall()
+        assert ("httpfs",) not in loaded
+    finally:
+        reader.close()
