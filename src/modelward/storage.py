@@ -125,7 +125,9 @@ def failure(exc: BaseException, what: str) -> ModelwardError:
             f"{what} refused access ({why}); check the object store's credentials "
             "(AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE)"
         )
-    if isinstance(exc, ConnectionError | TimeoutError) or "connect" in why.lower():
+    if isinstance(exc, ConnectionError | TimeoutError) or any(
+        word in why.lower() for word in ("connect", "timeout", "timed out")
+    ):
         named = [(name, os.environ[name]) for name in _ENDPOINTS if os.environ.get(name)]
         where = f"{named[0][0]} ({named[0][1]})" if named else "the network"
         return StorageError(
