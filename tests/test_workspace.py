@@ -118,6 +118,8 @@ def test_a_postgres_workspace_is_not_opened_against_sqlite(cli, tmp_path, pg_url
         ("serving:\n  max_connections: 0\n", "serving.max_connections = 0"),
         ("serving:\n  follow_ms: 10\n", "serving.follow_ms = 10"),
         ("serving:\n  follow_ms: soon\n", "serving.follow_ms = 'soon'"),
+        ("serving:\n  wal_max_mb: 0\n", "serving.wal_max_mb = 0"),
+        ("serving:\n  wal_max_mb: lots\n", "serving.wal_max_mb = 'lots'"),
         ("thresholds: [\n", "not valid YAML at line"),
         ("- just\n- a list\n", "must be a mapping"),
     ],

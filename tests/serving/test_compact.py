@@ -168,6 +168,7 @@ def test_dry_run_and_json_through_the_cli(workspace, cli):
     [
         (["--before", "yesterday"], "is not a date; write it as YYYY-MM-DD"),
         (["--before", "2999-01-01"], "is in the future; only closed days"),
+        (["--since", "last week"], "--since 'last week' is not a date"),
         (["--model", "nope"], "nope"),
     ],
 )

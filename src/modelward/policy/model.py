@@ -243,6 +243,10 @@ class ServingPolicy(_Section):
     #: yet published from the segments, so these only set how many files a day makes.
     flush_rows: int = Field(default=100_000, ge=1)
     flush_ms: int = Field(default=600_000, ge=1)
+    #: The most the write-ahead folder may hold (MB): while log storage is down rows wait
+    #: there; from 80 % a warning (log line, /metrics, /readyz), at the bound 503s, so a
+    #: long outage never fills the disk under the server. 10 GB: ~20 M rows.
+    wal_max_mb: int = Field(default=10_240, ge=1, le=16 * 2**20)
     #: A request whose model gives no answer within this many seconds gets a 504.
     predict_timeout_s: float = Field(default=30.0, gt=0)
     #: A connection whose request headers are not complete within this many seconds (of

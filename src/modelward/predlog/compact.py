@@ -34,6 +34,7 @@ from typing import Any
 from modelward.errors import ConfigError, StorageError
 from modelward.predlog.files import LogFiles, Partition, live_files
 from modelward.predlog.layout import COMPACTED_KEY, FEEDBACK, PREDICTIONS, parquet_options
+from modelward.storage import backend_errors, failure
 
 __all__ = ["ROW_GROUP_ROWS", "Compaction", "compact"]
 
@@ -60,9 +61,13 @@ def compact(
     *,
     model: str | None = None,
     before: date | None = None,
+    since: date | None = None,
     dry_run: bool = False,
 ) -> list[Compaction]:
-    """Compact every closed day (``date < before``, default today UTC) of the log."""
+    """Compact every closed day (``since <= date < before``; ``before`` default today UTC,
+    ``since`` default the log's first day) of the log. Only the partitions of those days are
+    listed: a daily run given ``since`` never walks the whole history (in object storage, a
+    listing per day of it)."""
     today = datetime.now(UTC).date()
     before = before or today
     if before > today:
@@ -75,7 +80,7 @@ def compact(
     closed = [
         partition
         for kind in (FEEDBACK, PREDICTIONS)
-        for partition in log.partitions(kind, model, last=before - timedelta(days=1))
+        for partition in log.partitions(kind, model, first=since, last=before - timedelta(days=1))
     ]
     done = []
     for partition in closed:
@@ -97,8 +102,10 @@ def _compact_partition(log: LogFiles, partition: Partition, dry_run: bool) -> Co
         if len(names) < 2:
             return None
         schemas = [pq.read_schema(f"{folder}/{n}", filesystem=fs) for n in names]
-    except (OSError, pa.ArrowException) as exc:
+    except pa.ArrowException as exc:
         raise StorageError(f"cannot read the log partition {folder}: {exc}") from exc
+    except backend_errors() as exc:
+        raise failure(exc, f"the log partition {folder}") from exc
     try:
         schema = pa.unify_schemas(schemas, promote_options="permissive")
     except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
@@ -139,10 +146,12 @@ def _compact_partition(log: LogFiles, partition: Partition, dry_run: bool) -> Co
         fs.mv(tmp, f"{folder}/{output}")
         for n in names:
             fs.rm(f"{folder}/{n}")
-    except (OSError, pa.ArrowException) as exc:
-        if fs.exists(tmp):
-            fs.rm(tmp)
+    except pa.ArrowException as exc:
+        _remove(fs, tmp)
         raise StorageError(f"cannot compact {folder}: {exc}; run it again") from exc
+    except backend_errors() as exc:
+        _remove(fs, tmp)
+        raise failure(exc, f"the log partition {folder} (compacting it; run it again)") from exc
     duplicates = rows - written if kind == PREDICTIONS else 0
     return Compaction(kind, model, day, len(names), written, output, duplicates)
 
@@ -161,6 +170,16 @@ def _first_of_each_request(table: Any, seen: set[str]) -> Any:
             seen.add(rid)
         keep.append(fresh)
     return table if all(keep) else table.filter(pa.array(keep, pa.bool_()))
+
+
+def _remove(fs: Any, path: str) -> None:
+    """Remove a temporary file if storage lets us (else it stays, a ``.x.tmp`` name every
+    listing leaves out)."""
+    try:
+        if fs.exists(path):
+            fs.rm(path)
+    except backend_errors():
+        pass
 
 
 def _conform(table: Any, schema: Any) -> Any:
