@@ -50,6 +50,28 @@ def db_url(pg_url: str) -> str:
     return pg_url
 
 
+@pytest.fixture
+def workspace(tmp_path: Path, db_url: str, s3, monkeypatch: pytest.MonkeyPatch):
+    """The team's workspace: metadata in PostgreSQL, artifacts and the prediction log in a
+    bucket of the S3 server (moto's, over HTTP); the log published every second, so an
+    outage of the store meets uploads under way."""
+    from conftest import heart_policy
+    from modelward import Workspace
+
+    root = tmp_path / "ws"
+    monkeypatch.setenv("MODELWARD_DB_URL", db_url)
+    monkeypatch.setenv("MODELWARD_HOME", str(root))
+    monkeypatch.setenv("MODELWARD_ARTIFACTS", f"s3://{s3.bucket}/artifacts")
+    monkeypatch.setenv("MODELWARD_LOGS", f"s3://{s3.bucket}/logs")
+    policy = heart_policy()
+    policy = policy.model_copy(
+        update={"serving": policy.serving.model_copy(update={"flush_ms": 1000})}
+    )
+    ws = Workspace.init(root, db_url=db_url, policy=policy)
+    yield ws
+    ws.close()
+
+
 @dataclass
 class Team:
     hosts: list[Host]
@@ -59,6 +81,8 @@ class Team:
     token: str
     rows: Path
     nginx: str
+    #: root services (127.0.0.1) each replica host reaches at its gateway address instead
+    ports: tuple[int, ...] = ()
     replicas: dict[str, Server] = field(default_factory=dict)
     balancer: Balancer | None = None
 
@@ -73,17 +97,22 @@ class Team:
         """A host's environment: its own workspace folder, the shared database (through
         its link), artifacts and log."""
         environ = {k: v for k, v in os.environ.items() if not k.startswith("MODELWARD_")}
-        return environ | {
+        environ |= {
             "PYTHONPATH": str(ROOT / "src"),
             "MODELWARD_HOME": str(self.home(host)),
-            "MODELWARD_DB_URL": self.db_url.replace(
-                f"127.0.0.1:{PG_PORT}", f"{host.gateway}:{PG_PORT}"
-            ),
+            "MODELWARD_DB_URL": self.db_url,
             "MODELWARD_ARTIFACTS": self.ws.artifacts_url,
             "MODELWARD_LOGS": self.ws.logs_url,
             "MODELWARD_ACTOR": f"ops@{host.name}",
             "TYPER_USE_RICH": "0",
         }
+        return {name: self.on(host, value) for name, value in environ.items()}
+
+    def on(self, host: Host, text: str) -> str:
+        """``text`` with the root's service addresses as ``host`` reaches them."""
+        for port in (PG_PORT, *self.ports):
+            text = text.replace(f"127.0.0.1:{port}", f"{host.gateway}:{port}")
+        return text
 
     def cli(self, host: Host, *args: str) -> subprocess.CompletedProcess[str]:
         """``modelward ARGS`` run on ``host``."""
@@ -144,16 +173,13 @@ def assembled(
     from modelward import Workspace
 
     _, secret = ws.tokens.create("client", ["predict"])
-    made = Team(hosts, ws, tmp, str(ws.db_url), secret, rows, nginx)
+    made = Team(hosts, ws, tmp, str(ws.db_url), secret, rows, nginx, ports)
     for host in hosts[:2]:
         Workspace.init(made.home(host), db_url=made.db_url).close()
         for name in ("policy.yml", "llm.yml"):
             source = Path(ws.root) / name
             if source.exists():
-                text = source.read_text()
-                for port in ports:
-                    text = text.replace(f"127.0.0.1:{port}", f"{host.gateway}:{port}")
-                (made.home(host) / name).write_text(text)
+                (made.home(host) / name).write_text(made.on(host, source.read_text()))
         for port in (PG_PORT, *ports):
             host.reach(port)
     try:
@@ -175,13 +201,13 @@ def assembled(
 
 
 @pytest.fixture
-def team(hosts, deployed, nginx, cleveland, tmp_path) -> Iterator[Team]:
+def team(hosts, deployed, s3, nginx, cleveland, tmp_path) -> Iterator[Team]:
     """heart v1 in production (v2 validated, in testing), replicas on hosts a and b behind
-    nginx, a predict token for the client."""
+    nginx, a predict token for the client; artifacts and log in S3."""
     data = cleveland[FEATURES].astype({"age": "int64"}).head(50)
     rows = tmp_path / "rows.json"
     rows.write_text(json.dumps([
         {k: (None if v != v else v) for k, v in row.items()} for row in data.to_dict("records")
     ]))  # fmt: skip
-    with assembled(hosts, deployed, nginx, tmp_path, rows=rows) as made:
+    with assembled(hosts, deployed, nginx, tmp_path, rows=rows, ports=(s3.port,)) as made:
         yield made

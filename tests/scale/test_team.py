@@ -6,7 +6,9 @@ seen by monitoring; (2) a replica SIGKILLed mid-traffic: the other keeps answeri
 killed one restarts and replays, nothing acknowledged lost or duplicated; (4) a deployment
 change and a token revocation made on one host reach the other host's replica within
 ``serving.follow_ms``; (6) a host loses PostgreSQL: its replica says so in /readyz and
-keeps answering from what it read, its CLI fails with one line naming the database.
+keeps answering from what it read, its CLI fails with one line naming the database;
+(3) the object store (moto's S3 server; artifacts and log live there) stops for 20 s
+under traffic: answers continue and every acknowledged row arrives once it returns.
 """
 
 from __future__ import annotations
@@ -27,8 +29,13 @@ pytestmark = pytest.mark.postgres
 
 
 def logged_ids(team: Team) -> Counter[str]:
-    """How often each request id is in the shared log's published predictions."""
-    table = ds.dataset(f"{team.ws.logs_url}/predictions", format="parquet",
+    """How often each request id is in the shared log's published predictions (in S3)."""
+    import s3fs
+
+    store = s3fs.S3FileSystem()
+    store.invalidate_cache()
+    folder = team.ws.logs_url.removeprefix("s3://") + "/predictions"
+    table = ds.dataset(folder, filesystem=store, format="parquet",
                        partitioning="hive").to_table(columns=["request_id"])  # fmt: skip
     return Counter(table.column("request_id").to_pylist())
 
@@ -56,6 +63,7 @@ def test_traffic_through_the_balancer_is_logged_once_and_monitored(team, tmp_pat
     assert ran.returncode == 0, ran.stderr
     seen = json.loads(ran.stdout)["results"]
     assert (seen["predictions"], seen["errors"]) == (300, 0)
+    print(f"scenario 1: 300 answered, per replica {per_replica}, {len(counts)} logged once")
 
 
 def test_a_replica_killed_mid_traffic_loses_and_duplicates_nothing(team, tmp_path):
@@ -80,6 +88,38 @@ def test_a_replica_killed_mid_traffic_loses_and_duplicates_nothing(team, tmp_pat
     assert acknowledged <= set(counts), sorted(acknowledged - set(counts))[:5]
     twice = {rid: n for rid, n in counts.items() if n > 1}
     assert not twice, twice
+    print(f"scenario 2: {len(acknowledged)} acknowledged, all logged, none twice")
+
+
+def test_the_object_store_stopped_under_traffic(team, s3, tmp_path):
+    """S3 stops answering for 20 s while the client sends: every request is still
+    answered, the replicas keep their rows in their own write-ahead folders, and once the
+    store is back every acknowledged id arrives in the bucket, once."""
+    out = tmp_path / "answers.jsonl"
+    client = team.traffic(0, out, threads=2)
+    time.sleep(3)
+    s3.stop()
+    try:
+        time.sleep(20)
+        for server in team.replicas.values():  # still ready: the outage costs no answers
+            assert httpx.get(server.url + "/readyz", timeout=5).status_code == 200
+    finally:
+        s3.start()
+    time.sleep(3)
+    (tmp_path / "answers.jsonl.stop").write_text("")
+    assert client.wait(timeout=120) == 0
+    got = answered(out)
+    acknowledged = {a["id"] for a in got if a["status"] == 200}
+    assert len(acknowledged) == len(got) > 200, Counter(a["status"] for a in got)
+
+    def arrived() -> bool:
+        return acknowledged <= set(logged_ids(team))
+
+    wait_until(arrived, 60, "every acknowledged row in the bucket")  # published, not flushed
+    stop_gracefully(team)
+    counts = logged_ids(team)
+    assert set(counts) == acknowledged and set(counts.values()) == {1}
+    print(f"scenario 3: {len(acknowledged)} acknowledged across a 20 s outage, all in S3 once")
 
 
 def _version_on(url: str, token: str) -> int | None:
@@ -101,6 +141,7 @@ def test_changes_made_on_one_host_reach_the_other_within_the_stated_delay(team):
     assert deployed.returncode == 0, deployed.stderr
     took = wait_until(lambda: _version_on(replica_b, team.token) == 2, 30, "v2 on host b")
     assert took <= follow_s + 2.0, took  # the poll, then loading v2's model
+    print(f"scenario 4: v2 served on host b {took:.2f} s after the deploy on host a")
 
     revoked = team.cli(a, "tokens", "revoke", "client")
     assert revoked.returncode == 0, revoked.stderr

@@ -49,7 +49,7 @@ BUDGET = 0.005  # about 21 answers of `good` at its price in the fake llm.yml
 
 
 @pytest.fixture
-def llm_team(hosts, fleet, fake, nginx, tmp_path, redis_prefix) -> Iterator[Team]:
+def llm_team(hosts, fleet, fake, s3, nginx, tmp_path, redis_prefix) -> Iterator[Team]:
     save_routes(fleet, {"factual": {"models": ["good"]}}, reason="team")
     config = yaml.safe_load((fleet.root / "llm.yml").read_text())
     config["gateway"] = {
@@ -64,7 +64,9 @@ def llm_team(hosts, fleet, fake, nginx, tmp_path, redis_prefix) -> Iterator[Team
     (fleet.root / "policy.yml").write_text(yaml.safe_dump(policy))
     rows = tmp_path / "rows.json"
     rows.write_text("[]")
-    with assembled(hosts, fleet, nginx, tmp_path, rows=rows, ports=(fake.port, REDIS_PORT)) as team:
+    with assembled(
+        hosts, fleet, nginx, tmp_path, rows=rows, ports=(fake.port, REDIS_PORT, s3.port)
+    ) as team:
         yield team
 
 
@@ -89,3 +91,4 @@ def test_the_monthly_budget_holds_across_hosts_through_redis(llm_team, tmp_path)
     spent = month_spend(llm_team.ws.db)
     per_call = spent / ok
     assert BUDGET <= spent <= BUDGET + threads * per_call * 1.01, (spent, ok)
+    print(f"scenario 5: {ok} answered, spent ${spent:.5f} of ${BUDGET} ({threads} in flight)")
