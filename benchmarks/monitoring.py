@@ -24,12 +24,13 @@ Evidently's side draws none), against Evidently's whole process (interpreter sta
 and imports included on both sides).
 
 A synthetic prediction log is sampled from the four UCI hospitals with jitter (continuous
-features get Gaussian noise of 2 % of their spread), scored by a logistic-regression
-pipeline trained on Cleveland, and written in the serving contract's layout as
-``modelward logs compact`` leaves a closed day (one file per day, the log's Parquet
-options, row groups of ``ROW_GROUP_ROWS``) with every label as feedback, as the server
-writes rows: uuid4-hex request ids, nulls for missing inputs. Both tools then run "the
-daily check":
+features get Gaussian noise of 2 % of their spread), scored by the model a user has:
+the one ``modelward train --config examples/heart-disease/configs/logreg.yml`` makes
+(Cleveland, its training split registered as the reference), and written in the serving
+contract's layout as ``modelward logs compact`` leaves a closed day (one file per day,
+the log's Parquet options, row groups of ``ROW_GROUP_ROWS``) with every label as
+feedback, as the server writes rows: uuid4-hex request ids, nulls for missing inputs.
+Both tools then run "the daily check":
 5 classification metrics + drift on 13 features (+ data quality for modelward) over that
 day, against the Cleveland reference.
 
@@ -66,8 +67,14 @@ FEATURES = [
     "age", "sex", "cp", "trestbps", "chol", "fbs", "restecg",
     "thalach", "exang", "oldpeak", "slope", "ca", "thal",
 ]  # fmt: skip
-NUMERIC = ["age", "trestbps", "chol", "thalach", "oldpeak"]
+#: The model a user trains: ``modelward train --config`` this file (Cleveland, logistic
+#: regression with the config's preprocessing), and the feature kinds that config declares.
+CONFIG = ROOT / "examples" / "heart-disease" / "configs" / "logreg.yml"
+NAME = "heart-disease"
+NUMERIC = ["age", "trestbps", "chol", "thalach", "oldpeak", "ca"]
 CATEGORICAL = [f for f in FEATURES if f not in NUMERIC]
+#: Continuous features, jittered in the synthetic log (``ca`` is a count: left whole).
+NOISY = ["age", "trestbps", "chol", "thalach", "oldpeak"]
 DAY = "2026-11-02"
 CHUNK = 1_000_000
 
@@ -92,8 +99,9 @@ def _peak_mb() -> float:
 
 
 def build(rows: int) -> Path:
-    """A workspace with the Cleveland model and a log of ``rows`` predictions (cached)."""
-    folder = WORK / f"day-{rows}-v4"
+    """A workspace with the model ``modelward train`` makes from :data:`CONFIG` and a log
+    of ``rows`` predictions it scored (cached)."""
+    folder = WORK / f"day-{rows}-v5"
     if (folder / "ready").exists():
         return folder
     import shutil
@@ -102,37 +110,37 @@ def build(rows: int) -> Path:
     import pandas as pd
     import pyarrow as pa
     import pyarrow.parquet as pq
-    from sklearn.impute import SimpleImputer
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import Pipeline
-    from sklearn.preprocessing import StandardScaler
+    from sklearn.model_selection import train_test_split
 
     from modelward import Workspace
     from modelward.data import read_data
     from modelward.predlog.compact import ROW_GROUP_ROWS
     from modelward.predlog.layout import parquet_options
+    from modelward.training.config import load_config
+    from modelward.training.train import prepare_data, train_model
 
     shutil.rmtree(folder, ignore_errors=True)
-    heart = read_data(ROOT / "examples" / "heart-disease" / "heart.yml")
-    cleveland = heart[heart.site == "cleveland"].drop(columns="site").reset_index(drop=True)
-    model = Pipeline(
-        [
-            ("impute", SimpleImputer(strategy="median")),
-            ("scale", StandardScaler()),
-            ("model", LogisticRegression(max_iter=1000)),
-        ]
-    )
-    model.fit(cleveland[FEATURES], cleveland["target"])
+    config = load_config(CONFIG)
+    if (list(config.features.numeric), sorted(config.features.all)) != (NUMERIC, sorted(FEATURES)):
+        raise SystemExit(f"{CONFIG} declares other features than this benchmark's")
     ws = Workspace.init(folder / "ws")
-    ws.register("heart", model, data=cleveland, target="target")
-    reference = cleveland.copy()
+    train_model(ws, CONFIG)  # as `modelward train --config CONFIG` does
+    model = ws.load_model(NAME, 1).model
+    # Evidently's reference: the rows train registered as the reference (its training split)
+    data = prepare_data(config, read_data(config.data_ref()), "binary-classification")
+    reference, _ = train_test_split(
+        data, test_size=config.split.test_size, stratify=data[config.target],
+        random_state=config.seed,
+    )  # fmt: skip
+    reference = reference.reset_index(drop=True)
     proba = model.predict_proba(reference[FEATURES])[:, 1]
     reference["prediction"] = (proba >= 0.5).astype(int)
     reference["score"] = proba
     reference.to_parquet(folder / "reference.parquet")
+    heart = read_data(ROOT / "examples" / "heart-disease" / "heart.yml")
     rng = np.random.default_rng(0)
     pool = heart.drop(columns="site").reset_index(drop=True)
-    spread = {f: float(pool[f].std()) for f in NUMERIC}
+    spread = {f: float(pool[f].std()) for f in NOISY}
     logs = Path(ws.logs_url)
     start = pd.Timestamp(f"{DAY}T00:00:00", tz="UTC")
     step = 86_400_000_000 // rows  # microseconds between predictions
@@ -140,7 +148,7 @@ def build(rows: int) -> Path:
 
     def write(kind: str, table: pa.Table) -> None:
         if kind not in writers:
-            part = logs / kind / "model=heart" / f"date={DAY}"
+            part = logs / kind / f"model={NAME}" / f"date={DAY}"
             part.mkdir(parents=True, exist_ok=True)
             writers[kind] = pq.ParquetWriter(
                 part / "compacted-bench.parquet",
@@ -153,7 +161,7 @@ def build(rows: int) -> Path:
     while done < rows:
         n = min(CHUNK, rows - done)
         sample = pool.iloc[rng.integers(0, len(pool), n)].reset_index(drop=True)
-        for f in NUMERIC:
+        for f in NOISY:
             sample[f] = sample[f] + rng.normal(0, 0.02 * spread[f], n)
         proba = model.predict_proba(sample[FEATURES])[:, 1]
         # the server's request ids (uuid4 hex) and its nulls for missing inputs
@@ -199,7 +207,7 @@ def build_today(rows: int, replicas: int) -> Path:
     """The same rows as :func:`build`, logged through ``replicas`` real log writers (the
     server's write-ahead folder, its file names and ids, nulls for missing inputs): the
     day is not compacted and each writer's last segment is not published (cached)."""
-    folder = WORK / f"today-{rows}-{replicas}-v1"
+    folder = WORK / f"today-{rows}-{replicas}-v2"
     if (folder / "ready").exists():
         return folder
     import shutil
@@ -219,8 +227,8 @@ def build_today(rows: int, replicas: int) -> Path:
     Path(ws.logs_url).mkdir(parents=True, exist_ok=True)
     logs = compacted / "ws" / "logs"
     name = "compacted-bench.parquet"
-    predictions = pq.read_table(logs / "predictions" / "model=heart" / f"date={DAY}" / name)
-    feedback = pq.read_table(logs / "feedback" / "model=heart" / f"date={DAY}" / name)
+    predictions = pq.read_table(logs / "predictions" / f"model={NAME}" / f"date={DAY}" / name)
+    feedback = pq.read_table(logs / "feedback" / f"model={NAME}" / f"date={DAY}" / name)
     at = predictions.schema.get_field_index("ts"), feedback.schema.get_field_index("ts")
     # a segment is published when it is ROLL_MS old, or holds ROLL_ROWS rows first
     per_roll = min(ROLL_ROWS, max(1, rows * ROLL_MS // 86_400_000 // replicas))
@@ -238,9 +246,9 @@ def build_today(rows: int, replicas: int) -> Path:
         labels = feedback.slice(start, batch)
         labels = labels.set_column(at[1], "ts", pc.cast(labels["ts"], pa.int64()))
         served = chunk.to_pylist()
-        writers[n].log_predictions("heart", served, types)
+        writers[n].log_predictions(NAME, served, types)
         for row in labels.to_pylist():
-            writers[n].log_feedback("heart", row["request_id"], row["label"], row["ts"])
+            writers[n].log_feedback(NAME, row["request_id"], row["label"], row["ts"])
         logged[n] += len(served)
         if logged[n] >= per_roll and start + batch < rows - replicas * per_roll:
             writers[n].flush()  # the segment's age reached ROLL_MS: published
@@ -290,9 +298,9 @@ def run_ours(folder: Path) -> dict:
     monitor.alert = False
     until = f"{DAY}T23:59:59.999999+00:00"
     started = time.perf_counter()
-    metrics = monitor.metrics("heart", last="24h", until=until)
-    drift = monitor.drift("heart", last="24h", until=until)
-    quality = monitor.quality("heart", last="24h", until=until)
+    metrics = monitor.metrics(NAME, last="24h", until=until)
+    drift = monitor.drift(NAME, last="24h", until=until)
+    quality = monitor.quality(NAME, last="24h", until=until)
     seconds = time.perf_counter() - started
     values = metrics.results["versions"]["v1"]["metrics"]
     scores = {f: entry.score for f, entry in drift.features.items() if entry.score is not None}
@@ -318,12 +326,12 @@ def run_evidently(folder: Path) -> dict:
     logs = folder / "ws" / "logs"
     started = time.perf_counter()
     columns = ["request_id", "prediction", "score", *(f"in_{f}" for f in FEATURES)]
-    current = pd.read_parquet(logs / "predictions" / "model=heart", columns=columns)
-    feedback = pd.read_parquet(logs / "feedback" / "model=heart", columns=["request_id", "label"])
+    current = pd.read_parquet(logs / "predictions" / f"model={NAME}", columns=columns)
+    feedback = pd.read_parquet(logs / "feedback" / f"model={NAME}", columns=["request_id", "label"])
     segments = sorted((folder / "ws" / "wal").glob("*.wal"))
     if segments:  # today's freshest rows: the server's write-ahead JSON lines
         lines = pd.concat([pd.read_json(p, lines=True, dtype=False) for p in segments])
-        lines = lines[lines["m"] == "heart"]
+        lines = lines[lines["m"] == NAME]
         fresh = lines[lines["k"] == "predictions"]
         fresh = fresh.assign(prediction=fresh["prediction"].astype(str))
         labels = lines[lines["k"] == "feedback"][["request_id", "label"]].astype(str)
@@ -449,7 +457,7 @@ def _commands(folder: Path) -> dict:
     started = time.perf_counter()
     peak = 0.0
     for check in ("metrics", "drift", "quality"):
-        argv = ["-w", str(folder / "ws"), "monitor", check, "heart", "--last", "24h"]
+        argv = ["-w", str(folder / "ws"), "monitor", check, NAME, "--last", "24h"]
         done = subprocess.run(
             [sys.executable, "-c", _PEAK_RSS, *argv, "--until", until, "--json"],
             capture_output=True, text=True, env=env, check=False,
@@ -471,7 +479,7 @@ def _runbook(folder: Path) -> dict:
     policy_file.write_text(yaml.safe_dump(policy, sort_keys=False))
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "TYPER_USE_RICH": "0"}
     until = f"{DAY}T23:59:59.999999+00:00"
-    argv = ["-w", str(folder / "ws"), "runbook", "daily", "heart", "--until", until, "--json"]
+    argv = ["-w", str(folder / "ws"), "runbook", "daily", NAME, "--until", until, "--json"]
     argv.append("--no-plots")  # the report's tables, not its figures: Evidently draws none
     started = time.perf_counter()
     done = subprocess.run(
@@ -592,6 +600,8 @@ def main() -> None:
     if not cases or set(cases) - {"compacted", "today"}:
         parser.error("--cases takes compacted and/or today")
     peer_python = None if args.skip_evidently else ensure_peer()
+    load = " ".join(f"{v:.2f}" for v in os.getloadavg())
+    print(f"load average {load} on {os.cpu_count()} cores")
     for case in cases:
         folder = build(args.rows) if case == "compacted" else build_today(args.rows, args.replicas)
         print(f"-- {case}: {_census(folder)}")
@@ -608,6 +618,7 @@ def main() -> None:
                 f"{result['peak_mb']:6.0f} MB, {per_m:.2f} s per million "
                 f"({per_m / base:.2f}x the first)"
             )
+    print(f"load average at the end {os.getloadavg()[0]:.2f}")
 
 
 if __name__ == "__main__":

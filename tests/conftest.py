@@ -212,3 +212,30 @@ def cleveland_csv(tmp_path: Path, cleveland: pd.DataFrame) -> Path:
     path = tmp_path / "cleveland.csv"
     cleveland.to_csv(path, index=False)
     return path
+
+
+# -- S3 (moto's standalone server) ----------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def s3_server():
+    """moto's S3 server on 127.0.0.1 (a random free port) for the session, stopped after."""
+    from s3server import S3Server
+
+    server = S3Server()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def s3(s3_server, monkeypatch: pytest.MonkeyPatch):
+    """A fresh bucket on the S3 server (``s3.bucket``); this process and the processes it
+    starts reach it through the standard AWS variables (``AWS_ENDPOINT_URL``, keys)."""
+    for name, value in s3_server.env.items():
+        monkeypatch.setenv(name, value)
+    s3_server.bucket = s3_server.new_bucket()
+    yield s3_server
+    import s3fs
+
+    s3fs.S3FileSystem.clear_instance_cache()  # no client of this test's settings is reused

@@ -140,12 +140,15 @@ def spawn_server(root: Path, log: Path) -> Server:
     return server
 
 
-def start_balancer(nginx: str, prefix: Path, servers: list[Server]) -> Balancer:
-    """nginx from the shipped file in front of ``servers``, once it answers."""
+def start_balancer(
+    nginx: str, prefix: Path, servers: list[Server], *, address: str = "127.0.0.1"
+) -> Balancer:
+    """nginx from the shipped file in front of ``servers``, listening on ``address``
+    (a free port), once it answers."""
     prefix.mkdir()
     port = free_port()
     addresses = [server.url.removeprefix("http://") for server in servers]
-    main = configure(prefix, listen=f"127.0.0.1:{port}", replicas=addresses)
+    main = configure(prefix, listen=f"{address}:{port}", replicas=addresses)
     checked = nginx_test(nginx, main)
     assert checked.returncode == 0, checked.stderr
     proc = subprocess.Popen(
@@ -153,7 +156,7 @@ def start_balancer(nginx: str, prefix: Path, servers: list[Server]) -> Balancer:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    url = f"http://127.0.0.1:{port}"
+    url = f"http://{address}:{port}"
 
     def up() -> bool:
         assert proc.poll() is None, (prefix / "error.log").read_text()

@@ -166,3 +166,27 @@ def test_rows_a_live_server_acknowledged_are_backed_up_once(populated, tmp_path,
         rows, labels = _history(restored.logs_url)
     assert sorted(int(r[0][1:]) for r in rows) == list(range(25))  # each row once
     assert [(r[1], r[3]) for r in labels] == [("r21", "1")]
+
+
+@pytest.fixture
+def logs_in_s3(s3, monkeypatch):
+    """The workspace's log in the test's bucket (set before the workspace opens)."""
+    monkeypatch.setenv("MODELWARD_LOGS", f"s3://{s3.bucket}/logs")
+    return s3
+
+
+def test_a_log_in_s3_is_backed_up_and_restored(logs_in_s3, populated, tmp_path, cli, monkeypatch):
+    """On moto's S3 server over HTTP: the backup reads the log from the bucket; restored
+    into a workspace of local folders, monitoring reads the same history."""
+    assert populated.logs_url.startswith("s3://")
+    _log(populated, range(30), range(0, 30, 3))
+    before = _history(populated.logs_url)
+    assert len(before[0]) == 30 and len(before[1]) == 10
+    out = tmp_path / "b.tar.gz"
+    ran = cli("backup", "--out", out, "--json")
+    assert ran.exit_code == 0, ran.stderr
+    assert ran.json["logs"] is True and ran.json["log_files"] == 2
+    monkeypatch.delenv("MODELWARD_LOGS")  # restored next to it, with the log in its folder
+    with _restore(out, tmp_path, cli) as restored:
+        assert not restored.logs_url.startswith("s3://")
+        assert _history(restored.logs_url) == before

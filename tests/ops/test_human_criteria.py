@@ -276,3 +276,28 @@ def test_archive_bad_input_is_one_line_and_records_nothing(deprecated, cli, tmp_
         assert ran.exit_code == 2, (args, ran.stderr)
         assert expected in ran.stderr and len(ran.stderr.strip().splitlines()) == 1
     assert deprecated.registry.list_runs(kinds=["log-archive"]) == []
+
+
+def test_a_log_in_s3_is_archived_to_s3_and_the_version_retires(deprecated, cli, s3, monkeypatch):
+    """The log and the archive in S3-compatible storage (moto's server, over HTTP): the
+    retirement gates read the log there, the archive is written there and read back."""
+    import s3fs
+
+    fs = s3fs.S3FileSystem()
+    fs.put(str(deprecated.root / "logs"), f"{s3.bucket}/logs", recursive=True)
+    monkeypatch.setenv("MODELWARD_LOGS", f"s3://{s3.bucket}/logs")
+    set_policy(deprecated, lifecycle={"migration_days": 2})
+    ran = cli("transition", "chat", "1", "--to", "retired", "--reason", "done")
+    assert ran.exit_code == 2 and "3 prediction-log rows are not archived" in ran.stderr
+
+    bad = cli("logs", "archive", "chat", "1", "--to", "s3://Not_A_Bucket/x")
+    assert bad.exit_code == 2 and "is not an S3 bucket name" in bad.stderr
+    ran = cli("logs", "archive", "chat", "1", "--to", f"s3://{s3.bucket}/archive", "--json")
+    assert ran.exit_code == 0, ran.stderr
+    files = {f["kind"]: f for f in ran.json["files"]}
+    assert files["predictions"]["path"].startswith(f"s3://{s3.bucket}/archive/")
+    with fs.open(files["predictions"]["path"], "rb") as handle:
+        assert pq.read_table(handle).num_rows == 3
+    ran = cli("transition", "chat", "1", "--to", "retired", "--reason", "done")
+    assert ran.exit_code == 0, ran.stderr
+    assert deprecated.registry.get_version("chat", 1).stage == "retired"

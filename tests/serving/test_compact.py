@@ -6,6 +6,7 @@ import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 
 from modelward.predlog import LogWriter, feedback, predictions
@@ -84,6 +85,30 @@ def test_closed_days_become_one_file_with_the_same_rows(small_files):
     assert compact(str(logs)) == []  # nothing left to do
 
 
+def test_a_request_logged_by_two_replicas_is_kept_once(tmp_path):
+    """A replica killed after logging a request and before answering it: the balancer sent
+    the request to another replica, which logged it too, and the killed one's restart
+    replayed its row. Compaction keeps the first row of each request id; labels stay."""
+    logs = tmp_path / "logs"
+    yesterday = TODAY - timedelta(days=1)
+    rows = _rows(yesterday, 10)
+    for replica, part in (("a", rows[:6]), ("b", rows[4:])):  # r-4 and r-5 on both
+        with LogWriter(str(logs), writer_id=replica, flush_rows=3, flush_ms=10_000) as writer:
+            writer.log_predictions("heart", part, {"in_age": "int64"})
+            if replica == "b":
+                for row in rows[3:6]:
+                    writer.log_feedback("heart", row["request_id"], "1", ts=yesterday)
+                writer.log_feedback("heart", rows[4]["request_id"], "0", ts=yesterday)
+    assert predictions(str(logs)).count("*").fetchall() == [(12,)]
+
+    (done,) = [c for c in compact(str(logs)) if c.kind == "predictions"]
+    assert (done.rows, done.duplicates) == (10, 2)
+    ids = [r[0] for r in predictions(str(logs)).order("ts").select("request_id").fetchall()]
+    assert ids == [row["request_id"] for row in rows]
+    labels = pq.read_table(logs / "feedback", partitioning="hive")
+    assert labels.num_rows == 4  # each label row stays: the latest is the correction
+
+
 def test_an_interrupted_compaction_is_finished_by_the_next_run(small_files, tmp_path):
     """A run that stopped after publishing the compacted file and before deleting the files
     it replaced: readers already skip those files (the compacted file names them), and the
@@ -143,6 +168,7 @@ def test_dry_run_and_json_through_the_cli(workspace, cli):
     [
         (["--before", "yesterday"], "is not a date; write it as YYYY-MM-DD"),
         (["--before", "2999-01-01"], "is in the future; only closed days"),
+        (["--since", "last week"], "--since 'last week' is not a date"),
         (["--model", "nope"], "nope"),
     ],
 )

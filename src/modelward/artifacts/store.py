@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from modelward.errors import ArtifactDamaged, ArtifactError, StorageError
+from modelward.storage import backend_errors, failure, filesystem
 
 __all__ = ["ArtifactStore", "FsspecArtifactStore", "LocalArtifactStore", "open_store", "sha256"]
 
@@ -117,17 +118,10 @@ class FsspecArtifactStore:
     """Artifacts under any fsspec URL, through the same interface."""
 
     def __init__(self, url: str) -> None:
-        import fsspec
-
         self.url = url.rstrip("/")
-        try:
-            self.fs: Any
-            self.fs, self.base = fsspec.core.url_to_fs(self.url)
-        except (ImportError, ValueError) as exc:
-            raise StorageError(
-                f"cannot use artifact store URL {url!r}: {exc}; install the fsspec backend "
-                "for that scheme or fix MODELWARD_ARTIFACTS"
-            ) from exc
+        self.fs: Any
+        self.fs, self.base = filesystem(self.url, "MODELWARD_ARTIFACTS")
+        self.what = f"the artifact store at {self.url}"
 
     def _path(self, digest: str) -> str:
         return f"{self.base}/{_relpath(digest)}"
@@ -141,8 +135,8 @@ class FsspecArtifactStore:
             tmp = f"{self.base}/tmp/{digest}.{uuid.uuid4().hex}"
             self.fs.pipe_file(tmp, data)
             self.fs.mv(tmp, path)
-        except OSError as exc:
-            raise StorageError(f"cannot write artifact to {self.url}: {exc}") from exc
+        except backend_errors() as exc:
+            raise failure(exc, self.what) from exc
         return digest
 
     def get(self, digest: str) -> bytes:
@@ -153,25 +147,34 @@ class FsspecArtifactStore:
             raise ArtifactDamaged(
                 f"artifact {self.url}/{_relpath(digest)} is missing; restore it from a backup"
             ) from exc
-        except OSError as exc:
-            raise StorageError(f"cannot read artifact from {self.url}: {exc}") from exc
+        except backend_errors() as exc:
+            raise failure(exc, self.what) from exc
         return _verified(digest, data, f"{self.url}/{_relpath(digest)}")
 
     def exists(self, digest: str) -> bool:
-        return bool(self.fs.exists(self._path(digest)))
+        try:
+            return bool(self.fs.exists(self._path(digest)))
+        except backend_errors() as exc:
+            raise failure(exc, self.what) from exc
 
     def delete(self, digest: str) -> bool:
         path = self._path(digest)
-        if not self.fs.exists(path):
-            return False
-        self.fs.rm_file(path)
+        try:
+            if not self.fs.exists(path):
+                return False
+            self.fs.rm_file(path)
+        except backend_errors() as exc:
+            raise failure(exc, self.what) from exc
         return True
 
     def iter(self) -> Iterator[str]:
         base = f"{self.base}/sha256"
-        if self.fs.exists(base):
-            for path in sorted(self.fs.find(base)):
-                yield path.rsplit("/", 1)[-1]
+        try:
+            found = sorted(self.fs.find(base)) if self.fs.exists(base) else []
+        except backend_errors() as exc:
+            raise failure(exc, self.what) from exc
+        for path in found:
+            yield path.rsplit("/", 1)[-1]
 
 
 def open_store(url: str) -> ArtifactStore:

@@ -35,6 +35,7 @@ from modelward.errors import ArtifactError, StorageError
 from modelward.predlog.files import LogFiles
 from modelward.predlog.layout import FEEDBACK, PREDICTIONS
 from modelward.predlog.writer import LogWriter
+from modelward.storage import filesystem
 from modelward.timeutil import utcnow
 from modelward.workspace.layout import Layout
 
@@ -64,9 +65,7 @@ def check_name(name: str, where: str) -> None:
 
 
 def _filesystem(url: str) -> tuple[Any, str]:
-    import fsspec
-
-    return fsspec.core.url_to_fs(url.removeprefix("file://") if url.startswith("file://") else url)
+    return filesystem(url, "MODELWARD_LOGS")
 
 
 def _list(log: LogFiles) -> dict[str, str]:

@@ -20,6 +20,7 @@ from modelward.predlog.files import LogChanged, LogFiles
 from modelward.predlog.layout import FEEDBACK, PREDICTIONS, arrow_schema
 from modelward.redact import redact
 from modelward.registry.gates import ARCHIVE_RUN
+from modelward.storage import backend_errors, failure, filesystem
 from modelward.timeutil import utcnow
 
 if TYPE_CHECKING:
@@ -86,23 +87,13 @@ def archive_logs(
 
 def _target(to: str) -> tuple[Any, str]:
     """The filesystem and root path of ``--to``: a folder, ``file://…`` or an fsspec URL."""
-    import fsspec
-
     text = (to or "").strip()
     if not text:
         raise ConfigError(
             "--to needs a folder or URL to archive to, e.g. --to /archive or file:///archive",
             field="to",
         )
-    try:
-        return fsspec.core.url_to_fs(text.removeprefix("file://"))
-    except (ValueError, ImportError) as exc:
-        why = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ConfigError(
-            f"--to {redact(text)!r} is not a folder or a URL modelward can write to ({why}); "
-            "pass a folder path or file:///path",
-            field="to",
-        ) from exc
+    return filesystem(text, "--to")
 
 
 def _makedirs(fs: Any, folder: str, to: str) -> None:
@@ -112,8 +103,8 @@ def _makedirs(fs: Any, folder: str, to: str) -> None:
         raise ConfigError(
             f"--to {redact(to)!r} is (or is under) a file; pass a folder", field="to"
         ) from exc
-    except OSError as exc:
-        raise StorageError(f"cannot write the archive at {redact(to)}: {exc}") from exc
+    except backend_errors() as exc:
+        raise failure(exc, f"the archive at {redact(to)}") from exc
 
 
 def _read(logs_url: str, name: str, version: int) -> dict[str, pa.Table]:
@@ -146,10 +137,12 @@ def _tables(log: LogFiles, kind: str, name: str) -> list[pa.Table]:
                 out.append(pq.read_table(handle))
         except FileNotFoundError as exc:
             raise LogChanged(f"{log_file.path} was replaced while it was read") from exc
-        except (OSError, pa.ArrowException) as exc:
+        except pa.ArrowException as exc:
             raise StorageError(
                 f"cannot read the prediction log file {log_file.path}: {exc}"
             ) from exc
+        except backend_errors() as exc:
+            raise failure(exc, f"the prediction log file {log_file.path}") from exc
     return out
 
 
@@ -160,6 +153,12 @@ def _concat(tables: list[pa.Table], empty: pa.Schema) -> pa.Table:
     if not kept:
         return empty.empty_table()
     return pa.concat_tables(kept, promote_options="permissive")
+
+
+def _url(fs: Any, path: str) -> str:
+    """``path`` of ``fs`` with its protocol, unless it is a local file."""
+    protocols = fs.protocol if isinstance(fs.protocol, tuple) else (fs.protocol,)
+    return path if "file" in protocols else str(fs.unstrip_protocol(path))
 
 
 def _write_verified(
@@ -178,8 +177,9 @@ def _write_verified(
             handle.write(data)
         with fs.open(path, "rb") as handle:
             back = handle.read()
-    except OSError as exc:
-        raise StorageError(f"cannot write the archive file {redact(path)}: {exc}") from exc
+    except backend_errors() as exc:
+        raise failure(exc, f"the archive file {redact(path)}") from exc
+    path = _url(fs, path)  # as the user names it: s3://bucket/… for an object store
     archived = ArchivedFile(kind, redact(path), table.num_rows, digest, len(data))
     read_digest = hashlib.sha256(back).hexdigest()
     if read_digest != digest:

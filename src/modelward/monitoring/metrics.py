@@ -125,7 +125,7 @@ def _binary_metric(name: str, positive: str, truth: Any, column: Any) -> float:
             return _sklearn_functions("binary-classification", positive)[name][0](truth, column)
         return trapezoid_auc(hit, score)
     if name != "accuracy":
-        labels = {*np.unique(truth), *np.unique(column)}
+        labels = {*np.asarray(truth).tolist(), *np.asarray(column).tolist()}  # np.unique sorts
         if len(labels) > 2 or (len(labels) == 2 and positive not in labels):
             return _sklearn_functions("binary-classification", positive)[name][0](truth, column)
     return _binary_value(name, truth, column, positive)

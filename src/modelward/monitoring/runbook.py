@@ -12,6 +12,7 @@ detail; the whole run is stored (kind ``runbook``) and written as one HTML + JSO
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +28,9 @@ if TYPE_CHECKING:
 __all__ = ["SCHEDULES", "run_runbook"]
 
 SCHEDULES = {"daily": "24h", "weekly": "7d", "monthly": "30d"}
+#: Closed days a runbook's compaction looks at: a week, so a few missed daily runs are
+#: caught up; older days are not listed again (``logs compact`` does them all).
+COMPACT_DAYS = 7
 KNOWN_ITEMS = {
     "compact",
     "metrics",
@@ -209,12 +213,15 @@ def _retention(monitor: Monitor, name: str) -> dict[str, Any]:
 
 
 def _compact(monitor: Monitor, name: str) -> dict[str, Any]:
-    """Closed days of the model's log as one file each, so the checks read them fast."""
+    """The last COMPACT_DAYS closed days of the model's log as one file each, so the checks
+    read them fast; older days were compacted by earlier runs (or ``logs compact``), and
+    are not listed again: in object storage a day is a listing."""
     from modelward.errors import StorageError
     from modelward.predlog.compact import compact
 
+    since = (utcnow() - timedelta(days=COMPACT_DAYS)).date()
     try:
-        done = compact(monitor.ws.logs_url, model=name)
+        done = compact(monitor.ws.logs_url, model=name, since=since)
     except StorageError as exc:
         return _item("compact", "warn", f"log not compacted: {exc.message}")
     if not done:

@@ -243,6 +243,10 @@ class ServingPolicy(_Section):
     #: yet published from the segments, so these only set how many files a day makes.
     flush_rows: int = Field(default=100_000, ge=1)
     flush_ms: int = Field(default=600_000, ge=1)
+    #: The most the write-ahead folder may hold (MB): while log storage is down rows wait
+    #: there; from 80 % a warning (log line, /metrics, /readyz), at the bound 503s, so a
+    #: long outage never fills the disk under the server. 10 GB: ~20 M rows.
+    wal_max_mb: int = Field(default=10_240, ge=1, le=16 * 2**20)
     #: A request whose model gives no answer within this many seconds gets a 504.
     predict_timeout_s: float = Field(default=30.0, gt=0)
     #: A connection whose request headers are not complete within this many seconds (of
@@ -252,6 +256,10 @@ class ServingPolicy(_Section):
     keep_alive_s: float = Field(default=5.0, gt=0, le=3600)
     #: Open connections per server process; beyond, requests are answered 503.
     max_connections: int = Field(default=1000, ge=1, le=1_000_000)
+    #: How often a server re-reads the deployments and tokens from the metadata database:
+    #: a deployment change or a token revocation made on any host reaches every replica
+    #: within this delay (plus the time to load a newly deployed version's model).
+    follow_ms: int = Field(default=500, ge=50, le=60_000)
 
 
 class RolloutStage(_Section):

@@ -10,6 +10,11 @@ groups of :data:`ROW_GROUP_ROWS`, the log's compression; one input file in memor
 time), then deletes the files it replaced. Files whose columns differ (a new feature, an
 int that became a float) are unified as DuckDB's ``union_by_name`` reads them.
 
+A request logged twice (a replica killed after logging a request and before answering it,
+whose request the load balancer then sent to another replica; the killed one's restart
+replays its row too) is kept once in the compacted predictions: the first row of its
+request id, in file order. Labels are never merged (a later label is a correction).
+
 Safe to interrupt and to run while checks read the log: the new file is written under a
 temporary name and renamed into place, and it names the files it replaces in its Parquet
 metadata. Readers skip the files a compacted file names (:func:`live_files`), so a run
@@ -29,6 +34,7 @@ from typing import Any
 from modelward.errors import ConfigError, StorageError
 from modelward.predlog.files import LogFiles, Partition, live_files
 from modelward.predlog.layout import COMPACTED_KEY, FEEDBACK, PREDICTIONS, parquet_options
+from modelward.storage import backend_errors, failure
 
 __all__ = ["ROW_GROUP_ROWS", "Compaction", "compact"]
 
@@ -42,8 +48,9 @@ class Compaction:
     model: str
     date: str
     files: int  # files replaced (or that would be, in a dry run)
-    rows: int
+    rows: int  # rows written (read, in a dry run)
     output: str | None  # the new file's name; None in a dry run
+    duplicates: int | None = None  # prediction rows of a request id seen before; dry run: None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -54,9 +61,13 @@ def compact(
     *,
     model: str | None = None,
     before: date | None = None,
+    since: date | None = None,
     dry_run: bool = False,
 ) -> list[Compaction]:
-    """Compact every closed day (``date < before``, default today UTC) of the log."""
+    """Compact every closed day (``since <= date < before``; ``before`` default today UTC,
+    ``since`` default the log's first day) of the log. Only the partitions of those days are
+    listed: a daily run given ``since`` never walks the whole history (in object storage, a
+    listing per day of it)."""
     today = datetime.now(UTC).date()
     before = before or today
     if before > today:
@@ -69,7 +80,7 @@ def compact(
     closed = [
         partition
         for kind in (FEEDBACK, PREDICTIONS)
-        for partition in log.partitions(kind, model, last=before - timedelta(days=1))
+        for partition in log.partitions(kind, model, first=since, last=before - timedelta(days=1))
     ]
     done = []
     for partition in closed:
@@ -91,8 +102,10 @@ def _compact_partition(log: LogFiles, partition: Partition, dry_run: bool) -> Co
         if len(names) < 2:
             return None
         schemas = [pq.read_schema(f"{folder}/{n}", filesystem=fs) for n in names]
-    except (OSError, pa.ArrowException) as exc:
+    except pa.ArrowException as exc:
         raise StorageError(f"cannot read the log partition {folder}: {exc}") from exc
+    except backend_errors() as exc:
+        raise failure(exc, f"the log partition {folder}") from exc
     try:
         schema = pa.unify_schemas(schemas, promote_options="permissive")
     except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
@@ -106,15 +119,20 @@ def _compact_partition(log: LogFiles, partition: Partition, dry_run: bool) -> Co
     schema = schema.with_metadata({COMPACTED_KEY: json.dumps(names).encode()})
     output = f"compacted-{uuid.uuid4().hex[:12]}.parquet"
     tmp = f"{folder}/.{output}.tmp"
+    written = 0
     try:
         with fs.open(tmp, "wb") as handle:
             writer = None  # opened on the first row group: its values choose the dictionaries
             pending: list[Any] = []
             held = 0
+            seen: set[str] | None = set() if kind == PREDICTIONS else None
             try:
                 for n in names:  # one file in memory at a time, plus one row group
                     table = _conform(pq.read_table(f"{folder}/{n}", filesystem=fs), schema)
+                    if seen is not None:
+                        table = _first_of_each_request(table, seen)
                     pending.append(table)
+                    written += table.num_rows
                     held += table.num_rows
                     if held >= ROW_GROUP_ROWS or n == names[-1]:
                         group = pa.concat_tables(pending)
@@ -128,11 +146,40 @@ def _compact_partition(log: LogFiles, partition: Partition, dry_run: bool) -> Co
         fs.mv(tmp, f"{folder}/{output}")
         for n in names:
             fs.rm(f"{folder}/{n}")
-    except (OSError, pa.ArrowException) as exc:
-        if fs.exists(tmp):
-            fs.rm(tmp)
+    except pa.ArrowException as exc:
+        _remove(fs, tmp)
         raise StorageError(f"cannot compact {folder}: {exc}; run it again") from exc
-    return Compaction(kind, model, day, len(names), rows, output)
+    except backend_errors() as exc:
+        _remove(fs, tmp)
+        raise failure(exc, f"the log partition {folder} (compacting it; run it again)") from exc
+    duplicates = rows - written if kind == PREDICTIONS else 0
+    return Compaction(kind, model, day, len(names), written, output, duplicates)
+
+
+def _first_of_each_request(table: Any, seen: set[str]) -> Any:
+    """``table`` without the rows whose request id is in ``seen`` or earlier in the table
+    (rows without an id are kept); the ids kept are added to ``seen``."""
+    import pyarrow as pa
+
+    if "request_id" not in table.column_names:
+        return table
+    keep = []
+    for rid in table.column("request_id").to_pylist():
+        fresh = rid is None or rid not in seen
+        if fresh and rid is not None:
+            seen.add(rid)
+        keep.append(fresh)
+    return table if all(keep) else table.filter(pa.array(keep, pa.bool_()))
+
+
+def _remove(fs: Any, path: str) -> None:
+    """Remove a temporary file if storage lets us (else it stays, a ``.x.tmp`` name every
+    listing leaves out)."""
+    try:
+        if fs.exists(path):
+            fs.rm(path)
+    except backend_errors():
+        pass
 
 
 def _conform(table: Any, schema: Any) -> Any:

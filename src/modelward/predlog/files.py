@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from modelward.errors import ConfigError, DataError, StorageError
+from modelward.errors import ConfigError, DataError
 from modelward.predlog.layout import COMPACTED_KEY, PREDICTIONS
+from modelward.storage import backend_errors, failure, filesystem
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -67,15 +68,8 @@ class LogFiles:
     """The log at ``url`` (``ws.logs_url``): its models, partitions, files and footers."""
 
     def __init__(self, url: str) -> None:
-        import fsspec
-
         self.url = str(url).rstrip("/")
-        try:
-            self.fs, root = fsspec.core.url_to_fs(self.url)
-        except (ValueError, ImportError) as exc:
-            raise StorageError(
-                f"cannot open the prediction log at {url}: {exc}; check MODELWARD_LOGS"
-            ) from exc
+        self.fs, root = filesystem(self.url, "MODELWARD_LOGS")
         self.root = str(root).rstrip("/")
         self.protocol = self.url.split("://", 1)[0] if "://" in self.url else "file"
         self.remote = self.protocol != "file"
@@ -140,8 +134,8 @@ class LogFiles:
             entries = self.fs.ls(folder, detail=False)
         except FileNotFoundError:
             return []
-        except (OSError, ValueError) as exc:
-            raise StorageError(f"cannot list the prediction log at {self.url}: {exc}") from exc
+        except backend_errors() as exc:
+            raise failure(exc, f"the prediction log at {self.url}") from exc
         out = []
         for entry in entries:
             path = str(entry).rstrip("/")
@@ -196,8 +190,8 @@ class LogFiles:
                 f"{path} in the prediction log is not a readable Parquet file ({why}); move "
                 "it out of the log (docs/monitor.md describes the layout)"
             ) from exc
-        except (OSError, ValueError) as exc:
-            raise StorageError(f"cannot read the prediction log file {path}: {exc}") from exc
+        except backend_errors() as exc:
+            raise failure(exc, f"the prediction log file {path}") from exc
 
     def columns(self, files: list[LogFile]) -> dict[str, str]:
         """Every column of ``files`` read as one table (by name) and its Arrow type: the
@@ -274,6 +268,8 @@ def compacted_from(fs: Any, path: str) -> tuple[str, ...]:
 
     try:
         meta = pq.read_schema(path, filesystem=fs).metadata or {}
-    except (OSError, pa.ArrowException):
+    except (FileNotFoundError, pa.ArrowException):
         return ()  # gone (retention) or unreadable: the read itself will say so
+    except backend_errors() as exc:  # storage failed: raised, so nothing wrong is cached
+        raise failure(exc, f"the prediction log file {path}") from exc
     return tuple(json.loads(meta.get(COMPACTED_KEY, b"[]")))

@@ -16,7 +16,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from modelward.predlog.engines.duckdb import parquet_source
+from modelward.predlog.engines.duckdb import OFFLINE, parquet_source
 from modelward.predlog.files import LogFiles
 from modelward.predlog.layout import FEEDBACK, FEEDBACK_COLUMNS, PREDICTION_COLUMNS, PREDICTIONS
 from modelward.predlog.unpublished import Unpublished
@@ -61,7 +61,7 @@ def _source(
     if con is None:
         import duckdb
 
-        con = duckdb.connect()
+        con = duckdb.connect(config=dict(OFFLINE) if files.remote else {})
         con.execute("SET TimeZone = 'UTC'")
     if files.remote and not con.filesystem_is_registered(files.protocol):
         con.register_filesystem(files.fs)

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from modelward.errors import StorageError
 from modelward.predlog.files import replaced_by_compaction
 from modelward.predlog.layout import parquet_options
+from modelward.storage import failure, filesystem
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -72,11 +73,9 @@ class LocalSink:
 
 class FsspecSink:
     def __init__(self, url: str) -> None:
-        import fsspec
-
         self.url = url.rstrip("/")
         self.fs: Any
-        self.fs, self.root = fsspec.core.url_to_fs(self.url)
+        self.fs, self.root = filesystem(self.url, "MODELWARD_LOGS")
 
     def write(self, relpath: str, table: pa.Table) -> None:
         import pyarrow.parquet as pq
@@ -94,14 +93,17 @@ class FsspecSink:
             with self.fs.open(f"{self.root}/{relpath}", "wb") as fh:
                 yield fh
         except Exception as exc:  # noqa: BLE001 - every fsspec backend has its own errors
-            raise StorageError(f"cannot write the prediction log at {self.url}: {exc}") from exc
+            raise failure(exc, f"the prediction log at {self.url}") from exc
 
     def has(self, relpath: str) -> bool:
         path = f"{self.root}/{relpath}"
         try:
+            # afresh: a listing cached earlier (s3fs keeps them) would miss a file another
+            # writer published since, and the segment would be published twice
+            self.fs.invalidate_cache(path.rsplit("/", 1)[0])
             return bool(self.fs.exists(path)) or replaced_by_compaction(self.fs, path)
         except Exception as exc:  # noqa: BLE001 - every fsspec backend has its own errors
-            raise StorageError(f"cannot read the prediction log at {self.url}: {exc}") from exc
+            raise failure(exc, f"the prediction log at {self.url}") from exc
 
 
 def open_sink(url: str) -> LocalSink | FsspecSink:

@@ -26,6 +26,12 @@ What can go wrong, and what the writer does:
 - The write-ahead folder cannot take a row (disk full): the append is undone and raises
   :class:`~modelward.errors.LogUnavailable`; :attr:`problem` says why until a probe finds
   room again (every :data:`PROBE_S`).
+- Log storage down for long: the write-ahead folder grows. Given a bound (``max_wal_bytes``,
+  policy.yml's ``serving.wal_max_mb``), a warning line is logged and :attr:`wal_warning`
+  says so once the folder holds :data:`WAL_WARN_SHARE` of it; at the bound an append
+  raises LogUnavailable and :attr:`problem` says why (the server answers 503, not ready)
+  until publishing has made room — rows are refused before they are answered, never
+  dropped after.
 - A new segment cannot be opened (out of file descriptors): the writer keeps appending to
   the open one and tries again next round.
 - A writer that dies (SIGKILL, OOM) leaves its segments unlocked: any live writer on the
@@ -81,6 +87,8 @@ ROLL_ROWS = 100_000
 #: Age after which a segment is published (``serving.flush_ms``, 10 minutes): a quiet
 #: log's rows reach Parquet this soon; readers of the folder see them at once anyway.
 ROLL_MS = 600_000
+#: The share of ``max_wal_bytes`` from which the writer warns that the bound nears.
+WAL_WARN_SHARE = 0.8
 #: Within how long a row logged through a write-ahead folder can be read by a reader of
 #: that folder (its append precedes the response; a new segment is renamed into place).
 VISIBLE_S = 1.0
@@ -113,9 +121,11 @@ class LogWriter:
         writer_id: str | None = None,
         sink: Sink | None = None,
         on_quarantine: Callable[[str, int, str], None] | None = None,
+        max_wal_bytes: int | None = None,
     ) -> None:
         """``on_quarantine(file, rows, reason)`` is called when rows are set aside (the
-        server raises an alert)."""
+        server raises an alert). ``max_wal_bytes``: the most the write-ahead folder may
+        hold (None: as much as its disk takes)."""
         self.sink = sink or open_sink(logs_url)
         self.on_quarantine = on_quarantine
         self.writer_id = writer_id or new_writer_id()
@@ -123,6 +133,12 @@ class LogWriter:
         self.flush_interval = flush_ms / 1000
         self.max_buffered = max_buffered
         self.wal_dir = Path(wal_dir) if wal_dir is not None else None
+        self.max_wal_bytes = max_wal_bytes
+        #: Bytes of the write-ahead folder's segments (counted each round, and per append).
+        self.wal_bytes = 0
+        #: Set while the folder holds WAL_WARN_SHARE of max_wal_bytes or more: what to say.
+        self.wal_warning: str | None = None
+        self._at_bound = False
         self._lock = threading.Lock()  # appends, the open segment, the counts
         self._flush_lock = threading.Lock()  # one publishing round at a time
         self._wake = threading.Event()
@@ -159,6 +175,7 @@ class LogWriter:
         if self.wal_dir is not None:
             self._publish_closed()
             with self._lock:
+                self._measure()  # what dead writers left counts against the bound
                 self._open_segment()
         self._thread = threading.Thread(target=self._run, name="predlog-writer", daemon=True)
         self._thread.start()
@@ -311,6 +328,9 @@ class LogWriter:
         if lines is None:
             lines = b"".join(json_line({"k": kind, "m": model, **row}) for row in rows)
         data = head + lines
+        if self.max_wal_bytes is not None and self.wal_bytes + len(data) > self.max_wal_bytes:
+            self._over_bound()
+            raise LogUnavailable(f"{self.problem}; retry shortly")
         try:
             segment.append(data)
         except OSError as exc:
@@ -319,6 +339,9 @@ class LogWriter:
                 self._segment = None
                 self._retire(segment)
             raise LogUnavailable(f"{self.problem}; retry shortly") from exc
+        self.wal_bytes += len(data)
+        if self.wal_warning is None and self._nearing():
+            self._wake.set()  # a round says so now, not at its next retry
         if head:
             self._wal_typed.add(model)
 
@@ -395,8 +418,73 @@ class LogWriter:
                 self._segment = None
                 self._retire(segment)
                 return
+            self._measure()
+            if self._full():
+                return
             self.problem = None
         log.info("the write-ahead folder %s takes rows again; ready", self.wal_dir)
+
+    # -- the bound on the write-ahead folder ------------------------------------------------
+
+    def _measure(self) -> None:
+        """Count the bytes of the folder's segments (ours, and those dead writers left), and
+        warn once when they near the bound (say once when they no longer do)."""
+        if self.wal_dir is None:
+            return
+        try:
+            with os.scandir(self.wal_dir) as entries:
+                sizes = [e.stat().st_size for e in entries if e.name.endswith(".wal")]
+        except OSError:
+            return  # the round that lists the folder says what is wrong
+        self.wal_bytes = sum(sizes)
+        bound = self.max_wal_bytes
+        if bound is None or not self._nearing():
+            if self.wal_warning is not None:
+                log.info("the write-ahead folder %s is below its bound again", self.wal_dir)
+            self.wal_warning = None
+            return
+        warning = (
+            f"the write-ahead folder {self.wal_dir} holds {_mb(self.wal_bytes)} of rows not yet "
+            f"published, {self.wal_bytes / bound:.0%} of its bound serving.wal_max_mb "
+            f"({_mb(bound)}): log storage is not taking rows "
+            f"({self._failing.get('publish', 'publishing is behind')}); at the bound "
+            "requests are answered 503"
+        )
+        if self.wal_warning is None:
+            log.warning(warning, extra={"wal_bytes": self.wal_bytes, "wal_max_bytes": bound})
+        self.wal_warning = warning
+
+    def _nearing(self) -> bool:
+        bound = self.max_wal_bytes
+        return bound is not None and self.wal_bytes >= WAL_WARN_SHARE * bound
+
+    def _full(self) -> bool:
+        """Whether the folder is still full (under ``_lock``; :attr:`problem` then says so):
+        once at its bound, until publishing has brought it below WAL_WARN_SHARE of it, so
+        a server does not flap between ready and not ready at the bound."""
+        if not self._at_bound:
+            return False
+        if self._nearing():
+            self._over_bound()
+            return True
+        self._at_bound = False
+        return False
+
+    def _over_bound(self) -> None:
+        reason = (
+            f"the write-ahead folder {self.wal_dir} is at its bound serving.wal_max_mb "
+            f"({_mb(self.max_wal_bytes or 0)}) with rows log storage has not taken "
+            f"({self._failing.get('publish', 'publishing is behind')})"
+        )
+        self._at_bound = True
+        if self.problem is None:
+            log.error(
+                "%s; answering 503 until publishing makes room (checked every %g s)",
+                reason,
+                PROBE_S,
+            )
+        self.problem = reason
+        self._wake.set()
 
     # -- publishing -----------------------------------------------------------------------
 
@@ -441,6 +529,9 @@ class LogWriter:
         with self._flush_lock:
             if self.problem:
                 self._probe()
+            elif self.max_wal_bytes is not None:
+                with self._lock:
+                    self._measure()
             now = time.monotonic()
             if not force and now < self._retry_at:
                 return 0
@@ -455,6 +546,8 @@ class LogWriter:
                 if rotate:
                     self._rotate()
                 ok = self._publish_closed()
+                with self._lock:
+                    self._measure()  # what publishing made room for
             if rotate:
                 self._next_rotate = now + self.flush_interval
             self._next_adopt = now + min(ADOPT_S, self.flush_interval)
@@ -587,6 +680,10 @@ class LogWriter:
     def _recovered(self, what: str, message: str) -> None:
         if self._failing.pop(what, None) is not None:
             log.info(message)
+
+
+def _mb(size: float) -> str:
+    return f"{size / 2**20:,.1f} MB"
 
 
 def _without_km(row: dict[str, Any]) -> dict[str, Any]:

@@ -135,7 +135,13 @@ class ServingApp(App):
             "db": state.db_ok,
             "routes": routes,
             "failures": failures,
-            "log": {"queued_rows": self.writer.queued, "problem": self.writer.problem},
+            "log": {
+                "queued_rows": self.writer.queued,
+                "problem": self.writer.problem,
+                "wal_bytes": self.writer.wal_bytes,
+                "wal_max_bytes": self.writer.max_wal_bytes,
+                "warning": self.writer.wal_warning,
+            },
         }
         for group in self.groups:
             body.update(group.detail())

@@ -16,6 +16,8 @@ class ServerMetrics:
         queue_depth: Callable[[], float],
         dropped: Callable[[], float],
         quarantined: Callable[[], float] = lambda: 0,
+        wal_bytes: Callable[[], float] = lambda: 0,
+        wal_limit: Callable[[], float] = lambda: 0,
     ) -> None:
         from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
@@ -70,6 +72,20 @@ class ServerMetrics:
             registry=r,
         )
         quarantined_gauge.set_function(quarantined)
+        wal_gauge = Gauge(
+            "modelward_log_wal_bytes",
+            "Bytes of the write-ahead folder: rows not yet published (grows while log "
+            "storage is down).",
+            registry=r,
+        )
+        wal_gauge.set_function(wal_bytes)
+        limit_gauge = Gauge(
+            "modelward_log_wal_limit_bytes",
+            "The bound of the write-ahead folder (serving.wal_max_mb; 0: none): at 80 % "
+            "the server warns, at the bound it answers 503.",
+            registry=r,
+        )
+        limit_gauge.set_function(wal_limit)
         self.revision = Gauge(
             "modelward_deployment_revision",
             "The deployment revision this process serves.",

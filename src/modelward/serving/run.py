@@ -40,7 +40,7 @@ class ServeOptions:
     port: int = 8000
     workers: int = 1
     environment: str = "production"
-    poll: float = 0.5
+    poll: float | None = None  # seconds between re-reads; None: policy serving.follow_ms
     log_level: str = "info"
     rollout_controller: bool = False  # run the rollout controller in the server too
 
@@ -74,11 +74,17 @@ def create_app(ws: Workspace, options: ServeOptions, *, on_ready: Any = None) ->
         wal_dir=ws.layout.wal,
         flush_rows=serving.flush_rows,
         flush_ms=serving.flush_ms,
+        max_wal_bytes=serving.wal_max_mb * 2**20,
         on_quarantine=lambda *about: _quarantine_alert(ws, *about),
     )
-    state = ServingState(ws, poll=options.poll, require_auth=not is_loopback(options.host))
+    poll = options.poll if options.poll is not None else serving.follow_ms / 1000
+    state = ServingState(ws, poll=poll, require_auth=not is_loopback(options.host))
     metrics = ServerMetrics(
-        lambda: writer.queued, lambda: writer.dropped, lambda: writer.quarantined
+        lambda: writer.queued,
+        lambda: writer.dropped,
+        lambda: writer.quarantined,
+        wal_bytes=lambda: writer.wal_bytes,
+        wal_limit=lambda: writer.max_wal_bytes or 0,
     )
 
     def track(routes: dict[Any, Any]) -> None:

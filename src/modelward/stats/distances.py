@@ -1,15 +1,16 @@
 """Distances between two distributions, as SciPy computes them, with NumPy (and
-``scipy.special.rel_entr``) alone, so the caller imports neither ``scipy.stats`` nor
-``scipy.spatial`` (whose package imports load every distribution, or the spatial
-algorithms, first).
+:func:`modelward.stats.special.rel_entr`) alone, so the caller imports neither
+``scipy.stats`` nor ``scipy.spatial`` (whose package imports load every distribution, or
+the spatial algorithms, first).
 
 - :func:`wasserstein_distance`: SciPy's ``scipy.stats.wasserstein_distance`` (its
   ``_cdf_distance`` for p = 1): the integral of ``|U - V|`` over the merged sorted values.
 - :func:`jensenshannon`: SciPy's ``scipy.spatial.distance.jensenshannon`` (natural log).
 
-Ported from SciPy 1.17 operation for operation, so the results are SciPy's to the last
-bit. SciPy is Copyright (c) 2001-2002 Enthought, Inc. 2003, SciPy Developers, under the
-BSD 3-Clause license (``SCIPY_LICENSE.txt`` beside this file).
+Ported from SciPy 1.17 operation for operation, so the Wasserstein distance is SciPy's to
+the last bit and the Jensen-Shannon distance within a relative 1e-12 (NumPy's ``log``
+and libm's differ by an ulp). SciPy is Copyright (c) 2001-2002 Enthought, Inc. 2003,
+SciPy Developers, under the BSD 3-Clause license (``SCIPY_LICENSE.txt`` beside this file).
 """
 
 from __future__ import annotations
@@ -71,7 +72,8 @@ def jensenshannon(p: Any, q: Any) -> float:
     """The Jensen-Shannon distance between the probability vectors ``p`` and ``q``
     (normalised to sum 1 first; natural log, so it lies in [0, sqrt(ln 2)])."""
     import numpy as np
-    from scipy.special import rel_entr
+
+    from modelward.stats.special import rel_entr
 
     p = np.asarray(p)
     q = np.asarray(q)

@@ -65,7 +65,12 @@ class GatewayState:
         self.usage = UsageBuffer(ws.db)
         # The server's prediction-log writer, write-ahead file included: a call answered
         # is in the log even if the process is killed (replayed at the next start).
-        self.predlog = LogWriter(ws.logs_url, wal_dir=ws.layout.wal, flush_ms=self.gateway.flush_ms)
+        self.predlog = LogWriter(
+            ws.logs_url,
+            wal_dir=ws.layout.wal,
+            flush_ms=self.gateway.flush_ms,
+            max_wal_bytes=ws.policy.serving.wal_max_mb * 2**20,
+        )
         self.routes: dict[str, Any] = {}
         self.revision = 0
         self.endpoints: dict[str, Endpoint] = {}

@@ -3,7 +3,9 @@
 One connection per engine (opening one costs ~20 ms; :meth:`DuckDBEngine.warm` opens it in
 the background), with a memory budget (``MODELWARD_DUCKDB_MEMORY``, default 512 MB; it
 spills to disk beyond), UTC as its time zone, Parquet footers cached, and the log's fsspec
-filesystem registered for a remote log. Files are read with ``union_by_name``, so files
+filesystem registered for a remote log (s3://, gs://, …: DuckDB reads through fsspec, with
+extension downloads turned off, so a log in object storage reads without internet access and
+without the httpfs extension). Files are read with ``union_by_name``, so files
 written before a column existed still read. A scan's hash sample keeps the requests whose
 ``hash(request_id)`` falls under :func:`hash_cut` (on both sides of the label join, so a
 kept prediction keeps its label); unlike a seeded ``USING SAMPLE`` it runs on every thread.
@@ -23,15 +25,22 @@ from typing import TYPE_CHECKING, Any
 from modelward.errors import DataError, ModelwardError, StorageError
 from modelward.predlog.engine import Aggregate, Order, Scan, literal
 from modelward.predlog.files import LogChanged, LogFile, LogFiles
+from modelward.storage import failure
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
-__all__ = ["MEMORY_LIMIT", "DuckDBEngine", "hash_cut", "parquet_source", "quote"]
+__all__ = ["MEMORY_LIMIT", "OFFLINE", "DuckDBEngine", "hash_cut", "parquet_source", "quote"]
 
 #: DuckDB's memory budget (it spills to disk beyond it); ``MODELWARD_DUCKDB_MEMORY``
 #: overrides it, e.g. ``4GB``.
 MEMORY_LIMIT = "512MB"
+#: DuckDB settings of a connection that must never fetch an extension (httpfs for s3://):
+#: a remote log is read through its registered fsspec filesystem instead.
+OFFLINE: dict[str, bool] = {
+    "autoinstall_known_extensions": False,
+    "autoload_known_extensions": False,
+}
 _TABLES = itertools.count()
 _CACHED_ROWS = 1000  # results up to this many rows are cached by their SQL text
 _CACHED_RESULTS = 256
@@ -66,6 +75,7 @@ def connect(files: LogFiles, *, threads: int | None = None) -> Any:
         config={
             "memory_limit": os.environ.get("MODELWARD_DUCKDB_MEMORY", MEMORY_LIMIT),
             "preserve_insertion_order": False,
+            **(OFFLINE if files.remote else {}),
         }
     )
     con.execute("SET TimeZone = 'UTC'")
@@ -425,6 +435,11 @@ class DuckDBEngine:
         text = str(exc).strip()
         first = text.splitlines()[0] if text else type(exc).__name__
         url = self.files.url
+        if text.startswith("Traceback"):  # raised in the registered fsspec filesystem
+            first = text.splitlines()[-1].strip()  # "EndpointConnectionError: Could not …"
+            if not first.startswith("FileNotFoundError"):
+                return failure(OSError(first), f"the prediction log at {url}")
+            exc = FileNotFoundError(first)
         if isinstance(exc, FileNotFoundError) or (
             "IO Error" in first and ("No files found" in first or "No such file" in first)
         ):
