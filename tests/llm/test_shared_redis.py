@@ -29,9 +29,17 @@ SHARED = "redis://127.0.0.1:6379/0"
 
 
 @pytest.fixture
-def db_url(tmp_path: Path) -> str:
-    """SQLite: the replicas share its file (the metadata DB is not what is tested here)."""
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """SQLite (the replicas share its file), or PostgreSQL where a test asks for both
+    (``ENGINES``): the budget's record of truth on the team's engine."""
+    if getattr(request, "param", "sqlite") == "postgresql":
+        return str(request.getfixturevalue("pg_url"))
     return f"sqlite:///{tmp_path / 'ws' / 'modelward.db'}"
+
+
+ENGINES = pytest.mark.parametrize(
+    "db_url", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True
+)
 
 
 @pytest.fixture
@@ -95,6 +103,7 @@ def stopped(*replicas) -> None:
         assert replica.stop() == 0, replica.output()
 
 
+@ENGINES
 def test_the_monthly_budget_holds_across_two_replicas(fleet, start_server, redis_prefix):
     """Each replica alone re-reads the DB's spend only once a minute here (flush_ms), so
     without the shared counter each would spend the whole budget: twice it in all."""
@@ -251,6 +260,7 @@ def lines(server, text: str) -> list[str]:
     return [line for line in server.output().splitlines() if text in line]
 
 
+@ENGINES
 def test_answers_go_on_while_redis_is_down_and_sharing_resumes(
     fleet, start_server, own_redis, tmp_path
 ):
