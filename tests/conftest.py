@@ -214,6 +214,29 @@ def cleveland_csv(tmp_path: Path, cleveland: pd.DataFrame) -> Path:
     return path
 
 
+# -- Redis (the one on 127.0.0.1:6379) -----------------------------------------------------
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+@pytest.fixture
+def redis_prefix() -> Iterator[str]:
+    """A key prefix of this test's own on the Redis at 127.0.0.1:6379, cleaned up after."""
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
+    try:
+        client.ping()
+    except (redis.RedisError, OSError) as exc:
+        pytest.skip(f"needs Redis at 127.0.0.1:6379 (apt-get install redis-server): {exc}")
+    prefix = f"mwtest-{uuid.uuid4().hex[:12]}"
+    yield prefix
+    keys = list(client.scan_iter(f"{prefix}:*"))
+    if keys:
+        client.delete(*keys)
+    client.close()
+
+
 # -- S3 (moto's standalone server) ----------------------------------------------------------
 
 

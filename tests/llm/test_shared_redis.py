@@ -17,6 +17,7 @@ import httpx
 import pytest
 import yaml
 
+from conftest import REDIS_URL
 from deploy.balancer import counted
 from deploy.kit import free_port
 from llm.conftest import fake, fleet, llm_ws
@@ -25,7 +26,7 @@ from serving.conftest import start_server, wait_for
 
 __all__ = ["fake", "fleet", "llm_ws", "start_server"]
 
-SHARED = "redis://127.0.0.1:6379/0"
+SHARED = REDIS_URL
 
 
 @pytest.fixture
@@ -40,24 +41,6 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 ENGINES = pytest.mark.parametrize(
     "db_url", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True
 )
-
-
-@pytest.fixture
-def redis_prefix() -> Iterator[str]:
-    """A key prefix of this test's own on the Redis at 127.0.0.1:6379, cleaned up after."""
-    import redis
-
-    client = redis.Redis.from_url(SHARED, socket_connect_timeout=2)
-    try:
-        client.ping()
-    except (redis.RedisError, OSError) as exc:
-        pytest.skip(f"needs Redis at 127.0.0.1:6379 (apt-get install redis-server): {exc}")
-    prefix = f"mwtest-{uuid.uuid4().hex[:12]}"
-    yield prefix
-    keys = list(client.scan_iter(f"{prefix}:*"))
-    if keys:
-        client.delete(*keys)
-    client.close()
 
 
 def configure(ws, *, budget: float | None = None, **gateway: object) -> None:

@@ -50,7 +50,9 @@ def _restore(archive: Path, tmp_path: Path, cli) -> Workspace:
     return Workspace.open(target, db_url=url)
 
 
-def test_a_restored_workspace_keeps_its_monitoring_history(populated, tmp_path, cli):
+def _backed_up(populated, tmp_path, cli):
+    """30 predictions and 10 labels logged, then `modelward backup`: the archive and the
+    monitoring history it was taken from."""
     _log(populated, range(30), range(0, 30, 3))
     before = _history(populated.logs_url)
     assert len(before[0]) == 30 and len(before[1]) == 10
@@ -58,6 +60,11 @@ def test_a_restored_workspace_keeps_its_monitoring_history(populated, tmp_path, 
     ran = cli("backup", "--out", out, "--json")
     assert ran.exit_code == 0, ran.stderr
     assert ran.json["logs"] is True and ran.json["log_files"] == 2
+    return out, before
+
+
+def test_a_restored_workspace_keeps_its_monitoring_history(populated, tmp_path, cli):
+    out, before = _backed_up(populated, tmp_path, cli)
     manifest = json.loads(_member(out, "manifest.json"))
     logged = [n for n in manifest["files"] if n.startswith("logs/")]
     assert sorted(n.split("/")[1] for n in logged) == ["feedback", "predictions"]
@@ -179,13 +186,7 @@ def test_a_log_in_s3_is_backed_up_and_restored(logs_in_s3, populated, tmp_path, 
     """On moto's S3 server over HTTP: the backup reads the log from the bucket; restored
     into a workspace of local folders, monitoring reads the same history."""
     assert populated.logs_url.startswith("s3://")
-    _log(populated, range(30), range(0, 30, 3))
-    before = _history(populated.logs_url)
-    assert len(before[0]) == 30 and len(before[1]) == 10
-    out = tmp_path / "b.tar.gz"
-    ran = cli("backup", "--out", out, "--json")
-    assert ran.exit_code == 0, ran.stderr
-    assert ran.json["logs"] is True and ran.json["log_files"] == 2
+    out, before = _backed_up(populated, tmp_path, cli)
     monkeypatch.delenv("MODELWARD_LOGS")  # restored next to it, with the log in its folder
     with _restore(out, tmp_path, cli) as restored:
         assert not restored.logs_url.startswith("s3://")

@@ -9,7 +9,6 @@ it by more than the calls in flight, and once it is spent both replicas refuse.
 
 from __future__ import annotations
 
-import uuid
 from collections import Counter
 from collections.abc import Iterator
 
@@ -25,24 +24,6 @@ __all__ = ["fake", "fleet", "llm_ws"]
 pytestmark = pytest.mark.postgres
 
 REDIS_PORT = 6379
-
-
-@pytest.fixture
-def redis_prefix() -> Iterator[str]:
-    """Keys of this test's own on the Redis at 127.0.0.1:6379, deleted after it."""
-    import redis
-
-    client = redis.Redis(host="127.0.0.1", port=REDIS_PORT, socket_connect_timeout=2)
-    try:
-        client.ping()
-    except (redis.RedisError, OSError) as exc:
-        pytest.skip(f"needs Redis at 127.0.0.1:{REDIS_PORT} (apt-get install redis-server): {exc}")
-    prefix = f"mwscale-{uuid.uuid4().hex[:12]}"
-    yield prefix
-    keys = list(client.scan_iter(f"{prefix}:*"))
-    if keys:
-        client.delete(*keys)
-    client.close()
 
 
 BUDGET = 0.005  # about 21 answers of `good` at its price in the fake llm.yml
