@@ -10,7 +10,7 @@ import orjson
 
 from modelward.redact import redact
 
-__all__ = ["JsonFormatter", "configure_logging"]
+__all__ = ["JsonFormatter", "StderrHandler", "configure_logging"]
 
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {
     "message",
@@ -34,8 +34,22 @@ class JsonFormatter(logging.Formatter):
         return redact(orjson.dumps(out, default=str).decode())
 
 
+class StderrHandler(logging.StreamHandler):
+    """Lines to whatever ``sys.stderr`` is when each is written: a process that swaps its
+    stderr (an embedding application, a test runner capturing a command's output) never
+    leaves the server's threads writing to a stream that was closed since."""
+
+    @property
+    def stream(self) -> object:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: object) -> None:
+        """Ignored: the stream is always the current ``sys.stderr``."""
+
+
 def configure_logging(level: str = "info") -> None:
-    handler = logging.StreamHandler(sys.stderr)
+    handler = StderrHandler()
     handler.setFormatter(JsonFormatter())
     for name in ("modelward", "uvicorn", "uvicorn.error"):
         logger = logging.getLogger(name)
