@@ -27,9 +27,11 @@ import os
 import re
 import shutil
 import threading
+import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from modelward.errors import ConfigError, DataError, ModelwardError, StorageError
@@ -62,11 +64,17 @@ _SETTINGS = {
 #: Hadoop's name for a filesystem where fsspec's differs.
 _SCHEMES = {"s3": "s3a", "gs": "gs", "gcs": "gs", "hdfs": "hdfs", "abfs": "abfs", "file": "file"}
 _LOCK = threading.Lock()
+#: The JVM's logging: errors only (Spark's default profile prints notes on every start).
+_LOG4J = Path(__file__).with_name("spark-log4j2.properties")
 
 
 def session(master: str = DEFAULT_MASTER, **settings: str) -> Any:
     """The process's Spark session on ``master`` (made once; later calls get the same
     one), or a one-line :class:`ConfigError` naming what to install."""
+    # PySpark 4 warns that it is not tested with pandas 3; the engine reads through Arrow
+    warnings.filterwarnings(
+        "ignore", "PySpark does not yet fully support pandas", category=FutureWarning
+    )
     try:
         from pyspark.sql import SparkSession
     except ImportError as exc:
@@ -81,7 +89,8 @@ def session(master: str = DEFAULT_MASTER, **settings: str) -> Any:
         )
     with _LOCK:
         builder = SparkSession.builder.master(master).appName("modelward")
-        for key, value in {**_SETTINGS, **_local(master), **settings}.items():
+        quiet = {"spark.driver.extraJavaOptions": f"-Dlog4j2.configurationFile={_LOG4J}"}
+        for key, value in {**_SETTINGS, **quiet, **_local(master), **settings}.items():
             builder = builder.config(key, value)
         try:
             spark = builder.getOrCreate()
