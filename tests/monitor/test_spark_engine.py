@@ -270,3 +270,60 @@ def test_the_sample_hash_is_the_same_in_python_duckdb_and_spark(spark):
     on_spark = frame.selectExpr("i", SparkEngine.hashed(None, "i")).collect()  # type: ignore[arg-type]
     assert dict(on_duckdb) == expected
     assert {row[0]: row[1] for row in on_spark} == expected
+
+
+def test_rows_not_yet_published_read_the_same_on_both_engines(tmp_path, spark):
+    """The write-ahead folder's rows (converted to private Parquet files beside the log's)
+    and their labels: the same counts, sums, quantile and rows from both engines, and
+    from Spark as on a cluster (the private files read on the driver and handed over, as
+    executors elsewhere cannot open them)."""
+    from datetime import UTC, datetime
+
+    from modelward.predlog import LogReader, LogWriter
+    from modelward.predlog.engines.spark import SparkEngine
+    from modelward.predlog.reader import Span
+
+    logs, wal = tmp_path / "logs", tmp_path / "wal"
+    types = {"in_age": "int64", "in_chol": "float64"}
+    now = datetime.now(UTC)
+    window = Span(now - timedelta(hours=1), now + timedelta(hours=1))
+    found = []
+    with LogWriter(str(logs), wal_dir=wal) as writer:
+        for i in range(40):
+            row = {
+                "request_id": f"r{i}", "version": 1, "environment": "production",
+                "status": "ok" if i % 7 else "error", "latency_ms": 0.5 + i,
+                "prediction": str(i % 2), "score": i / 40, "in_age": 40 + i,
+                "in_chol": None if i % 3 == 0 else 200.5 + i,
+            }  # fmt: skip
+            writer.log_prediction("heart", row, types)
+        for i in range(0, 40, 2):
+            writer.log_feedback("heart", f"r{i}", str(i % 3 == 0))
+        assert not list(logs.rglob("*.parquet"))  # nothing published yet
+
+        def as_on_a_cluster(files):
+            engine = SparkEngine(files, spark=spark)
+            engine._on_driver = False  # what a spark:// or yarn master makes it
+            return engine
+
+        for engine in (None, partial(SparkEngine, spark=spark), as_on_a_cluster):
+            reader = LogReader(str(logs), wal=wal, **({"engine": engine} if engine else {}))
+            scan = reader.scan("heart", window, labels=True)
+            if engine is as_on_a_cluster:  # the private files are the driver's to hand over
+                assert all(reader.engine._driver_only(f.path) for f in scan.files)
+            found.append(
+                (
+                    reader.census(scan),
+                    reader.aggregate(
+                        scan,
+                        [
+                            "count(label)", "sum(in_age)", "count(in_chol)",
+                            reader.quantile("latency_ms", 0.9), "min(ts)",
+                        ],
+                    ),
+                    reader.rows(scan, ["request_id", "label"], order="latest", limit=5).to_pylist(),
+                )
+            )  # fmt: skip
+            reader.close()
+    assert found[1] == found[0] and found[2] == found[0]
+    assert found[0][1][0][:3] == (20, sum(40 + i for i in range(40)), 26)

@@ -164,6 +164,7 @@ class SparkEngine(ScanSQL):
         self._open_error: BaseException | None = None
         self._views: dict[str, str] = {}  # the files' key -> their temporary view
         self._results: dict[str, list[Any]] = {}
+        self._on_driver: bool | None = None  # whether the master is local[…]: None unknown
 
     # -- the session ----------------------------------------------------------------------
 
@@ -319,10 +320,10 @@ class SparkEngine(ScanSQL):
         spark = self._session()
         parts: dict[tuple[str, str], list[str]] = {}
         for file in files:
-            parts.setdefault((file.model, file.date), []).append(self._hadoop(file.path))
+            parts.setdefault((file.model, file.date), []).append(file.path)
         try:
             frames = [
-                spark.read.parquet(*listed)
+                self._read(spark, listed)
                 .withColumn("model", sf.lit(model))
                 .withColumn("date", sf.lit(day))
                 for (model, day), listed in parts.items()
@@ -330,12 +331,45 @@ class SparkEngine(ScanSQL):
             whole = frames[0]
             for frame in frames[1:]:
                 whole = whole.unionByName(frame, allowMissingColumns=True)
-        except Exception as exc:  # pyspark's errors: a missing or unreadable file
+        except ModelwardError:
+            raise
+        except Exception as exc:  # pyspark's and pyarrow's errors: a missing or bad file
             raise self._translate(exc) from exc
         view = f"_mw_src_{key[:20]}"
         whole.createOrReplaceTempView(view)
         self._views[key] = view
         return view
+
+    def _read(self, spark: Any, paths: list[str]) -> Any:
+        """The Parquet files ``paths`` as one DataFrame. On a cluster, the files only this
+        machine has (the write-ahead folder's rows converted into a private folder: a few
+        minutes of traffic) are read here and handed to Spark, as executors elsewhere
+        cannot open them; the log's own files are read by the executors."""
+        shipped = [p for p in paths if self._driver_only(p)]
+        read = [self._hadoop(p) for p in paths if p not in shipped]
+        frames = [spark.read.parquet(*read)] if read else []
+        if shipped:
+            import pyarrow.parquet as pq
+
+            table = pq.read_table(shipped[0]) if len(shipped) == 1 else _concat(shipped)
+            frames.append(spark.createDataFrame(table))
+        whole = frames[0]
+        for frame in frames[1:]:
+            whole = whole.unionByName(frame, allowMissingColumns=True)
+        return whole
+
+    def _driver_only(self, path: str) -> bool:
+        """Whether ``path`` is a file of this machine that a cluster's executors cannot
+        read: a local path outside a local log (or any local path of a remote log)."""
+        if self._local() or "://" in path:
+            return False
+        return self.files.remote or not path.startswith(self.files.root + "/")
+
+    def _local(self) -> bool:
+        if self._on_driver is None:
+            master = str(self._session().sparkContext.master)
+            self._on_driver = master.startswith("local")
+        return self._on_driver
 
     def _hadoop(self, path: str) -> str:
         """A path as Hadoop's filesystems name it (``s3://`` is ``s3a://`` there)."""
@@ -400,6 +434,14 @@ class SparkEngine(ScanSQL):
             f"cannot read the prediction log at {url}: {first}; check that its files follow "
             "the layout in docs/monitor.md"
         )
+
+
+def _concat(paths: list[str]) -> pa.Table:
+    """Several Parquet files as one Arrow table, their columns unified by name."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    return pa.concat_tables([pq.read_table(p) for p in paths], promote_options="permissive")
 
 
 def _first_line(exc: BaseException) -> str:
