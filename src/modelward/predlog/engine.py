@@ -1,5 +1,6 @@
 """The seam between the log's readers and what computes over it: a :class:`Scan` (what to
-read) and an :class:`Engine` (how). DuckDB is the first engine (:mod:`.engines.duckdb`).
+read) and an :class:`Engine` (how). DuckDB is the default engine (:mod:`.engines.duckdb`),
+Spark the other (:mod:`.engines.spark`); both run :mod:`.engines.sql`'s statements.
 
 A scan is a window of one model's predictions, its files listed once by
 :class:`~modelward.predlog.reader.LogReader` (the only code that turns the layout into
