@@ -327,3 +327,18 @@ def test_rows_not_yet_published_read_the_same_on_both_engines(tmp_path, spark):
             reader.close()
     assert found[1] == found[0] and found[2] == found[0]
     assert found[0][1][0][:3] == (20, sum(40 + i for i in range(40)), 26)
+
+
+def test_hostile_text_reaches_spark_as_the_same_literal_and_name(spark):
+    """Quotes, backslashes and comment marks in a value or a column's name mean the same
+    to Spark as to DuckDB: the shared dialect's quoting, translated."""
+    import duckdb
+
+    from modelward.predlog.engine import column, literal
+    from modelward.predlog.engines.spark import spark_sql
+
+    texts = ["it's", "back\\slash\\'", 'dou"ble', "-- not a comment", "/* nor */ this", "日本"]
+    select = ", ".join(f"{literal(t)} AS {column(f'c{i} {t}')}" for i, t in enumerate(texts))
+    on_spark = spark.sql(spark_sql(f"SELECT {select}")).toArrow().to_pylist()
+    on_duckdb = duckdb.sql(f"SELECT {select}").to_arrow_table().to_pylist()
+    assert on_spark == on_duckdb == [{f"c{i} {t}": t for i, t in enumerate(texts)}]

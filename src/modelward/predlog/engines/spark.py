@@ -111,9 +111,8 @@ def _local(master: str) -> dict[str, str]:
     found = re.fullmatch(r"local(?:\[(\*|\d+)\])?", master)
     if found is None:
         return {}
-    cores = os.cpu_count() or 1 if found.group(1) in (None, "*") else int(found.group(1))
-    if found.group(1) is None:
-        cores = 1
+    asked = found.group(1)
+    cores = 1 if asked is None else (os.cpu_count() or 1) if asked == "*" else int(asked)
     return {"spark.sql.shuffle.partitions": str(cores)}
 
 
