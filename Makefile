@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 LINT_DIRS := $(wildcard src tests benchmarks examples)
 
-.PHONY: demo test lint typecheck pytest install dev docs clean browser deploy-tools
+.PHONY: demo test lint typecheck pytest install dev docs clean browser deploy-tools java
 
 # Playwright (a dev dependency) drives Debian's Chromium; it never downloads a browser.
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
@@ -74,8 +74,21 @@ deploy-tools:
 		fi; \
 	fi
 
+# The Spark engine's tests (tests/monitor/test_spark_engine.py) run PySpark on local[2],
+# which needs Java 17 or newer: Debian's headless JRE, installed here when missing (as root);
+# otherwise those tests skip, saying why.
+java:
+	@if ! command -v java >/dev/null 2>&1 && [ -z "$$JAVA_HOME" ]; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			apt-get install -y -q --no-install-recommends openjdk-17-jre-headless \
+				|| (apt-get update -q && apt-get install -y -q --no-install-recommends openjdk-17-jre-headless); \
+		else \
+			echo "java is missing and this is not root: the Spark engine's tests will skip"; \
+		fi; \
+	fi
+
 # pytest exit code 5 means no test was collected: a broken setup, never a pass.
-pytest: dev browser deploy-tools
+pytest: dev browser deploy-tools java
 	@$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: the setup is broken"; exit 1; fi; \
 	exit $$rc

@@ -118,6 +118,8 @@ def test_a_list_in_a_section_replaces_the_default_list():
         ("{a: {alerts: {dedupe_window: 2h}}}", "models.a.alerts: workspace-wide"),
         ("{a: {serving: {max_connections: 5}}}", "models.a.serving.max_connections: workspace"),
         ("{a: {models: {b: {}}}}", "models.a.models: workspace-wide"),
+        ("{a: {monitoring: {engine: spark}}}", "models.a.monitoring.engine: workspace-wide"),
+        ("{a: {monitoring: {spark_master: yarn}}}", "models.a.monitoring.spark_master: work"),
         ("{a: 5}", "models.a = 5"),
         ("{a: {lifecycle: {approvals_required: -1}}}", "models.a.lifecycle.approvals_required"),
         ("{a: {lifecycle: {aprovals: 2}}}", "models.a.lifecycle.aprovals: unknown key"),

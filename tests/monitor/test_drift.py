@@ -126,21 +126,16 @@ def test_switzerland_drifts_against_the_stored_reference(served, cli):
 
 
 def test_large_windows_are_drift_tested_on_the_hash_sample(served, cli, monkeypatch):
-    """Above MAX_ROWS rows, drift compares the requests whose DuckDB hash(request_id)
-    falls under the cut (the kind of sample metrics use): the statistic is SciPy's on
+    """Above MAX_ROWS rows, drift compares the requests whose sample hash (of the MD5 of
+    request_id) falls under the cut (the kind of sample metrics use): the statistic is SciPy's on
     exactly those requests, and a second run tests the same ones."""
-    import duckdb
-
     import modelward.monitoring.checks.drift as driftcheck
-    from modelward.predlog.engines.duckdb import hash_cut
+    from modelward.predlog.engines.sql import hash_cut, sample_hash
 
     monkeypatch.setattr(driftcheck, "MAX_ROWS", 50)
     swiss = served.days["switzerland"]
     ids = served.preds["switzerland"]["request_id"].tolist()
-    hashes = duckdb.sql(
-        "SELECT hash(request_id) FROM (SELECT unnest($ids) AS request_id)", params={"ids": ids}
-    ).fetchall()
-    keep = [int(h[0]) < hash_cut(50 / len(swiss)) for h in hashes]
+    keep = [sample_hash(i) < hash_cut(50 / len(swiss)) for i in ids]
     kept = swiss[keep]
     assert 0 < len(kept) < len(swiss)
     args = ("monitor", "drift", "heart", "--last", "24h", "--until", _until(2), "--json")

@@ -201,21 +201,19 @@ def test_large_windows_compute_metrics_in_duckdb(served, cli, monkeypatch):
 
 def test_a_large_windows_interval_comes_from_the_smallest_hashes(served, cli, monkeypatch):
     """Above CI_ROWS labels the interval is bootstrapped on the CI_ROWS labelled requests
-    with the smallest hash(request_id), in time order: the same rows on every run, where
-    a reservoir sample depended on the order a parallel scan returned them in."""
-    import duckdb
+    with the smallest sample hash (of the MD5 of request_id), in time order: the same rows
+    on every run, where a reservoir sample depended on the order a parallel scan returned
+    them in."""
     import numpy as np
 
     import modelward.monitoring.metrics as metrics
+    from modelward.predlog.engines.sql import sample_hash
     from modelward.stats import bootstrap_ci
 
     monkeypatch.setattr(metrics, "CI_ROWS", 50)
     rows = served.days["va"].reset_index(drop=True)
     ids = served.preds["va"]["request_id"].tolist()
-    hashes = duckdb.sql(
-        "SELECT hash(request_id) FROM (SELECT unnest($ids) AS request_id)", params={"ids": ids}
-    ).fetchall()
-    smallest = sorted(np.argsort([int(h[0]) for h in hashes], kind="stable")[:50])
+    smallest = sorted(np.argsort([sample_hash(i) for i in ids], kind="stable")[:50])
     kept = rows.iloc[smallest]
     proba = served.flavor.predict_proba(rows[FEATURES])[:, 1]
     pred = (proba >= 0.5).astype(int).astype(str)
@@ -270,14 +268,12 @@ def test_log_in_an_fsspec_filesystem(served, cli, monkeypatch):
 
 
 def test_large_windows_use_a_consistent_hash_sample(served, cli, monkeypatch):
-    """Above SAMPLE_ROWS predictions, metrics come from the requests whose DuckDB
-    hash(request_id) falls under a cut, on both sides of the feedback join: the values
+    """Above SAMPLE_ROWS predictions, metrics come from the requests whose sample hash
+    (of the MD5 of request_id) falls under a cut, on both sides of the feedback join: the values
     equal scikit-learn's on exactly those requests, and predictions and labelled
     predictions are counted in full (label coverage is exact, not scaled up)."""
-    import duckdb
-
     import modelward.monitoring.metrics as metrics
-    from modelward.predlog.engines.duckdb import hash_cut
+    from modelward.predlog.engines.sql import hash_cut, sample_hash
 
     monkeypatch.setattr(metrics, "SAMPLE_ROWS", 100)
     monkeypatch.setattr(metrics, "CI_SAMPLE", 20)  # enough sampled labels to keep the sample
@@ -289,10 +285,7 @@ def test_large_windows_use_a_consistent_hash_sample(served, cli, monkeypatch):
     assert rate == pytest.approx(100 / len(rows))
     assert found["predictions"] == len(rows)
     ids = preds["request_id"].tolist()
-    hashes = duckdb.sql(
-        "SELECT hash(request_id) FROM (SELECT unnest($ids) AS request_id)", params={"ids": ids}
-    ).fetchall()
-    keep = [int(h[0]) < hash_cut(rate) for h in hashes]
+    keep = [sample_hash(i) < hash_cut(rate) for i in ids]
     assert found["sample"]["labelled"] == sum(keep)
     assert found["labelled"] == len(rows) and found["label_coverage"] == 1.0
     kept = rows[keep]

@@ -310,11 +310,12 @@ def test_the_metrics_adapter_measures_a_regressors_absolute_error(setup):
 
 def test_latency_sample_is_the_smallest_hashes(setup, monkeypatch):
     """Above SAMPLE served requests the latencies compared are those of the SAMPLE requests
-    with the smallest hash(request_id): the same on every pass over the same log."""
-    import duckdb
+    with the smallest sample hash (of the MD5 of request_id): the same on every pass over
+    the same log."""
     import pyarrow.dataset as ds
 
     import modelward.rollout.metrics as rollout_metrics
+    from modelward.predlog.engines.sql import sample_hash
     from modelward.rollout import PredictionLogMetrics
 
     ws, clock, traffic = setup
@@ -324,11 +325,7 @@ def test_latency_sample_is_the_smallest_hashes(setup, monkeypatch):
     monkeypatch.setattr(rollout_metrics, "SAMPLE", 10)
     table = ds.dataset(ws.root / "logs" / "predictions", format="parquet", partitioning="hive")
     ok = table.to_table().to_pandas().query("status == 'ok'")
-    hashes = duckdb.sql(
-        "SELECT hash(request_id) FROM (SELECT unnest($ids) AS request_id)",
-        params={"ids": ok["request_id"].tolist()},
-    ).fetchall()
-    smallest = ok.assign(h=[int(h[0]) for h in hashes]).nsmallest(10, "h")
+    smallest = ok.assign(h=[sample_hash(i) for i in ok["request_id"]]).nsmallest(10, "h")
     stats = PredictionLogMetrics(str(ws.root / "logs")).window(
         "heart", "production", 1, start, clock.now
     )

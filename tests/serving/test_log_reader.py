@@ -6,7 +6,6 @@ import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -16,7 +15,7 @@ from modelward.errors import ConfigError, DataError
 from modelward.predlog import LogReader
 from modelward.predlog.compact import compact
 from modelward.predlog.engine import Aggregate
-from modelward.predlog.engines.duckdb import hash_cut
+from modelward.predlog.engines.sql import hash_cut, sample_hash
 from modelward.predlog.files import LogChanged
 from modelward.predlog.reader import Span, frame
 
@@ -144,11 +143,7 @@ def test_samples_and_row_limits_are_bounded_and_the_same_every_time(logs):
     scan = reader.scan("heart", _window(days=3))
     ids = [r["request_id"] for r in reader.rows(scan, ["request_id"], limit=10_000).to_pylist()]
     assert len(ids) == 180
-    hashes = dict(
-        duckdb.sql(
-            "SELECT i, hash(i) FROM (SELECT unnest($ids) AS i)", params={"ids": ids}
-        ).fetchall()
-    )
+    hashes = {i: sample_hash(i) for i in ids}
     sample = reader.sample(scan, ["request_id"], rows=60).column("request_id").to_pylist()
     rate = 60 / 180
     assert sorted(sample) == sorted(i for i in ids if hashes[i] < hash_cut(rate))

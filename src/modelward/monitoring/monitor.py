@@ -59,13 +59,36 @@ class Monitor:
     #: What starts the kind of a stored check's run (``monitor-drift``).
     RUN_PREFIX = RUN_PREFIX
 
-    def __init__(self, workspace: Workspace, *, alert: bool = True) -> None:
+    def __init__(
+        self,
+        workspace: Workspace,
+        *,
+        alert: bool = True,
+        engine: str | None = None,
+        spark_master: str | None = None,
+    ) -> None:
+        """``engine`` (``duckdb`` or ``spark``) and ``spark_master``: what reads the log,
+        unless the policy's ``monitoring.engine`` and ``monitoring.spark_master`` say."""
         self.ws = workspace
         self.alert = alert
+        self.engine = engine
+        self.spark_master = spark_master
 
     @cached_property
     def log(self) -> LogReader:
-        return LogReader(self.ws.logs_url, wal=self.ws.layout.wal)
+        from modelward.predlog.engines import engine
+
+        policy = self.ws.policy.monitoring
+        name = self.engine or ("spark" if self.spark_master else policy.engine)
+        master = self.spark_master or (policy.spark_master if name == "spark" else None)
+        chosen = engine(name, spark_master=master)
+        return LogReader(self.ws.logs_url, wal=self.ws.layout.wal, engine=chosen)
+
+    def use_engine(self, engine: str | None, spark_master: str | None = None) -> None:
+        """Read the log with ``engine`` from now on (None: the policy's)."""
+        if "log" in self.__dict__:
+            self.__dict__.pop("log").close()
+        self.engine, self.spark_master = engine, spark_master
 
     @property
     def alerts(self) -> Alerts:

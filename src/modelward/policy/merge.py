@@ -68,6 +68,9 @@ WORKSPACE_WIDE = (
     "serving.header_timeout_s",
     "serving.keep_alive_s",
     "serving.max_connections",
+    # one reader of the log serves every model's checks
+    "monitoring.engine",
+    "monitoring.spark_master",
 )
 
 

@@ -6,6 +6,7 @@ The shipped defaults are the runbooks' numbers. Each section is its own small mo
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -44,9 +45,20 @@ __all__ = [
     "RobustnessPolicy",
     "RolloutPolicy",
     "RolloutStage",
+    "SPARK_MASTER",
     "ServingPolicy",
     "ThresholdsPolicy",
 ]
+
+
+#: A Spark master URL: ``local``, ``local[N]``/``local[*]``, ``spark://host:port`` (a
+#: standalone cluster, several masters by commas), ``yarn``, ``k8s://http(s)://host:port``;
+#: nothing else (no spaces, quotes or control characters reach the JVM).
+SPARK_MASTER = re.compile(
+    r"local(\[(\*|[1-9][0-9]{0,3})\])?|yarn"
+    r"|spark://[A-Za-z0-9.\-]+:[0-9]{1,5}(,[A-Za-z0-9.\-]+:[0-9]{1,5})*"
+    r"|k8s://https?://[A-Za-z0-9.\-]+(:[0-9]{1,5})?"
+)
 
 
 class _Section(BaseModel):
@@ -439,6 +451,20 @@ class MonitoringPolicy(_Section):
     weekly: list[str] = ["metrics", "drift", "quality", "degradation", "report", "backup"]
     monthly: list[str] = ["evaluation", "drift", "baseline", "retention", "report"]
     watch_checks: list[str] = ["metrics", "predictions", "quality", "drift"]
+    #: what reads the prediction log for the checks: DuckDB in process, or Spark
+    engine: Literal["duckdb", "spark"] = "duckdb"
+    #: Spark's master URL for ``engine: spark`` (None: every core of this machine)
+    spark_master: str | None = None
+
+    @field_validator("spark_master")
+    @classmethod
+    def _spark_master(cls, value: str | None) -> str | None:
+        if value is not None and not SPARK_MASTER.fullmatch(value):
+            raise ValueError(
+                f"{value!r} is not a Spark master URL; use local[N], local[*], "
+                "spark://HOST:PORT, yarn or k8s://https://HOST:PORT"
+            )
+        return value
 
     @field_validator("window")
     @classmethod

@@ -1,5 +1,6 @@
 """The seam between the log's readers and what computes over it: a :class:`Scan` (what to
-read) and an :class:`Engine` (how). DuckDB is the first engine (:mod:`.engines.duckdb`).
+read) and an :class:`Engine` (how). DuckDB is the default engine (:mod:`.engines.duckdb`),
+Spark the other (:mod:`.engines.spark`); both run :mod:`.engines.sql`'s statements.
 
 A scan is a window of one model's predictions, its files listed once by
 :class:`~modelward.predlog.reader.LogReader` (the only code that turns the layout into
@@ -38,7 +39,16 @@ from modelward.predlog.files import LogFile
 if TYPE_CHECKING:
     import pyarrow as pa
 
-__all__ = ["RATINGS", "Aggregate", "Engine", "Order", "Scan", "column", "literal"]
+__all__ = [
+    "RATINGS",
+    "Aggregate",
+    "Engine",
+    "Order",
+    "Scan",
+    "column",
+    "grouping_sets",
+    "literal",
+]
 
 #: The rating columns a scan with ``ratings`` joins beside ``label``.
 RATINGS = ("satisfaction", "correct")
@@ -62,6 +72,20 @@ def column(name: str) -> str:
     """A column's name in an expression: bare when it is a plain identifier (every
     column of the layout, ``in_<feature>`` for features named so), else double-quoted."""
     return name if _PLAIN.fullmatch(name) else '"' + name.replace('"', '""') + '"'
+
+
+def grouping_sets(keys: Sequence[str]) -> tuple[list[str], str]:
+    """``(select, group_by)`` counting each value of every key expression in one pass: a
+    grouping set per key (``k0, k1, …``, the count ``c`` and ``GROUPING_ID`` ``g``, which
+    sets the bit of each key rolled up, the first key's the highest). The sets and
+    ``GROUPING_ID`` repeat the expressions, not their aliases: Spark resolves no alias
+    there."""
+    select = [
+        *(f"{key} AS k{i}" for i, key in enumerate(keys)),
+        "count(*) AS c",
+        "GROUPING_ID(" + ", ".join(keys) + ") AS g",
+    ]
+    return select, "GROUPING SETS (" + ", ".join(f"({key})" for key in keys) + ")"
 
 
 @dataclass(frozen=True)

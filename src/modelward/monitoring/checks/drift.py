@@ -241,7 +241,7 @@ def _count_whole(
     (unit None), exactly, and for the numeric ones the distribution of their values
     rounded to the unit. A window of all rows is exact already."""
     from modelward.monitoring.samples import counted_categories, counted_distributions
-    from modelward.predlog.engine import column
+    from modelward.predlog.engine import column, grouping_sets
 
     present = {f: u for f, u in units.items() if scan.has(f"in_{f}")}
     if not present or scan.empty or context.log.rate(scan, MAX_ROWS) >= 1.0:
@@ -252,12 +252,7 @@ def _count_whole(
         else f"round(TRY_CAST({column(f'in_{f}')} AS DOUBLE) / {u!r})"
         for f, u in present.items()
     ]
-    select = [
-        *(f"{key} AS k{i}" for i, key in enumerate(keys)),
-        "count(*) AS c",
-        "GROUPING_ID(" + ", ".join(f"k{i}" for i in range(len(keys))) + ") AS g",
-    ]
-    group_by = "GROUPING SETS (" + ", ".join(f"(k{i})" for i in range(len(keys))) + ")"
+    select, group_by = grouping_sets(keys)
     found = context.log.aggregate_columns(scan, select, group_by=group_by)
     for feature, whole in counted_distributions(found, present).items():
         samples[feature].distribution = whole

@@ -25,7 +25,7 @@ from modelward.monitoring.checks.base import Check
 from modelward.monitoring.result import CheckResult, Findings, given, optional
 from modelward.monitoring.samples import category_key
 from modelward.monitoring.window import Window
-from modelward.predlog.engine import Aggregate, Scan, column, literal
+from modelward.predlog.engine import Aggregate, Scan, column, grouping_sets, literal
 from modelward.predlog.files import is_numeric
 
 if TYPE_CHECKING:
@@ -318,7 +318,7 @@ def count_features(
             category_sql[feature] = sql
     queries = [Aggregate(scan, exprs)]
     if grouped:
-        select, group_by = _grouping_sets([f"TRY_CAST({_in(f)} AS DOUBLE)" for f in grouped])
+        select, group_by = grouping_sets([f"TRY_CAST({_in(f)} AS DOUBLE)" for f in grouped])
         queries.append(Aggregate(scan, select, group_by))
     found = context.log.aggregate_many(queries)  # independent: side by side when it helps
     out: dict[str, Any] = {"n": 0, "features": {f: {"present": 0} for f in present}}
@@ -391,17 +391,6 @@ def _allowed(feature: str, column: dict[str, Any], profile: dict[str, Any]) -> l
     return sorted({category_key(k) for k in known})
 
 
-def _grouping_sets(keys: list[str]) -> tuple[list[str], str]:
-    """``(select, group_by)`` counting each value of every key expression in one pass:
-    a grouping set per key (``k0, k1, …``, the count ``c`` and ``GROUPING_ID`` ``g``)."""
-    select = [
-        *(f"{key} AS k{i}" for i, key in enumerate(keys)),
-        "count(*) AS c",
-        "GROUPING_ID(" + ", ".join(f"k{i}" for i in range(len(keys))) + ") AS g",
-    ]
-    return select, "GROUPING SETS (" + ", ".join(f"(k{i})" for i in range(len(keys))) + ")"
-
-
 def _set_rows(found: list[Any] | None, i: int, keys: int) -> list[tuple[Any, int]]:
     """``(value, count)`` of key ``i``'s grouping set (NULL values left out)."""
     full = (1 << keys) - 1
@@ -459,7 +448,7 @@ def _unseen_top(
     every row when a rare value missed the sample."""
     rate = context.log.rate(scan, TOP_ROWS)
     # the unseen values of every such feature in one pass: a grouping set per feature
-    select, group_by = _grouping_sets(
+    select, group_by = grouping_sets(
         [f"CASE WHEN {category_sql[f][1]} THEN {category_sql[f][0]} END" for f in unseen]
     )
     either = "(" + " OR ".join(category_sql[f][1] for f in unseen) + ")"

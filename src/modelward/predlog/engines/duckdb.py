@@ -7,8 +7,10 @@ filesystem registered for a remote log (s3://, gs://, …: DuckDB reads through 
 extension downloads turned off, so a log in object storage reads without internet access and
 without the httpfs extension). Files are read with ``union_by_name``, so files
 written before a column existed still read. A scan's hash sample keeps the requests whose
-``hash(request_id)`` falls under :func:`hash_cut` (on both sides of the label join, so a
-kept prediction keeps its label); unlike a seeded ``USING SAMPLE`` it runs on every thread.
+sample hash (:func:`~.sql.sample_hash`: ``md5_number(request_id) >> 68``, which Spark
+computes too) falls under :func:`hash_cut` (on both sides of the label join, so a kept
+prediction keeps its label); unlike a seeded ``USING SAMPLE`` it runs on every thread.
+The SQL of a scan is :class:`~.sql.ScanSQL`'s, shared with the Spark engine.
 Small results are cached by their SQL text: it names every file, and a log file never
 changes once written.
 """
@@ -24,10 +26,13 @@ from typing import TYPE_CHECKING, Any
 
 from modelward.errors import DataError, ModelwardError, StorageError
 from modelward.predlog.engine import Aggregate, Order, Scan, literal
+from modelward.predlog.engines.sql import HASH_BITS, ScanSQL, hash_cut, ids_table
 from modelward.predlog.files import LogChanged, LogFile, LogFiles
 from modelward.storage import failure
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     import pyarrow as pa
 
 __all__ = ["MEMORY_LIMIT", "OFFLINE", "DuckDBEngine", "hash_cut", "parquet_source", "quote"]
@@ -47,15 +52,6 @@ _CACHED_RESULTS = 256
 
 
 quote = literal
-
-
-def _name(column: str) -> str:
-    return '"' + column.replace('"', '""') + '"'
-
-
-def hash_cut(rate: float) -> int:
-    """The bound on DuckDB's 64-bit ``hash(request_id)`` that keeps ``rate`` of the ids."""
-    return min(2**64 - 1, max(0, int(rate * 2**64)))
 
 
 def parquet_source(paths: Sequence[str], *, date_type: str = "VARCHAR") -> str:
@@ -88,7 +84,7 @@ def connect(files: LogFiles, *, threads: int | None = None) -> Any:
     return con
 
 
-class DuckDBEngine:
+class DuckDBEngine(ScanSQL):
     """The engine of :class:`~modelward.predlog.reader.LogReader` unless told otherwise."""
 
     def __init__(self, files: LogFiles, *, threads: int | None = None) -> None:
@@ -168,7 +164,7 @@ class DuckDBEngine:
         if not plain or len(queries) < 2 or not self._few_row_groups(files):
             return [self.aggregate(q.scan, q.select, group_by=q.group_by) for q in queries]
         statements = [
-            None if q.scan.empty else self._sql(q.scan, ", ".join(q.select), group_by=q.group_by)
+            None if q.scan.empty else self.select(q.scan, ", ".join(q.select), group_by=q.group_by)
             for q in queries
         ]
         todo = list(dict.fromkeys(s for s in statements if s and s not in self._results))
@@ -206,22 +202,8 @@ class DuckDBEngine:
 
         if scan.empty:
             return pa.table({c: pa.array([], pa.null()) for c in columns})
-        select = ", ".join(_name(c) if scan.has(c) else f"NULL AS {_name(c)}" for c in columns)
-        key = "_hash" if scan.table is not None else "request_id"
-        hashed = "_hash" if scan.table is not None else "hash(request_id)"
-        bound = f" LIMIT {int(limit)}" if limit is not None else ""
-        if order in ("latest", "hash"):
-            first = f"ts DESC, {key} DESC" if order == "latest" else f"{hashed}, {key}"
-            inner = f"{select}, ts AS _mw_ts, {hashed} AS _mw_key"
-            outer = ", ".join(_name(c) for c in columns)
-            with self._statement(scan, inner) as (con, sql):
-                sql = f"{sql} ORDER BY {first}{bound}"
-                sql = f"SELECT {outer} FROM ({sql}) ORDER BY _mw_ts, _mw_key"
-                return self._arrow(sql, con)
-        with self._statement(scan, select) as (con, sql):
-            if order == "ts":
-                sql += f" ORDER BY ts, {key}"
-            return self._arrow(sql + bound, con)
+        with self._statement(scan, "") as (con, _):
+            return self._arrow(self.rows_sql(scan, columns, order=order, limit=limit), con)
 
     @contextmanager
     def materialise(self, scan: Scan, columns: Sequence[str]) -> Iterator[Scan]:
@@ -237,17 +219,14 @@ class DuckDBEngine:
             raise ValueError("a scan of given request ids is small: aggregate it in place")
         table = f"_mw_w_{os.getpid()}_{next(_TABLES)}"
         columns = list(dict.fromkeys([*columns, "ts"]))  # rows come in time order
-        select = [
-            *(f"p.{_name(c)}" if scan.has(c) else f"NULL AS {_name(c)}" for c in columns),
-            "hash(p.request_id) AS _hash",
-        ]
+        select = self.held_columns(scan, columns)
         cursor = self._shared().cursor()
         try:
             if scan.labels and scan.rate < 1.0 and self._few_row_groups(scan.files):
                 self._sampled_join(cursor, table, scan, select)
             else:
                 label = ["f.label AS label"] if scan.labels is not None else []
-                sql = self._sql(scan, ", ".join(select + label))
+                sql = self.select(scan, ", ".join(select + label))
                 cursor.execute(f"CREATE TEMP TABLE {table} AS {sql}")
         except Exception as exc:  # duckdb.Error and the registered filesystem's errors
             cursor.close()
@@ -279,8 +258,8 @@ class DuckDBEngine:
         # the predictions side alone: no condition on the label here
         alone = replace(scan, labels=None, labelled=False)
         sides = {
-            f"{table}_p": self._sql(alone, ", ".join(["p.request_id AS _mw_key", *select])),
-            f"{table}_f": self._latest(scan.labels, scan.rate),
+            f"{table}_p": self.select(alone, ", ".join(["p.request_id AS _mw_key", *select])),
+            f"{table}_f": self.latest_labels(scan.labels, scan.rate),
         }
         cursors = [self._shared().cursor() for _ in sides]
         try:
@@ -308,76 +287,17 @@ class DuckDBEngine:
 
     # -- SQL ------------------------------------------------------------------------------
 
-    def _source(self, scan: Scan) -> tuple[str, str]:
-        """``(FROM, WHERE)`` of a scan of files: the predictions as ``p`` (and the latest
-        labels as ``f``), the window, environment and hash sample applied."""
-        source = f"{parquet_source([f.path for f in scan.files])} AS p"
-        conditions = ["TRUE"]
-        if scan.start is not None:
-            conditions.append(f"p.ts >= TIMESTAMPTZ {quote(scan.start.isoformat())}")
-        if scan.end is not None:
-            conditions.append(f"p.ts < TIMESTAMPTZ {quote(scan.end.isoformat())}")
-        if scan.environment is not None:
-            conditions.append(f"p.environment = {quote(scan.environment)}")
-        if scan.rate < 1.0:
-            conditions.append(f"hash(p.request_id) < {hash_cut(scan.rate)}::UBIGINT")
-        if scan.labels is not None:
-            latest = self._latest(scan.labels, scan.rate, ratings=scan.ratings)
-            source += f" LEFT JOIN ({latest}) AS f ON p.request_id = f._rid"
-        return source, " AND ".join(conditions)
+    def source(self, files: Sequence[LogFile]) -> str:
+        return parquet_source([f.path for f in files])
 
-    def _latest(self, labels: tuple[LogFile, ...], rate: float, *, ratings: bool = False) -> str:
-        """The latest label of each request id (of the hash sample), as ``_rid, label``
-        (``arg_max`` passes over null labels: a rating never erases a label); with
-        ``ratings`` also its latest ``satisfaction`` and ``correct`` (null in files
-        written before those columns existed)."""
-        rated = ""
-        if ratings:
-            held = self.files.columns(list(labels)) if labels else {}
-            rated = "".join(
-                f", arg_max({c}, ts) FILTER (WHERE {c} IS NOT NULL) AS {c}"
-                if c in held
-                else f", NULL::{t} AS {c}"
-                for c, t in (("satisfaction", "DOUBLE"), ("correct", "BOOLEAN"))
-            )
-        if not labels:
-            return f"SELECT NULL::VARCHAR AS _rid, NULL::VARCHAR AS label{rated}"
-        sampled = f"WHERE hash(request_id) < {hash_cut(rate)}::UBIGINT " if rate < 1.0 else ""
-        return (
-            f"SELECT request_id AS _rid, arg_max(label, ts) AS label{rated} "
-            f"FROM {parquet_source([f.path for f in labels])} {sampled}GROUP BY request_id"
-        )
+    def timestamp(self, value: datetime) -> str:
+        return f"TIMESTAMPTZ {quote(value.isoformat())}"
 
-    def _answered(self, labels: tuple[LogFile, ...], rate: float) -> str:
-        """The request ids that have a label (of the hash sample): the same requests as the
-        join's ``label IS NOT NULL`` (a feedback row that only rates an LLM answer has none)."""
-        if not labels:
-            return "SELECT NULL::VARCHAR"
-        sampled = f" AND hash(request_id) < {hash_cut(rate)}::UBIGINT" if rate < 1.0 else ""
-        return (
-            f"SELECT request_id FROM {parquet_source([f.path for f in labels])} "
-            f"WHERE label IS NOT NULL{sampled}"
-        )
+    def hashed(self, column: str) -> str:
+        return f"CAST(md5_number({column}) >> {128 - HASH_BITS} AS BIGINT)"
 
-    def _sql(self, scan: Scan, select: str, *, group_by: str | None = None) -> str:
-        """``SELECT <select>`` over a scan (of files or a materialised table)."""
-        if scan.table is not None:
-            source, where = scan.table, "TRUE"
-        else:
-            source, where = self._source(scan)
-        conditions = [where, *scan.where]
-        if scan.version is not None:
-            conditions.append(f"version = {int(scan.version)}")
-        if scan.status is not None:
-            conditions.append(f"status IN ({', '.join(quote(s) for s in scan.status)})")
-        if scan.labelled:
-            conditions.append("label IS NOT NULL")
-        if scan.answered is not None:
-            conditions.append(f"request_id IN ({self._answered(scan.answered, scan.rate)})")
-        if scan.requests is not None:
-            conditions.append(f"request_id IN (SELECT request_id FROM {_ids_table(scan)})")
-        sql = f"SELECT {select} FROM {source} WHERE {' AND '.join(conditions)}"
-        return sql + (f" GROUP BY {group_by}" if group_by else "")
+    def latest(self, value: str) -> str:
+        return f"arg_max({value}, ts)"  # passes over null values
 
     @contextmanager
     def _statement(
@@ -387,16 +307,16 @@ class DuckDBEngine:
         scan's request ids registered for it meanwhile)."""
         con = self._tables[scan.table] if scan.table is not None else self._shared()
         if scan.requests is None:
-            yield con, self._sql(scan, select, group_by=group_by)
+            yield con, self.select(scan, select, group_by=group_by)
             return
         import pyarrow as pa
 
         ids = pa.table({"request_id": pa.array(scan.requests, pa.string())})
-        con.register(_ids_table(scan), ids)
+        con.register(ids_table(scan), ids)
         try:
-            yield con, self._sql(scan, select, group_by=group_by)
+            yield con, self.select(scan, select, group_by=group_by)
         finally:
-            con.unregister(_ids_table(scan))
+            con.unregister(ids_table(scan))
 
     def _run(self, sql: str, con: Any, *, cache: bool = True) -> list[Any]:
         if cache and sql in self._results:
@@ -453,7 +373,3 @@ class DuckDBEngine:
             f"cannot read the prediction log at {url}: {first}; check that its files follow "
             "the layout in docs/monitor.md"
         )
-
-
-def _ids_table(scan: Scan) -> str:
-    return f"_mw_ids_{id(scan.requests)}"

@@ -32,6 +32,22 @@ Until = Annotated[
 Env = Annotated[str | None, typer.Option("--env", help="Environment (default: production).")]
 AllEnvs = Annotated[bool, typer.Option("--all-envs", help="Every environment.")]
 LAST_HELP = "Window length, e.g. 24h, 7d."
+EngineOption = Annotated[
+    str | None,
+    typer.Option(
+        "--engine",
+        help="What reads the log: duckdb (in process) or spark; default: policy.yml's "
+        "monitoring.engine.",
+    ),
+]
+SparkMaster = Annotated[
+    str | None,
+    typer.Option(
+        "--spark-master",
+        help="Spark's master URL (local[N], spark://HOST:PORT, yarn, k8s://…); "
+        "implies --engine spark.",
+    ),
+]
 
 
 def environment(env: str | None, all_envs: bool) -> str | None:
@@ -81,15 +97,17 @@ def check_command(
     last_help: str = LAST_HELP,
 ) -> Callable[[Callable[..., CheckResult]], None]:
     """Register ``monitor <name>``: the model, ``--last`` (``last`` by default),
-    ``--until``, the decorated function's own options, ``--env``, ``--all-envs`` and
-    ``--json``. The function takes the monitor, the window's options as a dict (``name``,
-    ``last``, ``until``, ``environment``) and its own, and returns the result to print."""
+    ``--until``, the decorated function's own options, ``--env``, ``--all-envs``,
+    ``--engine``, ``--spark-master`` and ``--json``. The function takes the monitor, the
+    window's options as a dict (``name``, ``last``, ``until``, ``environment``) and its
+    own, and returns the result to print."""
     common = [
         _param("name", Name),
         _param("last", Annotated[str, typer.Option("--last", help=last_help)], last),
     ]
     common.append(_param("until", Until, None))
     tail = [_param("env", Env, None), _param("all_envs", AllEnvs, False)]
+    tail += [_param("engine", EngineOption, None), _param("spark_master", SparkMaster, None)]
     tail.append(_param("as_json", JsonOption, False))
 
     def define(run: Callable[..., CheckResult]) -> None:
@@ -105,7 +123,11 @@ def check_command(
             window = {key: options.pop(key) for key in ("name", "last", "until")}
             window["environment"] = environment(options.pop("env"), options.pop("all_envs"))
             as_json = options.pop("as_json")
-            emit(run(state().workspace().monitor, window, **options), as_json, show)
+            monitor = state().workspace().monitor
+            engine, master = options.pop("engine"), options.pop("spark_master")
+            if engine is not None or master is not None:
+                monitor.use_engine(engine, master)
+            emit(run(monitor, window, **options), as_json, show)
 
         command.__signature__ = inspect.Signature([*common, *own, *tail])  # type: ignore[attr-defined]
         command.__doc__ = run.__doc__

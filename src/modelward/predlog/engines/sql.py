@@ -1,0 +1,180 @@
+"""The SQL of a scan that every engine runs: the window, the narrowing, the label join
+and the consistent hash sample, written once in the dialect DuckDB and Spark SQL share.
+
+An engine subclasses :class:`ScanSQL` and spells the few things the dialects spell
+differently: the table expression over a list of files (:meth:`ScanSQL.source`), a
+timestamp literal, the sample's hash of a request id, and "the value at the latest
+``ts``" (``arg_max`` / ``max_by``). Everything else (which rows a scan holds, which label
+a request gets, which requests a sample keeps) is decided here, so two engines given the
+same scan read the same rows.
+
+The sample's hash is the top 60 bits of the MD5 of the request id read as a little-endian
+128-bit number (DuckDB's ``md5_number(id) >> 68``): both engines compute it in SQL, and
+:func:`sample_hash` in Python, so a sample is the same requests whichever engine drew it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from modelward.predlog.engine import Scan, literal
+
+if TYPE_CHECKING:
+    from modelward.predlog.files import LogFile, LogFiles
+
+__all__ = ["HASH_BITS", "ScanSQL", "hash_cut", "sample_hash"]
+
+#: The bits of a request's sample hash: 60, so it is a non-negative BIGINT everywhere.
+HASH_BITS = 60
+
+
+def sample_hash(request_id: str) -> int:
+    """A request's sample hash, as the engines compute it in SQL."""
+    digest = hashlib.md5(request_id.encode("utf-8"), usedforsecurity=False).digest()
+    return int.from_bytes(digest, "little") >> (128 - HASH_BITS)
+
+
+def hash_cut(rate: float) -> int:
+    """The bound on the sample hash that keeps ``rate`` of the request ids (hash < cut)."""
+    return min(2**HASH_BITS, max(0, int(rate * 2**HASH_BITS)))
+
+
+def _name(column: str) -> str:
+    return '"' + column.replace('"', '""') + '"'
+
+
+class ScanSQL:
+    """``SELECT … FROM <scan>`` in the shared dialect; subclasses spell the rest."""
+
+    files: LogFiles
+
+    # -- what the dialects spell differently ---------------------------------------------
+
+    def source(self, files: Sequence[LogFile]) -> str:
+        """A table expression over the Parquet ``files`` (every column of every file,
+        null where a file lacks one; ``model`` and ``date`` from their partitions)."""
+        raise NotImplementedError
+
+    def timestamp(self, value: datetime) -> str:
+        """A literal of the timezone-aware ``value``."""
+        raise NotImplementedError
+
+    def hashed(self, column: str) -> str:
+        """The sample hash of ``column`` (:func:`sample_hash`) as a BIGINT expression."""
+        raise NotImplementedError
+
+    def latest(self, value: str) -> str:
+        """The aggregate: ``value`` of the row with the latest ``ts`` of a group among
+        those where it is not null."""
+        raise NotImplementedError
+
+    # -- the scan -------------------------------------------------------------------------
+
+    def sampled(self, column: str, rate: float) -> str:
+        """The condition that keeps a request in the hash sample of ``rate``."""
+        return f"{self.hashed(column)} < {hash_cut(rate)}"
+
+    def scan_source(self, scan: Scan) -> tuple[str, str]:
+        """``(FROM, WHERE)`` of a scan of files: the predictions as ``p`` (and the latest
+        labels as ``f``), the window, environment and hash sample applied."""
+        source = f"{self.source(scan.files)} AS p"
+        conditions = ["TRUE"]
+        if scan.start is not None:
+            conditions.append(f"p.ts >= {self.timestamp(scan.start)}")
+        if scan.end is not None:
+            conditions.append(f"p.ts < {self.timestamp(scan.end)}")
+        if scan.environment is not None:
+            conditions.append(f"p.environment = {literal(scan.environment)}")
+        if scan.rate < 1.0:
+            conditions.append(self.sampled("p.request_id", scan.rate))
+        if scan.labels is not None:
+            latest = self.latest_labels(scan.labels, scan.rate, ratings=scan.ratings)
+            source += f" LEFT JOIN ({latest}) AS f ON p.request_id = f._rid"
+        return source, " AND ".join(conditions)
+
+    def latest_labels(
+        self, labels: tuple[LogFile, ...], rate: float, *, ratings: bool = False
+    ) -> str:
+        """The latest label of each request id (of the hash sample), as ``_rid, label``
+        (null labels passed over: a rating never erases a label); with ``ratings`` also
+        its latest ``satisfaction`` and ``correct`` (null in files written before those
+        columns existed)."""
+        rated = ""
+        if ratings:
+            held = self.files.columns(list(labels)) if labels else {}
+            rated = "".join(
+                f", {self.latest(c)} AS {c}" if c in held else f", CAST(NULL AS {t}) AS {c}"
+                for c, t in (("satisfaction", "DOUBLE"), ("correct", "BOOLEAN"))
+            )
+        if not labels:
+            return f"SELECT CAST(NULL AS STRING) AS _rid, CAST(NULL AS STRING) AS label{rated}"
+        sampled = f"WHERE {self.sampled('request_id', rate)} " if rate < 1.0 else ""
+        return (
+            f"SELECT request_id AS _rid, {self.latest('label')} AS label{rated} "
+            f"FROM {self.source(labels)} {sampled}GROUP BY request_id"
+        )
+
+    def answered(self, labels: tuple[LogFile, ...], rate: float) -> str:
+        """The request ids that have a label (of the hash sample): the same requests as the
+        join's ``label IS NOT NULL`` (a feedback row that only rates an LLM answer has none)."""
+        if not labels:
+            return "SELECT CAST(NULL AS STRING)"
+        sampled = f" AND {self.sampled('request_id', rate)}" if rate < 1.0 else ""
+        return f"SELECT request_id FROM {self.source(labels)} WHERE label IS NOT NULL{sampled}"
+
+    def select(self, scan: Scan, select: str, *, group_by: str | None = None) -> str:
+        """``SELECT <select>`` over a scan (of files or a materialised table)."""
+        if scan.table is not None:
+            source, where = scan.table, "TRUE"
+        else:
+            source, where = self.scan_source(scan)
+        conditions = [where, *scan.where]
+        if scan.version is not None:
+            conditions.append(f"version = {int(scan.version)}")
+        if scan.status is not None:
+            conditions.append(f"status IN ({', '.join(literal(s) for s in scan.status)})")
+        if scan.labelled:
+            conditions.append("label IS NOT NULL")
+        if scan.answered is not None:
+            conditions.append(f"request_id IN ({self.answered(scan.answered, scan.rate)})")
+        if scan.requests is not None:
+            conditions.append(f"request_id IN (SELECT request_id FROM {ids_table(scan)})")
+        sql = f"SELECT {select} FROM {source} WHERE {' AND '.join(conditions)}"
+        return sql + (f" GROUP BY {group_by}" if group_by else "")
+
+    def rows_sql(
+        self, scan: Scan, columns: Sequence[str], *, order: str | None, limit: int | None
+    ) -> str:
+        """The statement of :meth:`~modelward.predlog.engine.Engine.rows`: ``columns``
+        (null where the files lack one), ordered and bounded; ties broken by the hash
+        (a materialised scan's ``_hash``) or the request id."""
+        select = ", ".join(_name(c) if scan.has(c) else f"NULL AS {_name(c)}" for c in columns)
+        key = "_hash" if scan.table is not None else "request_id"
+        hashed = "_hash" if scan.table is not None else self.hashed("request_id")
+        bound = f" LIMIT {int(limit)}" if limit is not None else ""
+        if order in ("latest", "hash"):
+            first = f"ts DESC, {key} DESC" if order == "latest" else f"{hashed}, {key}"
+            inner = f"{select}, ts AS _mw_ts, {hashed} AS _mw_key"
+            outer = ", ".join(_name(c) for c in columns)
+            sql = f"{self.select(scan, inner)} ORDER BY {first}{bound}"
+            return f"SELECT {outer} FROM ({sql}) AS _mw_r ORDER BY _mw_ts, _mw_key"
+        sql = self.select(scan, select)
+        if order == "ts":
+            sql += f" ORDER BY ts, {key}"
+        return sql + bound
+
+    def held_columns(self, scan: Scan, columns: Sequence[str]) -> list[str]:
+        """The select list of a materialised scan: ``columns`` of the predictions as
+        ``p`` (null where the files lack one) and ``_hash``, the request's sample hash."""
+        return [
+            *(f"p.{_name(c)}" if scan.has(c) else f"NULL AS {_name(c)}" for c in columns),
+            f"{self.hashed('p.request_id')} AS _hash",
+        ]
+
+
+def ids_table(scan: Scan) -> str:
+    """The name a scan's request ids are registered under while a statement runs."""
+    return f"_mw_ids_{id(scan.requests)}"
