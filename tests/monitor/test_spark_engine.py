@@ -117,6 +117,31 @@ def test_a_binary_models_slices_and_reviews_are_the_same_on_both_engines(served,
 
 
 @pytest.fixture
+def in_s3(served, s3):
+    """The served workspace with its prediction log copied into a bucket of moto's S3
+    server, and opened there (the metadata and the write-ahead folder as before)."""
+    import s3fs
+
+    from modelward import Workspace
+
+    url = f"s3://{s3.bucket}/logs"
+    s3fs.S3FileSystem().put(served.ws.logs_url + "/", url, recursive=True)
+    ws = Workspace(served.ws.root, db_url=served.ws.db_url, logs_url=url)
+    yield ws
+    ws.close()
+
+
+@pytest.mark.parametrize("check", ["metrics", "drift", "quality"])
+def test_a_log_in_s3_gives_the_same_checks_on_duckdb_and_spark(in_s3, spark, check):
+    """Scenario (7) of running as a team: DuckDB reads the log in S3 through fsspec, Spark
+    (local[2]: this process reads the objects for it, as pyspark has no S3 connector)
+    computes the same check from the same objects: the same result."""
+    duck, spark_found = _both(in_s3, spark, check, "heart", until=_until(1))
+    assert spark_found == duck
+    assert duck["results"]
+
+
+@pytest.fixture
 def penguins_log(workspace):
     """Two days of a multiclass model (species) and of a regressor (body mass), each
     labelled; the regressor's second day 600 g off."""

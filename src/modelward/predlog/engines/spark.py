@@ -343,26 +343,48 @@ class SparkEngine(ScanSQL):
         """The Parquet files ``paths`` as one DataFrame. On a cluster, the files only this
         machine has (the write-ahead folder's rows converted into a private folder: a few
         minutes of traffic) are read here and handed to Spark, as executors elsewhere
-        cannot open them; the log's own files are read by the executors."""
+        cannot open them; the log's own files are read by the executors. On ``local[N]``
+        (where this process is the executors' machine) a log in object storage is read
+        here too, through the log's own filesystem: pyspark ships no S3 connector
+        (hadoop-aws), which a cluster reading ``s3a://`` needs on its classpath."""
         shipped = [p for p in paths if self._driver_only(p)]
         read = [self._hadoop(p) for p in paths if p not in shipped]
         frames = [spark.read.parquet(*read)] if read else []
         if shipped:
-            import pyarrow.parquet as pq
-
-            table = pq.read_table(shipped[0]) if len(shipped) == 1 else _concat(shipped)
-            frames.append(spark.createDataFrame(table))
+            frames.append(spark.createDataFrame(self._arrow_of(shipped)))
         whole = frames[0]
         for frame in frames[1:]:
             whole = whole.unionByName(frame, allowMissingColumns=True)
         return whole
 
     def _driver_only(self, path: str) -> bool:
-        """Whether ``path`` is a file of this machine that a cluster's executors cannot
-        read: a local path outside a local log (or any local path of a remote log)."""
-        if self._local() or "://" in path:
+        """Whether ``path`` is read by this process and handed to Spark: on a cluster, a
+        file of this machine its executors cannot read (a local path outside a local log,
+        or any local path of a remote log); on ``local[N]``, a file in object storage."""
+        if "://" in path:
+            return self._local() and not path.startswith("file://")
+        if self._local():
             return False
         return self.files.remote or not path.startswith(self.files.root + "/")
+
+    def _arrow_of(self, paths: list[str]) -> pa.Table:
+        """The files ``paths`` (the log's, through its filesystem, or this machine's) as
+        one Arrow table, columns unified by name."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        def one(path: str) -> pa.Table:
+            if "://" not in path:
+                return pq.read_table(path)
+            with self.files.fs.open(self.files.local(path), "rb") as handle:
+                return pq.read_table(handle)
+
+        tables = [one(p) for p in paths]
+        return (
+            tables[0]
+            if len(tables) == 1
+            else pa.concat_tables(tables, promote_options="permissive")
+        )
 
     def _local(self) -> bool:
         if self._on_driver is None:
@@ -433,14 +455,6 @@ class SparkEngine(ScanSQL):
             f"cannot read the prediction log at {url}: {first}; check that its files follow "
             "the layout in docs/monitor.md"
         )
-
-
-def _concat(paths: list[str]) -> pa.Table:
-    """Several Parquet files as one Arrow table, their columns unified by name."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    return pa.concat_tables([pq.read_table(p) for p in paths], promote_options="permissive")
 
 
 def _first_line(exc: BaseException) -> str:
