@@ -47,6 +47,24 @@ def test_init_refuses_an_existing_workspace_and_changes_nothing(cli, tmp_path: P
     assert (root / "policy.yml").read_text() == before
 
 
+@pytest.mark.parametrize(
+    ("variable", "value", "said"),
+    [
+        ("MODELWARD_LOGS", "s3://", "names no bucket"),
+        ("MODELWARD_LOGS", "s3:///logs", "names no bucket"),
+        ("MODELWARD_ARTIFACTS", "s3://Not_A_Bucket/models", "is not an S3 bucket name"),
+    ],
+)
+def test_init_refuses_object_storage_it_could_never_reach(
+    cli, tmp_path, monkeypatch, variable, value, said
+):
+    monkeypatch.setenv(variable, value)
+    ran = cli("init", tmp_path / "ws")
+    assert ran.exit_code == 2 and said in ran.stderr and variable in ran.stderr
+    assert len(ran.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "ws").exists()  # nothing made
+
+
 def test_a_command_outside_any_workspace_says_how_to_make_one(cli, tmp_path: Path):
     ran = cli("models", "list")
     assert ran.exit_code == 2

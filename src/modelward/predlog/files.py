@@ -68,7 +68,8 @@ class LogFiles:
     """The log at ``url`` (``ws.logs_url``): its models, partitions, files and footers."""
 
     def __init__(self, url: str) -> None:
-        self.url = str(url).rstrip("/")
+        scheme, sep, rest = str(url).partition("://")  # "s3://" stays a URL, without a bucket
+        self.url = f"{scheme}{sep}{rest.rstrip('/')}" if sep else str(url).rstrip("/")
         self.fs, root = filesystem(self.url, "MODELWARD_LOGS")
         self.root = str(root).rstrip("/")
         self.protocol = self.url.split("://", 1)[0] if "://" in self.url else "file"

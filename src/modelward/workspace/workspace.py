@@ -101,6 +101,10 @@ class Workspace:
             )
         if root.exists() and not root.is_dir():
             raise WorkspaceError(f"{root} is a file; choose a folder for the workspace")
+        from modelward.storage import check_url
+
+        check_url(layout.artifacts_url, "MODELWARD_ARTIFACTS")  # before anything is made
+        check_url(layout.logs_url, "MODELWARD_LOGS")
         for folder in layout.folders:
             folder.mkdir(parents=True, exist_ok=True)
         workspace.db.migrate()  # creates the schema
