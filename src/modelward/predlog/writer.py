@@ -341,7 +341,8 @@ class LogWriter:
             raise LogUnavailable(f"{self.problem}; retry shortly") from exc
         self.wal_bytes += len(data)
         if self.wal_warning is None and self._nearing():
-            self._wake.set()  # a round says so now, not at its next retry
+            self._warn()  # said by the append that crossed, before any later one can be refused
+            self._wake.set()  # and a round measures the folder now, not at its next retry
         if head:
             self._wal_typed.add(model)
 
@@ -437,12 +438,17 @@ class LogWriter:
         except OSError:
             return  # the round that lists the folder says what is wrong
         self.wal_bytes = sum(sizes)
-        bound = self.max_wal_bytes
-        if bound is None or not self._nearing():
+        if self.max_wal_bytes is None or not self._nearing():
             if self.wal_warning is not None:
                 log.info("the write-ahead folder %s is below its bound again", self.wal_dir)
             self.wal_warning = None
             return
+        self._warn()
+
+    def _warn(self) -> None:
+        """Say (a log line the first time, :attr:`wal_warning` always) that the folder nears
+        its bound."""
+        bound = self.max_wal_bytes or 0
         warning = (
             f"the write-ahead folder {self.wal_dir} holds {_mb(self.wal_bytes)} of rows not yet "
             f"published, {self.wal_bytes / bound:.0%} of its bound serving.wal_max_mb "
