@@ -30,10 +30,14 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 install: $(VENV)/.installed
 dev: $(VENV)/.installed-dev
 
+# One workspace holds the heart-disease and LLM acts; the dashboard shows it last (and
+# stays up until Ctrl-C only in a terminal).
 demo: $(VENV)/.installed-demo
-	$(BIN)/python examples/heart-disease/demo.py
-	$(BIN)/python examples/penguins/demo.py
-	$(BIN)/python examples/llm/demo.py
+	@dir=$$(mktemp -d /tmp/modelward-demo-XXXXXX) && \
+	$(BIN)/python examples/heart-disease/demo.py $$dir && \
+	$(BIN)/python examples/penguins/demo.py && \
+	$(BIN)/python examples/llm/demo.py $$dir && \
+	$(BIN)/python examples/dashboard.py $$dir
 
 lint: dev
 	$(BIN)/ruff check $(LINT_DIRS)

@@ -1,8 +1,11 @@
 """The modelward demo: the heart-disease runbook, end to end, on the real UCI data.
 
+    python examples/heart-disease/demo.py [WORKDIR]
+
 `make demo` runs this file. Every step prints the `modelward` command it runs (the same
-commands work in a shell) and what came out. The workspace is a temporary folder that is
-kept afterwards, so you can explore it: the last lines say how.
+commands work in a shell) and what came out. The workspace is WORKDIR/workspace (a
+temporary folder by default), kept afterwards, so you can explore it: the last lines say
+how.
 """
 
 from __future__ import annotations
@@ -65,7 +68,8 @@ def send_traffic(url: str, rows: pd.DataFrame, *, feedback: bool = True) -> int:
 def main() -> None:
     from modelward.data import read_data
 
-    root = Path(tempfile.mkdtemp(prefix="modelward-demo-")) / "workspace"
+    workdir = Path(sys.argv[1]) if len(sys.argv) > 1 else None
+    root = (workdir or Path(tempfile.mkdtemp(prefix="modelward-demo-"))) / "workspace"
     os.environ["MODELWARD_HOME"] = str(root)
     console.print("[bold]modelward demo[/bold]: the heart-disease runbook on the UCI data")
     say(f"workspace: {root} (SQLite metadata, local artifacts and logs)")

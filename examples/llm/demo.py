@@ -3,7 +3,8 @@
     python examples/llm/demo.py [WORKDIR]
 
 Starts fake OpenAI/Anthropic/Ollama/Hugging Face servers on 127.0.0.1, creates a
-workspace in WORKDIR (a temporary folder by default), and runs the runbook: register
+workspace in WORKDIR/workspace (a temporary folder by default; `make demo` gives the
+heart-disease demo's, so one workspace holds both runbooks), and runs the runbook: register
 endpoints, health check, evaluate, compare, select and apply a routing table, tune, serve
 requests through the OpenAI-compatible gateway with the official openai SDK, show usage,
 optimize cost, and roll out new endpoint versions as canaries over the routing table (a
@@ -40,7 +41,7 @@ def main() -> None:
     from modelward.llm.fake.behaviour import load_behaviour
 
     workdir = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(tempfile.mkdtemp(prefix="mw-llm-"))
-    ws = workdir / "ws"
+    ws = workdir / "workspace"  # the heart-disease demo's, when given the same WORKDIR
     os.environ["MODELWARD_HOME"] = str(ws)
     os.environ.setdefault("OPENAI_API_KEY", "demo-key-not-real")
     os.environ.setdefault("ANTHROPIC_API_KEY", "demo-key-not-real")
@@ -51,7 +52,8 @@ def main() -> None:
             f"NOTE: this demo uses FAKE LLM providers on {fake.url} (deterministic answers, "
             "no real model)."
         )
-        run("init", str(ws))
+        if not ws.exists():
+            run("init", str(ws))
         config = (HERE / "llm.yml").read_text(encoding="utf-8")
         for real, local in [
             ("https://api.openai.com/v1", fake.openai_url),
@@ -246,7 +248,7 @@ def canary_demo(ws: Path, data: str) -> None:
                     "demo")  # fmt: skip
             run("rollout", "start", "assistant", "--version", version, "--stages",
                 "25:2s,50:2s,100", "--force", "--reason", why)  # fmt: skip
-            run("rollout", "run", "--until-done", "--interval", "1")
+            run("rollout", "run", "assistant", "--until-done", "--interval", "1")
             run("rollout", "status", "assistant")
             run("llm", "routes", "show")
     finally:

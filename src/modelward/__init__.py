@@ -78,6 +78,7 @@ if TYPE_CHECKING:
     from modelward.training import load_config as load_training_config
     from modelward.training.environment import environment_report
     from modelward.training.optimize import optimize_version
+    from modelward.ui.run import run_dashboard
     from modelward.validation import ValidationReport, validate_version
     from modelward.verification import verify as verify_deployment
     from modelward.verification.benchmark import benchmark as benchmark_server
@@ -125,6 +126,7 @@ _LAZY = {
     "restore_backup": ("modelward.backup.restore", "restore_backup"),
     "review_lifecycle": ("modelward.lifecycle.review", "review"),
     "run_cases": ("modelward.evaluation.cases", "run_cases"),
+    "run_dashboard": ("modelward.ui.run", "run_dashboard"),
     "run_gateway": ("modelward.serving.standalone", "run_gateway"),
     "serve": ("modelward.serving.run", "serve"),
     "train_model": ("modelward.training", "train_model"),
@@ -217,6 +219,7 @@ __all__ = [
     "restore_backup",
     "review_lifecycle",
     "run_cases",
+    "run_dashboard",
     "run_gateway",
     "serve",
     "train_model",

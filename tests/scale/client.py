@@ -4,8 +4,8 @@
 ``X-Request-Id`` ``c<n>``); ``chat`` sends chat calls to ``route:factual`` with the
 official openai SDK (question ``n`` each). ``COUNT`` requests go to ``URL`` from
 ``THREADS`` threads (0: until a file ``OUT.stop`` exists), and one JSON line per request
-is written to ``OUT``: its id, the HTTP status (0 when no answer came), the version that
-answered a prediction, the error code of a refused call.
+is written to ``OUT``: its id, the HTTP status (0 when no answer came, with the client's
+error), the version that answered a prediction, the error code of a refused call.
 """
 
 from __future__ import annotations
@@ -29,8 +29,8 @@ def predictor(url: str, token: str, rows: list[dict[str, Any]]) -> Callable[[int
         try:
             answer = http.post("/v1/models/heart/predict", json={"inputs": rows[n % len(rows)]},
                                headers={"X-Request-Id": rid})  # fmt: skip
-        except httpx.HTTPError:
-            return {"id": rid, "status": 0}
+        except httpx.HTTPError as exc:
+            return {"id": rid, "status": 0, "error": repr(exc)[:300]}
         version = answer.json().get("version") if answer.status_code == 200 else None
         return {"id": rid, "status": answer.status_code, "version": version}
 
@@ -53,8 +53,8 @@ def chatter(url: str, token: str) -> Callable[[int], dict]:
             except (ValueError, KeyError, TypeError):
                 code = None
             return {"id": f"q{n}", "status": exc.status_code, "code": code}
-        except APIConnectionError:
-            return {"id": f"q{n}", "status": 0}
+        except APIConnectionError as exc:
+            return {"id": f"q{n}", "status": 0, "error": repr(exc.__cause__ or exc)[:300]}
         return {"id": answer.id, "status": 200, "model": answer.model}
 
     return send

@@ -82,7 +82,8 @@ def test_a_replica_killed_mid_traffic_loses_and_duplicates_nothing(team, tmp_pat
     acknowledged = {x["id"] for x in got if x["status"] == 200}
     failed = [x for x in got if x["status"] != 200]
     assert len(acknowledged) > 100 and restarted.proc.poll() is None
-    assert not failed, failed[:5]  # nginx sent each one the killed replica lost elsewhere
+    # nginx sent each one the killed replica lost elsewhere
+    assert not failed, (failed[:5], _access_lines(team, failed[:5]))
     stop_gracefully(team)
     counts = logged_ids(team)
     assert acknowledged <= set(counts), sorted(acknowledged - set(counts))[:5]
@@ -174,3 +175,10 @@ def test_a_host_without_postgresql_keeps_answering_and_says_why(team):
     b.reach(PG_PORT)  # back
     wait_until(lambda: not unready(), 30, "host b's replica is ready again")
     assert team.cli(b, "models", "list").returncode == 0
+
+
+def _access_lines(team, failed: list[dict]) -> list[str]:
+    """nginx's access-log lines of the failed requests (what the balancer saw of them)."""
+    ids = {f"id={x['id']} " for x in failed}
+    log = team.balancer.access_log.read_text(encoding="utf-8").splitlines()
+    return [line for line in log if any(i in line for i in ids)]

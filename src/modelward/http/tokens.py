@@ -1,7 +1,9 @@
 """API tokens of the HTTP edge: created once, shown once, stored only as a sha256 hash.
 
 A token is ``mw_`` + 43 URL-safe random characters (256 bits). Scopes: ``predict``,
-``feedback``, ``admin`` (admin may do everything, including reading ``/metrics``).
+``feedback``, ``read`` (the dashboard's pages), ``operate`` (the dashboard's pages and its
+actions: rollout pause/resume/advance/abort, alert resolve, stage transitions) and
+``admin`` (everything, including reading ``/metrics``).
 Every route group of a process (the prediction routes, the gateway, the dashboard) checks
 the same tokens (:mod:`modelward.http.auth`); hashes are compared in constant time, and
 new and revoked tokens are picked up within a second, without a restart.
@@ -42,7 +44,9 @@ __all__ = [
     "revoke_token",
 ]
 
-SCOPES = ("predict", "feedback", "admin")
+SCOPES = ("predict", "feedback", "read", "operate", "admin")
+#: Scopes a scope brings with it (beyond ``admin``, which brings every one).
+IMPLIED = {"operate": ("read",)}
 PREFIX = "mw_"
 
 
@@ -55,7 +59,11 @@ class TokenInfo:
     revoked_at: datetime | None = None
 
     def allows(self, scope: str) -> bool:
-        return scope in self.scopes or "admin" in self.scopes
+        return (
+            scope in self.scopes
+            or "admin" in self.scopes
+            or any(scope in IMPLIED.get(held, ()) for held in self.scopes)
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {

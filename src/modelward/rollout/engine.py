@@ -15,7 +15,7 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -617,14 +617,20 @@ class RolloutEngine:
         sleep: Callable[[float], None] = time.sleep,
         on_decision: Callable[[Decision], None] | None = None,
         keep_leases: bool = False,
+        models: Collection[str] | None = None,
     ) -> list[Decision]:
-        """The controller loop: step every live rollout each check interval.
+        """The controller loop: step every live rollout (of ``models`` only, when given:
+        one controller per team) each check interval.
 
         The leases it took are released when it returns or raises (SIGTERM included, where
         the caller turns it into an exception), so the next controller acts at once;
         ``keep_leases`` holds them for a caller that runs one pass after another."""
         try:
-            return self._loop(once, until_done, max_iterations, interval, sleep, on_decision)
+            for name in models or ():
+                self.ws.catalog.get_model(name)  # a one-line error for an unknown name
+            return self._loop(
+                once, until_done, max_iterations, interval, sleep, on_decision, models
+            )
         finally:
             if not keep_leases:
                 try:
@@ -644,11 +650,17 @@ class RolloutEngine:
         interval: float | None,
         sleep: Callable[[float], None],
         on_decision: Callable[[Decision], None] | None,
+        models: Collection[str] | None,
     ) -> list[Decision]:
         decisions: list[Decision] = []
         iterations = 0
+
+        def live_ones() -> list[RolloutInfo]:
+            found = self.list_rollouts(live=True)
+            return found if not models else [r for r in found if r.model in models]
+
         while True:
-            live = self.list_rollouts(live=True)
+            live = live_ones()
             for info in live:
                 decision = self.step(info.id)
                 decisions.append(decision)
@@ -657,7 +669,7 @@ class RolloutEngine:
             iterations += 1
             if once or (max_iterations is not None and iterations >= max_iterations):
                 return decisions
-            if until_done and not self.list_rollouts(live=True):
+            if until_done and not live_ones():
                 return decisions
             sleep(interval if interval is not None else self.wait_seconds(live))
 

@@ -2,10 +2,10 @@
 
 Mounted: the prediction API (:mod:`modelward.serving.routes`), the LLM gateway when the
 workspace has ``llm.yml`` (:mod:`modelward.llm.gateway.routes`), health / readiness /
-metrics and the docs. Every route checks the server's tokens (``ServingState.auth_on``).
-Beside the routes: the deployment watcher, the prediction-log writer, feedback
-resolution and, with ``--rollout-controller``, the rollout controller; started before
-the first request, stopped after the last, the log flushed last.
+metrics, the docs and the dashboard (``/ui/``). Every route checks the server's tokens
+(``ServingState.auth_on``). Beside the routes: the deployment watcher, the prediction-log
+writer, feedback resolution and, with ``--rollout-controller``, the rollout controller;
+started before the first request, stopped after the last, the log flushed last.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from modelward.http.ops import Operations
 from modelward.serving.feedback import Feedback
 from modelward.serving.predict import Predictor
 from modelward.serving.routes import PredictionRoutes
+from modelward.ui import Dashboard
 
 if TYPE_CHECKING:
     from modelward.predlog.writer import LogWriter
@@ -75,6 +76,7 @@ class ServingApp(App):
                 health=lambda: {"status": "ok"}, ready=self.readiness, metrics_scope="admin"
             ),
             Docs("modelward serve"),
+            Dashboard(state.ws, state),
         ]
         super().__init__(groups, auth=Auth(state), on_error=self._count_error, state=state)
 

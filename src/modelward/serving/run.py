@@ -11,7 +11,6 @@ log storage could not take the rows: they stay in the write-ahead folder).
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import logging
 import os
@@ -21,6 +20,7 @@ import threading
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
+from modelward.http.hosts import is_loopback
 from modelward.errors import ConfigError, StorageError
 
 if TYPE_CHECKING:
@@ -43,23 +43,6 @@ class ServeOptions:
     poll: float | None = None  # seconds between re-reads; None: policy serving.follow_ms
     log_level: str = "info"
     rollout_controller: bool = False  # run the rollout controller in the server too
-
-
-def is_loopback(host: str) -> bool:
-    """Whether every address ``host`` names is loopback (127.0.0.0/8, ::1).
-
-    A name is resolved; one that does not resolve, and 0.0.0.0 or ::, are not loopback.
-    """
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        pass
-    try:
-        found = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
-    except (OSError, UnicodeError):
-        return False
-    addresses = {str(info[4][0]) for info in found}
-    return bool(addresses) and all(is_loopback(address) for address in addresses)
 
 
 def create_app(ws: Workspace, options: ServeOptions, *, on_ready: Any = None) -> ServingApp:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from modelward.deploy.environments import check_environment
 from modelward.errors import ConfigError
 from modelward.llm.gateway import create_gateway_app
-from modelward.serving.run import is_loopback
+from modelward.http.hosts import is_loopback
 
 if TYPE_CHECKING:
     from modelward.workspace import Workspace

@@ -169,6 +169,10 @@ def abort(name: Name, env: Env = "production", reason: Reason = "") -> None:
 @rollout_app.command("run")
 @calls("modelward.RolloutEngine.run")
 def run(
+    models: Annotated[
+        list[str] | None,
+        typer.Argument(help="Only these models' rollouts (default: every model's).", show_default=False),
+    ] = None,
     once: Annotated[bool, typer.Option("--once", help="One pass over live rollouts.")] = False,
     until_done: Annotated[
         bool, typer.Option("--until-done", help="Exit when no rollout is live.")
@@ -206,7 +210,7 @@ def run(
 
     with _sigterm_as_exit():  # so the leases are released on SIGTERM too
         decisions = engine.run(
-            once=once, until_done=until_done, interval=interval, on_decision=show
+            once=once, until_done=until_done, interval=interval, on_decision=show, models=models
         )
     if as_json:
         print_json([d.to_dict() for d in decisions])

@@ -143,7 +143,23 @@ def benchmark(
     console.print(table((*columns, "errors"), rows_out))
 
 
+@calls("modelward.run_dashboard")
+def ui(
+    host: Annotated[str, typer.Option(help="Address to bind (beyond loopback needs tokens).")] = (
+        "127.0.0.1"
+    ),
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8080,
+) -> None:
+    """Serve the web dashboard alone (`modelward serve` serves it too, under /ui/)."""
+
+    def ready(url: str) -> None:
+        print(f"modelward dashboard on {url}", flush=True)
+
+    modelward.run_dashboard(state().workspace(), host=host, port=port, on_ready=ready)
+
+
 def register(app: typer.Typer) -> None:
     app.command("serve")(serve)
+    app.command("ui")(ui)
     app.command("verify")(verify)
     app.command("benchmark")(benchmark)

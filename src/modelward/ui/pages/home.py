@@ -1,0 +1,148 @@
+"""Home: what is in production, is it healthy, what is moving.
+
+Every model (a page of them) with its production and staging versions and the traffic
+split of each environment, the last result of each monitoring check, open alerts by
+severity, running rollouts with their stage, and the LLM spend this month against the
+policy's budget. Five indexed queries, whatever the workspace's size.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from modelward.store.plain import json_value, moment
+from modelward.timeutil import utcnow
+from modelward.ui.view import Page, PageRoute, View
+
+__all__ = ["ROUTES"]
+
+MONITOR = "monitor-"
+
+
+def home(view: View) -> Page:
+    limit, offset = view.paging()
+    sql = view.ws.sql
+    with sql.snapshot() as run:
+        total = run("SELECT COUNT(*) FROM models")[0][0]
+        models = run(
+            "SELECT id, name, task FROM models ORDER BY name LIMIT :limit OFFSET :offset",
+            {"limit": limit, "offset": offset},
+        )
+        ids = {row[0]: row[1] for row in models}
+        stages = _stages(run, ids)
+        deployments = _deployments(run, ids)
+        checks = _checks(run, ids)
+        alerts = run(
+            "SELECT level, COUNT(*) FROM alerts WHERE resolved_at IS NULL GROUP BY level"
+        )
+        rollouts = run(
+            "SELECT r.id, m.name, r.environment, r.canary_version, r.stable_version, r.state, "
+            "r.stage_index, r.plan, r.stage_started_at FROM rollouts r JOIN models m "
+            "ON r.model_id = m.id WHERE r.state IN ('running', 'paused') ORDER BY r.id DESC "
+            "LIMIT 20"
+        )
+        month = utcnow().strftime("%Y-%m")
+        spend = run(
+            "SELECT COALESCE(SUM(cost), 0) FROM usage WHERE day >= :first AND day <= :last",
+            {"first": f"{month}-01", "last": f"{month}-31"},
+        )[0][0]
+    rows = [
+        {
+            "name": name,
+            "task": task,
+            "production": stages[model_id].get("production"),
+            "staging": stages[model_id].get("staging"),
+            "deployments": deployments.get(model_id, []),
+            "checks": checks.get(model_id, []),
+        }
+        for model_id, name, task in models
+    ]
+    budget = view.ws.policy.llm.monthly_budget
+    return Page(
+        "home.html.j2",
+        "modelward",
+        {
+            "models": rows,
+            "total": total,
+            "limit": limit,
+            "offset": offset,
+            "alerts": {level: count for level, count in alerts},
+            "rollouts": [_rollout(row) for row in rollouts],
+            "spend": {"month": month, "cost": float(spend or 0), "budget": budget},
+        },
+    )
+
+
+def _stages(run: Any, ids: dict[int, str]) -> dict[int, dict[str, list[int]]]:
+    out: dict[int, dict[str, list[int]]] = defaultdict(dict)
+    if not ids:
+        return out
+    listed = ", ".join(str(int(i)) for i in ids)
+    for model_id, stage, version in run(
+        "SELECT model_id, stage, version FROM model_versions WHERE stage IN "
+        f"('production', 'staging') AND model_id IN ({listed}) ORDER BY version"
+    ):
+        out[model_id].setdefault(stage, []).append(version)
+    return out
+
+
+def _deployments(run: Any, ids: dict[int, str]) -> dict[int, list[dict[str, Any]]]:
+    out: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    if not ids:
+        return out
+    listed = ", ".join(str(int(i)) for i in ids)
+    for model_id, environment, targets, revision in run(
+        "SELECT model_id, environment, targets, revision FROM deployments "
+        f"WHERE model_id IN ({listed}) ORDER BY environment"
+    ):
+        split = json_value(targets) or []
+        out[model_id].append({"environment": environment, "targets": split, "revision": revision})
+    return out
+
+
+def _checks(run: Any, ids: dict[int, str]) -> dict[int, list[dict[str, Any]]]:
+    """The latest run of each monitoring check of each model."""
+    out: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    if not ids:
+        return out
+    listed = ", ".join(str(int(i)) for i in ids)
+    for run_id, model_id, kind, verdict, results, created_at in run(
+        "SELECT r.id, r.model_id, r.kind, r.verdict, r.results, r.created_at FROM runs r "
+        "JOIN (SELECT MAX(id) AS id FROM runs WHERE model_id IN "
+        f"({listed}) AND kind LIKE :monitor GROUP BY model_id, kind) last ON r.id = last.id "
+        "ORDER BY r.kind",
+        {"monitor": MONITOR + "%"},
+    ):
+        results = json_value(results) or {}
+        out[model_id].append(
+            {
+                "id": run_id,
+                "check": kind.removeprefix(MONITOR),
+                "verdict": verdict,
+                "breaches": results.get("breaches") or [],
+                "at": moment(created_at),
+            }
+        )
+    return out
+
+
+def _rollout(row: tuple[Any, ...]) -> dict[str, Any]:
+    rollout_id, model, environment, canary, stable, state, index, plan, started = row
+    stages = (json_value(plan) or {}).get("stages") or []
+    stage = stages[index] if 0 <= index < len(stages) else {}
+    return {
+        "id": rollout_id,
+        "model": model,
+        "environment": environment,
+        "canary": canary,
+        "stable": stable,
+        "state": state,
+        "stage": index + 1,
+        "stages": len(stages),
+        "weight": stage.get("weight"),
+        "since": moment(started),
+    }
+
+
+ROUTES = [PageRoute("/", home)]
