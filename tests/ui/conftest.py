@@ -227,5 +227,3 @@ def cells(page: Any, selector: str) -> list[list[str]]:
             "rows => rows.map(r => [...r.children].map(c => c.innerText))",
         )
     ]
-
-

@@ -21,10 +21,10 @@ import hmac
 import logging
 import secrets
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import quote, urlsplit
 
-from modelward.errors import AuthError, ModelwardError, PermissionDenied, RequestError
+from modelward.errors import AuthError, ModelwardError, NotFound, PermissionDenied
 from modelward.http.app import Group
 from modelward.http.response import Response, html_response, redirect
 from modelward.http.router import Route
@@ -82,7 +82,7 @@ class Dashboard(Group):
             Route("POST", f"{PREFIX}/login", self.login),
             Route("POST", f"{PREFIX}/logout", self.logout),
         ]
-        for page in self.pages:
+        for page in [*self.pages, PageRoute("/{rest:path}", _no_page)]:
             method = "POST" if page.action else "GET"
             routes.append(Route(method, PREFIX + page.path, self._handler(page)))
         return routes
@@ -97,30 +97,27 @@ class Dashboard(Group):
 
     async def answer(self, request: Request, page: PageRoute) -> Response:
         csrf = request.cookies.get(CSRF) or secrets.token_urlsafe(24)
+        who = Viewer(None, False)
         try:
             token = self.identify(request)
+            who = Viewer(
+                token.name if token is not None else "loopback", self._may(token, "operate")
+            )
             if page.action:
                 form = await self._checked_form(request, csrf)
                 self._require(token, "operate")
             else:
                 form = {}
                 self._require(token, "read")
-            view = View(
-                ws=self.ws,
-                params=request.params,
-                query=request.query,
-                viewer=token.name if token is not None else "loopback",
-                can_act=self._may(token, "operate"),
-                form=form,
-            )
+            view = View(self.ws, request.params, request.query, who.name or "", who.can_act, form)
             outcome = await asyncio.to_thread(page.render, view)
         except NeedsLogin as exc:
             return self._login_page(request, csrf, exc.message, status=401)
         except ModelwardError as exc:
-            return self._error(request, csrf, exc)
+            return self._error(request, csrf, exc, who)
         if isinstance(outcome, Redirect):
             return redirect(_local(outcome.location))
-        return self._page(request, csrf, outcome, view)
+        return self._page(request, csrf, outcome, who)
 
     def identify(self, request: Request) -> TokenInfo | None:
         """The caller's token (None when the server needs none); NeedsLogin without one."""
@@ -160,13 +157,13 @@ class Dashboard(Group):
 
     # -- answers ----------------------------------------------------------------------------
 
-    def _page(self, request: Request, csrf: str, page: Page, view: View | None) -> Response:
+    def _page(self, request: Request, csrf: str, page: Page, who: Viewer) -> Response:
         values = {
             **page.values,
             "title": page.title,
             "csrf": csrf,
-            "viewer": view.viewer if view is not None else None,
-            "can_act": view.can_act if view is not None else False,
+            "viewer": who.name,
+            "can_act": who.can_act,
             "signed_in": bool(request.cookies.get(SESSION)),
             "path": request.path,
             "args": {k: v[-1] for k, v in request.query.items()},
@@ -176,7 +173,9 @@ class Dashboard(Group):
             response.set_cookie(CSRF, csrf, path=PREFIX, secure=_https(request))
         return response
 
-    def _error(self, request: Request, csrf: str, exc: ModelwardError) -> Response:
+    def _error(
+        self, request: Request, csrf: str, exc: ModelwardError, who: Viewer | None = None
+    ) -> Response:
         if exc.status >= 500:
             log.warning("%s", redact(exc.message), exc_info=exc.__cause__ is not None)
         page = Page(
@@ -185,7 +184,7 @@ class Dashboard(Group):
             {"status": exc.status, "code": exc.code, "message": redact(exc.message)},
             status=exc.status,
         )
-        return self._page(request, csrf, page, None)
+        return self._page(request, csrf, page, who or Viewer(None, False))
 
     def _login_page(
         self, request: Request, csrf: str, message: str = "", *, status: int = 200
@@ -201,7 +200,7 @@ class Dashboard(Group):
             {"message": message, "next": _local(target if request.method == "GET" else PREFIX)},
             status=status,
         )
-        return self._page(request, csrf, page, None)
+        return self._page(request, csrf, page, Viewer(None, False))
 
     # -- fixed routes -----------------------------------------------------------------------
 
@@ -247,8 +246,20 @@ class Dashboard(Group):
         return response
 
 
+class Viewer(NamedTuple):
+    """Who is looking (the token's name, "loopback", or None before sign-in)."""
+
+    name: str | None
+    can_act: bool
+
+
 class NeedsLogin(AuthError):
     """No usable token: a browser gets the login form (401)."""
+
+
+def _no_page(view: View) -> Page:
+    """Any other path under /ui/: the error page, after the same sign-in as a page."""
+    raise NotFound(f"no dashboard page {view.params['rest'][:100]!r}; start at /ui/")
 
 
 def _lacks(token: TokenInfo, scope: str) -> PermissionDenied:
@@ -284,7 +295,3 @@ def _local(location: str) -> str:
     if not location.startswith(PREFIX + "/") or location.startswith("//") or "\\" in location:
         return PREFIX + "/"
     return quote(location, safe="/?=&%:+,;@-._~")
-
-
-def bad_form(field: str, message: str) -> RequestError:
-    return RequestError(message, field=field)

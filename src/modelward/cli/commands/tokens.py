@@ -20,7 +20,11 @@ def tokens_create(
     name: Annotated[str, typer.Argument(help="A name for the token (e.g. the client).")],
     scope: Annotated[
         list[str] | None,
-        typer.Option("--scope", "-s", help="predict, feedback or admin (repeatable)."),
+        typer.Option(
+            "--scope",
+            "-s",
+            help="predict, feedback, read (dashboard), operate (dashboard actions) or admin (repeatable).",
+        ),
     ] = None,
     as_json: JsonOption = False,
 ) -> None:

@@ -33,9 +33,7 @@ def home(view: View) -> Page:
         stages = _stages(run, ids)
         deployments = _deployments(run, ids)
         checks = _checks(run, ids)
-        alerts = run(
-            "SELECT level, COUNT(*) FROM alerts WHERE resolved_at IS NULL GROUP BY level"
-        )
+        alerts = run("SELECT level, COUNT(*) FROM alerts WHERE resolved_at IS NULL GROUP BY level")
         rollouts = run(
             "SELECT r.id, m.name, r.environment, r.canary_version, r.stable_version, r.state, "
             "r.stage_index, r.plan, r.stage_started_at FROM rollouts r JOIN models m "
