@@ -20,8 +20,8 @@ import threading
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
-from modelward.http.hosts import is_loopback
 from modelward.errors import ConfigError, StorageError
+from modelward.http.hosts import is_loopback
 
 if TYPE_CHECKING:
     from modelward.serving.app import ServingApp

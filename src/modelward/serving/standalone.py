@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING
 
 from modelward.deploy.environments import check_environment
 from modelward.errors import ConfigError
-from modelward.llm.gateway import create_gateway_app
 from modelward.http.hosts import is_loopback
+from modelward.llm.gateway import create_gateway_app
 
 if TYPE_CHECKING:
     from modelward.workspace import Workspace

@@ -171,7 +171,9 @@ def abort(name: Name, env: Env = "production", reason: Reason = "") -> None:
 def run(
     models: Annotated[
         list[str] | None,
-        typer.Argument(help="Only these models' rollouts (default: every model's).", show_default=False),
+        typer.Argument(
+            help="Only these models' rollouts (default: every model's).", show_default=False
+        ),
     ] = None,
     once: Annotated[bool, typer.Option("--once", help="One pass over live rollouts.")] = False,
     until_done: Annotated[

@@ -23,7 +23,8 @@ def tokens_create(
         typer.Option(
             "--scope",
             "-s",
-            help="predict, feedback, read (dashboard), operate (dashboard actions) or admin (repeatable).",
+            help="predict, feedback, read (dashboard), operate (dashboard actions) or admin "
+            "(repeatable).",
         ),
     ] = None,
     as_json: JsonOption = False,

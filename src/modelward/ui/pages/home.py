@@ -33,6 +33,7 @@ def home(view: View) -> Page:
         stages = _stages(run, ids)
         deployments = _deployments(run, ids)
         checks = _checks(run, ids)
+        routes = _routes(run)
         alerts = run("SELECT level, COUNT(*) FROM alerts WHERE resolved_at IS NULL GROUP BY level")
         rollouts = run(
             "SELECT r.id, m.name, r.environment, r.canary_version, r.stable_version, r.state, "
@@ -52,6 +53,7 @@ def home(view: View) -> Page:
             "production": stages[model_id].get("production"),
             "staging": stages[model_id].get("staging"),
             "deployments": deployments.get(model_id, []),
+            "routes": routes.get(name, []),
             "checks": checks.get(model_id, []),
         }
         for model_id, name, task in models
@@ -96,6 +98,28 @@ def _deployments(run: Any, ids: dict[int, str]) -> dict[int, list[dict[str, Any]
     ):
         split = json_value(targets) or []
         out[model_id].append({"environment": environment, "targets": split, "revision": revision})
+    return out
+
+
+def _routes(run: Any) -> dict[str, list[str]]:
+    """Where each endpoint model serves in the latest routing table of each environment:
+    ``production factual #1`` (its rank), ``production factual canary v3 25 %``."""
+    out: dict[str, list[str]] = defaultdict(list)
+    for environment, routes in run(
+        "SELECT t.environment, t.routes FROM routing_tables t JOIN (SELECT environment, "
+        "MAX(revision) AS revision FROM routing_tables GROUP BY environment) latest "
+        "ON t.environment = latest.environment AND t.revision = latest.revision "
+        "ORDER BY t.environment"
+    ):
+        for query_type, route in sorted((json_value(routes) or {}).items()):
+            for rank, ref in enumerate(route.get("models") or [], start=1):
+                name, _, version = str(ref).rpartition(":")
+                out[name].append(f"{environment} {query_type} #{rank} (v{version})")
+            canary = route.get("canary") or {}
+            if canary.get("model"):
+                name, _, version = str(canary["model"]).rpartition(":")
+                weight = float(canary.get("weight") or 0)
+                out[name].append(f"{environment} {query_type} canary v{version} {weight:g} %")
     return out
 
 
