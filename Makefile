@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 LINT_DIRS := $(wildcard src tests benchmarks examples)
 
-.PHONY: demo test lint typecheck pytest install dev docs clean browser deploy-tools java
+.PHONY: demo test lint typecheck pytest install dev docs clean browser deploy-tools java screenshots
 
 # Playwright (a dev dependency) drives Debian's Chromium; it never downloads a browser.
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
@@ -98,6 +98,10 @@ pytest: dev browser deploy-tools java
 	exit $$rc
 
 test: lint typecheck pytest
+
+# The dashboard's screenshots in docs/screenshots/, taken by its browser tests.
+screenshots: dev browser
+	MODELWARD_SCREENSHOTS=$(CURDIR)/docs/screenshots $(BIN)/python -m pytest -q tests/ui/test_screenshots.py
 
 docs: $(VENV)/.installed
 	TYPER_USE_RICH=0 COLUMNS=100 $(BIN)/python -m modelward.cli.reference > docs/cli.md
