@@ -110,11 +110,17 @@ class Dashboard(Group):
                 form = {}
                 self._require(token, "read")
             view = View(self.ws, request.params, request.query, who.name or "", who.can_act, form)
-            outcome = await asyncio.to_thread(page.render, view)
+            # the page's queries and its template, off the server's event loop
+            return await asyncio.to_thread(self._outcome, request, csrf, page, view, who)
         except NeedsLogin as exc:
             return self._login_page(request, csrf, exc.message, status=401)
         except ModelwardError as exc:
             return self._error(request, csrf, exc, who)
+
+    def _outcome(
+        self, request: Request, csrf: str, page: PageRoute, view: View, who: Viewer
+    ) -> Response:
+        outcome = page.render(view)
         if isinstance(outcome, Redirect):
             return redirect(_local(outcome.location))
         return self._page(request, csrf, outcome, who)
@@ -227,8 +233,10 @@ class Dashboard(Group):
                 request, csrf, "that token is unknown or revoked; check it and try again",
                 status=401,
             )  # fmt: skip
-        if not token.allows("read"):
-            return self._error(request, csrf, _lacks(token, "read"))
+        try:
+            self._require(token, "read")
+        except PermissionDenied as exc:
+            return self._error(request, csrf, exc)
         response = redirect(_local(form.get("next") or PREFIX + "/"))
         response.set_cookie(
             SESSION, presented, max_age=SESSION_S, path=PREFIX, secure=_https(request)
@@ -260,12 +268,6 @@ class NeedsLogin(AuthError):
 def _no_page(view: View) -> Page:
     """Any other path under /ui/: the error page, after the same sign-in as a page."""
     raise NotFound(f"no dashboard page {view.params['rest'][:100]!r}; start at /ui/")
-
-
-def _lacks(token: TokenInfo, scope: str) -> PermissionDenied:
-    return PermissionDenied(
-        f"token {token.name!r} lacks the {scope!r} scope; create one with --scope {scope}"
-    )
 
 
 def _same_site(request: Request) -> bool:
