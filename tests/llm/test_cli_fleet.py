@@ -57,6 +57,10 @@ def test_health_lists_models_with_latency_and_fails_on_a_missing_model(llm_ws, c
     ran = cli("llm", "health", "--provider", "openai")
     assert ran.exit_code == 1
     assert "missing gpt-9" in ran.stderr
+    # each check is stored, so the dashboard shows the last one without calling again
+    first, second = reversed(llm_ws.registry.list_runs(kinds=["llm-health"]))
+    assert first.verdict == "pass" and second.verdict == "fail"
+    assert second.results["providers"][0]["missing"] == ["gpt-9"]
 
 
 def test_health_of_every_protocol_and_an_unreachable_required_provider(llm_ws, cli, fake):

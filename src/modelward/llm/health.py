@@ -1,4 +1,8 @@
-"""``modelward llm health``: each provider's model list and how long it took to get it."""
+"""``modelward llm health``: each provider's model list and how long it took to get it.
+
+Each check is stored as a run (kind ``llm-health``, verdict ``pass`` when every provider
+is ok), so the dashboard and ``modelward runs list`` show the last one without calling a
+provider again."""
 
 from __future__ import annotations
 
@@ -11,7 +15,9 @@ from modelward.errors import ProviderError
 if TYPE_CHECKING:
     from modelward.workspace import Workspace
 
-__all__ = ["health"]
+__all__ = ["RUN_KIND", "health"]
+
+RUN_KIND = "llm-health"
 
 
 async def _check(ws: Workspace, name: str) -> dict[str, Any]:
@@ -53,4 +59,13 @@ def health(ws: Workspace, providers: list[str] | None = None) -> list[dict[str, 
         finally:
             await ws.llm.aclose()
 
-    return asyncio.run(run())
+    entries = asyncio.run(run())
+    ws.registry.record_run(
+        RUN_KIND,
+        model=None,
+        version=None,
+        inputs={"providers": names},
+        results={"providers": entries},
+        verdict="pass" if all(entry["ok"] for entry in entries) else "fail",
+    )
+    return entries
