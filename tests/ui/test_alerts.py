@@ -98,3 +98,34 @@ def test_bad_filters_answer_400_naming_the_choices(dashboard: Any) -> None:
         assert answer.status_code == status, path
         assert answer.headers["content-type"].startswith("text/html"), path
         assert message in html.unescape(answer.text), (path, answer.text[-600:])
+
+
+def test_a_read_only_token_sees_no_action_and_cannot_act(dashboard: Any, tab: Any) -> None:
+    """Last in this file: once a token exists the server asks every visitor for one."""
+    reader = dashboard.cli_json("tokens", "create", "reader", "--scope", "read")["token"]
+    operator = dashboard.cli_json("tokens", "create", "operator", "--scope", "operate")["token"]
+    page = tab.page
+    page.goto(dashboard.url + "/ui/login")
+    page.fill("#token", reader)
+    page.click("form.login button")
+    page.wait_for_load_state("load")
+    for path in ("/ui/alerts", "/ui/rollouts/1"):
+        page = _open(tab, dashboard, path)
+        assert "(read only)" in page.inner_text("header")
+        assert page.locator("main form[method=post]").count() == 0, path
+    open_ids = [a["id"] for a in _open_alerts(dashboard)]
+    with httpx.Client(base_url=dashboard.url, timeout=30) as client:
+        client.get("/ui/login")
+        token = client.cookies["mw_csrf"]
+        answer = client.post(
+            f"/ui/alerts/{open_ids[0]}/resolve",
+            data={"csrf": token},
+            headers={"Authorization": f"Bearer {reader}"},
+        )
+        assert answer.status_code == 403
+        assert "lacks the 'operate' scope" in html.unescape(answer.text)
+        assert [a["id"] for a in _open_alerts(dashboard)] == open_ids
+        # an operator sees the buttons
+        seen = client.get("/ui/alerts", headers={"Authorization": f"Bearer {operator}"})
+        assert f'action="/ui/alerts/{open_ids[0]}/resolve"' in seen.text
+    assert tab.clean(), tab.problems()

@@ -46,6 +46,9 @@ def deployments(view: View) -> Page:
             f"WHERE state IN ('running', 'paused') AND model_id IN ({listed})"
         )
     rollouts = {(m, e): {"id": i, "canary": c, "state": s} for i, m, e, c, s in live}
+    by_model: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for (model_id, environment), rollout in sorted(rollouts.items()):
+        by_model[model_id].append({**rollout, "environment": environment})
     found: dict[int, list[dict[str, Any]]] = defaultdict(list)
     for model_id, environment, targets, previous, revision, updated, by in rows:
         found[model_id].append(
@@ -64,7 +67,12 @@ def deployments(view: View) -> Page:
         "Deployments",
         {
             "models": [
-                {"name": name, "endpoint": task == ENDPOINT_TASK, "deployments": found[mid]}
+                {
+                    "name": name,
+                    "endpoint": task == ENDPOINT_TASK,
+                    "deployments": found[mid],
+                    "rollouts": by_model[mid],
+                }
                 for mid, name, task in models
             ],
             "total": total,
