@@ -16,6 +16,7 @@ anew. The figures a chart needs are picked out of the stored JSON by the databas
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
@@ -41,7 +42,7 @@ REPORT = "monitor-report"
 MODELS_PER_PAGE = 25
 RECENT_RUNS = 40
 #: A model page: runs per check drawn (``?runs=``), by default and at most.
-HISTORY = 300
+HISTORY = 100
 MAX_HISTORY = 1000
 #: A run page: features with a histogram, rows of a table, items of a generic list.
 MAX_HISTOGRAMS = 40
@@ -77,7 +78,11 @@ class Json:
     def value(self, found: Any) -> Any:
         if found is None:
             return None
-        return json.loads(found) if self.sqlite and isinstance(found, str | bytes) else found
+        if self.sqlite and isinstance(found, str | bytes):
+            import orjson  # several times faster than json on a history's objects
+
+            return orjson.loads(found)
+        return found
 
     def environment(self, env: str | None) -> tuple[str, dict[str, Any]]:
         """The condition of runs checked in ``env`` (None: over every environment)."""
@@ -326,9 +331,10 @@ def _epoch(moments: Iterable[datetime]) -> list[float]:
 
 def _number(value: Any) -> float | None:
     """A stored figure as a float for a chart (None for anything else)."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return float(value) if value == value and abs(value) != float("inf") else None
+    kind = type(value)  # not isinstance: a bool is no figure
+    if kind is float:
+        return value if math.isfinite(value) else None
+    return float(value) if kind is int else None
 
 
 def _section(check: str, runs: list[dict[str, Any]]) -> dict[str, Any]:
@@ -423,7 +429,7 @@ def _per_feature(runs: list[dict[str, Any]], figure: str) -> dict[str, list[Any]
         for feature, entry in (r.get("features") or {}).items():
             column = features.setdefault(feature, [None] * len(runs))
             column[i] = (entry or {}).get(figure)
-    peak = {f: max((_number(v) or 0.0) for v in vs) for f, vs in features.items()}
+    peak = {f: max([_number(v) or 0.0 for v in vs], default=0.0) for f, vs in features.items()}
     chosen = sorted((f for f in features if peak[f] > 0), key=lambda f: -peak[f])[:MAX_SERIES]
     return {f: features[f] for f in chosen}
 
