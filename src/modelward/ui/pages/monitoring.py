@@ -185,12 +185,16 @@ def _breaches(run: Any, js: Json, ids: list[int]) -> dict[int, list[str]]:
         return {}
     listed = ", ".join(str(int(i)) for i in ids)
     return {
-        int(run_id): [_text(b)[:200] for b in (js.value(found) or [])][:2]
+        int(run_id): [_short(_text(b), 200) for b in (js.value(found) or [])][:2]
         for run_id, found in run(
             f"SELECT id, {js.part('results', 'breaches')} FROM runs WHERE id IN ({listed}) "
             "AND verdict <> 'pass'"
         )
     }
+
+
+def _short(text: str, size: int) -> str:
+    return text if len(text) <= size else text[: size - 1] + "…"
 
 
 def _latest(row: tuple[Any, ...], why: dict[int, list[str]]) -> dict[str, Any]:
@@ -759,7 +763,9 @@ def _review_detail(results: dict[str, Any], inputs: dict[str, Any]) -> dict[str,
                     )
                 },
                 "contributions": [(str(f), v) for f, v in list(contributions.items())[:5]],
-                "inputs": _text(item.get("inputs")),
+                "inputs": _text(
+                    ", ".join(f"{k}={_scalar(v)}" for k, v in _dict(item.get("inputs")).items())
+                ),
             }  # fmt: skip
         )
     return {
