@@ -17,7 +17,7 @@ from urllib.parse import quote, urlencode
 from markupsafe import Markup
 
 from modelward.present import fmt, fmt_interval
-from modelward.timeutil import format_duration, utcnow
+from modelward.timeutil import utcnow
 
 __all__ = ["chart_values", "environment", "render"]
 
@@ -55,8 +55,13 @@ def _utc(moment: datetime | None, seconds: bool = False) -> str:
 def _ago(moment: datetime | None) -> str:
     if moment is None:
         return ""
-    delta = utcnow() - moment
-    return "just now" if delta.total_seconds() < 60 else f"{format_duration(delta)} ago"
+    seconds = (utcnow() - moment).total_seconds()
+    if seconds < 60:
+        return "just now"
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{int(seconds // size)}{unit} ago"
+    return "just now"
 
 
 def _segment(value: Any) -> str:
