@@ -3,4 +3,4 @@
 __all__ = ["HEAD_REVISION"]
 
 #: The newest migration this modelward knows. A test checks it is Alembic's head.
-HEAD_REVISION = "0002"
+HEAD_REVISION = "0003"

@@ -15,6 +15,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
@@ -123,6 +124,8 @@ class EventRow(Base):
     """One line of history: registration, transition, alias move, deployment, cleanup..."""
 
     __tablename__ = "events"
+    # a model's history, newest first, a page at a time (the dashboard; migration 0003)
+    __table_args__ = (Index("ix_events_model_created_at", "model_id", "created_at"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     model_id: Mapped[int] = mapped_column(ForeignKey("models.id", ondelete="CASCADE"), index=True)
@@ -140,6 +143,12 @@ class RunRow(Base):
     """A stored check: evaluation, validation, monitoring check, rollout step, backup..."""
 
     __tablename__ = "runs"
+    # a model's latest runs of a kind (monitoring checks, rollout decisions) and a
+    # version's runs, newest first, reading only those rows (the dashboard; migration 0003)
+    __table_args__ = (
+        Index("ix_runs_model_kind_id", "model_id", "kind", "id"),
+        Index("ix_runs_model_version_id", "model_id", "version", "id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     kind: Mapped[str] = mapped_column(String(32), index=True)
@@ -264,6 +273,8 @@ class AlertRow(Base):
     """An alert; repeats of the same fingerprint update ``last_at`` and ``count``."""
 
     __tablename__ = "alerts"
+    # the open alerts, latest first (the dashboard; migration 0003)
+    __table_args__ = (Index("ix_alerts_resolved_last_at", "resolved_at", "last_at"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     fingerprint: Mapped[str] = mapped_column(String(64), index=True)
