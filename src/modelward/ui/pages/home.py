@@ -13,11 +13,10 @@ from typing import Any
 
 from modelward.store.plain import json_value, moment
 from modelward.timeutil import utcnow
+from modelward.ui.sql import Json
 from modelward.ui.view import Page, PageRoute, View
 
 __all__ = ["ROUTES"]
-
-MONITOR = "monitor-"
 
 
 def home(view: View) -> Page:
@@ -32,7 +31,7 @@ def home(view: View) -> Page:
         ids = {row[0]: row[1] for row in models}
         stages = _stages(run, ids)
         deployments = _deployments(run, ids)
-        checks = _checks(run, ids)
+        checks = _checks(run, ids, sql.dialect)
         routes = _routes(run)
         alerts = run("SELECT level, COUNT(*) FROM alerts WHERE resolved_at IS NULL GROUP BY level")
         rollouts = run(
@@ -123,26 +122,30 @@ def _routes(run: Any) -> dict[str, list[str]]:
     return out
 
 
-def _checks(run: Any, ids: dict[int, str]) -> dict[int, list[dict[str, Any]]]:
-    """The latest run of each monitoring check of each model."""
+def _checks(run: Any, ids: dict[int, str], dialect: str) -> dict[int, list[dict[str, Any]]]:
+    """The latest run of each monitoring check of each model: one indexed ``MAX(id)``
+    lookup per model and check (runs' (model_id, kind, id) index), and only the breaches
+    read out of each run's results."""
+    from modelward.monitoring.monitor import RUN_PREFIX, STORED
+
     out: dict[int, list[dict[str, Any]]] = defaultdict(list)
     if not ids:
         return out
+    js = Json(dialect)
     listed = ", ".join(str(int(i)) for i in ids)
-    for run_id, model_id, kind, verdict, results, created_at in run(
-        "SELECT r.id, r.model_id, r.kind, r.verdict, r.results, r.created_at FROM runs r "
-        "JOIN (SELECT MAX(id) AS id FROM runs WHERE model_id IN "
-        f"({listed}) AND kind LIKE :monitor GROUP BY model_id, kind) last ON r.id = last.id "
-        "ORDER BY r.kind",
-        {"monitor": MONITOR + "%"},
+    kinds = " UNION ALL ".join(f"SELECT '{RUN_PREFIX}{name}' AS kind" for name in STORED)
+    for run_id, model_id, kind, verdict, breaches, created_at in run(
+        f"SELECT r.id, r.model_id, r.kind, r.verdict, {js.part('r.results', 'breaches')}, "
+        "r.created_at FROM runs r WHERE r.id IN (SELECT (SELECT MAX(x.id) FROM runs x "
+        f"WHERE x.model_id = m.id AND x.kind = k.kind) FROM models m, ({kinds}) k "
+        f"WHERE m.id IN ({listed})) ORDER BY r.kind"
     ):
-        results = json_value(results) or {}
         out[model_id].append(
             {
                 "id": run_id,
-                "check": kind.removeprefix(MONITOR),
+                "check": kind.removeprefix(RUN_PREFIX),
                 "verdict": verdict,
-                "breaches": results.get("breaches") or [],
+                "breaches": js.value(breaches) or [],
                 "at": moment(created_at),
             }
         )

@@ -25,6 +25,7 @@ from modelward.errors import NotFound, RequestError
 from modelward.redact import redact
 from modelward.store.plain import json_value, moment
 from modelward.ui.render import chart_values
+from modelward.ui.sql import Json
 from modelward.ui.view import Page, PageRoute, View
 
 __all__ = ["ROUTES"]
@@ -57,39 +58,6 @@ MAX_RUN_ID = 2**63 - 1
 
 
 # -- SQL on the stored JSON -------------------------------------------------------------------
-
-
-class Json:
-    """Dialect-specific reads of a JSON column's parts (SQLite: text; PostgreSQL: json)."""
-
-    def __init__(self, dialect: str) -> None:
-        self.sqlite = dialect == "sqlite"
-
-    def part(self, column: str, *path: str) -> str:
-        """``column``'s value at ``path`` as JSON (``path``: constants of this module)."""
-        if self.sqlite:
-            return f"{column} -> '$.{'.'.join(path)}'"
-        return f"{column} #> '{{{','.join(path)}}}'"
-
-    def text(self, column: str, key: str) -> str:
-        """A top-level string of ``column`` as SQL text."""
-        return f"{column} ->> '$.{key}'" if self.sqlite else f"{column} ->> '{key}'"
-
-    def value(self, found: Any) -> Any:
-        if found is None:
-            return None
-        if self.sqlite and isinstance(found, str | bytes):
-            import orjson  # several times faster than json on a history's objects
-
-            return orjson.loads(found)
-        return found
-
-    def environment(self, env: str | None) -> tuple[str, dict[str, Any]]:
-        """The condition of runs checked in ``env`` (None: over every environment)."""
-        expr = self.text("inputs", "environment")
-        if env is None:
-            return f"{expr} IS NULL", {}
-        return f"{expr} = :env", {"env": env}
 
 
 def _environment(view: View) -> tuple[str, str | None]:
