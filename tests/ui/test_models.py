@@ -335,6 +335,26 @@ def test_an_html_report_keeps_only_inert_markup() -> None:
                  "input", "iframe", "<title"):  # fmt: skip
         assert gone not in shown, gone
     assert '<a href="#part">ok</a>' in shown and "<a>bad</a>" in shown
-    assert '<img src="data:image/png;base64,AAAA" alt="chart">' in shown
-    assert '<td class="fail">1 &lt; 2</td>' in shown
+    assert '<img src="data:image/png;base64,AAAA" alt="chart"></div>' in shown
+    assert '<div class="scroll"><table><tr><td class="fail">1 &lt; 2</td></tr></table></div>' in (
+        shown
+    )
     assert shown.endswith("<p>unclosed</p>")
+
+
+def test_the_move_form_shows_only_to_who_may_act(dashboard: Any) -> None:
+    from modelward.ui.pages import models
+    from modelward.ui.render import render
+    from modelward.ui.view import View
+    from modelward.workspace import Workspace
+
+    ws = Workspace.open(dashboard.root)
+    form = f'action="/ui/models/{MODEL}/versions/2/transition"'
+    for can_act in (False, True):
+        view = View(ws=ws, params={"name": MODEL, "version": "2"}, query={},
+                    viewer="reader", can_act=can_act)  # fmt: skip
+        page = models.version_page(view)
+        html = render(page.template, {**page.values, "title": page.title, "csrf": "c",
+                                      "viewer": "reader", "can_act": can_act,
+                                      "signed_in": True, "path": "/ui/", "args": {}})  # fmt: skip
+        assert (form in html) is can_act

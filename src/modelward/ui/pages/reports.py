@@ -123,6 +123,8 @@ TAGS = frozenset(
 VOID = frozenset({"br", "hr", "img"})
 #: Content dropped with its element (its text is never shown).
 DROPPED = frozenset({"script", "style", "template", "textarea", "title", "noscript", "svg"})
+#: The ``<div class="scroll">`` the cleaner puts around each table (its stack's name).
+SCROLL = "div.scroll"
 ATTRIBUTES = frozenset({"class", "scope", "colspan", "rowspan", "alt", "title", "datetime"})
 
 
@@ -151,6 +153,12 @@ class _Cleaner(HTMLParser):
         kept = "".join(
             f' {k}="{escape(v)}"' for k, v in (_attribute(tag, k, v) for k, v in attrs) if k
         )
+        if tag == "table":  # a wide table scrolls on a narrow screen, not the page
+            self.out.append('<div class="scroll">')
+            self.open.append(SCROLL)
+        if tag == "img":  # so is a wide chart
+            self.out.append(f'<div class="scroll"><{tag}{kept}></div>')
+            return
         self.out.append(f"<{tag}{kept}>")
         if tag not in VOID:
             self.open.append(tag)
@@ -166,9 +174,11 @@ class _Cleaner(HTMLParser):
             return
         while self.open:
             last = self.open.pop()
-            self.out.append(f"</{last}>")
+            self.out.append(_closing(last))
             if last == tag:
                 break
+        if tag == "table" and self.open and self.open[-1] == SCROLL:
+            self.out.append(_closing(self.open.pop()))
 
     def handle_data(self, data: str) -> None:
         if not self.skipping:
@@ -176,8 +186,12 @@ class _Cleaner(HTMLParser):
 
     def close(self) -> None:
         super().close()
-        self.out.extend(f"</{tag}>" for tag in reversed(self.open))
+        self.out.extend(_closing(tag) for tag in reversed(self.open))
         self.open.clear()
+
+
+def _closing(tag: str) -> str:
+    return "</div>" if tag == SCROLL else f"</{tag}>"
 
 
 def _demoted(tag: str) -> str:
