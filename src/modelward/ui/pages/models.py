@@ -315,7 +315,9 @@ def _monitor_report(row: tuple[Any, ...], files: dict[str, Any]) -> dict[str, An
 # -- the version page -----------------------------------------------------------------------
 
 VERSION_COLUMNS = (
-    "id, version, kind, flavor, stage, sha256, size, spec, input_schema, reference_profile, "
+    # the reference profile is summarized in SQL (:func:`_profile`): it holds up to
+    # 5,000 sampled values per column, megabytes for a wide table
+    "id, version, kind, flavor, stage, sha256, size, spec, input_schema, NULL, "
     "data_fingerprint, params, metrics, tags, source, description, created_at, created_by"
 )
 
@@ -337,6 +339,7 @@ def version_page(view: View) -> Page:
         aliases = [
             a for (a,) in run("SELECT alias FROM aliases WHERE version_id = :id", {"id": row[0]})
         ]
+        profile_rows = _profile(run, view.ws.sql.dialect, row[0])
         ids = {"m": model_id, "v": number}
         # one more than the page says whether there is a next (a COUNT would read every
         # run of the model: runs are indexed by model, not by version)
@@ -378,7 +381,7 @@ def version_page(view: View) -> Page:
                 "aliases": sorted(aliases),
             },
             "schema": _schema(json_value(schema) or {}),
-            "profile": _profile(json_value(profile)),
+            "profile": profile_rows,
             "runs": [_run(r) for r in runs[:limit]],
             "more_runs": len(runs) > limit,
             "limit": limit,
@@ -444,28 +447,53 @@ def _observed(column: dict[str, Any]) -> str:
     return ""
 
 
-def _profile(profile: Any) -> list[dict[str, Any]]:
-    """A reference profile summarized per feature: its kind, rows, missing share and a
-    centre and spread (numbers) or the most frequent categories."""
-    if not isinstance(profile, dict):
-        return []
-    features = profile.get("features") or profile.get("columns") or {}
-    if isinstance(features, list):
-        features = {f.get("name"): f for f in features if isinstance(f, dict)}
+#: A profile's per-column fields the page shows, read by the database from the JSON.
+PROFILE_FIELDS = ("kind", "count", "missing_rate", "mean", "std", "min", "max", "distinct")
+
+
+def _profile(run: Any, dialect: str, version_id: int) -> list[dict[str, Any]]:
+    """A version's reference profile summarized per feature (kind, rows, missing share,
+    centre and spread, the most frequent categories), its fields picked out by the
+    database so the sampled values never reach Python."""
+    if dialect == "sqlite":
+        fields = ", ".join(f"json_extract(c.value, '$.{f}')" for f in PROFILE_FIELDS)
+        sql = (
+            f"SELECT c.key, {fields}, json_extract(c.value, '$.categories') FROM "
+            "model_versions v, json_each(v.reference_profile, '$.columns') c "
+            f"WHERE v.id = :id AND json_valid(v.reference_profile) LIMIT {MAX_ROWS}"
+        )
+    else:
+        fields = ", ".join(f"c.value ->> '{f}'" for f in PROFILE_FIELDS)
+        sql = (
+            f"SELECT c.key, {fields}, c.value -> 'categories' FROM model_versions v, "
+            "json_each(v.reference_profile -> 'columns') c WHERE v.id = :id "
+            f"LIMIT {MAX_ROWS}"
+        )
     out = []
-    for name, stats in list(features.items())[:MAX_ROWS]:
-        if not isinstance(stats, dict):
-            continue
+    for name, *values, categories in run(sql, {"id": version_id}):
+        stats = dict(zip(PROFILE_FIELDS, values, strict=True))
+        stats = {k: _number(v) if k != "kind" else v for k, v in stats.items()}
+        stats["categories"] = json_value(categories) if categories is not None else None
         out.append(
             {
                 "name": name,
-                "kind": stats.get("kind") or stats.get("type") or "",
-                "count": stats.get("count") or stats.get("n"),
-                "missing": stats.get("missing_rate", stats.get("null_fraction")),
+                "kind": stats.get("kind") or "",
+                "count": stats.get("count"),
+                "missing": stats.get("missing_rate"),
                 "summary": _summary(stats),
             }
         )
     return out
+
+
+def _number(value: Any) -> Any:
+    """A JSON number as Python's (PostgreSQL's ``->>`` gives text)."""
+    if isinstance(value, str):
+        try:
+            return int(value) if value.lstrip("-").isdigit() else float(value)
+        except ValueError:
+            return value
+    return value
 
 
 def _summary(stats: dict[str, Any]) -> str:
