@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from modelward.ui.pages import alerts, deployments, home, llm, models, monitoring, rollouts
+from modelward.ui.pages import alerts, deployments, home, llm, models, monitoring, reports, rollouts
 from modelward.ui.view import PageRoute
 
 __all__ = ["PAGES"]
@@ -15,4 +15,5 @@ PAGES: tuple[PageRoute, ...] = (
     *deployments.ROUTES,
     *llm.ROUTES,
     *alerts.ROUTES,
+    *reports.ROUTES,
 )
