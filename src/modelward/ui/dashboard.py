@@ -32,7 +32,7 @@ from modelward.http.static import StaticFiles
 from modelward.http.tokens import TokenInfo, find_token
 from modelward.redact import redact
 from modelward.ui.render import render
-from modelward.ui.view import Page, PageRoute, Redirect, View
+from modelward.ui.view import File, Page, PageRoute, Redirect, View
 
 if TYPE_CHECKING:
     from modelward.http.auth import TokenSource
@@ -54,6 +54,9 @@ CSP = (
     b"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     b"connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 )
+#: A stored document (a report, a card) shown as it is: its own inline styles and data:
+#: images, nothing else; sandboxed (no script, an opaque origin, no form).
+FILE_CSP = b"sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 HEADERS = [
     (b"content-security-policy", CSP),
     (b"cache-control", b"no-store"),
@@ -123,6 +126,9 @@ class Dashboard(Group):
         outcome = page.render(view)
         if isinstance(outcome, Redirect):
             return redirect(_local(outcome.location))
+        if isinstance(outcome, File):
+            headers = [(b"content-security-policy", FILE_CSP), *HEADERS[1:]]
+            return Response(outcome.body, 200, headers, outcome.content_type.encode())
         return self._page(request, csrf, outcome, who)
 
     def identify(self, request: Request) -> TokenInfo | None:

@@ -1,6 +1,6 @@
 """What a page's function is given and what it gives back.
 
-A page is a plain function ``(View) -> Page | Redirect`` that reads stored records through
+A page is a plain function ``(View) -> Page | Redirect | File`` that reads stored records through
 ``view.ws`` and returns a template's name and its values; it runs on a worker thread (the
 database is synchronous), never on the server's event loop. An action (a POST) gets the
 form's fields in ``view.form`` and answers with a :class:`Redirect` to the page that shows
@@ -18,7 +18,7 @@ from modelward.errors import RequestError
 if TYPE_CHECKING:
     from modelward.workspace import Workspace
 
-__all__ = ["Page", "PageRoute", "Redirect", "View"]
+__all__ = ["File", "Page", "PageRoute", "Redirect", "View"]
 
 #: Rows a table shows per page unless the URL asks for fewer (``?limit=``).
 PAGE_SIZE = 50
@@ -81,11 +81,21 @@ class Redirect:
     location: str
 
 
+@dataclass
+class File:
+    """A stored document answered as it is (a report, a model card): its bytes and type.
+    The dashboard answers it in a sandbox (no script, no request anywhere, an origin of its
+    own), so nothing a report holds can act on the viewer's session."""
+
+    body: bytes
+    content_type: str
+
+
 @dataclass(frozen=True)
 class PageRoute:
     """``path`` (under ``/ui``) answered by ``render``. ``action``: a POST that changes
     something, so it needs the ``operate`` scope and the form's CSRF token."""
 
     path: str
-    render: Callable[[View], Page | Redirect]
+    render: Callable[[View], Page | Redirect | File]
     action: bool = False
