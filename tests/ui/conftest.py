@@ -89,6 +89,7 @@ class Dashboard:
     root: Path
     proc: subprocess.Popen
     log: Path
+    environ: dict[str, str] = field(default_factory=dict)  # the server's (its DB URL)
 
     def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
         """A `modelward` command on the same workspace (the CLI's view of the records)."""
@@ -103,14 +104,19 @@ class Dashboard:
         return json.loads(ran.stdout)
 
     def env(self) -> dict[str, str]:
-        return {**os.environ, "PYTHONPATH": str(ROOT / "src"), "MODELWARD_HOME": str(self.root)}
+        return {**self.environ, "PYTHONPATH": str(ROOT / "src"), "MODELWARD_HOME": str(self.root)}
 
     def get(self, path: str, **options: Any) -> httpx.Response:
         return httpx.get(self.url + path, timeout=30, **options)
 
 
-def start_dashboard(root: Path, log: Path, *args: str) -> Dashboard:
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "MODELWARD_HOME": str(root)}
+def start_dashboard(
+    root: Path, log: Path, *args: str, env: dict[str, str] | None = None
+) -> Dashboard:
+    """`modelward serve --port 0` on ``root`` (``env``: more of its environment)."""
+    env = {
+        **os.environ, "PYTHONPATH": str(ROOT / "src"), "MODELWARD_HOME": str(root), **(env or {})
+    }  # fmt: skip
     with log.open("wb") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "modelward.cli.main", "serve", "--port", "0", *args],
@@ -120,7 +126,7 @@ def start_dashboard(root: Path, log: Path, *args: str) -> Dashboard:
     while time.monotonic() < deadline:
         found = re.search(r"listening on (http://[^\s\"]+)", log.read_text(errors="replace"))
         if found:
-            return Dashboard(found.group(1), root, proc, log)
+            return Dashboard(found.group(1), root, proc, log, env)
         if proc.poll() is not None:
             break
         time.sleep(0.05)

@@ -278,11 +278,13 @@ def _attach_satisfaction(run: Any, rollouts: list[dict[str, Any]], model_ids: li
 
 
 def _alerts(run: Any) -> list[dict[str, Any]]:
-    rows = run(
+    """The LLM checks' alerts: the open ones, then the latest resolved (two indexed reads)."""
+    select = (
         'SELECT id, "check", level, message, first_at, last_at, count, resolved_at FROM alerts '
-        "WHERE \"check\" LIKE 'llm-%' ORDER BY CASE WHEN resolved_at IS NULL THEN 0 ELSE 1 END, "
-        f"last_at DESC LIMIT {ALERTS_SHOWN}"
+        'WHERE "check" LIKE :llm AND resolved_at IS {} NULL ORDER BY last_at DESC LIMIT :n'
     )
+    rows = run(select.format(""), {"llm": "llm-%", "n": ALERTS_SHOWN})
+    rows += run(select.format("NOT"), {"llm": "llm-%", "n": ALERTS_SHOWN - len(rows)})
     return [
         {
             "id": alert_id,
