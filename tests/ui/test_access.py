@@ -208,3 +208,50 @@ def _base_env() -> dict[str, str]:
     import os
 
     return {k: v for k, v in os.environ.items() if k != "MODELWARD_HOME"}
+
+
+def _outside_address() -> str | None:
+    """This machine's first address beyond loopback (None when it has none)."""
+    import socket
+
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            probe.connect(("192.0.2.1", 9))  # no packet is sent: it only picks a route
+            address = probe.getsockname()[0]
+    except OSError:
+        return None
+    return None if address.startswith("127.") else address
+
+
+def test_beyond_loopback_every_page_needs_a_token(built, tokens):
+    """`modelward ui` on an address beyond loopback (allowed once a token exists): the
+    login form for a browser without one, the page with one."""
+    import socket
+
+    address = _outside_address()
+    if address is None:
+        pytest.skip("this machine has no address beyond loopback to bind")
+    with socket.socket() as probe:
+        probe.bind((address, 0))
+        port = probe.getsockname()[1]
+    env = {**_base_env(), "MODELWARD_HOME": str(built), "PYTHONPATH": str(ROOT / "src")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "modelward.cli.main", "ui", "--host", address, "--port", str(port)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env,
+    )  # fmt: skip
+    url = f"http://{address}:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                page = httpx.get(url + "/ui/", timeout=5)
+                break
+            except httpx.TransportError:
+                assert proc.poll() is None and time.monotonic() < deadline
+                time.sleep(0.1)
+        assert page.status_code == 401 and 'action="/ui/login"' in page.text
+        bearer = {"Authorization": f"Bearer {tokens['read']}"}
+        assert httpx.get(url + "/ui/", headers=bearer, timeout=10).status_code == 200
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
