@@ -74,6 +74,19 @@ def build_workspace(folder: Path) -> Path:
     return built / "workspace"
 
 
+@pytest.fixture(scope="session")
+def built_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The folder the demos built the workspace in (with their output, ``<demo>.log``)."""
+    return build_workspace(_shared_dir(tmp_path_factory)).parent
+
+
+def demo_output(folder: Path, demo: str) -> str:
+    log = folder / f"{demo}.log"
+    if not log.exists():
+        pytest.skip(f"{folder} (MODELWARD_UI_BUILT) holds no output of the {demo} demo")
+    return log.read_text(encoding="utf-8", errors="replace")
+
+
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """This test file's own copy of the demos' workspace (its root)."""
