@@ -505,3 +505,26 @@ def test_sigterm_releases_the_lease(setup, tmp_path):
         if proc.poll() is None:
             proc.kill()
     assert _lease_holder(ws, rollout.id) is None
+
+
+def test_a_controller_for_some_models_leaves_the_others_alone(setup, cleveland, fitted):
+    """`modelward rollout run NAME…`: one controller per team; the other models' live
+    rollouts are neither judged nor recorded by it."""
+    ws, clock, _ = setup
+    add_versions(ws, cleveland, fitted, 2, name="lung")
+    to_stage(ws, "lung", 1, "production")
+    to_stage(ws, "lung", 2, "staging")
+    ServingTraffic(ws.deployments).set_targets(
+        "lung", "production", [(1, 100)], reason="first deploy", actor="tester",
+        expected_revision=0,
+    )  # fmt: skip
+    engine = RolloutEngine(ws, clock=clock)
+    heart = engine.start("heart", 2, stages=STAGES)
+    lung = engine.start("lung", 2, stages=STAGES)
+    before = ws.registry.list_runs(model="heart", kinds=["rollout"])
+    decisions = engine.run(once=True, models=["lung"])
+    assert [d.rollout_id for d in decisions] == [lung.id]
+    assert ws.registry.list_runs(model="heart", kinds=["rollout"]) == before
+    assert engine.get(heart.id).state == "running"
+    with pytest.raises(NotFound, match="nope"):
+        engine.run(once=True, models=["nope"])
