@@ -147,3 +147,47 @@ def test_workers_serve_and_shut_down_cleanly(deployed, start_server, cleveland):
     assert server.stop() == 0, server.output()
     assert set(logged_ids(deployed)) == set(ids)
     assert server.output().count("prediction log flushed") == 2
+
+
+def test_a_connection_before_the_server_is_up_is_refused_not_held(deployed, tmp_path):
+    """While a replica starts (modules, models, the log's replay) its port refuses
+    connections: a balancer moves on at once instead of queueing a request behind the
+    startup. The first connection it accepts comes with the "listening on" line."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    from conftest import ROOT
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    log = tmp_path / "serve.log"
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "modelward.cli.main", "serve", "--port", str(port)],
+            stdout=out, stderr=subprocess.STDOUT, env=env,
+        )  # fmt: skip
+    refused = 0
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            assert proc.poll() is None and time.monotonic() < deadline, log.read_text()
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=5).close()
+                break
+            except ConnectionRefusedError:
+                refused += 1
+                time.sleep(0.01)
+        accepted = time.monotonic()
+        while "listening on" not in log.read_text():
+            assert time.monotonic() - accepted < 1.0, "a connection was accepted while starting"
+            time.sleep(0.01)
+        assert refused > 0  # it was seen starting
+        assert httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5).status_code == 200
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)

@@ -33,6 +33,7 @@ makes (and pickles to each ``--workers`` process).
 from __future__ import annotations
 
 import asyncio
+import socket
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,6 +60,25 @@ class ServerConfig(uvicorn.Config):
     def __init__(self, app: Any, *, limits: Limits, **kwargs: Any) -> None:
         super().__init__(app, **kwargs)
         self.limits = limits
+
+
+class ListeningServer(uvicorn.Server):
+    """uvicorn's server, telling ``on_listening`` once its socket takes connections.
+
+    The socket it is given is bound but not listening: asyncio listens on it when the
+    server starts serving, after the app's startup (the models loaded, the log replayed).
+    Until then a connection is refused, so a load balancer tries another replica at once
+    instead of queueing a request behind a replica that is still starting (for as long as
+    its startup takes, past a client's timeout on a busy host)."""
+
+    def __init__(self, config: uvicorn.Config, on_listening: Any = None) -> None:
+        super().__init__(config)
+        self.on_listening = on_listening
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets=sockets)
+        if self.started and self.on_listening is not None:
+            self.on_listening()
 
 
 def protocol(httptools: bool) -> str:

@@ -156,9 +156,8 @@ def check_binding(ws: Workspace, options: ServeOptions) -> None:
 
 
 def serve(ws: Workspace, options: ServeOptions) -> None:
-    import uvicorn
 
-    from modelward.serving.connections import ServerConfig
+    from modelward.serving.connections import ListeningServer, ServerConfig
     from modelward.serving.logs import configure_logging
 
     check_binding(ws, options)
@@ -178,7 +177,8 @@ def serve(ws: Workspace, options: ServeOptions) -> None:
             "another --port or --host",
             field="port",
         ) from exc
-    sock.listen(2048)
+    # not listening yet: the server listens once its app has started (ListeningServer), so
+    # a connection before that is refused, never held in the kernel's queue
     sock.set_inheritable(True)
     port = sock.getsockname()[1]
     host = f"[{options.host}]" if family == socket.AF_INET6 else options.host
@@ -193,8 +193,8 @@ def serve(ws: Workspace, options: ServeOptions) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: None)
     if options.workers == 1:
-        app = create_app(ws, options, on_ready=ready)
-        server = uvicorn.Server(ServerConfig(app, **common))
+        app = create_app(ws, options)
+        server = ListeningServer(ServerConfig(app, **common), on_listening=ready)
         server.run(sockets=[sock])
         if not server.started:
             raise StorageError("the server failed to start; see the log lines above")
