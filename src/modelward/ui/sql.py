@@ -24,6 +24,26 @@ class Json:
         """A top-level string of ``column`` as SQL text."""
         return f"{column} ->> '$.{key}'" if self.sqlite else f"{column} ->> '{key}'"
 
+    def extract(self, column: str, key: str) -> str:
+        """SQL for the object or array under ``key`` of ``column`` (``key`` is ours, never the
+        request's)."""
+        if self.sqlite:
+            return f"json_extract({column}, '$.{key}')"
+        return f"({column} -> '{key}')"
+
+    def integer(self, column: str, key: str) -> str:
+        """SQL for the integer at ``key`` of ``column`` (``key``: a constant)."""
+        if self.sqlite:
+            return f"CAST(json_extract({column}, '$.{key}') AS INTEGER)"
+        return f"CAST(({column} ->> '{key}') AS INTEGER)"
+
+    def length(self, column: str, key: str) -> str:
+        """SQL for the length of the JSON array at ``key`` of ``column`` (``key``: a
+        constant)."""
+        if self.sqlite:
+            return f"json_array_length({column}, '$.{key}')"
+        return f"json_array_length({column} -> '{key}')"
+
     def value(self, found: Any) -> Any:
         if found is None:
             return None

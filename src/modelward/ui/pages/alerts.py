@@ -13,8 +13,9 @@ import re
 from typing import Any
 
 from modelward.alerting.alerts import ALERT_LEVELS
-from modelward.errors import ConflictError, NotFound, RequestError
+from modelward.errors import ConflictError, NotFound
 from modelward.store.plain import json_value, moment
+from modelward.ui.filters import choice, model_id
 from modelward.ui.view import Page, PageRoute, Redirect, View
 
 __all__ = ["ROUTES"]
@@ -36,19 +37,10 @@ def alert_id(text: str | None) -> int:
     return int(text)
 
 
-def _choice(view: View, name: str, choices: tuple[str, ...], default: str | None) -> str | None:
-    value = view.arg(name, default)
-    if value is not None and value not in choices:
-        raise RequestError(
-            f"?{name}= must be one of {', '.join(choices)}, not {value[:30]!r}", field=name
-        )
-    return value
-
-
 def alerts(view: View) -> Page:
     limit, offset = view.paging()
-    state = _choice(view, "state", STATES, "open")
-    level = _choice(view, "level", ALERT_LEVELS, None)
+    state = choice(view, "state", STATES, "open")
+    level = choice(view, "level", ALERT_LEVELS, None)
     model = view.arg("model")
     where: list[str] = []
     params: dict[str, Any] = {"limit": limit, "offset": offset}
@@ -61,11 +53,8 @@ def alerts(view: View) -> Page:
         params["level"] = level
     with view.ws.sql.snapshot() as run:
         if model is not None:
-            found = run("SELECT id FROM models WHERE name = :name", {"name": model})
-            if not found:
-                raise NotFound(f"no model {model[:60]!r}; see /ui/")
             where.append("a.model_id = :model")
-            params["model"] = found[0][0]
+            params["model"] = model_id(run, model)
         clause = (" WHERE " + " AND ".join(where)) if where else ""
         total = run(f"SELECT COUNT(*) FROM alerts a{clause}", params)[0][0]
         rows = run(

@@ -13,9 +13,9 @@ from collections import defaultdict
 from typing import Any
 
 from modelward.deploy.environments import ENVIRONMENTS
-from modelward.errors import RequestError
 from modelward.rollout.traffic import ENDPOINT_TASK
 from modelward.store.plain import json_value, moment
+from modelward.ui.filters import choice
 from modelward.ui.view import Page, PageRoute, View
 
 __all__ = ["ROUTES"]
@@ -23,11 +23,7 @@ __all__ = ["ROUTES"]
 
 def deployments(view: View) -> Page:
     limit, offset = view.paging()
-    env = view.arg("env")
-    if env is not None and env not in ENVIRONMENTS:
-        raise RequestError(
-            f"?env= must be one of {', '.join(ENVIRONMENTS)}, not {env[:30]!r}", field="env"
-        )
+    env = choice(view, "env", ENVIRONMENTS)
     with view.ws.sql.snapshot() as run:
         total = run("SELECT COUNT(*) FROM models")[0][0]
         models = run(

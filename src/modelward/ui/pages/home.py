@@ -13,6 +13,7 @@ from typing import Any
 
 from modelward.store.plain import json_value, moment
 from modelward.timeutil import utcnow
+from modelward.ui.rows import rollout_row
 from modelward.ui.sql import Json
 from modelward.ui.view import Page, PageRoute, View
 
@@ -67,7 +68,7 @@ def home(view: View) -> Page:
             "limit": limit,
             "offset": offset,
             "alerts": {level: count for level, count in alerts},
-            "rollouts": [_rollout(row) for row in rollouts],
+            "rollouts": [rollout_row(row) for row in rollouts],
             "spend": {"month": month, "cost": float(spend or 0), "budget": budget},
         },
     )
@@ -150,24 +151,6 @@ def _checks(run: Any, ids: dict[int, str], dialect: str) -> dict[int, list[dict[
             }
         )
     return out
-
-
-def _rollout(row: tuple[Any, ...]) -> dict[str, Any]:
-    rollout_id, model, environment, canary, stable, state, index, plan, started = row
-    stages = (json_value(plan) or {}).get("stages") or []
-    stage = stages[index] if 0 <= index < len(stages) else {}
-    return {
-        "id": rollout_id,
-        "model": model,
-        "environment": environment,
-        "canary": canary,
-        "stable": stable,
-        "state": state,
-        "stage": index + 1,
-        "stages": len(stages),
-        "weight": stage.get("weight"),
-        "since": moment(started),
-    }
 
 
 ROUTES = [PageRoute("/", home)]
