@@ -660,8 +660,8 @@ def targets(home: Path) -> dict[str, str]:
         "/rollouts/": str(rollout),
         "/runs/": str(run),
         "/alerts/": "1",
-        "/reports/cards/": cards[-1] if cards else "",
-        "/reports/": reports[-1] if reports else "",
+        "/model-cards/": cards[-1] if cards else "",
+        "/documents/": reports[-1] if reports else "",
     }
     values["query:/compare"] = f"?a={latest - 1}&b={latest}"
     return values
@@ -691,7 +691,7 @@ def page_paths(values: dict[str, str]) -> tuple[list[str], list[str]]:
             print(f"left out {route.path}: the workspace has no file for it", file=sys.stderr)
             continue
         paths.append(path)
-        if "{" in route.path and "?" not in path and not path.startswith("/ui/reports/"):
+        if "{" in route.path and "?" not in path and not path.startswith("/ui/documents/"):
             paths.append(path + "?page=20")
     return paths, empty
 
@@ -702,7 +702,7 @@ def _filled(path: str, values: dict[str, str]) -> str | None:
 
     def value(match: re.Match[str]) -> str:
         key = match.group(1).split(":")[0]
-        for prefix in ("/reports/cards/", "/reports/", "/rollouts/", "/runs/", "/alerts/"):
+        for prefix in ("/model-cards/", "/documents/", "/rollouts/", "/runs/", "/alerts/"):
             if path.startswith(prefix):  # {id} / {name} of a record other than a model
                 missing.extend([] if values[prefix] else [key])
                 return values[prefix]

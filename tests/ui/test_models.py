@@ -184,7 +184,7 @@ def test_card_link_opens_the_stored_card(dashboard: Any, tab: Any) -> None:
     assert links.count() == 2
     page.click('a.card-link:text("heart-disease-v1.html")')
     page.wait_for_load_state("load")
-    assert page.url.endswith("/ui/reports/cards/heart-disease-v1.html")
+    assert page.url.endswith("/ui/model-cards/heart-disease-v1.html")
     from modelward.workspace import Workspace
 
     with Workspace.open(dashboard.root) as ws:
@@ -203,7 +203,7 @@ def test_card_link_opens_the_stored_card(dashboard: Any, tab: Any) -> None:
     assert tab.clean(), tab.problems()
     # the model page links the same cards
     page = _open(tab, dashboard, f"/ui/models/{MODEL}")
-    assert page.locator('a[href="/ui/reports/cards/heart-disease-v1.html"]').count() == 1
+    assert page.locator('a[href="/ui/model-cards/heart-disease-v1.html"]').count() == 1
 
 
 @pytest.mark.parametrize(
@@ -221,10 +221,10 @@ def test_card_link_opens_the_stored_card(dashboard: Any, tab: Any) -> None:
         ("/ui/models/" + "a" * 300, 400, "not a model name"),
         ("/ui/models/UPPER", 400, "not a model name"),
         ("/ui/models/a%2F..%2Fb", 404, ""),
-        ("/ui/reports/cards/..%2F..%2Fmodelward.db", 404, ""),
-        ("/ui/reports/modelward.db", 400, "only .html"),
-        ("/ui/reports/cards/nope.html", 404, "heart-disease-v1.html"),
-        ("/ui/reports/cards/" + "x" * 300 + ".html", 400, "at most"),
+        ("/ui/model-cards/..%2F..%2Fmodelward.db", 404, ""),
+        ("/ui/documents/modelward.db", 400, "only .html"),
+        ("/ui/model-cards/nope.html", 404, "heart-disease-v1.html"),
+        ("/ui/model-cards/" + "x" * 300 + ".html", 400, "at most"),
     ],
 )
 def test_bad_input_answers_a_page_naming_the_problem(
@@ -337,16 +337,16 @@ def test_a_report_is_shown_as_written_and_nothing_in_it_runs(dashboard: Any, tab
         "<button>go</button></form></body></html>",
         encoding="utf-8",
     )
-    answer = dashboard.get("/ui/reports/hostile.html")
+    answer = dashboard.get("/ui/documents/hostile.html")
     assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/html")
     assert answer.headers["content-security-policy"].startswith("sandbox;")
     answered: list[str] = []
     tab.page.on("response", lambda r: answered.append(r.url))
-    tab.page.goto(dashboard.url + "/ui/reports/hostile.html")
+    tab.page.goto(dashboard.url + "/ui/documents/hostile.html")
     assert tab.page.title() == "kept"  # the script did not run
     assert tab.page.inner_text("h1") == "A report"
     assert [u for u in answered if not u.endswith("/hostile.html")] == []  # nothing fetched
-    markdown = dashboard.get("/ui/reports/cards/heart-disease-v1.md")
+    markdown = dashboard.get("/ui/model-cards/heart-disease-v1.md")
     assert markdown.headers["content-type"] == "text/plain; charset=utf-8"
 
 

@@ -1,7 +1,7 @@
 """Reports and model cards already written, opened from the dashboard.
 
-``/ui/reports/{name}`` shows a file of the workspace's reports folder and
-``/ui/reports/cards/{name}`` one of its model cards. A URL never becomes a path: the folder
+``/ui/documents/{name}`` shows a file of the workspace's reports folder and
+``/ui/model-cards/{name}`` one of its model cards. A URL never becomes a path: the folder
 (which ``ws.layout`` names) is listed and only a file found there under exactly that name,
 ending in .html, .md or .json, is read, and answered as it is: HTML as HTML, Markdown as
 plain text, JSON as JSON, always in the dashboard's sandbox for documents (no script runs,
@@ -71,15 +71,15 @@ def report_files(
         (n for n in listed(ws.layout.cards) if card.match(n)),
         key=lambda n: (-int(card.match(n).group(1)), n),  # type: ignore[union-attr]
     )
-    return {"reports": reports[:SHOWN], "cards": cards[:SHOWN]}
+    return {"report_files": reports[:SHOWN], "card_files": cards[:SHOWN]}
 
 
 def report(view: View) -> File:
-    return _show(view, view.ws.layout.reports, "/ui/reports/")
+    return _show(view, view.ws.layout.reports, "/ui/documents/")
 
 
 def card(view: View) -> File:
-    return _show(view, view.ws.layout.cards, "/ui/reports/cards/")
+    return _show(view, view.ws.layout.cards, "/ui/model-cards/")
 
 
 def _show(view: View, folder: Path, href: str) -> File:
@@ -102,6 +102,6 @@ def _show(view: View, folder: Path, href: str) -> File:
 
 
 ROUTES = [
-    PageRoute("/reports/cards/{name}", card),
-    PageRoute("/reports/{name}", report),
+    PageRoute("/model-cards/{name}", card),
+    PageRoute("/documents/{name}", report),
 ]

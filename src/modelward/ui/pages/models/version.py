@@ -113,7 +113,7 @@ def version_page(view: View) -> Page:
             "more_runs": len(runs) > limit,
             "limit": limit,
             "offset": offset,
-            "cards": card_files(view.ws, name, version),
+            "card_files": card_files(view.ws, name, version),
             "production": production[0][0] if production else None,
             "stages": [s.value for s in Stage],
             "next_stages": [s.value for s in Stage if s in ALLOWED[current]],
