@@ -85,11 +85,11 @@ def chart_values(
 
 
 def _chart(element_id: str, values: dict[str, Any], label: str = "") -> Markup:
-    import json
-
+    import orjson
     from markupsafe import escape
 
-    text = json.dumps(values, allow_nan=False, default=str)
+    # orjson: several times faster on a history's long series; NaN and inf become null
+    text = orjson.dumps(values, default=str).decode()
     # "</" can never close the script element; JSON keeps meaning with "<\/".
     text = text.replace("</", "<\\/").replace("<!--", "<\\!--")
     return Markup(

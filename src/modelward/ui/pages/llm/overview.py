@@ -172,17 +172,22 @@ def _endpoint_rollouts(run: Any) -> list[dict[str, Any]]:
 
 
 def _attach_satisfaction(run: Any, rollouts: list[dict[str, Any]], model_ids: list[int]) -> None:
-    """The newest stored satisfaction check of each rollout (one with data first)."""
+    """The newest stored satisfaction check of each rollout (one with data first): the
+    rollout's number is read in SQL, and only the shown rollouts' checks are decoded."""
     listed, params = in_list("m", model_ids)
-    checks = Json(run.dialect).extract("results", "checks")
+    js = Json(run.dialect)
+    wanted = {rollout["id"] for rollout in rollouts}
     found: dict[int, dict[str, Any]] = {}
-    for run_id, inputs, stored in run(
-        f"SELECT id, inputs, {checks} FROM runs WHERE kind = 'rollout' AND model_id IN "
-        f"{listed} ORDER BY id DESC LIMIT 200",
+    for run_id, rollout_id, stored in run(
+        f"SELECT id, {js.integer('inputs', 'rollout')}, {js.extract('results', 'checks')} "
+        f"FROM runs WHERE kind = 'rollout' AND model_id IN {listed} ORDER BY id DESC LIMIT 200",
         params,
     ):
-        rollout_id = (json_value(inputs) or {}).get("rollout")
-        if not isinstance(rollout_id, int):
+        if (
+            rollout_id not in wanted
+            or rollout_id in found
+            and found[rollout_id]["status"] != ("no-data")
+        ):
             continue
         for check in json_value(stored) or []:
             if check.get("name") != "satisfaction":

@@ -22,6 +22,8 @@ __all__ = ["model_page"]
 #: ``?env=``: an environment, or ``all`` for checks run over every environment.
 ENVIRONMENTS: dict[str, str | None] = {"production": "production", "staging": "staging"}
 
+#: Stored monitoring runs a model page lists without a chart (reports, runbooks).
+OTHERS = ("report", "runbook")
 #: A model page: runs per check drawn (``?runs=``), by default and at most.
 HISTORY = 100
 MAX_HISTORY = 1000
@@ -97,18 +99,20 @@ def model_page(view: View) -> Page:
     condition, params = js.environment(env)
     with view.ws.sql.snapshot() as run:
         model_id, task = _model(run, name)
-        kinds = [
-            str(k).removeprefix(MONITOR)
-            for (k,) in run(
-                "SELECT DISTINCT kind FROM runs WHERE model_id = :m AND kind LIKE :monitor",
-                {"m": model_id, "monitor": MONITOR + "%"},
-            )
-        ]
+        # each check's runs through the runs' (model_id, kind, id) index: never a scan of
+        # the model's other runs
         history = {
             check: _history(run, js, model_id, check, condition, params, count)
-            for check in sorted(kinds, key=check_order)
-            if check in FIELDS
+            for check in sorted(FIELDS, key=check_order)
         }
+        others = [
+            kind
+            for kind in OTHERS
+            if run(
+                "SELECT 1 FROM runs WHERE model_id = :m AND kind = :kind LIMIT 1",
+                {"m": model_id, "kind": MONITOR + kind},
+            )
+        ]
     history = {check: runs for check, runs in history.items() if runs}
     sections = [_section(check, runs) for check, runs in history.items()]
     recent = sorted((r for runs in history.values() for r in runs[-20:]), key=lambda r: -r["id"])[
@@ -125,7 +129,7 @@ def model_page(view: View) -> Page:
             "count": count,
             "sections": sections,
             "recent": recent,
-            "others": sorted(set(kinds) - set(FIELDS)),
+            "others": others,
         },
     )
 

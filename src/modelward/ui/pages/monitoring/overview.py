@@ -13,12 +13,10 @@ from modelward.ui.view import Page, View
 __all__ = ["overview"]
 
 
-#: A monitoring report's run: a summary of checks, not a check of its own.
-REPORT = "monitor-report"
-#: The overview: models per page, and the newest monitoring runs of each model read for
-#: the latest result of each check and environment.
+#: The overview: models per page, and the newest runs of each check of a model read for
+#: its latest result in each environment.
 MODELS_PER_PAGE = 25
-RECENT_RUNS = 40
+RECENT_RUNS = 10
 
 
 def overview(view: View) -> Page:
@@ -34,17 +32,7 @@ def overview(view: View) -> Page:
             "SELECT id, name, task FROM models ORDER BY name LIMIT :limit OFFSET :offset",
             {"limit": limit, "offset": offset},
         )
-        latest: dict[int, dict[tuple[str | None, str], tuple[Any, ...]]] = {}
-        for model_id, _, _ in models:
-            found: dict[tuple[str | None, str], tuple[Any, ...]] = {}
-            for row in run(
-                f"SELECT id, kind, {env}, verdict, created_at FROM runs WHERE model_id = :m "
-                "AND kind LIKE :monitor ORDER BY id DESC LIMIT :n",
-                {"m": model_id, "monitor": MONITOR + "%", "n": RECENT_RUNS},
-            ):
-                if row[1] != REPORT:
-                    found.setdefault((row[2], row[1].removeprefix(MONITOR)), row)
-            latest[model_id] = found
+        latest = {model_id: _latest_runs(run, env, model_id) for model_id, _, _ in models}
         why = _breaches(run, js, [r[0] for f in latest.values() for r in f.values()])
         resources = run(
             f"SELECT id, verdict, created_at, {js.part('results', 'cpu')}, "
@@ -81,6 +69,20 @@ def overview(view: View) -> Page:
             "resources": _resources(resources[0], js) if resources else None,
         },
     )
+
+
+def _latest_runs(run: Any, env: str, model_id: int) -> dict[tuple[str | None, str], tuple]:
+    """The latest run of each check of the model in each environment: each check's newest
+    runs read through the runs' (model_id, kind, id) index, never the model's other runs."""
+    found: dict[tuple[str | None, str], tuple[Any, ...]] = {}
+    for check in CHECKS:
+        for row in run(
+            f"SELECT id, kind, {env}, verdict, created_at FROM runs WHERE model_id = :m "
+            "AND kind = :kind ORDER BY id DESC LIMIT :n",
+            {"m": model_id, "kind": MONITOR + check, "n": RECENT_RUNS},
+        ):
+            found.setdefault((row[2], check), row)
+    return found
 
 
 def _breaches(run: Any, js: Json, ids: list[int]) -> dict[int, list[str]]:
