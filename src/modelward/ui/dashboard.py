@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import quote, urlsplit
 
-from modelward.errors import AuthError, ModelwardError, NotFound, PermissionDenied
+from modelward.errors import ModelwardError, NotFound, PermissionDenied
 from modelward.http.app import Group
 from modelward.http.response import Response, html_response, redirect
 from modelward.http.router import Route
@@ -267,8 +267,13 @@ class Viewer(NamedTuple):
     can_act: bool
 
 
-class NeedsLogin(AuthError):
-    """No usable token: a browser gets the login form (401)."""
+class NeedsLogin(Exception):  # noqa: N818 - control flow inside the dashboard, not an error
+    """No usable token: a browser gets the login form (401). Never leaves the dashboard
+    (not an error of the tree: the answer is the form, not an error body)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
 
 
 def _no_page(view: View) -> Page:

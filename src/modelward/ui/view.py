@@ -49,10 +49,10 @@ class View:
             return default
         try:
             value = int(text)
-        except ValueError:
+        except ValueError as exc:
             raise RequestError(
                 f"?{name}= must be a whole number, not {text[:20]!r}", field=name
-            ) from None
+            ) from exc
         if not low <= value <= high:
             raise RequestError(f"?{name}= must be between {low} and {high}", field=name)
         return value
