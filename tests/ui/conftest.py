@@ -246,3 +246,23 @@ def cells(page: Any, selector: str) -> list[list[str]]:
             "rows => rows.map(r => [...r.children].map(c => c.innerText))",
         )
     ]
+
+
+def opened(tab: Watched, dashboard: Dashboard, path: str) -> Any:
+    """``tab``'s page at ``path``, loaded (answered 200)."""
+    page = tab.page
+    response = page.goto(dashboard.url + path)
+    assert response is not None and response.status == 200, path
+    page.wait_for_load_state("load")
+    return page
+
+
+def assert_refused(dashboard: Dashboard, cases: list[tuple[str, int, str]]) -> None:
+    """Each ``(path, status, message)``: an HTML page with that status saying that."""
+    import html
+
+    for path, status, message in cases:
+        answer = dashboard.get(path)
+        assert answer.status_code == status, path
+        assert answer.headers["content-type"].startswith("text/html"), path
+        assert message in html.unescape(answer.text), (path, answer.text[-600:])

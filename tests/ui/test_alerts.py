@@ -8,15 +8,7 @@ import html
 from typing import Any
 
 import httpx
-from tests.ui.conftest import cells
-
-
-def _open(tab: Any, dashboard: Any, path: str) -> Any:
-    page = tab.page
-    response = page.goto(dashboard.url + path)
-    assert response is not None and response.status == 200, path
-    page.wait_for_load_state("load")
-    return page
+from tests.ui.conftest import assert_refused, cells, opened
 
 
 def _open_alerts(dashboard: Any) -> list[dict[str, Any]]:
@@ -27,7 +19,7 @@ def _open_alerts(dashboard: Any) -> list[dict[str, Any]]:
 def test_the_page_lists_the_open_alerts_the_cli_lists(dashboard: Any, tab: Any) -> None:
     listed = _open_alerts(dashboard)
     assert listed and any(a["level"] == "critical" for a in listed)
-    page = _open(tab, dashboard, "/ui/alerts")
+    page = opened(tab, dashboard, "/ui/alerts")
     rows = cells(page, "#alerts")
     assert [r[0] for r in rows] == [f"#{a['id']}" for a in listed]
     for row, alert in zip(rows, listed, strict=True):
@@ -38,10 +30,10 @@ def test_the_page_lists_the_open_alerts_the_cli_lists(dashboard: Any, tab: Any) 
         assert row[7] == str(alert["count"])
         assert row[8] == "open"
     # filters: critical only, and resolved (none yet)
-    page = _open(tab, dashboard, "/ui/alerts?level=critical")
+    page = opened(tab, dashboard, "/ui/alerts?level=critical")
     critical = [a for a in listed if a["level"] == "critical"]
     assert [r[0] for r in cells(page, "#alerts")] == [f"#{a['id']}" for a in critical]
-    page = _open(tab, dashboard, "/ui/alerts?state=resolved")
+    page = opened(tab, dashboard, "/ui/alerts?state=resolved")
     assert page.locator("#alerts").count() == 0
     assert tab.clean(), tab.problems()
 
@@ -49,7 +41,7 @@ def test_the_page_lists_the_open_alerts_the_cli_lists(dashboard: Any, tab: Any) 
 def test_resolving_an_alert_from_the_page(dashboard: Any, tab: Any) -> None:
     listed = _open_alerts(dashboard)
     target = listed[0]
-    page = _open(tab, dashboard, "/ui/alerts")
+    page = opened(tab, dashboard, "/ui/alerts")
     page.click(f'#alerts tr[data-alert="{target["id"]}"] button')
     page.wait_for_load_state("load")
     assert page.url.endswith("/ui/alerts")
@@ -60,7 +52,7 @@ def test_resolving_an_alert_from_the_page(dashboard: Any, tab: Any) -> None:
     (resolved,) = [a for a in everything if a["id"] == target["id"]]
     assert resolved["resolved_at"] is not None
     assert f"#{target['id']}" not in [r[0] for r in cells(page, "#alerts")]
-    page = _open(tab, dashboard, "/ui/alerts?state=resolved")
+    page = opened(tab, dashboard, "/ui/alerts?state=resolved")
     (row,) = cells(page, "#alerts")
     assert row[0] == f"#{target['id']}" and row[8].startswith("resolved")
     assert page.locator(f'#alerts tr[data-alert="{target["id"]}"] button').count() == 0
@@ -87,17 +79,16 @@ def test_a_refused_resolve_changes_nothing(dashboard: Any) -> None:
 
 
 def test_bad_filters_answer_400_naming_the_choices(dashboard: Any) -> None:
-    for path, status, message in [
-        ("/ui/alerts?state=closed", 400, "?state= must be one of open, resolved, all"),
-        ("/ui/alerts?level=info", 400, "?level= must be one of warning, critical"),
-        ("/ui/alerts?model=nope", 404, "no model 'nope'"),
-        ("/ui/alerts?page=-2", 400, "?page= must be between"),
-        ("/ui/alerts?limit=x", 400, "?limit= must be a whole number"),
-    ]:
-        answer = dashboard.get(path)
-        assert answer.status_code == status, path
-        assert answer.headers["content-type"].startswith("text/html"), path
-        assert message in html.unescape(answer.text), (path, answer.text[-600:])
+    assert_refused(
+        dashboard,
+        [
+            ("/ui/alerts?state=closed", 400, "?state= must be one of open, resolved, all"),
+            ("/ui/alerts?level=info", 400, "?level= must be one of warning, critical"),
+            ("/ui/alerts?model=nope", 404, "no model 'nope'"),
+            ("/ui/alerts?page=-2", 400, "?page= must be between"),
+            ("/ui/alerts?limit=x", 400, "?limit= must be a whole number"),
+        ],
+    )
 
 
 def test_a_read_only_token_sees_no_action_and_cannot_act(dashboard: Any, tab: Any) -> None:
@@ -110,7 +101,7 @@ def test_a_read_only_token_sees_no_action_and_cannot_act(dashboard: Any, tab: An
     page.click("form.login button")
     page.wait_for_load_state("load")
     for path in ("/ui/alerts", "/ui/rollouts/1"):
-        page = _open(tab, dashboard, path)
+        page = opened(tab, dashboard, path)
         assert "(read only)" in page.inner_text("header")
         assert page.locator("main form[method=post]").count() == 0, path
     open_ids = [a["id"] for a in _open_alerts(dashboard)]

@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
+from tests.ui.conftest import opened
 
 from modelward.present import fmt
 
@@ -29,16 +30,8 @@ def _headline(metrics: dict[str, Any]) -> list[tuple[str, float]]:
     return shown[:3]
 
 
-def _open(tab: Any, dashboard: Any, path: str) -> Any:
-    page = tab.page
-    response = page.goto(dashboard.url + path)
-    assert response is not None and response.status == 200, path
-    page.wait_for_load_state("load")
-    return page
-
-
 def test_model_page_shows_the_versions_the_cli_lists(dashboard: Any, tab: Any) -> None:
-    page = _open(tab, dashboard, f"/ui/models/{MODEL}")
+    page = opened(tab, dashboard, f"/ui/models/{MODEL}")
     assert page.inner_text("h1") == MODEL
     listed = dashboard.cli_json("versions", "list", MODEL)
     assert len(listed) >= 2
@@ -62,7 +55,7 @@ def test_model_page_shows_the_versions_the_cli_lists(dashboard: Any, tab: Any) -
 
 
 def test_history_filter_shows_only_that_kind(dashboard: Any, tab: Any) -> None:
-    page = _open(tab, dashboard, f"/ui/models/{MODEL}")
+    page = opened(tab, dashboard, f"/ui/models/{MODEL}")
     everything = dashboard.cli_json("history", MODEL)
     assert len(page.locator("#history-table tbody tr").all()) == len(everything)
     page.click('nav[aria-label="Event kinds"] >> text="transition"')
@@ -86,7 +79,7 @@ def test_history_filter_shows_only_that_kind(dashboard: Any, tab: Any) -> None:
 
 def test_version_page_shows_what_versions_show_prints(dashboard: Any, tab: Any) -> None:
     shown = dashboard.cli_json("versions", "show", MODEL, "1")
-    page = _open(tab, dashboard, f"/ui/models/{MODEL}/versions/1")
+    page = opened(tab, dashboard, f"/ui/models/{MODEL}/versions/1")
     assert page.inner_text("h1") == f"{MODEL}:1"
     assert page.inner_text("#stage") == shown["stage"]
     assert page.inner_text("#sha256") == shown["sha256"]
@@ -116,7 +109,7 @@ def test_version_page_shows_what_versions_show_prints(dashboard: Any, tab: Any) 
 
 def test_endpoint_version_shows_its_spec_and_no_artifact(dashboard: Any, tab: Any) -> None:
     shown = dashboard.cli_json("versions", "show", "assistant", "2")
-    page = _open(tab, dashboard, "/ui/models/assistant/versions/2")
+    page = opened(tab, dashboard, "/ui/models/assistant/versions/2")
     assert page.locator("#sha256").count() == 0
     spec = dict(zip(page.locator("#spec tbody th").all_inner_texts(),
                     page.locator("#spec tbody td").all_inner_texts(), strict=True))  # fmt: skip
@@ -130,7 +123,7 @@ def test_compare_marks_a_differing_parameter(dashboard: Any, tab: Any) -> None:
     one = dashboard.cli_json("versions", "show", MODEL, "1")["params"]
     two = dashboard.cli_json("versions", "show", MODEL, "2")["params"]
     assert one["estimator"] != two["estimator"] and one["random_state"] == two["random_state"]
-    page = _open(tab, dashboard, f"/ui/models/{MODEL}")
+    page = opened(tab, dashboard, f"/ui/models/{MODEL}")
     page.click("form.compare button")
     page.wait_for_load_state("load")
     assert "/compare?" in page.url
@@ -147,7 +140,7 @@ def test_compare_marks_a_differing_parameter(dashboard: Any, tab: Any) -> None:
 def test_transition_from_the_page_is_recorded_like_the_cli(dashboard: Any, tab: Any) -> None:
     name = "fast-small"
     assert dashboard.cli_json("versions", "show", name, "1")["stage"] == "development"
-    page = _open(tab, dashboard, f"/ui/models/{name}/versions/1")
+    page = opened(tab, dashboard, f"/ui/models/{name}/versions/1")
     page.select_option("#to", "testing")
     page.fill("#reason", "smoke tests pass (from the dashboard)")
     page.click("form.transition button")
@@ -179,7 +172,7 @@ def test_transition_from_the_page_is_recorded_like_the_cli(dashboard: Any, tab: 
 
 
 def test_card_link_opens_the_stored_card(dashboard: Any, tab: Any) -> None:
-    page = _open(tab, dashboard, f"/ui/models/{MODEL}/versions/1")
+    page = opened(tab, dashboard, f"/ui/models/{MODEL}/versions/1")
     links = page.locator("a.card-link")
     assert links.count() == 2
     page.click('a.card-link:text("heart-disease-v1.html")')
@@ -202,7 +195,7 @@ def test_card_link_opens_the_stored_card(dashboard: Any, tab: Any) -> None:
     assert page.inner_text("body").lstrip().startswith("#")
     assert tab.clean(), tab.problems()
     # the model page links the same cards
-    page = _open(tab, dashboard, f"/ui/models/{MODEL}")
+    page = opened(tab, dashboard, f"/ui/models/{MODEL}")
     assert page.locator('a[href="/ui/model-cards/heart-disease-v1.html"]').count() == 1
 
 

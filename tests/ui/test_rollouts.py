@@ -11,19 +11,11 @@ from typing import Any
 
 import httpx
 import pytest
-from tests.ui.conftest import cells, drawn_charts
+from tests.ui.conftest import assert_refused, cells, drawn_charts, opened
 
 from modelward.present import fmt
 
 MODEL = "heart-disease"
-
-
-def _open(tab: Any, dashboard: Any, path: str) -> Any:
-    page = tab.page
-    response = page.goto(dashboard.url + path)
-    assert response is not None and response.status == 200, path
-    page.wait_for_load_state("load")
-    return page
 
 
 def _status(dashboard: Any, model: str = MODEL) -> dict[str, Any]:
@@ -41,7 +33,7 @@ def _weight(value: float) -> str:
 
 
 def test_the_list_shows_every_rollout_the_cli_lists(dashboard: Any, tab: Any) -> None:
-    page = _open(tab, dashboard, "/ui/rollouts")
+    page = opened(tab, dashboard, "/ui/rollouts")
     listed = dashboard.cli_json("rollout", "list")
     assert len(listed) == 3
     rows = cells(page, "#rollouts")
@@ -54,11 +46,11 @@ def test_the_list_shows_every_rollout_the_cli_lists(dashboard: Any, tab: Any) ->
         assert row[6] == f"{r['stage_index'] + 1}/{len(r['plan']['stages'])}"
         assert row[7] == _weight(r["weight"])
     # the state filter: only the live canary of heart-disease
-    page = _open(tab, dashboard, "/ui/rollouts?state=live")
+    page = opened(tab, dashboard, "/ui/rollouts?state=live")
     live = dashboard.cli_json("rollout", "list", "--live")
     assert [r[0] for r in cells(page, "#rollouts")] == [f"#{r['id']}" for r in live]
     assert [r["model"] for r in live] == [MODEL]
-    page = _open(tab, dashboard, "/ui/rollouts?state=rolled-back&model=assistant")
+    page = opened(tab, dashboard, "/ui/rollouts?state=rolled-back&model=assistant")
     assert [r[5] for r in cells(page, "#rollouts")] == ["rolled-back"]
     assert tab.clean(), tab.problems()
 
@@ -68,7 +60,7 @@ def test_a_rollout_shows_the_decisions_and_checks_the_cli_shows(
     dashboard: Any, tab: Any, model: str
 ) -> None:
     status = _status(dashboard, model)
-    page = _open(tab, dashboard, f"/ui/rollouts/{status['id']}")
+    page = opened(tab, dashboard, f"/ui/rollouts/{status['id']}")
     assert page.inner_text("#state") == status["state"]
     assert page.inner_text("#weight") == f"{_weight(status['weight'])} %"
     decisions = status["decisions"]
@@ -99,7 +91,7 @@ def test_a_rollout_shows_the_decisions_and_checks_the_cli_shows(
 def test_the_rolled_back_endpoint_rollout_shows_why(dashboard: Any, tab: Any) -> None:
     status = _status(dashboard, "assistant")
     assert status["state"] == "rolled-back"
-    page = _open(tab, dashboard, f"/ui/rollouts/{status['id']}")
+    page = opened(tab, dashboard, f"/ui/rollouts/{status['id']}")
     assert status["details"]["ended"] in page.inner_text("#summary")
     assert "LLM fleet" in page.inner_text("#summary")  # its traffic is the routing table
     history = cells(page, "#history")
@@ -111,7 +103,7 @@ def test_the_rolled_back_endpoint_rollout_shows_why(dashboard: Any, tab: Any) ->
 
 
 def test_deployments_show_the_split_the_cli_lists(dashboard: Any, tab: Any) -> None:
-    page = _open(tab, dashboard, "/ui/deployments")
+    page = opened(tab, dashboard, "/ui/deployments")
     listed = dashboard.cli_json("deployments", "list")
     assert listed
     for deployment in listed:
@@ -140,7 +132,7 @@ def test_deployments_show_the_split_the_cli_lists(dashboard: Any, tab: Any) -> N
 def test_pause_then_resume_from_the_page(dashboard: Any, tab: Any) -> None:
     status = _status(dashboard)
     assert status["state"] == "running"
-    page = _open(tab, dashboard, f"/ui/rollouts/{status['id']}")
+    page = opened(tab, dashboard, f"/ui/rollouts/{status['id']}")
     page.fill("#reason-pause", "hold for the bias review")
     page.click("#do-pause")
     page.wait_for_load_state("load")
@@ -161,7 +153,7 @@ def test_pause_then_resume_from_the_page(dashboard: Any, tab: Any) -> None:
 
 def test_a_refused_action_shows_its_message_and_changes_nothing(dashboard: Any, tab: Any) -> None:
     status = _status(dashboard)
-    page = _open(tab, dashboard, f"/ui/rollouts/{status['id']}")
+    page = opened(tab, dashboard, f"/ui/rollouts/{status['id']}")
     page.fill("#reason-pause", "first")
     page.click("#do-pause")
     page.wait_for_load_state("load")
@@ -191,21 +183,20 @@ def test_a_refused_action_shows_its_message_and_changes_nothing(dashboard: Any, 
 
 
 def test_bad_input_answers_an_html_page_naming_the_problem(dashboard: Any) -> None:
-    for path, status, message in [
-        ("/ui/rollouts/999", 404, "no rollout #999"),
-        ("/ui/rollouts/abc", 404, "a rollout id is a number"),
-        ("/ui/rollouts/-1", 404, "a rollout id is a number"),
-        ("/ui/rollouts/99999999999999999999999", 404, "a rollout id is a number"),
-        ("/ui/rollouts?state=done", 400, "?state= must be one of live, running, paused"),
-        ("/ui/rollouts?model=nope", 404, "no model 'nope'"),
-        ("/ui/rollouts?page=x", 400, "?page= must be a whole number"),
-        ("/ui/rollouts/1?page=0", 400, "?page= must be between"),
-        ("/ui/deployments?env=qa", 400, "?env= must be one of staging, production"),
-    ]:
-        answer = dashboard.get(path)
-        assert answer.status_code == status, path
-        assert answer.headers["content-type"].startswith("text/html"), path
-        assert message in html.unescape(answer.text), (path, answer.text[-600:])
+    assert_refused(
+        dashboard,
+        [
+            ("/ui/rollouts/999", 404, "no rollout #999"),
+            ("/ui/rollouts/abc", 404, "a rollout id is a number"),
+            ("/ui/rollouts/-1", 404, "a rollout id is a number"),
+            ("/ui/rollouts/99999999999999999999999", 404, "a rollout id is a number"),
+            ("/ui/rollouts?state=done", 400, "?state= must be one of live, running, paused"),
+            ("/ui/rollouts?model=nope", 404, "no model 'nope'"),
+            ("/ui/rollouts?page=x", 400, "?page= must be a whole number"),
+            ("/ui/rollouts/1?page=0", 400, "?page= must be between"),
+            ("/ui/deployments?env=qa", 400, "?env= must be one of staging, production"),
+        ],
+    )
     before = _status(dashboard)
     with httpx.Client(base_url=dashboard.url, timeout=30) as client:
         client.get("/ui/rollouts")
@@ -228,7 +219,7 @@ def test_bad_input_answers_an_html_page_naming_the_problem(dashboard: Any) -> No
 def test_abort_from_the_page_sends_traffic_back_to_stable(dashboard: Any, tab: Any) -> None:
     status = _status(dashboard)
     assert status["state"] == "running"
-    page = _open(tab, dashboard, f"/ui/rollouts/{status['id']}")
+    page = opened(tab, dashboard, f"/ui/rollouts/{status['id']}")
     page.fill("#reason-abort", "bias review failed")
     page.click("#do-abort")
     page.wait_for_load_state("load")
