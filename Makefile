@@ -47,7 +47,7 @@ typecheck: dev
 	$(BIN)/mypy
 
 # One worker per core, each test file on one worker (its module fixtures built once).
-PYTEST_ARGS ?= -n auto --dist loadfile
+PYTEST_ARGS ?= -n auto --dist loadfile --durations=40
 
 # The /docs test renders the page in Chromium: installed here when missing and run as root
 # (a fresh CI machine); otherwise that test skips, saying why.
