@@ -86,6 +86,24 @@ def pg_url() -> Iterator[str]:
         admin.dispose()
 
 
+@pytest.hookimpl(tryfirst=True)  # before the fixtures' own params are applied
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """A module marked ``sqlite_only`` runs its ``db_url`` tests on SQLite alone: its subject
+    sits above the storage layer (HTTP, statistics, the gateway's transport), and the
+    storage layer's own tests (registry, catalog, concurrency, rollouts, backups, the
+    dashboard's SQL) run on both databases."""
+    if "db_url" not in metafunc.fixturenames:
+        return
+    if metafunc.definition.get_closest_marker("sqlite_only") is None:
+        return
+    for mark in metafunc.definition.iter_markers("parametrize"):
+        names = mark.args[0]
+        if "db_url" in (names.replace(" ", "").split(",") if isinstance(names, str) else names):
+            return  # the test chose its databases itself
+    # a mark, not metafunc.parametrize: pytest then leaves the fixture's own params out
+    metafunc.definition.add_marker(pytest.mark.parametrize("db_url", ["sqlite"], indirect=True))
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """The metadata DB URL for a test: SQLite in tmp_path, or a throwaway PostgreSQL DB."""

@@ -15,6 +15,8 @@ import pytest
 import modelward
 from modelward.cli.reference import command_callbacks
 
+pytestmark = pytest.mark.sqlite_only
+
 #: Command modules of other work in flight (issue 14: monitoring's checks, the HTTP edge)
 #: that do not declare yet; each must still hold an undeclared command, so this shrinks.
 PENDING: set[str] = set()

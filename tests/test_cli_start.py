@@ -13,6 +13,8 @@ import pytest
 
 import modelward
 
+pytestmark = pytest.mark.sqlite_only
+
 #: Runs the CLI as the console script does and says, on stderr's last line, which of the
 #: named packages the process loaded.
 RUNNER = """

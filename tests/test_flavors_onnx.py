@@ -18,6 +18,8 @@ from conftest import ROOT
 from modelward.flavors import OnnxFlavor
 from modelward.flavors.convert import ConversionFailed, column_kinds, to_onnx_bytes
 
+pytestmark = pytest.mark.sqlite_only
+
 PENGUINS = ROOT / "examples" / "penguins" / "data" / "penguins.csv"
 BREAST = ROOT / "examples" / "breast-cancer" / "data" / "breast-cancer.csv"
 TEXT = ["island", "sex"]

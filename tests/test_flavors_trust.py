@@ -19,6 +19,8 @@ from modelward import ArtifactError
 from modelward.flavors import SklearnFlavor
 from modelward.flavors.trust import trusted_functions, trusted_types
 
+pytestmark = pytest.mark.sqlite_only
+
 
 class Sneaky:
     """A class outside every trust list whose ``__setstate__`` leaves a mark."""

@@ -12,6 +12,8 @@ from modelward import Policy, Workspace
 from modelward.errors import PolicyError
 from modelward.policy import parse_policy
 
+pytestmark = pytest.mark.sqlite_only
+
 
 def _policy(text: str) -> Policy:
     return parse_policy(text, source="policy.yml")

@@ -15,6 +15,8 @@ from tests.monitor.conftest import END, serve_day
 from modelward import Policy
 from modelward.lifecycle import promote
 
+pytestmark = pytest.mark.sqlite_only
+
 ROOT = Path(__file__).resolve().parents[1]
 PENGUINS = ROOT / "examples" / "penguins" / "data" / "penguins.csv"
 MEASURES = ["bill_length_mm", "bill_depth_mm", "flipper_length_mm"]

@@ -7,6 +7,8 @@ import yaml
 
 from modelward.redact import redact, remember
 
+pytestmark = pytest.mark.sqlite_only
+
 SECRET = "S3cretPw-value-x9"
 
 

@@ -206,7 +206,7 @@ def canary_demo(ws: Path, data: str) -> None:
     import threading
 
     import httpx
-    from openai import OpenAI
+    from openai import APIError, OpenAI
 
     print("\n# canary rollouts of an endpoint model over the routing table (stages shortened)")
     (ws / "policy.yml").write_text(
@@ -222,18 +222,25 @@ def canary_demo(ws: Path, data: str) -> None:
     gateway = Gateway(ws)
     stop = threading.Event()
 
-    def users() -> None:  # ask, and rate every answer as helpful
+    def user(who: int) -> None:  # ask, and rate every answer as helpful
         with OpenAI(base_url=gateway.url, api_key="demo", max_retries=0) as client:
             n = 0
             while not stop.is_set():
                 n += 1
-                reply = client.chat.completions.create(
-                    model="route:factual", messages=[{"role": "user", "content": f"q{n}"}]
-                )
+                try:
+                    reply = client.chat.completions.create(
+                        model="route:factual",
+                        messages=[{"role": "user", "content": f"q{who}-{n}"}],
+                    )
+                except APIError:  # the gateway's error is logged; the user asks again
+                    continue
                 httpx.post(f"{gateway.url}/feedback", json={"id": reply.id, "rating": 1})
 
-    thread = threading.Thread(target=users, daemon=True)
-    thread.start()
+    # four users at once: a call the gateway retries (the bad build fails often) holds up
+    # only its own user
+    threads = [threading.Thread(target=user, args=(who,), daemon=True) for who in range(4)]
+    for thread in threads:
+        thread.start()
     try:
         for model, why in (
             ("fast-small-2", "the provider's new release"),
@@ -253,7 +260,8 @@ def canary_demo(ws: Path, data: str) -> None:
             run("llm", "routes", "show")
     finally:
         stop.set()
-        thread.join(timeout=10)
+        for thread in threads:
+            thread.join(timeout=10)
         gateway.close()
 
 

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 import yaml
 
 from modelward.llm.usage import UsageBuffer
 from modelward.predlog import LogWriter
 from modelward.store.tables import UsageRow
 from modelward.timeutil import utcnow
+
+pytestmark = pytest.mark.sqlite_only
 
 
 def _set_policy(ws, **llm) -> None:

@@ -9,6 +9,8 @@ import pytest
 
 from llm.helpers import DATASET, write_dataset
 
+pytestmark = pytest.mark.sqlite_only
+
 
 def _snapshot(ws) -> tuple:
     registry = ws.registry

@@ -12,6 +12,8 @@ from modelward.http.request import MAX_BODY
 from modelward.llm.routing import save_routes
 from serving.conftest import start_live, stop_live
 
+pytestmark = pytest.mark.sqlite_only
+
 CHAT = {"model": "route:factual", "messages": [{"role": "user", "content": "hi"}]}
 POSTS = {  # route -> a body it would take
     "/v1/models/heart/predict": {"inputs": {"age": 50}},

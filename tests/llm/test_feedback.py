@@ -15,6 +15,8 @@ from modelward.llm.satisfaction import satisfaction_stats
 from modelward.predlog.reader import Span
 from modelward.timeutil import utcnow
 
+pytestmark = pytest.mark.sqlite_only
+
 FACTUAL = "What is the capital of France?"
 TECHNICAL = "What is 17 * 3?"
 

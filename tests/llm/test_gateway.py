@@ -10,6 +10,8 @@ import pytest
 from llm.helpers import Served
 from modelward.llm.routing import save_routes
 
+pytestmark = pytest.mark.sqlite_only
+
 
 @pytest.fixture
 def routed(fleet):

@@ -7,6 +7,8 @@ import pytest
 from modelward.llm.routing import save_routes
 from serving.conftest import start_live, stop_live
 
+pytestmark = pytest.mark.sqlite_only
+
 
 @pytest.fixture
 def served(fleet):

@@ -8,11 +8,14 @@ import subprocess
 import sys
 
 import httpx
+import pytest
 
 from conftest import FEATURES, ROOT
 from llm.helpers import deploy_heart
 from modelward.llm.routing import save_routes
 from serving.conftest import start_server  # noqa: F401 - the fixture
+
+pytestmark = pytest.mark.sqlite_only
 
 REFUSE = """
 import sys

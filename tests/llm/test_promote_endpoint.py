@@ -15,6 +15,8 @@ from modelward.llm.fake import FakeModel
 from modelward.llm.routing import current_routes, save_routes
 from modelward.rollout import RolloutEngine
 
+pytestmark = pytest.mark.sqlite_only
+
 CASES = """
 cases:
   - name: capital of France

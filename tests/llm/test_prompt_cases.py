@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.sqlite_only
+
 CASES = """
 cases:
   - name: capital of France

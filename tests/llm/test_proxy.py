@@ -33,6 +33,8 @@ from modelward.llm.fake import FakeBehaviour, FakeModel, FakeServer
 from modelward.llm.providers import make_provider
 from modelward.llm.providers.proxy import ProxyRules
 
+pytestmark = pytest.mark.sqlite_only
+
 QUESTION = [{"role": "user", "content": "What is the capital of France?"}]
 ANSWER = "The capital of France is Paris"
 PROXY_VARIABLES = [f"{key}_proxy" for key in ("http", "https", "all", "no")] + [

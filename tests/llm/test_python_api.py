@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
+pytestmark = pytest.mark.sqlite_only
+
 
 def test_python_api_runs_the_runbook(fleet, dataset):
     (good, slow) = fleet.llm.evaluate(["good", "slow"], dataset)

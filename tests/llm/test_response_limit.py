@@ -15,6 +15,8 @@ import pytest
 from llm.helpers import Served, read_head
 from modelward.llm.routing import save_routes
 
+pytestmark = pytest.mark.sqlite_only
+
 LIMIT_MIB = 1
 #: what may be in flight beyond the limit: both sockets' buffers (a few MiB on Linux)
 SLACK = 16 * 1024 * 1024

@@ -17,6 +17,8 @@ from modelward.llm.fake import FakeBehaviour, FakeModel, FakeServer
 from serving import conftest as serving
 from serving.conftest import start_live, stop_live
 
+pytestmark = pytest.mark.sqlite_only
+
 start_server = serving.start_server  # the fixture: a real `modelward serve` process
 
 #: One key shaped like OpenAI's, one that only the remembered value can catch.

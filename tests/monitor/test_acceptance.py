@@ -6,8 +6,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from tests.conftest import FEATURES
 from tests.monitor.conftest import DAYS, END
+
+pytestmark = pytest.mark.sqlite_only
 
 
 def _until(site: str) -> str:

@@ -6,6 +6,8 @@ from scipy.stats import norm
 from tests.conftest import FEATURES
 from tests.monitor.conftest import UNTIL
 
+pytestmark = pytest.mark.sqlite_only
+
 
 def _accuracy(served, site):
     rows = served.days[site]

@@ -11,6 +11,8 @@ from tests.monitor.conftest import END, serve_day
 from modelward.monitoring.drift import METHODS, Sample, choose_method
 from modelward.monitoring.drift.base import bin_edges
 
+pytestmark = pytest.mark.sqlite_only
+
 
 def _until(days_before: int) -> str:
     return (END - timedelta(days=days_before - 1)).isoformat()

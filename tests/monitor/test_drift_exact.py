@@ -14,6 +14,8 @@ import pytest
 from scipy.stats import chi2_contingency, ks_2samp, norm, wasserstein_distance
 from tests.conftest import FEATURES, make_pipeline
 
+pytestmark = pytest.mark.sqlite_only
+
 NUMERIC = ["age", "trestbps", "chol", "thalach", "oldpeak"]
 DAY = datetime(2026, 11, 2, tzinfo=UTC)
 

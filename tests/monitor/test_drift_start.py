@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from tests.monitor.conftest import UNTIL
 from tests.test_cli_start import loaded
+
+pytestmark = pytest.mark.sqlite_only
 
 
 def _drift(*args: str) -> tuple[dict, list[str]]:

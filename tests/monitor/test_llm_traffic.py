@@ -12,6 +12,8 @@ import pytest
 from tests.monitor.conftest import END
 from tests.monitor.logdata import BASE_FIELDS, write_partitioned
 
+pytestmark = pytest.mark.sqlite_only
+
 SCHEMA = pa.schema(
     BASE_FIELDS
     + [

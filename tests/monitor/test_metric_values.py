@@ -14,6 +14,8 @@ from tests.test_cli_start import loaded
 
 from modelward.monitoring.metrics import compute_metrics, trapezoid_auc
 
+pytestmark = pytest.mark.sqlite_only
+
 
 def _scores(rng: np.random.Generator, n: int, kind: int) -> np.ndarray:
     if kind == 0:

@@ -8,6 +8,8 @@ from tests.conftest import FEATURES, make_pipeline
 from tests.monitor.conftest import END, UNTIL, serve_day
 from tests.monitor.logdata import traffic, write_traffic
 
+pytestmark = pytest.mark.sqlite_only
+
 
 def _day(site_days: int) -> str:
     return (END - timedelta(days=site_days - 1)).isoformat()

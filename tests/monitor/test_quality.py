@@ -9,6 +9,8 @@ from tests.conftest import FEATURES
 from tests.monitor.conftest import END
 from tests.monitor.logdata import traffic, write_traffic
 
+pytestmark = pytest.mark.sqlite_only
+
 
 def _until(days_before: int) -> str:
     return (END - timedelta(days=days_before - 1)).isoformat()

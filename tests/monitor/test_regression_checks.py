@@ -17,6 +17,8 @@ from tests.monitor.logdata import FEEDBACK_SCHEMA, prediction_schema, write_part
 
 from conftest import ROOT
 
+pytestmark = pytest.mark.sqlite_only
+
 NUMERIC = ["bill_length_mm", "bill_depth_mm", "flipper_length_mm"]
 TARGET = "body_mass_g"
 START = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)

@@ -7,6 +7,8 @@ from datetime import timedelta
 import pytest
 from tests.monitor.conftest import END, UNTIL
 
+pytestmark = pytest.mark.sqlite_only
+
 
 def test_report_is_self_contained_html_and_json(served, cli, tmp_path):
     out = tmp_path / "week.html"

@@ -5,6 +5,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+pytestmark = pytest.mark.sqlite_only
+
 
 class MetricsServer:
     """A real server on 127.0.0.1 exposing Prometheus text, as `modelward serve` does."""

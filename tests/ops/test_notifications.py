@@ -11,6 +11,8 @@ from tests.receiver import Hook
 
 from modelward.rollout import RolloutEngine, ServingTraffic
 
+pytestmark = pytest.mark.sqlite_only
+
 
 def _set_policy(ws, **sections) -> None:
     from modelward.policy import Policy, dump_policy

@@ -15,6 +15,8 @@ from tests.ops.endpoints import call, endpoint, evaluated, set_policy, write_log
 
 from modelward.lifecycle import review
 
+pytestmark = pytest.mark.sqlite_only
+
 RNG = np.random.default_rng(7)
 
 

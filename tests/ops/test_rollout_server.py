@@ -18,6 +18,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+pytestmark = pytest.mark.sqlite_only
+
 pytest.importorskip("modelward.serving.run", reason="needs the serving layer (modelward serve)")
 
 from tests.conftest import FEATURES, make_pipeline  # noqa: E402

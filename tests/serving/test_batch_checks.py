@@ -11,6 +11,8 @@ import pytest
 from conftest import FEATURES
 from modelward.errors import SchemaError
 
+pytestmark = pytest.mark.sqlite_only
+
 
 def _validator(ws, out_of_range: str = "flag"):
     from modelward.serving.validate import InputValidator

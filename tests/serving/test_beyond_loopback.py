@@ -16,6 +16,8 @@ import pytest
 from conftest import FEATURES
 from modelward.serving.run import is_loopback
 
+pytestmark = pytest.mark.sqlite_only
+
 
 def _own_address() -> tuple[str, str]:
     """(address to bind, address to connect to): a non-loopback one of this machine."""

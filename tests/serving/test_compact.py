@@ -12,6 +12,8 @@ import pytest
 from modelward.predlog import LogWriter, feedback, predictions
 from modelward.predlog.compact import compact
 
+pytestmark = pytest.mark.sqlite_only
+
 TODAY = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
 
 

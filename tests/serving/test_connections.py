@@ -14,6 +14,8 @@ import pytest
 
 from .conftest import set_policy
 
+pytestmark = pytest.mark.sqlite_only
+
 
 def _connect(url: str) -> socket.socket:
     host, port = url.removeprefix("http://").rsplit(":", 1)

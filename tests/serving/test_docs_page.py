@@ -14,11 +14,14 @@ import pytest
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(),
-    reason="needs Debian's Chromium at /usr/bin/chromium (apt-get install chromium; "
-    "`make test` installs it as root)",
-)
+pytestmark = [
+    pytest.mark.skipif(
+        not CHROMIUM.exists(),
+        reason="needs Debian's Chromium at /usr/bin/chromium (apt-get install chromium; "
+        "`make test` installs it as root)",
+    ),
+    pytest.mark.sqlite_only,
+]
 
 
 def test_docs_render_offline_and_load_nothing_from_elsewhere(live):

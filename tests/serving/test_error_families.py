@@ -6,8 +6,11 @@ from __future__ import annotations
 import json
 
 import httpx
+import pytest
 
 from conftest import FEATURES
+
+pytestmark = pytest.mark.sqlite_only
 
 
 def test_a_storage_failure_exits_3_in_one_line(tmp_path, cli):

@@ -16,6 +16,8 @@ from modelward.predlog.layout import PREDICTIONS
 
 from .conftest import start_live, stop_live
 
+pytestmark = pytest.mark.sqlite_only
+
 FILES = 200  # the prediction log of an earlier server: one file per flush
 ROWS = 5
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+pytestmark = pytest.mark.sqlite_only
+
 
 @pytest.mark.parametrize(
     ("method", "path", "allow"),

@@ -15,6 +15,8 @@ from modelward.predlog import predictions
 
 from .conftest import logged_ids, send_predictions, set_policy
 
+pytestmark = pytest.mark.sqlite_only
+
 INT64_MAX = 2**63 - 1
 
 

@@ -12,6 +12,8 @@ import pytest
 
 from conftest import FEATURES
 
+pytestmark = pytest.mark.sqlite_only
+
 
 def _artifact(ws, version: int) -> Path:
     sha = ws.registry.get_version("heart", version).sha256

@@ -23,6 +23,8 @@ from modelward.predlog import LogWriter
 
 from .conftest import logged_ids, set_policy, wait_for
 
+pytestmark = pytest.mark.sqlite_only
+
 TYPES = {"in_age": "int64", "in_chol": "float64"}
 
 

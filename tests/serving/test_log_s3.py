@@ -323,9 +323,16 @@ def closed_port() -> int:
 
 
 def _unreachable(monkeypatch, port: int) -> None:
+    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{port}")
+    _one_attempt(monkeypatch)
+
+
+def _one_attempt(monkeypatch) -> None:
+    """AWS's SDK tries a refused connection five times over ~10 s before giving up (a user
+    sets AWS_MAX_ATTEMPTS as they like); these tests judge the error, not that schedule."""
     import s3fs
 
-    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{port}")
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
     s3fs.S3FileSystem.clear_instance_cache()
 
 
@@ -358,12 +365,13 @@ def test_unreachable_s3_fails_a_command_in_one_line_naming_the_storage(
     assert heart_ws.deployments.list() == []
 
 
-def test_storage_lost_between_listing_and_reading_is_a_storage_error(s3):
+def test_storage_lost_between_listing_and_reading_is_a_storage_error(s3, monkeypatch):
     """DuckDB reads through the registered s3fs: what s3fs raises inside DuckDB is still
     said as the storage's failure (exit 3, 503), not as a malformed log."""
     from modelward.errors import StorageError
     from modelward.predlog import LogReader
 
+    _one_attempt(monkeypatch)
     url = f"s3://{s3.bucket}/logs"
     with LogWriter(url) as writer:
         writer.log_predictions("heart", _old_rows(TODAY, 3), {"in_age": "int64"})

@@ -21,6 +21,8 @@ from modelward.predlog.compact import compact
 
 from .conftest import logged_ids, send_predictions, set_policy, wait_for
 
+pytestmark = pytest.mark.sqlite_only
+
 STAMP = int(datetime(2026, 11, 24, 12, tzinfo=UTC).timestamp() * 1e6)  # a closed day
 
 

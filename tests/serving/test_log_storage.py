@@ -25,6 +25,8 @@ from modelward.predlog import predictions
 
 from .conftest import logged_ids, send_predictions, set_policy, wait_for
 
+pytestmark = pytest.mark.sqlite_only
+
 
 @dataclass
 class Outage:

@@ -10,6 +10,8 @@ import pytest
 
 from serving.test_tasks import deploy, records, sample, task_case
 
+pytestmark = pytest.mark.sqlite_only
+
 
 @pytest.fixture
 def pipeline_model(workspace):

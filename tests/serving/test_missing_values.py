@@ -17,6 +17,8 @@ from modelward.predlog import predictions
 
 from .conftest import start_live, stop_live
 
+pytestmark = pytest.mark.sqlite_only
+
 PENGUINS = ROOT / "examples" / "penguins" / "data" / "penguins.csv"
 TEXT = ["island", "sex"]
 NUMBERS = ["bill_length_mm", "bill_depth_mm", "flipper_length_mm", "year"]

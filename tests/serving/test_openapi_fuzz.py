@@ -14,6 +14,8 @@ from schemathesis.checks import not_a_server_error
 
 from conftest import FEATURES
 
+pytestmark = pytest.mark.sqlite_only
+
 #: Beyond int64 either way, beyond what float64 holds as an integer, and float64's edge.
 HUGE = [2**63, -(2**63) - 1, 2**64, 10**30, 1e19, 1e20, 1e308, -1e308]
 

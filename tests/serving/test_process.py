@@ -12,6 +12,8 @@ from conftest import FEATURES
 
 from .conftest import logged_ids, send_predictions, set_policy
 
+pytestmark = pytest.mark.sqlite_only
+
 
 @pytest.fixture
 def slow_flush(deployed):

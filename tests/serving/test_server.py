@@ -14,6 +14,8 @@ from modelward.predlog import labelled, predictions
 
 from .conftest import set_policy, start_live, stop_live
 
+pytestmark = pytest.mark.sqlite_only
+
 
 def _rows(cleveland, n=20, start=0):
     frame = cleveland[FEATURES].iloc[start : start + n]

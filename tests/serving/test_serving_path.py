@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import shutil
 
+import pytest
+
 from serving.conftest import start_live, stop_live
+
+pytestmark = pytest.mark.sqlite_only
 
 DIFFERS = "the ONNX graph's outputs differ from the pipeline's"
 

@@ -17,6 +17,8 @@ from modelward.predlog import predictions
 
 from .conftest import start_live, stop_live
 
+pytestmark = pytest.mark.sqlite_only
+
 PENGUINS = ROOT / "examples" / "penguins" / "data" / "penguins.csv"
 BREAST = ROOT / "examples" / "breast-cancer" / "data" / "breast-cancer.csv"
 TEXT = ["island", "sex"]

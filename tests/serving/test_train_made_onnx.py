@@ -9,6 +9,8 @@ import pytest
 
 from conftest import FEATURES, HEART_SPEC
 
+pytestmark = pytest.mark.sqlite_only
+
 
 def test_the_train_made_heart_pipeline_serves_through_onnx(workspace, cli, cleveland):
     from modelward.serving.models import load_model

@@ -6,6 +6,8 @@ import pytest
 
 from .conftest import set_policy
 
+pytestmark = pytest.mark.sqlite_only
+
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # the DB is not what is judged
 def test_verify_replays_held_out_rows_and_records_a_pass(live, cli, cleveland_csv):

@@ -9,6 +9,8 @@ from sklearn import metrics as skm
 from tabular.helpers import relax_policy
 from tabular.tasks import register_breast, register_mass, register_species
 
+pytestmark = pytest.mark.sqlite_only
+
 DOMAIN_WORDS = ("clinician", "patient", "site", "hospital")
 
 

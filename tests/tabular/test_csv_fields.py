@@ -16,6 +16,8 @@ from modelward.data import read_data
 from modelward.errors import DataError
 from tabular.helpers import write_config
 
+pytestmark = pytest.mark.sqlite_only
+
 
 def _broken(tmp_path: Path, cleveland: pd.DataFrame, fields: int, line: int = 17) -> Path:
     """Cleveland as a CSV (header on line 1) whose line ``line`` has ``fields`` fields."""

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from conftest import HEART_SPEC, ROOT
+
+pytestmark = pytest.mark.sqlite_only
 
 SPEC = str(HEART_SPEC)
 

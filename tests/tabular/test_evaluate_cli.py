@@ -8,6 +8,8 @@ from sklearn.metrics import accuracy_score, f1_score, log_loss, roc_auc_score
 from conftest import FEATURES, HEART_SPEC
 from tabular.helpers import write_config
 
+pytestmark = pytest.mark.sqlite_only
+
 OTHERS = f"{HEART_SPEC}#hungarian,va,switzerland"
 
 

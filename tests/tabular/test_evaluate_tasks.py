@@ -12,6 +12,8 @@ from sklearn import metrics as skm
 from modelward.stats import bootstrap_ci, mcnemar, paired_bootstrap
 from tabular.tasks import register_breast, register_mass, register_species
 
+pytestmark = pytest.mark.sqlite_only
+
 RESAMPLES = 200
 
 

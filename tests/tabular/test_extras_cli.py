@@ -10,6 +10,8 @@ from sklearn.metrics import accuracy_score
 
 from conftest import FEATURES, HEART_SPEC
 
+pytestmark = pytest.mark.sqlite_only
+
 CASES = HEART_SPEC.parent / "cases.yml"
 CLEVELAND = f"{HEART_SPEC}#cleveland"
 

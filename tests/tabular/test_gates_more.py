@@ -3,8 +3,12 @@ the validation report."""
 
 from __future__ import annotations
 
+import pytest
+
 from conftest import FEATURES, HEART_SPEC
 from tabular.helpers import write_config
+
+pytestmark = pytest.mark.sqlite_only
 
 CLEVELAND = f"{HEART_SPEC}#cleveland"
 

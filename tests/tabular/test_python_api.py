@@ -13,6 +13,8 @@ from conftest import HEART_SPEC
 from modelward.errors import ConfigError
 from tabular.helpers import write_config
 
+pytestmark = pytest.mark.sqlite_only
+
 HUNGARIAN = f"{HEART_SPEC}#hungarian"
 CASES = HEART_SPEC.parent / "cases.yml"
 

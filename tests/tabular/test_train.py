@@ -7,6 +7,8 @@ import yaml
 
 from tabular.helpers import write_config
 
+pytestmark = pytest.mark.sqlite_only
+
 
 def test_train_registers_a_version_with_metrics_params_and_profile(workspace, cli, tmp_path):
     ran = cli("train", "--config", write_config(tmp_path), "--json")

@@ -11,6 +11,8 @@ from sklearn.model_selection import KFold, StratifiedKFold, cross_val_score
 
 from tabular.tasks import BREAST, PENGUINS
 
+pytestmark = pytest.mark.sqlite_only
+
 NUMERIC = ["bill_length_mm", "bill_depth_mm", "flipper_length_mm"]
 
 

@@ -9,6 +9,8 @@ import pytest
 from conftest import HEART_SPEC
 from tabular.helpers import relax_policy
 
+pytestmark = pytest.mark.sqlite_only
+
 CLEVELAND = f"{HEART_SPEC}#cleveland"
 SWISS = f"{HEART_SPEC}#switzerland"
 

@@ -12,6 +12,8 @@ from sklearn import metrics as skm
 from tabular.helpers import relax_policy
 from tabular.tasks import register_breast, register_mass, register_species
 
+pytestmark = pytest.mark.sqlite_only
+
 
 def _write(frame, tmp_path, name):
     path = tmp_path / f"{name}.csv"
