@@ -28,10 +28,10 @@ import httpx
 import pytest
 
 from conftest import ROOT
+from ui.build import run_demos
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-BUILD_TIMEOUT_S = 900
 
 needs_chromium = pytest.mark.skipif(
     not CHROMIUM.exists(),
@@ -47,31 +47,51 @@ def _shared_dir(factory: pytest.TempPathFactory) -> Path:
 
 
 def build_workspace(folder: Path) -> Path:
-    """The demos' workspace in ``folder`` (built by the first caller, waited for by the
-    others); its root. ``MODELWARD_UI_BUILT`` names a folder built before (while working
-    on the pages: the build takes minutes)."""
+    """The demos' workspace in ``folder`` (built by the first caller, or by the build
+    started at collection, and waited for by the others); its root. ``MODELWARD_UI_BUILT``
+    names a folder built before (while working on the pages: the build takes minutes)."""
     given = os.environ.get("MODELWARD_UI_BUILT")
     if given and (Path(given) / "done").exists():
         return Path(given) / "workspace"
     built = folder / "ui-built"
     with (folder / "ui-built.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if not (built / "done").exists():
+        if not (built / "done").exists():  # not built, or the early build failed: say why
             shutil.rmtree(built, ignore_errors=True)
             built.mkdir(parents=True)
-            env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "COLUMNS": "120"}
-            env.pop("MODELWARD_HOME", None)
-            for demo in ("heart-disease", "llm"):
-                log = built / f"{demo}.log"
-                with log.open("wb") as out:
-                    ran = subprocess.run(
-                        [sys.executable, str(ROOT / "examples" / demo / "demo.py"), str(built)],
-                        stdout=out, stderr=subprocess.STDOUT, env=env, timeout=BUILD_TIMEOUT_S,
-                        check=False, cwd=built,
-                    )  # fmt: skip
-                assert ran.returncode == 0, log.read_text(errors="replace")[-4000:]
-            (built / "done").write_text("")
+            run_demos(built)
     return built / "workspace"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Start the demos' build as soon as a worker knows this run holds dashboard tests: it
+    runs beside the other tests instead of holding up the first dashboard test."""
+    if os.environ.get("MODELWARD_UI_BUILT") or not CHROMIUM.exists():
+        return
+    here = Path(__file__).parent
+    if not any(here in Path(str(item.path)).parents for item in items):
+        return
+    factory = getattr(config, "_tmp_path_factory", None)
+    if factory is not None:
+        _start_building(_shared_dir(factory))
+
+
+def _start_building(folder: Path) -> None:
+    built = folder / "ui-built"
+    with (folder / "ui-built.lock").open("w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return  # another worker started it
+        if (built / "done").exists():
+            return
+        shutil.rmtree(built, ignore_errors=True)
+        built.mkdir(parents=True)
+        # the child inherits the locked descriptor: the lock is held until the child exits
+        subprocess.Popen(
+            [sys.executable, str(Path(__file__).with_name("build.py")), str(built)],
+            pass_fds=(lock.fileno(),), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
 
 
 @pytest.fixture(scope="session")
