@@ -103,3 +103,36 @@ def test_a_classifiers_metrics_check_starts_without_scikit_learn_or_pandas(serve
     found = json.loads(out)["results"]["versions"]["v1"]["metrics"]
     assert 0.5 < found["roc_auc"]["value"] <= 1  # computed, not skipped
     assert heavy == ["numpy"]
+
+
+def test_multiclass_intervals_are_scikit_learns_bootstrap():
+    """The multiclass intervals come from each resample's confusion matrix; they are the
+    percentile bootstrap of scikit-learn's metrics over the same resampled rows, classes
+    missing from a resample (or never predicted) included."""
+    from modelward.stats import bootstrap_ci
+
+    functions = {
+        "accuracy": sk.accuracy_score,
+        "f1_macro": lambda t, p: sk.f1_score(t, p, average="macro", zero_division=0),
+        "precision_macro": lambda t, p: sk.precision_score(t, p, average="macro", zero_division=0),
+        "recall_macro": lambda t, p: sk.recall_score(t, p, average="macro", zero_division=0),
+    }
+    rng = np.random.default_rng(5)
+    for trial in range(12):
+        n = int(rng.integers(3, 120))
+        classes = ["Adelie", "Chinstrap", "Gentoo", "rare"][: 2 + trial % 3]
+        label = rng.choice(classes, n, p=None if trial % 2 else _skewed(len(classes)))
+        prediction = np.where(rng.random(n) < 0.7, label, rng.choice(classes[:-1], n))
+        frame = pd.DataFrame({"label": label, "prediction": prediction, "score": None})
+        found = compute_metrics(frame, "multiclass-classification", list(functions), resamples=200)
+        for name, fn in functions.items():
+            expected = bootstrap_ci(fn, label, prediction, resamples=200, seed=0)
+            assert found[name]["value"] == pytest.approx(expected.value, rel=1e-12), name
+            assert (found[name]["low"], found[name]["high"]) == pytest.approx(
+                (expected.low, expected.high), rel=1e-12
+            ), (name, trial)
+
+
+def _skewed(k: int) -> list[float]:
+    weights = np.array([8.0] * (k - 1) + [1.0])
+    return list(weights / weights.sum())

@@ -232,6 +232,9 @@ def compute_metrics(
         if task == "binary-classification":
             mid = value if sub is None and exact is None else _binary_value(name, t, c, positive)
             low, high = _binary_bootstrap(name, t == positive, c, positive, resamples, seed)
+        elif task == "multiclass-classification":
+            mid = value if sub is None and exact is None else float(fn(t, c))
+            low, high = _multiclass_bootstrap(name, t, c, resamples, seed)
         else:
             interval = bootstrap_ci(fn, t, c, resamples=resamples, seed=seed)
             mid, low, high = interval.value, interval.low, interval.high
@@ -420,6 +423,53 @@ def _binary_bootstrap(
     draws = np.where(np.isfinite(draws), draws, np.nan)
     low, high = _percentiles(draws, 0.95)
     return low, high
+
+
+def _multiclass_bootstrap(
+    name: str, truth: Any, column: Any, resamples: int, seed: int
+) -> tuple[float | None, float | None]:
+    """The same percentile bootstrap as :func:`modelward.stats.bootstrap_ci` for the
+    multiclass metrics, from each resample's confusion matrix instead of a scikit-learn
+    call per resample (3 ms each, 12 s a check): macro averages over the classes present
+    in the resample's labels or predictions, a class's ratio 0 where its denominator is
+    (scikit-learn's ``zero_division=0``)."""
+    import numpy as np
+
+    from modelward.stats.bootstrap import _indices, _percentiles
+
+    n = len(truth)
+    if n < 2:
+        return None, None
+    key = (n, resamples, seed)
+    if _INDEX_CACHE.get("key") != key:
+        _INDEX_CACHE.clear()
+        _INDEX_CACHE.update(key=key, idx=_indices(n, resamples, seed))
+    if "matrices" not in _INDEX_CACHE:  # the same matrices for all four metrics
+        idx = _INDEX_CACHE["idx"]
+        classes, codes = np.unique(
+            np.concatenate([np.asarray(truth), np.asarray(column)]), return_inverse=True
+        )
+        k = len(classes)
+        cell = codes[:n] * k + codes[n:]  # a row's (label, prediction) cell
+        flat = (np.arange(len(idx))[:, None] * (k * k) + cell[idx]).ravel()
+        counts = np.bincount(flat, minlength=len(idx) * k * k)
+        _INDEX_CACHE["matrices"] = counts.reshape(len(idx), k, k).astype("float64")
+    matrices = _INDEX_CACHE["matrices"]
+    hits = np.diagonal(matrices, axis1=1, axis2=2)
+    if name == "accuracy":
+        draws = hits.sum(axis=1) / n
+    else:
+        labelled = matrices.sum(axis=2)
+        predicted = matrices.sum(axis=1)
+        below = {"precision_macro": predicted, "recall_macro": labelled}.get(
+            name, labelled + predicted
+        )
+        above = hits if name != "f1_macro" else 2 * hits
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = np.where(below > 0, above / below, 0.0)
+        present = (labelled + predicted) > 0
+        draws = (ratio * present).sum(axis=1) / present.sum(axis=1)
+    return _percentiles(draws, 0.95)
 
 
 def _auc_draws(truth: Any, score: Any, idx: Any) -> Any:
