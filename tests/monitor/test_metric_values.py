@@ -136,3 +136,26 @@ def test_multiclass_intervals_are_scikit_learns_bootstrap():
 def _skewed(k: int) -> list[float]:
     weights = np.array([8.0] * (k - 1) + [1.0])
     return list(weights / weights.sum())
+
+
+def test_regression_intervals_are_scikit_learns_bootstrap():
+    from modelward.stats import bootstrap_ci
+
+    functions = {
+        "mae": sk.mean_absolute_error,
+        "rmse": lambda t, p: float(np.sqrt(sk.mean_squared_error(t, p))),
+        "r2": sk.r2_score,
+    }
+    rng = np.random.default_rng(6)
+    for trial in range(12):
+        n = int(rng.integers(2, 150))
+        label = rng.normal(4000, 800, n) if trial % 3 else np.full(n, 3.0)  # constant: R² edge
+        prediction = label + rng.normal(0, 300, n) if trial % 4 else label.copy()
+        frame = pd.DataFrame({"label": label, "prediction": prediction, "score": None})
+        found = compute_metrics(frame, "regression", list(functions), resamples=200)
+        for name, fn in functions.items():
+            expected = bootstrap_ci(fn, label, prediction, resamples=200, seed=0)
+            assert found[name]["value"] == pytest.approx(expected.value, rel=1e-9), name
+            assert (found[name]["low"], found[name]["high"]) == pytest.approx(
+                (expected.low, expected.high), rel=1e-9, abs=1e-12
+            ), (name, trial)
