@@ -109,8 +109,6 @@ def test_multiclass_intervals_are_scikit_learns_bootstrap():
     """The multiclass intervals come from each resample's confusion matrix; they are the
     percentile bootstrap of scikit-learn's metrics over the same resampled rows, classes
     missing from a resample (or never predicted) included."""
-    from modelward.stats import bootstrap_ci
-
     functions = {
         "accuracy": sk.accuracy_score,
         "f1_macro": lambda t, p: sk.f1_score(t, p, average="macro", zero_division=0),
@@ -123,14 +121,7 @@ def test_multiclass_intervals_are_scikit_learns_bootstrap():
         classes = ["Adelie", "Chinstrap", "Gentoo", "rare"][: 2 + trial % 3]
         label = rng.choice(classes, n, p=None if trial % 2 else _skewed(len(classes)))
         prediction = np.where(rng.random(n) < 0.7, label, rng.choice(classes[:-1], n))
-        frame = pd.DataFrame({"label": label, "prediction": prediction, "score": None})
-        found = compute_metrics(frame, "multiclass-classification", list(functions), resamples=200)
-        for name, fn in functions.items():
-            expected = bootstrap_ci(fn, label, prediction, resamples=200, seed=0)
-            assert found[name]["value"] == pytest.approx(expected.value, rel=1e-12), name
-            assert (found[name]["low"], found[name]["high"]) == pytest.approx(
-                (expected.low, expected.high), rel=1e-12
-            ), (name, trial)
+        _assert_bootstrap_of(functions, "multiclass-classification", label, prediction)
 
 
 def _skewed(k: int) -> list[float]:
@@ -139,8 +130,6 @@ def _skewed(k: int) -> list[float]:
 
 
 def test_regression_intervals_are_scikit_learns_bootstrap():
-    from modelward.stats import bootstrap_ci
-
     functions = {
         "mae": sk.mean_absolute_error,
         "rmse": lambda t, p: float(np.sqrt(sk.mean_squared_error(t, p))),
@@ -151,11 +140,18 @@ def test_regression_intervals_are_scikit_learns_bootstrap():
         n = int(rng.integers(2, 150))
         label = rng.normal(4000, 800, n) if trial % 3 else np.full(n, 3.0)  # constant: R² edge
         prediction = label + rng.normal(0, 300, n) if trial % 4 else label.copy()
-        frame = pd.DataFrame({"label": label, "prediction": prediction, "score": None})
-        found = compute_metrics(frame, "regression", list(functions), resamples=200)
-        for name, fn in functions.items():
-            expected = bootstrap_ci(fn, label, prediction, resamples=200, seed=0)
-            assert found[name]["value"] == pytest.approx(expected.value, rel=1e-9), name
-            assert (found[name]["low"], found[name]["high"]) == pytest.approx(
-                (expected.low, expected.high), rel=1e-9, abs=1e-12
-            ), (name, trial)
+        _assert_bootstrap_of(functions, "regression", label, prediction)
+
+
+def _assert_bootstrap_of(functions, task: str, label, prediction) -> None:
+    """The check's values and intervals are ``bootstrap_ci`` of each scikit-learn function
+    on the same rows and resamples."""
+    from modelward.stats import bootstrap_ci
+
+    frame = pd.DataFrame({"label": label, "prediction": prediction, "score": None})
+    found = compute_metrics(frame, task, list(functions), resamples=200)
+    for name, fn in functions.items():
+        expected = bootstrap_ci(fn, label, prediction, resamples=200, seed=0)
+        assert found[name]["value"] == pytest.approx(expected.value, rel=1e-9), name
+        shown = (found[name]["low"], found[name]["high"])
+        assert shown == pytest.approx((expected.low, expected.high), rel=1e-9, abs=1e-12), name
