@@ -1,6 +1,6 @@
 """The demos' workspace for the dashboard's tests: both demos run into one folder.
 
-Run as a script (``python tests/ui/build.py FOLDER LOCK_FD``) by the first test worker that
+Run as a script (``python tests/ui/build.py FOLDER``) by the first test worker that
 sees dashboard tests, so the build (two demos, mostly waiting on their servers) overlaps the
 other tests; it holds the build's file lock, inherited from that worker, until it is done.
 """
