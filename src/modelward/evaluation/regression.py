@@ -57,7 +57,11 @@ def regression_metrics(data: RegressionData) -> Any:
         ss_res = (err**2).sum(axis=1)
         ss_tot = ((y - y.mean(axis=1, keepdims=True)) ** 2).sum(axis=1)
         with np.errstate(divide="ignore", invalid="ignore"):
-            r2 = np.where(ss_tot > 0, 1 - ss_res / np.where(ss_tot > 0, ss_tot, 1), np.nan)
+            # scikit-learn's r2_score (force_finite): 1 where labels and predictions are one
+            # constant, 0 where only the labels are
+            r2 = np.where(
+                ss_tot > 0, 1 - ss_res / np.where(ss_tot > 0, ss_tot, 1), (ss_res == 0) * 1.0
+            )
         out = {
             "mae": absolute.mean(axis=1),
             "rmse": np.sqrt((err**2).mean(axis=1)),

@@ -229,13 +229,10 @@ def compute_metrics(
         t, c = (y_true, column) if sub is None else (y_true[sub], column[sub])
         if task == "binary-classification":
             mid = value if sub is None and exact is None else _binary_value(name, t, c, positive)
-            low, high = _bootstrap(
-                partial(_binary_draws, positive), name, t == positive, c, resamples, seed
-            )
+            low, high = _binary_bootstrap(name, t == positive, c, positive, resamples, seed)
         else:
-            mid = value if sub is None and exact is None else float(fn(t, c))
-            draws = _multiclass_draws if task == "multiclass-classification" else _regression_draws
-            low, high = _bootstrap(draws, name, t, c, resamples, seed)
+            drawn = _task_intervals(task, t, c, resamples, seed)[name]
+            mid, low, high = drawn["value"], drawn["low"], drawn["high"]
         if low is not None and high is not None:
             low = value - (mid - low) * shrink
             high = value + (high - mid) * shrink
@@ -378,104 +375,84 @@ def _binary_value(name: str, truth: Any, column: Any, positive: str | None) -> f
     return 2 * tp / (2 * tp + fp + fn) if 2 * tp + fp + fn else 0.0  # f1
 
 
-def _bootstrap(
-    draws: Callable[[str, Any, Any, Any], Any],
-    name: str,
-    truth: Any,
-    column: Any,
-    resamples: int,
-    seed: int,
+def _binary_bootstrap(
+    name: str, truth: Any, column: Any, positive: str | None, resamples: int, seed: int
 ) -> tuple[float | None, float | None]:
     """The same percentile bootstrap as :func:`modelward.stats.bootstrap_ci` (same
-    resampling of row indices, the same draws for every metric of a check), with every
-    resample's value computed at once by ``draws(name, truth, column, idx)`` instead of a
-    scikit-learn call per resample (3 ms each: a multiclass check took 12 s)."""
+    resampling of row indices), vectorized over resamples for the binary metrics."""
+    import numpy as np
+
     from modelward.stats.bootstrap import _indices, _percentiles
 
     n = len(truth)
+    truth = np.asarray(truth, dtype=bool)
     if n < 2:
         return None, None
     key = (n, resamples, seed)
     if _INDEX_CACHE.get("key") != key:
         _INDEX_CACHE.clear()
         _INDEX_CACHE.update(key=key, idx=_indices(n, resamples, seed))
-    return _percentiles(draws(name, truth, column, _INDEX_CACHE["idx"]), 0.95)
-
-
-def _multiclass_draws(name: str, truth: Any, column: Any, idx: Any) -> Any:
-    """Each resample's metric from its confusion matrix: macro averages over the classes
-    present in its labels or predictions, a class's ratio 0 where its denominator is
-    (scikit-learn's ``zero_division=0``)."""
-    import numpy as np
-
-    if "matrices" not in _INDEX_CACHE:  # the same matrices for all four metrics
-        n = len(truth)
-        _, codes = np.unique(
-            np.concatenate([np.asarray(truth), np.asarray(column)]), return_inverse=True
-        )
-        k = int(codes.max()) + 1
-        cell = codes[:n] * k + codes[n:]  # a row's (label, prediction) cell
-        flat = (np.arange(len(idx))[:, None] * (k * k) + cell[idx]).ravel()
-        counts = np.bincount(flat, minlength=len(idx) * k * k)
-        _INDEX_CACHE["matrices"] = counts.reshape(len(idx), k, k).astype("float64")
-    matrices = _INDEX_CACHE["matrices"]
-    hits = np.diagonal(matrices, axis1=1, axis2=2)
-    if name == "accuracy":
-        return hits.sum(axis=1) / idx.shape[1]
-    labelled = matrices.sum(axis=2)
-    predicted = matrices.sum(axis=1)
-    below = {"precision_macro": predicted, "recall_macro": labelled}.get(name, labelled + predicted)
-    above = hits if name != "f1_macro" else 2 * hits
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.where(below > 0, above / below, 0.0)
-    present = (labelled + predicted) > 0
-    return (ratio * present).sum(axis=1) / present.sum(axis=1)
-
-
-def _regression_draws(name: str, truth: Any, column: Any, idx: Any) -> Any:
-    """Each resample's MAE, RMSE or R² as scikit-learn computes them (R² 1 where labels
-    and predictions are one constant, 0 where only the labels are: ``force_finite``)."""
-    import numpy as np
-
-    truth = np.asarray(truth, dtype="float64")
-    errors = (np.asarray(column, dtype="float64") - truth)[idx]
-    if name == "mae":
-        return np.abs(errors).mean(axis=1)
-    squares = np.square(errors)
-    if name == "rmse":
-        return np.sqrt(squares.mean(axis=1))
-    drawn = truth[idx]
-    spread = np.square(drawn - drawn.mean(axis=1, keepdims=True)).sum(axis=1)
-    residual = squares.sum(axis=1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(spread > 0, 1 - residual / spread, np.where(residual == 0, 1.0, 0.0))
-
-
-def _binary_draws(positive: str | None, name: str, truth: Any, column: Any, idx: Any) -> Any:
-    """Each resample's binary metric (``truth``: is the label the positive class)."""
-    import numpy as np
-
-    truth = np.asarray(truth, dtype=bool)
+    idx = _INDEX_CACHE["idx"]  # the same draws for every metric of a check
     with np.errstate(divide="ignore", invalid="ignore"):
         if name == "roc_auc":
-            return _auc_draws(truth, np.asarray(column, dtype="float64"), idx)
-        if "confusion" not in _INDEX_CACHE:  # the same predictions for all four metrics
-            t = truth[idx]
-            p = (np.asarray(column) == positive)[idx]
-            _INDEX_CACHE["confusion"] = (
-                (t & p).sum(axis=1),
-                (~t & p).sum(axis=1),
-                (t & ~p).sum(axis=1),
-                (t == p).mean(axis=1),
-            )
-        tp, fp, fn, correct = _INDEX_CACHE["confusion"]
-        if name == "accuracy":
-            return correct
-        if name == "precision":
-            return np.where(tp + fp > 0, tp / (tp + fp), 0.0)
-        if name == "recall":
-            return np.where(tp + fn > 0, tp / (tp + fn), 0.0)
-        return np.where(2 * tp + fp + fn > 0, 2 * tp / (2 * tp + fp + fn), 0.0)  # f1
+            draws = _auc_draws(truth, np.asarray(column, dtype="float64"), idx)
+        else:
+            if "confusion" not in _INDEX_CACHE:  # the same predictions for all four metrics
+                t = truth[idx]
+                p = (np.asarray(column) == positive)[idx]
+                _INDEX_CACHE["confusion"] = (
+                    (t & p).sum(axis=1),
+                    (~t & p).sum(axis=1),
+                    (t & ~p).sum(axis=1),
+                    (t == p).mean(axis=1),
+                )
+            tp, fp, fn, correct = _INDEX_CACHE["confusion"]
+            if name == "accuracy":
+                draws = correct
+            elif name == "precision":
+                draws = np.where(tp + fp > 0, tp / (tp + fp), 0.0)
+            elif name == "recall":
+                draws = np.where(tp + fn > 0, tp / (tp + fn), 0.0)
+            else:  # f1
+                draws = np.where(2 * tp + fp + fn > 0, 2 * tp / (2 * tp + fp + fn), 0.0)
+    draws = np.where(np.isfinite(draws), draws, np.nan)
+    low, high = _percentiles(draws, 0.95)
+    return low, high
+
+
+def _task_intervals(
+    task: str, truth: Any, column: Any, resamples: int, seed: int
+) -> dict[str, dict[str, Any]]:
+    """A multiclass or regression model's metrics with their intervals, all from one pass
+    over the resamples: the evaluation's own metric functions (every resample at once,
+    the same resamples as :func:`modelward.stats.bootstrap_ci`), not a scikit-learn call
+    per resample and metric (3 ms each: a multiclass check took 6-12 s)."""
+    from modelward.evaluation.resampling import interval_metrics
+
+    key = ("intervals", len(truth), resamples, seed)
+    if _INDEX_CACHE.get("key") != key:
+        _INDEX_CACHE.clear()
+        _INDEX_CACHE.update(key=key, found=interval_metrics(
+            _metric_fn(task, truth, column), len(truth), resamples=resamples, seed=seed
+        ))  # fmt: skip
+    found: dict[str, dict[str, Any]] = _INDEX_CACHE["found"]
+    return found
+
+
+def _metric_fn(task: str, truth: Any, column: Any) -> Any:
+    import numpy as np
+
+    if task == "regression":
+        from modelward.evaluation.regression import RegressionData, regression_metrics
+
+        return regression_metrics(RegressionData.of(truth, column))
+    from modelward.evaluation.multiclass import ClassData, class_metrics
+
+    n = len(truth)
+    classes, codes = np.unique(
+        np.concatenate([np.asarray(truth), np.asarray(column)]), return_inverse=True
+    )
+    return class_metrics(ClassData(list(classes), codes[:n], codes[n:], None))
 
 
 def _auc_draws(truth: Any, score: Any, idx: Any) -> Any:
