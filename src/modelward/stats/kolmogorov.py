@@ -1,14 +1,17 @@
 """The survival function of the two-sided one-sample Kolmogorov-Smirnov statistic
 ``D_n``: SciPy's ``scipy.stats.kstwo.sf(d, n)``, which ``ks_2samp`` uses for its
-asymptotic p-value (``n = round(n1 n2 / (n1 + n2))``), computed with NumPy and
-``scipy.special`` alone, so the caller does not import ``scipy.stats`` (whose package
-import loads every distribution).
+asymptotic p-value (``n = round(n1 n2 / (n1 + n2))``), computed with NumPy alone, so the
+caller imports neither ``scipy.stats`` (whose package import loads every distribution)
+nor ``scipy.special`` (a fifth of a second).
 
 Ported from SciPy 1.17 (``scipy/stats/_ksstats.py``: ``_kolmogn`` and the methods it
 chooses between, ``_kolmogn_DMTW``, ``_kolmogn_Pomeranz`` with
 ``_pomeranz_compute_j1j2``, ``_kolmogn_PelzGood``, ``_log_nfactorial_div_n_pow_n``; and
 the argument and support checks of ``rv_continuous.sf`` for ``kstwo``), operation for
-operation, so the result is SciPy's to the last bit. SciPy is Copyright (c) 2001-2002
+operation, so the result is SciPy's to the last bit, except where SciPy calls
+``scipy.special.smirnov`` (twice the one-sided tail: ``x >= 0.5``, and large ``n x**2``):
+there :func:`modelward.stats.smirnov.smirnov` stands in, within a relative
+``n * 2.5e-15`` of it. SciPy is Copyright (c) 2001-2002
 Enthought, Inc. 2003, SciPy Developers, under the BSD 3-Clause license
 (``SCIPY_LICENSE.txt`` beside this file). Simard & L'Ecuyer (2011), "Computing the
 Two-Sided Kolmogorov-Smirnov Distribution", J. Stat. Software 39(11), chose the method
@@ -69,7 +72,8 @@ def _log_nfactorial_div_n_pow_n(n: int) -> Any:
 def _kolmogn(n: int, x: Any) -> Any:
     """``P(D_n >= x)`` for ``0 < x < 1``, by the method Simard & L'Ecuyer choose."""
     import numpy as np
-    from scipy import special
+
+    from modelward.stats.smirnov import smirnov
 
     t = n * x
     if t <= 1.0:  # Ruben-Gambino: 1/2n <= x <= 1/n
@@ -83,18 +87,18 @@ def _kolmogn(n: int, x: Any) -> Any:
     if t >= n - 1:  # Ruben-Gambino
         return _clip(2 * (1.0 - x) ** n)
     if x >= 0.5:  # exact: twice the one-sided
-        return _clip(2 * special.smirnov(n, x))
+        return _clip(2 * smirnov(n, x))
     nxsquared = t * x
     if n <= 140:
         if nxsquared <= 0.754693:
             return _clip(1.0 - _clip(_durbin_cdf(n, x)))
         if nxsquared <= 4:
             return _clip(1.0 - _clip(_pomeranz_cdf(n, x)))
-        return _clip(2 * special.smirnov(n, x))  # Miller's approximation
+        return _clip(2 * smirnov(n, x))  # Miller's approximation
     if nxsquared >= 370.0:
         return 0.0
     if nxsquared >= 2.2:
-        return _clip(2 * special.smirnov(n, x))
+        return _clip(2 * smirnov(n, x))
     if nxsquared >= 18.0:
         cdf = 1.0
     elif n <= 100000 and n * x**1.5 <= 1.4:
