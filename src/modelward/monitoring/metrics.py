@@ -199,9 +199,12 @@ def compute_metrics(
     seed: int = 0,
     exact: dict[str, float | None] | None = None,
     population: int | None = None,
+    interval_rows: int = CI_ROWS,
 ) -> dict[str, dict[str, Any]]:
     """``name -> {value, low, high}`` over the labelled rows of ``frame`` (a DataFrame or an
-    Arrow table with columns ``label``, ``prediction``, ``score``).
+    Arrow table with columns ``label``, ``prediction``, ``score``). Above ``interval_rows``
+    rows, the interval is the bootstrap of a uniform subset of that many, narrowed by
+    ``sqrt(interval_rows / n)``.
 
     With ``exact`` (values computed over all ``population`` labelled rows, e.g. in SQL),
     ``frame`` is a sample that only provides the interval's width."""
@@ -211,10 +214,10 @@ def compute_metrics(
     functions = _functions(task, positive)
     n = len(y_true)
     rng = np.random.default_rng(seed)
-    sub = rng.choice(n, size=CI_ROWS, replace=False) if n > CI_ROWS else None
-    shrink = math.sqrt(CI_ROWS / n) if sub is not None else 1.0
+    sub = rng.choice(n, size=interval_rows, replace=False) if n > interval_rows else None
+    shrink = math.sqrt(interval_rows / n) if sub is not None else 1.0
     if exact is not None and population:
-        shrink = math.sqrt(min(n, CI_ROWS) / population)
+        shrink = math.sqrt(min(n, interval_rows) / population)
         resamples = min(resamples, SAMPLE_RESAMPLES)
     out: dict[str, dict[str, Any]] = {}
     for name in names:
@@ -237,8 +240,17 @@ def compute_metrics(
             low = value - (mid - low) * shrink
             high = value + (high - mid) * shrink
         out[name] = {"value": _num(value), "low": _num(low), "high": _num(high)}
-    _INDEX_CACHE.clear()
+    _forget_data()
     return out
+
+
+def _forget_data() -> None:
+    """Drop what :data:`_INDEX_CACHE` holds of this call's rows; the resamples' indices
+    (which depend only on the rows' count) stay for the next call: a report's series
+    draws the same indices for each of its periods."""
+    if _INDEX_CACHE.get("key", ("",))[0] == "intervals":
+        _INDEX_CACHE.clear()
+    _INDEX_CACHE.pop("confusion", None)
 
 
 #: The columns :func:`compute_metrics` reads.

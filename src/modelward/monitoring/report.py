@@ -15,9 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 from modelward.atomic import write_atomic
 from modelward.monitoring.checks import Degradation, Drift, Metrics, Quality
-from modelward.monitoring.checks.degradation import DETAIL_ROWS
-from modelward.monitoring.checks.metrics import positive_class
-from modelward.monitoring.metrics import compute_metrics, resolve_metrics
+from modelward.monitoring.checks.metrics import ROWS, labelled_window, positive_class
+from modelward.monitoring.metrics import CI_SAMPLE, compute_metrics, resolve_metrics
 from modelward.monitoring.result import CheckResult
 from modelward.present import dump_json
 from modelward.timeutil import utcnow
@@ -31,8 +30,9 @@ __all__ = ["build_report", "publish_report", "render_html", "write_report"]
 
 def _series(context: Context) -> dict[str, Any]:
     """Metrics per period (days; hours when the window is shorter than 2 days), from the
-    checks' sample of labelled rows read in time order: each period is a slice of one
-    Arrow table (no pandas, no filter per period)."""
+    metrics check's sample of labelled rows (the same table, when the check ran first in
+    this run) read in time order: each period is a slice of one Arrow table (no pandas,
+    no filter per period)."""
     import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -40,22 +40,25 @@ def _series(context: Context) -> dict[str, Any]:
     assert context.model is not None and context.window is not None
     window, task = context.window, context.model.task
     names = resolve_metrics(task, None)
-    scan = context.scan(labels=True, status=("ok",), labelled=True)
-    columns = ["ts", "version", "prediction", "score", "label"]
-    rows = context.log.sample(scan, columns, rows=DETAIL_ROWS, order="ts")
+    with labelled_window(context) as (held, _):
+        scan = held.only(status=("ok",), labelled=True)
+        rows = context.log.rows(scan, ROWS, order="ts", limit=None)
     versions = [int(v) for v in pc.unique(rows["version"]).drop_null().to_pylist()]
     positive = positive_class(context, versions) if task == "binary-classification" else None
     step = timedelta(days=1) if window.length >= timedelta(days=2) else timedelta(hours=1)
     in_micros = pc.cast(rows["ts"], pa.timestamp("us", tz="UTC"))
-    # sorted; one Array's to_numpy (a ChunkedArray's goes through pandas)
-    stamps = pc.cast(in_micros, pa.int64()).combine_chunks().to_numpy(zero_copy_only=False)
+    # sorted, never null: read from the buffer (pyarrow's to_numpy loads pandas)
+    micros = pc.cast(in_micros, pa.int64()).combine_chunks()
+    stamps = np.frombuffer(micros.buffers()[1], "int64")[micros.offset :][: len(micros)]
     points = []
     start = window.start
     while start < window.end:
         lo, hi = np.searchsorted(stamps, [_micros(start), _micros(start + step)])
         if hi - lo >= 2:
             part = rows.slice(int(lo), int(hi - lo))
-            values = compute_metrics(part, task, names, positive=positive, resamples=300)
+            values = compute_metrics(
+                part, task, names, positive=positive, resamples=300, interval_rows=CI_SAMPLE
+            )
             points.append({"start": start.isoformat(), "rows": int(hi - lo), "metrics": values})
         start = start + step
     thresholds = context.policy.thresholds.as_dict()

@@ -92,21 +92,22 @@ def run_runbook(
     last = SCHEDULES[schedule]
     items: list[dict[str, Any]] = []
     checks: list[CheckResult] = []
-    for item in wanted:
-        if model.task == "text-generation" and item in TABULAR_ONLY:
-            items.append(_item(item, "skipped", "not defined for endpoint (LLM) models"))
-        elif item in CHECK_ITEMS:
-            kind, options = CHECK_ITEMS[item]
-            result = monitor.run(
-                CHECKS[kind](**options), name, last=last, until=until, environment=environment
-            )
-            checks.append(result)
-            items.append(_from_check(item, result))
-        else:
-            items.append(_other_item(monitor, item, name, checks))
-    report = build_report(
-        monitor, name, last=last, until=until, environment=environment, checks=checks
-    )
+    with monitor.log.sharing():  # the items read the window once, a snapshot they share
+        for item in wanted:
+            if model.task == "text-generation" and item in TABULAR_ONLY:
+                items.append(_item(item, "skipped", "not defined for endpoint (LLM) models"))
+            elif item in CHECK_ITEMS:
+                kind, options = CHECK_ITEMS[item]
+                result = monitor.run(
+                    CHECKS[kind](**options), name, last=last, until=until, environment=environment
+                )
+                checks.append(result)
+                items.append(_from_check(item, result))
+            else:
+                items.append(_other_item(monitor, item, name, checks))
+        report = build_report(
+            monitor, name, last=last, until=until, environment=environment, checks=checks
+        )
     verdict = "fail" if any(i["verdict"] in FAILING for i in items) else "pass"
     report.update(runbook=schedule, items=items, verdict=verdict)
     _write(report, out or _default_out(monitor, name, schedule), include_plots)

@@ -22,6 +22,8 @@ from modelward.predlog.layout import COMPACTED_KEY, PREDICTIONS
 from modelward.storage import backend_errors, failure, filesystem
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     import pyarrow as pa
 
 __all__ = [
@@ -158,6 +160,12 @@ class LogFiles:
     def schema(self, path: str) -> pa.Schema:
         """The Arrow schema of one log file (its footer is read once)."""
         return self._footer(path)[0]
+
+    def same_schema(self, paths: Sequence[str]) -> bool:
+        """Whether every one of ``paths`` has the same columns, in the same order, of the
+        same types (their footers are read once)."""
+        first = self.schema(paths[0]) if paths else None
+        return all(self.schema(p).equals(first) for p in paths[1:])
 
     def row_groups(self, path: str) -> int:
         """The Parquet row groups of one log file (its footer is read once)."""

@@ -15,7 +15,7 @@ writers' write-ahead folder (``wal``), a scan also holds the rows not yet publis
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -68,6 +68,8 @@ class LogReader:
         self.files = LogFiles(url)
         self.unpublished = Unpublished(wal) if wal is not None else None
         self.engine = engine(self.files)
+        self._kept: dict[str, Scan] | None = None  # within :meth:`sharing`: held scans
+        self._keeping = ExitStack()
 
     @property
     def url(self) -> str:
@@ -183,9 +185,9 @@ class LogReader:
         return self.engine.aggregate_many(queries)
 
     def rows(
-        self, scan: Scan, columns: Sequence[str], *, order: Order = "ts", limit: int
+        self, scan: Scan, columns: Sequence[str], *, order: Order = "ts", limit: int | None
     ) -> pa.Table:
-        """At most ``limit`` rows of the scan (``order`` picks which)."""
+        """At most ``limit`` rows of the scan (``order`` picks which; None: every row)."""
         return self.engine.rows(scan, columns, order=order, limit=limit)
 
     def sample(
@@ -197,8 +199,32 @@ class LogReader:
 
     @contextmanager
     def materialise(self, scan: Scan, columns: Sequence[str]) -> Iterator[Scan]:
-        with self.engine.materialise(scan, columns) as held:
-            yield held
+        """The scan read once into the engine (:meth:`Engine.materialise`); within
+        :meth:`sharing`, kept for the next caller that asks for the same scan."""
+        if self._kept is None:
+            with self.engine.materialise(scan, columns) as held:
+                yield held
+            return
+        key = repr((scan, list(columns)))
+        if key not in self._kept:
+            self._kept[key] = self._keeping.enter_context(self.engine.materialise(scan, columns))
+        yield self._kept[key]
+
+    @contextmanager
+    def sharing(self) -> Iterator[None]:
+        """Several checks of one run read the same window once: a scan materialised
+        within is kept until the end (a runbook's metrics check and its report's series
+        ask for the same sample of labelled requests), a snapshot the run's items share.
+        Outside, each materialised scan is dropped when its caller is done."""
+        if self._kept is not None:  # nested: the outer run's scope
+            yield
+            return
+        self._kept = {}
+        try:
+            with self._keeping:
+                yield
+        finally:
+            self._kept = None
 
     def quantile(self, expression: str, q: float) -> str:
         return self.engine.quantile(expression, q)

@@ -31,7 +31,14 @@ if TYPE_CHECKING:
     from modelward.monitoring.context import Context
     from modelward.policy import Policy
 
-__all__ = ["MetricValue", "Metrics", "MetricsResult", "VersionMetrics", "positive_class"]
+__all__ = [
+    "MetricValue",
+    "Metrics",
+    "MetricsResult",
+    "VersionMetrics",
+    "labelled_window",
+    "positive_class",
+]
 
 #: what the window holds of each prediction (and its label)
 HELD = ["ts", "version", "status", "prediction", "score"]
@@ -95,7 +102,7 @@ class Metrics(Check[MetricsResult]):
         names = measures.resolve_metrics(context.model.task, self.metrics)
         limits = thresholds_for(names, self.thresholds, context.policy, context.model.task)
         findings = Findings()
-        with _labelled_window(context) as (held, rate):
+        with labelled_window(context) as (held, rate):
             counts = sorted(
                 context.log.aggregate(
                     held.only(status=OK),
@@ -151,11 +158,12 @@ def _nothing_answered(context: Context, census: dict[tuple[int | None, str | Non
 
 
 @contextmanager
-def _labelled_window(context: Context) -> Iterator[tuple[Scan, float]]:
+def labelled_window(context: Context) -> Iterator[tuple[Scan, float]]:
     """The window's predictions with their labels, read and joined once: above
     ``SAMPLE_ROWS`` predictions a consistent hash sample of the requests, unless it would
     hold fewer than ``CI_SAMPLE`` labels of some version (sparse labels, a version with
-    little traffic): then every request."""
+    little traffic): then every request. Columns :data:`HELD` and ``label``; within the
+    reader's ``sharing`` scope the report's series reads the same table."""
     scan = context.scan(labels=True)
     rate = context.log.rate(scan, measures.SAMPLE_ROWS)
     if rate < 1.0:

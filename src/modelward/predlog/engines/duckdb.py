@@ -54,11 +54,16 @@ _CACHED_RESULTS = 256
 quote = literal
 
 
-def parquet_source(paths: Sequence[str], *, date_type: str = "VARCHAR") -> str:
-    """A ``read_parquet`` table expression over ``paths`` (model and date from the paths)."""
+def parquet_source(
+    paths: Sequence[str], *, date_type: str = "VARCHAR", by_name: bool = True
+) -> str:
+    """A ``read_parquet`` table expression over ``paths`` (model and date from the paths).
+    ``by_name=False`` when every file has the same schema: DuckDB then reads one footer
+    for the columns instead of each file's (a day of a few hundred files costs ~20 ms
+    less a statement)."""
     listed = ", ".join(quote(p) for p in paths)
     return (
-        f"read_parquet([{listed}], hive_partitioning=true, union_by_name=true, "
+        f"read_parquet([{listed}], hive_partitioning=true, union_by_name={str(by_name).lower()}, "
         f"hive_types={{'model': 'VARCHAR', 'date': '{date_type}'}})"
     )
 
@@ -288,7 +293,8 @@ class DuckDBEngine(ScanSQL):
     # -- SQL ------------------------------------------------------------------------------
 
     def source(self, files: Sequence[LogFile]) -> str:
-        return parquet_source([f.path for f in files])
+        paths = [f.path for f in files]
+        return parquet_source(paths, by_name=not self.files.same_schema(paths))
 
     def timestamp(self, value: datetime) -> str:
         return f"TIMESTAMPTZ {quote(value.isoformat())}"
