@@ -104,6 +104,36 @@ def test_a_window_reads_its_own_days_each_row_once(logs, tmp_path):
     assert "\n" not in caught.value.message
 
 
+def test_a_window_opens_only_the_files_whose_times_reach_it(logs):
+    """Each day's rows are minutes 0-29 in one file and 30-59 in another. A file whose
+    ``ts`` statistics lie outside the window is left out of the scan (a window ending at
+    midnight opens none of the next day's files), and the counts at the edges are exact:
+    a row at the start counts, a row at the end does not."""
+    reader = LogReader(str(logs))
+
+    def names(span: Span) -> list[str]:
+        return sorted(
+            f"{f.date}/{f.path.rsplit('/', 1)[-1]}" for f in reader.scan("heart", span).files
+        )
+
+    day = f"{DAY:%Y-%m-%d}"
+    midnight = DAY + timedelta(days=1)
+    assert names(Span(DAY, midnight)) == [f"{day}/w-0.parquet", f"{day}/w-1.parquet"]
+    assert reader.count(reader.scan("heart", Span(DAY, midnight))) == 60
+    minute, us = timedelta(minutes=1), timedelta(microseconds=1)
+    for start, end, files, rows in [
+        (10, 20, ["w-0"], 10),
+        (29, 30, ["w-0"], 1),
+        (29, 30 * minute + us, ["w-0", "w-1"], 2),
+    ]:
+        last = end if isinstance(end, timedelta) else end * minute
+        span = Span(DAY + start * minute, DAY + last)
+        assert names(span) == [f"{day}/{f}.parquet" for f in files]
+        assert reader.count(reader.scan("heart", span)) == rows
+    gap = Span(DAY + 29 * minute + us, DAY + 30 * minute)  # between the files' rows
+    assert names(gap) == [] and reader.count(reader.scan("heart", gap)) == 0
+
+
 def test_aggregates_labels_and_quantiles_match_numpy(logs):
     """The latest feedback row per request id is its label (a later correction wins);
     the quantile is NumPy's default percentile."""

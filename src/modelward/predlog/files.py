@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 import json
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from modelward.errors import ConfigError, DataError
@@ -76,7 +76,7 @@ class LogFiles:
         self.root = str(root).rstrip("/")
         self.protocol = self.url.split("://", 1)[0] if "://" in self.url else "file"
         self.remote = self.protocol != "file"
-        self._footers: dict[str, tuple[pa.Schema, int]] = {}
+        self._footers: dict[str, _Footer] = {}
 
     # -- listing --------------------------------------------------------------------------
 
@@ -171,14 +171,22 @@ class LogFiles:
         """The Parquet row groups of one log file (its footer is read once)."""
         return self._footer(path)[1]
 
-    def _footer(self, path: str) -> tuple[pa.Schema, int]:
+    def spans(self, path: str, start: datetime | None, end: datetime | None) -> bool:
+        """Whether the file may hold a row with ``start <= ts < end``: False only when its
+        footer's statistics put every ``ts`` outside (then no engine need open it)."""
+        low, high = self._footer(path)[2]
+        if low is None or high is None:
+            return True  # no statistics: it may
+        return (end is None or low < end) and (start is None or high >= start)
+
+    def _footer(self, path: str) -> _Footer:
         if path not in self._footers:
             if len(self._footers) >= _FOOTERS:
                 self._footers.clear()
             self._footers[path] = self._read_footer(path)
         return self._footers[path]
 
-    def _read_footer(self, path: str) -> tuple[pa.Schema, int]:
+    def _read_footer(self, path: str) -> _Footer:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
@@ -187,7 +195,9 @@ class LogFiles:
         try:
             with fs.open(self.local(path), "rb") as handle:
                 footer = pq.ParquetFile(handle)  # reads the footer only
-                return footer.schema_arrow, footer.metadata.num_row_groups
+                meta = footer.metadata
+                schema = footer.schema_arrow
+                return schema, meta.num_row_groups, _ts_range(meta, schema)
         except FileNotFoundError as exc:
             raise LogChanged(
                 f"a file of the prediction log at {self.url} was replaced while it was read "
@@ -214,6 +224,38 @@ class LogFiles:
         if files:
             out.update(model="string", date="string")
         return out
+
+
+#: A file's Arrow schema, its row groups, and the least and greatest ``ts`` its statistics
+#: give (None when a row group has none).
+_Footer = tuple["pa.Schema", int, tuple[datetime | None, datetime | None]]
+_UNIT_US = {"s": 1_000_000, "ms": 1_000, "us": 1, "ns": 1}
+
+
+def _ts_range(meta: Any, schema: pa.Schema) -> tuple[datetime | None, datetime | None]:
+    """The least and greatest ``ts`` of a file from its row groups' statistics (the raw
+    integers: pyarrow's own conversion of them loads pandas)."""
+    index = schema.get_field_index("ts")
+    unit = getattr(schema.field(index).type, "unit", None) if index >= 0 else None
+    if unit not in _UNIT_US or meta.num_row_groups == 0:
+        return None, None
+    lows, highs = [], []
+    for group in range(meta.num_row_groups):
+        column = meta.row_group(group).column(index)
+        stats = column.statistics
+        if column.path_in_schema != "ts" or stats is None or not stats.has_min_max:
+            return None, None
+        lows.append(int(stats.min_raw))
+        highs.append(int(stats.max_raw))
+    low, high = min(lows), max(highs)
+    if unit == "ns":  # widened to whole microseconds
+        low, high = low // 1000, -(-high // 1000)
+    else:
+        low, high = low * _UNIT_US[unit], high * _UNIT_US[unit]
+    return _EPOCH + timedelta(microseconds=low), _EPOCH + timedelta(microseconds=high)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _local_fs() -> Any:

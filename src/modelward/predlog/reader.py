@@ -3,7 +3,9 @@ feedback lookups, the gateway's alerts and the runbooks ask of it.
 
 ``LogReader(url)`` turns a window of a model's log into a :class:`~.engine.Scan` (its
 files listed once through :class:`~.files.LogFiles`: live files of the window's date
-partitions only, the day before its start included), and has an engine (DuckDB unless
+partitions only, the day before its start included, less the prediction files whose
+footer's ``ts`` statistics lie outside the window: a day's first hours, or a window that
+ends at midnight, open none of the files they cannot hold), and has an engine (DuckDB unless
 told otherwise) answer questions about it: aggregates, bounded rows, a consistent hash
 sample of about so many requests, a window's census of ``(version, status)`` counts.
 Labels are joined per request id, the latest feedback row winning; feedback is read
@@ -110,7 +112,10 @@ class LogReader:
         first = (window.start - timedelta(days=1)).date() if window else None
         last = window.end.date() if window else None
         segments = self.unpublished.segments() if self.unpublished is not None else []
-        files = tuple(self._listed(segments, PREDICTIONS, model, first, last))
+        listed = self._listed(segments, PREDICTIONS, model, first, last)
+        if window is not None:  # the partitions' files whose ts statistics reach the window
+            listed = [f for f in listed if self.files.spans(f.path, window.start, window.end)]
+        files = tuple(listed)
         joined = labels or narrowing.get("labelled", False) or narrowing.get("ratings", False)
         feedback = tuple(self._listed(segments, FEEDBACK, model, first, None)) if joined else None
         return Scan(
