@@ -554,6 +554,8 @@ class LogWriter:
                 ok = self._publish_closed()
                 with self._lock:
                     self._measure()  # what publishing made room for
+            if self.written_rows != before:
+                _give_back_memory()
             if rotate:
                 self._next_rotate = now + self.flush_interval
             self._next_adopt = now + min(ADOPT_S, self.flush_interval)
@@ -705,6 +707,15 @@ def _stamped(row: dict[str, Any]) -> dict[str, Any]:
     if ts is None:
         return {**row, "ts": micros(datetime.now(UTC))}
     return row
+
+
+def _give_back_memory() -> None:
+    """Return what a conversion freed to the system: Arrow's allocator keeps freed pages
+    for reuse, and a server that published 100,000 rows kept ~90 MB more than it needs
+    between publishings."""
+    import pyarrow as pa
+
+    pa.default_memory_pool().release_unused()
 
 
 def _warm_imports() -> None:
