@@ -28,9 +28,10 @@ FINISH_REASONS = {
 }
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Call:
-    """A checked request: the endpoints to try in order, for whom, since when."""
+    """A checked request: the endpoints to try in order, for whom, since when; the prompt's
+    sha256 once made (while the provider thinks: :meth:`Recorder.prepare`)."""
 
     request_id: str
     query_type: str
@@ -40,6 +41,7 @@ class Call:
     client: str  # the API token's name, "-" anonymous
     prompt: str
     started: float  # perf_counter()
+    prompt_sha256: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,6 +3,7 @@ order, falling back to the next on a provider error or timeout."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING
 
 from modelward.errors import ProviderError
@@ -23,6 +24,8 @@ async def complete(
     """The answer and the number of endpoints tried; the last provider error (naming the
     query type) when every one failed."""
     last: ProviderError | None = None
+    # the log row's prompt hash, made once the request is out (the loop waits on it then)
+    asyncio.get_running_loop().call_soon(recorder.prepare, call)
     for attempt, ref in enumerate(call.refs):
         try:
             answer = await _ask(call, ref, state)

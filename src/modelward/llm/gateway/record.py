@@ -1,12 +1,23 @@
 """What every attempt of a call leaves behind, in one place: usage, spend, metrics and the
-prediction-log row (the prompt only as its sha256)."""
+prediction-log row (the prompt only as its sha256).
+
+The log row is written before the answer is sent: its write-ahead line makes it durable
+(a crash after answering loses no row) and readable by the next request (a rating of the
+answer, ``llm usage``). Usage, spend and metrics are counted once the answer has gone
+(:meth:`GatewayState.later`): the client need not wait for them, and whatever reads them
+settles them first. Between a provider's answer and ours the CPU's caches are cold after
+the wait, so what can be done earlier is: the prompt's sha256 while the provider thinks
+(:meth:`Recorder.prepare`), and the row is encoded here as the log's own line."""
 
 from __future__ import annotations
 
 import time
+from functools import partial
 from typing import TYPE_CHECKING
 
 from modelward.llm.types import prompt_hash
+from modelward.predlog.convert import json_line
+from modelward.predlog.layout import PREDICTIONS
 from modelward.redact import redact
 
 if TYPE_CHECKING:
@@ -34,6 +45,12 @@ class Recorder:
         self.state = state
         self.metrics = metrics
         self.on_answered = on_answered  # (response id, model) of every answer given
+
+    def prepare(self, call: Call) -> None:
+        """The prompt's sha256 for the log row, made ahead (scheduled before the provider is
+        asked: it runs once the request is out, while the provider thinks)."""
+        if call.prompt_sha256 is None:
+            call.prompt_sha256 = prompt_hash(call.prompt)
 
     def answered(self, call: Call, answer: Answer) -> None:
         self._record(
@@ -64,16 +81,57 @@ class Recorder:
         cost: float | None,
         cache_hit: bool,
     ) -> None:
-        state, metrics = self.state, self.metrics
+        state = self.state
         status = "ok" if error is None else "error"
         latency_ms = (time.perf_counter() - call.started) * 1000
         name, version = str(endpoint.name), int(endpoint.version or 0)
         tin, tout = tokens
+        count = partial(
+            self._count, call, name, version, status, latency_ms, tin, tout, cost, cache_hit
+        )
+        state.later(count)  # first: a row the log refuses (503) is counted all the same
+        row = {
+            "k": PREDICTIONS,
+            "m": name,
+            "request_id": call.request_id,
+            "ts": time.time_ns() // 1000,
+            "version": version,
+            "environment": state.environment,
+            "status": status,
+            "error": None if error is None else redact(error),
+            "latency_ms": latency_ms,
+            "prediction": text,
+            "score": None,
+            "proba": None,
+            "in_prompt_hash": call.prompt_sha256 or prompt_hash(call.prompt),
+            "query_type": call.query_type,
+            "input_tokens": tin,
+            "output_tokens": tout,
+            "cost": cost,
+            "cache_hit": cache_hit,
+            "client": call.client,  # the API token's name ("-" anonymous), never the secret
+        }
+        state.predlog.log_prediction_lines(name, json_line(row), 1, PROMPT_TYPES)
+
+    def _count(
+        self,
+        call: Call,
+        name: str,
+        version: int,
+        status: str,
+        latency_ms: float,
+        tin: int,
+        tout: int,
+        cost: float | None,
+        cache_hit: bool,
+    ) -> None:
+        """Usage, spend and metrics of one attempt (once its answer is sent)."""
+        state, metrics = self.state, self.metrics
         state.record_usage(
             call.client,
             name,
             version,
-            error=error is not None,
+            error=status != "ok",
             cache_hit=cache_hit,
             input_tokens=tin,
             output_tokens=tout,
@@ -84,26 +142,3 @@ class Recorder:
         )
         if cost is not None and cost > state.policy.max_cost_per_query:
             metrics.over_cost_limit.labels(name).inc()
-        state.predlog.log_prediction(
-            name,
-            {
-                "request_id": call.request_id,
-                "ts": None,  # now
-                "version": version,
-                "environment": state.environment,
-                "status": status,
-                "error": None if error is None else redact(error),
-                "latency_ms": latency_ms,
-                "prediction": text,
-                "score": None,
-                "proba": None,
-                "in_prompt_hash": prompt_hash(call.prompt),
-                "query_type": call.query_type,
-                "input_tokens": tin,
-                "output_tokens": tout,
-                "cost": cost,
-                "cache_hit": cache_hit,
-                "client": call.client,  # the API token's name ("-" anonymous), never the secret
-            },
-            PROMPT_TYPES,
-        )

@@ -77,7 +77,11 @@ class GatewayRoutes(Group):
         )
 
     def metrics(self) -> Sequence[Callable[[], tuple[bytes, str]]]:
-        return (self.gateway_metrics.render,)
+        return (self._render,)
+
+    def _render(self) -> tuple[bytes, str]:
+        self.state.settle()  # the answers sent so far, all counted
+        return self.gateway_metrics.render()
 
     def mounted(self, app: App) -> None:
         self.auth = app.auth
