@@ -35,12 +35,19 @@ def _rows(prefix: str, n: int, **extra) -> list[dict]:
 
 
 @pytest.mark.parametrize("bad", [2**63, 2**70], ids=["beyond-int64", "beyond-64-bits"])
-@pytest.mark.parametrize("mode", ["write-ahead", "in-memory"])
+@pytest.mark.parametrize("mode", ["write-ahead", "in-memory", "write-ahead, published apart"])
 def test_a_row_parquet_cannot_hold_is_quarantined_and_the_rest_flows(tmp_path, caplog, mode, bad):
+    """Also as ``modelward serve`` publishes: each segment in a process of its own, which
+    says what it set aside; the writer counts it, logs it and calls ``on_quarantine``."""
     logs = tmp_path / "logs"
-    wal = tmp_path / "wal" if mode == "write-ahead" else None
+    wal = tmp_path / "wal" if mode != "in-memory" else None
     caplog.set_level(logging.WARNING, "modelward.predlog")
-    writer = LogWriter(str(logs), wal_dir=wal, flush_ms=10**6, flush_rows=10**6).start()
+    alerts: list[tuple[str, int, str]] = []
+    writer = LogWriter(
+        str(logs), wal_dir=wal, flush_ms=10**6, flush_rows=10**6,
+        on_quarantine=lambda *about: alerts.append(about), separate_process="apart" in mode,
+    ).start()  # fmt: skip
+    assert writer.apart == ("apart" in mode)
     writer.log_predictions("heart", _rows("a", 5), TYPES)
     writer.log_prediction("heart", {**_rows("bad", 1)[0], "in_age": bad}, TYPES)
     writer.log_predictions("heart", _rows("b", 5), TYPES)
@@ -54,6 +61,8 @@ def test_a_row_parquet_cannot_hold_is_quarantined_and_the_rest_flows(tmp_path, c
     assert "in_age" in line["reason"]
     assert writer.quarantined == 1
     assert any(kept.name in r.getMessage() and r.levelno == logging.ERROR for r in caplog.records)
+    ((where, rows, reason),) = alerts
+    assert where.endswith(kept.name) and rows == 1 and "in_age" in reason
     # the log keeps flowing: later rows are published by the next round
     writer.log_predictions("heart", _rows("c", 3), TYPES)
     writer.close()

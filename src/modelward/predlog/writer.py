@@ -47,6 +47,8 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -58,17 +60,16 @@ from typing import Any
 import orjson
 
 from modelward.errors import LogUnavailable, StorageError
-from modelward.predlog.convert import (
-    Converted,
-    Key,
-    convert_rows,
-    convert_segment,
-    day_of,
-    guess_type,
-    json_line,
+from modelward.predlog.convert import Key, convert_rows, day_of, guess_type, json_line
+from modelward.predlog.layout import FEEDBACK, PREDICTIONS
+from modelward.predlog.publish import (
+    STORAGE_EXIT,
+    NotPublished,
+    Published,
+    publish_converted,
+    publish_segment,
 )
-from modelward.predlog.layout import FEEDBACK, PREDICTIONS, QUARANTINE, SEGMENT_KEY, partition
-from modelward.predlog.segment import Segment, claimed, rows_in
+from modelward.predlog.segment import Segment
 from modelward.predlog.sink import Sink, open_sink
 
 __all__ = ["LogWriter", "new_writer_id"]
@@ -87,6 +88,9 @@ ROLL_ROWS = 100_000
 #: Age after which a segment is published (``serving.flush_ms``, 10 minutes): a quiet
 #: log's rows reach Parquet this soon; readers of the folder see them at once anyway.
 ROLL_MS = 600_000
+#: The longest a publishing process may take (``separate_process``) before it is stopped
+#: and its segment retried, as when storage is down.
+PUBLISH_TIMEOUT_S = 300.0
 #: The share of ``max_wal_bytes`` from which the writer warns that the bound nears.
 WAL_WARN_SHARE = 0.8
 #: Within how long a row logged through a write-ahead folder can be read by a reader of
@@ -122,11 +126,16 @@ class LogWriter:
         sink: Sink | None = None,
         on_quarantine: Callable[[str, int, str], None] | None = None,
         max_wal_bytes: int | None = None,
+        separate_process: bool = False,
     ) -> None:
         """``on_quarantine(file, rows, reason)`` is called when rows are set aside (the
         server raises an alert). ``max_wal_bytes``: the most the write-ahead folder may
-        hold (None: as much as its disk takes)."""
+        hold (None: as much as its disk takes). ``separate_process``: with a write-ahead
+        folder and no ``sink`` given, each segment is published by a process of its own
+        (:mod:`.publish`): a server's memory and GIL stay its requests'."""
         self.sink = sink or open_sink(logs_url)
+        self.logs_url = logs_url
+        self.apart = separate_process and wal_dir is not None and sink is None
         self.on_quarantine = on_quarantine
         self.writer_id = writer_id or new_writer_id()
         self.flush_rows = flush_rows
@@ -495,7 +504,8 @@ class LogWriter:
     # -- publishing -----------------------------------------------------------------------
 
     def _run(self) -> None:
-        _warm_imports()  # before a shortage of file descriptors could stop an import
+        if not self.apart:
+            _warm_imports()  # before a shortage of file descriptors could stop an import
         while not self._stop.is_set():
             self._wake.wait(self._sleep())
             self._wake.clear()
@@ -554,7 +564,7 @@ class LogWriter:
                 ok = self._publish_closed()
                 with self._lock:
                     self._measure()  # what publishing made room for
-            if self.written_rows != before:
+            if self.written_rows != before and not self.apart:
                 _give_back_memory()
             if rotate:
                 self._next_rotate = now + self.flush_interval
@@ -599,57 +609,73 @@ class LogWriter:
 
     def _publish_segment(self, path: Path) -> None:
         name = path.name
-        with claimed(path) as data:
-            if data is None:  # another process holds it (or published it meanwhile)
-                with self._lock:
-                    self._backlog.pop(name, None)
-                return
-            fresh = name in self._fresh
-            self._fresh.discard(name)
-            try:
-                written = self._publish(path.stem, convert_segment(data), check=not fresh)
-            except BaseException:
-                with self._lock:
-                    self._backlog[name] = rows_in(data)
-                raise
-            path.unlink(missing_ok=True)
+        check = name not in self._fresh
+        try:
+            done = (
+                self._publish_apart(path, check) if self.apart else self._publish_here(path, check)
+            )
+        except NotPublished as exc:
+            self._fresh.discard(name)  # it may be part published: skip what is there next
+            with self._lock:
+                self._backlog[name] = exc.rows
+            raise exc.__cause__ or exc from None
         with self._lock:
             self._backlog.pop(name, None)
-        if written and not name.startswith(self.writer_id):
-            log.info("published %d logged rows a stopped writer left in %s", written, name)
+        if done is None:  # another process holds it (or published it meanwhile)
+            return
+        self._fresh.discard(name)
+        self._count(done)
+        if done.written and not name.startswith(self.writer_id):
+            log.info("published %d logged rows a stopped writer left in %s", done.written, name)
 
-    def _publish(self, stem: str, converted: Converted, *, check: bool) -> int:
-        """Write ``converted`` as ``<partition>/<stem>.parquet`` files (skipping those that
-        are there already when ``check``); returns the rows written."""
-        if converted.quarantined:
-            self._quarantine(stem, converted.quarantined)
-        written = 0
-        for (kind, model, date), table in converted.tables.items():
-            relpath = f"{partition(kind, model, date)}/{stem}.parquet"
-            if check and self.sink.has(relpath):
-                continue  # published before a crash could delete the segment
-            self.sink.write(relpath, table.replace_schema_metadata({SEGMENT_KEY: stem}))
-            self.files += 1
-            written += table.num_rows
-        self.written_rows += written
-        return written
+    def _publish_here(self, path: Path, check: bool) -> Published | None:
+        return publish_segment(self.sink, path, check=check)
 
-    def _quarantine(self, stem: str, items: list[dict[str, Any]]) -> None:
-        relpath = f"{QUARANTINE}/{stem}.jsonl"
-        self.sink.put(relpath, b"".join(json_line(item) for item in items))
-        self.quarantined += len(items)
-        where, reason = f"{self.sink.url}/{relpath}", items[0]["reason"]
+    def _publish_apart(self, path: Path, check: bool) -> Published | None:
+        """The segment published by ``python -m modelward.predlog.publish`` (see there)."""
+        argv = [sys.executable, "-m", "modelward.predlog.publish", self.logs_url, str(path)]
+        try:
+            done = subprocess.run(
+                [*argv, *(["--check"] if check else [])],
+                capture_output=True, text=True, timeout=PUBLISH_TIMEOUT_S, check=False,
+            )  # fmt: skip
+        except subprocess.TimeoutExpired:
+            late = f"publishing {path.name} took longer than {PUBLISH_TIMEOUT_S:g} s"
+            raise NotPublished(0) from StorageError(late)
+        said = _last_json(done.stdout)
+        if done.returncode == STORAGE_EXIT and said is not None:
+            raise NotPublished(int(said.get("rows", 0))) from StorageError(str(said["storage"]))
+        if done.returncode != 0 or said is None:
+            why = (done.stderr.strip().splitlines() or ["no output"])[-1]
+            raise NotPublished(0) from RuntimeError(
+                f"the publishing process exited with {done.returncode}: {why}"
+            )
+        if said.get("claimed") is False:
+            return None
+        aside = said.get("aside")
+        return Published(
+            int(said["written"]), int(said["files"]), None if aside is None else tuple(aside)
+        )
+
+    def _count(self, done: Published) -> None:
+        self.files += done.files
+        self.written_rows += done.written
+        if done.aside is not None:
+            self._said_aside(*done.aside)
+
+    def _said_aside(self, where: str, rows: int, reason: str) -> None:
+        self.quarantined += rows
         log.error(
             "%d prediction-log row(s) cannot be stored in Parquet (%s); set aside in %s, "
             "the other rows are published",
-            len(items),
+            rows,
             reason,
             where,
-            extra={"quarantined_rows": len(items), "file": where},
+            extra={"quarantined_rows": rows, "file": where},
         )
         if self.on_quarantine is not None:
             try:
-                self.on_quarantine(where, len(items), reason)
+                self.on_quarantine(where, rows, reason)
             except Exception:  # noqa: BLE001 - the alert is extra; the log line is out
                 log.exception("the quarantine alert failed")
 
@@ -661,11 +687,9 @@ class LogWriter:
         for key, rows in batches.items():
             self._seq += 1
             try:
-                self._publish(
-                    f"{self.writer_id}-{self._seq:06d}",
-                    convert_rows({key: rows}, types),
-                    check=False,
-                )
+                stem = f"{self.writer_id}-{self._seq:06d}"
+                converted = convert_rows({key: rows}, types)
+                self._count(publish_converted(self.sink, stem, converted, check=False))
             except (OSError, StorageError) as exc:  # keep the rows, retry next time
                 self.errors += 1
                 self._failed("publish", f"prediction-log write failed, will retry: {exc}")
@@ -707,6 +731,16 @@ def _stamped(row: dict[str, Any]) -> dict[str, Any]:
     if ts is None:
         return {**row, "ts": micros(datetime.now(UTC))}
     return row
+
+
+def _last_json(text: str) -> dict[str, Any] | None:
+    """The last line of a publishing process's output, as the JSON object it should be."""
+    lines = text.strip().splitlines()
+    try:
+        found = orjson.loads(lines[-1]) if lines else None
+    except orjson.JSONDecodeError:
+        return None
+    return found if isinstance(found, dict) else None
 
 
 def _give_back_memory() -> None:

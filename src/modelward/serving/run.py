@@ -59,6 +59,7 @@ def create_app(ws: Workspace, options: ServeOptions, *, on_ready: Any = None) ->
         flush_ms=serving.flush_ms,
         max_wal_bytes=serving.wal_max_mb * 2**20,
         on_quarantine=lambda *about: _quarantine_alert(ws, *about),
+        separate_process=True,  # the conversion's memory and GIL are not the requests'
     )
     poll = options.poll if options.poll is not None else serving.follow_ms / 1000
     state = ServingState(ws, poll=poll, require_auth=not is_loopback(options.host))

@@ -1,0 +1,114 @@
+"""Publishing a closed write-ahead segment: its rows as Parquet files in the log, the rows
+Arrow cannot store set aside, then the segment deleted.
+
+:func:`publish_converted` writes what a conversion made; :func:`publish_segment` does the
+whole of one segment. A server publishes in a process of its own (``python -m
+modelward.predlog.publish LOGS SEGMENT``, see :class:`~.writer.LogWriter`'s
+``separate_process``): the conversion of 100,000 rows holds ~150 MB and Arrow's modules
+~90 MB more, and none of it is then the server's, nor the GIL it takes between requests.
+The process says what it did in one JSON line on stdout:
+
+- ``{"claimed": false}``: another process holds the segment, or it is gone;
+- ``{"written": ROWS, "files": N, "aside": [FILE, ROWS, REASON] | null}``: published;
+- ``{"storage": MESSAGE, "rows": ROWS}`` (exit 3): log storage refused; the segment stays;
+- a traceback on stderr (exit 1): a bug; the segment stays.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from modelward.errors import StorageError
+from modelward.predlog.convert import convert_segment, json_line
+from modelward.predlog.layout import QUARANTINE, SEGMENT_KEY, partition
+from modelward.predlog.segment import claimed, rows_in
+from modelward.predlog.sink import open_sink
+
+if TYPE_CHECKING:
+    from modelward.predlog.convert import Converted
+    from modelward.predlog.sink import Sink
+
+__all__ = ["STORAGE_EXIT", "NotPublished", "Published", "publish_converted", "publish_segment"]
+
+#: The exit code of a publishing process whose log storage refused the files.
+STORAGE_EXIT = 3
+
+
+@dataclass
+class Published:
+    """What one publishing wrote: rows and files, and the rows set aside (where, how many,
+    why) when some could not be stored."""
+
+    written: int = 0
+    files: int = 0
+    aside: tuple[str, int, str] | None = None
+
+
+def publish_converted(sink: Sink, stem: str, converted: Converted, *, check: bool) -> Published:
+    """Write ``converted`` as ``<partition>/<stem>.parquet`` files (skipping those that are
+    there already when ``check``: published before a crash could delete the segment), and
+    its unstorable rows as ``quarantine/<stem>.jsonl``."""
+    done = Published()
+    items = converted.quarantined
+    if items:
+        relpath = f"{QUARANTINE}/{stem}.jsonl"
+        sink.put(relpath, b"".join(json_line(item) for item in items))
+        done.aside = (f"{sink.url}/{relpath}", len(items), items[0]["reason"])
+    for (kind, model, date), table in converted.tables.items():
+        relpath = f"{partition(kind, model, date)}/{stem}.parquet"
+        if check and sink.has(relpath):
+            continue
+        sink.write(relpath, table.replace_schema_metadata({SEGMENT_KEY: stem}))
+        done.files += 1
+        done.written += table.num_rows
+    return done
+
+
+class NotPublished(Exception):
+    """A segment's files could not all be written (its ``__cause__`` says why): the
+    segment stays in the write-ahead folder, holding ``rows`` rows."""
+
+    def __init__(self, rows: int) -> None:
+        super().__init__(f"{rows} rows not published")
+        self.rows = rows
+
+
+def publish_segment(sink: Sink, path: Path, *, check: bool) -> Published | None:
+    """Publish the closed segment at ``path`` and delete it; None when another process
+    holds it or it is gone. Raises :class:`NotPublished` from what failed."""
+    with claimed(path) as data:
+        if data is None:
+            return None
+        try:
+            done = publish_converted(sink, path.stem, convert_segment(data), check=check)
+        except Exception as exc:
+            raise NotPublished(rows_in(data)) from exc
+        path.unlink(missing_ok=True)
+    return done
+
+
+def main(argv: list[str]) -> int:
+    """``LOGS SEGMENT [--check]``: publish one segment, say what happened as JSON."""
+    logs, segment, *flags = argv
+    try:
+        done = publish_segment(open_sink(logs), Path(segment), check="--check" in flags)
+    except NotPublished as exc:
+        cause = exc.__cause__
+        if not isinstance(cause, OSError | StorageError):
+            raise  # a bug: the traceback on stderr, exit 1
+        message = cause.message if isinstance(cause, StorageError) else str(cause)
+        print(json.dumps({"storage": message, "rows": exc.rows}))
+        return STORAGE_EXIT
+    if done is None:
+        print(json.dumps({"claimed": False}))
+    else:
+        print(json.dumps({"written": done.written, "files": done.files, "aside": done.aside}))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
