@@ -29,10 +29,12 @@ from modelward.predlog.segment import claimed, rows_in
 from modelward.predlog.sink import open_sink
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from modelward.predlog.convert import Converted
     from modelward.predlog.sink import Sink
 
-__all__ = ["STORAGE_EXIT", "NotPublished", "Published", "publish_converted", "publish_segment"]
+__all__ = ["STORAGE_EXIT", "Published", "publish_converted", "publish_segment"]
 
 #: The exit code of a publishing process whose log storage refused the files.
 STORAGE_EXIT = 3
@@ -68,25 +70,21 @@ def publish_converted(sink: Sink, stem: str, converted: Converted, *, check: boo
     return done
 
 
-class NotPublished(Exception):
-    """A segment's files could not all be written (its ``__cause__`` says why): the
-    segment stays in the write-ahead folder, holding ``rows`` rows."""
-
-    def __init__(self, rows: int) -> None:
-        super().__init__(f"{rows} rows not published")
-        self.rows = rows
-
-
-def publish_segment(sink: Sink, path: Path, *, check: bool) -> Published | None:
+def publish_segment(
+    sink: Sink, path: Path, *, check: bool, failed: Callable[[int], None] | None = None
+) -> Published | None:
     """Publish the closed segment at ``path`` and delete it; None when another process
-    holds it or it is gone. Raises :class:`NotPublished` from what failed."""
+    holds it or it is gone. When writing fails, ``failed`` is told how many rows the
+    segment holds (it stays) before the error is raised again."""
     with claimed(path) as data:
         if data is None:
             return None
         try:
             done = publish_converted(sink, path.stem, convert_segment(data), check=check)
-        except Exception as exc:
-            raise NotPublished(rows_in(data)) from exc
+        except Exception:
+            if failed is not None:
+                failed(rows_in(data))
+            raise
         path.unlink(missing_ok=True)
     return done
 
@@ -94,14 +92,14 @@ def publish_segment(sink: Sink, path: Path, *, check: bool) -> Published | None:
 def main(argv: list[str]) -> int:
     """``LOGS SEGMENT [--check]``: publish one segment, say what happened as JSON."""
     logs, segment, *flags = argv
+    held: list[int] = []
     try:
-        done = publish_segment(open_sink(logs), Path(segment), check="--check" in flags)
-    except NotPublished as exc:
-        cause = exc.__cause__
-        if not isinstance(cause, OSError | StorageError):
-            raise  # a bug: the traceback on stderr, exit 1
-        message = cause.message if isinstance(cause, StorageError) else str(cause)
-        print(json.dumps({"storage": message, "rows": exc.rows}))
+        done = publish_segment(
+            open_sink(logs), Path(segment), check="--check" in flags, failed=held.append
+        )
+    except (OSError, StorageError) as exc:  # anything else is a bug: traceback, exit 1
+        message = exc.message if isinstance(exc, StorageError) else str(exc)
+        print(json.dumps({"storage": message, "rows": held[0] if held else 0}))
         return STORAGE_EXIT
     if done is None:
         print(json.dumps({"claimed": False}))

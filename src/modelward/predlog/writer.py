@@ -64,7 +64,6 @@ from modelward.predlog.convert import Key, convert_rows, day_of, guess_type, jso
 from modelward.predlog.layout import FEEDBACK, PREDICTIONS
 from modelward.predlog.publish import (
     STORAGE_EXIT,
-    NotPublished,
     Published,
     publish_converted,
     publish_segment,
@@ -609,16 +608,14 @@ class LogWriter:
 
     def _publish_segment(self, path: Path) -> None:
         name = path.name
-        check = name not in self._fresh
-        try:
-            done = (
-                self._publish_apart(path, check) if self.apart else self._publish_here(path, check)
-            )
-        except NotPublished as exc:
-            self._fresh.discard(name)  # it may be part published: skip what is there next
+
+        def failed(rows: int) -> None:  # it stays; it may be part published: check next
+            self._fresh.discard(name)
             with self._lock:
-                self._backlog[name] = exc.rows
-            raise exc.__cause__ or exc from None
+                self._backlog[name] = rows
+
+        publish = self._publish_apart if self.apart else self._publish_here
+        done = publish(path, name not in self._fresh, failed)
         with self._lock:
             self._backlog.pop(name, None)
         if done is None:  # another process holds it (or published it meanwhile)
@@ -628,10 +625,14 @@ class LogWriter:
         if done.written and not name.startswith(self.writer_id):
             log.info("published %d logged rows a stopped writer left in %s", done.written, name)
 
-    def _publish_here(self, path: Path, check: bool) -> Published | None:
-        return publish_segment(self.sink, path, check=check)
+    def _publish_here(
+        self, path: Path, check: bool, failed: Callable[[int], None]
+    ) -> Published | None:
+        return publish_segment(self.sink, path, check=check, failed=failed)
 
-    def _publish_apart(self, path: Path, check: bool) -> Published | None:
+    def _publish_apart(
+        self, path: Path, check: bool, failed: Callable[[int], None]
+    ) -> Published | None:
         """The segment published by ``python -m modelward.predlog.publish`` (see there)."""
         argv = [sys.executable, "-m", "modelward.predlog.publish", self.logs_url, str(path)]
         try:
@@ -639,17 +640,18 @@ class LogWriter:
                 [*argv, *(["--check"] if check else [])],
                 capture_output=True, text=True, timeout=PUBLISH_TIMEOUT_S, check=False,
             )  # fmt: skip
-        except subprocess.TimeoutExpired:
+        except subprocess.TimeoutExpired as exc:
+            failed(0)
             late = f"publishing {path.name} took longer than {PUBLISH_TIMEOUT_S:g} s"
-            raise NotPublished(0) from StorageError(late)
+            raise StorageError(late) from exc
         said = _last_json(done.stdout)
         if done.returncode == STORAGE_EXIT and said is not None:
-            raise NotPublished(int(said.get("rows", 0))) from StorageError(str(said["storage"]))
+            failed(int(said.get("rows", 0)))
+            raise StorageError(str(said["storage"]))
         if done.returncode != 0 or said is None:
+            failed(0)
             why = (done.stderr.strip().splitlines() or ["no output"])[-1]
-            raise NotPublished(0) from RuntimeError(
-                f"the publishing process exited with {done.returncode}: {why}"
-            )
+            raise RuntimeError(f"the publishing process exited with {done.returncode}: {why}")
         if said.get("claimed") is False:
             return None
         aside = said.get("aside")
