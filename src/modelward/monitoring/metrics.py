@@ -16,6 +16,7 @@ requests (see ``docs/monitor.md``, "Large windows").
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from functools import partial
@@ -220,6 +221,7 @@ def compute_metrics(
         shrink = math.sqrt(min(n, interval_rows) / population)
         resamples = min(resamples, SAMPLE_RESAMPLES)
     out: dict[str, dict[str, Any]] = {}
+    drawn: dict[str, Any] = {}  # what this call's metrics share: confusion draws, intervals
     for name in names:
         fn, which = functions[name]
         column: Any = y_pred if which == "pred" else score
@@ -232,25 +234,15 @@ def compute_metrics(
         t, c = (y_true, column) if sub is None else (y_true[sub], column[sub])
         if task == "binary-classification":
             mid = value if sub is None and exact is None else _binary_value(name, t, c, positive)
-            low, high = _binary_bootstrap(name, t == positive, c, positive, resamples, seed)
+            low, high = _binary_bootstrap(name, t == positive, c, positive, resamples, seed, drawn)
         else:
-            drawn = _task_intervals(task, t, c, resamples, seed)[name]
-            mid, low, high = drawn["value"], drawn["low"], drawn["high"]
+            found = _task_intervals(task, t, c, resamples, seed, drawn)[name]
+            mid, low, high = found["value"], found["low"], found["high"]
         if low is not None and high is not None:
             low = value - (mid - low) * shrink
             high = value + (high - mid) * shrink
         out[name] = {"value": _num(value), "low": _num(low), "high": _num(high)}
-    _forget_data()
     return out
-
-
-def _forget_data() -> None:
-    """Drop what :data:`_INDEX_CACHE` holds of this call's rows; the resamples' indices
-    (which depend only on the rows' count) stay for the next call: a report's series
-    draws the same indices for each of its periods."""
-    if _INDEX_CACHE.get("key", ("",))[0] == "intervals":
-        _INDEX_CACHE.clear()
-    _INDEX_CACHE.pop("confusion", None)
 
 
 #: The columns :func:`compute_metrics` reads.
@@ -360,7 +352,15 @@ def auc_from_counts(scores: Any, positives: Any, totals: Any) -> float | None:
     return (rank_sum - p_count * (p_count + 1) / 2) / (p_count * n_count)
 
 
-_INDEX_CACHE: dict[str, Any] = {}
+@functools.lru_cache(maxsize=1)
+def _resample_indices(n: int, resamples: int, seed: int) -> Any:
+    """:func:`modelward.stats.bootstrap._indices`, kept for the next call with the same
+    count: a report's series draws the same indices for each of its periods. Read-only."""
+    from modelward.stats.bootstrap import _indices
+
+    idx = _indices(n, resamples, seed)
+    idx.flags.writeable = False
+    return idx
 
 
 def _binary_value(name: str, truth: Any, column: Any, positive: str | None) -> float:
@@ -388,37 +388,41 @@ def _binary_value(name: str, truth: Any, column: Any, positive: str | None) -> f
 
 
 def _binary_bootstrap(
-    name: str, truth: Any, column: Any, positive: str | None, resamples: int, seed: int
+    name: str,
+    truth: Any,
+    column: Any,
+    positive: str | None,
+    resamples: int,
+    seed: int,
+    drawn: dict[str, Any],
 ) -> tuple[float | None, float | None]:
     """The same percentile bootstrap as :func:`modelward.stats.bootstrap_ci` (same
-    resampling of row indices), vectorized over resamples for the binary metrics."""
+    resampling of row indices), vectorized over resamples for the binary metrics; the
+    confusion counts of each resample are drawn once into ``drawn`` for all four that
+    use them."""
     import numpy as np
 
-    from modelward.stats.bootstrap import _indices, _percentiles
+    from modelward.stats.bootstrap import _percentiles
 
     n = len(truth)
     truth = np.asarray(truth, dtype=bool)
     if n < 2:
         return None, None
-    key = (n, resamples, seed)
-    if _INDEX_CACHE.get("key") != key:
-        _INDEX_CACHE.clear()
-        _INDEX_CACHE.update(key=key, idx=_indices(n, resamples, seed))
-    idx = _INDEX_CACHE["idx"]  # the same draws for every metric of a check
+    idx = _resample_indices(n, resamples, seed)  # the same draws for every metric
     with np.errstate(divide="ignore", invalid="ignore"):
         if name == "roc_auc":
             draws = _auc_draws(truth, np.asarray(column, dtype="float64"), idx)
         else:
-            if "confusion" not in _INDEX_CACHE:  # the same predictions for all four metrics
+            if "confusion" not in drawn:
                 t = truth[idx]
                 p = (np.asarray(column) == positive)[idx]
-                _INDEX_CACHE["confusion"] = (
+                drawn["confusion"] = (
                     (t & p).sum(axis=1),
                     (~t & p).sum(axis=1),
                     (t & ~p).sum(axis=1),
                     (t == p).mean(axis=1),
                 )
-            tp, fp, fn, correct = _INDEX_CACHE["confusion"]
+            tp, fp, fn, correct = drawn["confusion"]
             if name == "accuracy":
                 draws = correct
             elif name == "precision":
@@ -433,7 +437,7 @@ def _binary_bootstrap(
 
 
 def _task_intervals(
-    task: str, truth: Any, column: Any, resamples: int, seed: int
+    task: str, truth: Any, column: Any, resamples: int, seed: int, drawn: dict[str, Any]
 ) -> dict[str, dict[str, Any]]:
     """A multiclass or regression model's metrics with their intervals, all from one pass
     over the resamples: the evaluation's own metric functions (every resample at once,
@@ -441,13 +445,11 @@ def _task_intervals(
     per resample and metric (3 ms each: a multiclass check took 6-12 s)."""
     from modelward.evaluation.resampling import interval_metrics
 
-    key = ("intervals", len(truth), resamples, seed)
-    if _INDEX_CACHE.get("key") != key:
-        _INDEX_CACHE.clear()
-        _INDEX_CACHE.update(key=key, found=interval_metrics(
+    if "intervals" not in drawn:
+        drawn["intervals"] = interval_metrics(
             _metric_fn(task, truth, column), len(truth), resamples=resamples, seed=seed
-        ))  # fmt: skip
-    found: dict[str, dict[str, Any]] = _INDEX_CACHE["found"]
+        )
+    found: dict[str, dict[str, Any]] = drawn["intervals"]
     return found
 
 
