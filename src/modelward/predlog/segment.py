@@ -114,12 +114,10 @@ def _locked_bytes(path: Path, fd: int) -> bytes | None:
             return None  # published and deleted meanwhile, and the name reused
     except FileNotFoundError:
         return None  # published and deleted by the process that held it
-    # one read of the whole size: one allocation, returned to the system when freed
-    # (1 MB chunks joined left a publishing server tens of MB of freed heap it kept)
-    chunks = [os.read(fd, max(os.fstat(fd).st_size, 1))]
+    chunks = []
     while chunk := os.read(fd, 1 << 20):
         chunks.append(chunk)
-    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+    return b"".join(chunks)
 
 
 def rows_in(data: bytes) -> int:
