@@ -170,3 +170,30 @@ def test_a_writer_out_of_file_descriptors_recovers_by_itself(deployed, start_ser
     assert server.stop() == 0, server.output()
     assert "flush of closed file" not in server.output()
     assert sorted(logged_ids(deployed)) == sorted(answered)
+
+
+def test_a_publishing_process_that_dies_leaves_its_rows_queued_and_the_next_round_publishes_them(
+    tmp_path, monkeypatch, caplog
+):
+    """As ``modelward serve`` publishes: each segment in a process of its own. One that
+    dies without a word (here: no Python to run it) loses nothing: the segment stays, the
+    queue counts its rows, an error line says why, and the next round publishes it."""
+    import sys
+
+    logs, wal = tmp_path / "logs", tmp_path / "wal"
+    stamp = datetime(2026, 11, 24, 12, tzinfo=UTC)
+    rows = [{"request_id": f"r{i}", "ts": stamp, "status": "ok", "in_age": 40.0} for i in range(7)]
+    writer = LogWriter(
+        str(logs), wal_dir=wal, flush_ms=10**6, flush_rows=10**6, separate_process=True
+    ).start()
+    python = sys.executable
+    monkeypatch.setattr(sys, "executable", "/bin/false")
+    writer.log_predictions("heart", rows, {"in_age": "float64"})
+    writer.flush()
+    assert writer.queued == 7 and logged_ids(str(logs)) == []
+    assert len(list(wal.glob("*.wal"))) >= 1
+    assert "the publishing process exited with 1" in caplog.text
+    monkeypatch.setattr(sys, "executable", python)
+    writer.close()
+    assert sorted(logged_ids(str(logs))) == sorted(r["request_id"] for r in rows)
+    assert writer.queued == 0 and writer.flushed

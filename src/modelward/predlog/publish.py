@@ -91,6 +91,13 @@ def publish_segment(
 
 def main(argv: list[str]) -> int:
     """``LOGS SEGMENT [--check]``: publish one segment, say what happened as JSON."""
+    if len(argv) not in (2, 3) or argv[2:] not in ([], ["--check"]):
+        print(
+            "usage: python -m modelward.predlog.publish LOGS SEGMENT [--check] "
+            "(modelward serve runs it for each closed write-ahead segment)",
+            file=sys.stderr,
+        )
+        return 2
     logs, segment, *flags = argv
     held: list[int] = []
     try:

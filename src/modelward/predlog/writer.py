@@ -68,7 +68,7 @@ from modelward.predlog.publish import (
     publish_converted,
     publish_segment,
 )
-from modelward.predlog.segment import Segment
+from modelward.predlog.segment import Segment, rows_in
 from modelward.predlog.sink import Sink, open_sink
 
 __all__ = ["LogWriter", "new_writer_id"]
@@ -641,7 +641,7 @@ class LogWriter:
                 capture_output=True, text=True, timeout=PUBLISH_TIMEOUT_S, check=False,
             )  # fmt: skip
         except subprocess.TimeoutExpired as exc:
-            failed(0)
+            failed(_rows_of(path))
             late = f"publishing {path.name} took longer than {PUBLISH_TIMEOUT_S:g} s"
             raise StorageError(late) from exc
         said = _last_json(done.stdout)
@@ -649,7 +649,7 @@ class LogWriter:
             failed(int(said.get("rows", 0)))
             raise StorageError(str(said["storage"]))
         if done.returncode != 0 or said is None:
-            failed(0)
+            failed(_rows_of(path))
             why = (done.stderr.strip().splitlines() or ["no output"])[-1]
             raise RuntimeError(f"the publishing process exited with {done.returncode}: {why}")
         if said.get("claimed") is False:
@@ -733,6 +733,15 @@ def _stamped(row: dict[str, Any]) -> dict[str, Any]:
     if ts is None:
         return {**row, "ts": micros(datetime.now(UTC))}
     return row
+
+
+def _rows_of(path: Path) -> int:
+    """The rows of a segment a publishing process left behind (it stopped or crashed), for
+    the queue's count; 0 when it cannot be read."""
+    try:
+        return rows_in(path.read_bytes())
+    except OSError:
+        return 0
 
 
 def _last_json(text: str) -> dict[str, Any] | None:
