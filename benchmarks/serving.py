@@ -47,6 +47,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bytecode import compile_sources
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 VENV = HERE / ".venv-mlflow"
@@ -582,6 +584,7 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> int:
     args = parse_args()
+    compile_sources(ROOT / "src")  # as pip compiles MLflow's (benchmarks/bytecode.py)
     if WORK.exists():
         shutil.rmtree(WORK)
     WORK.mkdir(parents=True)
