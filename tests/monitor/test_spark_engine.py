@@ -116,6 +116,34 @@ def test_a_binary_models_slices_and_reviews_are_the_same_on_both_engines(served,
     assert spark_found == duck
 
 
+def test_the_reports_metric_series_is_the_same_on_both_engines(served, spark):
+    """Each day's values and intervals, from the flags and scores each engine hands over
+    (its own microseconds of ``ts``)."""
+    from modelward.monitoring import Monitor
+    from modelward.monitoring.checks import Metrics
+    from modelward.monitoring.series import metric_series
+    from modelward.predlog.engines.spark import SparkEngine
+    from modelward.predlog.reader import LogReader
+
+    found = []
+    for engine in ("duckdb", "spark"):
+        monitor = Monitor(served.ws, alert=False)
+        if engine == "spark":
+            monitor.log = LogReader(
+                served.ws.logs_url,
+                wal=served.ws.layout.wal,
+                engine=partial(SparkEngine, spark=spark),
+            )
+        try:
+            found.append(
+                metric_series(monitor.context(Metrics(), "heart", "7d", END, "production"))
+            )
+        finally:
+            monitor.log.close()
+    assert found[1] == found[0]
+    assert len(found[0]["points"]) == len(served.days)
+
+
 @pytest.fixture
 def in_s3(served, s3):
     """The served workspace with its prediction log copied into a bucket of moto's S3

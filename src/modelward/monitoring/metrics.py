@@ -38,6 +38,7 @@ __all__ = [
     "METRICS_BY_TASK",
     "auc_from_counts",
     "compute_metrics",
+    "confusion_ratios",
     "positive_label",
     "rank_auc",
     "resolve_metrics",
@@ -422,18 +423,26 @@ def _binary_bootstrap(
                     (t & ~p).sum(axis=1),
                     (t == p).mean(axis=1),
                 )
-            tp, fp, fn, correct = drawn["confusion"]
-            if name == "accuracy":
-                draws = correct
-            elif name == "precision":
-                draws = np.where(tp + fp > 0, tp / (tp + fp), 0.0)
-            elif name == "recall":
-                draws = np.where(tp + fn > 0, tp / (tp + fn), 0.0)
-            else:  # f1
-                draws = np.where(2 * tp + fp + fn > 0, 2 * tp / (2 * tp + fp + fn), 0.0)
+            draws = confusion_ratios(name, *drawn["confusion"])
     draws = np.where(np.isfinite(draws), draws, np.nan)
     low, high = _percentiles(draws, 0.95)
     return low, high
+
+
+def confusion_ratios(name: str, tp: Any, fp: Any, fn: Any, correct: Any) -> Any:
+    """Accuracy (``correct``, the share right), precision, recall or F1 from confusion
+    counts, arrays of them (one per resample) or single counts; 0.0 where undefined, as
+    scikit-learn's ``zero_division=0``."""
+    import numpy as np
+
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if name == "accuracy":
+            return correct
+        if name == "precision":
+            return np.where(tp + fp > 0, tp / (tp + fp), 0.0)
+        if name == "recall":
+            return np.where(tp + fn > 0, tp / (tp + fn), 0.0)
+        return np.where(2 * tp + fp + fn > 0, 2 * tp / (2 * tp + fp + fn), 0.0)  # f1
 
 
 def _task_intervals(

@@ -9,73 +9,20 @@ from __future__ import annotations
 
 import base64
 import io
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from modelward.atomic import write_atomic
 from modelward.monitoring.checks import Degradation, Drift, Metrics, Quality
-from modelward.monitoring.checks.metrics import ROWS, labelled_window, positive_class
-from modelward.monitoring.metrics import CI_SAMPLE, compute_metrics, resolve_metrics
 from modelward.monitoring.result import CheckResult
+from modelward.monitoring.series import metric_series
 from modelward.present import dump_json
 from modelward.timeutil import utcnow
 
 if TYPE_CHECKING:
-    from modelward.monitoring.context import Context
     from modelward.monitoring.monitor import Monitor
 
 __all__ = ["build_report", "publish_report", "render_html", "write_report"]
-
-
-def _series(context: Context) -> dict[str, Any]:
-    """Metrics per period (days; hours when the window is shorter than 2 days), from the
-    metrics check's sample of labelled rows (the same table, when the check ran first in
-    this run) read in time order: each period is a slice of one Arrow table (no pandas,
-    no filter per period)."""
-    import numpy as np
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    assert context.model is not None and context.window is not None
-    window, task = context.window, context.model.task
-    names = resolve_metrics(task, None)
-    with labelled_window(context) as (held, _):
-        scan = held.only(status=("ok",), labelled=True)
-        rows = context.log.rows(scan, ROWS, order="ts", limit=None)
-    versions = [int(v) for v in pc.unique(rows["version"]).drop_null().to_pylist()]
-    positive = positive_class(context, versions) if task == "binary-classification" else None
-    step = timedelta(days=1) if window.length >= timedelta(days=2) else timedelta(hours=1)
-    in_micros = pc.cast(rows["ts"], pa.timestamp("us", tz="UTC"))
-    # sorted, never null: read from the buffer (pyarrow's to_numpy loads pandas)
-    micros = pc.cast(in_micros, pa.int64()).combine_chunks()
-    stamps = np.frombuffer(micros.buffers()[1], "int64")[micros.offset :][: len(micros)]
-    points = []
-    start = window.start
-    while start < window.end:
-        lo, hi = np.searchsorted(stamps, [_micros(start), _micros(start + step)])
-        if hi - lo >= 2:
-            part = rows.slice(int(lo), int(hi - lo))
-            values = compute_metrics(
-                part, task, names, positive=positive, resamples=300, interval_rows=CI_SAMPLE
-            )
-            points.append({"start": start.isoformat(), "rows": int(hi - lo), "metrics": values})
-        start = start + step
-    thresholds = context.policy.thresholds.as_dict()
-    return {
-        "metrics": names,
-        "thresholds": {n: thresholds.get(n) for n in names},
-        "step": "1d" if step == timedelta(days=1) else "1h",
-        "points": points,
-    }
-
-
-def _micros(moment: datetime) -> int:
-    """A time as the log's ``ts`` (microseconds since the epoch, UTC)."""
-    return (moment - _EPOCH) // timedelta(microseconds=1)
-
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def build_report(
@@ -98,7 +45,7 @@ def build_report(
             for check in (Metrics(), Drift(), Quality(), Degradation())
         ]  # fmt: skip
     series = (
-        _series(context)
+        metric_series(context)
         if context.model.task != "text-generation"
         else {"metrics": [], "thresholds": {}, "step": "1d", "points": []}
     )

@@ -192,6 +192,11 @@ class Engine(Protocol):
         ``q`` of ``expression``, as NumPy's default percentile computes it."""
         ...
 
+    def micros(self, expression: str) -> str:
+        """The expression of a timestamp ``expression`` as microseconds since the epoch
+        (an integer: what a caller buckets by period without fetching timestamps)."""
+        ...
+
     def warm(self) -> None:
         """Get ready for a first query soon (connect in the background); may do nothing."""
         ...

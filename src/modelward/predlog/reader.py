@@ -234,6 +234,9 @@ class LogReader:
     def quantile(self, expression: str, q: float) -> str:
         return self.engine.quantile(expression, q)
 
+    def micros(self, expression: str) -> str:
+        return self.engine.micros(expression)
+
     def file_types(self, scan: Scan) -> dict[str, dict[str, str]]:
         """The Arrow type of every column, per file of the scan."""
         return {

@@ -3,7 +3,8 @@
 - :func:`mcnemar`: two classifiers on the same rows; exact binomial test on the
   discordant pairs (what McNemar's test reduces to, exact for small counts).
 - :func:`delong`: two ROC-AUCs on the same rows, with DeLong's covariance (DeLong,
-  DeLong & Clarke-Pearson 1988; the fast midrank algorithm of Sun & Xu 2014).
+  DeLong & Clarke-Pearson 1988; the fast midrank algorithm of Sun & Xu 2014);
+  :func:`delong_auc`: one ROC-AUC and its standard error, the same way.
 - :func:`two_proportion`: two independent proportions (error rates, accuracies), pooled
   z-test; ``alternative="greater"`` asks whether the second is larger.
 - :func:`mann_whitney`: two independent samples (latencies), SciPy's U test plus the
@@ -22,6 +23,7 @@ __all__ = [
     "McNemarResult",
     "TwoProportionResult",
     "delong",
+    "delong_auc",
     "mann_whitney",
     "mcnemar",
     "normal_sf",
@@ -91,22 +93,37 @@ def mcnemar(correct_a: Any, correct_b: Any) -> McNemarResult:
 
 
 def _midranks(x: Any) -> Any:
+    """Each value's rank among ``x`` (1-based), ties sharing the mean of their ranks (NaN:
+    each its own), from one stable sort and the runs of equal values."""
     import numpy as np
 
     order = np.argsort(x, kind="mergesort")
     ordered = x[order]
     n = len(x)
-    ranks = np.empty(n, dtype="float64")
-    i = 0
-    while i < n:
-        j = i
-        while j < n and ordered[j] == ordered[i]:
-            j += 1
-        ranks[i:j] = 0.5 * (i + j - 1) + 1
-        i = j
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]]) if n else np.zeros(0, int)
+    ends = np.r_[starts[1:], n]
     out = np.empty(n, dtype="float64")
-    out[order] = ranks
+    out[order] = np.repeat(0.5 * (starts + ends - 1) + 1, ends - starts)
     return out
+
+
+def delong_auc(y_true: Any, score: Any) -> tuple[float, float]:
+    """One ROC-AUC and its standard error by DeLong's variance (the placements of each
+    class among the other, Sun & Xu's midranks), as R's pROC computes ``var(roc)``."""
+    import numpy as np
+
+    y = np.asarray(y_true).astype(bool)
+    score = np.asarray(score, dtype="float64")
+    pos, neg = score[y], score[~y]
+    m, n = len(pos), len(neg)
+    if m == 0 or n == 0:
+        raise ValueError("DeLong's variance needs both classes in y_true")
+    tz = _midranks(np.concatenate([pos, neg]))
+    auc = float(tz[:m].sum() / (m * n) - (m + 1) / (2 * n))
+    v01 = (tz[:m] - _midranks(pos)) / n
+    v10 = 1.0 - (tz[m:] - _midranks(neg)) / m
+    var = (np.var(v01, ddof=1) if m > 1 else 0.0) / m + (np.var(v10, ddof=1) if n > 1 else 0.0) / n
+    return auc, math.sqrt(max(float(var), 0.0))
 
 
 def delong(y_true: Any, score_a: Any, score_b: Any) -> DeLongResult:

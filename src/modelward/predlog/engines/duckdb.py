@@ -290,6 +290,9 @@ class DuckDBEngine(ScanSQL):
     def quantile(self, expression: str, q: float) -> str:
         return f"quantile_cont({expression}, {float(q)!r})"
 
+    def micros(self, expression: str) -> str:
+        return f"epoch_us({expression})"
+
     # -- SQL ------------------------------------------------------------------------------
 
     def source(self, files: Sequence[LogFile]) -> str:

@@ -223,6 +223,9 @@ class SparkEngine(ScanSQL):
     def quantile(self, expression: str, q: float) -> str:
         return f"percentile({expression}, {float(q)!r})"
 
+    def micros(self, expression: str) -> str:
+        return f"unix_micros({expression})"
+
     # -- the operations -------------------------------------------------------------------
 
     def aggregate(

@@ -1,0 +1,208 @@
+"""The report's metric series: the window's labelled predictions per period (days; hours
+when the window is shorter than 2 days), each period's values with a 95 % interval.
+
+It reads the metrics check's sample of labelled requests (in a runbook the very table the
+check read). A binary classifier's periods come from counts: accuracy, precision, recall
+and F1 from the period's confusion counts, their interval a bootstrap of those counts (a
+resample of the period's rows is a multinomial draw of its cells, so this is the row
+bootstrap itself, over every row of the period, at the cost of a few counts); ROC-AUC with
+DeLong's interval (as R's pROC gives by default). Other tasks bootstrap each period's
+rows (:func:`~modelward.monitoring.metrics.compute_metrics`).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from modelward.monitoring.checks.metrics import ROWS, labelled_window, positive_class
+from modelward.monitoring.metrics import (
+    CI_SAMPLE,
+    compute_metrics,
+    confusion_ratios,
+    resolve_metrics,
+)
+from modelward.predlog.engine import literal
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from modelward.monitoring.context import Context
+    from modelward.predlog.engine import Scan
+
+__all__ = ["RESAMPLES", "Z95", "metric_series"]
+
+#: Draws of a period's confusion counts.
+RESAMPLES = 1000
+#: The standard normal's 97.5 % quantile (SciPy's ``norm.ppf(0.975)``): DeLong's 95 %.
+Z95 = 1.959963984540054
+
+
+def metric_series(context: Context) -> dict[str, Any]:
+    """``{metrics, thresholds, step, points}``; each point ``{start, rows, metrics}``, a
+    period with at least two labelled predictions."""
+    assert context.model is not None and context.window is not None
+    window, task = context.window, context.model.task
+    names = resolve_metrics(task, None)
+    step = timedelta(days=1) if window.length >= timedelta(days=2) else timedelta(hours=1)
+    starts = []
+    start = window.start
+    while start < window.end:
+        starts.append(start)
+        start = start + step
+    with labelled_window(context) as (held, _):
+        scan = held.only(status=("ok",), labelled=True)
+        positive = None
+        if task == "binary-classification":
+            versions = context.log.aggregate(scan, ["version"], group_by="version")
+            positive = positive_class(context, [int(v) for (v,) in versions if v is not None])
+        if positive is not None:
+            points = _binary_points(context, scan, starts, step, names, positive)
+        else:
+            rows = context.log.rows(scan, ROWS, order="ts", limit=None)
+            points = _row_points(rows, starts, step, task, names)
+    thresholds = context.policy.thresholds.as_dict()
+    return {
+        "metrics": names,
+        "thresholds": {n: thresholds.get(n) for n in names},
+        "step": "1d" if step == timedelta(days=1) else "1h",
+        "points": points,
+    }
+
+
+def _periods(micros: Any, starts: list[datetime], step: timedelta) -> Any:
+    """Each row's period (its index in ``starts``; -1 outside them) from its ``ts`` in
+    microseconds since the epoch."""
+    import numpy as np
+
+    edges = np.array([_micros(s) for s in [*starts, starts[-1] + step]], dtype="int64")
+    period = np.searchsorted(edges, np.asarray(micros, dtype="int64"), side="right") - 1
+    period[(period < 0) | (period >= len(starts))] = -1
+    return period
+
+
+def _binary_points(
+    context: Context,
+    scan: Scan,
+    starts: list[datetime],
+    step: timedelta,
+    names: list[str],
+    positive: str,
+) -> list[dict[str, Any]]:
+    """A binary classifier's periods from four flags and the score of each labelled row
+    (computed by the engine: no label or prediction leaves it)."""
+    import numpy as np
+
+    pos, log = literal(positive), context.log
+    found = log.aggregate_columns(
+        scan.only(where=["prediction IS NOT NULL"]),
+        [
+            f"{log.micros('ts')} AS t",
+            f"label = {pos} AS hit",
+            f"prediction = {pos} AS said",
+            "label = prediction AS same",
+            "CAST(score AS DOUBLE) AS score",
+        ],
+    )
+    if not found or not len(found["t"]):
+        return []
+    period = _periods(np.ma.getdata(found["t"]), starts, step)
+    hit, said, same = (np.ma.filled(found[k], False).astype(bool) for k in ("hit", "said", "same"))
+    score: Any = np.ma.filled(np.ma.asarray(found["score"], dtype="float64"), np.nan)
+    points = []
+    for i, start in enumerate(starts):
+        mine = period == i
+        n = int(mine.sum())
+        if n < 2:
+            continue
+        values = _binary_period(hit[mine], said[mine], same[mine], score[mine], names)
+        points.append({"start": start.isoformat(), "rows": n, "metrics": values})
+    return points
+
+
+def _binary_period(
+    hit: Any, said: Any, same: Any, score: Any, names: list[str]
+) -> dict[str, dict[str, Any]]:
+    """One period's binary metrics: confusion ratios with the bootstrap of their counts,
+    ROC-AUC with DeLong's interval."""
+    import numpy as np
+
+    from modelward.stats.bootstrap import _percentiles
+
+    n = len(hit)
+    # the cells a row falls in: tp, fp, fn, and a negative row right or wrong (a label
+    # that is neither class is wrong without being a false positive)
+    cells = np.array(
+        [
+            (hit & said).sum(),
+            (~hit & said).sum(),
+            (hit & ~said).sum(),
+            (~hit & ~said & same).sum(),
+            (~hit & ~said & ~same).sum(),
+        ],
+        dtype="int64",
+    )
+    draws = np.random.default_rng(0).multinomial(n, cells / n, size=RESAMPLES)
+    out: dict[str, dict[str, Any]] = {}
+    for name in names:
+        if name == "roc_auc":
+            out[name] = _auc(hit, score)
+            continue
+        tp, fp, fn, right = cells[0], cells[1], cells[2], cells[0] + cells[3]
+        value = float(confusion_ratios(name, tp, fp, fn, right / n))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            drawn = confusion_ratios(
+                name, draws[:, 0], draws[:, 1], draws[:, 2], (draws[:, 0] + draws[:, 3]) / n
+            )
+        low, high = _percentiles(np.asarray(drawn, dtype="float64"), 0.95)
+        out[name] = {"value": value, "low": low, "high": high}
+    return out
+
+
+def _auc(hit: Any, score: Any) -> dict[str, Any]:
+    import numpy as np
+
+    from modelward.stats.tests import delong_auc
+
+    if np.isnan(score).any():
+        return {"value": None, "low": None, "high": None, "note": "no scores logged"}
+    if hit.all() or not hit.any():
+        return {"value": None, "low": None, "high": None, "note": "one class only"}
+    auc, error = delong_auc(hit, score)
+    return {
+        "value": auc,
+        "low": max(0.0, auc - Z95 * error),
+        "high": min(1.0, auc + Z95 * error),
+    }
+
+
+def _row_points(
+    rows: pa.Table, starts: list[datetime], step: timedelta, task: str, names: list[str]
+) -> list[dict[str, Any]]:
+    """A multiclass or regression model's periods: each bootstraps its rows (300 resamples
+    of at most ``CI_SAMPLE`` of them, narrowed as the metrics check's interval)."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    # ts as microseconds from its buffer (pyarrow's to_numpy loads pandas)
+    micros = pc.cast(pc.cast(rows["ts"], pa.timestamp("us", tz="UTC")), pa.int64())
+    micros = micros.combine_chunks()
+    stamps = np.frombuffer(micros.buffers()[1], "int64")[micros.offset :][: len(micros)]
+    period = _periods(stamps, starts, step)
+    points = []
+    for i, start in enumerate(starts):
+        where = np.flatnonzero(period == i)
+        if len(where) < 2:
+            continue
+        part = rows.take(where)
+        values = compute_metrics(part, task, names, resamples=300, interval_rows=CI_SAMPLE)
+        points.append({"start": start.isoformat(), "rows": len(where), "metrics": values})
+    return points
+
+
+def _micros(moment: datetime) -> int:
+    """A time as the log's ``ts`` (microseconds since the epoch, UTC)."""
+    from datetime import UTC
+
+    return (moment - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
