@@ -25,7 +25,7 @@ from typing import Any
 from modelward.errors import ConfigError, ModelwardError, StorageError
 from modelward.redact import redact, remember
 
-__all__ = ["backend_errors", "check_url", "failure", "filesystem"]
+__all__ = ["backend_errors", "check_url", "failure", "filesystem", "local_root"]
 
 #: S3's bucket names: 3-63 lowercase letters, digits, dots and hyphens, beginning and
 #: ending with a letter or digit (no ``..``, not an IP address).
@@ -66,6 +66,15 @@ def check_url(url: str, setting: str) -> None:
             f"fix {setting}",
             field=setting,
         )
+
+
+def local_root(url: str) -> str | None:
+    """The absolute folder a local ``url`` (a path, or ``file://…``) names, as fsspec's
+    local filesystem spells it (``~`` expanded, forward slashes); None for a remote URL."""
+    text = url.removeprefix("file://") if url.startswith("file://") else url
+    if "://" in text or "::" in text:
+        return None
+    return os.path.abspath(os.path.expanduser(text)).replace(os.sep, "/")
 
 
 def filesystem(url: str, setting: str) -> tuple[Any, str]:

@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from modelward.errors import ConfigError, DataError
 from modelward.predlog.layout import COMPACTED_KEY, PREDICTIONS
-from modelward.storage import backend_errors, failure, filesystem
+from modelward.storage import backend_errors, failure, filesystem, local_root
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -72,11 +73,20 @@ class LogFiles:
     def __init__(self, url: str) -> None:
         scheme, sep, rest = str(url).partition("://")  # "s3://" stays a URL, without a bucket
         self.url = f"{scheme}{sep}{rest.rstrip('/')}" if sep else str(url).rstrip("/")
-        self.fs, root = filesystem(self.url, "MODELWARD_LOGS")
+        root = local_root(self.url)
+        if root is None:  # remote: its filesystem now (the URL checked, credentials masked)
+            self.__dict__["fs"], root = filesystem(self.url, "MODELWARD_LOGS")
         self.root = str(root).rstrip("/")
         self.protocol = self.url.split("://", 1)[0] if "://" in self.url else "file"
         self.remote = self.protocol != "file"
         self._footers: dict[str, _Footer] = {}
+
+    @functools.cached_property
+    def fs(self) -> Any:
+        """fsspec's filesystem of the log (for a local folder made when first asked: the
+        listing and the footers of a local log use the standard library, and a check
+        starts without importing fsspec, ~0.08 s)."""
+        return filesystem(self.url, "MODELWARD_LOGS")[0]
 
     # -- listing --------------------------------------------------------------------------
 
@@ -126,16 +136,19 @@ class LogFiles:
         found: dict[str, Partition] = {}
         for partition in self.partitions(kind, model, first=first, last=last):
             found.update(dict.fromkeys(self.names(partition), partition))
-        live = live_files(self.fs, sorted(found))
+        live = live_files(self.fs if self.remote else None, sorted(found))
         return [LogFile(self.full(p), found[p].model, found[p].date.isoformat()) for p in live]
 
     def _children(self, folder: str, prefix: str, *, suffix: str = "") -> list[str]:
         """Paths of ``folder``'s entries whose names start with ``prefix`` and end with
         ``suffix`` (none of the writers' temporary names), sorted."""
         try:
-            self.fs.invalidate_cache(folder)  # a long-lived reader lists afresh
-            entries = self.fs.ls(folder, detail=False)
-        except FileNotFoundError:
+            if self.remote:
+                self.fs.invalidate_cache(folder)  # a long-lived reader lists afresh
+                entries = self.fs.ls(folder, detail=False)
+            else:
+                entries = [f"{folder}/{name}" for name in os.listdir(folder)]
+        except (FileNotFoundError, NotADirectoryError):
             return []
         except backend_errors() as exc:
             raise failure(exc, f"the prediction log at {self.url}") from exc
@@ -190,10 +203,10 @@ class LogFiles:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        # a path without a protocol in a remote log: a reader's own local file
-        fs = self.fs if not self.remote or "://" in path else _local_fs()
+        # a path without a protocol (a local log, or a reader's own file in a remote one)
+        opened = self.fs.open if self.remote and "://" in path else open
         try:
-            with fs.open(self.local(path), "rb") as handle:
+            with opened(self.local(path), "rb") as handle:
                 footer = pq.ParquetFile(handle)  # reads the footer only
                 meta = footer.metadata
                 schema = footer.schema_arrow
@@ -258,12 +271,6 @@ def _ts_range(meta: Any, schema: pa.Schema) -> tuple[datetime | None, datetime |
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-def _local_fs() -> Any:
-    import fsspec
-
-    return fsspec.filesystem("file")
-
-
 def _unified(types: set[str]) -> str:
     known = types - {"null"}
     if len(known) <= 1:
@@ -292,10 +299,10 @@ def _day(text: str) -> date | None:
 
 
 def live_files(fs: Any, paths: list[str]) -> list[str]:
-    """``paths`` (log files, as ``fs`` names them) without those that a compacted file of
-    the same partition replaced: a reader that lists a partition after an interrupted
-    compaction, or while a compaction is deleting the files it replaced, sees each row
-    once."""
+    """``paths`` (log files, as ``fs`` names them; None: local paths) without those that
+    a compacted file of the same partition replaced: a reader that lists a partition after
+    an interrupted compaction, or while a compaction is deleting the files it replaced,
+    sees each row once."""
     replaced: set[str] = set()
     for path in paths:
         folder, name = path.rsplit("/", 1)
@@ -313,7 +320,7 @@ def replaced_by_compaction(fs: Any, path: str) -> bool:
 @functools.lru_cache(maxsize=4096)
 def compacted_from(fs: Any, path: str) -> tuple[str, ...]:
     """The names a compacted file replaced, from its Parquet metadata (cached: the file
-    never changes)."""
+    never changes); ``fs`` None: a local path."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
