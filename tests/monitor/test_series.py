@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from scipy.stats import norm
 from sklearn import metrics as sk
 from tests.monitor.conftest import END
 
@@ -64,6 +65,7 @@ def test_a_periods_intervals_are_the_row_bootstraps():
         assert found[name]["low"] == pytest.approx(boot.low, abs=0.06 * width), name
         assert found[name]["high"] == pytest.approx(boot.high, abs=0.06 * width), name
     auc, error = delong_auc(hit, score)
+    assert Z95 == pytest.approx(norm.ppf(0.975), rel=1e-15)
     assert found["roc_auc"] == {"value": auc, "low": auc - Z95 * error, "high": auc + Z95 * error}
     assert auc == pytest.approx(sk.roc_auc_score(hit, score), abs=1e-12)
 

@@ -75,6 +75,8 @@ def _periods(micros: Any, starts: list[datetime], step: timedelta) -> Any:
     microseconds since the epoch."""
     import numpy as np
 
+    if not starts:
+        return np.full(len(micros), -1, dtype="int64")
     edges = np.array([_micros(s) for s in [*starts, starts[-1] + step]], dtype="int64")
     period = np.searchsorted(edges, np.asarray(micros, dtype="int64"), side="right") - 1
     period[(period < 0) | (period >= len(starts))] = -1
