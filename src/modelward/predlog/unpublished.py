@@ -216,12 +216,13 @@ def _published(log: LogFiles, listed: list[LogFile]) -> set[str]:
     """``<partition>/<stem>`` of every file ``listed`` holds, and of every file a compacted
     file among them replaced."""
     out = set()
+    fs = log.fs if log.remote else None  # a local log's paths are opened as they are
     for log_file in listed:
         folder, name = log_file.path.rsplit("/", 1)
         relative = "/".join(folder.rsplit("/", 3)[-3:])  # <kind>/model=<m>/date=<d>
         out.add(f"{relative}/{name.removesuffix('.parquet')}")
         if name.startswith("compacted-"):
-            for replaced in compacted_from(log.fs, log.local(log_file.path)):
+            for replaced in compacted_from(fs, log.local(log_file.path)):
                 out.add(f"{relative}/{replaced.removesuffix('.parquet')}")
     return out
 
