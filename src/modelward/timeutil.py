@@ -1,4 +1,5 @@
-"""Time helpers shared by every subpackage: UTC now, and durations like ``30m`` or ``7d``."""
+"""Time helpers shared by every subpackage: UTC now, durations like ``30m`` or ``7d``, and a
+time as the prediction log's ``ts`` (microseconds since the epoch)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,23 @@ from datetime import UTC, datetime, timedelta
 
 from modelward.errors import ConfigError
 
-__all__ = ["format_duration", "parse_duration", "parse_time", "process_started_at", "utcnow"]
+__all__ = [
+    "format_duration",
+    "micros",
+    "parse_duration",
+    "parse_time",
+    "process_started_at",
+    "utcnow",
+]
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_ONE_US = timedelta(microseconds=1)
+
+
+def micros(moment: datetime) -> int:
+    """A timezone-aware time as the log's ``ts``: whole microseconds since the epoch."""
+    return (moment - _EPOCH) // _ONE_US
+
 
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)\s*$")

@@ -23,6 +23,7 @@ from modelward.monitoring.metrics import (
     resolve_metrics,
 )
 from modelward.predlog.engine import literal
+from modelward.timeutil import micros
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -70,15 +71,15 @@ def metric_series(context: Context) -> dict[str, Any]:
     }
 
 
-def _periods(micros: Any, starts: list[datetime], step: timedelta) -> Any:
+def _periods(stamps: Any, starts: list[datetime], step: timedelta) -> Any:
     """Each row's period (its index in ``starts``; -1 outside them) from its ``ts`` in
     microseconds since the epoch."""
     import numpy as np
 
     if not starts:
-        return np.full(len(micros), -1, dtype="int64")
-    edges = np.array([_micros(s) for s in [*starts, starts[-1] + step]], dtype="int64")
-    period = np.searchsorted(edges, np.asarray(micros, dtype="int64"), side="right") - 1
+        return np.full(len(stamps), -1, dtype="int64")
+    edges = np.array([micros(s) for s in [*starts, starts[-1] + step]], dtype="int64")
+    period = np.searchsorted(edges, np.asarray(stamps, dtype="int64"), side="right") - 1
     period[(period < 0) | (period >= len(starts))] = -1
     return period
 
@@ -145,12 +146,12 @@ def _binary_period(
         dtype="int64",
     )
     draws = np.random.default_rng(0).multinomial(n, cells / n, size=RESAMPLES)
+    tp, fp, fn, right = cells[0], cells[1], cells[2], cells[0] + cells[3]
     out: dict[str, dict[str, Any]] = {}
     for name in names:
         if name == "roc_auc":
             out[name] = _auc(hit, score)
             continue
-        tp, fp, fn, right = cells[0], cells[1], cells[2], cells[0] + cells[3]
         value = float(confusion_ratios(name, tp, fp, fn, right / n))
         with np.errstate(divide="ignore", invalid="ignore"):
             drawn = confusion_ratios(
@@ -188,9 +189,8 @@ def _row_points(
     import pyarrow.compute as pc
 
     # ts as microseconds from its buffer (pyarrow's to_numpy loads pandas)
-    micros = pc.cast(pc.cast(rows["ts"], pa.timestamp("us", tz="UTC")), pa.int64())
-    micros = micros.combine_chunks()
-    stamps = np.frombuffer(micros.buffers()[1], "int64")[micros.offset :][: len(micros)]
+    ts = pc.cast(pc.cast(rows["ts"], pa.timestamp("us", tz="UTC")), pa.int64()).combine_chunks()
+    stamps = np.frombuffer(ts.buffers()[1], "int64")[ts.offset :][: len(ts)]
     period = _periods(stamps, starts, step)
     points = []
     for i, start in enumerate(starts):
@@ -201,10 +201,3 @@ def _row_points(
         values = compute_metrics(part, task, names, resamples=300, interval_rows=CI_SAMPLE)
         points.append({"start": start.isoformat(), "rows": len(where), "metrics": values})
     return points
-
-
-def _micros(moment: datetime) -> int:
-    """A time as the log's ``ts`` (microseconds since the epoch, UTC)."""
-    from datetime import UTC
-
-    return (moment - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)

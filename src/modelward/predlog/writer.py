@@ -70,6 +70,7 @@ from modelward.predlog.publish import (
 )
 from modelward.predlog.segment import Segment, rows_in
 from modelward.predlog.sink import Sink, open_sink
+from modelward.timeutil import micros
 
 __all__ = ["LogWriter", "new_writer_id"]
 
@@ -96,17 +97,10 @@ WAL_WARN_SHARE = 0.8
 #: that folder (its append precedes the response; a new segment is renamed into place).
 VISIBLE_S = 1.0
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_one_us = datetime(1970, 1, 1, 0, 0, 0, 1, tzinfo=UTC) - _EPOCH
-
 
 def new_writer_id() -> str:
     host = "".join(c if c.isalnum() else "-" for c in socket.gethostname())[:24] or "host"
     return f"{host}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
-
-
-def micros(moment: datetime) -> int:
-    return (moment - _EPOCH) // _one_us
 
 
 class LogWriter:
