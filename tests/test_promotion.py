@@ -7,12 +7,18 @@ nothing changes. Real processes racing are in test_concurrency.py.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
+from sqlalchemy import select, update
 
 import modelward.registry.registry as registry_module
 from conftest import FEATURES
 from modelward import Workspace
 from modelward.errors import ConflictError, TransitionError
+from modelward.registry.snapshot import check_moves_since_start, read_snapshot
+from modelward.registry.stages import Stage
+from modelward.store.tables import EventRow, VersionRow
 from modelward.timeutil import utcnow
 
 
@@ -94,6 +100,29 @@ def test_a_move_after_the_caller_started_is_refused(staged):
         "heart", 3, "production", reason="r", force=True, replace=True, started=utcnow()
     )
     assert _stages(staged) == {1: "maintenance", 2: "maintenance", 3: "production"}
+
+
+def test_a_promotion_seen_half_way_is_named_as_the_versions_own_move(staged):
+    """Under READ COMMITTED a check's query can see a promotion's first event (the old
+    production out) but not its second (this version in, stamped after the query's "now"):
+    the user promoting that same version hears that it moved, not that production did."""
+    started = utcnow()
+    with staged.registry.db.session(readonly=True) as session:
+        row = session.scalar(select(VersionRow).where(VersionRow.version == 2))
+        seen = read_snapshot(session, "heart", row, started)
+    staged.transition("heart", 2, "production", reason="other", force=True, replace=True)
+    with staged.registry.db.session() as session:
+        session.execute(
+            update(EventRow)
+            .where(EventRow.version == 2, EventRow.to_stage == "production")
+            .values(created_at=utcnow() + timedelta(minutes=1))
+        )
+    with staged.registry.db.session(readonly=True) as session:
+        with pytest.raises(ConflictError) as caught:
+            check_moves_since_start(session, seen, Stage.PRODUCTION)
+    assert caught.value.message.startswith(
+        "heart:2 moved from staging to production after this command started; nothing was"
+    )
 
 
 def test_expected_names_the_version_a_promotion_replaces(staged):

@@ -88,11 +88,7 @@ def check_snapshot(session: Session, snapshot: Snapshot, target: Stage) -> None:
     """Refuse when what ``snapshot`` read changed; call with the model's row locked."""
     name = snapshot.model
     promotion = target == Stage.PRODUCTION
-    stage = session.scalar(
-        select(VersionRow.stage).where(
-            VersionRow.model_id == snapshot.model_id, VersionRow.version == snapshot.version
-        )
-    )
+    stage = _stage(session, snapshot)
     if stage != snapshot.stage:
         raise ConflictError(
             f"{name}:{snapshot.version} moved from {snapshot.stage} to {stage} while this "
@@ -129,15 +125,29 @@ def check_moves_since_start(session: Session, snapshot: Snapshot, target: Stage)
     if moved is None:
         return
     name = snapshot.model
-    if moved.version == snapshot.version:
+    # the version's own stage, read now: under READ COMMITTED the query above may have seen
+    # a promotion's first event (the old production out) but not its second (this version
+    # in, stamped after the query's "now"), and the user should hear that their version moved
+    stage = _stage(session, snapshot)
+    if stage != snapshot.stage or moved.version == snapshot.version:
+        was, now = (snapshot.stage, stage) if stage != snapshot.stage else (
+            moved.from_stage, moved.to_stage)  # fmt: skip
         raise ConflictError(
-            f"{name}:{snapshot.version} moved from {moved.from_stage} to {moved.to_stage} after "
-            f"this command started; {_reread(name)}"
+            f"{name}:{snapshot.version} moved from {was} to {now} after this command started; "
+            f"{_reread(name)}"
         )
     production = _production(session, snapshot.model_id)
     raise ConflictError(
         f"production of {name!r} moved to {shown(production)} after this command started; "
         f"{_reread(name)}"
+    )
+
+
+def _stage(session: Session, snapshot: Snapshot) -> str | None:
+    return session.scalar(
+        select(VersionRow.stage).where(
+            VersionRow.model_id == snapshot.model_id, VersionRow.version == snapshot.version
+        )
     )
 
 
