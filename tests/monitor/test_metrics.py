@@ -201,36 +201,32 @@ def test_large_windows_compute_metrics_in_duckdb(served, cli, monkeypatch):
         assert value["low"] <= value["value"] <= value["high"]
 
 
-def test_a_large_windows_interval_comes_from_the_smallest_hashes(served, cli, monkeypatch):
-    """Above CI_ROWS labels the interval is bootstrapped on the CI_ROWS labelled requests
-    with the smallest sample hash (of the MD5 of request_id), in time order: the same rows
-    on every run, where a reservoir sample depended on the order a parallel scan returned
-    them in."""
-    import numpy as np
-
+def test_a_large_windows_intervals_come_from_its_counts(served, cli, monkeypatch):
+    """Above CI_ROWS labels no row leaves the engine: the ratios' intervals are the
+    bootstrap of the confusion counts (the row bootstrap itself, over every labelled row)
+    and ROC-AUC's is DeLong's; re-running the check gives the same intervals."""
     import modelward.monitoring.metrics as metrics
-    from modelward.predlog.engines.sql import sample_hash
+    from modelward.monitoring.confusion import Z95
     from modelward.stats import bootstrap_ci
+    from modelward.stats.tests import delong_auc
 
     monkeypatch.setattr(metrics, "CI_ROWS", 50)
     rows = served.days["va"].reset_index(drop=True)
-    ids = served.preds["va"]["request_id"].tolist()
-    smallest = sorted(np.argsort([sample_hash(i) for i in ids], kind="stable")[:50])
-    kept = rows.iloc[smallest]
     proba = served.flavor.predict_proba(rows[FEATURES])[:, 1]
     pred = (proba >= 0.5).astype(int).astype(str)
     truth = rows["target"].astype(str).to_numpy()
     args = ("monitor", "metrics", "heart", "--until", _day(1), "--json")
-    found = cli(*args).json["results"]["versions"]["v1"]["metrics"]["accuracy"]
-    interval = bootstrap_ci(
-        accuracy_score, truth[kept.index], pred[kept.index], resamples=metrics.SAMPLE_RESAMPLES
-    )
-    whole = accuracy_score(truth, pred)
-    shrink = (50 / len(rows)) ** 0.5
-    assert found["value"] == pytest.approx(whole)
-    assert found["low"] == pytest.approx(whole - (interval.value - interval.low) * shrink)
-    assert found["high"] == pytest.approx(whole + (interval.high - interval.value) * shrink)
-    assert cli(*args).json["results"]["versions"]["v1"]["metrics"]["accuracy"] == found
+    found = cli(*args).json["results"]["versions"]["v1"]["metrics"]
+    every = bootstrap_ci(accuracy_score, truth, pred, resamples=2000, seed=1)
+    width = every.high - every.low
+    assert found["accuracy"]["value"] == pytest.approx(accuracy_score(truth, pred))
+    assert found["accuracy"]["low"] == pytest.approx(every.low, abs=0.06 * width)
+    assert found["accuracy"]["high"] == pytest.approx(every.high, abs=0.06 * width)
+    auc, error = delong_auc(truth == "1", proba)
+    assert found["roc_auc"]["value"] == pytest.approx(roc_auc_score(truth == "1", proba))
+    assert found["roc_auc"]["low"] == pytest.approx(max(0.0, auc - Z95 * error), abs=1e-9)
+    assert found["roc_auc"]["high"] == pytest.approx(min(1.0, auc + Z95 * error), abs=1e-9)
+    assert cli(*args).json["results"]["versions"]["v1"]["metrics"] == found
 
 
 def test_intervals_are_the_shared_bootstrap(served, cli):

@@ -11,9 +11,10 @@ from sklearn import metrics as sk
 from tests.monitor.conftest import END
 
 from modelward.monitoring.checks import Metrics
-from modelward.monitoring.series import Z95, _binary_period, metric_series
+from modelward.monitoring.confusion import Z95
+from modelward.monitoring.series import _binary_period, metric_series
 from modelward.stats.bootstrap import bootstrap_ci
-from modelward.stats.tests import delong_auc
+from modelward.stats.tests import delong_auc, delong_auc_counts
 
 pytestmark = pytest.mark.sqlite_only
 
@@ -39,6 +40,10 @@ def test_delong_auc_is_scikit_learns_auc_with_the_placements_standard_error():
         auc, error = delong_auc(y, score)
         assert auc == pytest.approx(sk.roc_auc_score(y, score), abs=1e-12)
         assert error == pytest.approx(_placements_se(y, score), rel=1e-9)
+        # the same from the rows and positives at each distinct score (an engine's counts)
+        scores, group = np.unique(score, return_inverse=True)
+        counted = delong_auc_counts(scores, np.bincount(group, y), np.bincount(group))
+        assert counted == pytest.approx((auc, error), rel=1e-9)
 
 
 def test_a_periods_intervals_are_the_row_bootstraps():

@@ -5,13 +5,11 @@ Metric names and directions (every one here is higher-is-better except the regre
 errors): binary ``accuracy, roc_auc, f1, precision, recall``; multiclass ``accuracy,
 f1_macro, precision_macro, recall_macro``; regression ``mae, rmse`` (lower is better)
 and ``r2``. Intervals are percentile bootstraps (:func:`modelward.stats.bootstrap_ci`);
-above :data:`CI_ROWS` labelled rows the binary values come from the engine's counts over
-every row (confusion counts, rows and positives per distinct score: :func:`auc_from_counts`)
-and the interval is the bootstrap of a ``CI_SAMPLE``-row
-sample (:data:`SAMPLE_RESAMPLES` resamples), narrowed by ``sqrt(CI_SAMPLE / n)`` (standard
-errors shrink with the square root of the sample), so a million labels cost what 2 000 do.
-Above :data:`SAMPLE_ROWS` predictions the window itself is a consistent hash sample of its
-requests (see ``docs/monitor.md``, "Large windows").
+above :data:`CI_ROWS` labelled rows a binary classifier's values and intervals come from
+the engine's counts over every labelled row (:mod:`.confusion`), other tasks bootstrap a
+``CI_ROWS``-row subset narrowed by ``sqrt(CI_ROWS / n)``. Above :data:`SAMPLE_ROWS`
+predictions the window itself is a consistent hash sample of its requests (see
+``docs/monitor.md``, "Large windows").
 """
 
 from __future__ import annotations
@@ -51,10 +49,8 @@ CI_ROWS = 5000
 #: the standard error of a rate is then at most 0.0011, and the reported interval is that
 #: of the sample, so it covers the whole window's value.
 SAMPLE_ROWS = 200_000
-#: Resamples for the interval of a large window (its width comes from a CI_SAMPLE sample).
-SAMPLE_RESAMPLES = 400
-#: Rows of a large window's interval sample: the bootstrap's standard error from 2 000
-#: rows is within about 2 % of the truth, then narrowed by ``sqrt(CI_SAMPLE / n)``.
+#: Labels of every version a window's hash sample must hold, else every request is read
+#: (and the rows a multiclass or regression series bootstraps per period).
 CI_SAMPLE = 2000
 ALIASES = {"auc": "roc_auc", "roc-auc": "roc_auc", "acc": "accuracy"}
 METRICS_BY_TASK = {
@@ -199,17 +195,12 @@ def compute_metrics(
     positive: str | None = None,
     resamples: int = 1000,
     seed: int = 0,
-    exact: dict[str, float | None] | None = None,
-    population: int | None = None,
     interval_rows: int = CI_ROWS,
 ) -> dict[str, dict[str, Any]]:
     """``name -> {value, low, high}`` over the labelled rows of ``frame`` (a DataFrame or an
     Arrow table with columns ``label``, ``prediction``, ``score``). Above ``interval_rows``
     rows, the interval is the bootstrap of a uniform subset of that many, narrowed by
-    ``sqrt(interval_rows / n)``.
-
-    With ``exact`` (values computed over all ``population`` labelled rows, e.g. in SQL),
-    ``frame`` is a sample that only provides the interval's width."""
+    ``sqrt(interval_rows / n)``."""
     import numpy as np
 
     y_true, y_pred, score = _labelled(frame, task)
@@ -218,23 +209,19 @@ def compute_metrics(
     rng = np.random.default_rng(seed)
     sub = rng.choice(n, size=interval_rows, replace=False) if n > interval_rows else None
     shrink = math.sqrt(interval_rows / n) if sub is not None else 1.0
-    if exact is not None and population:
-        shrink = math.sqrt(min(n, interval_rows) / population)
-        resamples = min(resamples, SAMPLE_RESAMPLES)
     out: dict[str, dict[str, Any]] = {}
     drawn: dict[str, Any] = {}  # what this call's metrics share: confusion draws, intervals
     for name in names:
         fn, which = functions[name]
         column: Any = y_pred if which == "pred" else score
-        known = exact.get(name) if exact is not None else None
-        missing = _missing(which, column, y_true, exact is not None and known is None)
+        missing = _missing(which, column, y_true)
         if missing is not None:
             out[name] = missing
             continue
-        value = float(known) if known is not None else float(fn(y_true, column))
+        value = float(fn(y_true, column))
         t, c = (y_true, column) if sub is None else (y_true[sub], column[sub])
         if task == "binary-classification":
-            mid = value if sub is None and exact is None else _binary_value(name, t, c, positive)
+            mid = value if sub is None else _binary_value(name, t, c, positive)
             low, high = _binary_bootstrap(name, t == positive, c, positive, resamples, seed, drawn)
         else:
             found = _task_intervals(task, t, c, resamples, seed, drawn)[name]
@@ -297,16 +284,16 @@ def _strings(table: pa.Table, task: str) -> bool:
     )
 
 
-def _missing(which: str, column: Any, truth: Any, unknown: bool) -> dict[str, Any] | None:
-    """The entry of a metric that cannot be computed (no scores, one class, no rows, an
-    ``unknown`` exact value), or None."""
+def _missing(which: str, column: Any, truth: Any) -> dict[str, Any] | None:
+    """The entry of a metric that cannot be computed (no scores, one class, no rows), or
+    None."""
     import numpy as np
 
     if column is None or (which == "score" and np.isnan(column).any()):
         return {"value": None, "low": None, "high": None, "note": "no scores logged"}
     if which == "score" and len(set(truth)) < 2:
         return {"value": None, "low": None, "high": None, "note": "one class only"}
-    if len(truth) == 0 or unknown:
+    if len(truth) == 0:
         return {"value": None, "low": None, "high": None}
     return None
 

@@ -16,12 +16,8 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from modelward.monitoring.checks.metrics import ROWS, labelled_window, positive_class
-from modelward.monitoring.metrics import (
-    CI_SAMPLE,
-    compute_metrics,
-    confusion_ratios,
-    resolve_metrics,
-)
+from modelward.monitoring.confusion import Z95, cells, ratio_entries
+from modelward.monitoring.metrics import CI_SAMPLE, compute_metrics, resolve_metrics
 from modelward.predlog.engine import literal
 from modelward.timeutil import micros
 
@@ -31,12 +27,7 @@ if TYPE_CHECKING:
     from modelward.monitoring.context import Context
     from modelward.predlog.engine import Scan
 
-__all__ = ["RESAMPLES", "Z95", "metric_series"]
-
-#: Draws of a period's confusion counts.
-RESAMPLES = 1000
-#: The standard normal's 97.5 % quantile (SciPy's ``norm.ppf(0.975)``): DeLong's 95 %.
-Z95 = 1.959963984540054
+__all__ = ["metric_series"]
 
 
 def metric_series(context: Context) -> dict[str, Any]:
@@ -128,38 +119,11 @@ def _binary_period(
 ) -> dict[str, dict[str, Any]]:
     """One period's binary metrics: confusion ratios with the bootstrap of their counts,
     ROC-AUC with DeLong's interval."""
-    import numpy as np
-
-    from modelward.stats.bootstrap import _percentiles
-
-    n = len(hit)
-    # the cells a row falls in: tp, fp, fn, and a negative row right or wrong (a label
-    # that is neither class is wrong without being a false positive)
-    cells = np.array(
-        [
-            (hit & said).sum(),
-            (~hit & said).sum(),
-            (hit & ~said).sum(),
-            (~hit & ~said & same).sum(),
-            (~hit & ~said & ~same).sum(),
-        ],
-        dtype="int64",
+    counts = cells(
+        len(hit), int(same.sum()), int(hit.sum()), int(said.sum()), int((hit & said).sum())
     )
-    draws = np.random.default_rng(0).multinomial(n, cells / n, size=RESAMPLES)
-    tp, fp, fn, right = cells[0], cells[1], cells[2], cells[0] + cells[3]
-    out: dict[str, dict[str, Any]] = {}
-    for name in names:
-        if name == "roc_auc":
-            out[name] = _auc(hit, score)
-            continue
-        value = float(confusion_ratios(name, tp, fp, fn, right / n))
-        with np.errstate(divide="ignore", invalid="ignore"):
-            drawn = confusion_ratios(
-                name, draws[:, 0], draws[:, 1], draws[:, 2], (draws[:, 0] + draws[:, 3]) / n
-            )
-        low, high = _percentiles(np.asarray(drawn, dtype="float64"), 0.95)
-        out[name] = {"value": value, "low": low, "high": high}
-    return out
+    ratios = ratio_entries(counts, names)
+    return {name: _auc(hit, score) if name == "roc_auc" else ratios[name] for name in names}
 
 
 def _auc(hit: Any, score: Any) -> dict[str, Any]:

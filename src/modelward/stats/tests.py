@@ -24,6 +24,7 @@ __all__ = [
     "TwoProportionResult",
     "delong",
     "delong_auc",
+    "delong_auc_counts",
     "mann_whitney",
     "mcnemar",
     "normal_sf",
@@ -124,6 +125,28 @@ def delong_auc(y_true: Any, score: Any) -> tuple[float, float]:
     v10 = 1.0 - (tz[m:] - _midranks(neg)) / m
     var = (np.var(v01, ddof=1) if m > 1 else 0.0) / m + (np.var(v10, ddof=1) if n > 1 else 0.0) / n
     return auc, math.sqrt(max(float(var), 0.0))
+
+
+def delong_auc_counts(scores: Any, positives: Any, totals: Any) -> tuple[float, float]:
+    """:func:`delong_auc` from the rows and the positives at each distinct score (what an
+    engine's grouped counts give): every row of a group has the same placement, so the
+    placements' variances are weighted sums over the groups, and no row is needed."""
+    import numpy as np
+
+    order = np.argsort(np.asarray(scores, dtype="float64"))
+    hits = np.asarray(positives, dtype="float64")[order]
+    misses = np.asarray(totals, dtype="float64")[order] - hits
+    m, n = float(hits.sum()), float(misses.sum())
+    if m == 0 or n == 0:
+        raise ValueError("DeLong's variance needs both classes in y_true")
+    # a positive's placement: the negatives below it, ties counted half (v01); a
+    # negative's: the positives above it, ties counted half (v10)
+    v01 = (np.cumsum(misses) - misses / 2) / n
+    v10 = (m - np.cumsum(hits) + hits / 2) / m
+    auc = float((hits * v01).sum() / m)
+    s01 = float((hits * (v01 - auc) ** 2).sum() / (m - 1)) if m > 1 else 0.0
+    s10 = float((misses * (v10 - auc) ** 2).sum() / (n - 1)) if n > 1 else 0.0
+    return auc, math.sqrt(max(s01 / m + s10 / n, 0.0))
 
 
 def delong(y_true: Any, score_a: Any, score_b: Any) -> DeLongResult:

@@ -6,10 +6,10 @@ The window's predictions and their latest labels are read once (above
 of the join; every request when the sample would hold fewer than ``metrics.CI_SAMPLE``
 labels of some version). Predictions and labelled predictions per version (label
 coverage) are exact counts over every request either way: the labelled ones by a
-semi-join with the feedback files. Binary values above ``metrics.CI_ROWS`` labels come from the
-engine's counts over every labelled row (confusion counts; rows and positives per
-distinct score for ROC-AUC), their interval from the bootstrap of the labelled requests
-with the smallest hashes; below, from the rows themselves (:mod:`..metrics`).
+semi-join with the feedback files. Binary values and intervals above ``metrics.CI_ROWS``
+labels come from the engine's counts over every labelled row (confusion counts; rows and
+positives per distinct score for ROC-AUC: :mod:`..confusion`); below, and for other tasks,
+from the rows themselves (:mod:`..metrics`).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import modelward.monitoring.metrics as measures
 from modelward.errors import ConfigError
+from modelward.monitoring import confusion
 from modelward.monitoring.checks.base import Check
 from modelward.monitoring.result import CheckResult, Findings, given, optional
 from modelward.monitoring.window import Window
@@ -225,17 +226,9 @@ def _values(
     """The metrics of a version's labelled rows, with their intervals. Rows in time order
     (ties by request): the bootstrap's draws must not depend on the order a parallel scan
     returns them in."""
-    log = context.log
     if positive is not None and labelled > measures.CI_ROWS:
-        exact = binary_values(context, scan, positive)
-        # the interval's rows: the labelled requests with the smallest hashes, a uniform
-        # sample that is the same on every run (a reservoir depends on the row order)
-        size = min(measures.CI_ROWS, measures.CI_SAMPLE)
-        sample = log.rows(scan, ROWS, order="hash", limit=size)
-        return measures.compute_metrics(
-            sample, task, names, positive=positive, exact=exact, population=labelled
-        )
-    rows = log.rows(scan, ROWS, order="ts", limit=labelled)
+        return binary_values(context, scan, positive, names)
+    rows = context.log.rows(scan, ROWS, order="ts", limit=labelled)
     return measures.compute_metrics(rows, task, names, positive=positive)
 
 
@@ -249,15 +242,18 @@ def labelled_counts(context: Context) -> dict[int, int]:
     return {int(v): int(n) for v, n in found if v is not None}
 
 
-def binary_values(context: Context, scan: Scan, positive: str) -> dict[str, float | None]:
-    """Accuracy, precision, recall, F1 from confusion counts and ROC-AUC from the rows and
-    positives at each distinct score, over every labelled row of ``scan``: aggregates, so
-    a million labels cost two grouped passes and no rows leave the engine."""
-    import numpy as np
+def binary_values(
+    context: Context, scan: Scan, positive: str, names: list[str]
+) -> dict[str, dict[str, Any]]:
+    """``name -> {value, low, high}`` over every labelled row of ``scan``, from counts:
+    accuracy, precision, recall and F1 from the confusion counts, their interval the
+    bootstrap of those counts; ROC-AUC and DeLong's interval from the rows and positives
+    at each distinct score (:mod:`..confusion`). Two grouped passes, and no row leaves
+    the engine."""
 
     pos, log = literal(positive), context.log
     judged = scan.only(where=["prediction IS NOT NULL"])
-    ((n, same, hit, said, tp),) = log.aggregate(
+    ((n, same, hit, said, tp, scored),) = log.aggregate(
         judged,
         [
             "count(*)",
@@ -265,28 +261,31 @@ def binary_values(context: Context, scan: Scan, positive: str) -> dict[str, floa
             f"count_if(label = {pos})",
             f"count_if(prediction = {pos})",
             f"count_if(label = {pos} AND prediction = {pos})",
+            "count(score)",
         ],
     )
-    fp, fn = said - tp, hit - tp
-    out: dict[str, float | None] = {
-        "accuracy": same / n if n else None,
-        "precision": tp / (tp + fp) if tp + fp else 0.0,
-        "recall": tp / (tp + fn) if tp + fn else 0.0,
-        "f1": 2 * tp / (2 * tp + fp + fn) if 2 * tp + fp + fn else 0.0,
-    }
-    groups = log.aggregate_columns(
-        judged.only(where=["score IS NOT NULL"]),
-        ["score", f"count_if(label = {pos}) AS hits", "count(*) AS rows"],
+    out = confusion.ratio_entries(confusion.cells(n, same, hit, said, tp), names)
+    if "roc_auc" in names:
+        out["roc_auc"] = _auc(context, judged, pos, n) if scored == n else {
+            "value": None, "low": None, "high": None, "note": "no scores logged"}  # fmt: skip
+    return {name: out[name] for name in names}
+
+
+def _auc(context: Context, judged: Scan, pos: str, n: int) -> dict[str, Any]:
+    """ROC-AUC with DeLong's interval from the rows and positives at each distinct score."""
+    import numpy as np
+
+    groups = context.log.aggregate_columns(
+        judged, ["score", f"count_if(label = {pos}) AS hits", "count(*) AS rows"],
         group_by="score",
-    )
+    )  # fmt: skip
     scores = np.asarray(groups.get("score", []), dtype="float64")
     hits = np.asarray(groups.get("hits", []), dtype="int64")
     rows = np.asarray(groups.get("rows", []), dtype="int64")
     if n > measures.AUC_ROUND_ROWS and len(scores):  # ties at 1e-6 share a rank
         scores, inverse = np.unique(np.round(scores, 6), return_inverse=True)
         hits, rows = np.bincount(inverse, hits), np.bincount(inverse, rows)
-    out["roc_auc"] = measures.auc_from_counts(scores, hits, rows)
-    return out
+    return confusion.auc_entry(scores, hits, rows)
 
 
 def _judge(
