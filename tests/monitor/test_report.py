@@ -45,6 +45,24 @@ def test_report_without_plots_and_json(served, cli, tmp_path):
     assert body["files"]["json"].endswith("r.json") and body["verdict"] == "fail"
 
 
+def test_a_temp_directory_without_room_for_the_template_cache_still_reports(
+    served, cli, tmp_path, monkeypatch
+):
+    """The compiled template is cached in the user's folder of the temp directory; where
+    that folder cannot be made, the report is compiled afresh, the same."""
+    import tempfile
+
+    args = ("report", "heart", "--until", UNTIL, "--no-plots", "--out")
+    assert cli(*args, tmp_path / "cached.html").exit_code == 0
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("")
+    monkeypatch.setattr(tempfile, "tempdir", str(blocked))  # no folder can be made in it
+    ran = cli(*args, tmp_path / "fresh.html")
+    assert ran.exit_code == 0, ran.stderr
+    cached, fresh = ((tmp_path / f"{n}.html").read_text() for n in ("cached", "fresh"))
+    assert re.sub(r"generated[^<]*", "", cached) == re.sub(r"generated[^<]*", "", fresh)
+
+
 def test_daily_runbook_items_and_report(served, cli, tmp_path):
     out = tmp_path / "daily.html"
     ran = cli("runbook", "daily", "heart", "--until", UNTIL, "--out", out, "--json")

@@ -160,11 +160,32 @@ def render_html(report: dict[str, Any], *, include_plots: bool = True) -> str:
     env = Environment(
         loader=PackageLoader("modelward.monitoring", "templates"),
         autoescape=select_autoescape(["html", "j2"]),
+        bytecode_cache=_bytecode_cache(),
     )
     env.filters["num"] = _num
     template = env.get_template("report.html.j2")
     figures = _figures(report) if include_plots else {"metrics": {}, "drift": {}}
     return template.render(report=report, figures=figures, include_plots=include_plots)
+
+
+def _bytecode_cache() -> Any:
+    """Jinja's cache of compiled templates in the user's own folder of the temp directory
+    (Jinja makes it 0700 and refuses one that another user owns): compiling the report's
+    template is ~40 ms of every report. None where there is no such folder; a cache that
+    cannot be written is passed over, never a failed report."""
+    from jinja2 import FileSystemBytecodeCache
+
+    class _Kept(FileSystemBytecodeCache):
+        def dump_bytecode(self, bucket: Any) -> None:
+            try:
+                super().dump_bytecode(bucket)
+            except OSError:
+                pass  # a full or read-only temp directory: compiled again next time
+
+    try:
+        return _Kept()
+    except (OSError, RuntimeError):  # RuntimeError: Jinja found the folder unsafe
+        return None
 
 
 def _num(value: Any, digits: int = 3) -> str:
