@@ -15,25 +15,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from modelward.errors import ConfigError
-from modelward.monitoring.checks import (
-    CHECKS,
-    Check,
-    Degradation,
-    DegradationResult,
-    Drift,
-    DriftResult,
-    ErrorDegradationResult,
-    Metrics,
-    MetricsResult,
-    Predictions,
-    PredictionsResult,
-    Quality,
-    QualityResult,
-    Resources,
-    ResourcesResult,
-    Review,
-    ReviewResult,
-)
+from modelward.monitoring.checks import CHECKS, Check
 from modelward.monitoring.context import Context
 from modelward.monitoring.result import AlertRef, CheckResult
 from modelward.predlog.files import LogChanged
@@ -41,6 +23,16 @@ from modelward.predlog.reader import LogReader
 
 if TYPE_CHECKING:
     from modelward.alerting import Alerts
+    from modelward.monitoring.checks import (
+        DegradationResult,
+        DriftResult,
+        ErrorDegradationResult,
+        MetricsResult,
+        PredictionsResult,
+        QualityResult,
+        ResourcesResult,
+        ReviewResult,
+    )
     from modelward.registry.records import ModelInfo, RunInfo
     from modelward.workspace import Workspace
 
@@ -203,31 +195,45 @@ class Monitor:
 
     def metrics(self, name: str, **options: Any) -> MetricsResult:
         """Metrics per version with label coverage and CIs (:class:`.checks.Metrics`)."""
+        from modelward.monitoring.checks.metrics import Metrics
+
         return self._check(Metrics, name, options)
 
     def drift(self, name: str, **options: Any) -> DriftResult:
         """Per-feature drift (:class:`.checks.Drift`)."""
+        from modelward.monitoring.checks.drift import Drift
+
         return self._check(Drift, name, options)
 
     def predictions(self, name: str, **options: Any) -> PredictionsResult:
         """Prediction volume, errors, latency and distribution drift
         (:class:`.checks.Predictions`)."""
+        from modelward.monitoring.checks.predictions import Predictions
+
         return self._check(Predictions, name, options)
 
     def quality(self, name: str, **options: Any) -> QualityResult:
         """Missing values, ranges, zeros, categories, types, schema and volume
         (:class:`.checks.Quality`)."""
+        from modelward.monitoring.checks.quality import Quality
+
         return self._check(Quality, name, options)
 
     def degradation(self, name: str, **options: Any) -> DegradationResult | ErrorDegradationResult:
         """When a metric dropped, which slices lost most, which drifted features go with it
         (:class:`.checks.Degradation`)."""
+        from modelward.monitoring.checks.degradation import Degradation
+
         return self._check(Degradation, name, options)
 
     def review(self, name: str, **options: Any) -> ReviewResult:
         """Misclassified and low-confidence predictions (:class:`.checks.Review`)."""
+        from modelward.monitoring.checks.review import Review
+
         return self._check(Review, name, options)
 
     def resources(self, **options: Any) -> ResourcesResult:
         """CPU, memory, disk, GPU and the server's /metrics (:class:`.checks.Resources`)."""
+        from modelward.monitoring.checks.resources import Resources
+
         return self._check(Resources, None, options)

@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import modelward.monitoring.metrics as measures
 from modelward.errors import ConfigError
-from modelward.monitoring import confusion
 from modelward.monitoring.checks.base import Check
+from modelward.monitoring.confusion import auc_entry, cells, ratio_entries
 from modelward.monitoring.result import CheckResult, Findings, given, optional
 from modelward.monitoring.window import Window
 from modelward.predlog.engine import Scan, literal
@@ -264,7 +264,7 @@ def binary_values(
             "count(score)",
         ],
     )
-    out = confusion.ratio_entries(confusion.cells(n, same, hit, said, tp), names)
+    out = ratio_entries(cells(n, same, hit, said, tp), names)
     if "roc_auc" in names:
         out["roc_auc"] = _auc(context, judged, pos, n) if scored == n else {
             "value": None, "low": None, "high": None, "note": "no scores logged"}  # fmt: skip
@@ -285,7 +285,7 @@ def _auc(context: Context, judged: Scan, pos: str, n: int) -> dict[str, Any]:
     if n > measures.AUC_ROUND_ROWS and len(scores):  # ties at 1e-6 share a rank
         scores, inverse = np.unique(np.round(scores, 6), return_inverse=True)
         hits, rows = np.bincount(inverse, hits), np.bincount(inverse, rows)
-    return confusion.auc_entry(scores, hits, rows)
+    return auc_entry(scores, hits, rows)
 
 
 def _judge(
