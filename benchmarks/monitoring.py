@@ -443,12 +443,13 @@ def ensure_peer() -> str:
     return str(python)
 
 
-#: ``modelward ARGV…`` in a child that prints its peak RSS (kB) last on stderr.
+#: ``modelward ARGV…`` in a child that prints its peak RSS (kB) last on stderr, run as
+#: the console script runs it (``run``: its exit included).
 _PEAK_RSS = (
-    "import sys; from modelward.cli.main import main; sys.argv[0] = 'modelward'\n"
-    "try:\n    main()\nfinally:\n"
-    "    print(open('/proc/self/status').read().split('VmHWM:')[1].split()[0], "
-    "file=sys.stderr)"
+    "import atexit, sys; from modelward.cli.main import run; sys.argv[0] = 'modelward'\n"
+    "atexit.register(lambda: print(open('/proc/self/status').read()"
+    ".split('VmHWM:')[1].split()[0], file=sys.stderr))\n"
+    "run()"
 )
 
 

@@ -72,3 +72,49 @@ def test_the_runner_sees_what_a_command_loads():
     """The check above can fail: a command that does load NumPy is seen doing it."""
     code, _, heavy = loaded("data", "profile", "--help", watched=("typer", "sqlalchemy"))
     assert code == 0 and heavy == ["typer"]
+
+
+# -- leaving: what an exit must do is done, the interpreter's teardown is not -------------
+
+
+def _leave(code: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    src = Path(modelward.__file__).parents[1]
+    return subprocess.run(
+        [sys.executable, "-c", f"from modelward.cli.main import leave\n{code}"],
+        env={**os.environ, "PYTHONPATH": str(src)}, cwd=tmp_path,
+        capture_output=True, text=True, check=False, timeout=60,
+    )  # fmt: skip
+
+
+def test_leaving_runs_atexit_flushes_output_and_keeps_the_code(tmp_path):
+    ran = _leave(
+        "import atexit, sys\n"
+        "atexit.register(lambda: open('done', 'w').write('ran'))\n"
+        "sys.stdout.write('x' * 1_000_000)\n"  # buffered, never flushed by the code
+        "leave(3)",
+        tmp_path,
+    )
+    assert ran.returncode == 3 and len(ran.stdout) == 1_000_000, ran.stderr
+    assert (tmp_path / "done").read_text() == "ran"
+
+
+def test_leaving_with_a_message_prints_it_and_exits_1(tmp_path):
+    ran = _leave("leave('error: what went wrong')", tmp_path)
+    assert ran.returncode == 1 and ran.stderr == "error: what went wrong\n"
+
+
+def test_leaving_waits_for_a_thread_still_at_work(tmp_path):
+    ran = _leave(
+        "import threading, time\n"
+        "def work():\n    time.sleep(0.5)\n    open('done', 'w').write('ran')\n"
+        "threading.Thread(target=work).start()\n"
+        "leave(0)",
+        tmp_path,
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert (tmp_path / "done").read_text() == "ran"
+
+
+def test_a_usage_mistake_through_the_console_script_is_one_line_and_exit_2():
+    code, out, _ = loaded("models", "list", "--bogus", watched=())
+    assert code == 2 and out == ""
