@@ -39,6 +39,8 @@ __all__ = [
 
 #: Footers kept in memory per listing (a footer is a few kilobytes).
 _FOOTERS = 100_000
+#: Lists of files whose columns, schemas and spans are kept.
+_KNOWN = 32
 
 
 class LogChanged(DataError):
@@ -80,6 +82,9 @@ class LogFiles:
         self.protocol = self.url.split("://", 1)[0] if "://" in self.url else "file"
         self.remote = self.protocol != "file"
         self._footers: dict[str, _Footer] = {}
+        # what a list of files' footers give, per list: a check scans the same few hundred
+        # files of a day a dozen times (their footers never change)
+        self._known: dict[tuple[Any, ...], Any] = {}
 
     @functools.cached_property
     def fs(self) -> Any:
@@ -177,8 +182,26 @@ class LogFiles:
     def same_schema(self, paths: Sequence[str]) -> bool:
         """Whether every one of ``paths`` has the same columns, in the same order, of the
         same types (their footers are read once)."""
-        first = self.schema(paths[0]) if paths else None
-        return all(self.schema(p).equals(first) for p in paths[1:])
+
+        def same() -> bool:
+            first = self.schema(paths[0]) if paths else None
+            return all(self.schema(p).equals(first) for p in paths[1:])
+
+        return bool(self._remembered(("same", *paths), same))
+
+    def within(self, files: Sequence[LogFile], start: datetime, end: datetime) -> list[LogFile]:
+        """The ``files`` that may hold a row with ``start <= ts < end`` (:meth:`spans`)."""
+        key = ("within", start, end, *(f.path for f in files))
+        return list(
+            self._remembered(key, lambda: [f for f in files if self.spans(f.path, start, end)])
+        )
+
+    def _remembered(self, key: tuple[Any, ...], compute: Any) -> Any:
+        if key not in self._known:
+            if len(self._known) >= _KNOWN:
+                self._known.clear()
+            self._known[key] = compute()
+        return self._known[key]
 
     def row_groups(self, path: str) -> int:
         """The Parquet row groups of one log file (its footer is read once)."""
@@ -229,14 +252,18 @@ class LogFiles:
         """Every column of ``files`` read as one table (by name) and its Arrow type: the
         type of the files that have it, ``double`` where numbers of several types meet,
         ``string`` where numbers and text do; ``model`` and ``date`` from the paths."""
-        found: dict[str, set[str]] = {}
-        for log_file in files:
-            for column in self.schema(log_file.path):
-                found.setdefault(column.name, set()).add(str(column.type))
-        out = {name: _unified(types) for name, types in found.items()}
-        if files:
-            out.update(model="string", date="string")
-        return out
+
+        def unified() -> dict[str, str]:
+            found: dict[str, set[str]] = {}
+            for log_file in files:
+                for column in self.schema(log_file.path):
+                    found.setdefault(column.name, set()).add(str(column.type))
+            out = {name: _unified(types) for name, types in found.items()}
+            if files:
+                out.update(model="string", date="string")
+            return out
+
+        return dict(self._remembered(("columns", *(f.path for f in files)), unified))
 
 
 #: A file's Arrow schema, its row groups, and the least and greatest ``ts`` its statistics

@@ -114,7 +114,7 @@ class LogReader:
         segments = self.unpublished.segments() if self.unpublished is not None else []
         listed = self._listed(segments, PREDICTIONS, model, first, last)
         if window is not None:  # the partitions' files whose ts statistics reach the window
-            listed = [f for f in listed if self.files.spans(f.path, window.start, window.end)]
+            listed = self.files.within(listed, window.start, window.end)
         files = tuple(listed)
         joined = labels or narrowing.get("labelled", False) or narrowing.get("ratings", False)
         feedback = tuple(self._listed(segments, FEEDBACK, model, first, None)) if joined else None
