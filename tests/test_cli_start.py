@@ -118,3 +118,16 @@ def test_leaving_waits_for_a_thread_still_at_work(tmp_path):
 def test_a_usage_mistake_through_the_console_script_is_one_line_and_exit_2():
     code, out, _ = loaded("models", "list", "--bogus", watched=())
     assert code == 2 and out == ""
+
+
+def test_a_profiled_command_exits_as_usual_so_the_profile_is_written(tmp_path):
+    src = Path(modelward.__file__).parents[1]
+    script = tmp_path / "command.py"
+    script.write_text("from modelward.cli.main import leave\nleave(0)\n")
+    ran = subprocess.run(
+        [sys.executable, "-m", "cProfile", "-o", str(tmp_path / "prof"), str(script)],
+        env={**os.environ, "PYTHONPATH": str(src)}, capture_output=True, text=True,
+        check=False, timeout=60,
+    )  # fmt: skip
+    assert ran.returncode == 0, ran.stderr
+    assert (tmp_path / "prof").stat().st_size > 0

@@ -113,10 +113,11 @@ def leave(code: object) -> NoReturn:
     callbacks registered with ``atexit`` run (logging's flush, temporary folders' removal)
     and stdout and stderr are flushed; then the process ends without the interpreter's
     teardown of every module it loaded (DuckDB, pyarrow, NumPy, SQLAlchemy: ~0.1 s of a
-    short command). A thread still at work, or output that cannot be flushed, gets the
-    ordinary exit instead."""
+    short command). A thread still at work, a profiler or debugger (which report when the
+    interpreter exits), or output that cannot be flushed, gets the ordinary exit instead."""
     others = [t for t in threading.enumerate() if t is not threading.current_thread()]
-    if any(t.is_alive() and not t.daemon for t in others):
+    watched = sys.getprofile() is not None or sys.gettrace() is not None
+    if watched or any(t.is_alive() and not t.daemon for t in others):
         sys.exit(code)  # type: ignore[arg-type] # the interpreter joins it first
     if code is not None and not isinstance(code, int):
         sys.stderr.write(f"{code}\n")
