@@ -422,6 +422,38 @@ def test_a_version_that_cannot_load_keeps_the_old_route_and_readyz_says_why(live
     assert reply.status_code == 200 and reply.json()["version"] == 1
 
 
+def test_an_answer_that_comes_after_the_limit_is_late_even_when_the_loop_was_busy(
+    deployed, cleveland, monkeypatch
+):
+    """asyncio.wait_for hands over an answer that was ready when the event loop got back
+    to it, however late: the limit is measured, so a loaded server times out the same."""
+    import time
+
+    from modelward.serving.batcher import MicroBatcher
+
+    answer = MicroBatcher.predict
+
+    async def late(self, columns):
+        outputs = await answer(self, columns)
+        time.sleep(0.2)  # the loop is busy past the limit as the answer comes in
+        return outputs
+
+    monkeypatch.setattr(MicroBatcher, "predict", late)
+    deployed.deployments.deploy("heart", 2, "staging", reason="slow one")
+    set_policy(deployed, "serving", "predict_timeout_s", 0.1)
+    server = start_live(deployed)
+    try:
+        with server.client() as http:
+            reply = http.post(
+                "/v1/models/heart/predict", json={"inputs": _rows(cleveland, 1)[0]},
+                headers={"X-Modelward-Environment": "staging"},
+            )  # fmt: skip
+        assert reply.status_code == 504, reply.text
+        assert "heart:2 gave no answer within 0.1 s" in reply.json()["error"]["message"]
+    finally:
+        stop_live(server)
+
+
 def test_a_model_that_overruns_its_time_gets_504_and_the_server_keeps_answering(
     deployed, cleveland
 ):
