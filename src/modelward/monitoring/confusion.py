@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from modelward.monitoring.metrics import auc_from_counts, confusion_ratios
+from modelward.monitoring.metrics import ONE_CLASS, auc_from_counts, confusion_ratios, unknown
 
 __all__ = ["RESAMPLES", "Z95", "auc_entry", "cells", "ratio_entries"]
 
@@ -43,7 +43,7 @@ def ratio_entries(counts: Any, names: list[str], *, seed: int = 0) -> dict[str, 
     n = int(counts.sum())
     wanted = [name for name in names if name != "roc_auc"]
     if n == 0:
-        return {name: {"value": None, "low": None, "high": None} for name in wanted}
+        return {name: unknown() for name in wanted}
     draws = np.random.default_rng(seed).multinomial(n, counts / n, size=RESAMPLES)
     tp, fp, fn, right = counts[0], counts[1], counts[2], counts[0] + counts[3]
     out: dict[str, dict[str, Any]] = {}
@@ -53,8 +53,8 @@ def ratio_entries(counts: Any, names: list[str], *, seed: int = 0) -> dict[str, 
             drawn = confusion_ratios(
                 name, draws[:, 0], draws[:, 1], draws[:, 2], (draws[:, 0] + draws[:, 3]) / n
             )
-        low, high = _percentiles(np.asarray(drawn, dtype="float64"), 0.95) if n > 1 else (
-            None, None)  # fmt: skip
+        drawn = np.asarray(drawn, dtype="float64")
+        low, high = _percentiles(drawn, 0.95) if n > 1 else (None, None)
         out[name] = {"value": value, "low": low, "high": high}
     return out
 
@@ -71,7 +71,7 @@ def auc_entry(scores: Any, positives: Any, totals: Any) -> dict[str, Any]:
     hits = np.asarray(positives, dtype="int64")[order]
     rows = np.asarray(totals, dtype="int64")[order]
     if not hits.sum() or hits.sum() == rows.sum():
-        return {"value": None, "low": None, "high": None, "note": "one class only"}
+        return unknown(ONE_CLASS)
     value = auc_from_counts(scores, hits, rows)
     _, error = delong_auc_counts(scores, hits, rows)
     assert value is not None

@@ -33,6 +33,8 @@ __all__ = [
     "CI_SAMPLE",
     "SAMPLE_ROWS",
     "LOWER_IS_BETTER",
+    "NO_SCORES",
+    "ONE_CLASS",
     "METRICS_BY_TASK",
     "auc_from_counts",
     "compute_metrics",
@@ -41,9 +43,12 @@ __all__ = [
     "rank_auc",
     "resolve_metrics",
     "trapezoid_auc",
+    "unknown",
 ]
 
 CI_ROWS = 5000
+#: Why a metric of scores has no value.
+NO_SCORES, ONE_CLASS = "no scores logged", "one class only"
 #: Above this many predictions in a window, metrics use a consistent hash sample of about
 #: this many requests (both sides of the feedback join; ``predlog.engine.Scan.rate``):
 #: the standard error of a rate is then at most 0.0011, and the reported interval is that
@@ -287,17 +292,23 @@ def _strings(table: pa.Table, task: str) -> bool:
     )
 
 
+def unknown(note: str | None = None) -> dict[str, Any]:
+    """The entry of a metric without a value (``note``: why, when it says more than an
+    empty window)."""
+    return {"value": None, "low": None, "high": None, **({"note": note} if note else {})}
+
+
 def _missing(which: str, column: Any, truth: Any) -> dict[str, Any] | None:
     """The entry of a metric that cannot be computed (no scores, one class, no rows), or
     None."""
     import numpy as np
 
     if column is None or (which == "score" and np.isnan(column).any()):
-        return {"value": None, "low": None, "high": None, "note": "no scores logged"}
+        return unknown(NO_SCORES)
     if which == "score" and len(set(truth)) < 2:
-        return {"value": None, "low": None, "high": None, "note": "one class only"}
+        return unknown(ONE_CLASS)
     if len(truth) == 0:
-        return {"value": None, "low": None, "high": None}
+        return unknown()
     return None
 
 

@@ -17,7 +17,14 @@ from typing import TYPE_CHECKING, Any
 
 from modelward.monitoring.checks.metrics import ROWS, labelled_window, positive_class
 from modelward.monitoring.confusion import Z95, cells, ratio_entries
-from modelward.monitoring.metrics import CI_SAMPLE, compute_metrics, resolve_metrics
+from modelward.monitoring.metrics import (
+    CI_SAMPLE,
+    NO_SCORES,
+    ONE_CLASS,
+    compute_metrics,
+    resolve_metrics,
+    unknown,
+)
 from modelward.predlog.engine import literal
 from modelward.timeutil import micros
 
@@ -132,9 +139,9 @@ def _auc(hit: Any, score: Any) -> dict[str, Any]:
     from modelward.stats.tests import delong_auc
 
     if np.isnan(score).any():
-        return {"value": None, "low": None, "high": None, "note": "no scores logged"}
+        return unknown(NO_SCORES)
     if hit.all() or not hit.any():
-        return {"value": None, "low": None, "high": None, "note": "one class only"}
+        return unknown(ONE_CLASS)
     auc, error = delong_auc(hit, score)
     return {
         "value": auc,

@@ -266,8 +266,9 @@ def binary_values(
     )
     out = ratio_entries(cells(n, same, hit, said, tp), names)
     if "roc_auc" in names:
-        out["roc_auc"] = _auc(context, judged, pos, n) if scored == n else {
-            "value": None, "low": None, "high": None, "note": "no scores logged"}  # fmt: skip
+        out["roc_auc"] = (  # from the scores, when every judged row has one
+            _auc(context, judged, pos, n) if scored == n else measures.unknown(measures.NO_SCORES)
+        )
     return {name: out[name] for name in names}
 
 
