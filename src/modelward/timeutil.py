@@ -12,6 +12,7 @@ from modelward.errors import ConfigError
 
 __all__ = [
     "format_duration",
+    "from_micros",
     "micros",
     "parse_duration",
     "parse_time",
@@ -26,6 +27,11 @@ _ONE_US = timedelta(microseconds=1)
 def micros(moment: datetime) -> int:
     """A timezone-aware time as the log's ``ts``: whole microseconds since the epoch."""
     return (moment - _EPOCH) // _ONE_US
+
+
+def from_micros(value: int) -> datetime:
+    """The time of a log's ``ts`` given as microseconds since the epoch (:func:`micros`)."""
+    return _EPOCH + timedelta(microseconds=value)
 
 
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}

@@ -15,12 +15,13 @@ import functools
 import json
 import os
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from modelward.errors import ConfigError, DataError
 from modelward.predlog.layout import COMPACTED_KEY, PREDICTIONS
 from modelward.storage import backend_errors, failure, filesystem, local_root
+from modelward.timeutil import from_micros
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -292,10 +293,7 @@ def _ts_range(meta: Any, schema: pa.Schema) -> tuple[datetime | None, datetime |
         low, high = low // 1000, -(-high // 1000)
     else:
         low, high = low * _UNIT_US[unit], high * _UNIT_US[unit]
-    return _EPOCH + timedelta(microseconds=low), _EPOCH + timedelta(microseconds=high)
-
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+    return from_micros(low), from_micros(high)
 
 
 def _unified(types: set[str]) -> str:
