@@ -52,13 +52,17 @@ def test_a_temp_directory_without_room_for_the_template_cache_still_reports(
     that folder cannot be made, the report is compiled afresh, the same."""
     import tempfile
 
+    from modelward.monitoring import report
+
     args = ("report", "heart", "--until", UNTIL, "--no-plots", "--out")
     assert cli(*args, tmp_path / "cached.html").exit_code == 0
     blocked = tmp_path / "not-a-folder"
     blocked.write_text("")
     monkeypatch.setattr(tempfile, "tempdir", str(blocked))  # no folder can be made in it
+    report._bytecode_cache.cache_clear()  # made once a process: made again here
     ran = cli(*args, tmp_path / "fresh.html")
     assert ran.exit_code == 0, ran.stderr
+    report._bytecode_cache.cache_clear()  # the next test's reports cache again
     cached, fresh = ((tmp_path / f"{n}.html").read_text() for n in ("cached", "fresh"))
     assert re.sub(r"generated[^<]*", "", cached) == re.sub(r"generated[^<]*", "", fresh)
 

@@ -8,6 +8,7 @@ with reference vs current histograms, the data-quality table, degradation slices
 from __future__ import annotations
 
 import base64
+import functools
 import io
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -168,11 +169,12 @@ def render_html(report: dict[str, Any], *, include_plots: bool = True) -> str:
     return template.render(report=report, figures=figures, include_plots=include_plots)
 
 
+@functools.cache
 def _bytecode_cache() -> Any:
     """Jinja's cache of compiled templates in the user's own folder of the temp directory
     (Jinja makes it 0700 and refuses one that another user owns): compiling the report's
     template is ~40 ms of every report. None where there is no such folder; a cache that
-    cannot be written is passed over, never a failed report."""
+    cannot be written is passed over, never a failed report. Made once a process."""
     from jinja2 import FileSystemBytecodeCache
 
     class _Kept(FileSystemBytecodeCache):
