@@ -210,7 +210,7 @@ def build_today(rows: int, replicas: int) -> Path:
     """The same rows as :func:`build`, logged through ``replicas`` real log writers (the
     server's write-ahead folder, its file names and ids, nulls for missing inputs): the
     day is not compacted and each writer's last segment is not published (cached)."""
-    folder = WORK / f"today-{rows}-{replicas}-v2"
+    folder = WORK / f"today-{rows}-{replicas}-v3"
     if (folder / "ready").exists():
         return folder
     import shutil

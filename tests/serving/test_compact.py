@@ -58,10 +58,11 @@ def small_files(tmp_path: Path) -> Path:
             for start in range(0, 30, 5):
                 writer.log_predictions("heart", _rows(day, 5, start), {"in_age": "int64"})
                 writer.flush()
-        for start in range(0, 10, 5):  # a new version also logs in_chol (a float)
-            rows = _rows(yesterday, 5, 100 + start, feature="in_chol")
-            writer.log_predictions("heart", rows, {"in_chol": "float64"})
-            writer.flush()
+        # a new version also logs in_chol (a float); yesterday stays at 7 files, below the
+        # writer's rolling merge (MERGE_FANOUT): compaction has them all to do
+        rows = _rows(yesterday, 10, 100, feature="in_chol")
+        writer.log_predictions("heart", rows, {"in_chol": "float64"})
+        writer.flush()
         for i in range(12):
             writer.log_feedback("heart", f"r{yesterday:%d}-{i}", str(i % 2), ts=yesterday)
             if i % 4 == 3:

@@ -15,6 +15,11 @@ whose request the load balancer then sent to another replica; the killed one's r
 replays its row too) is kept once in the compacted predictions: the first row of its
 request id, in file order. Labels are never merged (a later label is a correction).
 
+While the day is written, the server keeps it to a few files itself: after each file it
+publishes into a local log it merges its own files of that partition by tiers
+(:func:`merge_own`). A merge and a compaction of a local partition hold its lock
+(:data:`LOCK_NAME`), so they never replace the same file.
+
 Safe to interrupt and to run while checks read the log: the new file is written under a
 temporary name and renamed into place, and it names the files it replaces in its Parquet
 metadata. Readers skip the files a compacted file names (:func:`live_files`), so a run
@@ -26,9 +31,14 @@ and reads the compacted file (``LogChanged`` in :mod:`modelward.predlog.files`).
 from __future__ import annotations
 
 import json
+import os
+import re
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from modelward.errors import ConfigError, StorageError
@@ -36,7 +46,7 @@ from modelward.predlog.files import LogFiles, Partition, live_files
 from modelward.predlog.layout import COMPACTED_KEY, FEEDBACK, PREDICTIONS, parquet_options
 from modelward.storage import backend_errors, failure
 
-__all__ = ["ROW_GROUP_ROWS", "Compaction", "compact"]
+__all__ = ["LOCK_NAME", "MERGE_FANOUT", "ROW_GROUP_ROWS", "Compaction", "compact", "merge_own"]
 
 #: Rows per row group of a compacted file (DuckDB's own default).
 ROW_GROUP_ROWS = 122_880
@@ -90,45 +100,164 @@ def compact(
     return done
 
 
+# -- the writer's rolling merge ---------------------------------------------------------------
+
+#: Files of one tier a writer merges into one file of the next: its partition of a day
+#: then holds fewer than ``MERGE_FANOUT`` files per tier (141 ten-minute segments a day:
+#: ~8 files, each row rewritten ~2 times).
+MERGE_FANOUT = 8
+#: A merge writes at most this many rows (files this large gain nothing from merging).
+MERGE_MAX_ROWS = 1_000_000
+#: The lock file of a local partition, held while its files are merged or compacted.
+LOCK_NAME = ".modelward-compaction.lock"
+
+_MERGED = re.compile(r"compacted-(?P<writer>.+)\.t(?P<tier>[0-9]{1,3})\.[0-9a-f]{8}\.parquet")
+
+
+def merge_own(folder: Path, writer: str) -> list[str]:
+    """Merge the files writer ``writer`` published in the local partition ``folder``, by
+    tiers: its segments' files are tier 0, and ``MERGE_FANOUT`` files of a tier become one
+    file of the next (``compacted-<writer>.t<tier>.<id>.parquet``, which names them as a
+    compaction's file does). A reader during the day then opens a few files per writer,
+    not one per published segment. Only ``writer``'s own files, so replicas never merge the
+    same file; under the partition's lock, so never beside a compaction (a busy lock:
+    nothing merged now, the next publishing tries again). The new files' names."""
+    import fsspec
+
+    fs = fsspec.filesystem("file")
+    made: list[str] = []
+    with _partition_lock(folder, wait=False) as held:
+        if not held:
+            return made
+        names = sorted(p.name for p in folder.glob("*.parquet") if not p.name.startswith("."))
+        names = _finish_interrupted(fs, str(folder), names, delete=True)
+        dedupe = folder.parent.parent.name == PREDICTIONS
+        for tier in range(1000):
+            group = _mergeable([n for n in names if _tier(n, writer) == tier], folder)
+            if len(group) < MERGE_FANOUT:
+                break
+            output = f"compacted-{writer}.t{tier + 1}.{uuid.uuid4().hex[:8]}.parquet"
+            _rewrite(fs, str(folder), group, output, dedupe=dedupe)
+            names = [n for n in names if n not in group] + [output]
+            made.append(output)
+    return made
+
+
+def _tier(name: str, writer: str) -> int | None:
+    """The tier of a file of ``writer`` (0: a segment's file), None for another's."""
+    merged = _MERGED.fullmatch(name)
+    if merged is not None:
+        return int(merged["tier"]) if merged["writer"] == writer else None
+    owner, _, seq = name.removesuffix(".parquet").rpartition("-")
+    return 0 if owner == writer and seq.isdigit() else None
+
+
+def _mergeable(names: list[str], folder: Path) -> list[str]:
+    """The first of ``names`` whose rows together stay within ``MERGE_MAX_ROWS``."""
+    import pyarrow.parquet as pq
+
+    out, rows = [], 0
+    for name in names:
+        rows += pq.read_metadata(folder / name).num_rows
+        if rows > MERGE_MAX_ROWS:
+            break
+        out.append(name)
+    return out
+
+
+@contextmanager
+def _partition_lock(folder: Path | None, *, wait: bool) -> Iterator[bool]:
+    """The partition's lock (``flock`` on :data:`LOCK_NAME`): True when held; False when
+    another process holds it and ``wait`` is False. ``folder`` None (object storage, where
+    the server never merges): nothing to hold."""
+    if folder is None:
+        yield True
+        return
+    import fcntl
+
+    try:
+        fd = os.open(folder / LOCK_NAME, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    except FileNotFoundError:  # the partition is gone (retention)
+        yield False
+        return
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        yield True
+    finally:
+        os.close(fd)
+
+
 def _compact_partition(log: LogFiles, partition: Partition, dry_run: bool) -> Compaction | None:
-    import pyarrow as pa
     import pyarrow.parquet as pq
 
     fs, folder = log.fs, partition.folder
     kind, model, day = partition.kind, partition.model, partition.date.isoformat()
-    try:
-        names = [path.rsplit("/", 1)[-1] for path in log.names(partition)]
-        names = _finish_interrupted(fs, folder, names, delete=not dry_run)
+    with _partition_lock(None if log.remote else Path(folder), wait=True):
+        try:
+            names = [path.rsplit("/", 1)[-1] for path in log.names(partition)]
+            names = _finish_interrupted(fs, folder, names, delete=not dry_run)
+        except backend_errors() as exc:
+            raise failure(exc, f"the log partition {folder}") from exc
         if len(names) < 2:
             return None
+        if dry_run:
+            _unified_schema(fs, folder, names)
+            rows = sum(pq.read_metadata(f"{folder}/{n}", filesystem=fs).num_rows for n in names)
+            return Compaction(kind, model, day, len(names), rows, None)
+        output = f"compacted-{uuid.uuid4().hex[:12]}.parquet"
+        rows, written = _rewrite(fs, folder, names, output, dedupe=kind == PREDICTIONS)
+    duplicates = rows - written if kind == PREDICTIONS else 0
+    return Compaction(kind, model, day, len(names), written, output, duplicates)
+
+
+def _unified_schema(fs: Any, folder: str, names: list[str]) -> Any:
+    """The schema of the files ``names`` of ``folder`` read as one (DuckDB's
+    ``union_by_name``: a new column, an int that became a float)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
         schemas = [pq.read_schema(f"{folder}/{n}", filesystem=fs) for n in names]
     except pa.ArrowException as exc:
         raise StorageError(f"cannot read the log partition {folder}: {exc}") from exc
     except backend_errors() as exc:
         raise failure(exc, f"the log partition {folder}") from exc
     try:
-        schema = pa.unify_schemas(schemas, promote_options="permissive")
+        return pa.unify_schemas(schemas, promote_options="permissive")
     except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
         raise StorageError(
             f"the files of {folder} disagree on a column's type ({exc}); leave them as they "
             "are (readers cope) or move the odd file out of the partition"
         ) from exc
-    rows = sum(pq.read_metadata(f"{folder}/{n}", filesystem=fs).num_rows for n in names)
-    if dry_run:
-        return Compaction(kind, model, day, len(names), rows, None)
+
+
+def _rewrite(
+    fs: Any, folder: str, names: list[str], output: str, *, dedupe: bool
+) -> tuple[int, int]:
+    """The files ``names`` of ``folder`` rewritten as one file ``output`` that names them
+    in its metadata, then deleted: (rows read, rows written). ``dedupe``: a request id's
+    first row only (predictions)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    schema = _unified_schema(fs, folder, names)
     schema = schema.with_metadata({COMPACTED_KEY: json.dumps(names).encode()})
-    output = f"compacted-{uuid.uuid4().hex[:12]}.parquet"
     tmp = f"{folder}/.{output}.tmp"
-    written = 0
+    rows = written = 0
     try:
         with fs.open(tmp, "wb") as handle:
             writer = None  # opened on the first row group: its values choose the dictionaries
             pending: list[Any] = []
             held = 0
-            seen: set[str] | None = set() if kind == PREDICTIONS else None
+            seen: set[str] | None = set() if dedupe else None
             try:
                 for n in names:  # one file in memory at a time, plus one row group
                     table = _conform(pq.read_table(f"{folder}/{n}", filesystem=fs), schema)
+                    rows += table.num_rows
                     if seen is not None:
                         table = _first_of_each_request(table, seen)
                     pending.append(table)
@@ -152,8 +281,7 @@ def _compact_partition(log: LogFiles, partition: Partition, dry_run: bool) -> Co
     except backend_errors() as exc:
         _remove(fs, tmp)
         raise failure(exc, f"the log partition {folder} (compacting it; run it again)") from exc
-    duplicates = rows - written if kind == PREDICTIONS else 0
-    return Compaction(kind, model, day, len(names), written, output, duplicates)
+    return rows, written
 
 
 def _first_of_each_request(table: Any, seen: set[str]) -> Any:

@@ -32,7 +32,7 @@ from pathlib import Path
 
 from modelward.errors import StorageError
 from modelward.predlog.convert import convert_segment, merged_types
-from modelward.predlog.files import LogFile, LogFiles, compacted_from
+from modelward.predlog.files import LogChanged, LogFile, LogFiles, compacted_from
 from modelward.predlog.layout import partition
 
 __all__ = ["SUFFIX", "Unpublished"]
@@ -237,12 +237,21 @@ def _published_since(
     last: date | None,
 ) -> list[LogFile]:
     """The log's files named after segment ``stem`` that the listing ``listed`` missed
-    (published since)."""
+    (published since). When the writer's rolling merge has folded that file into a new
+    one since, that file holds files of the listing too: the log changed under the
+    listing (:class:`LogChanged`), and a listing made again reads each row once."""
     held = {f.path for f in listed}
     out = []
+    fs = log.fs if log.remote else None
     for part in log.partitions(kind, model, first=first, last=last):
         for path in log.names(part):
-            full = log.full(path)
-            if path.rsplit("/", 1)[-1] == f"{stem}.parquet" and full not in held:
+            full, name = log.full(path), path.rsplit("/", 1)[-1]
+            if full in held:
+                continue
+            if name == f"{stem}.parquet":
                 out.append(LogFile(full, part.model, part.date.isoformat()))
+            elif name.startswith("compacted-") and f"{stem}.parquet" in compacted_from(
+                fs, log.local(full)
+            ):
+                raise LogChanged(f"the log file {name} replaced files listed a moment ago")
     return out
