@@ -350,7 +350,7 @@ def compacted_from(fs: Any, path: str) -> tuple[str, ...]:
     import pyarrow.parquet as pq
 
     try:
-        meta = pq.read_schema(path, filesystem=fs).metadata or {}
+        meta = pq.read_metadata(path, filesystem=fs).metadata or {}  # no Arrow schema made
     except (FileNotFoundError, pa.ArrowException):
         return ()  # gone (retention) or unreadable: the read itself will say so
     except backend_errors() as exc:  # storage failed: raised, so nothing wrong is cached
