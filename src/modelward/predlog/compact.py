@@ -30,6 +30,7 @@ and reads the compacted file (``LogChanged`` in :mod:`modelward.predlog.files`).
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
@@ -132,7 +133,7 @@ def merge_own(folder: Path, writer: str) -> list[str]:
         names = sorted(p.name for p in folder.glob("*.parquet") if not p.name.startswith("."))
         names = _finish_interrupted(fs, str(folder), names, delete=True)
         dedupe = folder.parent.parent.name == PREDICTIONS
-        for tier in range(1000):
+        for tier in itertools.count():
             group = _mergeable([n for n in names if _tier(n, writer) == tier], folder)
             if len(group) < MERGE_FANOUT:
                 break
