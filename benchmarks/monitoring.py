@@ -29,7 +29,8 @@ the one ``modelward train --config examples/heart-disease/configs/logreg.yml`` m
 (Cleveland, its training split registered as the reference), and written in the serving
 contract's layout as ``modelward logs compact`` leaves a closed day (one file per day,
 the log's Parquet options, row groups of ``ROW_GROUP_ROWS``) with every label as
-feedback, as the server writes rows: uuid4-hex request ids, nulls for missing inputs.
+feedback, as the server writes rows: uuid4-hex request ids, their sample hashes, nulls for
+missing inputs.
 Both tools then run "the daily check":
 5 classification metrics + drift on 13 features (+ data quality for modelward) over that
 day, against the Cleveland reference.
@@ -104,7 +105,7 @@ def _peak_mb() -> float:
 def build(rows: int) -> Path:
     """A workspace with the model ``modelward train`` makes from :data:`CONFIG` and a log
     of ``rows`` predictions it scored (cached)."""
-    folder = WORK / f"day-{rows}-v5"
+    folder = WORK / f"day-{rows}-v6"
     if (folder / "ready").exists():
         return folder
     import shutil
@@ -118,7 +119,7 @@ def build(rows: int) -> Path:
     from modelward import Workspace
     from modelward.data import read_data
     from modelward.predlog.compact import ROW_GROUP_ROWS
-    from modelward.predlog.layout import parquet_options
+    from modelward.predlog.layout import parquet_options, sample_hashes
     from modelward.training.config import load_config
     from modelward.training.train import prepare_data, train_model
 
@@ -183,6 +184,7 @@ def build(rows: int) -> Path:
                 "prediction": np.where(proba >= 0.5, "1", "0").astype(object),
                 "score": proba,
                 "proba": pa.nulls(n, pa.string()),
+                "sample_hash": sample_hashes(pa.array(ids, pa.string())),
                 **{
                     f"in_{f}": pa.array(sample[f].to_numpy("float64"), from_pandas=True)
                     for f in FEATURES
@@ -195,6 +197,7 @@ def build(rows: int) -> Path:
                 "request_id": ids,
                 "ts": pa.array(ts + pd.Timedelta(minutes=30), pa.timestamp("us", tz="UTC")),
                 "label": sample["target"].astype(str).to_numpy(object),
+                "sample_hash": table["sample_hash"],
             }
         )
         write("feedback", feedback)
@@ -210,7 +213,7 @@ def build_today(rows: int, replicas: int) -> Path:
     """The same rows as :func:`build`, logged through ``replicas`` real log writers (the
     server's write-ahead folder, its file names and ids, nulls for missing inputs): the
     day is not compacted and each writer's last segment is not published (cached)."""
-    folder = WORK / f"today-{rows}-{replicas}-v3"
+    folder = WORK / f"today-{rows}-{replicas}-v4"
     if (folder / "ready").exists():
         return folder
     import shutil
@@ -230,8 +233,11 @@ def build_today(rows: int, replicas: int) -> Path:
     Path(ws.logs_url).mkdir(parents=True, exist_ok=True)
     logs = compacted / "ws" / "logs"
     name = "compacted-bench.parquet"
+    # the rows as the server receives them: the writer computes their sample hashes itself
     predictions = pq.read_table(logs / "predictions" / f"model={NAME}" / f"date={DAY}" / name)
+    predictions = predictions.drop_columns(["sample_hash"])
     feedback = pq.read_table(logs / "feedback" / f"model={NAME}" / f"date={DAY}" / name)
+    feedback = feedback.drop_columns(["sample_hash"])
     at = predictions.schema.get_field_index("ts"), feedback.schema.get_field_index("ts")
     # a segment is published when it is ROLL_MS old, or holds ROLL_ROWS rows first
     per_roll = min(ROLL_ROWS, max(1, rows * ROLL_MS // 86_400_000 // replicas))

@@ -8,6 +8,7 @@ import threading
 from collections import OrderedDict
 
 import httpx
+import pyarrow.parquet as pq
 import pytest
 
 from modelward.predlog import LogWriter, labelled
@@ -18,12 +19,13 @@ from .conftest import start_live, stop_live
 
 pytestmark = pytest.mark.sqlite_only
 
-FILES = 200  # the prediction log of an earlier server: one file per flush
+FILES = 200  # the prediction log of an earlier server: a file per flush (merged by tiers)
 ROWS = 5
 
 
 def _old_log(ws, tmp_path) -> list[str]:
-    """``FILES`` Parquet files of heart predictions; their request ids."""
+    """``FILES`` flushes of heart predictions, published (and merged as the writer
+    does); their request ids."""
     ids = []
     with LogWriter(ws.logs_url, wal_dir=tmp_path / "old-wal", flush_rows=10_000) as writer:
         for f in range(FILES):
@@ -40,7 +42,8 @@ def _old_log(ws, tmp_path) -> list[str]:
             writer.log_predictions("heart", rows, {})
             writer.flush()
             ids += [r["request_id"] for r in rows]
-    assert len(list((ws.root / "logs").rglob("predictions/**/*.parquet"))) >= FILES
+    published = (ws.root / "logs").rglob("predictions/**/*.parquet")
+    assert sum(pq.read_metadata(p).num_rows for p in published) == FILES * ROWS
     return ids
 
 

@@ -44,7 +44,14 @@ from typing import Any
 
 from modelward.errors import ConfigError, StorageError
 from modelward.predlog.files import LogFiles, Partition, live_files
-from modelward.predlog.layout import COMPACTED_KEY, FEEDBACK, PREDICTIONS, parquet_options
+from modelward.predlog.layout import (
+    COMPACTED_KEY,
+    FEEDBACK,
+    PREDICTIONS,
+    SAMPLE_HASH,
+    parquet_options,
+    with_sample_hashes,
+)
 from modelward.storage import backend_errors, failure
 
 __all__ = ["LOCK_NAME", "MERGE_FANOUT", "ROW_GROUP_ROWS", "Compaction", "compact", "merge_own"]
@@ -246,6 +253,9 @@ def _rewrite(
     import pyarrow.parquet as pq
 
     schema = _unified_schema(fs, folder, names)
+    hashed = "request_id" in schema.names  # files written before sample_hash get it now
+    if hashed and SAMPLE_HASH not in schema.names:
+        schema = schema.append(pa.field(SAMPLE_HASH, pa.int64()))
     schema = schema.with_metadata({COMPACTED_KEY: json.dumps(names).encode()})
     tmp = f"{folder}/.{output}.tmp"
     rows = written = 0
@@ -258,6 +268,8 @@ def _rewrite(
             try:
                 for n in names:  # one file in memory at a time, plus one row group
                     table = _conform(pq.read_table(f"{folder}/{n}", filesystem=fs), schema)
+                    if hashed and table.column(SAMPLE_HASH).null_count:
+                        table = with_sample_hashes(table)
                     rows += table.num_rows
                     if seen is not None:
                         table = _first_of_each_request(table, seen)

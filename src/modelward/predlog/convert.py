@@ -19,6 +19,7 @@ from modelward.predlog.layout import (
     FEEDBACK_COLUMNS,
     PREDICTION_COLUMNS,
     PREDICTIONS,
+    SAMPLE_HASH,
     arrow_schema,
 )
 from modelward.predlog.segment import TYPE_LINE
@@ -160,7 +161,11 @@ def _read_whole(data: bytes, types: dict[str, dict[str, str]]) -> Converted:
         features = types.get(model, {}) if kind == PREDICTIONS else {}
         target = arrow_schema(kind, features)
         out.tables[(kind, model, date)] = pa.Table.from_arrays(
-            [part[f.name].cast(f.type) for f in target], schema=target
+            [
+                pa.nulls(length, f.type) if f.name == SAMPLE_HASH else part[f.name].cast(f.type)
+                for f in target
+            ],
+            schema=target,
         )
     return out
 
@@ -260,6 +265,9 @@ def _table(kind: str, rows: list[dict[str, Any]], types: dict[str, str]) -> Any:
     columns = []
     for f in schema:
         try:
+            if f.name == SAMPLE_HASH:  # the publisher computes it; a row's own is not kept
+                columns.append(pa.nulls(len(rows), f.type))
+                continue
             columns.append(pa.array([row.get(f.name) for row in rows], f.type))
         except Exception as exc:  # noqa: BLE001 - say which column refused the value
             raise ValueError(f"column {f.name} ({f.type}): {exc}") from exc

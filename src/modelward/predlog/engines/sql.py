@@ -8,33 +8,26 @@ timestamp literal, the sample's hash of a request id, and "the value at the late
 a request gets, which requests a sample keeps) is decided here, so two engines given the
 same scan read the same rows.
 
-The sample's hash is the top 60 bits of the MD5 of the request id read as a little-endian
-128-bit number (DuckDB's ``md5_number(id) >> 68``): both engines compute it in SQL, and
-:func:`sample_hash` in Python, so a sample is the same requests whichever engine drew it.
+The sample's hash is :func:`~modelward.predlog.layout.sample_hash` (the top 60 bits of
+the MD5 of the request id read as a little-endian 128-bit number, DuckDB's
+``md5_number(id) >> 68``): the writer stores it with each row (``sample_hash``), and
+both engines compute it in SQL for rows of files written before that column existed, so
+a sample is the same requests whichever engine drew it.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from modelward.predlog.engine import Scan, literal
+from modelward.predlog.layout import HASH_BITS, SAMPLE_HASH, sample_hash
 
 if TYPE_CHECKING:
     from modelward.predlog.files import LogFile, LogFiles
 
 __all__ = ["HASH_BITS", "ScanSQL", "hash_cut", "sample_hash"]
-
-#: The bits of a request's sample hash: 60, so it is a non-negative BIGINT everywhere.
-HASH_BITS = 60
-
-
-def sample_hash(request_id: str) -> int:
-    """A request's sample hash, as the engines compute it in SQL."""
-    digest = hashlib.md5(request_id.encode("utf-8"), usedforsecurity=False).digest()
-    return int.from_bytes(digest, "little") >> (128 - HASH_BITS)
 
 
 def hash_cut(rate: float) -> int:
@@ -73,9 +66,17 @@ class ScanSQL:
 
     # -- the scan -------------------------------------------------------------------------
 
-    def sampled(self, column: str, rate: float) -> str:
+    def request_hash(self, alias: str, files: Sequence[LogFile]) -> str:
+        """The sample hash of each row of ``files`` read as ``alias`` (``"p."`` or ``""``):
+        the stored ``sample_hash``, else (files written before it) the id's hash."""
+        computed = self.hashed(f"{alias}request_id")
+        if SAMPLE_HASH in self.files.columns(list(files)):
+            return f"coalesce({alias}{SAMPLE_HASH}, {computed})"
+        return computed
+
+    def sampled(self, alias: str, files: Sequence[LogFile], rate: float) -> str:
         """The condition that keeps a request in the hash sample of ``rate``."""
-        return f"{self.hashed(column)} < {hash_cut(rate)}"
+        return f"{self.request_hash(alias, files)} < {hash_cut(rate)}"
 
     def scan_source(self, scan: Scan) -> tuple[str, str]:
         """``(FROM, WHERE)`` of a scan of files: the predictions as ``p`` (and the latest
@@ -89,7 +90,7 @@ class ScanSQL:
         if scan.environment is not None:
             conditions.append(f"p.environment = {literal(scan.environment)}")
         if scan.rate < 1.0:
-            conditions.append(self.sampled("p.request_id", scan.rate))
+            conditions.append(self.sampled("p.", scan.files, scan.rate))
         if scan.labels is not None:
             latest = self.latest_labels(scan.labels, scan.rate, ratings=scan.ratings)
             source += f" LEFT JOIN ({latest}) AS f ON p.request_id = f._rid"
@@ -111,7 +112,7 @@ class ScanSQL:
             )
         if not labels:
             return f"SELECT CAST(NULL AS STRING) AS _rid, CAST(NULL AS STRING) AS label{rated}"
-        sampled = f"WHERE {self.sampled('request_id', rate)} " if rate < 1.0 else ""
+        sampled = f"WHERE {self.sampled('', labels, rate)} " if rate < 1.0 else ""
         return (
             f"SELECT request_id AS _rid, {self.latest('label')} AS label{rated} "
             f"FROM {self.source(labels)} {sampled}GROUP BY request_id"
@@ -122,7 +123,7 @@ class ScanSQL:
         join's ``label IS NOT NULL`` (a feedback row that only rates an LLM answer has none)."""
         if not labels:
             return "SELECT CAST(NULL AS STRING)"
-        sampled = f" AND {self.sampled('request_id', rate)}" if rate < 1.0 else ""
+        sampled = f" AND {self.sampled('', labels, rate)}" if rate < 1.0 else ""
         return f"SELECT request_id FROM {self.source(labels)} WHERE label IS NOT NULL{sampled}"
 
     def select(self, scan: Scan, select: str, *, group_by: str | None = None) -> str:
@@ -153,7 +154,7 @@ class ScanSQL:
         (a materialised scan's ``_hash``) or the request id."""
         select = ", ".join(_name(c) if scan.has(c) else f"NULL AS {_name(c)}" for c in columns)
         key = "_hash" if scan.table is not None else "request_id"
-        hashed = "_hash" if scan.table is not None else self.hashed("request_id")
+        hashed = "_hash" if scan.table is not None else self.request_hash("", scan.files)
         bound = f" LIMIT {int(limit)}" if limit is not None else ""
         if order in ("latest", "hash"):
             first = f"ts DESC, {key} DESC" if order == "latest" else f"{hashed}, {key}"
@@ -171,7 +172,7 @@ class ScanSQL:
         ``p`` (null where the files lack one) and ``_hash``, the request's sample hash."""
         return [
             *(f"p.{_name(c)}" if scan.has(c) else f"NULL AS {_name(c)}" for c in columns),
-            f"{self.hashed('p.request_id')} AS _hash",
+            f"{self.request_hash('p.', scan.files)} AS _hash",
         ]
 
 
