@@ -110,21 +110,20 @@ def _midranks(x: Any) -> Any:
 
 def delong_auc(y_true: Any, score: Any) -> tuple[float, float]:
     """One ROC-AUC and its standard error by DeLong's variance (the placements of each
-    class among the other, Sun & Xu's midranks), as R's pROC computes ``var(roc)``."""
+    class among the other, Sun & Xu's midranks), as R's pROC computes ``var(roc)``: the
+    rows grouped by distinct score in one stable sort (NaN: each its own), then
+    :func:`delong_auc_counts`, equal to the midranks of the rows."""
     import numpy as np
 
     y = np.asarray(y_true).astype(bool)
     score = np.asarray(score, dtype="float64")
-    pos, neg = score[y], score[~y]
-    m, n = len(pos), len(neg)
-    if m == 0 or n == 0:
+    if y.all() or not y.any():
         raise ValueError("DeLong's variance needs both classes in y_true")
-    tz = _midranks(np.concatenate([pos, neg]))
-    auc = float(tz[:m].sum() / (m * n) - (m + 1) / (2 * n))
-    v01 = (tz[:m] - _midranks(pos)) / n
-    v10 = 1.0 - (tz[m:] - _midranks(neg)) / m
-    var = (np.var(v01, ddof=1) if m > 1 else 0.0) / m + (np.var(v10, ddof=1) if n > 1 else 0.0) / n
-    return auc, math.sqrt(max(float(var), 0.0))
+    order = np.argsort(score, kind="mergesort")
+    ordered = score[order]
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+    hits = np.add.reduceat(y[order].astype("int64"), starts)
+    return delong_auc_counts(ordered[starts], hits, np.diff(np.r_[starts, len(score)]))
 
 
 def delong_auc_counts(scores: Any, positives: Any, totals: Any) -> tuple[float, float]:
