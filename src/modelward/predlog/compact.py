@@ -129,7 +129,10 @@ def merge_own(folder: Path, writer: str) -> list[str]:
     compaction's file does). A reader during the day then opens a few files per writer,
     not one per published segment. Only ``writer``'s own files, so replicas never merge the
     same file; under the partition's lock, so never beside a compaction (a busy lock:
-    nothing merged now, the next publishing tries again). The new files' names."""
+    nothing merged now, the next publishing tries again). Rows are copied as they are (Arrow
+    only, no Python per row: a server that publishes in its own process merges there): a
+    request two replicas both logged is in two writers' files, and `logs compact` keeps it
+    once. The new files' names."""
     import fsspec
 
     fs = fsspec.filesystem("file")
@@ -139,13 +142,12 @@ def merge_own(folder: Path, writer: str) -> list[str]:
             return made
         names = sorted(p.name for p in folder.glob("*.parquet") if not p.name.startswith("."))
         names = _finish_interrupted(fs, str(folder), names, delete=True)
-        dedupe = folder.parent.parent.name == PREDICTIONS
         for tier in itertools.count():
             group = _mergeable([n for n in names if _tier(n, writer) == tier], folder)
             if len(group) < MERGE_FANOUT:
                 break
             output = f"compacted-{writer}.t{tier + 1}.{uuid.uuid4().hex[:8]}.parquet"
-            _rewrite(fs, str(folder), group, output, dedupe=dedupe)
+            _rewrite(fs, str(folder), group, output, dedupe=False)
             names = [n for n in names if n not in group] + [output]
             made.append(output)
     return made
