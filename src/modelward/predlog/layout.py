@@ -50,17 +50,17 @@ FEATURE_PREFIX = "in_"
 #: so decoding speed wins over size: snappy decodes faster than zstd (the benchmark's daily
 #: check on a one-file 1 M-row day took 13 % longer on zstd) for files a little larger.
 COMPRESSION = "snappy"
-#: Columns with (nearly) a value per row: a dictionary never pays for itself there, and
-#: pyarrow's fallback from a full dictionary to plain pages mid-column leaves pages that
-#: cost more to read (the benchmark's join of predictions and feedback: 0.09 s against
-#: 0.11 s, files 10 % smaller). Other columns get one when their values repeat.
-UNIQUE_COLUMNS = frozenset({"request_id", "ts", "latency_ms", "score", "proba", "sample_hash"})
 #: The column of a row's request's sample hash (:func:`sample_hash`), written with the row
 #: so that a hash sample of a window filters an integer instead of hashing every request
 #: id on every read (the engines hash the id for rows of files written before it).
 SAMPLE_HASH = "sample_hash"
 #: The bits of a request's sample hash: 60, so it is a non-negative BIGINT everywhere.
 HASH_BITS = 60
+#: Columns with (nearly) a value per row: a dictionary never pays for itself there, and
+#: pyarrow's fallback from a full dictionary to plain pages mid-column leaves pages that
+#: cost more to read (the benchmark's join of predictions and feedback: 0.09 s against
+#: 0.11 s, files 10 % smaller). Other columns get one when their values repeat.
+UNIQUE_COLUMNS = frozenset({"request_id", "ts", "latency_ms", "score", "proba", SAMPLE_HASH})
 
 #: name -> arrow type name, in file order (``in_*`` columns follow ``proba``).
 PREDICTION_COLUMNS: dict[str, str] = {
