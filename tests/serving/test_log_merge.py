@@ -139,3 +139,15 @@ def test_a_segment_merged_away_between_two_listings_makes_the_reader_list_again(
     log = LogFiles(str(logs))
     with pytest.raises(LogChanged, match="replaced files listed a moment ago"):
         _published_since(log, [], "web-1-000003", "predictions", "heart", None, None)
+
+
+def test_a_broken_file_of_the_writer_never_stops_publishing(tmp_path, caplog):
+    logs = tmp_path / "logs"
+    with LogWriter(str(logs), writer_id="web-1", flush_ms=10**9) as writer:
+        _publish(writer, "web-1", 1)
+        (_folder(logs) / "web-1-000900.parquet").write_bytes(b"PAR1 not a footer")  # torn
+        _publish(writer, "web-1", 2 * MERGE_FANOUT, first=1)
+    assert (_folder(logs) / "web-1-000900.parquet").exists()  # left where it is
+    assert len(list(_folder(logs).glob("*.parquet"))) < MERGE_FANOUT + 1
+    good = [p for p in _folder(logs).glob("*.parquet") if p.name != "web-1-000900.parquet"]
+    assert sum(pq.read_metadata(p).num_rows for p in good) == 3 * (2 * MERGE_FANOUT + 1)

@@ -163,12 +163,17 @@ def _tier(name: str, writer: str) -> int | None:
 
 
 def _mergeable(names: list[str], folder: Path) -> list[str]:
-    """The first of ``names`` whose rows together stay within ``MERGE_MAX_ROWS``."""
+    """The first of ``names`` whose rows together stay within ``MERGE_MAX_ROWS`` (a file
+    whose footer cannot be read is left where it is: readers report it)."""
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     out, rows = [], 0
     for name in names:
-        rows += pq.read_metadata(folder / name).num_rows
+        try:
+            rows += pq.read_metadata(folder / name).num_rows
+        except (OSError, pa.ArrowException):
+            continue
         if rows > MERGE_MAX_ROWS:
             break
         out.append(name)

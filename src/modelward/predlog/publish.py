@@ -85,7 +85,7 @@ def _merge(folder: Path, stem: str) -> None:
     again."""
     try:
         merge_own(folder, stem.rpartition("-")[0])
-    except (OSError, StorageError) as exc:
+    except Exception as exc:  # noqa: BLE001 - whatever a file there holds, publishing goes on
         message = exc.message if isinstance(exc, StorageError) else str(exc)
         log.warning("cannot merge the log files of %s (%s); they stay as they are", folder, message)
 
