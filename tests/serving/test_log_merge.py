@@ -13,6 +13,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
+from modelward.errors import StorageError
 from modelward.predlog import LogWriter, predictions
 from modelward.predlog.compact import LOCK_NAME, MERGE_FANOUT, compact, merge_own
 from modelward.predlog.files import LogChanged, LogFiles
@@ -151,3 +152,17 @@ def test_a_broken_file_of_the_writer_never_stops_publishing(tmp_path, caplog):
     assert len(list(_folder(logs).glob("*.parquet"))) < MERGE_FANOUT + 1
     good = [p for p in _folder(logs).glob("*.parquet") if p.name != "web-1-000900.parquet"]
     assert sum(pq.read_metadata(p).num_rows for p in good) == 3 * (2 * MERGE_FANOUT + 1)
+
+
+def test_a_link_in_place_of_the_lock_is_refused_with_one_line(tmp_path):
+    logs = tmp_path / "logs"
+    yesterday = TODAY - timedelta(days=1)
+    with LogWriter(str(logs), writer_id="web-1", flush_ms=10**9) as writer:
+        _publish(writer, "web-1", 2, day=yesterday)
+    target = tmp_path / "elsewhere"
+    (_folder(logs, yesterday) / LOCK_NAME).unlink()
+    (_folder(logs, yesterday) / LOCK_NAME).symlink_to(target)
+    with pytest.raises(StorageError, match="cannot lock the log partition") as caught:
+        compact(str(logs))
+    assert "\n" not in caught.value.message and not target.exists()
+    assert len(list(_folder(logs, yesterday).glob("*.parquet"))) == 2  # nothing changed

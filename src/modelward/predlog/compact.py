@@ -190,11 +190,17 @@ def _partition_lock(folder: Path | None, *, wait: bool) -> Iterator[bool]:
         return
     import fcntl
 
+    flags = os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW
     try:
-        fd = os.open(folder / LOCK_NAME, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        fd = os.open(folder / LOCK_NAME, flags, 0o644)
     except FileNotFoundError:  # the partition is gone (retention)
         yield False
         return
+    except OSError as exc:  # a read-only folder, or a link put in the lock's place
+        raise StorageError(
+            f"cannot lock the log partition {folder} ({exc}); make {folder / LOCK_NAME} a "
+            "plain file the server's user can write, or remove it"
+        ) from exc
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
