@@ -7,8 +7,9 @@ filesystem registered for a remote log (s3://, gs://, …: DuckDB reads through 
 extension downloads turned off, so a log in object storage reads without internet access and
 without the httpfs extension). Files are read with ``union_by_name``, so files
 written before a column existed still read. A scan's hash sample keeps the requests whose
-sample hash (:func:`~.sql.sample_hash`: ``md5_number(request_id) >> 68``, which Spark
-computes too) falls under :func:`hash_cut` (on both sides of the label join, so a kept
+sample hash (the row's stored ``sample_hash``, else :func:`~.sql.sample_hash`:
+``md5_number(request_id) >> 68``, which Spark computes too) falls under :func:`hash_cut`
+(on both sides of the label join, so a kept
 prediction keeps its label); unlike a seeded ``USING SAMPLE`` it runs on every thread.
 The SQL of a scan is :class:`~.sql.ScanSQL`'s, shared with the Spark engine.
 Small results are cached by their SQL text: it names every file, and a log file never

@@ -7,8 +7,9 @@ a backticked one; a string literal escapes with a backslash, not by doubling its
 A scan's files are read with ``spark.read.parquet`` per date partition, ``model`` and
 ``date`` added from the listing, and the partitions unioned by name (a file written
 before a column existed reads it as null), as a temporary view named after the files.
-The hash sample is :func:`~.sql.sample_hash` spelled in Spark SQL (the top 60 bits of
-the little-endian MD5 of the request id), so both engines keep the same requests; the
+The hash sample reads each row's stored ``sample_hash``, else :func:`~.sql.sample_hash`
+spelled in Spark SQL (the top 60 bits of the little-endian MD5 of the request id), so
+both engines keep the same requests; the
 quantile is Spark's exact ``percentile`` (linear interpolation, as NumPy's); the session
 runs in UTC with ANSI mode off, so a failed cast or a division by zero is null, as in
 DuckDB. Results come back through Arrow; nothing but :meth:`SparkEngine.rows` (bounded
