@@ -105,7 +105,7 @@ def _peak_mb() -> float:
 def build(rows: int) -> Path:
     """A workspace with the model ``modelward train`` makes from :data:`CONFIG` and a log
     of ``rows`` predictions it scored (cached)."""
-    folder = WORK / f"day-{rows}-v6"
+    folder = WORK / f"day-{rows}-v7"
     if (folder / "ready").exists():
         return folder
     import shutil
@@ -119,7 +119,8 @@ def build(rows: int) -> Path:
     from modelward import Workspace
     from modelward.data import read_data
     from modelward.predlog.compact import ROW_GROUP_ROWS
-    from modelward.predlog.layout import parquet_options, sample_hashes
+    from modelward.predlog.derive import with_request_columns
+    from modelward.predlog.layout import REQUEST_COLUMNS, parquet_options
     from modelward.training.config import load_config
     from modelward.training.train import prepare_data, train_model
 
@@ -184,20 +185,20 @@ def build(rows: int) -> Path:
                 "prediction": np.where(proba >= 0.5, "1", "0").astype(object),
                 "score": proba,
                 "proba": pa.nulls(n, pa.string()),
-                "sample_hash": sample_hashes(pa.array(ids, pa.string())),
                 **{
                     f"in_{f}": pa.array(sample[f].to_numpy("float64"), from_pandas=True)
                     for f in FEATURES
                 },
             }
         )
+        table = with_request_columns(table)  # as the publisher writes them
         write("predictions", table)
         feedback = pa.table(
             {
                 "request_id": ids,
                 "ts": pa.array(ts + pd.Timedelta(minutes=30), pa.timestamp("us", tz="UTC")),
                 "label": sample["target"].astype(str).to_numpy(object),
-                "sample_hash": table["sample_hash"],
+                **{c: table[c] for c in REQUEST_COLUMNS},
             }
         )
         write("feedback", feedback)
@@ -213,7 +214,7 @@ def build_today(rows: int, replicas: int) -> Path:
     """The same rows as :func:`build`, logged through ``replicas`` real log writers (the
     server's write-ahead folder, its file names and ids, nulls for missing inputs): the
     day is not compacted and each writer's last segment is not published (cached)."""
-    folder = WORK / f"today-{rows}-{replicas}-v4"
+    folder = WORK / f"today-{rows}-{replicas}-v5"
     if (folder / "ready").exists():
         return folder
     import shutil
@@ -223,6 +224,7 @@ def build_today(rows: int, replicas: int) -> Path:
     import pyarrow.parquet as pq
 
     from modelward import Workspace
+    from modelward.predlog.layout import REQUEST_COLUMNS
     from modelward.predlog.writer import ROLL_MS, ROLL_ROWS, LogWriter
 
     compacted = build(rows)
@@ -233,11 +235,11 @@ def build_today(rows: int, replicas: int) -> Path:
     Path(ws.logs_url).mkdir(parents=True, exist_ok=True)
     logs = compacted / "ws" / "logs"
     name = "compacted-bench.parquet"
-    # the rows as the server receives them: the writer computes their sample hashes itself
+    # the rows as the server receives them: the writer derives its request columns itself
     predictions = pq.read_table(logs / "predictions" / f"model={NAME}" / f"date={DAY}" / name)
-    predictions = predictions.drop_columns(["sample_hash"])
+    predictions = predictions.drop_columns(list(REQUEST_COLUMNS))
     feedback = pq.read_table(logs / "feedback" / f"model={NAME}" / f"date={DAY}" / name)
-    feedback = feedback.drop_columns(["sample_hash"])
+    feedback = feedback.drop_columns(list(REQUEST_COLUMNS))
     at = predictions.schema.get_field_index("ts"), feedback.schema.get_field_index("ts")
     # a segment is published when it is ROLL_MS old, or holds ROLL_ROWS rows first
     per_roll = min(ROLL_ROWS, max(1, rows * ROLL_MS // 86_400_000 // replicas))

@@ -43,14 +43,15 @@ from pathlib import Path
 from typing import Any
 
 from modelward.errors import ConfigError, StorageError
+from modelward.predlog.derive import with_request_columns
 from modelward.predlog.files import LogFiles, Partition, live_files
 from modelward.predlog.layout import (
     COMPACTED_KEY,
     FEEDBACK,
     PREDICTIONS,
+    REQUEST_COLUMNS,
     SAMPLE_HASH,
     parquet_options,
-    with_sample_hashes,
 )
 from modelward.storage import backend_errors, failure
 
@@ -266,9 +267,10 @@ def _rewrite(
     import pyarrow.parquet as pq
 
     schema = _unified_schema(fs, folder, names)
-    hashed = "request_id" in schema.names  # files written before sample_hash get it now
-    if hashed and SAMPLE_HASH not in schema.names:
-        schema = schema.append(pa.field(SAMPLE_HASH, pa.int64()))
+    keyed = "request_id" in schema.names  # files written before a request column get it
+    for name in REQUEST_COLUMNS if keyed else ():
+        if name not in schema.names:
+            schema = schema.append(pa.field(name, pa.int64()))
     schema = schema.with_metadata({COMPACTED_KEY: json.dumps(names).encode()})
     tmp = f"{folder}/.{output}.tmp"
     rows = written = 0
@@ -280,9 +282,10 @@ def _rewrite(
             seen: set[str] | None = set() if dedupe else None
             try:
                 for n in names:  # one file in memory at a time, plus one row group
-                    table = _conform(pq.read_table(f"{folder}/{n}", filesystem=fs), schema)
-                    if hashed and table.column(SAMPLE_HASH).null_count:
-                        table = with_sample_hashes(table)
+                    table = pq.read_table(f"{folder}/{n}", filesystem=fs)
+                    if keyed:
+                        table = _derived(table)
+                    table = _conform(table, schema)
                     rows += table.num_rows
                     if seen is not None:
                         table = _first_of_each_request(table, seen)
@@ -334,6 +337,16 @@ def _remove(fs: Any, path: str) -> None:
             fs.rm(path)
     except backend_errors():
         pass
+
+
+def _derived(table: Any) -> Any:
+    """``table`` with the request columns of a file written before them: computed from
+    its ids (hashes only where a row lacks its own: a file of ours has them)."""
+    if all(name in table.column_names for name in REQUEST_COLUMNS):
+        return table
+    hashes = table.column(SAMPLE_HASH) if SAMPLE_HASH in table.column_names else None
+    ids = table.column("request_id")
+    return with_request_columns(table, hashes=hashes is None or hashes.null_count > ids.null_count)
 
 
 def _conform(table: Any, schema: Any) -> Any:

@@ -19,7 +19,7 @@ from modelward.predlog.layout import (
     FEEDBACK_COLUMNS,
     PREDICTION_COLUMNS,
     PREDICTIONS,
-    SAMPLE_HASH,
+    REQUEST_COLUMNS,
     arrow_schema,
 )
 from modelward.predlog.segment import TYPE_LINE
@@ -162,7 +162,7 @@ def _read_whole(data: bytes, types: dict[str, dict[str, str]]) -> Converted:
         target = arrow_schema(kind, features)
         out.tables[(kind, model, date)] = pa.Table.from_arrays(
             [
-                pa.nulls(length, f.type) if f.name == SAMPLE_HASH else part[f.name].cast(f.type)
+                pa.nulls(length, f.type) if f.name in REQUEST_COLUMNS else part[f.name].cast(f.type)
                 for f in target
             ],
             schema=target,
@@ -265,7 +265,7 @@ def _table(kind: str, rows: list[dict[str, Any]], types: dict[str, str]) -> Any:
     columns = []
     for f in schema:
         try:
-            if f.name == SAMPLE_HASH:  # the publisher computes it; a row's own is not kept
+            if f.name in REQUEST_COLUMNS:  # the publisher computes them; a row's are not kept
                 columns.append(pa.nulls(len(rows), f.type))
                 continue
             columns.append(pa.array([row.get(f.name) for row in rows], f.type))

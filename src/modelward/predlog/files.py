@@ -190,6 +190,10 @@ class LogFiles:
 
         return bool(self._remembered(("same", *paths), same))
 
+    def all_have(self, files: Sequence[LogFile], columns: Sequence[str]) -> bool:
+        """Whether every one of ``files`` has every one of ``columns``."""
+        return all(set(columns) <= set(self.schema(f.path).names) for f in files)
+
     def within(self, files: Sequence[LogFile], start: datetime, end: datetime) -> list[LogFile]:
         """The ``files`` that may hold a row with ``start <= ts < end`` (:meth:`spans`)."""
         key = ("within", start, end, *(f.path for f in files))

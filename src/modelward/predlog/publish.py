@@ -26,7 +26,8 @@ from typing import TYPE_CHECKING
 from modelward.errors import StorageError
 from modelward.predlog.compact import merge_own
 from modelward.predlog.convert import convert_segment, json_line
-from modelward.predlog.layout import QUARANTINE, SEGMENT_KEY, partition, with_sample_hashes
+from modelward.predlog.derive import with_request_columns
+from modelward.predlog.layout import QUARANTINE, SEGMENT_KEY, partition
 from modelward.predlog.segment import claimed, rows_in
 from modelward.predlog.sink import LocalSink, open_sink
 
@@ -68,7 +69,7 @@ def publish_converted(sink: Sink, stem: str, converted: Converted, *, check: boo
         relpath = f"{partition(kind, model, date)}/{stem}.parquet"
         if check and sink.has(relpath):
             continue
-        table = with_sample_hashes(table)  # so a read's hash sample filters an integer
+        table = with_request_columns(table)  # so reads compare integers, not ids
         sink.write(relpath, table.replace_schema_metadata({SEGMENT_KEY: stem}))
         done.files += 1
         done.written += table.num_rows

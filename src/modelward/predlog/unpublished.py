@@ -32,6 +32,7 @@ from pathlib import Path
 
 from modelward.errors import StorageError
 from modelward.predlog.convert import convert_segment, merged_types
+from modelward.predlog.derive import with_request_columns
 from modelward.predlog.files import LogChanged, LogFile, LogFiles, compacted_from
 from modelward.predlog.layout import partition
 
@@ -189,6 +190,7 @@ class Unpublished:
             folder.mkdir(parents=True, exist_ok=True)
             self._made += 1
             path = folder / f"{stem}-{self._made}.parquet"
+            table = with_request_columns(table, hashes=False)  # a file with keys has all
             pq.write_table(table, path, compression="none")
             read.parts.setdefault((kind, model, day), []).append(str(path))
         read.offset += len(data)

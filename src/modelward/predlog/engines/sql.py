@@ -13,6 +13,11 @@ the MD5 of the request id read as a little-endian 128-bit number, DuckDB's
 ``md5_number(id) >> 68``): the writer stores it with each row (``sample_hash``), and
 both engines compute it in SQL for rows of files written before that column existed, so
 a sample is the same requests whichever engine drew it.
+
+Which predictions have a label (:meth:`ScanSQL.answered_source`, label coverage counted
+over every request) compares the requests' keys (``request_hi``, ``request_lo``:
+:mod:`~modelward.predlog.derive`) where every file has them, and the ids of the requests
+that have none: the same rows as comparing every id, in half the time.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from modelward.predlog.engine import Scan, literal
-from modelward.predlog.layout import HASH_BITS, SAMPLE_HASH, sample_hash
+from modelward.predlog.layout import HASH_BITS, REQUEST_HI, REQUEST_LO, SAMPLE_HASH, sample_hash
 
 if TYPE_CHECKING:
     from modelward.predlog.files import LogFile, LogFiles
@@ -82,6 +87,8 @@ class ScanSQL:
         """``(FROM, WHERE)`` of a scan of files: the predictions as ``p`` (and the latest
         labels as ``f``), the window, environment and hash sample applied."""
         source = f"{self.source(scan.files)} AS p"
+        if scan.answered is not None:
+            source = self.answered_source(scan.files, scan.answered, scan.rate)
         conditions = ["TRUE"]
         if scan.start is not None:
             conditions.append(f"p.ts >= {self.timestamp(scan.start)}")
@@ -118,13 +125,30 @@ class ScanSQL:
             f"FROM {self.source(labels)} {sampled}GROUP BY request_id"
         )
 
-    def answered(self, labels: tuple[LogFile, ...], rate: float) -> str:
-        """The request ids that have a label (of the hash sample): the same requests as the
-        join's ``label IS NOT NULL`` (a feedback row that only rates an LLM answer has none)."""
+    def answered_source(
+        self, files: Sequence[LogFile], labels: tuple[LogFile, ...], rate: float
+    ) -> str:
+        """The predictions of ``files`` that have a label in ``labels`` (of the hash
+        sample), as ``p``: the same requests as the join's ``label IS NOT NULL`` (a
+        feedback row that only rates an LLM answer has none). Where every file has the
+        request keys, keyed predictions are matched on their keys and the others on
+        their ids (an id with a key never equals one without); else on the ids."""
+        source = self.source(files)
         if not labels:
-            return "SELECT CAST(NULL AS STRING)"
-        sampled = f" AND {self.sampled('', labels, rate)}" if rate < 1.0 else ""
-        return f"SELECT request_id FROM {self.source(labels)} WHERE label IS NOT NULL{sampled}"
+            return f"(SELECT * FROM {source} WHERE FALSE) AS p"
+        feedback = f"{self.source(labels)} WHERE label IS NOT NULL"
+        if rate < 1.0:
+            feedback += f" AND {self.sampled('', labels, rate)}"
+        ids = f"request_id IN (SELECT request_id FROM {feedback}"
+        if not self.files.all_have([*files, *labels], (REQUEST_HI, REQUEST_LO)):
+            return f"(SELECT * FROM {source} WHERE {ids})) AS p"
+        key = f"{REQUEST_HI}, {REQUEST_LO}"
+        keyed = f"({key}) IN (SELECT {key} FROM {feedback} AND {REQUEST_HI} IS NOT NULL)"
+        unkeyed = f"{REQUEST_HI} IS NULL AND {ids} AND {REQUEST_HI} IS NULL)"
+        return (
+            f"(SELECT * FROM {source} WHERE {keyed} "
+            f"UNION ALL SELECT * FROM {source} WHERE {unkeyed}) AS p"
+        )
 
     def select(self, scan: Scan, select: str, *, group_by: str | None = None) -> str:
         """``SELECT <select>`` over a scan (of files or a materialised table)."""
@@ -139,8 +163,6 @@ class ScanSQL:
             conditions.append(f"status IN ({', '.join(literal(s) for s in scan.status)})")
         if scan.labelled:
             conditions.append("label IS NOT NULL")
-        if scan.answered is not None:
-            conditions.append(f"request_id IN ({self.answered(scan.answered, scan.rate)})")
         if scan.requests is not None:
             conditions.append(f"request_id IN (SELECT request_id FROM {ids_table(scan)})")
         sql = f"SELECT {select} FROM {source} WHERE {' AND '.join(conditions)}"
