@@ -11,14 +11,15 @@ import os
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, TypeVar
-
-from rich.console import Console
-from rich.table import Table
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from modelward.present import dump_json, fmt
 from modelward.present import fmt_time as fmt_time
 from modelward.progress import Progress
+
+if TYPE_CHECKING:  # Rich is imported when something is drawn: ``--json`` draws nothing
+    from rich.console import Console
+    from rich.table import Table
 
 __all__ = [
     "RichProgress",
@@ -40,6 +41,8 @@ __all__ = [
 def make_console(*, stderr: bool = False) -> Console:
     """A console on the current stdout/stderr; wide when not a terminal, so piped
     tables are not wrapped at 80 columns ($COLUMNS still wins)."""
+    from rich.console import Console
+
     stream = sys.stderr if stderr else sys.stdout
     width = None
     if not stream.isatty():
@@ -77,6 +80,8 @@ def print_error(message: str) -> None:
 def table(
     columns: Sequence[str], rows: Iterable[Sequence[Any]], *, title: str | None = None
 ) -> Table:
+    from rich.table import Table
+
     out = Table(title=title, title_justify="left", header_style="bold")
     for column in columns:
         out.add_column(column)

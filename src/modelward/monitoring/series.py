@@ -110,14 +110,16 @@ def _binary_points(
     period = _periods(np.ma.getdata(found["t"]), starts, step)
     hit, said, same = (np.ma.filled(found[k], False).astype(bool) for k in ("hit", "said", "same"))
     score: Any = np.ma.filled(np.ma.asarray(found["score"], dtype="float64"), np.nan)
+    # the rows grouped by period once (in their order within each), then sliced
+    order = np.argsort(period, kind="stable")
+    bounds = np.searchsorted(period[order], np.arange(len(starts) + 1))
     points = []
     for i, start in enumerate(starts):
-        mine = period == i
-        n = int(mine.sum())
-        if n < 2:
+        mine = order[bounds[i] : bounds[i + 1]]
+        if len(mine) < 2:
             continue
         values = _binary_period(hit[mine], said[mine], same[mine], score[mine], names)
-        points.append({"start": start.isoformat(), "rows": n, "metrics": values})
+        points.append({"start": start.isoformat(), "rows": len(mine), "metrics": values})
     return points
 
 

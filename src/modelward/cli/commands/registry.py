@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.markup import escape
 
 from modelward.cli.app import calls, new_typer, state
 from modelward.cli.options import JsonOption, parse_pairs
@@ -191,7 +190,7 @@ def versions_show(
         if integrity["status"] == "ok":
             console.print("integrity ok (sha256 verified)")
         else:
-            detail = escape(integrity["detail"])
+            detail = _escape(integrity["detail"])
             console.print(f"[red]integrity {integrity['status']}[/red]: {detail}")
     if info.spec:
         console.print(f"endpoint {info.spec}")
@@ -232,7 +231,7 @@ def _print_approvals(approvals: dict[str, Any]) -> None:
     )
     for a in approvals["approvals"]:
         when = a["created_at"][:16].replace("T", " ")
-        console.print(f"  {when} {escape(a['actor'])}: {escape(a['reason'])}")
+        console.print(f"  {when} {_escape(a['actor'])}: {_escape(a['reason'])}")
 
 
 def _range(column: dict[str, Any]) -> str:
@@ -257,3 +256,10 @@ def register(app: typer.Typer) -> None:
     app.command("register")(register_cmd)
     app.add_typer(models_app, name="models")
     app.add_typer(versions_app, name="versions")
+
+
+def _escape(text: str) -> str:
+    """``text`` as Rich markup prints it verbatim (Rich is imported when printing)."""
+    from rich.markup import escape
+
+    return escape(text)

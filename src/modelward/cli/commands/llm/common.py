@@ -6,13 +6,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.table import Table
 
 from modelward.cli.output import table
 from modelward.errors import ConfigError
 from modelward.present import fmt
 
 if TYPE_CHECKING:
+    from rich.table import Table
+
     from modelward.llm.evaluate import Evaluation
 
 __all__ = ["ConcurrencyOption", "DatasetOption", "eval_table", "models", "rankings_table"]

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
 from modelward.cli.app import calls, state
 from modelward.cli.commands.llm.common import (
@@ -21,6 +20,8 @@ from modelward.errors import CheckFailed
 from modelward.present import fmt
 
 if TYPE_CHECKING:
+    from rich.table import Table
+
     from modelward.llm.evaluate import Evaluation
 
 
