@@ -42,7 +42,11 @@ def test_delong_auc_is_scikit_learns_auc_with_the_placements_standard_error():
         assert error == pytest.approx(_placements_se(y, score), rel=1e-9)
         # the same from the rows and positives at each distinct score (an engine's counts)
         scores, group = np.unique(score, return_inverse=True)
-        counted = delong_auc_counts(scores, np.bincount(group, y), np.bincount(group))
+        hits, rows = np.bincount(group, y), np.bincount(group)
+        counted = delong_auc_counts(scores, hits, rows)
+        assert counted == pytest.approx((auc, error), rel=1e-9)
+        shuffled = rng.permutation(len(scores))  # groups in no order: sorted first
+        counted = delong_auc_counts(scores[shuffled], hits[shuffled], rows[shuffled])
         assert counted == pytest.approx((auc, error), rel=1e-9)
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from modelward.monitoring.metrics import ONE_CLASS, auc_from_counts, confusion_ratios, unknown
+from modelward.stats.order import sort_order
 
 __all__ = ["RESAMPLES", "Z95", "auc_entry", "cells", "ratio_entries"]
 
@@ -66,8 +67,9 @@ def auc_entry(scores: Any, positives: Any, totals: Any) -> dict[str, Any]:
 
     from modelward.stats.tests import delong_auc_counts
 
-    order = np.argsort(np.asarray(scores, dtype="float64"))  # once: both sort again, fast
-    scores = np.asarray(scores, dtype="float64")[order]
+    scores = np.asarray(scores, dtype="float64")
+    order = sort_order(scores)  # once: both find them sorted
+    scores = scores[order]
     hits = np.asarray(positives, dtype="int64")[order]
     rows = np.asarray(totals, dtype="int64")[order]
     if not hits.sum() or hits.sum() == rows.sum():

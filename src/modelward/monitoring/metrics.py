@@ -21,6 +21,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from modelward.errors import ConfigError
+from modelward.stats.order import sort_order
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -342,7 +343,7 @@ def auc_from_counts(scores: Any, positives: Any, totals: Any) -> float | None:
     sharing the average of their ranks."""
     import numpy as np
 
-    order = np.argsort(np.asarray(scores, dtype="float64"))  # distinct scores: no ties
+    order = sort_order(np.asarray(scores, dtype="float64"))  # distinct scores: no ties
     hits = np.asarray(positives, dtype=np.int64)[order]
     count = np.asarray(totals, dtype=np.int64)[order]
     p_count = float(hits.sum())

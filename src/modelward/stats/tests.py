@@ -17,6 +17,8 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
+from modelward.stats.order import sort_order
+
 __all__ = [
     "DeLongResult",
     "MannWhitneyResult",
@@ -132,7 +134,7 @@ def delong_auc_counts(scores: Any, positives: Any, totals: Any) -> tuple[float, 
     placements' variances are weighted sums over the groups, and no row is needed."""
     import numpy as np
 
-    order = np.argsort(np.asarray(scores, dtype="float64"))
+    order = sort_order(np.asarray(scores, dtype="float64"))
     hits = np.asarray(positives, dtype="float64")[order]
     misses = np.asarray(totals, dtype="float64")[order] - hits
     m, n = float(hits.sum()), float(misses.sum())
