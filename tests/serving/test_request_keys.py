@@ -130,3 +130,30 @@ def test_label_coverage_is_exact_across_id_forms_old_files_and_unpublished_rows(
         assert _covered(logs, wal) == expected + 3 + 1
     finally:
         writer.close()
+
+
+def _labels(logs: Path) -> dict[str, str | None]:
+    """Each prediction's latest label, as the checks' join gives it."""
+    reader = LogReader(str(logs))
+    scan = reader.scan("heart", WINDOW, labels=True)
+    table = reader.rows(scan, ["request_id", "label"], limit=None)
+    return dict(zip(table["request_id"].to_pylist(), table["label"].to_pylist(), strict=True))
+
+
+@pytest.mark.parametrize("client_ids", [False, True], ids=["every-id-keyed", "some-not"])
+def test_the_label_join_gives_each_request_its_latest_label(tmp_path, client_ids):
+    """Keyed files join on the key alone when every row has one (the files' statistics
+    say so), else on the key and the id: each prediction gets its own latest label."""
+    logs = tmp_path / "logs"
+    ids = [uuid.uuid4().hex for _ in range(40)]
+    if client_ids:  # the same bytes spelt another way are another request
+        ids += [ids[0].upper(), str(uuid.UUID(ids[1])), "client-9"]
+    expected: dict[str, str | None] = dict.fromkeys(ids)
+    with LogWriter(str(logs), wal_dir=tmp_path / "wal") as writer:
+        writer.log_predictions("heart", _rows(ids), {"in_age": "float64"})
+        for n, rid in enumerate(ids[::2]):
+            writer.log_feedback("heart", rid, "0", ts=DAY + timedelta(hours=1))
+            writer.log_feedback("heart", rid, str(n % 2), ts=DAY + timedelta(hours=2))  # wins
+            expected[rid] = str(n % 2)
+    assert _labels(logs) == expected
+    assert _covered(logs) == sum(label is not None for label in expected.values())

@@ -19,7 +19,7 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from modelward.errors import ConfigError, DataError
-from modelward.predlog.layout import COMPACTED_KEY, PREDICTIONS
+from modelward.predlog.layout import COMPACTED_KEY, PREDICTIONS, REQUEST_COLUMNS
 from modelward.storage import backend_errors, failure, filesystem, local_root
 from modelward.timeutil import from_micros
 
@@ -194,6 +194,11 @@ class LogFiles:
         """Whether every one of ``files`` has every one of ``columns``."""
         return all(set(columns) <= set(self.schema(f.path).names) for f in files)
 
+    def complete(self, files: Sequence[LogFile], columns: Sequence[str]) -> bool:
+        """Whether every row of ``files`` has a value in each of ``columns`` (request
+        columns: :data:`~.layout.REQUEST_COLUMNS`), as their footers' statistics say."""
+        return all(set(columns) <= self._footer(f.path)[3] for f in files)
+
     def within(self, files: Sequence[LogFile], start: datetime, end: datetime) -> list[LogFile]:
         """The ``files`` that may hold a row with ``start <= ts < end`` (:meth:`spans`)."""
         key = ("within", start, end, *(f.path for f in files))
@@ -238,7 +243,8 @@ class LogFiles:
                 footer = pq.ParquetFile(handle)  # reads the footer only
                 meta = footer.metadata
                 schema = footer.schema_arrow
-                return schema, meta.num_row_groups, _ts_range(meta, schema)
+                complete = _complete(meta, schema, REQUEST_COLUMNS)
+                return schema, meta.num_row_groups, _ts_range(meta, schema), complete
         except FileNotFoundError as exc:
             raise LogChanged(
                 f"a file of the prediction log at {self.url} was replaced while it was read "
@@ -271,9 +277,9 @@ class LogFiles:
         return dict(self._remembered(("columns", *(f.path for f in files)), unified))
 
 
-#: A file's Arrow schema, its row groups, and the least and greatest ``ts`` its statistics
-#: give (None when a row group has none).
-_Footer = tuple["pa.Schema", int, tuple[datetime | None, datetime | None]]
+#: A file's Arrow schema, its row groups, the least and greatest ``ts`` its statistics
+#: give (None when a row group has none), and its request columns without a null.
+_Footer = tuple["pa.Schema", int, tuple[datetime | None, datetime | None], frozenset[str]]
 _UNIT_US = {"s": 1_000_000, "ms": 1_000, "us": 1, "ns": 1}
 
 
@@ -298,6 +304,26 @@ def _ts_range(meta: Any, schema: pa.Schema) -> tuple[datetime | None, datetime |
     else:
         low, high = low * _UNIT_US[unit], high * _UNIT_US[unit]
     return from_micros(low), from_micros(high)
+
+
+def _complete(meta: Any, schema: pa.Schema, names: Sequence[str]) -> frozenset[str]:
+    """Those of the columns ``names`` that a file has with a value in every row, as its
+    row groups' statistics count their nulls (no statistics: it may have nulls)."""
+
+    def complete(name: str) -> bool:
+        index = schema.get_field_index(name)
+        if index < 0:
+            return False
+        for group in range(meta.num_row_groups):
+            column = meta.row_group(group).column(index)
+            stats = column.statistics
+            if column.path_in_schema != name or stats is None or not stats.has_null_count:
+                return False
+            if stats.null_count:
+                return False
+        return True
+
+    return frozenset(name for name in names if complete(name))
 
 
 def _unified(types: set[str]) -> str:

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from modelward.errors import DataError, ModelwardError, StorageError
 from modelward.predlog.engine import Aggregate, Order, Scan, literal
-from modelward.predlog.engines.sql import HASH_BITS, ScanSQL, hash_cut, ids_table
+from modelward.predlog.engines.sql import HASH_BITS, ScanSQL, hash_cut, ids_table, joined_on
 from modelward.predlog.files import LogChanged, LogFile, LogFiles
 from modelward.storage import failure
 
@@ -263,9 +263,12 @@ class DuckDBEngine(ScanSQL):
         assert scan.labels is not None
         # the predictions side alone: no condition on the label here
         alone = replace(scan, labels=None, labelled=False)
+        keys = self.label_keys(scan.files, scan.labels)
+        held_keys = [f"_mw_k{i}" for i in range(len(keys))]
+        held = [f"p.{key} AS {name}" for key, name in zip(keys, held_keys, strict=True)]
         sides = {
-            f"{table}_p": self.select(alone, ", ".join(["p.request_id AS _mw_key", *select])),
-            f"{table}_f": self.latest_labels(scan.labels, scan.rate),
+            f"{table}_p": self.select(alone, ", ".join([*held, *select])),
+            f"{table}_f": self.latest_labels(scan.labels, scan.rate, keys=keys),
         }
         cursors = [self._shared().cursor() for _ in sides]
         try:
@@ -278,9 +281,10 @@ class DuckDBEngine(ScanSQL):
                     future.result()
             pred, feed = sides
             labelled = " WHERE f.label IS NOT NULL" if scan.labelled else ""
+            on = joined_on("p._mw_", [f"k{i}" for i in range(len(keys))])
             con.execute(
-                f"CREATE TEMP TABLE {table} AS SELECT p.* EXCLUDE (_mw_key), f.label AS label "
-                f"FROM {pred} AS p LEFT JOIN {feed} AS f ON p._mw_key = f._rid{labelled}"
+                f"CREATE TEMP TABLE {table} AS SELECT p.* EXCLUDE ({', '.join(held_keys)}), "
+                f"f.label AS label FROM {pred} AS p LEFT JOIN {feed} AS f ON {on}{labelled}"
             )
         finally:
             for cursor in cursors:

@@ -14,10 +14,13 @@ the MD5 of the request id read as a little-endian 128-bit number, DuckDB's
 both engines compute it in SQL for rows of files written before that column existed, so
 a sample is the same requests whichever engine drew it.
 
-Which predictions have a label (:meth:`ScanSQL.answered_source`, label coverage counted
-over every request) compares the requests' keys (``request_hi``, ``request_lo``:
-:mod:`~modelward.predlog.derive`) where every file has them, and the ids of the requests
-that have none: the same rows as comparing every id, in half the time.
+The label join (:meth:`ScanSQL.latest_labels`) and label coverage
+(:meth:`ScanSQL.answered_source`, counted over every request) compare the requests' keys
+(``request_hi``, ``request_lo``: :mod:`~modelward.predlog.derive`) alone where the files'
+statistics count no row without one (and read the stored ``sample_hash`` alone where they
+count none without it: no id is read then); coverage compares the keys and the ids of
+the requests without a key where only some have one: the same rows as comparing every
+id, in half the time.
 """
 
 from __future__ import annotations
@@ -74,6 +77,8 @@ class ScanSQL:
     def request_hash(self, alias: str, files: Sequence[LogFile]) -> str:
         """The sample hash of each row of ``files`` read as ``alias`` (``"p."`` or ``""``):
         the stored ``sample_hash``, else (files written before it) the id's hash."""
+        if files and self.files.complete(files, [SAMPLE_HASH]):
+            return f"{alias}{SAMPLE_HASH}"  # no id need be read
         computed = self.hashed(f"{alias}request_id")
         if SAMPLE_HASH in self.files.columns(list(files)):
             return f"coalesce({alias}{SAMPLE_HASH}, {computed})"
@@ -99,17 +104,31 @@ class ScanSQL:
         if scan.rate < 1.0:
             conditions.append(self.sampled("p.", scan.files, scan.rate))
         if scan.labels is not None:
-            latest = self.latest_labels(scan.labels, scan.rate, ratings=scan.ratings)
-            source += f" LEFT JOIN ({latest}) AS f ON p.request_id = f._rid"
+            keys = self.label_keys(scan.files, scan.labels)
+            latest = self.latest_labels(scan.labels, scan.rate, ratings=scan.ratings, keys=keys)
+            source += f" LEFT JOIN ({latest}) AS f ON {joined_on('p.', keys)}"
         return source, " AND ".join(conditions)
 
+    def label_keys(self, files: Sequence[LogFile], labels: Sequence[LogFile]) -> tuple[str, ...]:
+        """The columns predictions and their labels are joined on: the request's key
+        (two integers) where every row of every file has one, as the files' statistics
+        say; else the id."""
+        if labels and self.files.complete([*files, *labels], (REQUEST_HI, REQUEST_LO)):
+            return (REQUEST_HI, REQUEST_LO)
+        return ("request_id",)
+
     def latest_labels(
-        self, labels: tuple[LogFile, ...], rate: float, *, ratings: bool = False
+        self,
+        labels: tuple[LogFile, ...],
+        rate: float,
+        *,
+        ratings: bool = False,
+        keys: tuple[str, ...] = ("request_id",),
     ) -> str:
-        """The latest label of each request id (of the hash sample), as ``_rid, label``
-        (null labels passed over: a rating never erases a label); with ``ratings`` also
-        its latest ``satisfaction`` and ``correct`` (null in files written before those
-        columns existed)."""
+        """The latest label of each request (of the hash sample), as ``_k0[, _k1], label``
+        (its ``keys``: :meth:`label_keys`; null labels passed over: a rating never erases
+        a label); with ``ratings`` also its latest ``satisfaction`` and ``correct`` (null
+        in files written before those columns existed)."""
         rated = ""
         if ratings:
             held = self.files.columns(list(labels)) if labels else {}
@@ -118,11 +137,12 @@ class ScanSQL:
                 for c, t in (("satisfaction", "DOUBLE"), ("correct", "BOOLEAN"))
             )
         if not labels:
-            return f"SELECT CAST(NULL AS STRING) AS _rid, CAST(NULL AS STRING) AS label{rated}"
+            return f"SELECT CAST(NULL AS STRING) AS _k0, CAST(NULL AS STRING) AS label{rated}"
+        named = ", ".join(f"{key} AS _k{i}" for i, key in enumerate(keys))
         sampled = f"WHERE {self.sampled('', labels, rate)} " if rate < 1.0 else ""
         return (
-            f"SELECT request_id AS _rid, {self.latest('label')} AS label{rated} "
-            f"FROM {self.source(labels)} {sampled}GROUP BY request_id"
+            f"SELECT {named}, {self.latest('label')} AS label{rated} "
+            f"FROM {self.source(labels)} {sampled}GROUP BY {', '.join(keys)}"
         )
 
     def answered_source(
@@ -130,23 +150,26 @@ class ScanSQL:
     ) -> str:
         """The predictions of ``files`` that have a label in ``labels`` (of the hash
         sample), as ``p``: the same requests as the join's ``label IS NOT NULL`` (a
-        feedback row that only rates an LLM answer has none). Where every file has the
-        request keys, keyed predictions are matched on their keys and the others on
-        their ids (an id with a key never equals one without); else on the ids."""
+        feedback row that only rates an LLM answer has none). On the requests' keys
+        where every row has one; where only some have, the keyed predictions on their
+        keys and the others on their ids (an id with a key never equals one without);
+        else on the ids."""
         source = self.source(files)
         if not labels:
             return f"(SELECT * FROM {source} WHERE FALSE) AS p"
         feedback = f"{self.source(labels)} WHERE label IS NOT NULL"
         if rate < 1.0:
             feedback += f" AND {self.sampled('', labels, rate)}"
+        key = f"{REQUEST_HI}, {REQUEST_LO}"
+        keyed = f"({key}) IN (SELECT {key} FROM {feedback}"
+        if self.label_keys(files, labels) != ("request_id",):
+            return f"(SELECT * FROM {source} WHERE {keyed})) AS p"
         ids = f"request_id IN (SELECT request_id FROM {feedback}"
         if not self.files.all_have([*files, *labels], (REQUEST_HI, REQUEST_LO)):
             return f"(SELECT * FROM {source} WHERE {ids})) AS p"
-        key = f"{REQUEST_HI}, {REQUEST_LO}"
-        keyed = f"({key}) IN (SELECT {key} FROM {feedback} AND {REQUEST_HI} IS NOT NULL)"
         unkeyed = f"{REQUEST_HI} IS NULL AND {ids} AND {REQUEST_HI} IS NULL)"
         return (
-            f"(SELECT * FROM {source} WHERE {keyed} "
+            f"(SELECT * FROM {source} WHERE {keyed} AND {REQUEST_HI} IS NOT NULL) "
             f"UNION ALL SELECT * FROM {source} WHERE {unkeyed}) AS p"
         )
 
@@ -196,6 +219,12 @@ class ScanSQL:
             *(f"p.{_name(c)}" if scan.has(c) else f"NULL AS {_name(c)}" for c in columns),
             f"{self.request_hash('p.', scan.files)} AS _hash",
         ]
+
+
+def joined_on(alias: str, keys: Sequence[str]) -> str:
+    """The join condition of predictions read as ``alias`` with :meth:`~ScanSQL.latest_labels`
+    (as ``f``) on ``keys``."""
+    return " AND ".join(f"{alias}{key} = f._k{i}" for i, key in enumerate(keys))
 
 
 def ids_table(scan: Scan) -> str:
