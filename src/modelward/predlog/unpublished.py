@@ -190,7 +190,7 @@ class Unpublished:
             folder.mkdir(parents=True, exist_ok=True)
             self._made += 1
             path = folder / f"{stem}-{self._made}.parquet"
-            table = with_request_columns(table, hashes=False)  # a file with keys has all
+            table = with_request_columns(table)  # the columns published files have
             pq.write_table(table, path, compression="none")
             read.parts.setdefault((kind, model, day), []).append(str(path))
         read.offset += len(data)
