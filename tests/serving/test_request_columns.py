@@ -1,6 +1,9 @@
-"""Each published row carries its request's key (an id of 32 lowercase hex digits as two
-64-bit halves), so label coverage joins integers; the join stays exact for ids of every
-other form, for files written before the key existed, and for rows not yet published."""
+"""The columns the publisher derives from each row's request id. Its sample hash, so a
+read's hash sample filters an integer (files written before that column existed are
+sampled the same way: the engine hashes their ids, and compaction gives their rows the
+column). Its key (an id of 32 lowercase hex digits as two 64-bit halves), so the label
+join and label coverage compare integers: exact for ids of every other form, for files
+written before the key existed, and for rows not yet published."""
 
 from __future__ import annotations
 
@@ -15,7 +18,8 @@ import pytest
 from modelward.predlog import LogReader, LogWriter
 from modelward.predlog.compact import compact
 from modelward.predlog.derive import request_keys
-from modelward.predlog.layout import REQUEST_HI, REQUEST_LO
+from modelward.predlog.engines.sql import hash_cut
+from modelward.predlog.layout import REQUEST_HI, REQUEST_LO, SAMPLE_HASH, sample_hash
 from modelward.predlog.reader import Span
 
 pytestmark = pytest.mark.sqlite_only
@@ -58,11 +62,14 @@ def _rows(ids: list[str], start: int = 0) -> list[dict]:
             "status": "ok",
             "prediction": "1",
             "in_age": 50.0,
-            REQUEST_HI: 7,  # a row that tries to pass for another request
-            REQUEST_LO: 7,
         }
         for i, rid in enumerate(ids)
     ]
+
+
+def _passing_for_another(rows: list[dict]) -> list[dict]:
+    """``rows`` each carrying a key of its own choosing (the publisher must not keep it)."""
+    return [{**row, REQUEST_HI: 7, REQUEST_LO: 7} for row in rows]
 
 
 def _covered(logs: Path, wal: Path | None = None) -> int:
@@ -71,6 +78,16 @@ def _covered(logs: Path, wal: Path | None = None) -> int:
     joined = reader.scan("heart", WINDOW, labels=True)
     scan = joined.only(labels=None, answered=joined.labels or (), status=("ok",))
     return sum(n for _, n in reader.aggregate(scan, ["version", "count(*)"], group_by="version"))
+
+
+def _stored_hashes(logs: Path, kind: str) -> dict[str, int]:
+    out = {}
+    for path in logs.glob(f"{kind}/model=heart/date=*/*.parquet"):
+        table = pq.read_table(path)
+        if SAMPLE_HASH in table.column_names:
+            ids, hashes = table["request_id"].to_pylist(), table[SAMPLE_HASH].to_pylist()
+            out.update(zip(ids, hashes, strict=True))
+    return out
 
 
 def _stored_keys(logs: Path) -> dict[str, tuple[int | None, int | None]]:
@@ -84,11 +101,47 @@ def _stored_keys(logs: Path) -> dict[str, tuple[int | None, int | None]]:
 
 
 def _old_file(logs: Path, kind: str, table: pa.Table, name: str) -> None:
-    """A file as a writer before the key columns wrote it."""
+    """A file as a writer wrote it before the request columns existed."""
     folder = logs / kind / "model=heart" / f"date={DAY:%Y-%m-%d}"
     folder.mkdir(parents=True, exist_ok=True)
     table = table.set_column(1, "ts", table["ts"].cast(pa.timestamp("us", tz="UTC")))
     pq.write_table(table, folder / name)
+
+
+def test_published_rows_carry_their_hash_and_a_row_cannot_choose_its_own(tmp_path):
+    logs = tmp_path / "logs"
+    rows = _rows([f"new-{i}" for i in range(20)])
+    rows[0][SAMPLE_HASH] = 0  # a row that tries to put itself in every sample
+    with LogWriter(str(logs), wal_dir=tmp_path / "wal") as writer:
+        writer.log_predictions("heart", rows, {"in_age": "float64"})
+        for row in rows[:5]:
+            writer.log_feedback("heart", row["request_id"], "1", ts=DAY)
+    for kind, n in (("predictions", 20), ("feedback", 5)):
+        stored = _stored_hashes(logs, kind)
+        assert len(stored) == n
+        assert stored == {i: sample_hash(i) for i in stored}, kind
+
+
+def test_old_and_new_files_give_one_sample_and_compaction_adds_the_column(tmp_path):
+    logs = tmp_path / "logs"
+    old = pa.Table.from_pylist(_rows([f"old-{i}" for i in range(150)]))
+    _old_file(logs, "predictions", old, "old-000001.parquet")
+    with LogWriter(str(logs), wal_dir=tmp_path / "wal") as writer:
+        new = _rows([f"new-{i}" for i in range(500, 650)], start=500)
+        writer.log_predictions("heart", new, {"in_age": "float64"})
+    ids = [f"old-{i}" for i in range(150)] + [f"new-{i}" for i in range(500, 650)]
+    expected = sorted(i for i in ids if sample_hash(i) < hash_cut(100 / 300))
+
+    def sample() -> list[str]:
+        reader = LogReader(str(logs))
+        scan = reader.scan("heart", WINDOW)
+        found = reader.sample(scan, ["request_id"], rows=100)
+        return sorted(found.column("request_id").to_pylist())
+
+    assert sample() == expected
+    compact(str(logs))
+    assert _stored_hashes(logs, "predictions") == {i: sample_hash(i) for i in ids}
+    assert sample() == expected
 
 
 def test_label_coverage_is_exact_across_id_forms_old_files_and_unpublished_rows(tmp_path):
@@ -99,7 +152,7 @@ def test_label_coverage_is_exact_across_id_forms_old_files_and_unpublished_rows(
     ids = keyed + others
     labelled = set(keyed[2:20]) | {others[2], others[0]}  # not keyed[0] nor keyed[1]
     with LogWriter(str(logs), wal_dir=wal) as writer:
-        writer.log_predictions("heart", _rows(ids), {"in_age": "float64"})
+        writer.log_predictions("heart", _passing_for_another(_rows(ids)), {"in_age": "float64"})
         for rid in sorted(labelled):
             writer.log_feedback("heart", rid, "1", ts=DAY + timedelta(hours=1))
     stored = _stored_keys(logs)
@@ -108,8 +161,7 @@ def test_label_coverage_is_exact_across_id_forms_old_files_and_unpublished_rows(
 
     # a day's earlier files, written before the key existed: predictions and labels
     old = [uuid.uuid4().hex for _ in range(10)]
-    _old_file(logs, "predictions", pa.Table.from_pylist(_rows(old, 100)).drop_columns(
-        [REQUEST_HI, REQUEST_LO]), "old-000001.parquet")  # fmt: skip
+    _old_file(logs, "predictions", pa.Table.from_pylist(_rows(old, 100)), "old-000001.parquet")
     feedback = [{"request_id": r, "ts": DAY + timedelta(hours=2), "label": "0"} for r in old[:4]]
     # and a label, in an old file, of a request whose prediction has its key
     feedback.append({"request_id": keyed[25], "ts": DAY + timedelta(hours=2), "label": "0"})
