@@ -281,7 +281,7 @@ class DuckDBEngine(ScanSQL):
                     future.result()
             pred, feed = sides
             labelled = " WHERE f.label IS NOT NULL" if scan.labelled else ""
-            on = joined_on("p._mw_", [f"k{i}" for i in range(len(keys))])
+            on = joined_on("p.", held_keys)
             con.execute(
                 f"CREATE TEMP TABLE {table} AS SELECT p.* EXCLUDE ({', '.join(held_keys)}), "
                 f"f.label AS label FROM {pred} AS p LEFT JOIN {feed} AS f ON {on}{labelled}"

@@ -162,7 +162,7 @@ class ScanSQL:
             feedback += f" AND {self.sampled('', labels, rate)}"
         key = f"{REQUEST_HI}, {REQUEST_LO}"
         keyed = f"({key}) IN (SELECT {key} FROM {feedback}"
-        if self.label_keys(files, labels) != ("request_id",):
+        if self.label_keys(files, labels) == (REQUEST_HI, REQUEST_LO):
             return f"(SELECT * FROM {source} WHERE {keyed})) AS p"
         ids = f"request_id IN (SELECT request_id FROM {feedback}"
         if not self.files.all_have([*files, *labels], (REQUEST_HI, REQUEST_LO)):
