@@ -21,7 +21,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from modelward.errors import ConfigError
-from modelward.stats.order import sort_order
+from modelward.stats.order import score_groups, sort_order
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -328,13 +328,7 @@ def rank_auc(score: Any, positive: Any) -> float | None:
     positive = np.asarray(positive, dtype=bool)
     if not len(score):
         return None
-    order = np.argsort(score)
-    ordered = score[order]
-    # runs of equal scores: where each starts (its rows' ranks are start+1 .. start+count)
-    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
-    count = np.diff(np.r_[starts, len(score)])
-    hits = np.add.reduceat(positive[order].astype(np.int64), starts)
-    return auc_from_counts(ordered[starts], hits, count)
+    return auc_from_counts(*score_groups(score, positive))
 
 
 def auc_from_counts(scores: Any, positives: Any, totals: Any) -> float | None:

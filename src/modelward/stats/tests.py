@@ -17,7 +17,7 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
-from modelward.stats.order import sort_order
+from modelward.stats.order import score_groups, sort_order
 
 __all__ = [
     "DeLongResult",
@@ -113,7 +113,7 @@ def _midranks(x: Any) -> Any:
 def delong_auc(y_true: Any, score: Any) -> tuple[float, float]:
     """One ROC-AUC and its standard error by DeLong's variance (the placements of each
     class among the other, Sun & Xu's midranks), as R's pROC computes ``var(roc)``: the
-    rows grouped by distinct score in one stable sort (NaN: each its own), then
+    rows grouped by distinct score in one sort (NaN: each its own), then
     :func:`delong_auc_counts`, equal to the midranks of the rows."""
     import numpy as np
 
@@ -121,11 +121,7 @@ def delong_auc(y_true: Any, score: Any) -> tuple[float, float]:
     score = np.asarray(score, dtype="float64")
     if y.all() or not y.any():
         raise ValueError("DeLong's variance needs both classes in y_true")
-    order = np.argsort(score, kind="mergesort")
-    ordered = score[order]
-    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
-    hits = np.add.reduceat(y[order].astype("int64"), starts)
-    return delong_auc_counts(ordered[starts], hits, np.diff(np.r_[starts, len(score)]))
+    return delong_auc_counts(*score_groups(score, y))
 
 
 def delong_auc_counts(scores: Any, positives: Any, totals: Any) -> tuple[float, float]:
