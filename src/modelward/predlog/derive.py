@@ -6,14 +6,12 @@ integers instead of hashing strings:
 - ``request_hi`` and ``request_lo``: the request's key when its id is 32 lowercase hex
   digits (the ids the server and the feedback endpoint make: ``uuid4().hex``), the id's
   16 bytes as two signed 64-bit halves; null for any other id. The map from such ids to
-  keys is one to one, and an id of that form never equals one of another form, so a
-  join of keyed rows on the key plus a join of unkeyed rows on the id is the join on the
-  id, exactly (:meth:`~.engines.sql.ScanSQL.answered_source`).
+  keys is one to one, so where every row has a key, a join on the keys is the join on
+  the ids, exactly (:meth:`~.engines.sql.ScanSQL.label_keys`).
 
 A value a row carries in for any of them is never kept: they are computed here, from the
 row's id, by the publisher, by compaction (for files written before a column existed) and
-for the write-ahead segments a read converts. So a file that has the key columns has a
-key for every id of that form, which the exact join relies on.
+for the write-ahead segments a read converts.
 Built from Arrow's buffers with NumPy: handing Python values to Arrow would import
 pandas, and a Python loop over a million ids would hold the GIL of a serving process.
 """

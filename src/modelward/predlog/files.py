@@ -190,10 +190,6 @@ class LogFiles:
 
         return bool(self._remembered(("same", *paths), same))
 
-    def all_have(self, files: Sequence[LogFile], columns: Sequence[str]) -> bool:
-        """Whether every one of ``files`` has every one of ``columns``."""
-        return all(set(columns) <= set(self.schema(f.path).names) for f in files)
-
     def complete(self, files: Sequence[LogFile], columns: Sequence[str]) -> bool:
         """Whether every row of ``files`` has a value in each of ``columns`` (request
         columns: :data:`~.layout.REQUEST_COLUMNS`), as their footers' statistics say."""

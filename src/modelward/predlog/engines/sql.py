@@ -16,11 +16,10 @@ a sample is the same requests whichever engine drew it.
 
 The label join (:meth:`ScanSQL.latest_labels`) and label coverage
 (:meth:`ScanSQL.answered_source`, counted over every request) compare the requests' keys
-(``request_hi``, ``request_lo``: :mod:`~modelward.predlog.derive`) alone where the files'
-statistics count no row without one (and read the stored ``sample_hash`` alone where they
-count none without it: no id is read then); coverage compares the keys and the ids of
-the requests without a key where only some have one: the same rows as comparing every
-id, in half the time.
+(``request_hi``, ``request_lo``: :mod:`~modelward.predlog.derive`) where the files'
+statistics count no row without one, else the ids: the same rows either way, the keys in
+half the time. Where they count no row without its ``sample_hash``, the hash sample reads
+it alone: no id is read then.
 """
 
 from __future__ import annotations
@@ -150,28 +149,15 @@ class ScanSQL:
     ) -> str:
         """The predictions of ``files`` that have a label in ``labels`` (of the hash
         sample), as ``p``: the same requests as the join's ``label IS NOT NULL`` (a
-        feedback row that only rates an LLM answer has none). On the requests' keys
-        where every row has one; where only some have, the keyed predictions on their
-        keys and the others on their ids (an id with a key never equals one without);
-        else on the ids."""
+        feedback row that only rates an LLM answer has none), matched on
+        :meth:`label_keys`."""
         source = self.source(files)
         if not labels:
             return f"(SELECT * FROM {source} WHERE FALSE) AS p"
-        feedback = f"{self.source(labels)} WHERE label IS NOT NULL"
-        if rate < 1.0:
-            feedback += f" AND {self.sampled('', labels, rate)}"
-        key = f"{REQUEST_HI}, {REQUEST_LO}"
-        keyed = f"({key}) IN (SELECT {key} FROM {feedback}"
-        if self.label_keys(files, labels) == (REQUEST_HI, REQUEST_LO):
-            return f"(SELECT * FROM {source} WHERE {keyed})) AS p"
-        ids = f"request_id IN (SELECT request_id FROM {feedback}"
-        if not self.files.all_have([*files, *labels], (REQUEST_HI, REQUEST_LO)):
-            return f"(SELECT * FROM {source} WHERE {ids})) AS p"
-        unkeyed = f"{REQUEST_HI} IS NULL AND {ids} AND {REQUEST_HI} IS NULL)"
-        return (
-            f"(SELECT * FROM {source} WHERE {keyed} AND {REQUEST_HI} IS NOT NULL) "
-            f"UNION ALL SELECT * FROM {source} WHERE {unkeyed}) AS p"
-        )
+        keys = ", ".join(self.label_keys(files, labels))
+        sampled = f" AND {self.sampled('', labels, rate)}" if rate < 1.0 else ""
+        answered = f"SELECT {keys} FROM {self.source(labels)} WHERE label IS NOT NULL{sampled}"
+        return f"(SELECT * FROM {source} WHERE ({keys}) IN ({answered})) AS p"
 
     def select(self, scan: Scan, select: str, *, group_by: str | None = None) -> str:
         """``SELECT <select>`` over a scan (of files or a materialised table)."""
