@@ -37,8 +37,11 @@ def logged_ids(team: Team) -> Counter[str]:
     store = s3fs.S3FileSystem()
     store.invalidate_cache()
     folder = team.ws.logs_url.removeprefix("s3://") + "/predictions"
-    table = ds.dataset(folder, filesystem=store, format="parquet",
-                       partitioning="hive").to_table(columns=["request_id"])  # fmt: skip
+    try:
+        found = ds.dataset(folder, filesystem=store, format="parquet", partitioning="hive")
+    except FileNotFoundError:  # nothing published yet (a writer backing off after an outage)
+        return Counter()
+    table = found.to_table(columns=["request_id"])
     return Counter(table.column("request_id").to_pylist())
 
 
