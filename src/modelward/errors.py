@@ -89,6 +89,8 @@ __all__ = [
     "UserError",
     "WorkspaceError",
     "WorkspaceTooNew",
+    "described",
+    "first_line",
 ]
 
 #: Exit code of a user mistake and of a failure of something we depend on.
@@ -325,3 +327,16 @@ class CheckFailed(Exception):
         super().__init__(message)
         self.message = message
         self.result = result
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of what ``exc`` says, or its type's name when it says nothing: what
+    a message of ours quotes of a library's error (one line, never a stack)."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def described(exc: BaseException) -> str:
+    """``Type: first line`` of ``exc`` (the type alone when it says nothing)."""
+    said, name = first_line(exc), type(exc).__name__
+    return name if said == name else f"{name}: {said}"

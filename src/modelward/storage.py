@@ -22,7 +22,7 @@ import os
 import re
 from typing import Any
 
-from modelward.errors import ConfigError, ModelwardError, StorageError
+from modelward.errors import ConfigError, ModelwardError, StorageError, first_line
 from modelward.redact import redact, remember
 
 __all__ = ["backend_errors", "check_url", "failure", "filesystem", "local_root"]
@@ -147,5 +147,4 @@ def failure(exc: BaseException, what: str) -> ModelwardError:
 
 
 def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return redact(text.splitlines()[0] if text else type(exc).__name__)
+    return redact(first_line(exc))

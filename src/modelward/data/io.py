@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from modelward.data.csvfile import read_csv
 from modelward.data.spec import SPEC_SUFFIXES, load_dataset
-from modelward.errors import DataError
+from modelward.errors import DataError, first_line
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -72,7 +72,7 @@ def read_table(path: Path | str, *, na_values: list[str] | None = None) -> pd.Da
     except pd.errors.EmptyDataError as exc:
         raise DataError(f"data file {path} is empty; it needs a header and rows") from exc
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError, OSError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        first = first_line(exc)
         raise DataError(f"cannot read {path}: {first}; check the file format") from exc
     if frame.empty:
         raise DataError(f"data file {path} has no rows; it needs at least one", field="data")

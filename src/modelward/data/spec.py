@@ -30,7 +30,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from modelward.data.csvfile import read_csv
-from modelward.errors import ConfigError, DataError
+from modelward.errors import ConfigError, DataError, first_line
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -185,7 +185,7 @@ def _read_part(spec: DatasetSpec, file: Path, part: str) -> pd.DataFrame:
     except pd.errors.EmptyDataError as exc:
         raise DataError(f"part {part!r} of the dataset ({file}) is empty") from exc
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError, OSError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        first = first_line(exc)
         raise DataError(f"cannot read part {part!r} ({file}): {first}") from exc
     if frame.empty:
         raise DataError(f"part {part!r} of the dataset ({file}) has no rows")

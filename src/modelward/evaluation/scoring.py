@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from modelward.data import split_target
 from modelward.data.profile import _key
-from modelward.errors import DataError
+from modelward.errors import DataError, first_line
 from modelward.evaluation.metrics import BinaryData
 from modelward.evaluation.multiclass import ClassData
 from modelward.evaluation.regression import RegressionData
@@ -188,7 +188,7 @@ def score_version(
         predicted = model.predict(features)
         proba = None if task == REGRESSION else model.predict_proba(features)
     except (ValueError, TypeError) as exc:
-        first = str(exc).strip().splitlines()[0]
+        first = first_line(exc)
         raise DataError(
             f"{info.ref} cannot score this data ({first}); check the column types", field="data"
         ) from exc

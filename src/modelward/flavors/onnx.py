@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from modelward.errors import ArtifactError
+from modelward.errors import ArtifactError, first_line
 from modelward.flavors.convert import feeds_from_frame
 
 __all__ = ["OnnxFlavor"]
@@ -48,7 +48,7 @@ class OnnxFlavor:
             session = ort.InferenceSession(data, options, providers=["CPUExecutionProvider"])
         except Exception as exc:  # noqa: BLE001 - onnxruntime raises its own Fail types
             raise ArtifactError(
-                f"the artifact is not a loadable ONNX model ({str(exc).splitlines()[0]}); "
+                f"the artifact is not a loadable ONNX model ({first_line(exc)}); "
                 "convert the model again (modelward optimize)"
             ) from exc
         return cls(session, len(data), _class_labels(data))

@@ -19,7 +19,7 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from modelward.errors import RaceLost, StorageError, WorkspaceTooNew
+from modelward.errors import RaceLost, StorageError, WorkspaceTooNew, first_line
 from modelward.redact import redact
 from modelward.store.revision import HEAD_REVISION
 from modelward.store.urls import remember_url_secrets
@@ -99,28 +99,25 @@ class Database:
         try:
             yield
         except IntegrityError as exc:
+            why = redact(first_line(exc.orig or exc))
             raise RaceLost(
-                f"another change to the same record came first ({redact(_first_line(exc.orig))}); "
+                f"another change to the same record came first ({why}); "
                 "look at the current state and retry"
             ) from exc
         except OperationalError as exc:
             raise StorageError(
                 redact(
-                    f"the metadata DB at {self.url} failed: {_first_line(exc.orig)}; "
+                    f"the metadata DB at {self.url} failed: {first_line(exc.orig or exc)}; "
                     "check that it is reachable and MODELWARD_DB_URL is right"
                 )
             ) from exc
         except SQLAlchemyError as exc:
             raise StorageError(
-                redact(f"the metadata DB at {self.url} failed: {_first_line(exc)}")
+                redact(f"the metadata DB at {self.url} failed: {first_line(exc)}")
             ) from exc
 
     def dispose(self) -> None:
         self.engine.dispose()
-
-
-def _first_line(exc: object) -> str:
-    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
 def _make_engine(url: str) -> Engine:
@@ -147,7 +144,7 @@ def _make_engine(url: str) -> Engine:
     except Exception as exc:  # noqa: BLE001 - bad URL, missing driver
         raise StorageError(
             redact(
-                f"cannot use metadata DB URL {url}: {_first_line(exc)}; "
+                f"cannot use metadata DB URL {url}: {first_line(exc)}; "
                 "write e.g. postgresql+psycopg://user@host:5432/dbname"
             )
         ) from exc

@@ -11,7 +11,7 @@ from __future__ import annotations
 import warnings
 from typing import TYPE_CHECKING, Any, Protocol
 
-from modelward.errors import ConfigError, DataError
+from modelward.errors import ConfigError, DataError, described
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -169,10 +169,8 @@ def metric_scorer(task: str, metric: str, positive: Any = None) -> Any:
                 warnings.simplefilter("ignore")
                 return float(scorer(estimator, x, y))
         except Exception as exc:  # noqa: BLE001 - any scorer failure becomes one line
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
             raise ScoringFailed(
-                f"the cross-validation metric {metric} ({name}) failed: "
-                f"{type(exc).__name__}: {first}"
+                f"the cross-validation metric {metric} ({name}) failed: {described(exc)}"
             ) from exc
 
     return score

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from modelward.data import fingerprint, read_data, split_target
 from modelward.data.profile import profile_frame
-from modelward.errors import ConfigError, DataError
+from modelward.errors import ConfigError, DataError, first_line
 from modelward.evaluation.metrics import BinaryData, bootstrap_metrics
 from modelward.evaluation.multiclass import ClassData, multiclass_summary
 from modelward.evaluation.regression import RegressionData, regression_summary
@@ -144,7 +144,7 @@ def _cv(
         except ScoringFailed as exc:
             raise DataError(str(exc), field="cv") from exc
         except (ValueError, TypeError) as exc:
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            first = first_line(exc)
             raise DataError(
                 f"cross-validation could not fit {config.estimator.class_}: {first}",
                 field="cv",

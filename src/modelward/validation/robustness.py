@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from modelward.data.profile import CATEGORICAL_MAX_LEVELS, _key
+from modelward.errors import described
 from modelward.validation.checks import Check, compare
 
 if TYPE_CHECKING:
@@ -71,8 +72,7 @@ def _valid_outputs(name: str, valid: bool, good: str, bad: str) -> Check:
 
 
 def _crash(name: str, exc: Exception) -> tuple[Check, str]:
-    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    text = f"{type(exc).__name__}: {first}"
+    text = described(exc)
     return Check("robustness", f"{name}: no crash", "crashed", "no crash", "==", False, text), text
 
 

@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from modelward.errors import ConfigError
+from modelward.errors import ConfigError, first_line
 from modelward.llm.shared.url import shown
 from modelward.redact import redact
 
@@ -144,8 +144,7 @@ class RedisLink:
 
 
 def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0].rstrip(".") if text else type(exc).__name__
+    return first_line(exc).rstrip(".")
 
 
 #: What the gateway does while Redis is down (the log line and /readyz say it).
