@@ -276,6 +276,15 @@ def live(deployed) -> Iterator[Live]:
     stop_live(server)
 
 
+def tear_pages(path: Path) -> None:
+    """Overwrite the data pages of the Parquet file ``path``, keeping its footer: the file
+    lists and counts its rows, and reading them fails (a torn write, a bad disk)."""
+    data = bytearray(path.read_bytes())
+    footer = 8 + int.from_bytes(data[-8:-4], "little")
+    data[4 : len(data) - footer] = b"\xff" * (len(data) - footer - 4)
+    path.write_bytes(bytes(data))
+
+
 def set_policy(ws, section: str, key: str, value) -> None:
     """Change one policy value in the workspace's policy.yml (and drop the cached one)."""
     import yaml

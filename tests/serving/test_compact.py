@@ -11,6 +11,7 @@ import pytest
 
 from modelward.predlog import LogWriter, feedback, predictions
 from modelward.predlog.compact import compact
+from serving.conftest import tear_pages
 
 pytestmark = pytest.mark.sqlite_only
 
@@ -164,6 +165,18 @@ def test_dry_run_and_json_through_the_cli(workspace, cli):
     assert len(list(logs.rglob("*.parquet"))) == 1
     stored = workspace.registry.list_runs(kinds=["log-compaction"])
     assert stored and stored[0].results["partitions"][0]["rows"] == 20
+
+
+def test_a_torn_file_is_named_and_nothing_changes(workspace, cli):
+    logs = Path(workspace.logs_url)
+    files = _yesterday_in_files(logs, 3)
+    tear_pages(files[1])
+    before = {p: p.read_bytes() for p in files}
+    ran = cli("logs", "compact")
+    said = (ran.stdout + ran.stderr).strip()
+    assert ran.exit_code == 3 and len(said.splitlines()) == 1, said
+    assert f"cannot read the log file {files[1]} (" in said and "move it out" in said
+    assert {p: p.read_bytes() for p in logs.rglob("*parquet*")} == before  # no .tmp either
 
 
 @pytest.mark.parametrize(

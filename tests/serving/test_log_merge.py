@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import logging
 import os
 import shutil
 from datetime import UTC, datetime, timedelta
@@ -19,6 +20,7 @@ from modelward.predlog.compact import LOCK_NAME, MERGE_FANOUT, compact, merge_ow
 from modelward.predlog.files import LogChanged, LogFiles
 from modelward.predlog.layout import COMPACTED_KEY
 from modelward.predlog.unpublished import _published_since
+from serving.conftest import tear_pages
 
 pytestmark = pytest.mark.sqlite_only
 
@@ -152,6 +154,24 @@ def test_a_broken_file_of_the_writer_never_stops_publishing(tmp_path, caplog):
     assert len(list(_folder(logs).glob("*.parquet"))) < MERGE_FANOUT + 1
     good = [p for p in _folder(logs).glob("*.parquet") if p.name != "web-1-000900.parquet"]
     assert sum(pq.read_metadata(p).num_rows for p in good) == 3 * (2 * MERGE_FANOUT + 1)
+
+
+def test_a_file_torn_inside_is_warned_of_once_while_publishing_goes_on(tmp_path, caplog):
+    """Its footer reads, its rows do not: every publishing's merge fails on it, and the
+    server's log says so once, not once a publishing."""
+    caplog.set_level(logging.DEBUG, logger="modelward.predlog")
+    logs = tmp_path / "logs"
+    with LogWriter(str(logs), writer_id="web-1", flush_ms=10**9) as writer:
+        _publish(writer, "web-1", 1)
+        (first,) = _folder(logs).glob("*.parquet")
+        tear_pages(first)
+        assert pq.read_metadata(first).num_rows == 3  # the footer still reads
+        _publish(writer, "web-1", 3 * MERGE_FANOUT, first=1)
+    said = [r for r in caplog.records if "cannot merge the log files" in r.getMessage()]
+    assert len(said) > 1 and [r.levelname for r in said].count("WARNING") == 1, said
+    assert f"cannot read the log file {first} (" in said[0].getMessage()  # which one
+    others = [p for p in _folder(logs).glob("*.parquet") if p != first]
+    assert sum(pq.read_metadata(p).num_rows for p in others) == 3 * 3 * MERGE_FANOUT
 
 
 def test_a_link_in_place_of_the_lock_is_refused_with_one_line(tmp_path):

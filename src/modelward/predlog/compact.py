@@ -42,7 +42,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from modelward.errors import ConfigError, StorageError
+from modelward.errors import ConfigError, StorageError, first_line
 from modelward.predlog.derive import with_request_columns
 from modelward.predlog.files import LogFiles, Partition, live_files
 from modelward.predlog.layout import (
@@ -53,6 +53,7 @@ from modelward.predlog.layout import (
     SAMPLE_HASH,
     parquet_options,
 )
+from modelward.redact import redact
 from modelward.storage import backend_errors, failure
 
 __all__ = ["LOCK_NAME", "MERGE_FANOUT", "ROW_GROUP_ROWS", "Compaction", "compact", "merge_own"]
@@ -257,6 +258,20 @@ def _unified_schema(fs: Any, folder: str, names: list[str]) -> Any:
         ) from exc
 
 
+def _read(fs: Any, folder: str, name: str) -> Any:
+    """The rows of the file ``name`` of ``folder``; one that cannot be read is named."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        return pq.read_table(f"{folder}/{name}", filesystem=fs)
+    except (pa.ArrowException, *backend_errors()) as exc:
+        raise StorageError(
+            f"cannot read the log file {folder}/{name} ({redact(first_line(exc))}); if the store "
+            "answers, the file is torn: move it out of the partition, then run it again"
+        ) from exc
+
+
 def _rewrite(
     fs: Any, folder: str, names: list[str], output: str, *, dedupe: bool
 ) -> tuple[int, int]:
@@ -282,7 +297,7 @@ def _rewrite(
             seen: set[str] | None = set() if dedupe else None
             try:
                 for n in names:  # one file in memory at a time, plus one row group
-                    table = pq.read_table(f"{folder}/{n}", filesystem=fs)
+                    table = _read(fs, folder, n)
                     if keyed:
                         table = _derived(table)
                     table = _conform(table, schema)
@@ -304,9 +319,12 @@ def _rewrite(
         fs.mv(tmp, f"{folder}/{output}")
         for n in names:
             fs.rm(f"{folder}/{n}")
+    except StorageError:
+        _remove(fs, tmp)
+        raise
     except pa.ArrowException as exc:
         _remove(fs, tmp)
-        raise StorageError(f"cannot compact {folder}: {exc}; run it again") from exc
+        raise StorageError(f"cannot compact {folder}: {first_line(exc)}; run it again") from exc
     except backend_errors() as exc:
         _remove(fs, tmp)
         raise failure(exc, f"the log partition {folder} (compacting it; run it again)") from exc

@@ -79,6 +79,12 @@ def publish_converted(sink: Sink, stem: str, converted: Converted, *, check: boo
     return done
 
 
+#: The merge failures already logged as warnings (each once per process: a torn file
+#: fails every publishing's merge until someone removes it); at most _SAID_MAX of them.
+_SAID: set[str] = set()
+_SAID_MAX = 1024
+
+
 def _merge(folder: Path, stem: str) -> None:
     """The rolling merge of the files of ``stem``'s writer in ``folder``
     (:func:`.compact.merge_own`). It only makes reading faster: when it fails, the files
@@ -88,7 +94,10 @@ def _merge(folder: Path, stem: str) -> None:
         merge_own(folder, stem.rpartition("-")[0])
     except Exception as exc:  # noqa: BLE001 - whatever a file there holds, publishing goes on
         message = exc.message if isinstance(exc, StorageError) else str(exc)
-        log.warning("cannot merge the log files of %s (%s); they stay as they are", folder, message)
+        said = f"cannot merge the log files of {folder} ({message}); they stay as they are"
+        log.log(logging.DEBUG if said in _SAID else logging.WARNING, "%s", said)
+        if len(_SAID) < _SAID_MAX:
+            _SAID.add(said)
 
 
 def publish_segment(
