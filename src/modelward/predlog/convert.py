@@ -43,6 +43,7 @@ Partition = tuple[str, str, str]  # kind, model, date
 class Converted:
     tables: dict[Partition, Any] = field(default_factory=dict)  # pyarrow Tables
     quarantined: list[dict[str, Any]] = field(default_factory=list)  # {"reason", "row"}
+    types: dict[str, dict[str, str]] = field(default_factory=dict)  # model -> column types
 
     def set_aside(self, row: Any, reason: str) -> None:
         self.quarantined.append({"reason": reason, "row": row})
@@ -82,16 +83,20 @@ def guess_type(rows: list[dict[str, Any]], column: str) -> str:
 # -- a segment ------------------------------------------------------------------------------
 
 
-def convert_segment(data: bytes, declared: dict[str, dict[str, str]] | None = None) -> Converted:
-    """The tables of one write-ahead segment (its ``{"k":"t"}`` lines give the types;
-    ``declared``: the types of a part of it read before, for its later lines)."""
+def convert_segment(
+    data: bytes, declared: dict[str, dict[str, str]] | None = None, *, threads: bool = False
+) -> Converted:
+    """The tables of one write-ahead segment (its ``{"k":"t"}`` lines give the types, which
+    the result keeps; ``declared``: the types of a part of it read before, for its later
+    lines). ``threads``: Arrow parses on every core (a reader; a server's publisher leaves
+    them to requests)."""
     types = merged_types(declared or {}, data)
     try:
-        return _read_whole(data, types)
+        return _read_whole(data, types, threads)
     except Exception:  # noqa: BLE001 - any refusal: convert row by row, set aside the bad
         pass
     batches: dict[Key, list[dict[str, Any]]] = {}
-    out = Converted()
+    out = Converted(types=types)
     for line in data.splitlines():
         if not line.strip():
             continue
@@ -111,15 +116,14 @@ def convert_segment(data: bytes, declared: dict[str, dict[str, str]] | None = No
     return out
 
 
-def _read_whole(data: bytes, types: dict[str, dict[str, str]]) -> Converted:
+def _read_whole(data: bytes, types: dict[str, dict[str, str]], threads: bool) -> Converted:
     """The segment through Arrow's JSON reader in one go (raises on anything odd)."""
     import io
 
     import pyarrow as pa
-    import pyarrow.compute as pc
     import pyarrow.json as pj
 
-    out = Converted()
+    out = Converted(types=types)
     if not data.strip():
         return out
     columns: dict[str, str] = {}
@@ -141,14 +145,14 @@ def _read_whole(data: bytes, types: dict[str, dict[str, str]]) -> Converted:
     ]
     table = pj.read_json(
         io.BytesIO(data),
-        read_options=pj.ReadOptions(use_threads=False, block_size=1 << 22),
+        read_options=pj.ReadOptions(use_threads=threads, block_size=1 << 20),
         parse_options=pj.ParseOptions(
             explicit_schema=pa.schema(fields), unexpected_field_behavior="ignore"
         ),
     )
     stamps = table["ts"].cast(pa.timestamp("us", tz="UTC"))
     table = table.set_column(table.schema.get_field_index("ts"), "ts", stamps)
-    table = table.append_column(_DATE, pc.strftime(stamps, format="%Y-%m-%d"))
+    table = table.append_column(_DATE, stamps.cast(pa.date32()).cast(pa.string()))
     # One run of rows per (kind, model, date), in the segment's order within each (a
     # stable sort). No Python value is handed to Arrow: that would import pandas (a
     # second of a reader's cold start).
@@ -221,7 +225,7 @@ def convert_rows(
     batches: dict[Key, list[dict[str, Any]]], types: dict[str, dict[str, str]]
 ) -> Converted:
     """The tables of rows held in memory (``ts`` in microseconds), by partition."""
-    out = Converted()
+    out = Converted(types=types)
     _convert_batches(batches, types, out)
     return out
 

@@ -31,7 +31,7 @@ from datetime import date
 from pathlib import Path
 
 from modelward.errors import StorageError
-from modelward.predlog.convert import convert_segment, merged_types
+from modelward.predlog.convert import convert_segment
 from modelward.predlog.derive import with_request_columns
 from modelward.predlog.files import LogChanged, LogFile, LogFiles, compacted_from
 from modelward.predlog.layout import partition
@@ -180,8 +180,8 @@ class Unpublished:
     def _add(self, name: str, read: _Read, data: bytes) -> None:
         import pyarrow.parquet as pq
 
-        read.types = merged_types(read.types, data)
-        converted = convert_segment(data, read.types)
+        converted = convert_segment(data, read.types, threads=True)
+        read.types = converted.types
         stem = name.removesuffix(SUFFIX)
         for (kind, model, day), table in converted.tables.items():
             if not table.num_rows:
