@@ -112,3 +112,42 @@ def test_a_poisoned_segment_is_quarantined_when_the_server_starts(deployed, star
 
     wait_for(alerted, what="the quarantine alert")
     assert kept.name in alerted()[0].message
+
+
+_STAMP = 1_795_000_000_000_000  # 2026-11-18, in microseconds
+_NO_TIME, _NO_PARTITION = "ts is not a time in microseconds", "not a prediction or feedback row"
+
+
+@pytest.mark.parametrize(
+    ("odd", "reason"),
+    [
+        ({"ts": 2**62}, _NO_TIME),  # year 148,000 and more
+        ({"ts": 253_402_300_800_000_000}, _NO_TIME),  # the year 10000
+        ({"ts": None}, _NO_TIME),
+        ({"k": "x"}, _NO_PARTITION),
+        ({"m": None}, _NO_PARTITION),
+    ],
+    ids=["far-future", "year-10000", "no-ts", "unknown-kind", "no-model"],
+)
+def test_an_odd_row_of_a_segment_is_set_aside_by_either_conversion(odd, reason):
+    """A segment converts in one go through Arrow's reader, or row by row when that
+    refuses it (a torn line): a row of no partition is set aside, with its reason, either
+    way, never lost nor filed under a made-up date."""
+    from modelward.predlog.convert import convert_segment, json_line
+
+    def row(i: int, **over) -> dict:
+        base = {"k": "predictions", "m": "heart", "ts": _STAMP, "request_id": f"r{i}"}
+        return {**base, "version": 1, "status": "ok", "in_age": 40 + i, **over}
+
+    data = b"".join(
+        [
+            json_line({"k": "t", "m": "heart", "types": {"in_age": "int64"}}),
+            *(json_line(row(i)) for i in range(3)),
+            json_line(row(9, **odd)),
+        ]
+    )
+    for converted in (convert_segment(data), convert_segment(data + b'{"torn\n')):
+        stored = {key: t.column("request_id").to_pylist() for key, t in converted.tables.items()}
+        assert stored == {("predictions", "heart", "2026-11-18"): ["r0", "r1", "r2"]}
+        aside = [q for q in converted.quarantined if isinstance(q["row"], dict)]
+        assert [(q["row"]["request_id"], q["reason"]) for q in aside] == [("r9", reason)]

@@ -160,8 +160,10 @@ def _read_whole(data: bytes, types: dict[str, dict[str, str]], threads: bool) ->
     for start, length in _runs(table, ["k", "m", _DATE]):
         part = table.slice(start, length)
         kind, model, date = (part[name][0].as_py() for name in ("k", "m", _DATE))
-        if kind not in (PREDICTIONS, FEEDBACK) or model is None or date is None:
-            continue  # the type lines ({"k":"t"}), and rows of no partition
+        if kind == "t":
+            continue  # the type lines ({"k":"t"})
+        if kind not in (PREDICTIONS, FEEDBACK) or model is None or not _is_day(date):
+            raise ValueError("a row of no partition: the rows one by one set it aside")
         features = types.get(model, {}) if kind == PREDICTIONS else {}
         target = arrow_schema(kind, features)
         out.tables[(kind, model, date)] = pa.Table.from_arrays(
@@ -176,6 +178,11 @@ def _read_whole(data: bytes, types: dict[str, dict[str, str]], threads: bool) ->
 
 #: The partition's date, a column of a segment's table while it is split.
 _DATE = "__date"
+
+
+def _is_day(date: str | None) -> bool:
+    """Whether Arrow's ``date`` is a day :func:`day_of` gives too (years 1 to 9999)."""
+    return date is not None and len(date) == 10 and "0001-01-01" <= date <= "9999-12-31"
 
 
 def _runs(table: Any, columns: list[str]) -> list[tuple[int, int]]:
