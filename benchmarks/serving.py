@@ -25,8 +25,11 @@ p99 is the queue of ``--connections`` requests always in flight (p50 there is ab
 connections / rate whatever the server does), so each single-row round ends with our
 side *paced* at the target multiple of MLflow's rate of that round (wrk with a pause
 between a connection's requests): the latency clients see at that rate, which the p99
-check reads. ``--pipeline-path`` serves the pipeline itself (micro-batched), as for a
-model without an ONNX conversion (target: >= 10x).
+check reads. It starts once MLflow's processes are idle (:func:`settle`): at its
+saturation MLflow still works off its queue for a while after the client stops, and our
+paced round would otherwise share the two cores with that work. ``--pipeline-path``
+serves the pipeline itself (micro-batched), as for a model without an ONNX conversion
+(target: >= 10x).
 """
 
 from __future__ import annotations
@@ -392,9 +395,37 @@ def alternate(sides: list[Side], args: argparse.Namespace) -> list[dict]:
             side.rounds.append(load(side, args.connections, args.duration))
         if len(sides) == 2 and args.batch == 1:
             target = target_factor(args) * sides[1].rounds[-1]["requests_per_s"]
-            say(f"round {number}/{args.rounds}: {sides[0].name} paced at {target:.0f} req/s…")
-            paced_runs.append(paced(sides[0], args, target))
+            waited = settle(sides[1])
+            say(
+                f"round {number}/{args.rounds}: {sides[0].name} paced at {target:.0f} req/s "
+                f"(after {waited:.1f} s for {sides[1].name} to finish its backlog)…"
+            )
+            paced_runs.append({**paced(sides[0], args, target), "settled_s": waited})
     return paced_runs
+
+
+def settle(side: Side, most_s: float = 10.0) -> float:
+    """Wait until ``side``'s processes are idle (under 5 % of a core over 0.2 s): a peer
+    that answers at its saturation still works off the requests in its queue after the
+    client stops, and a paced round measured beside that work measures the two sharing
+    the machine's cores. The seconds waited (at most ``most_s``)."""
+    import psutil
+
+    started = time.monotonic()
+    top = psutil.Process(side.proc.pid)
+    tree = [top, *top.children(recursive=True)]
+
+    def busy() -> float:
+        return sum(sum(p.cpu_times()[:2]) for p in tree if p.is_running())
+
+    before = busy()
+    while time.monotonic() - started < most_s:
+        time.sleep(0.2)
+        now = busy()
+        if now - before < 0.01:
+            break
+        before = now
+    return time.monotonic() - started
 
 
 def target_factor(args: argparse.Namespace) -> int:
@@ -521,8 +552,8 @@ def print_report(result: dict, args: argparse.Namespace) -> None:
         print(
             f"paced {i + 1}: modelward at {run['requests_per_s']:.0f} req/s (asked "
             f"{run['target_per_s']:.0f}: {target_factor(args)}x mlflow's round {i + 1}; each "
-            f"connection pauses {run['pause_ms']} ms): p50 {run['p50_ms']:.2f} ms, p99 "
-            f"{run['p99_ms']:.2f} ms, errors {run['errors']}"
+            f"connection pauses {run['pause_ms']} ms; MLflow idle after {run['settled_s']:.1f} s): "
+            f"p50 {run['p50_ms']:.2f} ms, p99 {run['p99_ms']:.2f} ms, errors {run['errors']}"
         )
     if args.batch > 1:
         peer = f", mlflow {theirs['rows_per_s']:.0f}" if theirs else ""
