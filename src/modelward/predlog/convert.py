@@ -14,6 +14,7 @@ from typing import Any
 
 import orjson
 
+from modelward.errors import first_line
 from modelward.predlog.layout import (
     FEEDBACK,
     FEEDBACK_COLUMNS,
@@ -286,8 +287,7 @@ def _table(kind: str, rows: list[dict[str, Any]], types: dict[str, str]) -> Any:
 
 
 def _reason(exc: Exception) -> str:
-    text = str(exc).strip() or type(exc).__name__
-    return text.splitlines()[0][:300]
+    return first_line(exc)[:300]
 
 
 def day_of(ts_us: Any) -> str | None:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from modelward.errors import ConfigError, DataError
+from modelward.errors import ConfigError, DataError, first_line
 from modelward.predlog.layout import COMPACTED_KEY, PREDICTIONS, REQUEST_COLUMNS
 from modelward.storage import backend_errors, failure, filesystem, local_root
 from modelward.timeutil import from_micros
@@ -247,7 +247,7 @@ class LogFiles:
                 f"({path}); run the check again"
             ) from exc
         except pa.ArrowException as exc:
-            why = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            why = first_line(exc)
             raise DataError(
                 f"{path} in the prediction log is not a readable Parquet file ({why}); move "
                 "it out of the log (docs/monitor.md describes the layout)"

@@ -30,7 +30,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from modelward.errors import ConfigError, StorageError
+from modelward.errors import ConfigError, StorageError, first_line
 from modelward.redact import redact
 from modelward.store.urls import driver_url, remember_url_secrets
 
@@ -136,7 +136,7 @@ class PlainDB:
         except Exception as exc:
             if not _is_db_error(exc):
                 raise
-            line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            line = first_line(exc)
             raise StorageError(
                 redact(
                     f"the metadata DB at {self.url} failed: {line}; "

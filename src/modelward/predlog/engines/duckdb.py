@@ -25,7 +25,7 @@ from contextlib import contextmanager
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from modelward.errors import DataError, ModelwardError, StorageError
+from modelward.errors import DataError, ModelwardError, StorageError, first_line
 from modelward.predlog.engine import Aggregate, Order, Scan, literal
 from modelward.predlog.engines.sql import HASH_BITS, ScanSQL, hash_cut, ids_table, joined_on
 from modelward.predlog.files import LogChanged, LogFile, LogFiles
@@ -366,8 +366,7 @@ class DuckDBEngine(ScanSQL):
     def _translate(self, exc: Exception) -> ModelwardError:
         import duckdb
 
-        text = str(exc).strip()
-        first = text.splitlines()[0] if text else type(exc).__name__
+        text, first = str(exc).strip(), first_line(exc)
         url = self.files.url
         if text.startswith("Traceback"):  # raised in the registered fsspec filesystem
             first = text.splitlines()[-1].strip()  # "EndpointConnectionError: Could not …"
