@@ -28,6 +28,7 @@ from sqlalchemy import func, select
 
 from modelward.errors import ModelwardError
 from modelward.llm.usage import month_spend
+from modelward.predlog.engine import count_where
 from modelward.predlog.reader import LogReader, Span
 from modelward.store.tables import UsageRow
 from modelward.timeutil import utcnow
@@ -181,7 +182,7 @@ def _latency_rows(log: LogReader, limit: float) -> list[tuple[Any, ...]] | None:
         return None
     scans = [s if s.has("query_type") else s.only(files=()) for s in scans]  # LLM calls
     p95 = log.quantile("latency_ms", 0.95)
-    costly = f"count_if(cost > {float(limit)!r})" if scans[0].has("cost") else "0"
+    costly = count_where(f"cost > {float(limit)!r}") if scans[0].has("cost") else "0"
     now_rows = log.aggregate(scans[0], ["model", p95, costly], group_by="model")
     normal = dict(log.aggregate(scans[1], ["model", p95], group_by="model"))
     minutes = log.aggregate(

@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from modelward.predlog.engine import count_where
 from modelward.predlog.reader import LogReader, TimeRange
 
 __all__ = ["RATINGS", "Satisfaction", "satisfaction_of", "satisfaction_stats"]
@@ -91,7 +92,7 @@ def satisfaction_stats(
                 "count(satisfaction)",
                 "avg(satisfaction)",
                 "count(correct)",
-                "count_if(correct)",
+                count_where("correct"),
             ],
             group_by=f"model, version, {kind}",
         )

@@ -17,7 +17,8 @@ Expressions (``select``, ``group_by``, ``Scan.where``) name the scan's columns b
 (``status``, ``in_age``; ``label`` when labels are joined; ``model`` and ``date`` from the
 paths; ``satisfaction`` and ``correct`` when ratings are joined) in the SQL that DuckDB and
 Spark SQL share: ``count(*)``, ``count(x)``,
-``count_if(c)``, ``sum``, ``avg``, ``min``, ``max``, ``FILTER (WHERE …)``, ``CASE WHEN``,
+``sum``, ``avg``, ``min``, ``max``, ``FILTER (WHERE …)`` (a conditional count through
+:func:`count_where`), ``CASE WHEN``,
 ``CAST``/``TRY_CAST`` to ``DOUBLE`` or ``STRING``, ``coalesce``, ``IN (…)``,
 ``date_trunc('minute', ts)``, ``GROUPING SETS`` with ``GROUPING_ID``; names through
 :func:`column` and text through :func:`literal`. What the dialects spell differently is
@@ -46,6 +47,7 @@ __all__ = [
     "Order",
     "Scan",
     "column",
+    "count_where",
     "grouping_sets",
     "literal",
 ]
@@ -63,6 +65,12 @@ Order = Literal["ts", "latest", "hash"] | None
 def literal(text: str) -> str:
     """A string as a SQL literal (the standard quoting every engine here reads)."""
     return "'" + text.replace("'", "''") + "'"
+
+
+def count_where(condition: str) -> str:
+    """How many of the rows ``condition`` holds for: 0 over no rows in every engine, where
+    DuckDB 2's ``count_if`` is NULL over no rows (a window with files but no row left)."""
+    return f"count(*) FILTER (WHERE {condition})"
 
 
 _PLAIN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")

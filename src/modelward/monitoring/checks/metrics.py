@@ -26,7 +26,7 @@ from modelward.monitoring.checks.base import Check
 from modelward.monitoring.confusion import auc_entry, cells, ratio_entries
 from modelward.monitoring.result import CheckResult, Findings, given, optional
 from modelward.monitoring.window import Window
-from modelward.predlog.engine import Scan, literal
+from modelward.predlog.engine import Scan, count_where, literal
 
 if TYPE_CHECKING:
     from modelward.monitoring.context import Context
@@ -257,10 +257,10 @@ def binary_values(
         judged,
         [
             "count(*)",
-            "count_if(label = prediction)",
-            f"count_if(label = {pos})",
-            f"count_if(prediction = {pos})",
-            f"count_if(label = {pos} AND prediction = {pos})",
+            count_where("label = prediction"),
+            count_where(f"label = {pos}"),
+            count_where(f"prediction = {pos}"),
+            count_where(f"label = {pos} AND prediction = {pos}"),
             "count(score)",
         ],
     )
@@ -277,7 +277,7 @@ def _auc(context: Context, judged: Scan, pos: str, n: int) -> dict[str, Any]:
     import numpy as np
 
     groups = context.log.aggregate_columns(
-        judged, ["score", f"count_if(label = {pos}) AS hits", "count(*) AS rows"],
+        judged, ["score", f"{count_where(f'label = {pos}')} AS hits", "count(*) AS rows"],
         group_by="score",
     )  # fmt: skip
     scores = np.asarray(groups.get("score", []), dtype="float64")

@@ -26,7 +26,7 @@ from modelward.monitoring.drift.wasserstein import MIN_SPREAD
 from modelward.monitoring.result import CheckResult, Findings, flat, given, optional
 from modelward.monitoring.samples import category_key
 from modelward.monitoring.window import Baseline, Window, parse_baseline
-from modelward.predlog.engine import Scan
+from modelward.predlog.engine import Scan, count_where
 from modelward.predlog.reader import arrays
 
 if TYPE_CHECKING:
@@ -149,8 +149,8 @@ def _traffic(
         scan,
         [
             "count(*)",
-            "count_if(status = 'error')",
-            "count_if(status = 'rejected')",
+            count_where("status = 'error'"),
+            count_where("status = 'rejected'"),
             log.quantile(latency, 0.5),
             log.quantile(latency, 0.95),
             f"avg({_column(scan, 'score')}) FILTER (WHERE status = 'ok')",
@@ -319,7 +319,7 @@ def _query_types(context: Context, scan: Scan, findings: Findings) -> dict[str, 
     kind = "coalesce(query_type, 'unknown')"
     found = log.aggregate(
         scan,
-        [kind, "count(*)", "count_if(status = 'error')", log.quantile("latency_ms", 0.95)],
+        [kind, "count(*)", count_where("status = 'error'"), log.quantile("latency_ms", 0.95)],
         group_by=kind,
     )
     out: dict[str, QueryType] = {}

@@ -25,7 +25,7 @@ from modelward.monitoring.checks.base import Check
 from modelward.monitoring.result import CheckResult, Findings, given, optional
 from modelward.monitoring.samples import category_key
 from modelward.monitoring.window import Window
-from modelward.predlog.engine import Aggregate, Scan, column, grouping_sets, literal
+from modelward.predlog.engine import Aggregate, Scan, column, count_where, grouping_sets, literal
 from modelward.predlog.files import is_numeric
 
 if TYPE_CHECKING:
@@ -355,10 +355,10 @@ def _feature_exprs(
         low, high = schema_column.get("min"), schema_column.get("max")
         if low is not None and high is not None:
             out.append(
-                (f"count_if({num} < {float(low)!r} OR {num} > {float(high)!r})", "out_of_range")
+                (count_where(f"{num} < {float(low)!r} OR {num} > {float(high)!r}"), "out_of_range")
             )
         if profile.get(feature, {}).get("zeros") == 0:
-            out.append((f"count_if({num} = 0)", "zeros"))
+            out.append((count_where(f"{num} = 0"), "zeros"))
     if allowed is None:
         return out, None
     if numeric:
@@ -368,7 +368,7 @@ def _feature_exprs(
         target = f"CAST({c} AS STRING)"
         listed = ", ".join(literal(k) for k in allowed) or "NULL"
     condition = f"{c} IS NOT NULL AND {target} NOT IN ({listed})"
-    out.append((f"count_if({condition})", "unseen"))
+    out.append((count_where(condition), "unseen"))
     return out, (target, condition)
 
 
@@ -408,7 +408,7 @@ def _value_counts(
     """The figures of numeric-typed categorical features (codes such as ``cp``) from the
     count of each of their values, one grouping set per feature in one pass: the same
     numbers as the aggregate expressions, and the unseen values named from every row.
-    Few distinct values per feature make this cheaper than a ``count_if`` per figure
+    Few distinct values per feature make this cheaper than a conditional count per figure
     plus a second pass to name the unseen values.
 
     A NaN logged as a value is unseen (it is none of the categories) but neither below
