@@ -179,6 +179,15 @@ def test_a_torn_file_is_named_and_nothing_changes(workspace, cli):
     assert {p: p.read_bytes() for p in logs.rglob("*parquet*")} == before  # no .tmp either
 
 
+def test_a_check_reading_a_torn_file_names_it(heart_ws, cli):
+    files = _yesterday_in_files(Path(heart_ws.logs_url), 3)
+    tear_pages(files[1])
+    ran = cli("monitor", "predictions", "heart", "--last", "3d", "--all-envs")
+    said = (ran.stdout + ran.stderr).strip()
+    assert ran.exit_code == 2 and len(said.splitlines()) == 1, said
+    assert f"its file {files[1]} is torn" in said and "move it out of the log" in said
+
+
 @pytest.mark.parametrize(
     ("args", "text"),
     [

@@ -228,14 +228,18 @@ class LogFiles:
             self._footers[path] = self._read_footer(path)
         return self._footers[path]
 
+    def _open(self, path: str) -> Any:
+        """One log file, open for reading; a path without a protocol is a local file (a
+        local log, or a reader's own file in a remote one)."""
+        opened = self.fs.open if self.remote and "://" in path else open
+        return opened(self.local(path), "rb")
+
     def _read_footer(self, path: str) -> _Footer:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        # a path without a protocol (a local log, or a reader's own file in a remote one)
-        opened = self.fs.open if self.remote and "://" in path else open
         try:
-            with opened(self.local(path), "rb") as handle:
+            with self._open(path) as handle:
                 footer = pq.ParquetFile(handle)  # reads the footer only
                 meta = footer.metadata
                 schema = footer.schema_arrow
@@ -254,6 +258,21 @@ class LogFiles:
             ) from exc
         except backend_errors() as exc:
             raise failure(exc, f"the prediction log file {path}") from exc
+
+    def torn(self) -> str | None:
+        """The first file whose footer was read and whose rows cannot be (torn inside: a
+        bad disk, a copy cut short), or None. It reads those files whole, so it is for
+        naming the file after a read failed, not for every read."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        for path in list(self._footers):
+            try:
+                with self._open(path) as handle:
+                    pq.ParquetFile(handle).read()
+            except (pa.ArrowException, OSError):
+                return path
+        return None
 
     def columns(self, files: list[LogFile]) -> dict[str, str]:
         """Every column of ``files`` read as one table (by name) and its Arrow type: the

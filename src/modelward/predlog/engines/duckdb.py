@@ -382,6 +382,12 @@ class DuckDBEngine(ScanSQL):
             )
         if isinstance(exc, OSError | duckdb.IOException | duckdb.HTTPException):
             return StorageError(f"cannot read the prediction log at {url}: {first}")
+        torn = self.files.torn()
+        if torn is not None:
+            return DataError(
+                f"cannot read the prediction log at {url}: {first}; its file {torn} is torn "
+                "(its rows cannot be read): move it out of the log (docs/monitor.md)"
+            )
         return DataError(
             f"cannot read the prediction log at {url}: {first}; check that its files follow "
             "the layout in docs/monitor.md"
