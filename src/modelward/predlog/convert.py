@@ -15,6 +15,7 @@ from typing import Any
 import orjson
 
 from modelward.errors import first_line
+from modelward.predlog.buffers import floats
 from modelward.predlog.layout import (
     FEEDBACK,
     FEEDBACK_COLUMNS,
@@ -198,14 +199,7 @@ def _runs(table: Any, columns: list[str]) -> list[tuple[int, int]]:
     changed = np.zeros(rows - 1, dtype=bool)
     for name in columns:
         codes = pc.dictionary_encode(table[name]).combine_chunks().indices
-        validity, data = codes.buffers()[:2]  # read directly: to_numpy loads pandas
-        end = codes.offset + rows
-        width = np.dtype(f"int{codes.type.bit_width}")
-        values = np.frombuffer(data, dtype=width, count=end)[codes.offset :].astype("float64")
-        if codes.null_count:
-            bits = np.frombuffer(validity, dtype=np.uint8)
-            valid = np.unpackbits(bits, bitorder="little", count=end)[codes.offset :]
-            values[valid == 0] = np.nan
+        values = floats(codes, np.dtype(f"int{codes.type.bit_width}"))  # null: NaN
         changed |= ~(values[1:] == values[:-1])  # NaN: a null row differs from all
     starts = [0, *(np.flatnonzero(changed) + 1).tolist(), rows]
     return [(a, b - a) for a, b in zip(starts, starts[1:], strict=False)]

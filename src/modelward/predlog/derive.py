@@ -21,6 +21,7 @@ from __future__ import annotations
 import functools
 from typing import TYPE_CHECKING, Any
 
+from modelward.predlog.buffers import not_null
 from modelward.predlog.layout import REQUEST_HI, REQUEST_LO, SAMPLE_HASH, sample_hash
 
 if TYPE_CHECKING:
@@ -61,7 +62,7 @@ def request_keys(ids: Any) -> tuple[pa.Array, pa.Array]:
         _, offsets_buffer, data_buffer = column.buffers()
         offsets = np.frombuffer(offsets_buffer, np.int32, n + 1, column.offset * 4)
         data = np.frombuffer(data_buffer, np.uint8) if data_buffer else np.zeros(0, np.uint8)
-        valid = _validity(column)
+        valid = not_null(column)
         for start in range(0, n, _BLOCK):
             stop = min(start + _BLOCK, n)
             _keys(data, offsets[start : stop + 1], valid[start:stop], keyed[start:stop],
@@ -85,18 +86,6 @@ def with_request_columns(table: pa.Table, *, hashes: bool = True) -> pa.Table:
         else:
             table = table.set_column(index, name, values)
     return table
-
-
-def _validity(column: pa.Array) -> np.ndarray:
-    """Which values of ``column`` are not null, from its validity bitmap (``is_valid`` then
-    ``numpy.asarray`` would import pandas)."""
-    import numpy as np
-
-    bitmap, n = column.buffers()[0], len(column)
-    if bitmap is None:
-        return np.ones(n, np.bool_)
-    bits = np.unpackbits(np.frombuffer(bitmap, np.uint8), bitorder="little")
-    return bits[column.offset : column.offset + n].astype(np.bool_)
 
 
 def _keys(

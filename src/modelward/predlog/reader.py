@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from modelward.errors import DataError
+from modelward.predlog.buffers import floats
 from modelward.predlog.engine import Aggregate, Engine, Order, Scan
 from modelward.predlog.engines.duckdb import DuckDBEngine
 from modelward.predlog.files import LogFile, LogFiles, is_numeric
@@ -287,18 +288,7 @@ def _floats(column: pa.ChunkedArray, dtype: Any) -> Any:
     import numpy as np
 
     parts = [np.empty(0, dtype="float64")]
-    for chunk in column.chunks:
-        if len(chunk) == 0:
-            continue
-        validity, values = chunk.buffers()[:2]
-        start = chunk.offset
-        data = np.frombuffer(values, dtype=dtype, count=start + len(chunk))[start:]
-        floats = data.astype("float64")
-        if chunk.null_count:
-            bits = np.frombuffer(validity, dtype=np.uint8)
-            valid = np.unpackbits(bits, bitorder="little", count=start + len(chunk))[start:]
-            floats[valid == 0] = np.nan
-        parts.append(floats)
+    parts += [floats(chunk, dtype) for chunk in column.chunks if len(chunk)]
     return np.concatenate(parts)
 
 
