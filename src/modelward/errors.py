@@ -8,7 +8,7 @@
     │   ├── ConfigError             a config file or option value is wrong
     │   ├── DataError               a data file is missing, empty, unreadable or lacks a column
     │   │   └── LogChanged          a log file was compacted while a check read it; the check
-    │   │                           lists again (modelward.predlog.files; never reaches a user)
+    │   │                           lists again (modelward.predlog.files.relisted)
     │   ├── NotFound                an unknown model, version, alias, run, route ... (404)
     │   ├── AlreadyExists           a name that is already taken (409)
     │   ├── InvalidName             a name that breaks the naming rules (422)

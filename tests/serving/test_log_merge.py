@@ -7,18 +7,25 @@ import fcntl
 import json
 import logging
 import os
-import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import fsspec
 import pyarrow.parquet as pq
 import pytest
 
 from modelward.errors import StorageError
 from modelward.predlog import LogWriter, predictions
-from modelward.predlog.compact import LOCK_NAME, MERGE_FANOUT, compact, merge_own
-from modelward.predlog.files import LogChanged, LogFiles
+from modelward.predlog.compact import (
+    LOCK_NAME,
+    MERGE_FANOUT,
+    MERGE_KEEP_S,
+    compact,
+    merge_own,
+)
+from modelward.predlog.files import LogChanged, LogFiles, live_files
 from modelward.predlog.layout import COMPACTED_KEY
+from modelward.predlog.reader import LogReader
 from modelward.predlog.unpublished import _published_since
 from serving.conftest import tear_pages
 
@@ -58,6 +65,12 @@ def _ids(logs: Path) -> list[str]:
     return sorted(r for (r,) in predictions(str(logs)).select("request_id").fetchall())
 
 
+def _live(folder: Path) -> list[Path]:
+    """The files of ``folder`` a listing reads (not those a merge replaced and keeps)."""
+    paths = sorted(str(p) for p in folder.glob("*.parquet"))
+    return [Path(p) for p in live_files(None, paths)]
+
+
 def _replaced(path: Path) -> list[str]:
     return json.loads(pq.read_schema(path).metadata[COMPACTED_KEY])
 
@@ -66,7 +79,7 @@ def test_a_day_of_segments_stays_a_few_files_each_row_read_once(tmp_path):
     logs = tmp_path / "logs"
     with LogWriter(str(logs), writer_id="web-1", flush_ms=10**9) as writer:
         _publish(writer, "web-1", 70)
-    files = sorted(p.name for p in _folder(logs).glob("*.parquet"))
+    files = [p.name for p in _live(_folder(logs))]
     # 70 segments: 6 of tier 0, one file of 64 (tier 2), nothing left of tier 1
     assert len(files) == 7, files
     assert len([f for f in files if f.startswith("compacted-web-1.t2.")]) == 1
@@ -102,25 +115,68 @@ def test_a_partition_being_compacted_is_not_merged_until_the_lock_is_free(tmp_pa
         finally:
             os.close(fd)
         _publish(writer, "web-1", 1, first=MERGE_FANOUT + 2)
-    files = list(_folder(logs).glob("*.parquet"))
+    files = _live(_folder(logs))
     assert len(files) < MERGE_FANOUT, files
     assert _ids(logs) == sorted(f"web-1-{i}" for i in range(3 * (MERGE_FANOUT + 3)))
 
 
-def test_an_interrupted_merge_shows_each_row_once_and_is_finished_next_time(tmp_path):
+def _age(folder: Path, seconds: float) -> None:
+    """Make the merged files of ``folder`` ``seconds`` older, as if written back then."""
+    for path in folder.glob("compacted-*.parquet"):
+        when = path.stat().st_mtime - seconds
+        os.utime(path, (when, when))
+
+
+def test_the_files_a_merge_replaced_stay_a_while_then_go_each_row_read_once(tmp_path):
+    logs = tmp_path / "logs"
+    with LogWriter(str(logs), writer_id="web-1", flush_ms=10**9) as writer:
+        _publish(writer, "web-1", MERGE_FANOUT)
+        on_disk = sorted(_folder(logs).glob("*.parquet"))
+        assert len(on_disk) == MERGE_FANOUT + 1  # kept for a check that listed them
+        assert [p.name[:19] for p in _live(_folder(logs))] == ["compacted-web-1.t1."]
+        assert _ids(logs) == sorted(f"web-1-{i}" for i in range(3 * MERGE_FANOUT))
+        _publish(writer, "web-1", 1, first=MERGE_FANOUT)  # within MERGE_KEEP_S: kept
+        assert len(list(_folder(logs).glob("*.parquet"))) == MERGE_FANOUT + 2
+        _age(_folder(logs), MERGE_KEEP_S + 1)
+        _publish(writer, "web-1", 1, first=MERGE_FANOUT + 1)  # its merge deletes them
+    assert sorted(_folder(logs).glob("*.parquet")) == _live(_folder(logs))
+    assert len(_live(_folder(logs))) == 3
+    assert _ids(logs) == sorted(f"web-1-{i}" for i in range(3 * (MERGE_FANOUT + 2)))
+
+
+def test_an_interrupted_deletion_never_brings_a_replaced_file_back(tmp_path):
+    """A merge of merged files (tier 2) replaced files that replaced others: the plain
+    files go first, so a stop part way never leaves a file whose replacement is gone."""
+    logs = tmp_path / "logs"
+    with LogWriter(str(logs), writer_id="web-1", flush_ms=10**9) as writer:
+        _publish(writer, "web-1", MERGE_FANOUT**2)
+    _age(_folder(logs), MERGE_KEEP_S + 1)
+    removed: list[str] = []
+    fs = fsspec.filesystem("file")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(type(fs), "rm", lambda self, path, *a, **k: removed.append(path))
+        merge_own(_folder(logs), "web-1")
+    names = [Path(n).name for n in removed]
+    tiers = [int(n.split(".t")[1][0]) if n.startswith("compacted-") else 0 for n in names]
+    assert len(removed) == MERGE_FANOUT**2 + MERGE_FANOUT, removed
+    assert tiers == sorted(tiers) and tiers[-1] == 1, removed
+
+
+def test_a_check_reads_the_files_it_listed_while_the_writer_merges_them(tmp_path):
+    """The race a gateway's log ran into every few seconds: a check lists today's files,
+    the writer's next publishing merges them, the check reads what it listed."""
     logs = tmp_path / "logs"
     with LogWriter(str(logs), writer_id="web-1", flush_ms=10**9) as writer:
         _publish(writer, "web-1", MERGE_FANOUT - 1)
-        keep = tmp_path / "kept"
-        shutil.copytree(_folder(logs), keep)
-        _publish(writer, "web-1", 1, first=MERGE_FANOUT - 1)
-        for path in keep.glob("*.parquet"):  # as if it stopped before deleting them
-            shutil.copy(path, _folder(logs) / path.name)
-        assert len(list(_folder(logs).glob("*.parquet"))) == MERGE_FANOUT
-        assert _ids(logs) == sorted(f"web-1-{i}" for i in range(3 * MERGE_FANOUT))
-        assert merge_own(_folder(logs), "web-1") == []
-    assert [p.name for p in _folder(logs).glob("*.parquet")][0].startswith("compacted-web-1.t1.")
-    assert len(list(_folder(logs).glob("*.parquet"))) == 1
+        reader = LogReader(str(logs))
+        scan = reader.scan("heart")
+        assert len(scan.files) == MERGE_FANOUT - 1
+        _publish(writer, "web-1", 1, first=MERGE_FANOUT - 1)  # merges the listed files
+        assert len(_live(_folder(logs))) == 1
+        ((count,),) = reader.aggregate(scan, ["count(*)"])
+        assert count == 3 * (MERGE_FANOUT - 1)
+        ((count,),) = reader.aggregate(reader.scan("heart"), ["count(*)"])  # listed anew
+        assert count == 3 * MERGE_FANOUT
 
 
 def test_compaction_of_the_closed_day_folds_the_merged_files_in(tmp_path):
@@ -128,20 +184,29 @@ def test_compaction_of_the_closed_day_folds_the_merged_files_in(tmp_path):
     yesterday = TODAY - timedelta(days=1)
     with LogWriter(str(logs), writer_id="web-1", flush_ms=10**9) as writer:
         _publish(writer, "web-1", MERGE_FANOUT + 3, day=yesterday)
-    assert len(list(_folder(logs, yesterday).glob("*.parquet"))) == 4
+    assert len(_live(_folder(logs, yesterday))) == 4
     done = compact(str(logs))
     assert [d.files for d in done if d.kind == "predictions"] == [4]
     assert len(list(_folder(logs, yesterday).glob("*.parquet"))) == 1
     assert _ids(logs) == sorted(f"web-1-{i}" for i in range(3 * (MERGE_FANOUT + 3)))
 
 
-def test_a_segment_merged_away_between_two_listings_makes_the_reader_list_again(tmp_path):
+def test_a_segment_published_and_merged_between_two_listings_is_read_once(tmp_path):
+    """A reader lists the write-ahead segments, then the log's files; a segment published
+    in between is looked for among the files: read from its own file while the merge
+    keeps it, left out when the listing holds the merged file, and once its file is gone
+    the reader lists again."""
     logs = tmp_path / "logs"
     with LogWriter(str(logs), writer_id="web-1", flush_ms=10**9) as writer:
         _publish(writer, "web-1", MERGE_FANOUT)
     log = LogFiles(str(logs))
-    with pytest.raises(LogChanged, match="replaced files listed a moment ago"):
-        _published_since(log, [], "web-1-000003", "predictions", "heart", None, None)
+    args = ("predictions", "heart", None, None)
+    (kept,) = _published_since(log, [], "web-1-000003", *args)
+    assert kept.path.endswith("/web-1-000003.parquet")
+    assert _published_since(log, log.files("predictions", "heart"), "web-1-000003", *args) == []
+    (_folder(logs) / "web-1-000003.parquet").unlink()  # past MERGE_KEEP_S
+    with pytest.raises(LogChanged, match="a merged file replaced web-1-000003.parquet"):
+        _published_since(log, [], "web-1-000003", *args)
 
 
 def test_a_broken_file_of_the_writer_never_stops_publishing(tmp_path, caplog):
@@ -151,8 +216,8 @@ def test_a_broken_file_of_the_writer_never_stops_publishing(tmp_path, caplog):
         (_folder(logs) / "web-1-000900.parquet").write_bytes(b"PAR1 not a footer")  # torn
         _publish(writer, "web-1", 2 * MERGE_FANOUT, first=1)
     assert (_folder(logs) / "web-1-000900.parquet").exists()  # left where it is
-    assert len(list(_folder(logs).glob("*.parquet"))) < MERGE_FANOUT + 1
-    good = [p for p in _folder(logs).glob("*.parquet") if p.name != "web-1-000900.parquet"]
+    assert len(_live(_folder(logs))) < MERGE_FANOUT + 1
+    good = [p for p in _live(_folder(logs)) if p.name != "web-1-000900.parquet"]
     assert sum(pq.read_metadata(p).num_rows for p in good) == 3 * (2 * MERGE_FANOUT + 1)
 
 
@@ -170,7 +235,7 @@ def test_a_file_torn_inside_is_warned_of_once_while_publishing_goes_on(tmp_path,
     said = [r for r in caplog.records if "cannot merge the log files" in r.getMessage()]
     assert len(said) > 1 and [r.levelname for r in said].count("WARNING") == 1, said
     assert f"cannot read the log file {first} (" in said[0].getMessage()  # which one
-    others = [p for p in _folder(logs).glob("*.parquet") if p != first]
+    others = [p for p in _live(_folder(logs)) if p != first]
     assert sum(pq.read_metadata(p).num_rows for p in others) == 3 * 3 * MERGE_FANOUT
 
 

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 from modelward.errors import ConfigError, StorageError
-from modelward.predlog.files import LogChanged, LogFiles
+from modelward.predlog.files import LogChanged, LogFiles, relisted
 from modelward.predlog.layout import FEEDBACK, PREDICTIONS, arrow_schema
 from modelward.redact import redact
 from modelward.registry.gates import ARCHIVE_RUN
@@ -61,10 +61,7 @@ def archive_logs(
     Parquet, verify the copy and record a ``log-archive`` run."""
     info = ws.registry.get_version(name, version)
     fs, root = _target(to)
-    try:
-        tables = _read(ws.logs_url, name, info.version)
-    except LogChanged:  # a compaction replaced a listed file: list again
-        tables = _read(ws.logs_url, name, info.version)
+    tables = relisted(lambda: _read(ws.logs_url, name, info.version))
     stamp = utcnow().strftime("%Y%m%dT%H%M%S%fZ")
     folder = f"{root.rstrip('/')}/{name}/v{info.version}"
     _makedirs(fs, folder, to)

@@ -18,7 +18,7 @@ from modelward.errors import ConfigError
 from modelward.monitoring.checks import CHECKS, Check
 from modelward.monitoring.context import Context
 from modelward.monitoring.result import AlertRef, CheckResult
-from modelward.predlog.files import LogChanged
+from modelward.predlog.files import relisted
 from modelward.predlog.reader import LogReader
 
 if TYPE_CHECKING:
@@ -101,12 +101,10 @@ class Monitor:
     ) -> R:
         """Resolve the context, run ``check``, record its result and alert. A log file
         that a compaction replaced between the listing and the read makes the check run
-        once more: the new listing names the compacted file, which holds the same rows
-        (checks only read until their result is recorded)."""
-        try:
-            result = check.run(self.context(check, name, last, until, environment))
-        except LogChanged:
-            result = check.run(self.context(check, name, last, until, environment))
+        again (:func:`~modelward.predlog.files.relisted`): the new listing names the
+        compacted file, which holds the same rows (checks only read until their result is
+        recorded)."""
+        result = relisted(lambda: check.run(self.context(check, name, last, until, environment)))
         return self.finish(result, record=record, alert=self.alert if alert is None else alert)
 
     def context(

@@ -18,7 +18,9 @@ request id, in file order. Labels are never merged (a later label is a correctio
 While the day is written, the server keeps it to a few files itself: after each file it
 publishes into a local log it merges its own files of that partition by tiers
 (:func:`merge_own`). A merge and a compaction of a local partition hold its lock
-(:data:`LOCK_NAME`), so they never replace the same file.
+(:data:`LOCK_NAME`), so they never replace the same file. The files a merge replaced stay
+for :data:`MERGE_KEEP_S` (listings leave them out), so a check that listed them a moment
+before reads what it listed.
 
 Safe to interrupt and to run while checks read the log: the new file is written under a
 temporary name and renamed into place, and it names the files it replaces in its Parquet
@@ -34,6 +36,7 @@ import itertools
 import json
 import os
 import re
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -44,7 +47,7 @@ from typing import Any
 
 from modelward.errors import ConfigError, StorageError, first_line
 from modelward.predlog.derive import with_request_columns
-from modelward.predlog.files import LogFiles, Partition, live_files
+from modelward.predlog.files import LogFiles, Partition, compacted_from, live_files
 from modelward.predlog.layout import (
     COMPACTED_KEY,
     FEEDBACK,
@@ -118,6 +121,10 @@ def compact(
 MERGE_FANOUT = 8
 #: A merge writes at most this many rows (files this large gain nothing from merging).
 MERGE_MAX_ROWS = 1_000_000
+#: Seconds the files a rolling merge replaced stay in the partition (every listing leaves
+#: them out): a check that listed them a moment before reads them as listed, instead of
+#: finding one gone and listing again; a later publishing's merge deletes them.
+MERGE_KEEP_S = 120.0
 #: The lock file of a local partition, held while its files are merged or compacted.
 LOCK_NAME = ".modelward-compaction.lock"
 
@@ -143,13 +150,13 @@ def merge_own(folder: Path, writer: str) -> list[str]:
         if not held:
             return made
         names = sorted(p.name for p in folder.glob("*.parquet") if not p.name.startswith("."))
-        names = _finish_interrupted(fs, str(folder), names, delete=True)
+        names = _finish_interrupted(fs, str(folder), names, delete=True, kept_s=MERGE_KEEP_S)
         for tier in itertools.count():
             group = _mergeable([n for n in names if _tier(n, writer) == tier], folder)
             if len(group) < MERGE_FANOUT:
                 break
             output = f"compacted-{writer}.t{tier + 1}.{uuid.uuid4().hex[:8]}.parquet"
-            _rewrite(fs, str(folder), group, output, dedupe=False)
+            _rewrite(fs, str(folder), group, output, dedupe=False, keep=True)
             names = [n for n in names if n not in group] + [output]
             made.append(output)
     return made
@@ -273,11 +280,11 @@ def _read(fs: Any, folder: str, name: str) -> Any:
 
 
 def _rewrite(
-    fs: Any, folder: str, names: list[str], output: str, *, dedupe: bool
+    fs: Any, folder: str, names: list[str], output: str, *, dedupe: bool, keep: bool = False
 ) -> tuple[int, int]:
     """The files ``names`` of ``folder`` rewritten as one file ``output`` that names them
-    in its metadata, then deleted: (rows read, rows written). ``dedupe``: a request id's
-    first row only (predictions)."""
+    in its metadata, then deleted (``keep``: left for :func:`_finish_interrupted`): (rows
+    read, rows written). ``dedupe``: a request id's first row only (predictions)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -317,7 +324,7 @@ def _rewrite(
                 if writer is not None:
                     writer.close()
         fs.mv(tmp, f"{folder}/{output}")
-        for n in names:
+        for n in () if keep else names:
             fs.rm(f"{folder}/{n}")
     except StorageError:
         _remove(fs, tmp)
@@ -380,11 +387,38 @@ def _conform(table: Any, schema: Any) -> Any:
     return pa.Table.from_arrays(columns, schema=schema)
 
 
-def _finish_interrupted(fs: Any, folder: str, names: list[str], *, delete: bool) -> list[str]:
-    """The partition's files without those an earlier compaction replaced but did not get
-    to delete (deleted now, unless ``delete`` is False: a dry run changes nothing)."""
+def _finish_interrupted(
+    fs: Any, folder: str, names: list[str], *, delete: bool, kept_s: float = 0.0
+) -> list[str]:
+    """The partition's files without those a compacted file replaced (an earlier
+    compaction that did not get to delete them, or a merge that kept them). They are
+    deleted now, unless ``delete`` is False (a dry run changes nothing), once the file that
+    replaced them is ``kept_s`` seconds old (local folders only). Plain files go first, then
+    merged ones from the lowest tier: a stop in between never brings a replaced file back."""
     live = {p.rsplit("/", 1)[-1] for p in live_files(fs, [f"{folder}/{n}" for n in names])}
-    for n in names if delete else ():
-        if n not in live:
+    replaced = [n for n in names if n not in live]
+    if delete and replaced:
+        due = _replaced_before(folder, names, time.time() - kept_s) if kept_s else set(replaced)
+        for n in sorted((n for n in replaced if n in due), key=_deletion_order):
             fs.rm(f"{folder}/{n}")
     return [n for n in names if n in live]
+
+
+def _replaced_before(folder: str, names: list[str], moment: float) -> set[str]:
+    """The names that compacted files among ``names`` of the local ``folder``, written
+    before ``moment`` (seconds since the epoch), replaced."""
+    out: set[str] = set()
+    for n in names:
+        path = f"{folder}/{n}"
+        try:
+            due = n.startswith("compacted-") and os.stat(path).st_mtime <= moment
+        except FileNotFoundError:
+            continue
+        if due:
+            out.update(compacted_from(None, path))
+    return out
+
+
+def _deletion_order(name: str) -> tuple[bool, int]:
+    merged = _MERGED.fullmatch(name)
+    return name.startswith("compacted-"), int(merged["tier"]) if merged else 0

@@ -16,7 +16,7 @@ import json
 import os
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from modelward.errors import ConfigError, DataError, first_line
 from modelward.predlog.layout import COMPACTED_KEY, PREDICTIONS, REQUEST_COLUMNS
@@ -24,19 +24,23 @@ from modelward.storage import backend_errors, failure, filesystem, local_root
 from modelward.timeutil import from_micros
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
     import pyarrow as pa
 
 __all__ = [
+    "RELISTINGS",
     "LogChanged",
     "LogFile",
     "LogFiles",
     "Partition",
     "is_numeric",
     "live_files",
+    "relisted",
     "replaced_by_compaction",
 ]
+
+T = TypeVar("T")
 
 #: Footers kept in memory per listing (a footer is a few kilobytes).
 _FOOTERS = 100_000
@@ -46,8 +50,23 @@ _KNOWN = 32
 
 class LogChanged(DataError):
     """A file listed for a read was gone when it was opened: a compaction replaced it in
-    between. Listing again finds the compacted file (the same rows): a monitoring check
-    then runs once more."""
+    between. Listing again finds the compacted file (the same rows): :func:`relisted`."""
+
+
+#: How many times a read whose listed file was replaced meanwhile is made again.
+RELISTINGS = 4
+
+
+def relisted(read: Callable[[], T]) -> T:
+    """``read()`` (which lists the log's files and reads them), made again on a new
+    listing while a compaction replaces one of its files in between, up to
+    :data:`RELISTINGS` more times: the compacted file holds the same rows."""
+    for _ in range(RELISTINGS):
+        try:
+            return read()
+        except LogChanged:
+            continue
+    return read()
 
 
 @dataclass(frozen=True)

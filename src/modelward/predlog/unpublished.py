@@ -222,10 +222,8 @@ def _published(log: LogFiles, listed: list[LogFile]) -> set[str]:
     for log_file in listed:
         folder, name = log_file.path.rsplit("/", 1)
         relative = "/".join(folder.rsplit("/", 3)[-3:])  # <kind>/model=<m>/date=<d>
-        out.add(f"{relative}/{name.removesuffix('.parquet')}")
-        if name.startswith("compacted-"):
-            for replaced in compacted_from(fs, log.local(log_file.path)):
-                out.add(f"{relative}/{replaced.removesuffix('.parquet')}")
+        for held in {name} | _merged(fs, log.local(folder), [name]):
+            out.add(f"{relative}/{held.removesuffix('.parquet')}")
     return out
 
 
@@ -239,21 +237,37 @@ def _published_since(
     last: date | None,
 ) -> list[LogFile]:
     """The log's files named after segment ``stem`` that the listing ``listed`` missed
-    (published since). When the writer's rolling merge has folded that file into a new
-    one since, that file holds files of the listing too: the log changed under the
-    listing (:class:`LogChanged`), and a listing made again reads each row once."""
+    (published since). A file a writer's rolling merge folded into a file of the listing
+    is left out (the listing holds its rows); one it folded into a newer file is read as
+    it is while the merge keeps it (:data:`.compact.MERGE_KEEP_S`). Once it is deleted,
+    the newer file holds files of the listing too: the log changed under the listing
+    (:class:`LogChanged`), and a listing made again reads each row once."""
     held = {f.path for f in listed}
-    out = []
+    target = f"{stem}.parquet"
     fs = log.fs if log.remote else None
+    out = []
     for part in log.partitions(kind, model, first=first, last=last):
-        for path in log.names(part):
-            full, name = log.full(path), path.rsplit("/", 1)[-1]
-            if full in held:
-                continue
-            if name == f"{stem}.parquet":
-                out.append(LogFile(full, part.model, part.date.isoformat()))
-            elif name.startswith("compacted-") and f"{stem}.parquet" in compacted_from(
-                fs, log.local(full)
-            ):
-                raise LogChanged(f"the log file {name} replaced files listed a moment ago")
+        paths = {p.rsplit("/", 1)[-1]: p for p in log.names(part)}
+        listed_here = [n for n, p in paths.items() if log.full(p) in held]
+        if target in listed_here or target in _merged(fs, part.folder, listed_here):
+            continue  # the listing holds its rows
+        if target in paths:
+            out.append(LogFile(log.full(paths[target]), part.model, part.date.isoformat()))
+        elif target in _merged(fs, part.folder, list(paths)):
+            raise LogChanged(f"a merged file replaced {target}, of files listed a moment ago")
+    return out
+
+
+def _merged(fs: object, folder: str, names: list[str]) -> set[str]:
+    """The names of the files of ``folder`` (as the filesystem names it) that the
+    compacted files among ``names`` replaced, and those that these replaced in turn (a
+    merge of merged files)."""
+    out: set[str] = set()
+    todo = [n for n in names if n.startswith("compacted-")]
+    while todo:
+        for replaced in compacted_from(fs, f"{folder}/{todo.pop()}"):
+            if replaced not in out:
+                out.add(replaced)
+                if replaced.startswith("compacted-"):
+                    todo.append(replaced)
     return out

@@ -18,7 +18,7 @@ from typing import Any
 
 from modelward.errors import UserError
 from modelward.predlog.engine import Scan, literal
-from modelward.predlog.files import LogChanged
+from modelward.predlog.files import relisted
 from modelward.predlog.reader import LogReader, Span
 from modelward.rollout.ports import WindowStats
 
@@ -57,10 +57,8 @@ class PredictionLogMetrics:
         *,
         evaluation: dict[str, Any] | None = None,
     ) -> WindowStats:
-        try:
-            return self._window(name, env, version, Span(since, until), evaluation)
-        except LogChanged:  # a compaction replaced a listed file: list again
-            return self._window(name, env, version, Span(since, until), evaluation)
+        span = Span(since, until)
+        return relisted(lambda: self._window(name, env, version, span, evaluation))
 
     def _window(
         self, name: str, env: str, version: int, span: Span, evaluation: dict[str, Any] | None

@@ -31,12 +31,9 @@ class PolicyCriteria:
         return self.ws.policy_for(model).lifecycle.notice_days
 
     def traffic(self, model: str, version: int, since: datetime | None = None) -> Traffic:
-        from modelward.predlog.files import LogChanged
+        from modelward.predlog.files import relisted
 
-        try:
-            return self._traffic(model, version, since)
-        except LogChanged:  # a compaction replaced a listed file: list again
-            return self._traffic(model, version, since)
+        return relisted(lambda: self._traffic(model, version, since))
 
     def _traffic(self, model: str, version: int, since: datetime | None) -> Traffic:
         from modelward.predlog.reader import LogReader, Span
