@@ -528,3 +528,45 @@ def test_a_controller_for_some_models_leaves_the_others_alone(setup, cleveland, 
     assert engine.get(heart.id).state == "running"
     with pytest.raises(NotFound, match="nope"):
         engine.run(once=True, models=["nope"])
+
+
+def test_a_rollout_whose_log_cannot_be_read_holds_up_no_other(setup, cleveland, fitted):
+    """A file in one model's log that cannot be read (a torn copy, something else put
+    there) fails that model's step, not the controller: the other rollout is judged in
+    the same pass, the failure is told, and once the file is moved aside the next pass
+    judges both. A single pass (`--once`) exits with the failure after judging the rest."""
+    from modelward.errors import DataError
+
+    ws, clock, _ = setup
+    add_versions(ws, cleveland, fitted, 2, name="lung")
+    to_stage(ws, "lung", 1, "production")
+    to_stage(ws, "lung", 2, "staging")
+    ServingTraffic(ws.deployments).set_targets(
+        "lung", "production", [(1, 100)], reason="first deploy", actor="tester",
+        expected_revision=0,
+    )  # fmt: skip
+    engine = RolloutEngine(ws, clock=clock)
+    heart = engine.start("heart", 2, stages=STAGES)
+    lung = engine.start("lung", 2, stages=STAGES)  # newest: stepped first
+    day = ws.root / "logs" / "predictions" / "model=lung" / f"date={clock.now:%Y-%m-%d}"
+    day.mkdir(parents=True, exist_ok=True)
+    (day / "torn.parquet").write_bytes(b"PAR1 not a parquet file")
+
+    before = len(ws.registry.list_runs(model="heart", kinds=["rollout"]))
+    with pytest.raises(DataError, match="torn.parquet"):
+        engine.run(once=True)
+    assert len(ws.registry.list_runs(model="heart", kinds=["rollout"])) == before + 1  # judged
+
+    failures = []
+    moved = []
+
+    def between_passes(_seconds):  # the operator moves the file aside
+        moved.append((day / "torn.parquet").rename(ws.root / "torn.parquet"))
+
+    decisions = engine.run(
+        max_iterations=2, sleep=between_passes,
+        on_failure=lambda rollout_id, exc: failures.append((rollout_id, exc.message)),
+    )  # fmt: skip
+    assert [rollout_id for rollout_id, _ in failures] == [lung.id] and moved
+    assert "torn.parquet" in failures[0][1]
+    assert [d.rollout_id for d in decisions] == [heart.id, lung.id, heart.id]  # newest first

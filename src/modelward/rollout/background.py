@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from modelward.rollout.engine import RolloutEngine
 
 if TYPE_CHECKING:
+    from modelward.errors import ModelwardError
     from modelward.rollout.records import Decision
     from modelward.workspace import Workspace
 
@@ -58,7 +59,7 @@ class BackgroundController:
         while not self._stop.is_set():
             wait = 5.0
             try:
-                engine.run(once=True, on_decision=_log, keep_leases=True)
+                engine.run(once=True, on_decision=_log, on_failure=_failed, keep_leases=True)
                 wait = self.interval or engine.wait_seconds(engine.list_rollouts(live=True))
             except Exception as exc:  # noqa: BLE001 - log, keep serving, try again later
                 log.error("rollout controller pass failed: %s", getattr(exc, "message", exc))
@@ -69,6 +70,13 @@ class BackgroundController:
         except Exception as exc:  # noqa: BLE001 - the claims then simply run out
             log.warning("rollout controller could not release its leases: %s", exc)
         log.info("rollout controller stopped", extra={"owner": engine.owner})
+
+
+def _failed(rollout_id: int, exc: ModelwardError) -> None:
+    log.error(
+        "rollout #%s: %s; the next pass tries again", rollout_id, exc.message,
+        extra={"rollout": rollout_id},
+    )  # fmt: skip
 
 
 def _log(decision: Decision) -> None:

@@ -16,6 +16,7 @@ import socket
 import time
 import uuid
 from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -616,11 +617,17 @@ class RolloutEngine:
         interval: float | None = None,
         sleep: Callable[[float], None] = time.sleep,
         on_decision: Callable[[Decision], None] | None = None,
+        on_failure: Callable[[int, ModelwardError], None] | None = None,
         keep_leases: bool = False,
         models: Collection[str] | None = None,
     ) -> list[Decision]:
         """The controller loop: step every live rollout (of ``models`` only, when given:
         one controller per team) each check interval.
+
+        A rollout whose step fails (its log cannot be read, the database is away) is told
+        to ``on_failure`` and left as it is; the others are stepped, and the next pass
+        tries it again. A single pass (``once``, ``max_iterations``) raises the first
+        such failure after stepping the others.
 
         The leases it took are released when it returns or raises (SIGTERM included, where
         the caller turns it into an exception), so the next controller acts at once;
@@ -629,8 +636,9 @@ class RolloutEngine:
             for name in models or ():
                 self.ws.catalog.get_model(name)  # a one-line error for an unknown name
             return self._loop(
-                once, until_done, max_iterations, interval, sleep, on_decision, models
-            )
+                once, until_done, max_iterations, interval, sleep,
+                _Reports(on_decision, on_failure), models,
+            )  # fmt: skip
         finally:
             if not keep_leases:
                 try:
@@ -649,7 +657,7 @@ class RolloutEngine:
         max_iterations: int | None,
         interval: float | None,
         sleep: Callable[[float], None],
-        on_decision: Callable[[Decision], None] | None,
+        reports: _Reports,
         models: Collection[str] | None,
     ) -> list[Decision]:
         decisions: list[Decision] = []
@@ -661,23 +669,46 @@ class RolloutEngine:
 
         while True:
             live = live_ones()
-            for info in live:
-                decision = self.step(info.id)
-                decisions.append(decision)
-                if on_decision is not None:
-                    on_decision(decision)
+            failed = self._pass(live, decisions, reports)
             iterations += 1
-            if once or (max_iterations is not None and iterations >= max_iterations):
-                return decisions
-            if until_done and not live_ones():
+            last = once or (max_iterations is not None and iterations >= max_iterations)
+            if last and failed:
+                raise failed[0]
+            if last or (until_done and not live_ones()):
                 return decisions
             sleep(interval if interval is not None else self.wait_seconds(live))
+
+    def _pass(
+        self, live: list[RolloutInfo], decisions: list[Decision], reports: _Reports
+    ) -> list[ModelwardError]:
+        """Step each of ``live`` (its decision added to ``decisions``); the failures."""
+        failed = []
+        for info in live:
+            try:
+                decision = self.step(info.id)
+            except ModelwardError as exc:  # this rollout waits; the others go on
+                failed.append(exc)
+                if reports.on_failure is not None:
+                    reports.on_failure(info.id, exc)
+                continue
+            decisions.append(decision)
+            if reports.on_decision is not None:
+                reports.on_decision(decision)
+        return failed
 
     def wait_seconds(self, live: list[RolloutInfo]) -> float:
         """Seconds until the next pass: the shortest check interval of the live rollouts,
         the policy's ``rollout.check_interval`` when none is live."""
         default = parse_duration(self.ws.policy.rollout.check_interval).total_seconds()
         return min((float(r.plan.get("check_interval_s", default)) for r in live), default=default)
+
+
+@dataclass(frozen=True)
+class _Reports:
+    """Whom the controller loop tells of each step's decision and of each failed step."""
+
+    on_decision: Callable[[Decision], None] | None
+    on_failure: Callable[[int, ModelwardError], None] | None
 
 
 def _norm(targets: Any) -> list[tuple[int, float]]:

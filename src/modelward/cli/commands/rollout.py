@@ -15,7 +15,7 @@ import modelward
 from modelward.cli.app import calls, new_typer, state
 from modelward.cli.options import JsonOption
 from modelward.cli.output import console, err_console, print_json, table
-from modelward.errors import ConfigError
+from modelward.errors import ConfigError, ModelwardError
 from modelward.present import fmt_time
 
 if TYPE_CHECKING:
@@ -210,10 +210,15 @@ def run(
         if not as_json:
             err_console.print(f"rollout #{d.rollout_id} at {d.weight:g} %: {d.action} — {d.reason}")
 
+    def failed(rollout_id: int, exc: ModelwardError) -> None:  # --once raises it instead
+        message = f"rollout #{rollout_id}: {exc.message}; the next pass tries again"
+        err_console.print(message, markup=False, highlight=False, soft_wrap=True)
+
     with _sigterm_as_exit():  # so the leases are released on SIGTERM too
         decisions = engine.run(
-            once=once, until_done=until_done, interval=interval, on_decision=show, models=models
-        )
+            once=once, until_done=until_done, interval=interval, on_decision=show,
+            on_failure=None if once else failed, models=models,
+        )  # fmt: skip
     if as_json:
         print_json([d.to_dict() for d in decisions])
 
