@@ -214,7 +214,7 @@ def build_today(rows: int, replicas: int) -> Path:
     """The same rows as :func:`build`, logged through ``replicas`` real log writers (the
     server's write-ahead folder, its file names and ids, nulls for missing inputs): the
     day is not compacted and each writer's last segment is not published (cached)."""
-    folder = WORK / f"today-{rows}-{replicas}-v5"
+    folder = WORK / f"today-{rows}-{replicas}-v6"
     if (folder / "ready").exists():
         return folder
     import shutil
@@ -266,9 +266,24 @@ def build_today(rows: int, replicas: int) -> Path:
             logged[n] = 0
     # the writers are not closed: their open segments stay in the write-ahead folder (this
     # process holds their locks, as a live server does, until it exits)
+    _later_in_the_day(Path(ws.logs_url), [f"bench-{n}" for n in range(replicas)])
     ws.close()
     (folder / "ready").write_text("ok")
     return folder
+
+
+def _later_in_the_day(logs: Path, writers: list[str]) -> None:
+    """The log as a day of serving leaves it: a writer's merge keeps the files it replaced
+    for ``MERGE_KEEP_S`` and a later publishing's merge deletes them; this build publishes
+    a day's segments within a minute, so it runs that later merge itself."""
+    from modelward.predlog.compact import MERGE_KEEP_S, merge_own
+
+    for folder in logs.glob("*/model=*/date=*"):
+        for path in folder.glob("compacted-*.parquet"):
+            when = path.stat().st_mtime - MERGE_KEEP_S - 1
+            os.utime(path, (when, when))
+        for writer in writers:
+            merge_own(folder, writer)
 
 
 def _census(folder: Path) -> str:
