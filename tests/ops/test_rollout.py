@@ -507,10 +507,8 @@ def test_sigterm_releases_the_lease(setup, tmp_path):
     assert _lease_holder(ws, rollout.id) is None
 
 
-def test_a_controller_for_some_models_leaves_the_others_alone(setup, cleveland, fitted):
-    """`modelward rollout run NAME…`: one controller per team; the other models' live
-    rollouts are neither judged nor recorded by it."""
-    ws, clock, _ = setup
+def _two_rollouts(ws, clock, cleveland, fitted):
+    """Live rollouts of heart and then of a second model, lung (newest: stepped first)."""
     add_versions(ws, cleveland, fitted, 2, name="lung")
     to_stage(ws, "lung", 1, "production")
     to_stage(ws, "lung", 2, "staging")
@@ -521,6 +519,14 @@ def test_a_controller_for_some_models_leaves_the_others_alone(setup, cleveland, 
     engine = RolloutEngine(ws, clock=clock)
     heart = engine.start("heart", 2, stages=STAGES)
     lung = engine.start("lung", 2, stages=STAGES)
+    return engine, heart, lung
+
+
+def test_a_controller_for_some_models_leaves_the_others_alone(setup, cleveland, fitted):
+    """`modelward rollout run NAME…`: one controller per team; the other models' live
+    rollouts are neither judged nor recorded by it."""
+    ws, clock, _ = setup
+    engine, heart, lung = _two_rollouts(ws, clock, cleveland, fitted)
     before = ws.registry.list_runs(model="heart", kinds=["rollout"])
     decisions = engine.run(once=True, models=["lung"])
     assert [d.rollout_id for d in decisions] == [lung.id]
@@ -538,16 +544,7 @@ def test_a_rollout_whose_log_cannot_be_read_holds_up_no_other(setup, cleveland, 
     from modelward.errors import DataError
 
     ws, clock, _ = setup
-    add_versions(ws, cleveland, fitted, 2, name="lung")
-    to_stage(ws, "lung", 1, "production")
-    to_stage(ws, "lung", 2, "staging")
-    ServingTraffic(ws.deployments).set_targets(
-        "lung", "production", [(1, 100)], reason="first deploy", actor="tester",
-        expected_revision=0,
-    )  # fmt: skip
-    engine = RolloutEngine(ws, clock=clock)
-    heart = engine.start("heart", 2, stages=STAGES)
-    lung = engine.start("lung", 2, stages=STAGES)  # newest: stepped first
+    engine, heart, lung = _two_rollouts(ws, clock, cleveland, fitted)  # lung stepped first
     day = ws.root / "logs" / "predictions" / "model=lung" / f"date={clock.now:%Y-%m-%d}"
     day.mkdir(parents=True, exist_ok=True)
     (day / "torn.parquet").write_bytes(b"PAR1 not a parquet file")
