@@ -47,7 +47,7 @@ from typing import Any
 
 from modelward.errors import ConfigError, StorageError, first_line
 from modelward.predlog.derive import with_request_columns
-from modelward.predlog.files import LogFiles, Partition, compacted_from, live_files
+from modelward.predlog.files import LogFiles, Partition, live_files, replaced_within
 from modelward.predlog.layout import (
     COMPACTED_KEY,
     FEEDBACK,
@@ -407,16 +407,14 @@ def _finish_interrupted(
 def _replaced_before(folder: str, names: list[str], moment: float) -> set[str]:
     """The names that compacted files among ``names`` of the local ``folder``, written
     before ``moment`` (seconds since the epoch), replaced."""
-    out: set[str] = set()
+    written: list[str] = []
     for n in names:
-        path = f"{folder}/{n}"
         try:
-            due = n.startswith("compacted-") and os.stat(path).st_mtime <= moment
+            if n.startswith("compacted-") and os.stat(f"{folder}/{n}").st_mtime <= moment:
+                written.append(n)
         except FileNotFoundError:
             continue
-        if due:
-            out.update(compacted_from(None, path))
-    return out
+    return replaced_within(None, folder, written)
 
 
 def _deletion_order(name: str) -> tuple[bool, int]:

@@ -38,6 +38,7 @@ __all__ = [
     "live_files",
     "relisted",
     "replaced_by_compaction",
+    "replaced_within",
 ]
 
 T = TypeVar("T")
@@ -398,6 +399,21 @@ def live_files(fs: Any, paths: list[str]) -> list[str]:
         if name.startswith("compacted-"):
             replaced.update(f"{folder}/{n}" for n in compacted_from(fs, path))
     return [p for p in paths if p not in replaced]
+
+
+def replaced_within(fs: Any, folder: str, names: list[str]) -> set[str]:
+    """The names of the files of ``folder`` (as ``fs`` names it; None: a local folder)
+    that the compacted files among ``names`` replaced, and those that these replaced in
+    turn (a merge of merged files)."""
+    out: set[str] = set()
+    todo = [n for n in names if n.startswith("compacted-")]
+    while todo:
+        for replaced in compacted_from(fs, f"{folder}/{todo.pop()}"):
+            if replaced not in out:
+                out.add(replaced)
+                if replaced.startswith("compacted-"):
+                    todo.append(replaced)
+    return out
 
 
 def replaced_by_compaction(fs: Any, path: str) -> bool:

@@ -33,7 +33,7 @@ from pathlib import Path
 from modelward.errors import StorageError
 from modelward.predlog.convert import convert_segment
 from modelward.predlog.derive import with_request_columns
-from modelward.predlog.files import LogChanged, LogFile, LogFiles, compacted_from
+from modelward.predlog.files import LogChanged, LogFile, LogFiles, replaced_within
 from modelward.predlog.layout import partition
 
 __all__ = ["SUFFIX", "Unpublished"]
@@ -222,7 +222,7 @@ def _published(log: LogFiles, listed: list[LogFile]) -> set[str]:
     for log_file in listed:
         folder, name = log_file.path.rsplit("/", 1)
         relative = "/".join(folder.rsplit("/", 3)[-3:])  # <kind>/model=<m>/date=<d>
-        for held in {name} | _merged(fs, log.local(folder), [name]):
+        for held in {name} | replaced_within(fs, log.local(folder), [name]):
             out.add(f"{relative}/{held.removesuffix('.parquet')}")
     return out
 
@@ -249,25 +249,10 @@ def _published_since(
     for part in log.partitions(kind, model, first=first, last=last):
         paths = {p.rsplit("/", 1)[-1]: p for p in log.names(part)}
         listed_here = [n for n, p in paths.items() if log.full(p) in held]
-        if target in listed_here or target in _merged(fs, part.folder, listed_here):
+        if target in listed_here or target in replaced_within(fs, part.folder, listed_here):
             continue  # the listing holds its rows
         if target in paths:
             out.append(LogFile(log.full(paths[target]), part.model, part.date.isoformat()))
-        elif target in _merged(fs, part.folder, list(paths)):
+        elif target in replaced_within(fs, part.folder, list(paths)):
             raise LogChanged(f"a merged file replaced {target}, of files listed a moment ago")
-    return out
-
-
-def _merged(fs: object, folder: str, names: list[str]) -> set[str]:
-    """The names of the files of ``folder`` (as the filesystem names it) that the
-    compacted files among ``names`` replaced, and those that these replaced in turn (a
-    merge of merged files)."""
-    out: set[str] = set()
-    todo = [n for n in names if n.startswith("compacted-")]
-    while todo:
-        for replaced in compacted_from(fs, f"{folder}/{todo.pop()}"):
-            if replaced not in out:
-                out.add(replaced)
-                if replaced.startswith("compacted-"):
-                    todo.append(replaced)
     return out
